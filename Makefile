@@ -1,0 +1,41 @@
+# The README names these targets; .ci/run calls `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve test lint typecheck bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP)
+
+## Serve the app on embedded defaults (SQLite and a Maildir in ./instance).
+serve: $(STAMP)
+	$(BIN)/broadsheet serve
+
+system-deps:
+	bash scripts/system-deps
+
+## Run every test (installs what the tests need first).
+test: system-deps $(STAMP) node_modules/.installed lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) node_modules/.installed
+	$(BIN)/python bench/render.py
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,288 @@
+"""The article contract of SPEC §1 as pydantic models: JSON in, a frozen `Article` out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from .inline import Inline, InlineError, forbidden_character, link_problem, parse_inline
+from .language import direction_of, is_valid_language_tag
+
+ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
+IMAGE_TYPES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+MAX_TEXT = 20_000
+MAX_IMAGE_BYTES = 1_500_000
+
+
+def _fail(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _require_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail("string_type", "must be a string")
+    bad_char = forbidden_character(value)
+    if bad_char:
+        raise _fail("forbidden_character", bad_char)
+    if len(value) > MAX_TEXT:
+        raise _fail("too_long", f"must be at most {MAX_TEXT} characters")
+    return value
+
+
+def _inline(allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT):
+    def validate(value: Any, info: ValidationInfo) -> Inline:
+        source = _require_str(value)
+        if len(source) > max_length:
+            raise _fail("too_long", f"must be at most {max_length} characters")
+        if not source.strip():
+            raise _fail("empty", "must not be empty")
+        context = info.context or {}
+        try:
+            return parse_inline(
+                source,
+                note_ids=context.get("note_ids"),
+                allow_note_refs=allow_note_refs,
+                allow_line_breaks=allow_line_breaks,
+            )
+        except InlineError as error:
+            raise _fail("inline_markup", "; ".join(error.problems)) from None
+
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length,
+              "description": "inline text (SPEC §1 allowlist)"}
+    return Annotated[Inline, PlainValidator(validate), WithJsonSchema(schema)]
+
+
+RichText = _inline(allow_note_refs=True)
+SummaryText = _inline(allow_note_refs=False)
+NoteText = _inline(allow_note_refs=False)
+HeadlineText = _inline(allow_note_refs=False, allow_line_breaks=False, max_length=300)
+
+
+def _plain(max_length: int):
+    def validate(value: Any) -> str:
+        text = _require_str(value)
+        if not text.strip():
+            raise _fail("empty", "must not be empty")
+        if len(text) > max_length:
+            raise _fail("too_long", f"must be at most {max_length} characters")
+        return text
+
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length}
+    return Annotated[str, PlainValidator(validate), WithJsonSchema(schema)]
+
+
+def _validate_url(value: Any) -> str:
+    url = _require_str(value)
+    problem = link_problem(url, frozenset({"http", "https"}))
+    if problem:
+        raise _fail("url", problem)
+    return url
+
+
+def _validate_datetime(value: Any) -> datetime:
+    text = _require_str(value)
+    if not _RFC3339.fullmatch(text):
+        raise _fail("datetime", "must be an RFC 3339 date-time with an offset, "
+                    "such as 2026-03-12T08:00:00+01:00")
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail("datetime", f"{text!r} is not a real date and time") from None
+
+
+def _validate_language(value: Any) -> str:
+    tag = _require_str(value)
+    if not is_valid_language_tag(tag):
+        raise _fail("language", f"{tag!r} is not a valid BCP 47 language tag")
+    return tag
+
+
+def _validate_article_id(value: Any) -> str:
+    text = _require_str(value)
+    if not ARTICLE_ID.fullmatch(text):
+        raise _fail("article_id", "must match ^[a-z0-9][a-z0-9-]{0,119}$")
+    return text
+
+
+def _validate_note_id(value: Any) -> str:
+    text = _require_str(value)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
+        raise _fail("note_id", "must match ^[A-Za-z0-9_-]{1,40}$")
+    return text
+
+
+def _validate_image_src(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail("string_type", "must be a string")
+    src = value
+    if src.startswith("data:"):
+        return _validate_data_uri(src)
+    if len(src) > MAX_TEXT:
+        raise _fail("too_long", f"must be at most {MAX_TEXT} characters")
+    bad_char = forbidden_character(src)
+    if bad_char:
+        raise _fail("forbidden_character", bad_char)
+    problem = link_problem(src, frozenset({"https"}))
+    if problem:
+        raise _fail("image_src", f"must be an https URL or a data: URI ({problem})")
+    return src
+
+
+def _validate_data_uri(src: str) -> str:
+    header, comma, payload = src[5:].partition(",")
+    media_type, _, encoding = header.partition(";")
+    if not comma or encoding.lower() != "base64":
+        raise _fail("image_src", "a data: URI must be base64: data:image/png;base64,…")
+    media_type = media_type.lower()
+    if media_type not in IMAGE_TYPES:
+        raise _fail("image_src", "a data: URI must hold PNG, JPEG, GIF or WebP")
+    if len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        raise _fail("too_long", f"an embedded image must be at most {MAX_IMAGE_BYTES} bytes")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail("image_src", "the data: URI is not valid base64") from None
+    if not data.startswith(IMAGE_TYPES[media_type]) or (
+        media_type == "image/webp" and data[8:12] != b"WEBP"
+    ):
+        raise _fail("image_src", f"the embedded data is not a {media_type} image")
+    return src
+
+
+Url = Annotated[str, PlainValidator(_validate_url),
+                WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"})]
+DateTime = Annotated[datetime, PlainValidator(_validate_datetime),
+                     WithJsonSchema({"type": "string", "format": "date-time"})]
+LanguageTag = Annotated[str, PlainValidator(_validate_language),
+                        WithJsonSchema({"type": "string", "description": "BCP 47 tag"})]
+ArticleId = Annotated[str, PlainValidator(_validate_article_id),
+                      WithJsonSchema({"type": "string", "pattern": ARTICLE_ID.pattern})]
+NoteId = Annotated[str, PlainValidator(_validate_note_id),
+                   WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"})]
+ImageSrc = Annotated[str, PlainValidator(_validate_image_src),
+                     WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"})]
+Name = _plain(200)
+ShortText = _plain(1000)
+Dimension = Annotated[int, Field(ge=1, le=20_000)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Author(Model):
+    name: Name
+    url: Url | None = None
+
+
+class Publisher(Model):
+    name: Name
+    description: ShortText | None = None
+    location: ShortText | None = None
+    url: Url | None = None
+
+
+class Note(Model):
+    id: NoteId
+    text: NoteText
+    url: Url | None = None
+
+
+class Paragraph(Model):
+    type: Literal["paragraph"]
+    text: RichText
+
+
+class Heading(Model):
+    type: Literal["heading"]
+    level: Literal[2, 3, 4]
+    text: RichText
+
+
+class Quote(Model):
+    type: Literal["quote"]
+    text: RichText
+    attribution: RichText | None = None
+    lang: LanguageTag | None = None
+
+
+class ListBlock(Model):
+    type: Literal["list"]
+    style: Literal["bulleted", "numbered"]
+    items: Annotated[list[RichText], Field(min_length=1, max_length=500)]
+
+
+class Image(Model):
+    type: Literal["image"]
+    src: ImageSrc
+    alt: Annotated[str, Field(max_length=2000)] | None = None
+    decorative: bool = False
+    caption: RichText | None = None
+    credit: RichText | None = None
+    width: Dimension | None = None
+    height: Dimension | None = None
+
+
+class Table(Model):
+    type: Literal["table"]
+    caption: RichText
+    header: Annotated[list[RichText], Field(min_length=1, max_length=50)]
+    rows: Annotated[list[list[RichText]], Field(min_length=1, max_length=2000)]
+
+
+class Divider(Model):
+    type: Literal["divider"]
+
+
+Block = Annotated[
+    Paragraph | Heading | Quote | ListBlock | Image | Table | Divider,
+    Field(discriminator="type"),
+]
+BLOCK_TYPES = ("paragraph", "heading", "quote", "list", "image", "table", "divider")
+
+
+class Article(Model):
+    id: ArticleId
+    kind: Literal["article", "quick-read"] = "article"
+    headline: HeadlineText
+    standfirst: SummaryText | None = None
+    language: LanguageTag = "en"
+    published_at: DateTime
+    updated_at: DateTime | None = None
+    authors: Annotated[list[Author], Field(max_length=50)] = []
+    publisher: Publisher | None = None
+    section: Name | None = None
+    tags: Annotated[list[Name], Field(max_length=50)] = []
+    canonical_url: Url | None = None
+    note_numbering: Literal["decimal", "lower-roman", "lower-alpha"] = "decimal"
+    body: Annotated[list[Block], Field(min_length=1, max_length=2000)]
+    notes: Annotated[list[Note], Field(max_length=1000)] = []
+
+    @property
+    def direction(self) -> str:
+        return direction_of(self.language)
+
+    @property
+    def is_quick_read(self) -> bool:
+        return self.kind == "quick-read"

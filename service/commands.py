@@ -1,0 +1,72 @@
+"""The `broadsheet` command group (SPEC §4); `flask --app wsgi …` reaches the same commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .errors import BroadsheetError
+from .html_renderer import render_html
+from .text_renderer import render_text
+from .validation import article_from_bytes
+
+FORMATS = ("html", "text")
+
+
+def _render(article, fmt: str) -> str | bytes:
+    runtime = current_app.extensions["broadsheet"]
+    if fmt == "html":
+        return render_html(article, runtime.env, runtime.settings)
+    return render_text(article, runtime.settings)
+
+
+@click.command("render")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write; standard output when omitted.")
+@with_appcontext
+def render_command(file: Path, fmt: str, output: Path | None) -> None:
+    """Render one article file."""
+    try:
+        article = article_from_bytes(file.read_bytes())
+        result = _render(article, fmt)
+    except BroadsheetError as error:
+        click.echo(f"{file}: {error.detail}", err=True)
+        for item in getattr(error, "errors", []):
+            click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
+        sys.exit(1)
+    data = result.encode("utf-8") if isinstance(result, str) else result
+    if output:
+        output.write_bytes(data)
+        click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the app with the development server."""
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (render_command, serve_command):
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_default_commands=False,
+                 add_version_option=False, help="Broadsheet: render and mail news articles.")

@@ -1,0 +1,106 @@
+"""Errors as types: each carries its HTTP status and becomes an RFC 9457 problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://broadsheet.invalid/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One contract violation: where (a JSON Pointer into the request body) and why."""
+
+    pointer: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "message": self.message}
+
+
+class BroadsheetError(Exception):
+    """Base of every error a client can cause; `status` is the HTTP answer."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Something went wrong on our side"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(BroadsheetError):
+    status = 400
+    slug = "bad-request"
+    title = "The request body could not be read"
+
+
+class Unauthorized(BroadsheetError):
+    status = 401
+    slug = "unauthorized"
+    title = "A valid API token is required"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
+
+
+class NotFound(BroadsheetError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class PayloadTooLarge(BroadsheetError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaType(BroadsheetError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "The request body must be application/json"
+
+
+class BadArticle(BroadsheetError):
+    """Valid JSON that breaks the article contract; `errors` lists every problem found."""
+
+    status = 422
+    slug = "invalid-article"
+    title = "The article does not follow the contract"
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None):
+        count = len(errors)
+        super().__init__(detail or f"{count} problem{'s' if count != 1 else ''} found; "
+                         "see errors for where each one is.")
+        self.errors = errors
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
+
+
+class RenderRefused(BroadsheetError):
+    """The article is valid but too large to render within the service's limits."""
+
+    status = 422
+    slug = "render-limit"
+    title = "The article exceeds a rendering limit"
+
+
+class TooManyRequests(BroadsheetError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"

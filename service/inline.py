@@ -1,0 +1,320 @@
+"""Inline text: the small HTML allowlist of SPEC §1, tokenized and turned into a node tree.
+
+Input is never sanitised or repaired: it is tokenized with the standard library's HTML
+tokenizer and anything outside the allowlist is reported, so renderers can serialise the
+tree knowing every element and attribute is one they expect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from .language import is_valid_language_tag
+
+NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_NOTE_REF = re.compile(r"\[\^([^\]]*)\]")
+# Text that still looks like a tag after tokenizing is a tag the tokenizer could not finish.
+_UNFINISHED_TAG = re.compile(r"<[A-Za-z/!?]")
+# C0 and C1 controls (tab and line feed allowed), lone surrogates and non-characters.
+_FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href"}),
+    "em": frozenset(),
+    "strong": frozenset(),
+    "i": frozenset(),
+    "b": frozenset(),
+    "cite": frozenset(),
+    "q": frozenset(),
+    "abbr": frozenset({"title"}),
+    "code": frozenset(),
+    "span": frozenset({"lang", "dir"}),
+    "bdi": frozenset(),
+    "sub": frozenset(),
+    "sup": frozenset(),
+    "small": frozenset(),
+    "mark": frozenset(),
+    "s": frozenset(),
+    "br": frozenset(),
+}
+VOID_ELEMENTS = frozenset({"br"})
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRef:
+    note_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    name: str
+    attrs: tuple[tuple[str, str], ...]
+    children: tuple[Node, ...]
+
+    def attr(self, name: str) -> str | None:
+        return next((value for key, value in self.attrs if key == name), None)
+
+
+Node = Text | NoteRef | Element
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """Parsed inline text: its nodes and the note ids it references, in order."""
+
+    nodes: tuple[Node, ...]
+    source: str
+
+    @property
+    def note_refs(self) -> tuple[str, ...]:
+        return tuple(_walk_refs(self.nodes))
+
+    @property
+    def text(self) -> str:
+        """The words as a reader sees them, without markup or note references."""
+        return "".join(_walk_text(self.nodes))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _walk_refs(nodes: tuple[Node, ...]):
+    for node in nodes:
+        if isinstance(node, NoteRef):
+            yield node.note_id
+        elif isinstance(node, Element):
+            yield from _walk_refs(node.children)
+
+
+def _walk_text(nodes: tuple[Node, ...]):
+    for node in nodes:
+        if isinstance(node, Text):
+            yield node.value
+        elif isinstance(node, Element):
+            yield "\n" if node.name == "br" else ""
+            yield from _walk_text(node.children)
+
+
+class InlineError(ValueError):
+    """Inline text that breaks the allowlist; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def forbidden_character(value: str) -> str | None:
+    """Describe the first character no document may carry, or None."""
+    match = _FORBIDDEN_CHARS.search(value)
+    if match is None:
+        return None
+    return f"contains the character U+{ord(match.group()):04X}, which is not allowed"
+
+
+def parse_inline(
+    source: str,
+    *,
+    note_ids: frozenset[str] | None = None,
+    allow_note_refs: bool = True,
+    allow_line_breaks: bool = True,
+) -> Inline:
+    """Tokenize `source` and return its node tree, or raise InlineError with every problem.
+
+    `note_ids` is the set of notes the article defines; None skips that check (used when the
+    notes themselves are malformed and reported elsewhere).
+    """
+    parser = _InlineParser(note_ids, allow_note_refs, allow_line_breaks)
+    parser.feed(source)
+    parser.close()
+    problems = parser.finish()
+    if not allow_line_breaks and ("\n" in source or "\r" in source):
+        problems.insert(0, "must not contain line breaks")
+    bad_char = forbidden_character(source)
+    if bad_char:
+        problems.insert(0, bad_char)
+    if problems:
+        raise InlineError(list(dict.fromkeys(problems)))
+    return Inline(parser.root_children(), source)
+
+
+class _InlineParser(HTMLParser):
+    def __init__(
+        self, note_ids: frozenset[str] | None, allow_note_refs: bool, allow_line_breaks: bool
+    ):
+        super().__init__(convert_charrefs=True)
+        self.note_ids = note_ids
+        self.allow_note_refs = allow_note_refs
+        self.allow_line_breaks = allow_line_breaks
+        self.problems: list[str] = []
+        self.rejected: set[str] = set()
+        # Each frame: (element name, attributes, children so far).
+        self.stack: list[tuple[str, tuple[tuple[str, str], ...], list[Node]]] = [("", (), [])]
+
+    # Tokenizer callbacks -------------------------------------------------------------
+
+    def handle_starttag(self, tag, attrs):
+        self._open(tag, attrs, self_closing=False)
+
+    def handle_startendtag(self, tag, attrs):
+        self._open(tag, attrs, self_closing=True)
+
+    def handle_endtag(self, tag):
+        if tag in VOID_ELEMENTS:
+            self.problems.append(f"</{tag}> is not allowed: <{tag}> has no end tag")
+            return
+        open_names = [frame[0] for frame in self.stack[1:]]
+        if tag in self.rejected and tag not in open_names:
+            return
+        if tag not in open_names:
+            self.problems.append(f"</{tag}> closes an element that is not open")
+            return
+        while self.stack[-1][0] != tag:
+            self.problems.append(f"<{self.stack[-1][0]}> is not closed before </{tag}>")
+            self._close_top()
+        self._close_top()
+
+    def handle_data(self, data):
+        if _UNFINISHED_TAG.search(data):
+            self.problems.append("contains an unfinished or malformed tag")
+        position = 0
+        for match in _NOTE_REF.finditer(data):
+            if match.start() > position:
+                self._append(Text(data[position : match.start()]))
+            self._note_ref(match.group(1))
+            position = match.end()
+        if position < len(data):
+            self._append(Text(data[position:]))
+
+    def handle_comment(self, data):
+        self.problems.append("HTML comments are not allowed")
+
+    def handle_decl(self, decl):
+        self.problems.append("markup declarations are not allowed")
+
+    def unknown_decl(self, data):
+        self.problems.append("markup declarations are not allowed")
+
+    def handle_pi(self, data):
+        self.problems.append("processing instructions are not allowed")
+
+    # Tree building -------------------------------------------------------------------
+
+    def _open(self, tag: str, attrs: list[tuple[str, str | None]], *, self_closing: bool):
+        allowed = ALLOWED_ATTRIBUTES.get(tag)
+        if allowed is None:
+            self.problems.append(f"<{tag}> is not allowed in inline text")
+            self.rejected.add(tag)
+            return
+        if tag == "br" and not self.allow_line_breaks:
+            self.problems.append("<br> is not allowed here: this text is a single line")
+        if tag == "a" and any(frame[0] == "a" for frame in self.stack):
+            self.problems.append("a link may not contain another link")
+        checked = self._check_attributes(tag, attrs, allowed)
+        if tag in VOID_ELEMENTS:
+            self._append(Element(tag, checked, ()))
+        elif self_closing:
+            self.problems.append(f"<{tag}/> is not allowed: write <{tag}>…</{tag}>")
+        else:
+            self.stack.append((tag, checked, []))
+
+    def _check_attributes(
+        self, tag: str, attrs: list[tuple[str, str | None]], allowed: frozenset[str]
+    ) -> tuple[tuple[str, str], ...]:
+        seen: dict[str, str] = {}
+        for name, value in attrs:
+            if name not in allowed:
+                self.problems.append(f'attribute "{name}" is not allowed on <{tag}>')
+            elif name in seen:
+                self.problems.append(f'attribute "{name}" is repeated on <{tag}>')
+            elif value is None:
+                self.problems.append(f'attribute "{name}" on <{tag}> needs a value')
+            else:
+                problem = _attribute_problem(tag, name, value)
+                if problem:
+                    self.problems.append(problem)
+                seen[name] = value
+        if tag == "a" and "href" not in seen:
+            self.problems.append('<a> needs an "href" attribute')
+        return tuple(seen.items())
+
+    def _note_ref(self, note_id: str):
+        if not self.allow_note_refs:
+            self.problems.append(f"note references such as [^{note_id}] are not allowed here")
+        elif not NOTE_ID.fullmatch(note_id):
+            self.problems.append(f"[^{note_id}] is not a valid note reference")
+        elif self.note_ids is not None and note_id not in self.note_ids:
+            self.problems.append(f"[^{note_id}] refers to a note the article does not have")
+        elif any(frame[0] == "a" for frame in self.stack):
+            self.problems.append(f"[^{note_id}] may not stand inside a link")
+        else:
+            self._append(NoteRef(note_id))
+
+    def _append(self, node: Node):
+        self.stack[-1][2].append(node)
+
+    def _close_top(self):
+        name, attrs, children = self.stack.pop()
+        self._append(Element(name, attrs, tuple(children)))
+
+    def finish(self) -> list[str]:
+        rawdata = getattr(self, "rawdata", "")
+        if rawdata:
+            self.problems.append("contains an unfinished or malformed tag")
+        while len(self.stack) > 1:
+            self.problems.append(f"<{self.stack[-1][0]}> is never closed")
+            self._close_top()
+        return self.problems
+
+    def root_children(self) -> tuple[Node, ...]:
+        return tuple(self.stack[0][2])
+
+
+def _attribute_problem(tag: str, name: str, value: str) -> str | None:
+    bad_char = forbidden_character(value)
+    if bad_char:
+        return f'attribute "{name}" {bad_char}'
+    if tag == "a" and name == "href":
+        return link_problem(value, LINK_SCHEMES)
+    if name == "lang" and not is_valid_language_tag(value):
+        return f'lang="{value}" is not a valid BCP 47 language tag'
+    if name == "dir" and value not in {"ltr", "rtl", "auto"}:
+        return f'dir="{value}" must be "ltr", "rtl" or "auto"'
+    if name == "title" and not value.strip():
+        return 'attribute "title" must not be empty'
+    return None
+
+
+def link_problem(url: str, schemes: frozenset[str]) -> str | None:
+    """Explain why `url` is not an absolute link with one of `schemes`, or return None."""
+    if url != url.strip() or any(ch.isspace() for ch in url):
+        return f"link {url!r} must not contain white space"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"link {url!r} is not a valid URL"
+    del port
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        return f"link {url!r} must use one of the schemes {allowed}"
+    if scheme == "mailto":
+        return None if parts.path and "@" in parts.path else f"link {url!r} needs an address"
+    if not parts.hostname:
+        return f"link {url!r} needs a host name"
+    if parts.username is not None or parts.password is not None:
+        return f"link {url!r} must not carry a user name or password"
+    if len(url) > 2000:
+        return "link is longer than 2000 characters"
+    return None

@@ -1,0 +1,80 @@
+"""The words Broadsheet itself puts on a page, in the article's language where we have them.
+
+Where a language is missing, English words are used and marked `lang="en"` so a screen
+reader pronounces them correctly inside a page in another language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "skip": "Skip to the article", "by": "By", "published": "Published",
+        "updated": "Updated", "notes": "Notes", "note": "Note", "back_to": "Back to reference",
+        "photo": "Photo:", "read_online": "Read online", "page": "Page", "of": "of",
+        "unsubscribe": "Unsubscribe", "source": "Source:",
+    },
+    "es": {
+        "skip": "Saltar al artículo", "by": "Por", "published": "Publicado",
+        "updated": "Actualizado", "notes": "Notas", "note": "Nota",
+        "back_to": "Volver a la referencia", "photo": "Foto:", "read_online": "Leer en línea",
+        "page": "Página", "of": "de", "unsubscribe": "Darse de baja", "source": "Fuente:",
+    },
+    "fr": {
+        "skip": "Aller à l’article", "by": "Par", "published": "Publié", "updated": "Mis à jour",
+        "notes": "Notes", "note": "Note", "back_to": "Retour à la référence", "photo": "Photo :",
+        "read_online": "Lire en ligne", "page": "Page", "of": "sur",
+        "unsubscribe": "Se désabonner", "source": "Source :",
+    },
+    "de": {
+        "skip": "Zum Artikel springen", "by": "Von", "published": "Veröffentlicht",
+        "updated": "Aktualisiert", "notes": "Anmerkungen", "note": "Anmerkung",
+        "back_to": "Zurück zum Verweis", "photo": "Foto:", "read_online": "Online lesen",
+        "page": "Seite", "of": "von", "unsubscribe": "Abbestellen", "source": "Quelle:",
+    },
+    "pt": {
+        "skip": "Ir para o artigo", "by": "Por", "published": "Publicado",
+        "updated": "Atualizado", "notes": "Notas", "note": "Nota",
+        "back_to": "Voltar à referência", "photo": "Foto:", "read_online": "Ler online",
+        "page": "Página", "of": "de", "unsubscribe": "Cancelar inscrição", "source": "Fonte:",
+    },
+    "ar": {
+        "skip": "انتقل إلى المقال", "by": "بقلم", "published": "نُشر", "updated": "حُدّث",
+        "notes": "ملاحظات", "note": "ملاحظة", "back_to": "العودة إلى الإحالة", "photo": "صورة:",
+        "read_online": "اقرأ على الإنترنت", "page": "صفحة", "of": "من",
+        "unsubscribe": "إلغاء الاشتراك", "source": "المصدر:",
+    },
+    "he": {
+        "skip": "דלג לכתבה", "by": "מאת", "published": "פורסם", "updated": "עודכן",
+        "notes": "הערות", "note": "הערה", "back_to": "חזרה להפניה", "photo": "צילום:",
+        "read_online": "לקריאה באתר", "page": "עמוד", "of": "מתוך",
+        "unsubscribe": "הסרה מרשימת התפוצה", "source": "מקור:",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Interface words for one page, and the language they are in."""
+
+    words: dict[str, str]
+    language: str
+
+    def __getitem__(self, key: str) -> str:
+        return self.words[key]
+
+    def lang_attr(self, page_language: str) -> str:
+        """The lang attribute value to put on a label, or "" when it matches the page."""
+        return "" if self.language == _primary(page_language) else self.language
+
+
+def _primary(tag: str) -> str:
+    return tag.split("-")[0].lower()
+
+
+def labels_for(language: str) -> Labels:
+    primary = _primary(language)
+    if primary in _LABELS:
+        return Labels(_LABELS[primary], primary)
+    return Labels(_LABELS["en"], "en")

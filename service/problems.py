@@ -1,0 +1,76 @@
+"""One error handler: any failure becomes RFC 9457 problem+json, or an HTML page for browsers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import PROBLEM_BASE, BroadsheetError
+from .labels import labels_for
+
+logger = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(BroadsheetError, _from_broadsheet_error)
+    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(Exception, _from_unexpected)
+
+
+def _from_broadsheet_error(error: BroadsheetError) -> Response:
+    if error.status == 422:
+        logger.warning("Refused an article: %s", error.detail)
+    return problem_response(error.problem(), error.headers())
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    slug = (error.name or "error").lower().replace(" ", "-")
+    body = {
+        "type": PROBLEM_BASE + slug,
+        "title": error.name,
+        "status": status,
+        "detail": error.description or error.name,
+    }
+    if status == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        body["detail"] = f"The request body is larger than the limit of {limit} bytes."
+    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type",)}
+    return problem_response(body, headers)
+
+
+def _from_unexpected(error: Exception) -> Response:
+    logger.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
+    return problem_response({
+        "type": PROBLEM_BASE + "internal-error",
+        "title": "Something went wrong on our side",
+        "status": 500,
+        "detail": "The error has been logged. Please try again later.",
+    })
+
+
+def wants_html() -> bool:
+    """Browsers asking for a page get one; API routes and API clients get problem+json."""
+    if request.path.startswith("/v1/"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", PROBLEM_JSON, "application/json"])
+    return best == "text/html"
+
+
+def problem_response(body: dict, headers: dict[str, str] | None = None) -> Response:
+    status = int(body["status"])
+    if wants_html():
+        runtime = current_app.extensions["broadsheet"]
+        labels = labels_for("en")
+        page = runtime.env.get_template("errors/error.html").render(
+            problem=body, lang="en", dir="ltr", labels=labels, label_lang="",
+            publisher_name=runtime.settings.publisher_name,
+        )
+        response = Response(page, status=status, mimetype="text/html")
+    else:
+        response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response

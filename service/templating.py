@@ -1,0 +1,22 @@
+"""The one Jinja environment: autoescaped, strict, shared by pages, PDF, e-mail and digests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def build_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(("html", "xml", "txt")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        keep_trailing_newline=True,
+    )
+    return env

@@ -1,0 +1,182 @@
+"""From request bytes to an `Article`, or a `BadArticle` that lists every problem at once.
+
+pydantic checks each field's shape and inline markup; the cross-field rules of SPEC §1
+(alt text, table widths, unique notes, dates in order) are checked here on the raw JSON so
+they are reported together with the field errors, not only once those are fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from .article import BLOCK_TYPES, Article
+from .errors import BadArticle, BadRequest, FieldError
+
+MAX_DEPTH = 16
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this object",
+    "union_tag_not_found": 'needs a "type"',
+}
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode UTF-8 JSON strictly: no BOM, no NaN, no duplicate keys."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"The body is not UTF-8 (byte {error.start}).") from None
+    if text.startswith("\ufeff"):
+        raise BadRequest("The body starts with a byte order mark; send UTF-8 without one.")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise BadRequest(
+            f"The body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+        ) from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply.") from None
+    except ValueError as error:
+        raise BadRequest(f"The body is not acceptable JSON: {error}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def article_from_bytes(raw: bytes) -> Article:
+    return validate_article(parse_json(raw))
+
+
+def validate_article(data: Any) -> Article:
+    """Validate decoded JSON against the contract; raise BadArticle with every problem."""
+    if not isinstance(data, dict):
+        raise BadArticle([FieldError("", "the article must be a JSON object")])
+    errors = list(_depth_errors(data, "", 0))
+    if errors:
+        raise BadArticle(errors)
+    article: Article | None = None
+    try:
+        article = Article.model_validate(data, context={"note_ids": _declared_note_ids(data)})
+    except ValidationError as error:
+        errors.extend(_field_errors(error))
+    errors.extend(_cross_field_errors(data))
+    if errors:
+        raise BadArticle(list(dict.fromkeys(errors)))
+    assert article is not None
+    return article
+
+
+def _depth_errors(value: Any, pointer: str, depth: int):
+    if depth > MAX_DEPTH:
+        yield FieldError(pointer, f"is nested more than {MAX_DEPTH} levels deep")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _depth_errors(item, f"{pointer}/{escape_pointer(key)}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _depth_errors(item, f"{pointer}/{index}", depth + 1)
+
+
+def escape_pointer(token: str) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _declared_note_ids(data: dict[str, Any]) -> frozenset[str] | None:
+    notes = data.get("notes", [])
+    if not isinstance(notes, list):
+        return None
+    return frozenset(
+        note["id"] for note in notes if isinstance(note, dict) and isinstance(note.get("id"), str)
+    )
+
+
+def _field_errors(error: ValidationError):
+    for item in error.errors(include_url=False, include_input=False):
+        loc = list(item["loc"])
+        # pydantic puts the block's type tag into the location: /body/3/paragraph/text.
+        if len(loc) >= 3 and loc[0] == "body" and loc[2] in BLOCK_TYPES:
+            del loc[2]
+        kind = item["type"]
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append("type")
+        message = _MESSAGES.get(kind, item["msg"])
+        if kind == "union_tag_invalid":
+            message = "must be one of " + ", ".join(BLOCK_TYPES)
+        message = message[0].lower() + message[1:] if message else message
+        pointer = "".join(f"/{escape_pointer(part)}" for part in loc)
+        yield FieldError(pointer, message)
+
+
+def _cross_field_errors(data: dict[str, Any]):
+    notes = data.get("notes")
+    if isinstance(notes, list):
+        seen: set[str] = set()
+        for index, note in enumerate(notes):
+            note_id = note.get("id") if isinstance(note, dict) else None
+            if isinstance(note_id, str):
+                if note_id in seen:
+                    yield FieldError(f"/notes/{index}/id", f"note {note_id!r} is defined twice")
+                seen.add(note_id)
+    body = data.get("body")
+    if isinstance(body, list):
+        level = 1
+        for index, block in enumerate(body):
+            if isinstance(block, dict):
+                yield from _block_errors(block, f"/body/{index}")
+                if block.get("type") == "heading" and block.get("level") in (2, 3, 4):
+                    if block["level"] > level + 1:
+                        yield FieldError(f"/body/{index}/level",
+                                         f"a level {block['level']} heading may not follow "
+                                         f"level {level}: headings must not skip a level")
+                    level = block["level"]
+    published = _parsed_datetime(data.get("published_at"))
+    updated = _parsed_datetime(data.get("updated_at"))
+    if published and updated and updated < published:
+        yield FieldError("/updated_at", "must not be earlier than published_at")
+
+
+def _block_errors(block: dict[str, Any], pointer: str):
+    if block.get("type") == "image":
+        alt = block.get("alt")
+        decorative = block.get("decorative", False)
+        if decorative is True:
+            if isinstance(alt, str) and alt.strip():
+                yield FieldError(f"{pointer}/alt", "a decorative image must have no alt text")
+            if block.get("caption") is not None:
+                yield FieldError(f"{pointer}/caption",
+                                 "a decorative image has no caption; give it alt text instead")
+        elif decorative is False and (not isinstance(alt, str) or not alt.strip()):
+            yield FieldError(f"{pointer}/alt",
+                             "is required: describe the image, or mark it decorative")
+    if block.get("type") == "table":
+        header, rows = block.get("header"), block.get("rows")
+        if isinstance(header, list) and isinstance(rows, list):
+            for index, row in enumerate(rows):
+                if isinstance(row, list) and len(row) != len(header):
+                    yield FieldError(f"{pointer}/rows/{index}",
+                                     f"has {len(row)} cells; the header has {len(header)}")
+
+
+def _parsed_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None

@@ -1,0 +1,25 @@
+"""Reading an article out of an HTTP request: media type, charset, size, then validation."""
+
+from __future__ import annotations
+
+from flask import request
+
+from ..article import Article
+from ..errors import UnsupportedMediaType
+from ..validation import parse_json, validate_article
+
+
+def json_from_request():
+    """The request's JSON body, after checking its media type and charset."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"Send the article as application/json, not {request.mimetype or 'no type'}."
+        )
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
+    return parse_json(request.get_data(cache=False))
+
+
+def article_from_request() -> Article:
+    return validate_article(json_from_request())
