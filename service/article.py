@@ -22,9 +22,7 @@ from .inline import Inline, InlineError, forbidden_character, link_problem, pars
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
-)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 IMAGE_TYPES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -50,7 +48,9 @@ def _require_str(value: Any) -> str:
     return value
 
 
-def _inline(allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT):
+def _inline_validator(
+    allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT
+) -> PlainValidator:
     def validate(value: Any, info: ValidationInfo) -> Inline:
         source = _require_str(value)
         if len(source) > max_length:
@@ -68,18 +68,24 @@ def _inline(allow_note_refs: bool, allow_line_breaks: bool = True, max_length: i
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
 
-    schema = {"type": "string", "minLength": 1, "maxLength": max_length,
-              "description": "inline text (SPEC §1 allowlist)"}
-    return Annotated[Inline, PlainValidator(validate), WithJsonSchema(schema)]
+    return PlainValidator(validate)
 
 
-RichText = _inline(allow_note_refs=True)
-SummaryText = _inline(allow_note_refs=False)
-NoteText = _inline(allow_note_refs=False)
-HeadlineText = _inline(allow_note_refs=False, allow_line_breaks=False, max_length=300)
+def _string_schema(max_length: int, description: str = "") -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": max_length}
+    if description:
+        schema["description"] = description
+    return WithJsonSchema(schema)
 
 
-def _plain(max_length: int):
+_INLINE = "inline text (SPEC §1 allowlist)"
+RichText = Annotated[Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE)]
+SummaryText = Annotated[Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE)]
+NoteText = SummaryText
+HeadlineText = Annotated[Inline, _inline_validator(False, False, 300), _string_schema(300, _INLINE)]
+
+
+def _plain_validator(max_length: int) -> PlainValidator:
     def validate(value: Any) -> str:
         text = _require_str(value)
         if not text.strip():
@@ -88,8 +94,7 @@ def _plain(max_length: int):
             raise _fail("too_long", f"must be at most {max_length} characters")
         return text
 
-    schema = {"type": "string", "minLength": 1, "maxLength": max_length}
-    return Annotated[str, PlainValidator(validate), WithJsonSchema(schema)]
+    return PlainValidator(validate)
 
 
 def _validate_url(value: Any) -> str:
@@ -103,8 +108,10 @@ def _validate_url(value: Any) -> str:
 def _validate_datetime(value: Any) -> datetime:
     text = _require_str(value)
     if not _RFC3339.fullmatch(text):
-        raise _fail("datetime", "must be an RFC 3339 date-time with an offset, "
-                    "such as 2026-03-12T08:00:00+01:00")
+        raise _fail(
+            "datetime",
+            "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00",
+        )
     try:
         return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
@@ -170,20 +177,38 @@ def _validate_data_uri(src: str) -> str:
     return src
 
 
-Url = Annotated[str, PlainValidator(_validate_url),
-                WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"})]
-DateTime = Annotated[datetime, PlainValidator(_validate_datetime),
-                     WithJsonSchema({"type": "string", "format": "date-time"})]
-LanguageTag = Annotated[str, PlainValidator(_validate_language),
-                        WithJsonSchema({"type": "string", "description": "BCP 47 tag"})]
-ArticleId = Annotated[str, PlainValidator(_validate_article_id),
-                      WithJsonSchema({"type": "string", "pattern": ARTICLE_ID.pattern})]
-NoteId = Annotated[str, PlainValidator(_validate_note_id),
-                   WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"})]
-ImageSrc = Annotated[str, PlainValidator(_validate_image_src),
-                     WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"})]
-Name = _plain(200)
-ShortText = _plain(1000)
+Url = Annotated[
+    str,
+    PlainValidator(_validate_url),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"}),
+]
+DateTime = Annotated[
+    datetime,
+    PlainValidator(_validate_datetime),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+LanguageTag = Annotated[
+    str,
+    PlainValidator(_validate_language),
+    WithJsonSchema({"type": "string", "description": "BCP 47 tag"}),
+]
+ArticleId = Annotated[
+    str,
+    PlainValidator(_validate_article_id),
+    WithJsonSchema({"type": "string", "pattern": ARTICLE_ID.pattern}),
+]
+NoteId = Annotated[
+    str,
+    PlainValidator(_validate_note_id),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"}),
+]
+ImageSrc = Annotated[
+    str,
+    PlainValidator(_validate_image_src),
+    WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"}),
+]
+Name = Annotated[str, _plain_validator(200), _string_schema(200)]
+ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000)]
 Dimension = Annotated[int, Field(ge=1, le=20_000)]
 
 

@@ -27,8 +27,12 @@ def _render(article, fmt: str) -> str | bytes:
 @click.command("render")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write; standard output when omitted.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write; standard output when omitted.",
+)
 @with_appcontext
 def render_command(file: Path, fmt: str, output: Path | None) -> None:
     """Render one article file."""
@@ -68,5 +72,9 @@ def _create_app():
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, add_default_commands=False,
-                 add_version_option=False, help="Broadsheet: render and mail news articles.")
+cli = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    help="Broadsheet: render and mail news articles.",
+)

@@ -84,8 +84,11 @@ class BadArticle(BroadsheetError):
 
     def __init__(self, errors: list[FieldError], detail: str | None = None):
         count = len(errors)
-        super().__init__(detail or f"{count} problem{'s' if count != 1 else ''} found; "
-                         "see errors for where each one is.")
+        super().__init__(
+            detail
+            or f"{count} problem{'s' if count != 1 else ''} found; "
+            "see errors for where each one is."
+        )
         self.errors = errors
 
     def problem(self) -> dict[str, Any]:

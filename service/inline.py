@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -19,9 +20,7 @@ _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")
 # Text that still looks like a tag after tokenizing is a tag the tokenizer could not finish.
 _UNFINISHED_TAG = re.compile(r"<[A-Za-z/!?]")
 # C0 and C1 controls (tab and line feed allowed), lone surrogates and non-characters.
-_FORBIDDEN_CHARS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
-)
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href"}),
@@ -152,24 +151,31 @@ class _InlineParser(HTMLParser):
     def __init__(
         self, note_ids: frozenset[str] | None, allow_note_refs: bool, allow_line_breaks: bool
     ):
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)
         self.note_ids = note_ids
         self.allow_note_refs = allow_note_refs
         self.allow_line_breaks = allow_line_breaks
         self.problems: list[str] = []
         self.rejected: set[str] = set()
+        # A run of text arrives in pieces; it is judged whole. `raw` keeps the source as
+        # written (references blanked) to spot unfinished tags; `text` the decoded words.
+        self.raw: list[str] = []
+        self.text: list[str] = []
         # Each frame: (element name, attributes, children so far).
         self.stack: list[tuple[str, tuple[tuple[str, str], ...], list[Node]]] = [("", (), [])]
 
     # Tokenizer callbacks -------------------------------------------------------------
 
     def handle_starttag(self, tag, attrs):
+        self._flush_text()
         self._open(tag, attrs, self_closing=False)
 
     def handle_startendtag(self, tag, attrs):
+        self._flush_text()
         self._open(tag, attrs, self_closing=True)
 
     def handle_endtag(self, tag):
+        self._flush_text()
         if tag in VOID_ELEMENTS:
             self.problems.append(f"</{tag}> is not allowed: <{tag}> has no end tag")
             return
@@ -185,7 +191,30 @@ class _InlineParser(HTMLParser):
         self._close_top()
 
     def handle_data(self, data):
-        if _UNFINISHED_TAG.search(data):
+        self.raw.append(data)
+        self.text.append(data)
+
+    def handle_entityref(self, name):
+        self.raw.append(" ")
+        self.text.append(unescape(f"&{name};"))
+
+    def handle_charref(self, name):
+        self.raw.append(" ")
+        try:
+            code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+        except ValueError:
+            code = -1
+        if not 0 < code <= 0x10FFFF or forbidden_character(chr(code)):
+            self.problems.append(f"&#{name}; is not a character that may appear in text")
+            return
+        self.text.append(unescape(f"&#{name};"))
+
+    def _flush_text(self):
+        if not self.text:
+            return
+        raw, data = "".join(self.raw), "".join(self.text)
+        self.raw, self.text = [], []
+        if _UNFINISHED_TAG.search(raw):
             self.problems.append("contains an unfinished or malformed tag")
         position = 0
         for match in _NOTE_REF.finditer(data):
@@ -197,6 +226,7 @@ class _InlineParser(HTMLParser):
             self._append(Text(data[position:]))
 
     def handle_comment(self, data):
+        self._flush_text()
         self.problems.append("HTML comments are not allowed")
 
     def handle_decl(self, decl):
@@ -268,6 +298,7 @@ class _InlineParser(HTMLParser):
         self._append(Element(name, attrs, tuple(children)))
 
     def finish(self) -> list[str]:
+        self._flush_text()
         rawdata = getattr(self, "rawdata", "")
         if rawdata:
             self.problems.append("contains an unfinished or malformed tag")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import langcodes
@@ -12,15 +13,35 @@ _RTL_SCRIPTS = frozenset(
     {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Mend", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa"}
 )
 _RTL_LANGUAGES = frozenset(
-    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku-Arab", "nqo", "ps", "sd", "syr",
-     "ug", "ur", "yi"}
+    {
+        "ar",
+        "arc",
+        "ckb",
+        "dv",
+        "fa",
+        "he",
+        "iw",
+        "ks",
+        "ku-Arab",
+        "nqo",
+        "ps",
+        "sd",
+        "syr",
+        "ug",
+        "ur",
+        "yi",
+    }
 )
+
+
+# RFC 5646 syntax: alphanumeric subtags of 1 to 8 characters joined by hyphens.
+_TAG_SYNTAX = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 @lru_cache(maxsize=512)
 def is_valid_language_tag(tag: str) -> bool:
     """True when `tag` is a well-formed, registered BCP 47 tag."""
-    if not tag or len(tag) > 64 or not tag.isascii():
+    if len(tag) > 64 or not _TAG_SYNTAX.fullmatch(tag):
         return False
     try:
         return bool(langcodes.tag_is_valid(tag))
@@ -43,7 +64,7 @@ def locale_for(tag: str) -> Locale:
 
 @lru_cache(maxsize=512)
 def direction_of(tag: str) -> str:
-    """"rtl" for right-to-left languages and scripts, otherwise "ltr"."""
+    """ "rtl" for right-to-left languages and scripts, otherwise "ltr"."""
     parsed = langcodes.Language.get(tag)
     if parsed.script:
         return "rtl" if parsed.script in _RTL_SCRIPTS else "ltr"

@@ -9,8 +9,19 @@ from .article import Article, Heading, Image, ListBlock, Note, Paragraph, Quote,
 from .inline import Inline
 
 _ROMAN = (
-    (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-    (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+    (1000, "m"),
+    (900, "cm"),
+    (500, "d"),
+    (400, "cd"),
+    (100, "c"),
+    (90, "xc"),
+    (50, "l"),
+    (40, "xl"),
+    (10, "x"),
+    (9, "ix"),
+    (5, "v"),
+    (4, "iv"),
+    (1, "i"),
 )
 
 
@@ -76,7 +87,10 @@ def reading_order(article: Article) -> Iterator[Inline]:
         elif isinstance(block, ListBlock):
             yield from block.items
         elif isinstance(block, Image):
-            yield from (part for part in (block.caption, block.credit) if part)
+            if block.caption:
+                yield block.caption
+            if block.credit:
+                yield block.credit
         elif isinstance(block, Table):
             yield block.caption
             yield from block.header

@@ -61,7 +61,7 @@ def inline_renderer(
                 out.append(
                     f'<sup class="noteref"><a href="#{numbered.anchor}" id="{anchor}" '
                     f'role="doc-noteref"><span class="visually-hidden"{lang_attr}>'
-                    f'{escape(labels["note"])} </span>{numbered.label}</a></sup>'
+                    f"{escape(labels['note'])} </span>{numbered.label}</a></sup>"
                 )
             elif isinstance(node, Element):
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in node.attrs)

@@ -22,7 +22,8 @@ def register(app: Flask) -> None:
 
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
     if error.status == 422:
-        logger.warning("Refused an article: %s", error.detail)
+        pointers = ", ".join(e.pointer or "/" for e in getattr(error, "errors", [])[:5])
+        logger.warning("Refused an article (%s): %s", pointers, error.detail)
     return problem_response(error.problem(), error.headers())
 
 
@@ -44,12 +45,14 @@ def _from_http_exception(error: HTTPException) -> Response:
 
 def _from_unexpected(error: Exception) -> Response:
     logger.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
-    return problem_response({
-        "type": PROBLEM_BASE + "internal-error",
-        "title": "Something went wrong on our side",
-        "status": 500,
-        "detail": "The error has been logged. Please try again later.",
-    })
+    return problem_response(
+        {
+            "type": PROBLEM_BASE + "internal-error",
+            "title": "Something went wrong on our side",
+            "status": 500,
+            "detail": "The error has been logged. Please try again later.",
+        }
+    )
 
 
 def wants_html() -> bool:
@@ -66,7 +69,11 @@ def problem_response(body: dict, headers: dict[str, str] | None = None) -> Respo
         runtime = current_app.extensions["broadsheet"]
         labels = labels_for("en")
         page = runtime.env.get_template("errors/error.html").render(
-            problem=body, lang="en", dir="ltr", labels=labels, label_lang="",
+            problem=body,
+            lang="en",
+            dir="ltr",
+            labels=labels,
+            label_lang="",
             publisher_name=runtime.settings.publisher_name,
         )
         response = Response(page, status=status, mimetype="text/html")

@@ -6,25 +6,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+DEFAULT_BASE_URL = "http://localhost:5000"
+DEFAULT_PUBLISHER = "Broadsheet"
+DEFAULT_MAIL_FROM = "Broadsheet <digest@localhost>"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    base_url: str = "http://localhost:5000"
-    publisher_name: str = "Broadsheet"
+    base_url: str = DEFAULT_BASE_URL
+    publisher_name: str = DEFAULT_PUBLISHER
     publisher_address: str = ""
-    mail_from: str = "Broadsheet <digest@localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
     image_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         hosts = config.get("IMAGE_HOSTS") or ""
         if isinstance(hosts, str):
-            hosts = [host for host in hosts.split(",")]
+            hosts = hosts.split(",")
         return cls(
-            base_url=str(config.get("BASE_URL", cls.base_url)).rstrip("/"),
-            publisher_name=str(config.get("PUBLISHER_NAME") or cls.publisher_name),
+            base_url=str(config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            publisher_name=str(config.get("PUBLISHER_NAME") or DEFAULT_PUBLISHER),
             publisher_address=str(config.get("PUBLISHER_ADDRESS") or ""),
-            mail_from=str(config.get("MAIL_FROM") or cls.mail_from),
+            mail_from=str(config.get("MAIL_FROM") or DEFAULT_MAIL_FROM),
             image_hosts=frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip()),
         )
 

@@ -55,8 +55,12 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
         filled = textwrap.fill(
-            " ".join(line.split()), WIDTH, initial_indent=first, subsequent_indent=rest,
-            break_long_words=False, break_on_hyphens=False,
+            " ".join(line.split()),
+            WIDTH,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
         )
         lines.append(filled or first.rstrip())
         first = rest
@@ -77,7 +81,9 @@ def render_text(article: Article, settings: Settings) -> str:
     meta = []
     if article.authors:
         meta.append(f"{labels['by']} " + ", ".join(a.name for a in article.authors))
-    meta.append(f"{labels['published']} {format_dateline(article.published_at, article.language).shown}")
+    meta.append(
+        f"{labels['published']} {format_dateline(article.published_at, article.language).shown}"
+    )
     if article.updated_at:
         meta.append(
             f"{labels['updated']} {format_dateline(article.updated_at, article.language).shown}"
@@ -111,7 +117,9 @@ def _blocks(article: Article, endnotes: Endnotes, labels) -> Iterator[str]:
             items = []
             for number, item in enumerate(block.items, start=1):
                 bullet = f"{number}. " if block.style == "numbered" else "- "
-                items.append(wrap(inline_text(item, endnotes), "  " + bullet, " " * (2 + len(bullet))))
+                items.append(
+                    wrap(inline_text(item, endnotes), "  " + bullet, " " * (2 + len(bullet)))
+                )
             yield "\n".join(items)
         elif isinstance(block, Image):
             yield _image(block, endnotes, labels)
@@ -135,8 +143,9 @@ def _table(block: Table, endnotes: Endnotes) -> str:
     lines = [wrap(inline_text(block.caption, endnotes))]
     for row in block.rows:
         cells = [" ".join(inline_text(cell, endnotes).split()) for cell in row]
-        lines.append(wrap("; ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True)),
-                          "  - ", "    "))
+        lines.append(
+            wrap("; ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True)), "  - ", "    ")
+        )
     return "\n".join(lines)
 
 
@@ -145,5 +154,6 @@ def _note_lines(endnotes: Endnotes) -> Iterator[str]:
         text = inline_text(item.note.text, None)
         if item.note.url:
             text += f" <{item.note.url}>"
-        yield wrap(text, f"[{note_label(item.number, endnotes.style)}] ",
-                   " " * (len(item.label) + 3))
+        yield wrap(
+            text, f"[{note_label(item.number, endnotes.style)}] ", " " * (len(item.label) + 3)
+        )

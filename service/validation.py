@@ -92,7 +92,7 @@ def _depth_errors(value: Any, pointer: str, depth: int):
             yield from _depth_errors(item, f"{pointer}/{index}", depth + 1)
 
 
-def escape_pointer(token: str) -> str:
+def escape_pointer(token: str | int) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
@@ -140,9 +140,11 @@ def _cross_field_errors(data: dict[str, Any]):
                 yield from _block_errors(block, f"/body/{index}")
                 if block.get("type") == "heading" and block.get("level") in (2, 3, 4):
                     if block["level"] > level + 1:
-                        yield FieldError(f"/body/{index}/level",
-                                         f"a level {block['level']} heading may not follow "
-                                         f"level {level}: headings must not skip a level")
+                        yield FieldError(
+                            f"/body/{index}/level",
+                            f"a level {block['level']} heading may not follow "
+                            f"level {level}: headings must not skip a level",
+                        )
                     level = block["level"]
     published = _parsed_datetime(data.get("published_at"))
     updated = _parsed_datetime(data.get("updated_at"))
@@ -158,18 +160,23 @@ def _block_errors(block: dict[str, Any], pointer: str):
             if isinstance(alt, str) and alt.strip():
                 yield FieldError(f"{pointer}/alt", "a decorative image must have no alt text")
             if block.get("caption") is not None:
-                yield FieldError(f"{pointer}/caption",
-                                 "a decorative image has no caption; give it alt text instead")
+                yield FieldError(
+                    f"{pointer}/caption",
+                    "a decorative image has no caption; give it alt text instead",
+                )
         elif decorative is False and (not isinstance(alt, str) or not alt.strip()):
-            yield FieldError(f"{pointer}/alt",
-                             "is required: describe the image, or mark it decorative")
+            yield FieldError(
+                f"{pointer}/alt", "is required: describe the image, or mark it decorative"
+            )
     if block.get("type") == "table":
         header, rows = block.get("header"), block.get("rows")
         if isinstance(header, list) and isinstance(rows, list):
             for index, row in enumerate(rows):
                 if isinstance(row, list) and len(row) != len(header):
-                    yield FieldError(f"{pointer}/rows/{index}",
-                                     f"has {len(row)} cells; the header has {len(header)}")
+                    yield FieldError(
+                        f"{pointer}/rows/{index}",
+                        f"has {len(row)} cells; the header has {len(header)}",
+                    )
 
 
 def _parsed_datetime(value: Any) -> datetime | None:

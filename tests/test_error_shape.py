@@ -1,0 +1,94 @@
+"""One test pins the problem+json shape; the others check each status of SPEC §2."""
+
+from __future__ import annotations
+
+import pytest
+
+from .corpus import bad_examples, minimal
+
+
+def test_problem_shape(post_json):
+    response = post_json("/v1/render/html", minimal(id="Bad Id", body=[]))
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert set(problem) == {"type", "title", "status", "detail", "errors"}
+    assert problem["status"] == 422
+    assert problem["type"].endswith("/invalid-article")
+    assert {e["pointer"] for e in problem["errors"]} == {"/id", "/body"}
+    assert all(set(e) == {"pointer", "message"} and e["message"] for e in problem["errors"])
+
+
+@pytest.mark.parametrize(("name", "raw"), bad_examples().items())
+@pytest.mark.parametrize("route", ["/v1/render/html", "/v1/render/text"])
+def test_shared_bad_examples_are_refused(post_json, name, raw, route):
+    response = post_json(route, raw)
+    assert response.status_code == 422, name
+    assert response.mimetype == "application/problem+json"
+    pointers = [e["pointer"] for e in response.get_json()["errors"]]
+    expected = {
+        "file-image": "/body/0/src",
+        "missing-alt": "/body/0/alt",
+        "script-markup": "/body/0/text",
+        "unknown-note": "/body/0/text",
+    }[name]
+    assert pointers == [expected]
+
+
+def test_not_json_is_400(post_json):
+    response = post_json("/v1/render/html", b"{not json")
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith("The body is not JSON")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\xfe{}",
+        b"\xef\xbb\xbf{}",
+        b'{"a": NaN}',
+        b'{"a": 1, "a": 2}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"n": ' + b"9" * 5000 + b"}",
+    ],
+)
+def test_unreadable_bodies_are_400(post_json, raw):
+    response = post_json("/v1/render/html", raw)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1", ""],
+)
+def test_wrong_content_type_is_415(client, content_type):
+    response = client.post("/v1/render/html", data=b"{}", content_type=content_type)
+    assert response.status_code == 415
+    assert response.mimetype == "application/problem+json"
+
+
+def test_too_large_is_413(app, post_json):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = post_json("/v1/render/html", minimal(standfirst="x" * 2000))
+    assert response.status_code == 413
+    assert response.get_json()["status"] == 413
+
+
+def test_unknown_route_is_404_problem(client):
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_browsers_get_an_html_error_page(client):
+    response = client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert b"<h1>Not Found</h1>" in response.data
+
+
+def test_wrong_method_is_405_problem(client):
+    response = client.get("/v1/render/html")
+    assert response.status_code == 405
+    assert response.get_json()["status"] == 405

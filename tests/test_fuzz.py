@@ -1,0 +1,119 @@
+"""Hypothesis: arbitrary JSON and mutated valid articles never make the service answer 500."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .corpus import corpus
+
+ROUTES = ["/v1/render/html", "/v1/render/text"]
+VALID = list(corpus().values())
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+# Values that are likely to hit interesting paths of the validator.
+tricky_strings = st.sampled_from(
+    [
+        "",
+        " ",
+        "<",
+        "</em>",
+        "<em>",
+        "[^",
+        "[^a]",
+        "&",
+        "&#0;",
+        "&#x110000;",
+        "\u0000",
+        "\ud800",
+        "javascript:alert(1)",
+        "https://127.0.0.1/",
+        "data:image/png;base64,",
+        "2026-13-40T99:99:99Z",
+        "ar",
+        "x" * 400,
+        "<a href='https://x.org'>[^a]</a>",
+        "<br>",
+        "<span lang='en'>",
+    ]
+) | st.text(max_size=30)
+mutation_values = st.one_of(json_values, tricky_strings)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+@st.composite
+def mutated_articles(draw):
+    article = copy.deepcopy(draw(st.sampled_from(VALID)))
+    for _ in range(draw(st.integers(1, 4))):
+        paths = [p for p in _paths(article) if p]
+        path = draw(st.sampled_from(paths))
+        parent = article
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "delete":
+            del parent[path[-1]]
+        elif action == "add" and isinstance(parent, dict):
+            parent[draw(st.text(max_size=10))] = draw(mutation_values)
+        else:
+            parent[path[-1]] = draw(mutation_values)
+    return article
+
+
+def _check(client, route, body: bytes):
+    response = client.post(route, data=body, content_type="application/json")
+    assert response.status_code < 500, response.data[:500]
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
+        problem = response.get_json()
+        assert problem["status"] == response.status_code
+        for error in problem.get("errors", []):
+            assert error["pointer"] == "" or error["pointer"].startswith("/")
+    else:
+        assert response.status_code == 200
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@FUZZ
+@given(value=json_values)
+def test_arbitrary_json_never_500(client, route, value):
+    _check(client, route, json.dumps(value).encode())
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@FUZZ
+@given(article=mutated_articles())
+def test_mutated_articles_never_500(client, route, article):
+    _check(client, route, json.dumps(article).encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(raw=st.binary(max_size=200))
+def test_arbitrary_bytes_never_500(client, raw):
+    _check(client, "/v1/render/html", raw)

@@ -1,0 +1,216 @@
+"""The article page's structure: language, landmarks, headings, figures, tables, endnotes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lxml import html as lxml_html
+
+from .corpus import (
+    bad_examples,
+    every_block,
+    hebrew,
+    many_notes,
+    minimal,
+    right_to_left,
+    shared_examples,
+)
+
+
+@pytest.fixture
+def render(post_json):
+    def go(article):
+        response = post_json("/v1/render/html", article)
+        assert response.status_code == 200, response.get_json()
+        assert response.mimetype == "text/html"
+        return lxml_html.document_fromstring(response.data)
+
+    return go
+
+
+def test_language_direction_and_title(render):
+    doc = render(every_block())
+    assert doc.get("lang") == "en"
+    assert doc.get("dir") == "ltr"
+    assert doc.findtext(".//title") == "Every block & every element — Test Gazette"
+
+
+@pytest.mark.parametrize(("article", "lang"), [(right_to_left(), "ar"), (hebrew(), "he")])
+def test_right_to_left_languages_set_dir(render, article, lang):
+    doc = render(article)
+    assert (doc.get("lang"), doc.get("dir")) == (lang, "rtl")
+
+
+def test_inline_language_spans_are_kept(render):
+    doc = render(right_to_left())
+    span = doc.xpath("//main//span[@lang='en']")[0]
+    assert (span.text, span.get("dir")) == ("library", "ltr")
+
+
+def test_landmarks_skip_link_and_one_h1(render):
+    doc = render(every_block())
+    assert doc.xpath("//a[@class='skip-link']/@href") == ["#main"]
+    assert len(doc.xpath("//body/header")) == 1
+    assert len(doc.xpath("//main[@id='main']/article")) == 1
+    assert len(doc.xpath("//body/footer")) == 1
+    assert [h.text_content() for h in doc.xpath("//h1")] == ["Every block & every element"]
+
+
+def test_standfirst_byline_and_dates(render):
+    doc = render(every_block())
+    header = doc.xpath("//article/header")[0]
+    assert header.xpath(".//p[@class='standfirst']")[0].text_content().startswith("A test of all")
+    byline = " ".join(header.xpath(".//p[@class='byline']")[0].text_content().split())
+    assert byline == "By Ada Lovelace, Grace Hopper, and Katherine Johnson"
+    assert header.xpath(".//time/@datetime") == [
+        "2026-03-12T08:00:00+01:00",
+        "2026-03-12T10:15:00+01:00",
+    ]
+
+
+def test_figures_keep_alt_caption_and_credit(render):
+    doc = render(every_block())
+    figure = doc.xpath("//figure[@class='figure']")[0]
+    assert figure.xpath("img/@alt") == ["A small test pattern"]
+    caption = figure.xpath("figcaption")[0].text_content()
+    assert "The caption" in caption
+    assert "Photo: Test Agency" in " ".join(caption.split())
+    decorative = doc.xpath("//div[contains(@class,'decorative')]")[0]
+    assert decorative.xpath("img/@alt") == [""]
+    assert not decorative.xpath(".//figcaption")
+
+
+def test_quotes_and_tables(render):
+    doc = render(every_block())
+    quote = doc.xpath("//figure[@class='quote']")[0]
+    assert quote.xpath("blockquote")
+    assert "A speaker" in quote.xpath("figcaption")[0].text_content()
+    assert doc.xpath("//blockquote[@lang='fr']")
+    table = doc.xpath("//table")[0]
+    assert table.xpath("caption")[0].text_content().startswith("Results")
+    assert table.xpath("thead/tr/th/@scope") == ["col", "col"]
+
+
+def test_endnotes_roles_numbers_and_backlinks(render):
+    doc = render(every_block())
+    refs = doc.xpath("//a[@role='doc-noteref']")
+    assert [r.text_content() for r in refs] == [
+        "Note 1",
+        "Note 2",
+        "Note 1",
+        "Note 3",
+        "Note 2",
+        "Note 3",
+    ]
+    sections = doc.xpath("//section[@role='doc-endnotes']")
+    assert len(sections) == 1
+    heading_id = sections[0].get("aria-labelledby")
+    assert doc.xpath(f"//*[@id='{heading_id}']")[0].text == "Notes"
+    items = sections[0].xpath("ol/li")
+    assert [li.get("id") for li in items] == [
+        "note-first",
+        "note-second",
+        "note-third",
+        "note-never",
+    ]
+    ids = set(doc.xpath("//@id"))
+    for ref in refs:
+        assert ref.get("href").removeprefix("#") in ids
+        assert ref.get("id") in ids
+    first_backlinks = items[0].xpath(".//a[@role='doc-backlink']")
+    assert [a.get("href") for a in first_backlinks] == ["#ref-first-1", "#ref-first-2"]
+    assert [a.text_content().split("↩")[-1] for a in first_backlinks] == [
+        "\ufe0eaBack to reference 1a",
+        "\ufe0ebBack to reference 1b",
+    ]
+    assert not items[3].xpath(".//a[@role='doc-backlink']")
+    assert items[0].xpath(".//a[@class='note-url']/@href") == ["https://example.org/first"]
+
+
+def test_note_numbering_style_matches_in_refs_and_list(render):
+    doc = render(many_notes(12))
+    labels = [r.text_content().removeprefix("Note ") for r in doc.xpath("//a[@role='doc-noteref']")]
+    assert labels[:5] == ["i", "ii", "iii", "iv", "v"]
+    assert labels[-2:] == ["i", "xii"]
+    assert doc.xpath("//section[@role='doc-endnotes']/ol/@class") == ["notes notes-lower-roman"]
+
+
+def test_spanish_page_uses_spanish_labels(render):
+    doc = render(shared_examples()["mercado-es"])
+    assert doc.xpath("//h2[@id='notes-heading']")[0].text == "Notas"
+    assert doc.xpath("//a[@role='doc-noteref']")[0].text_content() == "Nota a"
+
+
+def test_unknown_language_labels_are_marked_english(render):
+    doc = render(
+        minimal(
+            language="sw",
+            body=[{"type": "paragraph", "text": "Habari [^a]"}],
+            notes=[{"id": "a", "text": "Chanzo."}],
+        )
+    )
+    assert doc.get("lang") == "sw"
+    assert doc.xpath("//h2[@id='notes-heading']/@lang") == ["en"]
+
+
+def test_json_ld_and_open_graph(render):
+    doc = render(every_block())
+    data = json.loads(doc.xpath("//script[@type='application/ld+json']")[0].text)
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == "Every block & every element"
+    assert data["datePublished"] == "2026-03-12T08:00:00+01:00"
+    assert [a["name"] for a in data["author"]] == [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Katherine Johnson",
+    ]
+    og = {m.get("property"): m.get("content") for m in doc.xpath("//meta[@property]")}
+    assert og["og:title"] == "Every block & every element"
+    assert og["og:url"] == "https://example.org/every-block"
+    assert doc.xpath("//link[@rel='canonical']/@href") == ["https://example.org/every-block"]
+
+
+def test_json_ld_cannot_close_its_script(render):
+    doc = render(minimal(headline="&lt;/script&gt;&lt;script&gt;alert(1)"))
+    scripts = doc.xpath("//script")
+    assert len(scripts) == 1
+    assert json.loads(scripts[0].text)["headline"] == "</script><script>alert(1)"
+
+
+def test_canonical_falls_back_to_our_page(render):
+    doc = render(minimal())
+    assert doc.xpath("//link[@rel='canonical']/@href") == [
+        "https://news.example.org/articles/minimal"
+    ]
+
+
+def test_css_has_dark_mode_focus_motion_forced_colors_and_print(render):
+    css = render(minimal()).xpath("//style")[0].text
+    for feature in (
+        "prefers-color-scheme: dark",
+        ":focus-visible",
+        "prefers-reduced-motion",
+        "forced-colors: active",
+        "@media print",
+        "max-width: var(--measure)",
+    ):
+        assert feature in css
+
+
+def test_text_rendering(post_json):
+    response = post_json("/v1/render/text", every_block())
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert text.startswith("Every block & every element\n===")
+    assert "mail link <desk@example.org>" in text
+    assert "[1]" in text
+    notes = text.split("\nNotes\n-----\n\n")[1]
+    assert notes.startswith("[1] The first source, Journal. <https://example.org/first>")
+    assert "[4] A note no one references." in notes
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_bad_examples_do_not_render(post_json):
+    for raw in bad_examples().values():
+        assert post_json("/v1/render/text", raw).status_code == 422

@@ -1,0 +1,72 @@
+"""Every article renders as a page that axe-core and the Nu HTML Checker accept, words intact."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service.html_renderer import render_html
+from service.text_renderer import render_text
+from service.validation import validate_article
+
+from .corpus import article_words, corpus
+
+ARTICLES = corpus()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def _render(app, name: str) -> str:
+    runtime = app.extensions["broadsheet"]
+    return render_html(validate_article(ARTICLES[name]), runtime.env, runtime.settings)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def nu_results(nu_checker, tmp_path_factory):
+    from service import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "sqlite://",
+            "BASE_URL": "https://news.example.org",
+        }
+    )
+    documents = {name: _render(app, name) for name in ARTICLES}
+    return nu_checker(documents, tmp_path_factory.mktemp("nu"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ARTICLES)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations(app, axe, name, scheme):
+    violations = axe(_render(app, name), AXE_TAGS, color_scheme=scheme)
+    summary = [(v["id"], v["help"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations]
+    assert summary == []
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_nu_html_checker_finds_no_errors(nu_results, name):
+    errors = [(m.get("lastLine"), m["message"]) for m in nu_results[name]]
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_word_is_visible_in_the_page(app, visible_text, name):
+    shown = _squash(visible_text(_render(app, name)))
+    missing = [word for word in article_words(ARTICLES[name]) if word not in shown]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_word_is_in_the_text_rendering(app, name):
+    runtime = app.extensions["broadsheet"]
+    text = _squash(render_text(validate_article(ARTICLES[name]), runtime.settings))
+    missing = [word for word in article_words(ARTICLES[name]) if word not in text]
+    assert missing == []

@@ -1,0 +1,319 @@
+"""The contract of SPEC §1: dozens of ways to break it, each answered 422 with a pointer."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from service.inline import parse_inline
+from service.notes import note_label, number_notes
+from service.validation import validate_article
+
+from .corpus import PNG, every_block, minimal
+
+
+def _with_block(block):
+    return minimal(body=[block])
+
+
+def _set(path, value):
+    article = every_block()
+    target = article
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return article
+
+
+def _drop(key):
+    article = every_block()
+    del article[key]
+    return article
+
+
+BAD = {
+    # ids and kinds
+    "id-uppercase": (minimal(id="Hello"), "/id"),
+    "id-leading-dash": (minimal(id="-a"), "/id"),
+    "id-too-long": (minimal(id="a" * 121), "/id"),
+    "id-number": (minimal(id=7), "/id"),
+    "kind-unknown": (minimal(kind="opinion"), "/kind"),
+    "missing-id": (_drop("id"), "/id"),
+    "missing-headline": (_drop("headline"), "/headline"),
+    "missing-published": (_drop("published_at"), "/published_at"),
+    "missing-body": (_drop("body"), "/body"),
+    "unknown-field": (minimal(colour="red"), "/colour"),
+    # headline
+    "headline-too-long": (minimal(headline="x" * 301), "/headline"),
+    "headline-line-break": (minimal(headline="One\nTwo"), "/headline"),
+    "headline-br": (minimal(headline="One<br>Two"), "/headline"),
+    "headline-note-ref": (_set(["headline"], "Head [^first]"), "/headline"),
+    "headline-empty": (minimal(headline="  "), "/headline"),
+    "standfirst-note-ref": (_set(["standfirst"], "Sum [^first]"), "/standfirst"),
+    # dates
+    "date-no-offset": (minimal(published_at="2026-03-12T08:00:00"), "/published_at"),
+    "date-only": (minimal(published_at="2026-03-12"), "/published_at"),
+    "date-impossible": (minimal(published_at="2026-02-30T08:00:00Z"), "/published_at"),
+    "date-number": (minimal(published_at=1773302400), "/published_at"),
+    "updated-before-published": (minimal(updated_at="2026-03-11T08:00:00Z"), "/updated_at"),
+    # language
+    "language-invalid": (minimal(language="english"), "/language"),
+    "language-unregistered": (minimal(language="zz"), "/language"),
+    "span-lang-invalid": (
+        _with_block({"type": "paragraph", "text": '<span lang="x_y">a</span>'}),
+        "/body/0/text",
+    ),
+    "span-dir-invalid": (
+        _with_block({"type": "paragraph", "text": '<span dir="up">a</span>'}),
+        "/body/0/text",
+    ),
+    "quote-lang-invalid": (
+        _with_block({"type": "quote", "text": "a", "lang": "??"}),
+        "/body/0/lang",
+    ),
+    # urls and schemes
+    "canonical-ftp": (minimal(canonical_url="ftp://example.org/a"), "/canonical_url"),
+    "canonical-relative": (minimal(canonical_url="/a/b"), "/canonical_url"),
+    "author-url-js": (minimal(authors=[{"name": "A", "url": "javascript:x"}]), "/authors/0/url"),
+    "link-javascript": (
+        _with_block({"type": "paragraph", "text": '<a href="javascript:x">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-data": (
+        _with_block({"type": "paragraph", "text": '<a href="data:text/html,x">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-relative": (
+        _with_block({"type": "paragraph", "text": '<a href="/x">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-credentials": (
+        _with_block({"type": "paragraph", "text": '<a href="https://u:p@example.org">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-without-href": (_with_block({"type": "paragraph", "text": "<a>a</a>"}), "/body/0/text"),
+    "link-in-link": (
+        _with_block(
+            {
+                "type": "paragraph",
+                "text": '<a href="https://a.org">x <a href="https://b.org">y</a></a>',
+            }
+        ),
+        "/body/0/text",
+    ),
+    "note-url-mailto": (_set(["notes", 0, "url"], "mailto:a@example.org"), "/notes/0/url"),
+    # markup
+    "markup-script": (
+        _with_block({"type": "paragraph", "text": "<script>x</script>"}),
+        "/body/0/text",
+    ),
+    "markup-img": (
+        _with_block({"type": "paragraph", "text": '<img src="x" alt="y">'}),
+        "/body/0/text",
+    ),
+    "markup-style-attr": (
+        _with_block({"type": "paragraph", "text": '<em style="x">a</em>'}),
+        "/body/0/text",
+    ),
+    "markup-onclick": (
+        _with_block({"type": "paragraph", "text": '<b onclick="x">a</b>'}),
+        "/body/0/text",
+    ),
+    "markup-unclosed": (_with_block({"type": "paragraph", "text": "<em>a"}), "/body/0/text"),
+    "markup-misnested": (
+        _with_block({"type": "paragraph", "text": "<em><b>a</em></b>"}),
+        "/body/0/text",
+    ),
+    "markup-comment": (_with_block({"type": "paragraph", "text": "a <!-- b -->"}), "/body/0/text"),
+    "markup-unfinished": (_with_block({"type": "paragraph", "text": "a <em"}), "/body/0/text"),
+    "markup-self-closing": (_with_block({"type": "paragraph", "text": "a <em/>"}), "/body/0/text"),
+    "markup-control-char": (_with_block({"type": "paragraph", "text": "a\u0007b"}), "/body/0/text"),
+    "markup-lone-surrogate": (
+        _with_block({"type": "paragraph", "text": "a\ud800b"}),
+        "/body/0/text",
+    ),
+    "markup-duplicate-attr": (
+        _with_block({"type": "paragraph", "text": '<abbr title="a" title="b">x</abbr>'}),
+        "/body/0/text",
+    ),
+    # notes
+    "note-unknown": (_with_block({"type": "paragraph", "text": "x [^nope]"}), "/body/0/text"),
+    "note-malformed-ref": (_with_block({"type": "paragraph", "text": "x [^a b]"}), "/body/0/text"),
+    "note-in-link": (
+        _set(["body", 0, "text"], '<a href="https://x.org">a [^first]</a>'),
+        "/body/0/text",
+    ),
+    "note-duplicate-id": (_set(["notes", 1, "id"], "first"), "/notes/1/id"),
+    "note-bad-id": (_set(["notes", 3, "id"], "has space"), "/notes/3/id"),
+    "note-ref-in-note": (_set(["notes", 3, "text"], "see [^first]"), "/notes/3/text"),
+    "note-numbering-unknown": (minimal(note_numbering="upper-roman"), "/note_numbering"),
+    # blocks
+    "body-empty": (minimal(body=[]), "/body"),
+    "body-not-list": (minimal(body={"type": "paragraph"}), "/body"),
+    "block-unknown-type": (_with_block({"type": "video", "src": "x"}), "/body/0/type"),
+    "block-missing-type": (_with_block({"text": "x"}), "/body/0/type"),
+    "block-not-object": (minimal(body=["text"]), "/body/0"),
+    "paragraph-missing-text": (_with_block({"type": "paragraph"}), "/body/0/text"),
+    "paragraph-extra-field": (_with_block({"type": "paragraph", "text": "a", "x": 1}), "/body/0/x"),
+    "heading-level-1": (_with_block({"type": "heading", "level": 1, "text": "a"}), "/body/0/level"),
+    "heading-level-string": (
+        _with_block({"type": "heading", "level": "2", "text": "a"}),
+        "/body/0/level",
+    ),
+    "heading-skips-level": (
+        _with_block({"type": "heading", "level": 3, "text": "a"}),
+        "/body/0/level",
+    ),
+    "list-empty": (
+        _with_block({"type": "list", "style": "bulleted", "items": []}),
+        "/body/0/items",
+    ),
+    "list-style-unknown": (
+        _with_block({"type": "list", "style": "roman", "items": ["a"]}),
+        "/body/0/style",
+    ),
+    "list-item-markup": (
+        _with_block({"type": "list", "style": "bulleted", "items": ["a", "<iframe></iframe>"]}),
+        "/body/0/items/1",
+    ),
+    "table-no-caption": (
+        _with_block({"type": "table", "header": ["a"], "rows": [["b"]]}),
+        "/body/0/caption",
+    ),
+    "table-ragged-row": (
+        _with_block(
+            {"type": "table", "caption": "c", "header": ["a", "b"], "rows": [["1", "2"], ["3"]]}
+        ),
+        "/body/0/rows/1",
+    ),
+    "table-cell-number": (
+        _with_block({"type": "table", "caption": "c", "header": ["a"], "rows": [[1]]}),
+        "/body/0/rows/0/0",
+    ),
+    # images
+    "image-missing-alt": (_with_block({"type": "image", "src": PNG}), "/body/0/alt"),
+    "image-blank-alt": (_with_block({"type": "image", "src": PNG, "alt": "  "}), "/body/0/alt"),
+    "image-decorative-with-alt": (
+        _with_block({"type": "image", "src": PNG, "alt": "x", "decorative": True}),
+        "/body/0/alt",
+    ),
+    "image-decorative-caption": (
+        _with_block({"type": "image", "src": PNG, "decorative": True, "caption": "c"}),
+        "/body/0/caption",
+    ),
+    "image-http": (
+        _with_block({"type": "image", "src": "http://example.org/a.png", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-file": (
+        _with_block({"type": "image", "src": "file:///etc/passwd", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-svg-data": (
+        _with_block({"type": "image", "src": "data:image/svg+xml;base64,PHN2Zz4=", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-data-not-base64": (
+        _with_block({"type": "image", "src": "data:image/png,abc", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-data-lies": (
+        _with_block({"type": "image", "src": "data:image/png;base64,R0lGODlh", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-data-garbage": (
+        _with_block({"type": "image", "src": "data:image/png;base64,!!!!", "alt": "a"}),
+        "/body/0/src",
+    ),
+    "image-width-zero": (
+        _with_block({"type": "image", "src": PNG, "alt": "a", "width": 0}),
+        "/body/0/width",
+    ),
+    "image-width-float": (
+        _with_block({"type": "image", "src": PNG, "alt": "a", "width": 1.5}),
+        "/body/0/width",
+    ),
+    "image-decorative-string": (
+        _with_block({"type": "image", "src": PNG, "alt": "a", "decorative": "no"}),
+        "/body/0/decorative",
+    ),
+    # sizes and nesting
+    "tags-not-strings": (minimal(tags=[1, 2]), "/tags/0"),
+    "too-many-tags": (minimal(tags=[f"t{n}" for n in range(51)]), "/tags"),
+    "deep-nesting": (
+        minimal(publisher={"name": "p", "x": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}),
+        "/publisher/x/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0",
+    ),
+    "not-an-object": ([1, 2], ""),
+}
+
+
+@pytest.mark.parametrize(("case", "pointer"), [(k, v[1]) for k, v in BAD.items()], ids=list(BAD))
+def test_contract_violations_are_422_with_pointer(post_json, case, pointer):
+    response = post_json("/v1/render/html", BAD[case][0])
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    pointers = [e["pointer"] for e in response.get_json()["errors"]]
+    assert pointer in pointers
+
+
+def test_all_problems_are_reported_together(post_json):
+    article = minimal(
+        id="BAD",
+        language="??",
+        body=[
+            {"type": "paragraph", "text": "<script>"},
+            {"type": "image", "src": PNG},
+            {"type": "table", "caption": "c", "header": ["a"], "rows": [["1", "2"]]},
+        ],
+    )
+    pointers = {e["pointer"] for e in post_json("/v1/render/html", article).get_json()["errors"]}
+    assert pointers == {"/id", "/language", "/body/0/text", "/body/1/alt", "/body/2/rows/0"}
+
+
+def test_every_block_example_is_valid():
+    article = validate_article(every_block())
+    assert [b.type for b in article.body][:3] == ["paragraph", "heading", "heading"]
+
+
+def test_notes_numbered_by_first_reference_then_unreferenced():
+    endnotes = number_notes(validate_article(every_block()))
+    assert [(n.note.id, n.number, n.reference_count) for n in endnotes.notes] == [
+        ("first", 1, 2),
+        ("second", 2, 2),
+        ("third", 3, 2),
+        ("never", 4, 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("style", "number", "label"),
+    [
+        ("decimal", 12, "12"),
+        ("lower-roman", 4, "iv"),
+        ("lower-roman", 1994, "mcmxciv"),
+        ("lower-alpha", 1, "a"),
+        ("lower-alpha", 26, "z"),
+        ("lower-alpha", 27, "aa"),
+        ("lower-alpha", 703, "aaa"),
+    ],
+)
+def test_note_labels_follow_css_counter_styles(style, number, label):
+    assert note_label(number, style) == label
+
+
+def test_inline_tree_keeps_allowed_markup_and_refs():
+    inline = parse_inline('a <span lang="fr">b</span> [^n] &amp; <br>c', note_ids=frozenset({"n"}))
+    assert inline.note_refs == ("n",)
+    assert inline.text == "a b  & \nc"
+
+
+def test_character_references_are_decoded_once():
+    assert parse_inline("&lt;script&gt; &eacute;").text == "<script> é"
+
+
+def test_valid_article_is_unchanged_by_a_deep_copy():
+    original = every_block()
+    validate_article(copy.deepcopy(original))
+    assert original == every_block()
