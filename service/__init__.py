@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "PDF_TIME_LIMIT": 20.0,
     "PDF_MAX_PAGES": 60,
     "PDF_CACHE_SIZE": 128,
+    "PDF_WORKERS": 2,
 }
 
 

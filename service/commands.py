@@ -11,16 +11,23 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from .errors import BroadsheetError
 from .html_renderer import render_html
+from .pdf_renderer import PAPERS, render_pdf
+from .printing import Printer
 from .text_renderer import render_text
 from .validation import article_from_bytes
 
-FORMATS = ("html", "text")
+FORMATS = ("html", "pdf", "text")
 
 
-def _render(article, fmt: str) -> str | bytes:
+def _render(article, fmt: str, paper: str) -> str | bytes:
     runtime = current_app.extensions["broadsheet"]
     if fmt == "html":
         return render_html(article, runtime.env, runtime.settings)
+    if fmt == "pdf":
+        printer = Printer(
+            runtime.settings.image_hosts, max_pages=int(current_app.config["PDF_MAX_PAGES"])
+        )
+        return render_pdf(article, runtime.env, runtime.settings, printer, paper)
     return render_text(article, runtime.settings)
 
 
@@ -28,17 +35,24 @@ def _render(article, fmt: str) -> str | bytes:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
 @click.option(
+    "--paper",
+    type=click.Choice(PAPERS),
+    default="a4",
+    show_default=True,
+    help="Paper size, for --to pdf.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write; standard output when omitted.",
 )
 @with_appcontext
-def render_command(file: Path, fmt: str, output: Path | None) -> None:
+def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> None:
     """Render one article file."""
     try:
         article = article_from_bytes(file.read_bytes())
-        result = _render(article, fmt)
+        result = _render(article, fmt, paper)
     except BroadsheetError as error:
         click.echo(f"{file}: {error.detail}", err=True)
         for item in getattr(error, "errors", []):

@@ -97,6 +97,17 @@ def backlink_letter(occurrence: int) -> str:
     return chr(ord("a") + occurrence - 1) if occurrence <= 26 else str(occurrence)
 
 
+def link_labels(endnotes: Endnotes, labels: Labels) -> dict[str, str]:
+    """What each internal link does, in words: for PDF /Alt, where hidden text cannot go."""
+    result = {}
+    for item in endnotes.notes:
+        result[item.anchor] = f"{labels['note']} {item.label}"
+        for occurrence, anchor in enumerate(item.reference_anchors, start=1):
+            letter = backlink_letter(occurrence) if item.reference_count > 1 else ""
+            result[anchor] = f"{labels['back_to']} {item.label}{letter}"
+    return result
+
+
 def article_context(article: Article, settings: Settings) -> dict[str, Any]:
     """Everything the article templates need, computed once per render."""
     labels = labels_for(article.language)
@@ -115,6 +126,7 @@ def article_context(article: Article, settings: Settings) -> dict[str, Any]:
         "inline": inline_renderer(ReferenceCounter(endnotes), labels, article.language),
         "inline_plain": inline_renderer(None, labels, article.language),
         "endnotes": endnotes,
+        "link_labels": link_labels(endnotes, labels),
         "backlink_letter": backlink_letter,
         "published": format_dateline(article.published_at, article.language),
         "updated": (

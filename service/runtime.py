@@ -1,16 +1,35 @@
-"""What a running Broadsheet holds once per process: templates, settings, database engine."""
+"""What a running Broadsheet holds once per process: templates, settings, database, printer."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment
 from sqlalchemy import Engine, create_engine
 
+from .pdf_renderer import PdfCache
+from .print_pool import IsolatedPrinter
 from .settings import Settings
 from .templating import build_environment
+
+_printers: dict[tuple, IsolatedPrinter] = {}
+_printers_lock = threading.Lock()
+
+
+def shared_printer(
+    image_hosts: frozenset[str], max_pages: int, time_limit: float, workers: int
+) -> IsolatedPrinter:
+    """One pool of printer processes per configuration, for the life of the process."""
+    key = (tuple(sorted(image_hosts)), max_pages, time_limit, workers)
+    with _printers_lock:
+        if key not in _printers:
+            _printers[key] = IsolatedPrinter(
+                key[0], max_pages=max_pages, time_limit=time_limit, workers=workers
+            )
+        return _printers[key]
 
 
 @dataclass
@@ -18,6 +37,8 @@ class Runtime:
     env: Environment
     settings: Settings
     engine: Engine
+    config: Mapping[str, Any]
+    pdf_cache: PdfCache = field(default_factory=PdfCache)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Runtime:
@@ -25,4 +46,15 @@ class Runtime:
             env=build_environment(),
             settings=Settings.from_config(config),
             engine=create_engine(config["DATABASE_URL"], pool_pre_ping=True),
+            config=dict(config),
+            pdf_cache=PdfCache(max_items=int(config["PDF_CACHE_SIZE"])),
+        )
+
+    @property
+    def printer(self) -> IsolatedPrinter:
+        return shared_printer(
+            self.settings.image_hosts,
+            int(self.config["PDF_MAX_PAGES"]),
+            float(self.config["PDF_TIME_LIMIT"]),
+            int(self.config["PDF_WORKERS"]),
         )

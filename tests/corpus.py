@@ -228,12 +228,22 @@ def article_words(article: dict[str, Any]) -> list[str]:
         texts += block.get("items", []) + block.get("header", [])
         for row in block.get("rows", []):
             texts += row
-    texts += [note["text"] for note in article.get("notes", [])]
+    texts += [note["text"] for note in notes_in_numbered_order(article)]
     words: list[str] = []
     for text in texts:
         plain = html.unescape(_TAG.sub(" ", _REF.sub(" ", text)))
         words += re.findall(r"\w+", plain)
     return words
+
+
+def notes_in_numbered_order(article: dict[str, Any]) -> list[dict[str, Any]]:
+    """Notes as they are listed: by first reference in the body, then the rest."""
+    from service.notes import number_notes
+    from service.validation import validate_article
+
+    order = [n.note.id for n in number_notes(validate_article(article)).notes]
+    by_id = {note["id"]: note for note in article.get("notes", [])}
+    return [by_id[note_id] for note_id in order]
 
 
 def mutated(article: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,166 @@
+"""Finishing WeasyPrint's tagged PDF for PDF/UA where its tagging stops short.
+
+WeasyPrint already tags headings, lists, tables, figures with /Alt, links, and marks page
+margin boxes (running header, page numbers) as artifacts. This pass adds what it cannot
+know from HTML alone:
+
+- an image without alt text is decorative: its content becomes an /Artifact and its
+  /Figure element leaves the structure tree;
+- a note reference becomes /Reference, and each endnote's body a /Note with an /ID;
+- internal links get an /Alt and annotation /Contents that say what they do ("Note 2",
+  "Back to reference 2a") instead of the bare destination name.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Operator, String
+
+# pikepdf types every lookup as a generic Object; a structure tree is dynamic by nature.
+PdfObject = Any
+
+
+def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is not None:
+            parent_tree = _parent_tree(root)
+            _label_links(root, link_labels)
+            _mark_notes(pdf, root)
+            _decorative_figures_to_artifacts(pdf, root, parent_tree)
+        output = io.BytesIO()
+        pdf.save(
+            output,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            compress_streams=True,
+        )
+        return output.getvalue()
+
+
+def _elements(node: PdfObject) -> Iterator[PdfObject]:
+    """Every structure element under `node`, depth first."""
+    kids = node.get("/K")
+    if kids is None:
+        return
+    for kid in kids if isinstance(kids, Array) else [kids]:
+        if isinstance(kid, Dictionary) and "/S" in kid:
+            yield kid
+            yield from _elements(kid)
+
+
+def _kids(element: PdfObject) -> list:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, Array) else [kids]
+
+
+def _parent_tree(root: PdfObject) -> dict[int, PdfObject]:
+    """Page index → the array mapping that page's MCIDs to structure elements."""
+    nums = root.ParentTree.get("/Nums", Array())
+    return {
+        int(nums[i]): nums[i + 1]
+        for i in range(0, len(nums) - 1, 2)
+        if isinstance(nums[i + 1], Array)
+    }
+
+
+def _destination(link: PdfObject) -> str | None:
+    for kid in _kids(link):
+        if isinstance(kid, Dictionary) and kid.get("/Type") == Name.OBJR:
+            annotation = kid.Obj
+            dest = annotation.get("/Dest")
+            if isinstance(dest, String | Name):
+                return str(dest).lstrip("/")
+    return None
+
+
+def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
+    for element in list(_elements(root)):
+        if element.S != Name.Link:
+            continue
+        dest = _destination(element)
+        if dest is None or dest not in labels:
+            continue
+        element.Alt = String(labels[dest])
+        for kid in _kids(element):
+            if isinstance(kid, Dictionary) and kid.get("/Type") == Name.OBJR:
+                kid.Obj.Contents = String(labels[dest])
+        parent = element.get("/P")
+        if dest.startswith("note-") and parent is not None and parent.S == Name.NonStruct:
+            parent.S = Name.Reference
+
+
+def _mark_notes(pdf: pikepdf.Pdf, root: PdfObject) -> None:
+    """Each item of the endnotes list (the one /Sect) gets its body wrapped in a /Note."""
+    number = 0
+    for section in (e for e in _elements(root) if e.S == Name.Sect):
+        for lst in (
+            k for k in _kids(section) if isinstance(k, Dictionary) and k.get("/S") == Name.L
+        ):
+            for item in _kids(lst):
+                for body in _kids(item):
+                    if not isinstance(body, Dictionary) or body.get("/S") != Name.LBody:
+                        continue
+                    kids = _kids(body)
+                    if not kids or not all(isinstance(k, Dictionary) and "/S" in k for k in kids):
+                        continue
+                    number += 1
+                    note = Dictionary(
+                        S=Name.Note, P=body, K=Array(kids), ID=String(f"endnote-{number}")
+                    )
+                    if "/Pg" in body:
+                        note.Pg = body.Pg
+                    note = pdf.make_indirect(note)
+                    for kid in kids:
+                        kid.P = note
+                    body.K = Array([note])
+
+
+def _decorative_figures_to_artifacts(
+    pdf: pikepdf.Pdf, root: PdfObject, parent_tree: dict[int, PdfObject]
+) -> None:
+    page_index: dict[Any, int] = {page.objgen: index for index, page in enumerate(pdf.pages)}
+    by_page: dict[int, set[int]] = {}
+    for element in list(_elements(root)):
+        if element.S != Name.Figure or str(element.get("/Alt", "")).strip():
+            continue
+        page = element.get("/Pg")
+        mcids = [int(k) for k in _kids(element) if isinstance(k, int)]
+        if page is None or not mcids:
+            continue
+        index = page_index.get(page.objgen)
+        if index is None:
+            continue
+        by_page.setdefault(index, set()).update(mcids)
+        parent = element.P
+        parent.K = Array(
+            [
+                k
+                for k in _kids(parent)
+                if not (isinstance(k, Dictionary) and k.objgen == element.objgen)
+            ]
+        )
+        for mcid in mcids:
+            mapping = parent_tree.get(index)
+            if mapping is not None and mcid < len(mapping):
+                mapping[mcid] = None
+    for index, artifact_mcids in by_page.items():
+        page_object: PdfObject = pdf.pages[index]
+        instructions: list[Any] = []
+        for operands, operator in pikepdf.parse_content_stream(page_object):  # type: ignore[misc]
+            if (
+                str(operator) == "BDC"
+                and len(operands) == 2
+                and isinstance(operands[1], Dictionary)
+                and int(operands[1].get("/MCID", -1)) in artifact_mcids
+            ):
+                instructions.append(([Name.Artifact], Operator("BMC")))
+            else:
+                instructions.append((operands, operator))
+        page_object.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))

@@ -1,0 +1,59 @@
+"""WeasyPrint, prepared once per process: stylesheets parsed, fonts configured, fetcher locked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from .errors import RenderRefused
+from .pdf_tags import finish_tagging
+from .templating import TEMPLATES_DIR
+from .url_fetcher import SafeURLFetcher
+
+logger = logging.getLogger(__name__)
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+class Printer:
+    """Turns print HTML into a tagged PDF/UA-1 file; build one per process and reuse it."""
+
+    def __init__(
+        self,
+        image_hosts: Iterable[str] = (),
+        *,
+        max_pages: int = 60,
+        fetcher: SafeURLFetcher | None = None,
+    ):
+        self.fonts = FontConfiguration()
+        self.fetcher = fetcher or SafeURLFetcher(image_hosts)
+        stylesheet = (TEMPLATES_DIR / "rendering" / "print.css").read_text("utf-8")
+        self.stylesheet = CSS(string=stylesheet, font_config=self.fonts, url_fetcher=self.fetcher)
+        self.paper = {
+            name: CSS(string=f"@page {{ size: {size} }}", font_config=self.fonts)
+            for name, size in PAPER_SIZES.items()
+        }
+        self.max_pages = max_pages
+        # WeasyPrint's image cache, shared across renders: a data: URI is decoded once.
+        self.image_cache: dict = {}
+
+    def print(
+        self, html: str, paper: str = "a4", link_labels: dict[str, str] | None = None
+    ) -> bytes:
+        document = HTML(string=html, url_fetcher=self.fetcher).render(
+            font_config=self.fonts,
+            stylesheets=[self.stylesheet, self.paper[paper]],
+            pdf_variant="pdf/ua-1",
+            presentational_hints=False,
+            cache=self.image_cache,
+        )
+        if len(document.pages) > self.max_pages:
+            raise RenderRefused(
+                f"The article would print on {len(document.pages)} pages; "
+                f"the limit is {self.max_pages}."
+            )
+        data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=False)
+        return finish_tagging(data, link_labels or {})

@@ -1,0 +1,186 @@
+"""The only way a PDF render reaches outside the process: data: URIs and allow-listed https.
+
+An HTML-to-PDF service is a classic server-side request forgery target, so this fetcher
+refuses everything by default: no file:, no http:, no redirects, no host outside
+BROADSHEET_IMAGE_HOSTS, and no address that is not globally routable, whatever spelling the
+URL used. It connects to the very address it checked, so DNS cannot change its answer
+between the check and the connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Iterable
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+logger = logging.getLogger(__name__)
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+TIMEOUT_SECONDS = 5.0
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class FetchRefused(ValueError):
+    """A resource the fetcher will not load; WeasyPrint logs it and leaves the image out."""
+
+
+def resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(text: str) -> bool:
+    """True only for globally routable unicast addresses (IPv4-mapped forms unwrapped)."""
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = (
+            address.ipv4_mapped
+            or address.sixtofour
+            or (address.teredo[1] if address.teredo else None)
+        )
+        if embedded is not None or address in ipaddress.ip_network("64:ff9b::/96"):
+            return False
+    return bool(
+        address.is_global
+        and not address.is_multicast
+        and not address.is_reserved
+        and not address.is_loopback
+        and not address.is_link_local
+        and not address.is_private
+        and not address.is_unspecified
+    )
+
+
+def canonical_host(host: str) -> str:
+    return host.strip().lower().rstrip(".")
+
+
+class SafeURLFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that loads only what Broadsheet allows (see module doc)."""
+
+    def __init__(
+        self,
+        allowed_hosts: Iterable[str] = (),
+        *,
+        resolver: Resolver = resolve,
+        address_allowed: Callable[[str], bool] = is_public_address,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        max_bytes: int = MAX_IMAGE_BYTES,
+    ):
+        super().__init__(
+            timeout=timeout, allowed_protocols=("data", "https"), allow_redirects=False
+        )
+        self.allowed_hosts = frozenset(canonical_host(h) for h in allowed_hosts if h.strip())
+        self.resolver = resolver
+        self.address_allowed = address_allowed
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+
+    def fetch(self, url, headers=None):
+        try:
+            if url[:5].lower() == "data:":
+                return self._data(url)
+            return self._https(url)
+        except FetchRefused as refusal:
+            logger.warning("Not loading %.200s: %s", url, refusal)
+            raise
+
+    # data: URIs, decoded here rather than by urllib ------------------------------------
+
+    def _data(self, url: str) -> URLFetcherResponse:
+        header, comma, payload = url[5:].partition(",")
+        media_type, _, params = header.partition(";")
+        media_type = media_type.strip().lower()
+        if not comma or media_type not in IMAGE_TYPES:
+            raise FetchRefused("only PNG, JPEG, GIF and WebP data: URIs are loaded")
+        try:
+            if params.strip().lower() == "base64":
+                body = base64.b64decode(payload, validate=True)
+            else:
+                body = unquote_to_bytes(payload)
+        except (binascii.Error, ValueError):
+            raise FetchRefused("malformed data: URI") from None
+        if len(body) > self.max_bytes:
+            raise FetchRefused("embedded image too large")
+        return URLFetcherResponse(url, body, {"Content-Type": media_type})
+
+    # https, to allow-listed hosts at public addresses only --------------------------------
+
+    def _https(self, url: str) -> URLFetcherResponse:
+        try:
+            parts = urlsplit(url)
+            port = parts.port or 443
+        except ValueError:
+            raise FetchRefused("not a valid URL") from None
+        if parts.scheme.lower() != "https":
+            raise FetchRefused("only https images are loaded")
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise FetchRefused("URLs with user information are not loaded")
+        host = canonical_host(parts.hostname or "")
+        if not host or host not in self.allowed_hosts:
+            raise FetchRefused(f"host {host!r} is not in BROADSHEET_IMAGE_HOSTS")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            raise FetchRefused("images are loaded by host name, not by IP address")
+        try:
+            addresses = self.resolver(host, port)
+        except OSError as error:
+            raise FetchRefused(f"host {host!r} does not resolve: {error}") from None
+        if not addresses or not all(self.address_allowed(a) for a in addresses):
+            raise FetchRefused(f"host {host!r} resolves to an address that is not public")
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return self._get(host, addresses[0], port, path, url)
+
+    def _get(self, host: str, address: str, port: int, path: str, url: str):
+        connection = _PinnedHTTPSConnection(host, address, port, self.ssl_context, self.timeout)
+        try:
+            connection.request(
+                "GET", path, headers={"Host": host, "Accept": "image/*", "User-Agent": "Broadsheet"}
+            )
+            response = connection.getresponse()
+            if response.status != 200:
+                raise FetchRefused(f"answered {response.status}; redirects are not followed")
+            media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if media_type not in IMAGE_TYPES:
+                raise FetchRefused(f"answered {media_type or 'no type'}, not an image")
+            body = response.read(self.max_bytes + 1)
+            if len(body) > self.max_bytes:
+                raise FetchRefused("image too large")
+            return URLFetcherResponse(url, body, {"Content-Type": media_type})
+        except (OSError, http.client.HTTPException) as error:
+            raise FetchRefused(f"could not fetch: {error}") from None
+        finally:
+            connection.close()
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a checked address, verifying the certificate for the original host name."""
+
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._context = context
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)

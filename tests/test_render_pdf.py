@@ -1,0 +1,260 @@
+"""The print-ready PDF: tagged PDF/UA-1, language, title, alt text, words, paper, outline, ETag."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from service import create_app
+
+from .conftest import require_tool
+from .corpus import article_words, corpus, every_block, long_article, minimal
+
+ARTICLES = corpus()
+PDF_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "x",
+    "DATABASE_URL": "sqlite://",
+    "PDF_WORKERS": 1,
+    "BASE_URL": "https://news.example.org",
+}
+
+
+@pytest.fixture(scope="module")
+def pdf_client():
+    return create_app(PDF_CONFIG).test_client()
+
+
+@pytest.fixture(scope="module")
+def rendered(pdf_client):
+    """name → PDF bytes, each article rendered once through the HTTP route."""
+    cache = {}
+
+    def get(name: str, paper: str = "a4") -> bytes:
+        if (name, paper) not in cache:
+            response = pdf_client.post(f"/v1/render/pdf?paper={paper}", json=ARTICLES[name])
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
+            assert response.mimetype == "application/pdf"
+            cache[name, paper] = response.data
+        return cache[name, paper]
+
+    return get
+
+
+def _struct_elements(node):
+    kids = node.get("/K")
+    if kids is None:
+        return
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            yield kid
+            yield from _struct_elements(kid)
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_pdf_is_tagged_pdf_ua_with_language_and_title(rendered, name):
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        assert "/StructTreeRoot" in pdf.Root
+        assert pdf.Root.MarkInfo.Marked is True
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        assert str(pdf.Root.Lang) == ARTICLES[name].get("language", "en")
+        metadata = pdf.open_metadata()
+        assert metadata["pdfuaid:part"] == "1"
+        headline = re.sub(r"<[^>]+>", "", ARTICLES[name]["headline"]).replace("&amp;", "&")
+        assert metadata["dc:title"] == headline
+        assert str(pdf.docinfo["/Title"]) == headline
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_one_alt_per_described_figure_and_decorative_images_are_artifacts(rendered, name):
+    described = [
+        b["alt"] for b in ARTICLES[name]["body"] if b["type"] == "image" and not b.get("decorative")
+    ]
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        figures = [e for e in _struct_elements(pdf.Root.StructTreeRoot) if e.S == "/Figure"]
+        assert [str(f.Alt) for f in figures] == described
+        images = sum(1 for b in ARTICLES[name]["body"] if b["type"] == "image")
+        artifacts = sum(
+            1
+            for page in pdf.pages
+            for operands, op in pikepdf.parse_content_stream(page)
+            if str(op) == "BMC" and operands[0] == "/Artifact"
+        )
+        # Two margin boxes a page (page number, plus the header after page one), one per
+        # decorative image; nothing else is an artifact.
+        assert artifacts >= images - len(described)
+
+
+def test_notes_are_note_and_reference_with_readable_links(rendered):
+    with pikepdf.open(io.BytesIO(rendered("every-block"))) as pdf:
+        elements = list(_struct_elements(pdf.Root.StructTreeRoot))
+        notes = [e for e in elements if e.S == "/Note"]
+        assert [str(n.ID) for n in notes] == [f"endnote-{n}" for n in range(1, 5)]
+        references = [e for e in elements if e.S == "/Reference"]
+        assert len(references) == 6
+        alts = [str(e.Alt) for e in elements if e.S == "/Link" and "/Alt" in e]
+        assert alts[:3] == ["Note 1", "Note 2", "Note 1"]
+        assert "Back to reference 1b" in alts
+        contents = {str(a.Contents) for p in pdf.pages for a in p.get("/Annots", [])}
+        assert "Note 3" in contents
+
+
+def _pdf_text(data: bytes) -> str:
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    # Undo WeasyPrint's automatic hyphenation (U+2010 at a line end), then fold white space.
+    return re.sub(r"\s+", " ", re.sub("\u2010\n", "", text))
+
+
+# Poppler extracts the Arabic lam-alef ligature with its two letters swapped; words
+# containing it are checked by the other renderings, not by this extraction.
+_LAM_ALEF = re.compile("[\u0644][\u0622\u0623\u0625\u0627]")
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_word_and_note_is_in_the_pdf_in_order(rendered, name):
+    text = _pdf_text(rendered(name))
+    rtl = ARTICLES[name].get("language") in ("ar", "he")
+    position = 0
+    missing = []
+    for word in article_words(ARTICLES[name]):
+        if rtl:
+            if not _LAM_ALEF.search(word) and word not in text:
+                missing.append(word)
+            continue
+        found = text.find(word, position)
+        if found < 0:
+            missing.append(word)
+        else:
+            position = found + len(word)
+    assert missing == []
+
+
+def test_note_urls_are_written_out(rendered):
+    assert "https://example.org/first" in _pdf_text(rendered("every-block"))
+
+
+@pytest.mark.parametrize(("paper", "size"), [("a4", (595, 842)), ("letter", (612, 792))])
+def test_paper_size(rendered, paper, size):
+    reader = PdfReader(io.BytesIO(rendered("bike-lanes", paper)))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == size
+
+
+def test_default_paper_is_a4(pdf_client):
+    response = pdf_client.post("/v1/render/pdf", json=minimal())
+    box = PdfReader(io.BytesIO(response.data)).pages[0].mediabox
+    assert round(float(box.width)) == 595
+
+
+def test_unknown_paper_is_a_problem(pdf_client):
+    response = pdf_client.post("/v1/render/pdf?paper=a3", json=minimal())
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
+def test_outline_lists_headings_and_notes(rendered):
+    reader = PdfReader(io.BytesIO(rendered("every-block")))
+
+    def titles(outline):
+        for item in outline:
+            if isinstance(item, list):
+                yield from titles(item)
+            else:
+                yield item.title
+
+    assert list(titles(reader.outline)) == [
+        "Every block & every element",
+        "Second level",
+        "Third level",
+        "Fourth level",
+        "Notes",
+    ]
+
+
+def test_fonts_are_embedded(rendered):
+    reader = PdfReader(io.BytesIO(rendered("every-block")))
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def test_second_render_is_byte_identical_without_the_cache():
+    first = create_app({**PDF_CONFIG, "PDF_CACHE_SIZE": 0}).test_client()
+    second = create_app({**PDF_CONFIG, "PDF_CACHE_SIZE": 0}).test_client()
+    a = first.post("/v1/render/pdf", json=every_block())
+    b = second.post("/v1/render/pdf", json=every_block())
+    assert a.data == b.data
+    assert a.headers["ETag"] == b.headers["ETag"]
+
+
+def test_etag_and_if_none_match(pdf_client):
+    first = pdf_client.post("/v1/render/pdf", json=every_block())
+    etag = first.headers["ETag"]
+    again = pdf_client.post("/v1/render/pdf", json=every_block(), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    other = pdf_client.post(
+        "/v1/render/pdf?paper=letter", json=every_block(), headers={"If-None-Match": etag}
+    )
+    assert other.status_code == 200
+    assert other.headers["ETag"] != etag
+
+
+def test_repeat_requests_are_served_from_the_cache(pdf_client):
+    app = pdf_client.application
+    cache = app.extensions["broadsheet"].pdf_cache
+    before = len(cache)
+    article = minimal(id="cache-me", headline="Cached once")
+    assert pdf_client.post("/v1/render/pdf", json=article).status_code == 200
+    assert len(cache) == before + 1
+    assert pdf_client.post("/v1/render/pdf", json=article).status_code == 200
+    assert len(cache) == before + 1
+
+
+def test_page_cap_is_a_clear_problem():
+    client = create_app({**PDF_CONFIG, "PDF_MAX_PAGES": 2}).test_client()
+    response = client.post("/v1/render/pdf", json=long_article(200))
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/render-limit")
+    assert "limit is 2" in problem["detail"]
+
+
+def test_time_limit_stops_a_render_and_the_printer_recovers():
+    client = create_app({**PDF_CONFIG, "PDF_TIME_LIMIT": 0.3, "PDF_MAX_PAGES": 500}).test_client()
+    client.post("/v1/render/pdf", json=minimal())  # start the worker outside the limit
+    response = client.post("/v1/render/pdf", json=long_article(1500))
+    assert response.status_code == 422
+    assert "longer than 0.3 s" in response.get_json()["detail"]
+    recovered = client.post("/v1/render/pdf", json=minimal(id="after-timeout"))
+    assert recovered.status_code == 200
+
+
+def test_cli_renders_pdf(runner, tmp_path):
+    from .corpus import SHARED
+
+    out = tmp_path / "a.pdf"
+    result = runner.invoke(
+        args=[
+            "render",
+            str(SHARED / "bike-lanes.json"),
+            "--to",
+            "pdf",
+            "--paper",
+            "letter",
+            "-o",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-1.7")
