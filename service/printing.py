@@ -55,5 +55,8 @@ class Printer:
                 f"The article would print on {len(document.pages)} pages; "
                 f"the limit is {self.max_pages}."
             )
-        data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=False)
+        # Written uncompressed: the tagging pass saves it once more and compresses it then.
+        data = document.write_pdf(
+            pdf_variant="pdf/ua-1", pdf_identifier=False, uncompressed_pdf=True
+        )
         return finish_tagging(data, link_labels or {})

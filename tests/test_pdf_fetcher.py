@@ -1,0 +1,327 @@
+"""Server-side request forgery: no spelling of a loopback address gets a PDF render to connect."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import io
+import socket
+import ssl
+import threading
+
+import pikepdf
+import pytest
+import trustme
+
+from service import create_app
+from service.printing import Printer
+from service.url_fetcher import FetchRefused, SafeURLFetcher, is_public_address
+
+from .corpus import PNG, minimal
+
+PNG_BYTES = base64.b64decode(PNG.split(",", 1)[1])
+
+
+class Listener:
+    """A loopback TCP listener that counts every connection made to it."""
+
+    def __init__(self, family: int, host: str, port: int = 0):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def _listen(family, host, port=0):
+    try:
+        return Listener(family, host, port)
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="module")
+def listeners():
+    v4 = Listener(socket.AF_INET, "127.0.0.1")
+    v6 = Listener(socket.AF_INET6, "::1")
+    # The default https port too, where a URL without a port would land (free here: root).
+    extra = [
+        x
+        for x in (_listen(socket.AF_INET, "127.0.0.1", 443), _listen(socket.AF_INET6, "::1", 443))
+        if x
+    ]
+    yield v4, v6, extra
+    for listener in (v4, v6, *extra):
+        listener.close()
+
+
+def spellings(p4: int, p6: int) -> list[str]:
+    return [
+        f"https://127.0.0.1:{p4}/a.png",
+        f"https://2130706433:{p4}/a.png",
+        f"https://0x7f000001:{p4}/a.png",
+        f"https://0x7f.0.0.1:{p4}/a.png",
+        f"https://0177.0.0.1:{p4}/a.png",
+        f"https://017700000001:{p4}/a.png",
+        f"https://127.1:{p4}/a.png",
+        f"https://127.0.1:{p4}/a.png",
+        f"https://127.000.000.001:{p4}/a.png",
+        f"https://127.0.0.1.:{p4}/a.png",
+        f"https://0.0.0.0:{p4}/a.png",
+        f"https://0:{p4}/a.png",
+        f"https://localhost:{p4}/a.png",
+        f"https://LocalHost.:{p4}/a.png",
+        f"https://localhost.localdomain:{p4}/a.png",
+        f"https://ip6-localhost:{p6}/a.png",
+        f"https://[::1]:{p6}/a.png",
+        f"https://[0:0:0:0:0:0:0:1]:{p6}/a.png",
+        f"https://[::]:{p6}/a.png",
+        f"https://[::1%25lo]:{p6}/a.png",
+        f"https://[::ffff:127.0.0.1]:{p4}/a.png",
+        f"https://[::ffff:7f00:1]:{p4}/a.png",
+        f"https://[0:0:0:0:0:ffff:127.0.0.1]:{p4}/a.png",
+        f"https://[::127.0.0.1]:{p4}/a.png",
+        f"https://[64:ff9b::7f00:1]:{p4}/a.png",
+        f"https://[2002:7f00:1::]:{p4}/a.png",
+        f"https://user@127.0.0.1:{p4}/a.png",
+        f"https://user:pass@localhost:{p4}/a.png",
+        f"https://example.org@127.0.0.1:{p4}/a.png",
+        f"https://127.0.0.1:{p4}#@example.org/",
+        f"https://127.0.0.1:{p4}\\@example.org/a.png",
+        f"https://①②⑦.0.0.1:{p4}/a.png",
+        f"https://127。0。0。1:{p4}/a.png",
+        f"https://%31%32%37.0.0.1:{p4}/a.png",
+        f"http://127.0.0.1:{p4}/a.png",
+        f"ftp://127.0.0.1:{p4}/a.png",
+        "file:///etc/passwd",
+        f"//127.0.0.1:{p4}/a.png",
+        f"https:/127.0.0.1:{p4}/a.png",
+        f"https:\\\\127.0.0.1:{p4}\\a.png",
+        f" https://127.0.0.1:{p4}/a.png",
+        "https://127.0.0.1/a.png",
+        "https://localhost/a.png",
+        "https://[::1]/a.png",
+        "data:text/html;base64,PGltZz4=",
+        "gopher://127.0.0.1:70/",
+    ]
+
+
+ALLOW_LOOPBACK_NAMES = (
+    "127.0.0.1,localhost,2130706433,0x7f000001,127.1,0.0.0.0,0,"
+    "localhost.localdomain,ip6-localhost,::1,[::1],example.org"
+)
+
+
+@pytest.mark.parametrize("image_hosts", ["", ALLOW_LOOPBACK_NAMES])
+def test_no_spelling_of_loopback_is_ever_fetched(listeners, image_hosts):
+    v4, v6, extra = listeners
+    client = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "sqlite://",
+            "PDF_WORKERS": 1,
+            "IMAGE_HOSTS": image_hosts,
+        }
+    ).test_client()
+    statuses = {}
+    for index, src in enumerate(spellings(v4.port, v6.port)):
+        article = minimal(
+            id=f"ssrf-{index}",
+            body=[
+                {"type": "image", "src": src, "alt": "probe"},
+                {
+                    "type": "paragraph",
+                    "text": f'<a href="https://127.0.0.1:{v4.port}/link">a link is not fetched</a>',
+                },
+            ],
+            canonical_url=f"https://127.0.0.1:{v4.port}/canonical",
+        )
+        response = client.post("/v1/render/pdf", json=article)
+        statuses[src] = response.status_code
+    assert {s for s in statuses.values()} <= {200, 422}, statuses
+    assert 200 in statuses.values()  # some spellings pass validation and reach the printer
+    assert [v4.connections, v6.connections, *(x.connections for x in extra)] == [0] * (
+        2 + len(extra)
+    )
+
+
+def test_listeners_do_count_connections(listeners):
+    v4, v6, _ = listeners
+    before = v4.connections, v6.connections
+    socket.create_connection(("127.0.0.1", v4.port)).close()
+    socket.create_connection(("::1", v6.port)).close()
+    for _ in range(50):
+        if (v4.connections, v6.connections) == (before[0] + 1, before[1] + 1):
+            break
+        threading.Event().wait(0.02)
+    assert (v4.connections, v6.connections) == (before[0] + 1, before[1] + 1)
+    v4.connections, v6.connections = before
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:93.184.216.34", False),
+        ("64:ff9b::7f00:1", False),
+        ("2002:7f00:1::", False),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
+        ("fe80::1%lo", False),
+        ("not-an-ip", False),
+    ],
+)
+def test_public_address_rules(address, public):
+    assert is_public_address(address) is public
+
+
+def test_a_host_resolving_to_any_private_address_is_refused():
+    fetcher = SafeURLFetcher(["images.test"], resolver=lambda h, p: ["93.184.216.34", "10.0.0.1"])
+    with pytest.raises(FetchRefused, match="not public"):
+        fetcher.fetch("https://images.test/a.png")
+
+
+def test_hosts_not_listed_are_refused_before_any_lookup():
+    looked_up = []
+    fetcher = SafeURLFetcher(["images.test"], resolver=lambda h, p: looked_up.append(h) or [])
+    with pytest.raises(FetchRefused, match="not in BROADSHEET_IMAGE_HOSTS"):
+        fetcher.fetch("https://other.test/a.png")
+    assert looked_up == []
+
+
+# A real TLS image host, on a loopback address the test (and only the test) allows -------
+
+
+class _ImageHost(http.server.BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self):
+        if self.path == "/ok.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG_BYTES)))
+            self.end_headers()
+            self.wfile.write(PNG_BYTES)
+        elif self.path == "/big.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PNG_BYTES + b"\0" * 5000)
+        elif self.path == "/page.html":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html></html>")
+        else:
+            self.send_response(302)
+            self.send_header("Location", self.target)
+            self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def image_host(listeners):
+    v4, _, _ = listeners
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("images.test").configure_cert(server_context)
+    _ImageHost.target = f"https://127.0.0.1:{v4.port}/stolen.png"
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), _ImageHost)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    def fetcher(**kwargs):
+        return SafeURLFetcher(
+            ["images.test"],
+            resolver=lambda host, port: ["127.0.0.2"],
+            address_allowed=lambda address: address == "127.0.0.2",
+            ssl_context=client_context,
+            **kwargs,
+        )
+
+    yield server.server_address[1], fetcher
+    server.shutdown()
+    server.server_close()
+
+
+def test_allowed_host_is_fetched_over_verified_tls(image_host):
+    port, fetcher = image_host
+    response = fetcher().fetch(f"https://images.test:{port}/ok.png")
+    assert response.read() == PNG_BYTES
+    assert response.content_type == "image/png"
+
+
+def test_redirects_from_an_allowed_host_are_not_followed(image_host, listeners):
+    port, fetcher = image_host
+    v4, _, _ = listeners
+    before = v4.connections
+    with pytest.raises(FetchRefused, match="302"):
+        fetcher().fetch(f"https://images.test:{port}/redirect.png")
+    assert v4.connections == before
+
+
+def test_size_cap_and_content_type(image_host):
+    port, fetcher = image_host
+    with pytest.raises(FetchRefused, match="too large"):
+        fetcher(max_bytes=len(PNG_BYTES) + 10).fetch(f"https://images.test:{port}/big.png")
+    with pytest.raises(FetchRefused, match="not an image"):
+        fetcher().fetch(f"https://images.test:{port}/page.html")
+
+
+def test_printer_embeds_an_allowed_remote_image(image_host):
+    port, fetcher = image_host
+    from service.pdf_renderer import render_pdf
+    from service.settings import Settings
+    from service.templating import build_environment
+    from service.validation import validate_article
+
+    article = validate_article(
+        minimal(
+            body=[{"type": "image", "src": f"https://images.test:{port}/ok.png", "alt": "remote"}]
+        )
+    )
+    data = render_pdf(article, build_environment(), Settings(), Printer(fetcher=fetcher()))
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        images = [name for page in pdf.pages for name in page.get_images()]
+    assert len(images) == 1
