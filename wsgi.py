@@ -5,5 +5,7 @@ import logging
 from service import create_app
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# WeasyPrint reports every layout step at INFO; only its warnings are news.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 app = create_app()

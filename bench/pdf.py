@@ -107,7 +107,9 @@ def main(runs: int = 30) -> None:
                 job = PrintJob(article_from_bytes(raw), env, settings, "a4")
                 return job.print_with(pool)
 
-            def cached(body=json.loads(raw)):
+            body = json.loads(raw)
+
+            def cached(body=body):
                 response = client.post("/v1/render/pdf", json=body)
                 assert response.status_code == 200
 

@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from .email_renderer import render_email
 from .errors import BroadsheetError
 from .html_renderer import render_html
 from .pdf_renderer import PAPERS, render_pdf
@@ -16,13 +17,15 @@ from .printing import Printer
 from .text_renderer import render_text
 from .validation import article_from_bytes
 
-FORMATS = ("html", "pdf", "text")
+FORMATS = ("html", "pdf", "email", "text")
 
 
 def _render(article, fmt: str, paper: str) -> str | bytes:
     runtime = current_app.extensions["broadsheet"]
     if fmt == "html":
         return render_html(article, runtime.env, runtime.settings)
+    if fmt == "email":
+        return render_email(article, runtime.env, runtime.settings, runtime.inliner).html
     if fmt == "pdf":
         printer = Printer(
             runtime.settings.image_hosts, max_pages=int(current_app.config["PDF_MAX_PAGES"])

@@ -44,25 +44,40 @@ def format_dateline(moment: datetime, language: str) -> Dateline:
 
 
 def inline_renderer(
-    refs: ReferenceCounter | None, labels: Labels, language: str
+    refs: ReferenceCounter | None,
+    labels: Labels,
+    language: str,
+    *,
+    note_link_prefix: str = "",
 ) -> Callable[[Inline | None], Markup]:
-    """Return a function that serialises inline text to HTML, numbering note references."""
+    """Return a function that serialises inline text to HTML, numbering note references.
+
+    On a page a reference is a DPUB-ARIA noteref with hidden words ("Note 2"); in e-mail
+    (`note_link_prefix` set: the article's absolute URL) it is a bracketed number linking
+    to the note on the web page, since mail clients drop in-message anchors and hidden text.
+    """
     label_lang = labels.lang_attr(language)
     lang_attr = Markup(f' lang="{label_lang}"') if label_lang else Markup("")
+
+    def note_ref(note_id: str) -> str:
+        assert refs is not None
+        numbered, anchor = refs.next(note_id)
+        if note_link_prefix:
+            href = escape(f"{note_link_prefix}#{numbered.anchor}")
+            return f'<sup><a class="noteref" href="{href}">[{numbered.label}]</a></sup>'
+        return (
+            f'<sup class="noteref"><a href="#{numbered.anchor}" id="{anchor}" '
+            f'role="doc-noteref"><span class="visually-hidden"{lang_attr}>'
+            f"{escape(labels['note'])} </span>{numbered.label}</a></sup>"
+        )
 
     def emit(nodes: tuple[Node, ...], out: list[str]) -> None:
         for node in nodes:
             if isinstance(node, Text):
                 out.append(escape(node.value))
             elif isinstance(node, NoteRef):
-                if refs is None:
-                    continue
-                numbered, anchor = refs.next(node.note_id)
-                out.append(
-                    f'<sup class="noteref"><a href="#{numbered.anchor}" id="{anchor}" '
-                    f'role="doc-noteref"><span class="visually-hidden"{lang_attr}>'
-                    f"{escape(labels['note'])} </span>{numbered.label}</a></sup>"
-                )
+                if refs is not None:
+                    out.append(note_ref(node.note_id))
             elif isinstance(node, Element):
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in node.attrs)
                 out.append(f"<{node.name}{attrs}>")

@@ -10,6 +10,8 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import Engine, create_engine
 
+from .email_renderer import Inliner
+from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
 from .print_pool import IsolatedPrinter
 from .settings import Settings
@@ -39,6 +41,8 @@ class Runtime:
     engine: Engine
     config: Mapping[str, Any]
     pdf_cache: PdfCache = field(default_factory=PdfCache)
+    inliner: Inliner = field(default_factory=Inliner)
+    dkim: DkimSigner | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Runtime:
@@ -48,6 +52,11 @@ class Runtime:
             engine=create_engine(config["DATABASE_URL"], pool_pre_ping=True),
             config=dict(config),
             pdf_cache=PdfCache(max_items=int(config["PDF_CACHE_SIZE"])),
+            dkim=signer_from_config(
+                config.get("DKIM_SELECTOR"),
+                config.get("DKIM_DOMAIN"),
+                config.get("DKIM_KEY_FILE"),
+            ),
         )
 
     @property

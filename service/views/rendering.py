@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from ..email_renderer import render_email
 from ..errors import BadRequest
 from ..html_renderer import render_html
 from ..pdf_renderer import PAPERS, PrintJob
@@ -18,6 +19,13 @@ def html() -> Response:
     runtime = current_app.extensions["broadsheet"]
     page = render_html(article_from_request(), runtime.env, runtime.settings)
     return Response(page, mimetype="text/html")
+
+
+@bp.post("/email")
+def email() -> Response:
+    runtime = current_app.extensions["broadsheet"]
+    body = render_email(article_from_request(), runtime.env, runtime.settings, runtime.inliner)
+    return Response(body.html, mimetype="text/html")
 
 
 @bp.post("/text")

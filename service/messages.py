@@ -1,0 +1,131 @@
+"""The one message builder for every mail Broadsheet sends: MIME parts, headers, DKIM.
+
+multipart/alternative with the plain text first and the HTML second. Every header value
+is folded to a single line first, so text from an article (a headline with CR/LF and
+"Bcc:") can never start a header of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+import dkim
+
+_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
+SIGNED_HEADERS = (
+    b"From",
+    b"To",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"MIME-Version",
+    b"Content-Type",
+    b"List-Id",
+    b"List-Unsubscribe",
+    b"List-Unsubscribe-Post",
+)
+
+
+def single_line(value: str) -> str:
+    """A header value with every line break and control character made a space."""
+    return " ".join(_LINE_BREAKS.sub(" ", value).split())
+
+
+def mailbox(value: str) -> str:
+    """A validated "Name <addr@host>" mailbox, or ValueError."""
+    name, address = parseaddr(single_line(value))
+    if not address or address.count("@") != 1 or any(c in address for c in " <>,;\"'"):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return formataddr((name, address)) if name else address
+
+
+@dataclass(frozen=True, slots=True)
+class ListHeaders:
+    """What makes a message a list message: its id and how to leave it (RFC 2369, 8058)."""
+
+    list_id: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str | None = None
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    date: datetime | None = None,
+    message_id: str | None = None,
+    list_headers: ListHeaders | None = None,
+) -> EmailMessage:
+    message = EmailMessage(policy=SMTP_POLICY)
+    from_address = mailbox(sender)
+    message["From"] = from_address
+    message["To"] = mailbox(to)
+    message["Subject"] = single_line(subject)
+    message["Date"] = format_datetime(date or datetime.now(UTC))
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = single_line(message_id) if message_id else make_msgid(domain=domain)
+    if list_headers is not None:
+        url = single_line(list_headers.unsubscribe_url)
+        if not url.startswith("https://"):
+            raise ValueError("List-Unsubscribe needs an https URL (RFC 8058)")
+        message["List-Id"] = single_line(list_headers.list_id)
+        targets = [f"<{url}>"]
+        if list_headers.unsubscribe_mailto:
+            targets.append(f"<mailto:{single_line(list_headers.unsubscribe_mailto)}>")
+        message["List-Unsubscribe"] = ", ".join(targets)
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for part in message.iter_parts():
+        del part["MIME-Version"]  # belongs on the message only
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class DkimSigner:
+    """Signs serialised messages for `domain` with `selector` (dkimpy, relaxed/relaxed)."""
+
+    selector: str
+    domain: str
+    private_key: bytes
+
+    def sign(self, data: bytes) -> bytes:
+        signature = dkim.sign(
+            data,
+            self.selector.encode(),
+            self.domain.encode(),
+            self.private_key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[h for h in SIGNED_HEADERS if _has_header(data, h)],
+        )
+        return signature + data
+
+
+def _has_header(data: bytes, name: bytes) -> bool:
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    return head.startswith(name.lower() + b":") or b"\r\n" + name.lower() + b":" in head
+
+
+def signer_from_config(
+    selector: str | None, domain: str | None, key_file: str | None
+) -> DkimSigner | None:
+    """A DKIM signer when BROADSHEET_DKIM_SELECTOR, _DOMAIN and _KEY_FILE are all set."""
+    if not (selector and domain and key_file):
+        return None
+    with open(key_file, "rb") as handle:
+        return DkimSigner(selector, domain, handle.read())
+
+
+def serialise(message: EmailMessage, signer: DkimSigner | None = None) -> bytes:
+    """The message as it goes on the wire (CRLF), DKIM-signed when a signer is given."""
+    data = message.as_bytes(policy=SMTP_POLICY)
+    return signer.sign(data) if signer else data

@@ -1,0 +1,270 @@
+"""E-mail HTML (inlined, accessible, small) and the MIME message every mail is built with."""
+
+from __future__ import annotations
+
+import base64
+import email
+import logging
+import re
+import socket
+from email import policy
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import html as lxml_html
+
+from service.email_renderer import Inliner, render_email
+from service.messages import DkimSigner, ListHeaders, build_message, serialise
+from service.validation import validate_article
+
+from .corpus import article_words, corpus, every_block, shared_examples
+
+ARTICLES = corpus()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def email_html(post_json):
+    def render(article) -> str:
+        response = post_json("/v1/render/email", article)
+        assert response.status_code == 200, response.get_json()
+        assert response.mimetype == "text/html"
+        return response.get_data(as_text=True)
+
+    return render
+
+
+def _body(app, article, **kwargs):
+    runtime = app.extensions["broadsheet"]
+    return render_email(
+        validate_article(article), runtime.env, runtime.settings, runtime.inliner, **kwargs
+    )
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_text_element_has_inline_style(email_html, name):
+    doc = lxml_html.document_fromstring(email_html(ARTICLES[name]))
+    unstyled = [
+        element.tag
+        for element in doc.body.iter()
+        if isinstance(element.tag, str)
+        and (element.text or "").strip()
+        and not element.get("style")
+    ]
+    assert unstyled == []
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_structure_language_tables_images_links(email_html, name):
+    article = ARTICLES[name]
+    doc = lxml_html.document_fromstring(email_html(article))
+    lang = article.get("language", "en")
+    assert doc.get("lang") == lang
+    wrapper = doc.xpath("//div[@class='wrapper']")[0]
+    assert (wrapper.get("lang"), wrapper.get("dir")) == (lang, doc.get("dir"))
+    assert doc.findtext(".//title")
+    assert len(doc.xpath("//h1")) == 1
+    for table in doc.xpath("//table"):
+        if "data" in table.get("class", ""):
+            assert table.xpath("caption")
+            assert table.xpath(".//th[@scope='col']")
+        else:
+            assert table.get("role") == "presentation"
+    images = doc.xpath("//img")
+    assert all(img.get("alt") is not None for img in images)
+    assert len(images) == sum(1 for b in article["body"] if b["type"] == "image")
+    for href in doc.xpath("//a/@href"):
+        assert re.match(r"^(https?://|mailto:)", href), href
+    body_sizes = [
+        int(m)
+        for m in re.findall(
+            r"font-size:(\d+)px", doc.xpath("//td[@class='content']")[0].get("style")
+        )
+    ]
+    assert body_sizes == [17]
+
+
+def test_preheader_dark_mode_and_note_references(app, email_html):
+    html = email_html(every_block())
+    doc = lxml_html.document_fromstring(html)
+    assert doc.xpath("//div[@class='preheader']")[0].text_content().startswith("A test of all")
+    style = doc.xpath("//style")[0].text
+    assert "@media (prefers-color-scheme: dark)" in style
+    assert "!important" in style
+    assert doc.xpath("//meta[@name='color-scheme']/@content") == ["light dark"]
+    refs = doc.xpath("//a[@class='noteref']")
+    assert [r.text for r in refs][:3] == ["[1]", "[2]", "[1]"]
+    assert refs[0].get("href") == "https://example.org/every-block#note-first" or refs[0].get(
+        "href"
+    ).endswith("/articles/every-block#note-first")
+    notes = [li.text_content() for li in doc.xpath("//div[@class='notes']//li")]
+    assert notes[0].startswith("[1] The first source")
+    assert notes[3].startswith("[4] A note no one references.")
+
+
+@pytest.mark.parametrize("name", list(shared_examples()))
+def test_example_emails_are_under_gmail_clipping_size(email_html, name):
+    assert len(email_html(ARTICLES[name]).encode("utf-8")) < 102 * 1024
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ARTICLES)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_in_email(axe, email_html, name, scheme):
+    violations = axe(email_html(ARTICLES[name]), AXE_TAGS, color_scheme=scheme)
+    assert [(v["id"], [n["html"][:100] for n in v["nodes"][:3]]) for v in violations] == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_word_is_in_the_email_html_and_text(app, visible_text, email_html, name):
+    shown = " ".join(visible_text(email_html(ARTICLES[name])).split())
+    text = " ".join(_body(app, ARTICLES[name]).text.split())
+    words = article_words(ARTICLES[name])
+    assert [w for w in words if w not in shown] == []
+    assert [w for w in words if w not in text] == []
+
+
+def test_inlining_logs_no_warnings(app, caplog):
+    caplog.set_level(logging.DEBUG)
+    for article in ARTICLES.values():
+        _body(app, article)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noisy == []
+
+
+def test_inliner_never_fetches_stylesheets():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    html = (
+        f'<!DOCTYPE html><html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/a.css">'
+        f'<style>@import url("http://127.0.0.1:{port}/b.css"); p {{ color: red }}</style>'
+        "</head><body><p>x</p></body></html>"
+    )
+    try:
+        inlined = Inliner().inline(html)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert 'style="color:red"' in inlined
+
+
+def test_personalisation_is_escaped_and_premailer_runs_once(app, monkeypatch):
+    calls = []
+    runtime = app.extensions["broadsheet"]
+    original = runtime.inliner.inline
+    monkeypatch.setattr(runtime.inliner, "inline", lambda html: calls.append(1) or original(html))
+    body = _body(app, every_block(), for_subscriber=True)
+    first = body.personalise(unsubscribe_url='https://x.org/u/a"><script>alert(1)</script>')
+    second = body.personalise(unsubscribe_url="https://x.org/u/b")
+    assert len(calls) == 1
+    doc = lxml_html.document_fromstring(first.html)
+    assert not doc.xpath("//script")
+    assert doc.xpath("//td[@class='footer']//a/@href") == [
+        'https://x.org/u/a"><script>alert(1)</script>'
+    ]
+    assert "https://x.org/u/b" in second.html
+    assert "https://x.org/u/b" in second.text
+    assert "placeholder" not in second.html
+
+
+def _message(subject="Council approves bike lanes", **kwargs):
+    return build_message(
+        sender="Northside Brief <digest@news.example.org>",
+        to="Reader <reader@example.org>",
+        subject=subject,
+        text="Plain words.",
+        html="<p>HTML words.</p>",
+        list_headers=ListHeaders(
+            "Daily digest <daily.news.example.org>",
+            "https://news.example.org/unsubscribe/tok",
+            "unsubscribe@news.example.org",
+        ),
+        **kwargs,
+    )
+
+
+def test_message_parses_back_into_parts_and_headers():
+    parsed = email.message_from_bytes(serialise(_message()), policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed["From"] == "Northside Brief <digest@news.example.org>"
+    assert parsed["To"] == "Reader <reader@example.org>"
+    assert parsed["Subject"] == "Council approves bike lanes"
+    assert parsed["Date"]
+    assert parsed["Message-ID"].endswith("@news.example.org>")
+    assert parsed["List-Id"] == "Daily digest <daily.news.example.org>"
+    assert parsed["List-Unsubscribe"] == (
+        "<https://news.example.org/unsubscribe/tok>, <mailto:unsubscribe@news.example.org>"
+    )
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = (p.get_content() for p in parsed.iter_parts())
+    assert text.strip() == "Plain words."
+    assert html.strip() == "<p>HTML words.</p>"
+
+
+def test_line_breaks_in_a_headline_make_no_new_header():
+    raw = serialise(_message(subject="Breaking\r\nBcc: spy@evil.example\r\n\r\nbody"))
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Breaking Bcc: spy@evil.example body"
+    names = [name.lower() for name in parsed.keys()]
+    assert names.count("subject") == 1
+    assert "bcc" not in names
+
+
+def test_non_ascii_subject_is_encoded():
+    raw = serialise(_message(subject="El Mercado Central reabre tras dos años"))
+    assert b"a=C3=B1os" in raw or b"=?utf-8?" in raw
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == "El Mercado Central reabre tras dos años"
+
+
+def test_unsubscribe_url_must_be_https():
+    with pytest.raises(ValueError, match="https"):
+        build_message(
+            sender="a@b.org",
+            to="c@d.org",
+            subject="s",
+            text="t",
+            html="h",
+            list_headers=ListHeaders("<l.b.org>", "http://b.org/u"),
+        )
+
+
+def test_dkim_signature_covers_list_unsubscribe_and_verifies():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    signed = serialise(_message(), DkimSigner("s1", "news.example.org", pem))
+    assert signed.startswith(b"DKIM-Signature:")
+    header = signed.split(b"\r\n\r\n")[0].decode()
+    signed_names = re.search(r"h=([^;]+);", header.replace("\r\n", "").replace(" ", "")).group(1)
+    assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= set(
+        signed_names.lower().split(":")
+    )
+    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
+    tampered = signed.replace(b"Subject: Council", b"Subject: Counci1")
+    assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_cli_renders_email(runner, tmp_path):
+    from .corpus import SHARED
+
+    out = tmp_path / "a.html"
+    result = runner.invoke(
+        args=["render", str(SHARED / "bike-lanes.json"), "--to", "email", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'style="' in out.read_text("utf-8")
