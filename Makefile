@@ -36,6 +36,8 @@ lint: $(STAMP)
 
 bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/email.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache .mypy_cache

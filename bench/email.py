@@ -16,9 +16,8 @@ from pathlib import Path
 # This file is named email.py, as the issue asks; its folder must not shadow the standard
 # library's email package, so it leaves sys.path before anything imports email.
 BENCH = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
 
 import statistics  # noqa: E402
 import time  # noqa: E402

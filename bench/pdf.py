@@ -18,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# bench/email.py must not shadow the standard library's email package: leave this folder.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+ROOT = BENCH.parent
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
 CHROMIUM_ARGS = [

@@ -41,6 +41,22 @@ def app(tmp_path):
 
 
 @pytest.fixture
+def make_app():
+    """create_app with test defaults under `config`; engines are disposed afterwards."""
+    apps = []
+
+    def make(**config):
+        app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                          "DATABASE_URL": "sqlite://", **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -165,3 +181,29 @@ def nu_checker():
         return results
 
     return check
+
+
+POSTGRES_URL = os.environ.get(
+    "BROADSHEET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each database test runs on SQLite and on PostgreSQL (required in CI)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        reachable = True
+    except OperationalError:
+        reachable = False
+    finally:
+        engine.dispose()
+    require_tool(reachable, f"PostgreSQL at {POSTGRES_URL}")
+    return POSTGRES_URL

@@ -11,8 +11,8 @@ from service import create_app
 from .corpus import SHARED, minimal
 
 
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
+def test_healthz_reports_the_database(make_app, database_url):
+    response = make_app(DATABASE_URL=database_url).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
 

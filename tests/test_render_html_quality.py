@@ -38,7 +38,14 @@ def nu_results(nu_checker, tmp_path_factory):
         }
     )
     documents = {name: _render(app, name) for name in ARTICLES}
+    documents["error-page"] = _error_page(app)
     return nu_checker(documents, tmp_path_factory.mktemp("nu"))
+
+
+def _error_page(app) -> str:
+    response = app.test_client().get("/no-such-page", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    return response.get_data(as_text=True)
 
 
 @pytest.mark.browser
@@ -50,7 +57,13 @@ def test_axe_finds_no_violations(app, axe, name, scheme):
     assert summary == []
 
 
-@pytest.mark.parametrize("name", ARTICLES)
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_error_page_is_accessible(app, axe, scheme):
+    assert axe(_error_page(app), AXE_TAGS, color_scheme=scheme) == []
+
+
+@pytest.mark.parametrize("name", [*ARTICLES, "error-page"])
 def test_nu_html_checker_finds_no_errors(nu_results, name):
     errors = [(m.get("lastLine"), m["message"]) for m in nu_results[name]]
     assert errors == []
