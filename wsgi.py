@@ -1,11 +1,7 @@
 """WSGI entry point: `app` for any WSGI server, with logging configured."""
 
-import logging
-
 from service import create_app
+from service.logs import configure_logging
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-# WeasyPrint reports every layout step at INFO; only its warnings are news.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
+configure_logging()
 app = create_app()

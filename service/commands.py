@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from .email_renderer import render_email
 from .errors import BroadsheetError
 from .html_renderer import render_html
+from .logs import configure_logging
 from .pdf_renderer import PAPERS, render_pdf
 from .printing import Printer
 from .text_renderer import render_text
@@ -75,7 +77,11 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the app with the development server."""
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    configure_logging()
+    # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Broadsheet on http://{host}:{port}/ (database: {app.config['DATABASE_URL']})")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def register_commands(app: Flask) -> None:

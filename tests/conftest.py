@@ -46,8 +46,9 @@ def make_app():
     apps = []
 
     def make(**config):
-        app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
-                          "DATABASE_URL": "sqlite://", **config})
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": "sqlite://", **config}
+        )
         apps.append(app)
         return app
 
