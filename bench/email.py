@@ -19,28 +19,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 ROOT = BENCH.parent
 
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import css_inline  # noqa: E402
 
+from bench.timing import median_ms  # noqa: E402
 from service.email_renderer import Inliner, email_context, render_email  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.templating import build_environment  # noqa: E402
 from service.validation import article_from_bytes  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
-
-
-def median_ms(action, runs: int) -> float:
-    for _ in range(3):
-        action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main(runs: int = 200) -> None:

@@ -12,16 +12,16 @@ Run: `.venv/bin/python bench/pdf.py [runs]` (Chromium must be installed: make sy
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 # bench/email.py must not shadow the standard library's email package: leave this folder.
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 ROOT = BENCH.parent
+
+from bench.timing import median_ms  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
 CHROMIUM_ARGS = [
@@ -50,17 +50,6 @@ render_pdf(article, build_environment(), Settings(), Printer())
 done = time.perf_counter()
 print((imported - start) * 1000, (done - imported) * 1000)
 """
-
-
-def median_ms(action, runs: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def first_render(path: Path) -> tuple[float, float]:

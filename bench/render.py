@@ -7,9 +7,7 @@ Run: `make bench` or `.venv/bin/python bench/render.py`.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 # bench/email.py must not shadow the standard library's email package: leave this folder.
@@ -17,6 +15,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 ROOT = BENCH.parent
 
+from bench.timing import median_ms  # noqa: E402
 from service.html_renderer import render_html  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.templating import build_environment  # noqa: E402
@@ -25,17 +24,6 @@ from service.validation import article_from_bytes  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
 BUDGET_MS = 1.0
-
-
-def median_ms(action, runs: int) -> float:
-    for _ in range(min(50, runs)):
-        action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main(runs: int = 2000) -> None:

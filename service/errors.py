@@ -103,6 +103,17 @@ class RenderRefused(BroadsheetError):
     title = "The article exceeds a rendering limit"
 
 
+class PrinterUnavailable(BroadsheetError):
+    """Every PDF worker is busy, or one stopped: try again shortly."""
+
+    status = 503
+    slug = "printer-unavailable"
+    title = "The PDF printer is busy or unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
 class TooManyRequests(BroadsheetError):
     status = 429
     slug = "too-many-requests"

@@ -16,18 +16,9 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .errors import BroadsheetError, RenderRefused
+from .errors import PrinterUnavailable, RenderRefused
 
 logger = logging.getLogger(__name__)
-
-
-class PrinterUnavailable(BroadsheetError):
-    status = 503
-    slug = "printer-unavailable"
-    title = "The PDF printer is busy or unavailable"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "5"}
 
 
 def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int) -> None:

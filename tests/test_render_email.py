@@ -88,6 +88,7 @@ def test_structure_language_tables_images_links(email_html, name):
 
 def test_preheader_dark_mode_and_note_references(app, email_html):
     html = email_html(every_block())
+    assert html.startswith("<!DOCTYPE html>")
     doc = lxml_html.document_fromstring(html)
     assert doc.xpath("//div[@class='preheader']")[0].text_content().startswith("A test of all")
     style = doc.xpath("//style")[0].text
