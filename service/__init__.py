@@ -38,6 +38,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# Pages carry client-supplied words and links: they run no script and load only images.
+PAGE_POLICY = (
+    "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then BROADSHEET_* variables, then `config` (tests)."""
     app = Flask(__name__, instance_relative_config=True)
@@ -61,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .views import health, rendering, schema
 
     problems.register(app)
+    app.after_request(security_headers)
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)

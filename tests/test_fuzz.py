@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from .corpus import corpus
 
-ROUTES = ["/v1/render/html", "/v1/render/text"]
+ROUTES = ["/v1/render/html", "/v1/render/text", "/v1/render/email"]
 VALID = list(corpus().values())
 
 json_values = st.recursive(
@@ -111,6 +111,25 @@ def test_arbitrary_json_never_500(client, route, value):
 @given(article=mutated_articles())
 def test_mutated_articles_never_500(client, route, article):
     _check(client, route, json.dumps(article).encode("utf-8", "surrogatepass"))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(article=mutated_articles())
+def test_mutated_articles_never_500_as_pdf(pdf_client, article):
+    _check(pdf_client, "/v1/render/pdf", json.dumps(article).encode())
+
+
+@pytest.fixture(scope="module")
+def pdf_client():
+    from service import create_app
+
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1}
+    ).test_client()
 
 
 @FUZZ

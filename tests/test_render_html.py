@@ -214,3 +214,11 @@ def test_text_rendering(post_json):
 def test_bad_examples_do_not_render(post_json):
     for raw in bad_examples().values():
         assert post_json("/v1/render/text", raw).status_code == 422
+
+
+def test_pages_carry_a_strict_content_security_policy(post_json):
+    response = post_json("/v1/render/html", every_block())
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
