@@ -22,18 +22,9 @@ sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resol
 ROOT = BENCH.parent
 
 from bench.timing import median_ms  # noqa: E402
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 FIRST_RENDER = """
 import sys, time
@@ -81,7 +72,7 @@ def main(runs: int = 30) -> None:
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         page = browser.new_page()
         for path in sorted(EXAMPLES.glob("*.json")):
