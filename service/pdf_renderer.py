@@ -11,11 +11,17 @@ import weasyprint
 from jinja2 import Environment
 
 from .article import Article
+from .errors import RenderRefused
+from .notes import reading_order
 from .page import article_context
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 
 PAPERS = ("a4", "letter")
+# A page of this design holds about 4,500 characters of running text; no page can hold
+# 8,000. An article with more than that per allowed page is refused before layout, so an
+# oversized article costs a printer process nothing.
+MAX_CHARS_PER_PAGE = 8_000
 # Anything that changes the bytes of a PDF for the same HTML: engine and stylesheet.
 _ENGINE = hashlib.sha256(
     weasyprint.__version__.encode()
@@ -25,6 +31,8 @@ _ENGINE = hashlib.sha256(
 
 
 class PrinterLike(Protocol):
+    max_pages: int
+
     def print(
         self, html: str, paper: str = ..., link_labels: dict[str, str] | None = ...
     ) -> bytes: ...
@@ -40,12 +48,27 @@ class PrintJob:
         self.paper = paper
         self.html = env.get_template("rendering/print.html").render(context)
         self.link_labels: dict[str, str] = context["link_labels"]
+        self.text_length = sum(len(inline.text) for inline in _all_text(article))
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
 
     def print_with(self, printer: PrinterLike) -> bytes:
+        if self.text_length > printer.max_pages * MAX_CHARS_PER_PAGE:
+            raise RenderRefused(
+                f"The article has {self.text_length} characters of text, more than "
+                f"{printer.max_pages} pages can hold; the limit is {printer.max_pages} pages."
+            )
         return printer.print(self.html, self.paper, self.link_labels)
+
+
+def _all_text(article: Article):
+    yield article.headline
+    if article.standfirst:
+        yield article.standfirst
+    yield from reading_order(article)
+    for note in article.notes:
+        yield note.text
 
 
 def render_pdf(

@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+import time
 
 import pikepdf
 import pytest
@@ -223,11 +224,27 @@ def test_repeat_requests_are_served_from_the_cache(pdf_client):
 
 def test_page_cap_is_a_clear_problem():
     client = create_app({**PDF_CONFIG, "PDF_MAX_PAGES": 2}).test_client()
-    response = client.post("/v1/render/pdf", json=long_article(200))
+    # Few characters, many lines: passes the pre-flight bound, then meets the page cap.
+    article = minimal(
+        body=[{"type": "list", "style": "numbered", "items": [f"item {n}" for n in range(300)]}]
+    )
+    response = client.post("/v1/render/pdf", json=article)
     assert response.status_code == 422
     problem = response.get_json()
     assert problem["type"].endswith("/render-limit")
-    assert "limit is 2" in problem["detail"]
+    assert "would print on" in problem["detail"]
+    assert "the limit is 2." in problem["detail"]
+
+
+def test_oversized_article_is_refused_before_layout():
+    client = create_app({**PDF_CONFIG, "PDF_MAX_PAGES": 60}).test_client()
+    text = ("council budget transport river housing " * 500)[:18000]
+    article = minimal(body=[{"type": "paragraph", "text": text}] * 100)
+    started = time.monotonic()
+    response = client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 422
+    assert "more than 60 pages can hold" in response.get_json()["detail"]
+    assert time.monotonic() - started < 5
 
 
 def test_time_limit_stops_a_render_and_the_printer_recovers():
