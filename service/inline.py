@@ -42,6 +42,8 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "br": frozenset(),
 }
 VOID_ELEMENTS = frozenset({"br"})
+# Real copy nests three or four elements at most; a bound keeps every tree walk shallow.
+MAX_DEPTH = 12
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
@@ -251,6 +253,10 @@ class _InlineParser(HTMLParser):
         if tag == "a" and any(frame[0] == "a" for frame in self.stack):
             self.problems.append("a link may not contain another link")
         checked = self._check_attributes(tag, attrs, allowed)
+        if len(self.stack) > MAX_DEPTH and tag not in VOID_ELEMENTS:
+            self.problems.append(f"markup is nested more than {MAX_DEPTH} elements deep")
+            self.rejected.add(tag)
+            return
         if tag in VOID_ELEMENTS:
             self._append(Element(tag, checked, ()))
         elif self_closing:

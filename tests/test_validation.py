@@ -125,6 +125,10 @@ BAD = {
         _with_block({"type": "paragraph", "text": "<em><b>a</em></b>"}),
         "/body/0/text",
     ),
+    "markup-too-deep": (
+        _with_block({"type": "paragraph", "text": "<b>" * 2400 + "x" + "</b>" * 2400}),
+        "/body/0/text",
+    ),
     "markup-comment": (_with_block({"type": "paragraph", "text": "a <!-- b -->"}), "/body/0/text"),
     "markup-unfinished": (_with_block({"type": "paragraph", "text": "a <em"}), "/body/0/text"),
     "markup-self-closing": (_with_block({"type": "paragraph", "text": "a <em/>"}), "/body/0/text"),
