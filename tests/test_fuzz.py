@@ -136,3 +136,72 @@ def pdf_client():
 @given(raw=st.binary(max_size=200))
 def test_arbitrary_bytes_never_500(client, raw):
     _check(client, "/v1/render/html", raw)
+
+
+markup_fragments = st.lists(
+    st.sampled_from(
+        [
+            "<b>",
+            "</b>",
+            "<em>",
+            "</em>",
+            "<a href='https://x.org'>",
+            "</a>",
+            "<a>",
+            "[^n]",
+            "[^",
+            "]",
+            "&amp;",
+            "&#0;",
+            "&#x10FFFF;",
+            "&bogus;",
+            "&",
+            "<br>",
+            "<br/>",
+            "</br>",
+            "<",
+            ">",
+            "x",
+            " ",
+            "\n",
+            "<span lang='ar' dir='rtl'>",
+            "<span lang='xx-'>",
+            "</span>",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "<?pi?>",
+            "<script>",
+            "</script>",
+            "<b/>",
+            "<abbr title>",
+            "</abbr>",
+            "<q>",
+            "</q>",
+            "'",
+            '"',
+            "=",
+            "<b\n",
+            "\u202e",
+            "\ufeff",
+            "\u0000",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@FUZZ
+@given(text=markup_fragments, route=st.sampled_from(ROUTES))
+def test_composed_markup_never_500(client, text, route):
+    article = {
+        "id": "markup",
+        "headline": "Markup",
+        "published_at": "2026-03-12T08:00:00Z",
+        "body": [
+            {"type": "paragraph", "text": text},
+            {"type": "list", "style": "bulleted", "items": [text or "x"]},
+        ],
+        "notes": [{"id": "n", "text": "A note."}],
+    }
+    _check(client, route, json.dumps(article).encode())
