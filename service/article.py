@@ -18,7 +18,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .inline import Inline, InlineError, forbidden_character, link_problem, parse_inline
+from .inline import (
+    NOTE_ID,
+    Inline,
+    InlineError,
+    forbidden_character,
+    link_problem,
+    parse_inline,
+)
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
@@ -134,7 +141,7 @@ def _validate_article_id(value: Any) -> str:
 
 def _validate_note_id(value: Any) -> str:
     text = _require_str(value)
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
+    if not NOTE_ID.fullmatch(text):
         raise _fail("note_id", "must match ^[A-Za-z0-9_-]{1,40}$")
     return text
 
@@ -195,12 +202,12 @@ LanguageTag = Annotated[
 ArticleId = Annotated[
     str,
     PlainValidator(_validate_article_id),
-    WithJsonSchema({"type": "string", "pattern": ARTICLE_ID.pattern}),
+    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID.pattern}$"}),
 ]
 NoteId = Annotated[
     str,
     PlainValidator(_validate_note_id),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"}),
+    WithJsonSchema({"type": "string", "pattern": f"^{NOTE_ID.pattern}$"}),
 ]
 ImageSrc = Annotated[
     str,

@@ -36,6 +36,7 @@ def test_schema_is_published(client):
     schema = response.get_json()
     assert set(schema["required"]) == {"id", "headline", "published_at", "body"}
     assert schema["additionalProperties"] is False
+    assert schema["properties"]["id"]["pattern"] == "^[a-z0-9][a-z0-9-]{0,119}$"
 
 
 def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
