@@ -71,3 +71,16 @@ def test_render_command_to_stdout(runner, tmp_path):
     result = runner.invoke(args=["render", str(path), "--to", "text"])
     assert result.exit_code == 0
     assert "A minimal article" in result.output
+
+
+def test_published_schema_accepts_the_examples_and_refuses_a_bad_id(client):
+    import jsonschema
+
+    from .corpus import corpus
+
+    schema = client.get("/v1/schema/article.json").get_json()
+    validator = jsonschema.Draft202012Validator(schema)
+    for name, article in corpus().items():
+        assert list(validator.iter_errors(article)) == [], name
+    assert not validator.is_valid(minimal(id="Not-A-Slug"))
+    assert not validator.is_valid(minimal(body=[{"type": "video"}]))
