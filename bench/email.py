@@ -28,7 +28,7 @@ from service.settings import Settings  # noqa: E402
 from service.templating import build_environment  # noqa: E402
 from service.validation import article_from_bytes  # noqa: E402
 
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 
 
 def main(runs: int = 200) -> None:

@@ -24,7 +24,7 @@ ROOT = BENCH.parent
 from bench.timing import median_ms  # noqa: E402
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 
 FIRST_RENDER = """
 import sys, time

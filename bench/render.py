@@ -22,7 +22,7 @@ from service.templating import build_environment  # noqa: E402
 from service.text_renderer import render_text  # noqa: E402
 from service.validation import article_from_bytes  # noqa: E402
 
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 BUDGET_MS = 1.0
 
 

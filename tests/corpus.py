@@ -1,4 +1,4 @@
-"""Articles the tests render: the shared examples plus generated ones that stress the contract."""
+"""Articles the tests render: the repository's examples plus generated stress cases."""
 
 from __future__ import annotations
 
@@ -8,21 +8,28 @@ import re
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAICAIAAAB/FOjAAAAAHklEQVR4nGM4"
     "IadBEmIgWYOIxgKSEB00/CIR0F4DACIv16GVB6khAAAAAElFTkSuQmCC"
 )
 
 
-def shared_examples() -> dict[str, dict[str, Any]]:
+# The repository's own examples; a missing one is a failure, never a skip.
+GOOD_EXAMPLES = ("bike-lanes", "mercado-es")
+BAD_EXAMPLES = ("file-image", "missing-alt", "script-markup", "unknown-note")
+
+
+def examples() -> dict[str, dict[str, Any]]:
+    """The good examples in `examples/`, each of which must exist."""
     return {
-        path.stem: json.loads(path.read_text("utf-8")) for path in sorted(SHARED.glob("*.json"))
+        name: json.loads((EXAMPLES / f"{name}.json").read_text("utf-8")) for name in GOOD_EXAMPLES
     }
 
 
 def bad_examples() -> dict[str, bytes]:
-    return {path.stem: path.read_bytes() for path in sorted((SHARED / "bad").glob("*.json"))}
+    """The bad examples in `examples/bad/`, each of which must exist."""
+    return {name: (EXAMPLES / "bad" / f"{name}.json").read_bytes() for name in BAD_EXAMPLES}
 
 
 def minimal(**fields: Any) -> dict[str, Any]:
@@ -202,7 +209,7 @@ def long_article(paragraphs: int = 80) -> dict[str, Any]:
 def corpus() -> dict[str, dict[str, Any]]:
     """Name → article JSON, for every test that renders 'all articles'."""
     return {
-        **shared_examples(),
+        **examples(),
         "every-block": every_block(),
         "rtl-arabic": right_to_left(),
         "rtl-hebrew": hebrew(),

@@ -8,7 +8,7 @@ import pytest
 
 from service import create_app
 
-from .corpus import SHARED, minimal
+from .corpus import EXAMPLES, minimal
 
 
 def test_healthz_reports_the_database(make_app, database_url):
@@ -51,7 +51,7 @@ def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
 def test_render_command(runner, fmt, expected, tmp_path):
     out = tmp_path / f"out.{fmt}"
     result = runner.invoke(
-        args=["render", str(SHARED / "bike-lanes.json"), "--to", fmt, "-o", str(out)]
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", fmt, "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert out.read_text("utf-8").startswith(expected)
@@ -59,7 +59,7 @@ def test_render_command(runner, fmt, expected, tmp_path):
 
 def test_render_command_reports_problems(runner):
     result = runner.invoke(
-        args=["render", str(SHARED / "bad" / "missing-alt.json"), "--to", "html"]
+        args=["render", str(EXAMPLES / "bad" / "missing-alt.json"), "--to", "html"]
     )
     assert result.exit_code == 1
     assert "/body/0/alt" in result.output

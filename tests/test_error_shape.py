@@ -21,7 +21,7 @@ def test_problem_shape(post_json):
 
 @pytest.mark.parametrize(("name", "raw"), bad_examples().items())
 @pytest.mark.parametrize("route", ["/v1/render/html", "/v1/render/text"])
-def test_shared_bad_examples_are_refused(post_json, name, raw, route):
+def test_bad_examples_are_refused(post_json, name, raw, route):
     response = post_json(route, raw)
     assert response.status_code == 422, name
     assert response.mimetype == "application/problem+json"

@@ -19,7 +19,7 @@ from service.email_renderer import Inliner, render_email
 from service.messages import DkimSigner, ListHeaders, build_message, serialise
 from service.validation import validate_article
 
-from .corpus import article_words, corpus, every_block, shared_examples
+from .corpus import article_words, corpus, every_block, examples
 
 ARTICLES = corpus()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -103,7 +103,7 @@ def test_preheader_dark_mode_and_note_references(app, email_html):
     assert notes[3].startswith("[4] A note no one references.")
 
 
-@pytest.mark.parametrize("name", list(shared_examples()))
+@pytest.mark.parametrize("name", list(examples()))
 def test_example_emails_are_under_gmail_clipping_size(email_html, name):
     assert len(email_html(ARTICLES[name]).encode("utf-8")) < 102 * 1024
 
@@ -259,11 +259,11 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies():
 
 
 def test_cli_renders_email(runner, tmp_path):
-    from .corpus import SHARED
+    from .corpus import EXAMPLES
 
     out = tmp_path / "a.html"
     result = runner.invoke(
-        args=["render", str(SHARED / "bike-lanes.json"), "--to", "email", "-o", str(out)]
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "email", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert 'style="' in out.read_text("utf-8")

@@ -10,11 +10,11 @@ from lxml import html as lxml_html
 from .corpus import (
     bad_examples,
     every_block,
+    examples,
     hebrew,
     many_notes,
     minimal,
     right_to_left,
-    shared_examples,
 )
 
 
@@ -137,7 +137,7 @@ def test_note_numbering_style_matches_in_refs_and_list(render):
 
 
 def test_spanish_page_uses_spanish_labels(render):
-    doc = render(shared_examples()["mercado-es"])
+    doc = render(examples()["mercado-es"])
     assert doc.xpath("//h2[@id='notes-heading']")[0].text == "Notas"
     assert doc.xpath("//a[@role='doc-noteref']")[0].text_content() == "Nota a"
 

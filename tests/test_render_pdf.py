@@ -258,13 +258,13 @@ def test_time_limit_stops_a_render_and_the_printer_recovers():
 
 
 def test_cli_renders_pdf(runner, tmp_path):
-    from .corpus import SHARED
+    from .corpus import EXAMPLES
 
     out = tmp_path / "a.pdf"
     result = runner.invoke(
         args=[
             "render",
-            str(SHARED / "bike-lanes.json"),
+            str(EXAMPLES / "bike-lanes.json"),
             "--to",
             "pdf",
             "--paper",

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .corpus import SHARED
+from .corpus import EXAMPLES
 
 
 def _free_port() -> int:
@@ -43,7 +43,7 @@ def test_broadsheet_serve_answers(tmp_path):
                 time.sleep(0.2)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/render/html",
-            data=(SHARED / "bike-lanes.json").read_bytes(),
+            data=(EXAMPLES / "bike-lanes.json").read_bytes(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
