@@ -1,0 +1,121 @@
+"""Which quick reads make the digest for a date, in what order, with what teaser (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from service.article import Article, Paragraph
+from service.inline import Inline
+from service.language import direction_of
+from service.settings import Settings
+from service.text_renderer import inline_text
+
+TEASER_LENGTH = 240
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """[start, end) in UTC: from D-1 at the digest time to D at the digest time, local."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment.astimezone(UTC) < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    article_id: str
+    headline: Inline
+    teaser: str
+    url: str
+    published_at: datetime
+    language: str
+    section: str | None = None
+
+    @property
+    def direction(self) -> str:
+        return direction_of(self.language)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The quick reads of one date, oldest first; empty means nothing is sent."""
+
+    date: date
+    window: Window
+    items: tuple[DigestItem, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`at` on `day` in `zone`, in UTC.
+
+    A wall time that a spring-forward skips is read with the offset before the change
+    (PEP 495, fold=0), and one that a fall-back repeats means its first occurrence; both
+    days' windows are built the same way, so consecutive windows always meet exactly.
+    """
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def digest_window(day: date, at: time, zone: ZoneInfo) -> Window:
+    return Window(local_moment(day - timedelta(days=1), at, zone), local_moment(day, at, zone))
+
+
+def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
+    """The latest date whose digest is due at `moment` (its send time has come)."""
+    local_day = moment.astimezone(zone).date()
+    if moment.astimezone(UTC) >= local_moment(local_day, at, zone):
+        return local_day
+    return local_day - timedelta(days=1)
+
+
+def teaser_for(article: Article, length: int = TEASER_LENGTH) -> str:
+    """The standfirst, or else the first paragraph cut at a word boundary."""
+    if article.standfirst is not None:
+        return " ".join(article.standfirst.text.split())
+    paragraph = next((b for b in article.body if isinstance(b, Paragraph)), None)
+    if paragraph is None:
+        return ""
+    return cut_at_word(" ".join(inline_text(paragraph.text, None).split()), length)
+
+
+def cut_at_word(text: str, length: int) -> str:
+    if len(text) <= length:
+        return text
+    cut = text[: length + 1]
+    space = cut.rfind(" ")
+    # One very long word: cut inside it rather than return nothing.
+    head = cut[:space] if space > 0 else text[:length]
+    return head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS
+
+
+def assemble(
+    articles: Iterable[Article], day: date, at: time, zone: ZoneInfo, settings: Settings
+) -> Digest:
+    """The digest for `day`: every quick read published in its window, oldest first."""
+    window = digest_window(day, at, zone)
+    chosen = sorted(
+        (a for a in articles if a.is_quick_read and a.published_at in window),
+        key=lambda a: (a.published_at.astimezone(UTC), a.id),
+    )
+    items = tuple(
+        DigestItem(
+            article_id=article.id,
+            headline=article.headline,
+            teaser=teaser_for(article),
+            url=article.canonical_url or settings.article_url(article.id),
+            published_at=article.published_at,
+            language=article.language,
+            section=article.section,
+        )
+        for article in chosen
+    )
+    return Digest(day, window, items)

@@ -1,0 +1,216 @@
+"""The digest window in local time, daylight saving included, and what goes in the digest."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digests.assemble import (
+    ELLIPSIS,
+    assemble,
+    cut_at_word,
+    digest_date_at,
+    digest_window,
+    teaser_for,
+)
+from service.settings import Settings
+
+from .digest_articles import quick_read
+
+SETTINGS = Settings(base_url="https://news.example.org")
+SEVEN = time(7, 0)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "start", "end", "hours"),
+    [
+        # New York springs forward on 8 March 2026: that window is 23 hours long.
+        ("America/New_York", date(2026, 3, 8), SEVEN, "2026-03-07T12:00Z", "2026-03-08T11:00Z", 23),
+        ("America/New_York", date(2026, 3, 9), SEVEN, "2026-03-08T11:00Z", "2026-03-09T11:00Z", 24),
+        # ... and falls back on 1 November 2026: 25 hours.
+        (
+            "America/New_York",
+            date(2026, 11, 1),
+            SEVEN,
+            "2026-10-31T11:00Z",
+            "2026-11-01T12:00Z",
+            25,
+        ),
+        (
+            "America/New_York",
+            date(2026, 11, 2),
+            SEVEN,
+            "2026-11-01T12:00Z",
+            "2026-11-02T12:00Z",
+            24,
+        ),
+        # A digest time that the spring-forward skips is read with the old offset.
+        (
+            "America/New_York",
+            date(2026, 3, 8),
+            time(2, 30),
+            "2026-03-07T07:30Z",
+            "2026-03-08T07:30Z",
+            24,
+        ),
+        # One that the fall-back repeats means its first occurrence.
+        (
+            "America/New_York",
+            date(2026, 11, 1),
+            time(1, 30),
+            "2026-10-31T05:30Z",
+            "2026-11-01T05:30Z",
+            24,
+        ),
+        # UTC+14: the digest for 12 March closes on 11 March in UTC.
+        (
+            "Pacific/Kiritimati",
+            date(2026, 3, 12),
+            SEVEN,
+            "2026-03-10T17:00Z",
+            "2026-03-11T17:00Z",
+            24,
+        ),
+        # UTC-3:30 (-2:30 in summer), which springs forward on 8 March too.
+        ("America/St_Johns", date(2026, 3, 8), SEVEN, "2026-03-07T10:30Z", "2026-03-08T09:30Z", 23),
+        ("America/St_Johns", date(2026, 7, 1), SEVEN, "2026-06-30T09:30Z", "2026-07-01T09:30Z", 24),
+    ],
+)
+def test_window_in_local_time(zone, day, at, start, end, hours):
+    window = digest_window(day, at, ZoneInfo(zone))
+    assert window.start == utc(start)
+    assert window.end == utc(end)
+    assert window.end - window.start == timedelta(hours=hours)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(
+        [
+            "America/New_York",
+            "Europe/London",
+            "Pacific/Kiritimati",
+            "America/St_Johns",
+            "Australia/Lord_Howe",
+            "Pacific/Chatham",
+            "UTC",
+        ]
+    ),
+    day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+    at=st.times(),
+    offset=st.integers(min_value=0, max_value=48 * 3600 - 1),
+)
+def test_windows_meet_and_every_moment_falls_in_exactly_one(zone, day, at, offset):
+    tz = ZoneInfo(zone)
+    at = at.replace(microsecond=0)
+    today, tomorrow = digest_window(day, at, tz), digest_window(day + timedelta(days=1), at, tz)
+    assert today.end == tomorrow.start
+    assert today.start < today.end
+    moment = today.start + timedelta(seconds=offset)
+    assert (moment in today) + (moment in tomorrow) == (1 if moment < tomorrow.end else 0)
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "expected"),
+    [
+        ("UTC", "2026-03-12T06:59:59Z", date(2026, 3, 11)),
+        ("UTC", "2026-03-12T07:00:00Z", date(2026, 3, 12)),
+        ("Pacific/Kiritimati", "2026-03-11T17:00:00Z", date(2026, 3, 12)),
+        ("Pacific/Kiritimati", "2026-03-11T16:59:00Z", date(2026, 3, 11)),
+        ("America/St_Johns", "2026-03-12T09:30:00Z", date(2026, 3, 12)),  # -2:30 since the 8th
+        ("America/St_Johns", "2026-03-12T09:29:00Z", date(2026, 3, 11)),
+    ],
+)
+def test_digest_date_due_at_a_moment(zone, moment, expected):
+    assert digest_date_at(utc(moment), SEVEN, ZoneInfo(zone)) == expected
+
+
+def test_assemble_keeps_quick_reads_in_the_window_oldest_first():
+    articles = [
+        quick_read("late", "2026-03-12T06:59:59+00:00"),
+        quick_read("start", "2026-03-11T07:00:00Z"),
+        quick_read("before", "2026-03-11T06:59:59Z"),
+        quick_read("end", "2026-03-12T07:00:00Z"),
+        quick_read("middle", "2026-03-11T14:00:00+05:00"),  # 09:00 UTC
+        quick_read("long-read", "2026-03-11T12:00:00Z", kind="article"),
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    assert [item.article_id for item in digest.items] == ["start", "middle", "late"]
+    assert digest.items[0].url == "https://news.example.org/articles/start"
+    assert digest.items[0].teaser == "Standfirst of start."
+
+
+def test_assemble_in_a_zone_far_from_utc():
+    articles = [
+        quick_read("utc-12th-morning", "2026-03-12T05:00:00Z"),  # 19:00 on the 12th local
+        quick_read("local-12th-early", "2026-03-11T16:00:00Z"),  # 06:00 on the 12th local
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("Pacific/Kiritimati"), SETTINGS)
+    assert [item.article_id for item in digest.items] == ["local-12th-early"]
+    following = assemble(
+        articles, date(2026, 3, 13), SEVEN, ZoneInfo("Pacific/Kiritimati"), SETTINGS
+    )
+    assert [item.article_id for item in following.items] == ["utc-12th-morning"]
+
+
+def test_same_moment_orders_by_id_and_canonical_url_wins():
+    articles = [
+        quick_read("b", "2026-03-11T09:00:00Z"),
+        quick_read("a", "2026-03-11T10:00:00+01:00", canonical_url="https://elsewhere.example/a"),
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    assert [item.article_id for item in digest.items] == ["a", "b"]
+    assert digest.items[0].url == "https://elsewhere.example/a"
+
+
+def test_empty_window_is_an_empty_digest():
+    digest = assemble([], date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    assert not digest
+    assert digest.items == ()
+
+
+def test_teaser_falls_back_to_the_first_paragraph_cut_at_a_word():
+    words = " ".join(f"word{n}" for n in range(100))
+    article = quick_read(
+        "x",
+        "2026-03-11T09:00:00Z",
+        standfirst=None,
+        body=[
+            {"type": "heading", "level": 2, "text": "Not this"},
+            {"type": "paragraph", "text": f"<em>{words}</em> [^n1]"},
+        ],
+        notes=[{"id": "n1", "text": "A note."}],
+    )
+    teaser = teaser_for(article, 60)
+    assert teaser.endswith(ELLIPSIS)
+    assert len(teaser) <= 61
+    assert teaser.removesuffix(ELLIPSIS).split(" ") == words.split(" ")[: len(teaser.split(" "))]
+    assert "[" not in teaser
+    assert "<" not in teaser
+
+
+def test_teaser_without_any_paragraph_is_empty():
+    article = quick_read("x", "2026-03-11T09:00:00Z", standfirst=None, body=[{"type": "divider"}])
+    assert teaser_for(article) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "length", "expected"),
+    [
+        ("short text", 20, "short text"),
+        ("exactly ten", 11, "exactly ten"),
+        ("one two three", 8, "one two…"),
+        ("one two, three", 9, "one two…"),
+        ("unbreakablewordhere", 5, "unbre…"),
+    ],
+)
+def test_cut_at_word(text, length, expected):
+    assert cut_at_word(text, length) == expected
