@@ -9,17 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .errors import NotFound
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
+INVALID = "This link is not valid, or it has expired."
 
 
 class Purpose(Enum):
     CONFIRM = "broadsheet.subscribe.confirm"
     UNSUBSCRIBE = "broadsheet.unsubscribe"
+
+
+@lru_cache(maxsize=16)
+def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=purpose.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +35,22 @@ class TokenSigner:
     confirm_max_age: int = CONFIRM_MAX_AGE
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret_key, salt=purpose.value)
+        return _serializer(self.secret_key, purpose)
 
-    def sign(self, purpose: Purpose, subscriber_id: int) -> str:
-        return str(self._serializer(purpose).dumps(subscriber_id))
+    def sign(self, purpose: Purpose, *parts: int | str) -> str:
+        return str(self._serializer(purpose).dumps(list(parts)))
 
-    def read(self, purpose: Purpose, token: str) -> int:
-        """The subscriber id the token names, or NotFound."""
+    def read(self, purpose: Purpose, token: str, arity: int) -> tuple[int | str, ...]:
+        """The `arity` values the token was signed with, or NotFound."""
         max_age = self.confirm_max_age if purpose is Purpose.CONFIRM else None
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age)
         except BadData:
-            raise NotFound("This link is not valid, or it has expired.") from None
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise NotFound("This link is not valid, or it has expired.")
-        return value
+            raise NotFound(INVALID) from None
+        if not (
+            isinstance(value, list)
+            and len(value) == arity
+            and all(isinstance(v, int | str) and not isinstance(v, bool) for v in value)
+        ):
+            raise NotFound(INVALID)
+        return tuple(value)

@@ -1,0 +1,166 @@
+"""One recipient's copy of the digest: personalised parts, list headers, a stable Message-ID.
+
+The message is built once per run with `build_message`, with stand-ins where recipients
+differ (To, Date, Message-ID, the unsubscribe URL), and serialised. Each copy is then that
+serialisation with the stand-ins swapped for the recipient's own values: no MIME building
+or quoted-printable encoding per recipient, which would cost more than the SMTP exchange.
+In the quoted-printable bodies the URL is set on lines of its own joined by soft line
+breaks, so the decoded text is exactly what `build_message` would have produced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.messages import DkimSigner, ListHeaders, build_message, serialise
+from service.settings import Settings
+from service.tokens import Purpose, TokenSigner
+
+_STAND_IN_TO = "recipient@example.com"
+_STAND_IN_ID = "<stand-in.message-id@example.com>"
+_STAND_IN_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+_PERSONAL = ("to", "date", "message-id", "list-unsubscribe")
+_URL = re.compile(r"https://[!-~]+")
+_QP_LINE = 74  # characters of URL per line, plus "=" for the soft break: within RFC 2045's 76
+
+
+def digest_message_id(day: date, subscriber_id: int, domain: str) -> str:
+    """The same for every attempt at one subscriber's digest of one date, so a copy sent
+    twice (a sender killed before it could record the reply) is recognisably one message."""
+    return f"<digest.{day:%Y%m%d}.{subscriber_id}@{domain}>"
+
+
+def list_id(settings: Settings) -> str:
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    return f"{settings.publisher_name} digest <digest.{host}>"
+
+
+def unsubscribe_url(settings: Settings, signer: TokenSigner, subscriber_id: int) -> str:
+    return f"{settings.base_url}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, subscriber_id)}"
+
+
+def _soft_broken(text: str) -> re.Pattern[bytes]:
+    """`text` as it may stand in a quoted-printable body: a soft break between any two bytes."""
+    return re.compile(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in text.encode("ascii")))
+
+
+def _header_lines(head: bytes) -> list[bytes]:
+    """The header block as one entry per header, continuation lines kept with their header."""
+    lines: list[bytes] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and lines:
+            lines[-1] += b"\r\n" + line
+        else:
+            lines.append(line)
+    return lines
+
+
+def to_header(name: str | None, address: str) -> bytes:
+    """The To header line; a non-ASCII name as an RFC 2047 encoded-word (formataddr)."""
+    display = " ".join((name or "").split()).replace("=?", "=\u2060?")
+    value = formataddr((display, address), charset="utf-8")
+    return b"To: " + value.replace("\n", "\r\n").encode("ascii")
+
+
+class DigestTemplate:
+    """A run's message, serialised once, from which each recipient's copy is cut."""
+
+    def __init__(self, body: EmailBody, *, sender: str, list_id: str, mailto: str | None):
+        self.mailto = mailto
+        message = build_message(
+            sender=sender,
+            to=_STAND_IN_TO,
+            subject=body.subject,
+            text=body.text,
+            html=body.html,
+            date=_STAND_IN_DATE,
+            message_id=_STAND_IN_ID,
+            list_headers=ListHeaders(list_id, UNSUBSCRIBE_PLACEHOLDER, mailto),
+        )
+        head, _, rest = serialise(message).partition(b"\r\n\r\n")
+        self.headers = _header_lines(head)
+        self.slots = {
+            name: next(
+                i
+                for i, line in enumerate(self.headers)
+                if line.lower().startswith(name.encode() + b":")
+            )
+            for name in _PERSONAL
+        }
+        self.pieces = _soft_broken(UNSUBSCRIBE_PLACEHOLDER).split(rest)
+        expected = body.text.count(UNSUBSCRIBE_PLACEHOLDER) + body.html.count(
+            UNSUBSCRIBE_PLACEHOLDER
+        )
+        if len(self.pieces) - 1 != expected:
+            raise ValueError("the unsubscribe stand-in was encoded where it cannot be replaced")
+
+    def render(
+        self,
+        *,
+        name: str | None,
+        address: str,
+        when: datetime,
+        message_id: str,
+        unsubscribe_url: str,
+    ) -> bytes:
+        if not _URL.fullmatch(unsubscribe_url):
+            raise ValueError("the unsubscribe URL must be https and printable ASCII")
+        headers = list(self.headers)
+        headers[self.slots["to"]] = to_header(name, address)
+        headers[self.slots["date"]] = b"Date: " + format_datetime(when).encode()
+        headers[self.slots["message-id"]] = b"Message-ID: " + message_id.encode("ascii")
+        targets = f"<{unsubscribe_url}>" + (f", <mailto:{self.mailto}>" if self.mailto else "")
+        headers[self.slots["list-unsubscribe"]] = b"List-Unsubscribe: " + targets.encode()
+        url = unsubscribe_url.encode("ascii")
+        lines = [url[i : i + _QP_LINE] for i in range(0, len(url), _QP_LINE)]
+        # "=" ends the line before, so the URL starts a line; each URL line ends softly too.
+        inset = b"=\r\n" + b"=\r\n".join(lines) + b"=\r\n"
+        return b"\r\n".join(headers) + b"\r\n\r\n" + inset.join(self.pieces)
+
+
+@dataclass(frozen=True)
+class DigestComposer:
+    """Builds each recipient's message from the run's rendered digest."""
+
+    settings: Settings
+    signer: TokenSigner
+    dkim: DkimSigner | None = None
+    unsubscribe_mailto: str | None = None
+
+    @cached_property
+    def sender_address(self) -> str:
+        return parseaddr(self.settings.mail_from)[1]
+
+    def template(self, body: EmailBody) -> DigestTemplate:
+        return DigestTemplate(
+            body,
+            sender=self.settings.mail_from,
+            list_id=list_id(self.settings),
+            mailto=self.unsubscribe_mailto,
+        )
+
+    def compose(
+        self,
+        template: DigestTemplate,
+        day: date,
+        *,
+        subscriber_id: int,
+        email: str,
+        name: str | None,
+        now: datetime,
+    ) -> bytes:
+        domain = self.sender_address.rpartition("@")[2] or "localhost"
+        data = template.render(
+            name=name,
+            address=email,
+            when=now,
+            message_id=digest_message_id(day, subscriber_id, domain),
+            unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id),
+        )
+        return self.dkim.sign(data) if self.dkim else data

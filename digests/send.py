@@ -1,0 +1,187 @@
+"""Sending a digest run: claim rows from the ledger, send each through the transport, record.
+
+Each message is taken (lease renewed, subscriber still confirmed) just before it is handed
+to the transport and recorded just after, each in its own transaction, so a sender killed
+at any point leaves at most the one message in flight unrecorded: its lease runs out, the
+row is claimed again, and the copy that goes out carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Protocol
+
+from service.storage.interim import utcnow
+
+from .ledger import Claimed, Run, SendLedger
+from .message import DigestComposer, DigestTemplate
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    outcome: Outcome
+    text: str
+
+
+class Transport(Protocol):
+    def send(self, sender: str, recipients: list[str], data: bytes) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    batch: int = 50
+    lease: timedelta = timedelta(minutes=5)
+    retry_first: timedelta = timedelta(minutes=1)
+    retry_longest: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+    # How long one `digest send` keeps waiting for retries that are not yet due.
+    wait_for_retries: timedelta = timedelta(minutes=15)
+    poll: float = 1.0
+    max_rate: float = 0.0  # messages per second; 0 is no cap
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Wait before attempt `attempts + 1`: doubling from retry_first up to retry_longest."""
+        return min(self.retry_first * 2 ** max(attempts - 1, 0), self.retry_longest)
+
+
+@dataclass
+class Summary:
+    """What one sender did: sent, retried (a temporary failure), failed for good, skipped."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.skipped
+
+
+class NotOpen(Exception):
+    """There is no run for that date to send."""
+
+
+class DigestSender:
+    def __init__(
+        self,
+        ledger: SendLedger,
+        composer: DigestComposer,
+        transport: Transport,
+        options: SendOptions | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.composer = composer
+        self.transport = transport
+        self.options = options or SendOptions()
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self._last_send = 0.0
+
+    def send(self, day: date, progress: Callable[[int], None] | None = None) -> Summary:
+        """Send what is due of `day`'s run until it is done, stopped, or the wait runs out."""
+        run = self.ledger.run(day)
+        if run is None:
+            raise NotOpen(f"no digest run is open for {day.isoformat()}")
+        summary = Summary()
+        template = self.composer.template(run.body)
+        give_up_at = self.clock() + self.options.wait_for_retries
+        try:
+            while not self.stop.is_set():
+                token, batch = self.ledger.claim(
+                    day, now=self.clock(), lease=self.options.lease, limit=self.options.batch
+                )
+                if batch:
+                    self._send_batch(run, template, token, batch, summary, progress)
+                    continue
+                next_due = self.ledger.next_due(day)
+                if next_due is None or next_due > give_up_at:
+                    break
+                wait = (next_due - self.clock()).total_seconds()
+                self.stop.wait(min(max(wait, 0.0), self.options.poll))
+        finally:
+            self.transport.close()
+        return summary
+
+    def _send_batch(
+        self,
+        run: Run,
+        template: DigestTemplate,
+        token: str,
+        batch: list[Claimed],
+        summary: Summary,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        for index, row in enumerate(batch):
+            if self.stop.is_set():
+                self.ledger.release(token, [r.delivery_id for r in batch[index:]])
+                logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
+                return
+            self._send_one(run, template, token, row, summary)
+            if progress:
+                progress(1)
+
+    def _send_one(
+        self, run: Run, template: DigestTemplate, token: str, row: Claimed, summary: Summary
+    ) -> None:
+        options = self.options
+        now = self.clock()
+        if not self.ledger.take(row.delivery_id, token, now=now, lease=options.lease):
+            summary.skipped += 1
+            return
+        data = self.composer.compose(
+            template,
+            run.day,
+            subscriber_id=row.subscriber_id,
+            email=row.email,
+            name=row.name,
+            now=now,
+        )
+        self._pace()
+        reply = self.transport.send(self.composer.sender_address, [row.email], data)
+        if reply.outcome is Outcome.SENT:
+            self.ledger.record_sent(row.delivery_id, token, now=self.clock(), reply=reply.text)
+            summary.sent += 1
+        elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
+            retry_at = self.clock() + options.backoff(row.attempts)
+            self.ledger.record_retry(
+                row.delivery_id, token, next_attempt_at=retry_at, reply=reply.text
+            )
+            summary.retried += 1
+        else:
+            if reply.outcome is Outcome.TEMPORARY:
+                text = f"gave up after {row.attempts} attempts: {reply.text}"
+            else:
+                text = reply.text
+            self.ledger.record_failed(row.delivery_id, token, reply=text)
+            summary.failed += 1
+            summary.failures.append(f"{row.email}: {text}")
+            logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
+
+    def _pace(self) -> None:
+        if self.options.max_rate <= 0:
+            return
+        gap = 1.0 / self.options.max_rate - (time.monotonic() - self._last_send)
+        if gap > 0:
+            self.stop.wait(gap)
+        self._last_send = time.monotonic()

@@ -1,0 +1,84 @@
+"""Work queues in a table: claim a batch of due rows so that no two workers hold the same row.
+
+A row is due when it is pending and its attempt time has come, or when it is claimed and
+its lease has run out (the worker holding it died). Claiming stamps the rows with a fresh
+claim token and a lease; every later write names that token, so a worker whose lease ran
+out can no longer record anything over the worker that took the row after it.
+
+PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` inside the UPDATE, so concurrent claimers
+pass over each other's rows instead of waiting. SQLite has one writer at a time: the claim
+runs in a `BEGIN IMMEDIATE` transaction, which takes the write lock before reading, so the
+rows it picks cannot be picked by anyone else before it commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Row, Table, and_, or_, select, update
+
+PENDING = "pending"
+CLAIMED = "claimed"
+
+
+def new_claim_token() -> str:
+    return secrets.token_hex(12)
+
+
+def due(table: Table, now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(table.c.status == PENDING, table.c.next_attempt_at <= now),
+        and_(table.c.status == CLAIMED, table.c.lease_expires_at < now),
+    )
+
+
+def claim(
+    engine: Engine,
+    table: Table,
+    *,
+    where: ColumnElement[bool],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    returning: Sequence[Any] = (),
+) -> tuple[str, list[Row]]:
+    """Claim up to `limit` due rows matching `where`; returns the claim token and the rows."""
+    token = new_claim_token()
+    candidates = select(table.c.id).where(where, due(table, now)).order_by(table.c.id).limit(limit)
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(table)
+        # The due condition again: PostgreSQL re-checks it on the locked row's latest version.
+        .where(table.c.id.in_(candidates.scalar_subquery()), due(table, now))
+        .values(
+            status=CLAIMED,
+            claim_token=token,
+            lease_expires_at=now + lease,
+            attempts=table.c.attempts + 1,
+        )
+        .returning(table.c.id, *returning)
+    )
+    if postgres:
+        with engine.begin() as connection:
+            rows = list(connection.execute(statement))
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                rows = list(connection.execute(statement))
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+    rows.sort(key=lambda row: row.id)
+    return token, rows
+
+
+def held(table: Table, row_id: int, token: str) -> ColumnElement[bool]:
+    """The row is still ours: claimed by us and not taken over since."""
+    return and_(table.c.id == row_id, table.c.status == CLAIMED, table.c.claim_token == token)
