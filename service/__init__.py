@@ -73,12 +73,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import problems
     from .commands import register_commands
-    from .views import health, rendering, schema
+    from .views import articles, articles_api, feeds, health, rendering, schema
 
     problems.register(app)
     app.after_request(security_headers)
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
+    for blueprint in (articles_api.bp, articles.bp, feeds.bp):
+        app.register_blueprint(blueprint)
     register_commands(app)
     return app

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .db_commands import db_group, prepare_database
 from .email_renderer import render_email
 from .errors import BroadsheetError
 from .html_renderer import render_html
@@ -80,12 +81,13 @@ def serve_command(host: str, port: int) -> None:
     configure_logging()
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    prepare_database(app)
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {app.config['DATABASE_URL']})")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def register_commands(app: Flask) -> None:
-    for command in (render_command, serve_command):
+    for command in (render_command, serve_command, db_group):
         app.cli.add_command(command)
 
 

@@ -118,3 +118,26 @@ class TooManyRequests(BroadsheetError):
     status = 429
     slug = "too-many-requests"
     title = "Too many requests"
+
+
+class BadParameter(BroadsheetError):
+    """A query parameter that cannot be used; `parameter` names it."""
+
+    status = 400
+    slug = "bad-parameter"
+    title = "A query parameter is not acceptable"
+
+    def __init__(self, parameter: str, detail: str):
+        super().__init__(detail)
+        self.parameter = parameter
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "parameter": self.parameter}
+
+
+class PreconditionFailed(BroadsheetError):
+    """The stored article is not the version the client's If-Match or If-None-Match named."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The article has changed"

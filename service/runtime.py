@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from .email_renderer import Inliner
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
+from .press import Press
 from .print_pool import IsolatedPrinter
 from .settings import Settings
+from .storage.db import Database, create_database_engine
 from .templating import build_environment
 
 _printers: dict[tuple, IsolatedPrinter] = {}
@@ -49,7 +52,7 @@ class Runtime:
         return cls(
             env=build_environment(),
             settings=Settings.from_config(config),
-            engine=create_engine(config["DATABASE_URL"], pool_pre_ping=True),
+            engine=create_database_engine(config["DATABASE_URL"]),
             config=dict(config),
             pdf_cache=PdfCache(max_items=int(config["PDF_CACHE_SIZE"])),
             dkim=signer_from_config(
@@ -66,4 +69,21 @@ class Runtime:
             int(self.config["PDF_MAX_PAGES"]),
             float(self.config["PDF_TIME_LIMIT"]),
             int(self.config["PDF_WORKERS"]),
+        )
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.engine)
+
+    @cached_property
+    def press(self) -> Press:
+        """Prints stored articles in the background, on this runtime's printer."""
+        return Press(
+            self.database,
+            self.env,
+            self.settings,
+            lambda: self.printer,
+            workers=int(self.config["PDF_WORKERS"]),
+            time_limit=float(self.config["PDF_TIME_LIMIT"]),
+            max_pages=int(self.config["PDF_MAX_PAGES"]),
         )

@@ -1,0 +1,69 @@
+"""`broadsheet db …`: migrate the database, show where it stands, write a new migration."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from .storage import schema
+
+db_group = AppGroup("db", help="Database migrations.")
+
+
+def _engine():
+    return current_app.extensions["broadsheet"].engine
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+def upgrade_command(revision: str, sql: bool) -> None:
+    """Apply the database migrations (up to REVISION, by default all)."""
+    if sql:
+        schema.upgrade_sql(current_app.config["DATABASE_URL"], revision)
+        return
+    try:
+        state = schema.upgrade(_engine(), revision)
+    except SQLAlchemyError as error:
+        click.echo(f"Could not migrate the database: {error}", err=True)
+        sys.exit(1)
+    click.echo(state.describe())
+
+
+@db_group.command("current")
+def current_command() -> None:
+    """Say which revision the database is at, and whether it is the one this code needs."""
+    state = schema.schema_state(_engine())
+    click.echo(state.describe())
+    sys.exit(0 if state.is_current else 1)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--autogenerate", is_flag=True, help="Write the difference from the models.")
+def revision_command(message: str, autogenerate: bool) -> None:
+    """Write the next migration script (run `db upgrade` first when autogenerating)."""
+    click.echo(f"Wrote {schema.new_revision(_engine(), message, autogenerate)}")
+
+
+def prepare_database(app: Flask) -> None:
+    """Before serving: migrate in development; elsewhere refuse, in one line, a schema behind.
+
+    Development is debug mode, or an SQLite database, which belongs to this one server.
+    """
+    engine = app.extensions["broadsheet"].engine
+    try:
+        if app.debug or engine.dialect.name == "sqlite":
+            state = schema.upgrade(engine)
+        else:
+            state = schema.schema_state(engine)
+    except SQLAlchemyError as error:
+        click.echo(f"Broadsheet cannot use its database: {error}".splitlines()[0], err=True)
+        sys.exit(1)
+    if not state.is_current:
+        click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)
+        sys.exit(1)
