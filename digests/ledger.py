@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.email_renderer import EmailBody
 from service.storage import claims
+from service.storage.db import UtcDateTime
 from service.storage.digests import Delivery, DigestRun
-from service.storage.interim import UtcDateTime
 from service.storage.subscribers import Status, Subscriber
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]

@@ -13,11 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Protocol
-
-from service.storage.interim import utcnow
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
@@ -77,6 +75,10 @@ class Summary:
 
 class NotOpen(Exception):
     """There is no run for that date to send."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class DigestSender:

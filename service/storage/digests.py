@@ -9,16 +9,13 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .interim import Base, UtcDateTime
-
-DELIVERY_STATUSES = ("pending", "claimed", "sent", "failed", "skipped")
+from .db import Base
 
 
 class DigestRun(Base):
@@ -28,13 +25,13 @@ class DigestRun(Base):
     __tablename__ = "digest_runs"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime]
     opened_by: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    items: Mapped[int] = mapped_column(Integer)
-    audience: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int]
+    audience: Mapped[int] = mapped_column(default=0)
 
 
 class Delivery(Base):
@@ -44,22 +41,21 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("day", "subscriber_id", name="one_digest_per_subscriber_per_day"),
         CheckConstraint(
-            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')",
-            name="delivery_status",
+            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
         ),
-        Index("digest_deliveries_due", "day", "status", "next_attempt_at"),
+        Index(None, "day", "status", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, ForeignKey("digest_runs.day", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(ForeignKey("digest_runs.day", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
     claim_token: Mapped[str | None] = mapped_column(String(32))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     # The last SMTP reply (or what went wrong on the way), for the operator.
     reply: Mapped[str | None] = mapped_column(String(500))

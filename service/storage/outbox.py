@@ -1,47 +1,49 @@
-"""The outbox: mail that a request wants sent (confirmations), kept until a relay sends it."""
+"""The outbox: mail a request wants sent (a confirmation), kept until a relay has sent it.
+
+A row says what to send and to whom, not the message itself: the relay writes the message
+when it sends it, so the request that signs someone up does the same small amount of work
+whoever they are, and never waits on the mail server.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Connection, Index, Integer, LargeBinary, String, insert
+from sqlalchemy import CheckConstraint, Connection, ForeignKey, Index, String, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .interim import Base, UtcDateTime
+from .db import Base
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'claimed', 'sent', 'failed')", name="outbox_status"),
-        Index("outbox_due", "status", "next_attempt_at"),
+        CheckConstraint("status IN ('pending', 'claimed', 'sent', 'failed')", name="status"),
+        Index(None, "status", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(40))
-    recipient: Mapped[str] = mapped_column(String(320))
-    # The serialised message, exactly as it goes on the wire.
-    message: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
     claim_token: Mapped[str | None] = mapped_column(String(32))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     reply: Mapped[str | None] = mapped_column(String(500))
 
 
-def enqueue(
-    connection: Connection, *, purpose: str, recipient: str, message: bytes, now: datetime
-) -> int:
+def enqueue(connection: Connection, *, purpose: str, subscriber_id: int, now: datetime) -> int:
     """Keep a message for the relay, inside the caller's transaction."""
     return connection.execute(
         insert(OutboxMessage)
         .values(
             purpose=purpose,
-            recipient=recipient,
-            message=message,
+            subscriber_id=subscriber_id,
             created_at=now,
             status="pending",
             attempts=0,

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Connection, Integer, String, select, update
+from sqlalchemy import CheckConstraint, Connection, String, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .interim import Base, UtcDateTime
+from .db import Base
 
 
 class Status(StrEnum):
@@ -22,24 +22,22 @@ class Status(StrEnum):
 class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'confirmed', 'unsubscribed')", name="subscriber_status"
-        ),
+        CheckConstraint("status IN ('pending', 'confirmed', 'unsubscribed')", name="status"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     # The address as compared: lower case, so one person is one row.
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime]
     # The consent record: when they asked, from which network address, through which form.
-    consented_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    consented_at: Mapped[datetime]
     consent_ip: Mapped[str | None] = mapped_column(String(45))
     consent_form: Mapped[str] = mapped_column(String(40))
-    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    unsubscribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
