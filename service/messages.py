@@ -1,8 +1,9 @@
 """The one message builder for every mail Broadsheet sends: MIME parts, headers, DKIM.
 
 multipart/alternative with the plain text first and the HTML second. Every header value
-is folded to a single line first, so text from an article (a headline with CR/LF and
-"Bcc:") can never start a header of its own.
+built from article or subscriber text is made one line with no RFC 2047 encoded-word in
+it: Python's email package (before the CVE-2024-6923 fix) decodes an encoded-word such as
+`=?utf-8?q?=0D=0ABcc:_x?=` and writes the CR/LF it holds back out, starting a new header.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 import dkim
 
-_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+# Controls, and what str.splitlines() (and so the email package) takes for a line break.
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+# "=?" opens every encoded-word; a word joiner between the two keeps the text as it reads.
+_ENCODED_WORD_START = "=?"
+_ENCODED_WORD_BROKEN = "=\u2060?"
 SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
 SIGNED_HEADERS = (
     b"From",
@@ -35,6 +41,12 @@ SIGNED_HEADERS = (
 def single_line(value: str) -> str:
     """A header value with every line break and control character made a space."""
     return " ".join(_LINE_BREAKS.sub(" ", value).split())
+
+
+def header_text(value: str) -> str:
+    """Text for a header (subject, display name, list name): one line, no encoded-word."""
+    line = single_line(_LONE_SURROGATES.sub("\ufffd", value))
+    return line.replace(_ENCODED_WORD_START, _ENCODED_WORD_BROKEN)
 
 
 def mailbox(value: str) -> str:
@@ -69,7 +81,7 @@ def build_message(
     from_address = mailbox(sender)
     message["From"] = from_address
     message["To"] = mailbox(to)
-    message["Subject"] = single_line(subject)
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(date or datetime.now(UTC))
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = single_line(message_id) if message_id else make_msgid(domain=domain)
@@ -77,7 +89,7 @@ def build_message(
         url = single_line(list_headers.unsubscribe_url)
         if not url.startswith("https://"):
             raise ValueError("List-Unsubscribe needs an https URL (RFC 8058)")
-        message["List-Id"] = single_line(list_headers.list_id)
+        message["List-Id"] = header_text(list_headers.list_id)
         targets = [f"<{url}>"]
         if list_headers.unsubscribe_mailto:
             targets.append(f"<mailto:{single_line(list_headers.unsubscribe_mailto)}>")
