@@ -1,8 +1,9 @@
 """The one message builder for every mail Broadsheet sends: MIME parts, headers, DKIM.
 
 multipart/alternative with the plain text first and the HTML second. Every header value
-is folded to a single line first, so text from an article (a headline with CR/LF and
-"Bcc:") can never start a header of its own.
+built from article or subscriber text is made one line with no RFC 2047 encoded-word in
+it: Python's email package (before the CVE-2024-6923 fix) decodes an encoded-word such as
+`=?utf-8?q?=0D=0ABcc:_x?=` and writes the CR/LF it holds back out, starting a new header.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 
 import dkim
 
-_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+from .addresses import Mailbox, checked_address
+
+# Controls, and what str.splitlines() (and so the email package) takes for a line break.
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+# "=?" opens every encoded-word; a word joiner between the two keeps the text as it reads.
+_ENCODED_WORD_START = "=?"
+_ENCODED_WORD_BROKEN = "=\u2060?"
+_MACHINE_VALUE = re.compile(r"[!-~]+")
 SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
 SIGNED_HEADERS = (
     b"From",
@@ -32,17 +42,25 @@ SIGNED_HEADERS = (
 )
 
 
-def single_line(value: str) -> str:
-    """A header value with every line break and control character made a space."""
-    return " ".join(_LINE_BREAKS.sub(" ", value).split())
+def header_text(value: str) -> str:
+    """Text for a header (subject, display name, list name): one line, no encoded-word."""
+    line = " ".join(_LINE_BREAKS.sub(" ", _LONE_SURROGATES.sub("\ufffd", value)).split())
+    return line.replace(_ENCODED_WORD_START, _ENCODED_WORD_BROKEN)
 
 
-def mailbox(value: str) -> str:
-    """A validated "Name <addr@host>" mailbox, or ValueError."""
-    name, address = parseaddr(single_line(value))
-    if not address or address.count("@") != 1 or any(c in address for c in " <>,;\"'"):
-        raise ValueError(f"not an e-mail address: {value!r}")
-    return formataddr((name, address)) if name else address
+def _machine_value(value: str, what: str) -> str:
+    """A URL, address or id for a header: printable ASCII with no space and no encoded-word."""
+    if not _MACHINE_VALUE.fullmatch(value) or _ENCODED_WORD_START in value:
+        raise ValueError(f"{what} must be printable ASCII without spaces or '=?': {value!r}")
+    return value
+
+
+def _as_mailbox(value: Mailbox | tuple[str, str]) -> Mailbox:
+    return value if isinstance(value, Mailbox) else Mailbox(*value)
+
+
+def _address_header(mailbox: Mailbox) -> Address:
+    return Address(display_name=header_text(mailbox.name), addr_spec=mailbox.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +74,8 @@ class ListHeaders:
 
 def build_message(
     *,
-    sender: str,
-    to: str,
+    sender: Mailbox | tuple[str, str],
+    to: Mailbox | tuple[str, str],
     subject: str,
     text: str,
     html: str,
@@ -65,22 +83,28 @@ def build_message(
     message_id: str | None = None,
     list_headers: ListHeaders | None = None,
 ) -> EmailMessage:
+    """A message from `sender` to `to`, each a Mailbox or a (name, address) pair.
+
+    Raises BadAddress for an address that cannot be used, ValueError for a bad URL or id.
+    """
+    from_box, to_box = _as_mailbox(sender), _as_mailbox(to)
     message = EmailMessage(policy=SMTP_POLICY)
-    from_address = mailbox(sender)
-    message["From"] = from_address
-    message["To"] = mailbox(to)
-    message["Subject"] = single_line(subject)
+    message["From"] = _address_header(from_box)
+    message["To"] = _address_header(to_box)
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(date or datetime.now(UTC))
-    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = single_line(message_id) if message_id else make_msgid(domain=domain)
+    if message_id:
+        message["Message-ID"] = _machine_value(message_id, "a Message-ID")
+    else:
+        message["Message-ID"] = make_msgid(domain=from_box.address.rpartition("@")[2])
     if list_headers is not None:
-        url = single_line(list_headers.unsubscribe_url)
+        url = _machine_value(list_headers.unsubscribe_url, "the List-Unsubscribe URL")
         if not url.startswith("https://"):
             raise ValueError("List-Unsubscribe needs an https URL (RFC 8058)")
-        message["List-Id"] = single_line(list_headers.list_id)
+        message["List-Id"] = header_text(list_headers.list_id)
         targets = [f"<{url}>"]
         if list_headers.unsubscribe_mailto:
-            targets.append(f"<mailto:{single_line(list_headers.unsubscribe_mailto)}>")
+            targets.append(f"<mailto:{checked_address(list_headers.unsubscribe_mailto)}>")
         message["List-Unsubscribe"] = ", ".join(targets)
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
