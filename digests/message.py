@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from service.addresses import Mailbox, parse_mailbox
 from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
-from service.messages import DkimSigner, ListHeaders, build_message, serialise
+from service.messages import DkimSigner, ListHeaders, build_message, header_text, serialise
 from service.settings import Settings
 from service.tokens import Purpose, TokenSigner
 
@@ -27,6 +28,7 @@ _STAND_IN_ID = "<stand-in.message-id@example.com>"
 _STAND_IN_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _PERSONAL = ("to", "date", "message-id", "list-unsubscribe")
 _URL = re.compile(r"https://[!-~]+")
+_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")  # printable ASCII, no "<" or ">"
 _QP_LINE = 74  # characters of URL per line, plus "=" for the soft break: within RFC 2045's 76
 
 
@@ -62,20 +64,25 @@ def _header_lines(head: bytes) -> list[bytes]:
 
 
 def to_header(name: str | None, address: str) -> bytes:
-    """The To header line; a non-ASCII name as an RFC 2047 encoded-word (formataddr)."""
-    display = " ".join((name or "").split()).replace("=?", "=\u2060?")
-    value = formataddr((display, address), charset="utf-8")
+    """The To header line; a non-ASCII name as an RFC 2047 encoded-word (formataddr).
+
+    The address was checked when the subscriber signed up; here it only has to be one
+    printable token, so nothing in it can end the header.
+    """
+    if not _ADDRESS.fullmatch(address):
+        raise ValueError(f"not a mailable address: {address!r}")
+    value = formataddr((header_text(name or ""), address), charset="utf-8")
     return b"To: " + value.replace("\n", "\r\n").encode("ascii")
 
 
 class DigestTemplate:
     """A run's message, serialised once, from which each recipient's copy is cut."""
 
-    def __init__(self, body: EmailBody, *, sender: str, list_id: str, mailto: str | None):
+    def __init__(self, body: EmailBody, *, sender: Mailbox, list_id: str, mailto: str | None):
         self.mailto = mailto
         message = build_message(
             sender=sender,
-            to=_STAND_IN_TO,
+            to=("", _STAND_IN_TO),
             subject=body.subject,
             text=body.text,
             html=body.html,
@@ -134,13 +141,17 @@ class DigestComposer:
     unsubscribe_mailto: str | None = None
 
     @cached_property
+    def sender(self) -> Mailbox:
+        return parse_mailbox(self.settings.mail_from)
+
+    @property
     def sender_address(self) -> str:
-        return parseaddr(self.settings.mail_from)[1]
+        return self.sender.address
 
     def template(self, body: EmailBody) -> DigestTemplate:
         return DigestTemplate(
             body,
-            sender=self.settings.mail_from,
+            sender=self.sender,
             list_id=list_id(self.settings),
             mailto=self.unsubscribe_mailto,
         )

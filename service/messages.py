@@ -27,7 +27,8 @@ _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 _ENCODED_WORD_START = "=?"
 _ENCODED_WORD_BROKEN = "=\u2060?"
 _MACHINE_VALUE = re.compile(r"[!-~]+")
-SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
+# 76, not 78: the quoted-printable bodies are folded to this length too (RFC 2045 §6.7).
+SMTP_POLICY = policy.SMTP.clone(max_line_length=76)
 SIGNED_HEADERS = (
     b"From",
     b"To",

@@ -338,3 +338,15 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies():
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
     tampered = signed.replace(b"Subject: Council", b"Subject: Counci1")
     assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_quoted_printable_lines_are_at_most_76_characters():
+    message = build_message(
+        sender=SENDER,
+        to=READER,
+        subject="Lines",
+        text="=" * 300 + " caf\u00e9" * 40,
+        html="<p>" + "\u00e9" * 200 + "</p>",
+    )
+    body = serialise(message).split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76

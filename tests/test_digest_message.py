@@ -1,0 +1,157 @@
+"""Each recipient's copy, cut from one serialisation, is the message build_message would make."""
+
+from __future__ import annotations
+
+import base64
+import email
+from datetime import UTC, date, datetime
+from email import policy
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digests.message import DigestComposer, digest_message_id, list_id, unsubscribe_url
+from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.messages import DkimSigner, ListHeaders, build_message, serialise
+from service.settings import Settings
+from service.tokens import Purpose, TokenSigner
+
+SETTINGS = Settings(
+    base_url="https://news.example.org",
+    publisher_name="Northside Brief",
+    mail_from="Northside Brief <digest@news.example.org>",
+)
+SIGNER = TokenSigner("test-secret")
+DAY = date(2026, 3, 12)
+NOW = datetime(2026, 3, 12, 7, 0, 3, tzinfo=UTC)
+HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe")
+
+
+def body(prefix: str = "", html_prefix: str = "") -> EmailBody:
+    return EmailBody(
+        "Northside Brief: the digest for Thursday, March 12, 2026",
+        f'<html><body><p>{html_prefix}<a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a>'
+        "</p><p>Caf\u00e9 = good</p></body></html>",
+        f"Quick reads\n{prefix}Unsubscribe: <{UNSUBSCRIBE_PLACEHOLDER}>\nend \u2014 done\n",
+    )
+
+
+def parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def direct(mail: EmailBody, subscriber_id: int, name: str, address: str) -> bytes:
+    """The same message made the slow way: personalised, then built and serialised whole."""
+    url = unsubscribe_url(SETTINGS, SIGNER, subscriber_id)
+    personal = mail.personalise(unsubscribe_url=url)
+    return serialise(
+        build_message(
+            sender=("Northside Brief", "digest@news.example.org"),
+            to=(name, address),
+            subject=personal.subject,
+            text=personal.text,
+            html=personal.html,
+            date=NOW,
+            message_id=digest_message_id(DAY, subscriber_id, "news.example.org"),
+            list_headers=ListHeaders(list_id(SETTINGS), url),
+        )
+    )
+
+
+def assert_same_message(fast: bytes, slow: bytes) -> None:
+    a, b = parsed(fast), parsed(slow)
+    for header in HEADERS:
+        assert str(a[header]) == str(b[header]), header
+    assert a["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert a.get_content_type() == "multipart/alternative"
+    parts_a = [(p.get_content_type(), p.get_content()) for p in a.iter_parts()]
+    parts_b = [(p.get_content_type(), p.get_content()) for p in b.iter_parts()]
+    assert parts_a == parts_b
+    assert [t for t, _ in parts_a] == ["text/plain", "text/html"]
+
+
+def assert_lines_fit(raw: bytes) -> None:
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 998
+    body_part = raw.split(b"\r\n\r\n", 1)[1]
+    for line in body_part.split(b"\r\n"):
+        assert len(line) <= 76, line
+
+
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("Reader One", "one@example.org"),
+        ("Lectora Mu\u00f1oz", "munoz@example.es"),
+        ("=?utf-8?q?Bcc:_x@evil.example?=", "two@example.org"),
+        ("", "bare@example.org"),
+        ('Doe, "Jane"', "jane@example.org"),
+    ],
+)
+def test_each_copy_is_the_message_build_message_makes(name, address):
+    composer = DigestComposer(SETTINGS, SIGNER)
+    mail = body()
+    fast = composer.compose(
+        composer.template(mail), DAY, subscriber_id=42, email=address, name=name, now=NOW
+    )
+    assert_same_message(fast, direct(mail, 42, name, address))
+    assert_lines_fit(fast)
+    message = parsed(fast)
+    assert message["Message-ID"] == "<digest.20260312.42@news.example.org>"
+    token = str(message["List-Unsubscribe"]).strip("<>").rsplit("/", 1)[1]
+    assert SIGNER.read(Purpose.UNSUBSCRIBE, token, 1) == (42,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prefix=st.text(alphabet="ab c=\u00e9.", max_size=150),
+    html_prefix=st.text(alphabet="xy z=\u00e9", max_size=150),
+    subscriber_id=st.integers(min_value=1, max_value=10**12),
+)
+def test_the_url_survives_any_column_in_quoted_printable(prefix, html_prefix, subscriber_id):
+    composer = DigestComposer(SETTINGS, SIGNER)
+    mail = body(prefix, html_prefix)
+    fast = composer.compose(
+        composer.template(mail),
+        DAY,
+        subscriber_id=subscriber_id,
+        email="reader@example.org",
+        name="Reader",
+        now=NOW,
+    )
+    assert_same_message(fast, direct(mail, subscriber_id, "Reader", "reader@example.org"))
+    assert_lines_fit(fast)
+
+
+def test_an_address_that_could_end_the_header_is_refused():
+    composer = DigestComposer(SETTINGS, SIGNER)
+    template = composer.template(body())
+    for address in ("a@b.org\r\nBcc: x@evil.example", "a b@example.org", "<a@b.org>"):
+        with pytest.raises(ValueError, match="address"):
+            composer.compose(template, DAY, subscriber_id=1, email=address, name="", now=NOW)
+
+
+def test_each_copy_is_dkim_signed_and_verifies():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    composer = DigestComposer(SETTINGS, SIGNER, DkimSigner("sel", "news.example.org", pem))
+    template = composer.template(body())
+    for subscriber_id in (1, 2):
+        signed = composer.compose(
+            template, DAY, subscriber_id=subscriber_id, email="r@example.org", name="R", now=NOW
+        )
+        assert signed.startswith(b"DKIM-Signature:")
+        assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
+        assert not dkim.verify(
+            signed.replace(b"Unsubscribe", b"Unsubscrib3", 1), dnsfunc=lambda n, timeout=5: record
+        )
