@@ -121,14 +121,15 @@ class SendLedger:
                 literal(0).label("attempts"),
                 literal(now, DigestRun.opened_at.type).label("next_attempt_at"),
             ).where(Subscriber.status == Status.CONFIRMED)
-            filled = connection.execute(
+            connection.execute(
                 insert(Delivery).from_select(
                     ["day", "subscriber_id", "status", "attempts", "next_attempt_at"], audience
                 )
             )
-            connection.execute(
-                update(DigestRun).where(DigestRun.day == day).values(audience=filled.rowcount)
-            )
+            size = connection.execute(
+                select(func.count()).select_from(Delivery).where(Delivery.day == day)
+            ).scalar_one()
+            connection.execute(update(DigestRun).where(DigestRun.day == day).values(audience=size))
         return True
 
     def run(self, day: date) -> Run | None:

@@ -7,8 +7,9 @@ out can no longer record anything over the worker that took the row after it.
 
 PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` inside the UPDATE, so concurrent claimers
 pass over each other's rows instead of waiting. SQLite has one writer at a time: the claim
-runs in a `BEGIN IMMEDIATE` transaction, which takes the write lock before reading, so the
-rows it picks cannot be picked by anyone else before it commits.
+runs in a writing transaction, which begins with `BEGIN IMMEDIATE` and so takes the write
+lock before it reads, and the rows it picks cannot be picked by anyone else before it
+commits.
 """
 
 from __future__ import annotations
@@ -63,18 +64,9 @@ def claim(
         )
         .returning(table.c.id, *returning)
     )
-    if postgres:
-        with engine.begin() as connection:
-            rows = list(connection.execute(statement))
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                rows = list(connection.execute(statement))
-            except BaseException:
-                connection.exec_driver_sql("ROLLBACK")
-                raise
-            connection.exec_driver_sql("COMMIT")
+    # On SQLite a writing transaction begins with BEGIN IMMEDIATE (see db.create_database_engine).
+    with engine.execution_options(broadsheet_write=True).begin() as connection:
+        rows = list(connection.execute(statement))
     rows.sort(key=lambda row: row.id)
     return token, rows
 

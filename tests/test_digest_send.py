@@ -1,0 +1,264 @@
+"""The send ledger and the sender, on SQLite and PostgreSQL, with a transport that only listens."""
+
+from __future__ import annotations
+
+import email
+import threading
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+
+import pytest
+from sqlalchemy import select, update
+
+from digests.ledger import SendLedger
+from digests.message import DigestComposer
+from digests.send import DigestSender, NotOpen, Outcome, Reply, SendOptions
+from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.settings import Settings
+from service.storage.digests import Delivery
+from service.storage.subscribers import Status, Subscriber
+from service.tokens import TokenSigner
+
+from .digest_db import add_subscribers, migrated_engine
+
+DAY = date(2026, 3, 12)
+SETTINGS = Settings(
+    base_url="https://news.example.org",
+    publisher_name="Northside Brief",
+    mail_from="Northside Brief <digest@news.example.org>",
+)
+BODY = EmailBody(
+    "The digest",
+    f'<p>Today</p><p><a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p>',
+    f"Today\n\nUnsubscribe: <{UNSUBSCRIBE_PLACEHOLDER}>\n",
+)
+FAST = SendOptions(
+    batch=7,
+    retry_first=timedelta(milliseconds=50),
+    retry_longest=timedelta(milliseconds=200),
+    wait_for_retries=timedelta(seconds=30),
+    poll=0.02,
+)
+
+
+class ListeningTransport:
+    """Accepts every message unless `replies` says otherwise for a recipient."""
+
+    def __init__(self, replies: dict[str, list[Reply]] | None = None):
+        self.replies = replies or {}
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.closed = 0
+
+    def send(self, sender: str, recipients: list[str], data: bytes) -> Reply:
+        (recipient,) = recipients
+        with self.lock:
+            scripted = self.replies.get(recipient)
+            if scripted:
+                return scripted.pop(0)
+            self.messages.append((recipient, data))
+        return Reply(Outcome.SENT, "250 2.0.0 queued")
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def recipients(self) -> Counter[str]:
+        return Counter(recipient for recipient, _ in self.messages)
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = migrated_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def sender(engine, transport, options=FAST, **kwargs) -> DigestSender:
+    composer = DigestComposer(SETTINGS, TokenSigner("test-secret"))
+    return DigestSender(SendLedger(engine), composer, transport, options, **kwargs)
+
+
+def open_run(engine) -> bool:
+    return SendLedger(engine).open_run(DAY, BODY, 3, now=datetime.now(UTC), opened_by="test")
+
+
+def emails(engine, ids: list[int]) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Subscriber.id, Subscriber.email).where(Subscriber.id.in_(ids))
+        )
+        return [email for _, email in sorted(rows)]
+
+
+def test_opening_a_run_freezes_exactly_the_confirmed_audience_once(engine):
+    ids = add_subscribers(
+        engine, [Status.CONFIRMED, Status.PENDING, Status.CONFIRMED, Status.UNSUBSCRIBED]
+    )
+    assert open_run(engine) is True
+    add_subscribers(engine, [Status.CONFIRMED])  # too late for today's run
+    assert open_run(engine) is False
+    with engine.connect() as connection:
+        ledger = connection.execute(
+            select(Delivery.subscriber_id, Delivery.status).where(Delivery.day == DAY)
+        ).all()
+    assert sorted(ledger) == [(ids[0], "pending"), (ids[2], "pending")]
+    run = SendLedger(engine).run(DAY)
+    assert run is not None
+    assert run.audience == 2
+    assert run.body == BODY
+
+
+def test_each_confirmed_subscriber_gets_one_message_and_a_second_send_sends_nothing(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 20 + [Status.PENDING] * 3)
+    open_run(engine)
+    transport = ListeningTransport()
+    summary = sender(engine, transport).send(DAY)
+    assert summary.sent == 20
+    assert transport.recipients() == Counter(emails(engine, ids[:20]))
+    message_ids = {
+        email.message_from_bytes(data, policy=policy.default)["Message-ID"]
+        for _, data in transport.messages
+    }
+    assert len(message_ids) == 20
+    assert SendLedger(engine).counts(DAY) == {"sent": 20}
+
+    again = ListeningTransport()
+    assert sender(engine, again).send(DAY).handled == 0
+    assert again.messages == []
+
+
+def test_sending_a_date_with_no_run_is_refused(engine):
+    with pytest.raises(NotOpen):
+        sender(engine, ListeningTransport()).send(DAY)
+
+
+def test_an_unsubscribe_after_the_run_opened_is_honoured(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 3)
+    open_run(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Subscriber).where(Subscriber.id == ids[1]).values(status="unsubscribed")
+        )
+    transport = ListeningTransport()
+    summary = sender(engine, transport).send(DAY)
+    assert (summary.sent, summary.skipped) == (2, 1)
+    assert sorted(transport.recipients()) == emails(engine, [ids[0], ids[2]])
+    assert SendLedger(engine).counts(DAY) == {"sent": 2, "skipped": 1}
+
+
+def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 4)
+    greylisted, busy, gone, fine = emails(engine, ids)
+    transport = ListeningTransport(
+        {
+            greylisted: [Reply(Outcome.TEMPORARY, "451 4.7.1 greylisted")] * 2,
+            busy: [Reply(Outcome.TEMPORARY, "421 4.3.2 too busy")],
+            gone: [Reply(Outcome.PERMANENT, "550 5.1.1 no such user")],
+        }
+    )
+    open_run(engine)
+    summary = sender(engine, transport).send(DAY)
+    assert (summary.sent, summary.retried, summary.failed) == (3, 3, 1)
+    assert transport.recipients() == Counter({greylisted: 1, busy: 1, fine: 1})
+    with engine.connect() as connection:
+        rows = {
+            row.subscriber_id: row
+            for row in connection.execute(select(Delivery).where(Delivery.day == DAY))
+        }
+    assert rows[ids[0]].attempts == 3
+    assert rows[ids[2]].status == "failed"
+    assert rows[ids[2]].attempts == 1
+    assert rows[ids[2]].reply == "550 5.1.1 no such user"
+    assert summary.failures == [f"{gone}: 550 5.1.1 no such user"]
+
+
+def test_a_temporary_failure_gives_up_after_the_last_attempt(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED])
+    (address,) = emails(engine, ids)
+    transport = ListeningTransport({address: [Reply(Outcome.TEMPORARY, "421 down")] * 10})
+    open_run(engine)
+    options = SendOptions(
+        retry_first=timedelta(0), max_attempts=3, wait_for_retries=timedelta(seconds=5), poll=0
+    )
+    summary = sender(engine, transport, options).send(DAY)
+    assert (summary.retried, summary.failed) == (2, 1)
+    assert "gave up after 3 attempts: 421 down" in summary.failures[0]
+
+
+def test_an_expired_lease_makes_the_row_due_again_and_the_old_claim_records_nothing(engine):
+    add_subscribers(engine, [Status.CONFIRMED] * 2)
+    open_run(engine)
+    ledger = SendLedger(engine)
+    lease = timedelta(seconds=30)
+    start = datetime.now(UTC)
+    dead_token, dead_rows = ledger.claim(DAY, now=start, lease=lease, limit=10)
+    assert len(dead_rows) == 2
+    # While the lease holds, nobody else can claim those rows.
+    assert ledger.claim(DAY, now=start + timedelta(seconds=29), lease=lease, limit=10)[1] == []
+    later = start + timedelta(seconds=31)
+    token, rows = ledger.claim(DAY, now=later, lease=lease, limit=10)
+    assert [r.delivery_id for r in rows] == [r.delivery_id for r in dead_rows]
+    assert all(r.attempts == 2 for r in rows)
+    # The first sender wakes up: its claim is gone, so it can neither take nor record.
+    assert ledger.take(dead_rows[0].delivery_id, dead_token, now=later, lease=lease) is False
+    ledger.record_sent(dead_rows[0].delivery_id, dead_token, now=later, reply="250")
+    assert ledger.counts(DAY) == {"claimed": 2}
+    assert ledger.take(rows[0].delivery_id, token, now=later, lease=lease) is True
+    ledger.record_sent(rows[0].delivery_id, token, now=later, reply="250")
+    assert ledger.counts(DAY) == {"claimed": 1, "sent": 1}
+
+
+def test_a_stopped_sender_hands_back_what_it_claimed(engine):
+    add_subscribers(engine, [Status.CONFIRMED] * 10)
+    open_run(engine)
+    stop = threading.Event()
+
+    class StopAfterThree(ListeningTransport):
+        def send(self, sender, recipients, data):
+            reply = super().send(sender, recipients, data)
+            if len(self.messages) == 3:
+                stop.set()
+            return reply
+
+    transport = StopAfterThree()
+    summary = sender(engine, transport, SendOptions(batch=10), stop=stop).send(DAY)
+    assert summary.sent == 3
+    assert SendLedger(engine).counts(DAY) == {"sent": 3, "pending": 7}
+    rest = ListeningTransport()
+    assert sender(engine, rest).send(DAY).sent == 7
+    assert not set(transport.recipients()) & set(rest.recipients())
+
+
+def test_concurrent_senders_share_the_work_without_sending_twice(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 120)
+    open_run(engine)
+    transport = ListeningTransport()
+    threads = [
+        threading.Thread(target=sender(engine, transport, SendOptions(batch=5)).send, args=(DAY,))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert transport.recipients() == Counter(emails(engine, ids))
+    assert SendLedger(engine).counts(DAY) == {"sent": 120}
+
+
+def test_concurrent_openers_open_one_run(engine):
+    add_subscribers(engine, [Status.CONFIRMED] * 50)
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def opener():
+        barrier.wait()
+        results.append(open_run(engine))
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert SendLedger(engine).counts(DAY) == {"pending": 50}
