@@ -7,6 +7,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .storage import schema
@@ -27,6 +28,10 @@ def upgrade_command(revision: str, sql: bool) -> None:
         schema.upgrade_sql(current_app.config["DATABASE_URL"], revision)
         return
     try:
+        state = schema.schema_state(_engine())
+        if not state.can_upgrade:
+            click.echo(state.describe(), err=True)
+            sys.exit(1)
         state = schema.upgrade(_engine(), revision)
     except SQLAlchemyError as error:
         click.echo(f"Could not migrate the database: {error}", err=True)
@@ -57,13 +62,16 @@ def prepare_database(app: Flask) -> None:
     """
     engine = app.extensions["broadsheet"].engine
     try:
-        if app.debug or engine.dialect.name == "sqlite":
+        state = schema.schema_state(engine)
+        if not state.is_current and state.can_upgrade and (app.debug or _embedded(engine)):
             state = schema.upgrade(engine)
-        else:
-            state = schema.schema_state(engine)
     except SQLAlchemyError as error:
         click.echo(f"Broadsheet cannot use its database: {error}".splitlines()[0], err=True)
         sys.exit(1)
     if not state.is_current:
         click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)
         sys.exit(1)
+
+
+def _embedded(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

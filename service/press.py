@@ -218,9 +218,11 @@ class Press:
         logger.info("Printed article %r (%d bytes)", article_id, len(data))
         return StoredPdf(job.etag, data, None)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Stop the press threads once the prints already queued are done."""
         with self._lock:
             threads, self._threads = self._threads, []
         for _ in threads:
             self._queue.put(_STOP)
+        for thread in threads:
+            thread.join(timeout)

@@ -1,4 +1,4 @@
-"""The README's first command: `broadsheet serve` answers on embedded defaults."""
+"""The README's first command: `broadsheet serve` migrates and answers on embedded defaults."""
 
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ def _free_port() -> int:
 def test_broadsheet_serve_answers(tmp_path):
     port = _free_port()
     script = Path(sys.executable).parent / "broadsheet"
-    env = {**os.environ, "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+    env = {
+        **os.environ,
+        "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        # This checkout's code, whatever the virtual environment was installed from.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
     server = subprocess.Popen(
         [str(script), "serve", "--port", str(port)],
         env=env,
@@ -49,6 +54,9 @@ def test_broadsheet_serve_answers(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
             assert response.read().startswith(b"<!DOCTYPE html>")
+        # serve migrated its SQLite database itself: the stored articles' list answers.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles", timeout=10) as r:
+            assert json.load(r) == {"items": [], "next": None}
     finally:
         server.terminate()
         server.wait(timeout=10)

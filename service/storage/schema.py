@@ -9,7 +9,10 @@ migrations disagree, or when two branches left the chain with two heads.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,11 @@ def head_revisions() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return {revision.revision for revision in script.walk_revisions()}
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaState:
     current: tuple[str, ...]
@@ -51,6 +59,11 @@ class SchemaState:
     @property
     def is_current(self) -> bool:
         return set(self.current) == set(self.heads)
+
+    @property
+    def can_upgrade(self) -> bool:
+        """False when the database is at a revision this code does not know (a newer one)."""
+        return not set(self.current) - _known_revisions()
 
     def describe(self) -> str:
         """One line saying where the schema stands and what to do about it."""
@@ -63,9 +76,7 @@ class SchemaState:
                 f"The database has no schema yet (Broadsheet needs revision {needed}): "
                 "run `broadsheet db upgrade`."
             )
-        script = ScriptDirectory.from_config(alembic_config())
-        known = {revision.revision for revision in script.walk_revisions()}
-        if set(self.current) - known:
+        if not self.can_upgrade:
             return (
                 f"The database schema is at revision {at}, which this version of Broadsheet "
                 f"does not know (it needs {needed}): run a newer Broadsheet."
@@ -77,9 +88,21 @@ class SchemaState:
 
 
 def schema_state(engine: Engine) -> SchemaState:
-    with engine.connect() as connection:
+    with engine.connect() as connection, _quiet_alembic():
         current = MigrationContext.configure(connection).get_current_heads()
     return SchemaState(tuple(current), head_revisions())
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Looking up the revision is not progress worth logging (Alembic logs it at info)."""
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        migration_log.setLevel(level)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
