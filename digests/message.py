@@ -11,15 +11,22 @@ breaks, so the decoded text is exactly what `build_message` would have produced.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from service.addresses import Mailbox, parse_mailbox
 from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
-from service.messages import DkimSigner, ListHeaders, build_message, header_text, serialise
+from service.messages import (
+    LINE_LENGTH,
+    DkimSigner,
+    ListHeaders,
+    build_message,
+    mailbox_header,
+    serialise,
+)
 from service.settings import Settings
 from service.tokens import Purpose, TokenSigner
 
@@ -28,7 +35,6 @@ _STAND_IN_ID = "<stand-in.message-id@example.com>"
 _STAND_IN_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _PERSONAL = ("to", "date", "message-id", "list-unsubscribe")
 _URL = re.compile(r"https://[!-~]+")
-_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")  # printable ASCII, no "<" or ">"
 _QP_LINE = 74  # characters of URL per line, plus "=" for the soft break: within RFC 2045's 76
 
 
@@ -38,9 +44,12 @@ def digest_message_id(day: date, subscriber_id: int, domain: str) -> str:
     return f"<digest.{day:%Y%m%d}.{subscriber_id}@{domain}>"
 
 
-def list_id(settings: Settings) -> str:
+def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeaders:
+    """List-Id digest.<host of BASE_URL>, named after the publisher, and how to leave."""
     host = urlsplit(settings.base_url).hostname or "localhost"
-    return f"{settings.publisher_name} digest <digest.{host}>"
+    if "." not in host:
+        host += ".localdomain"  # a List-Id is a dotted name
+    return ListHeaders(f"digest.{host}", url, mailto, f"{settings.publisher_name} digest")
 
 
 def unsubscribe_url(settings: Settings, signer: TokenSigner, subscriber_id: int) -> str:
@@ -64,22 +73,15 @@ def _header_lines(head: bytes) -> list[bytes]:
 
 
 def to_header(name: str | None, address: str) -> bytes:
-    """The To header line; a non-ASCII name as an RFC 2047 encoded-word (formataddr).
-
-    The address was checked when the subscriber signed up; here it only has to be one
-    printable token, so nothing in it can end the header.
-    """
-    if not _ADDRESS.fullmatch(address):
-        raise ValueError(f"not a mailable address: {address!r}")
-    value = formataddr((header_text(name or ""), address), charset="utf-8")
-    return b"To: " + value.replace("\n", "\r\n").encode("ascii")
+    """The To header line exactly as build_message writes it (the address checked again)."""
+    return b"To: " + mailbox_header("To", Mailbox(name or "", address)).encode("ascii")
 
 
 class DigestTemplate:
     """A run's message, serialised once, from which each recipient's copy is cut."""
 
-    def __init__(self, body: EmailBody, *, sender: Mailbox, list_id: str, mailto: str | None):
-        self.mailto = mailto
+    def __init__(self, body: EmailBody, *, sender: Mailbox, lists: ListHeaders):
+        self.mailto = lists.unsubscribe_mailto
         message = build_message(
             sender=sender,
             to=("", _STAND_IN_TO),
@@ -88,7 +90,7 @@ class DigestTemplate:
             html=body.html,
             date=_STAND_IN_DATE,
             message_id=_STAND_IN_ID,
-            list_headers=ListHeaders(list_id, UNSUBSCRIBE_PLACEHOLDER, mailto),
+            list_headers=replace(lists, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER),
         )
         head, _, rest = serialise(message).partition(b"\r\n\r\n")
         self.headers = _header_lines(head)
@@ -122,7 +124,11 @@ class DigestTemplate:
         headers[self.slots["to"]] = to_header(name, address)
         headers[self.slots["date"]] = b"Date: " + format_datetime(when).encode()
         headers[self.slots["message-id"]] = b"Message-ID: " + message_id.encode("ascii")
-        targets = f"<{unsubscribe_url}>" + (f", <mailto:{self.mailto}>" if self.mailto else "")
+        targets = f"<{unsubscribe_url}>"
+        if self.mailto:
+            mailto = f"<mailto:{self.mailto}>"
+            fits = len("List-Unsubscribe: ") + len(targets) + 2 + len(mailto) <= LINE_LENGTH
+            targets += (", " if fits else ",\r\n ") + mailto
         headers[self.slots["list-unsubscribe"]] = b"List-Unsubscribe: " + targets.encode()
         url = unsubscribe_url.encode("ascii")
         lines = [url[i : i + _QP_LINE] for i in range(0, len(url), _QP_LINE)]
@@ -152,8 +158,7 @@ class DigestComposer:
         return DigestTemplate(
             body,
             sender=self.sender,
-            list_id=list_id(self.settings),
-            mailto=self.unsubscribe_mailto,
+            lists=list_headers(self.settings, UNSUBSCRIBE_PLACEHOLDER, self.unsubscribe_mailto),
         )
 
     def compose(

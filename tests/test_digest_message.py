@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digests.message import DigestComposer, digest_message_id, list_id, unsubscribe_url
+from digests.message import DigestComposer, digest_message_id, list_headers, unsubscribe_url
 from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
-from service.messages import DkimSigner, ListHeaders, build_message, serialise
+from service.messages import DkimSigner, build_message, serialise
 from service.settings import Settings
 from service.tokens import Purpose, TokenSigner
 
@@ -57,7 +57,7 @@ def direct(mail: EmailBody, subscriber_id: int, name: str, address: str) -> byte
             html=personal.html,
             date=NOW,
             message_id=digest_message_id(DAY, subscriber_id, "news.example.org"),
-            list_headers=ListHeaders(list_id(SETTINGS), url),
+            list_headers=list_headers(SETTINGS, url, None),
         )
     )
 
@@ -155,3 +155,14 @@ def test_each_copy_is_dkim_signed_and_verifies():
         assert not dkim.verify(
             signed.replace(b"Unsubscribe", b"Unsubscrib3", 1), dnsfunc=lambda n, timeout=5: record
         )
+
+
+def test_a_mailto_unsubscribe_goes_with_the_url():
+    composer = DigestComposer(SETTINGS, SIGNER, unsubscribe_mailto="leave@news.example.org")
+    fast = parsed(
+        composer.compose(
+            composer.template(body()), DAY, subscriber_id=7, email="r@example.org", name="", now=NOW
+        )
+    )
+    url = unsubscribe_url(SETTINGS, SIGNER, 7)
+    assert str(fast["List-Unsubscribe"]) == f"<{url}>, <mailto:leave@news.example.org>"

@@ -11,7 +11,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from service.addresses import BadAddress, Mailbox, parse_mailbox
@@ -21,10 +21,19 @@ INJECTION = "Votes =?utf-8?q?=0D=0ABcc:_x@evil.example=0D=0A?= on lanes"
 SENDER = Mailbox("Northside Brief", "digest@news.example.org")
 READER = Mailbox("Reader", "reader@example.org")
 LIST = ListHeaders(
-    "Daily digest <daily.news.example.org>",
+    "daily.news.example.org",
     "https://news.example.org/unsubscribe/tok",
     "unsubscribe@news.example.org",
+    list_name="Daily digest",
 )
+# Python 3.11's folder drops the quotes of a long quoted display name, so the reader
+# takes words of the name for the address.
+LONG_NAMES = [
+    "Bcc: x@evil.example" + "x" * 100,
+    "x" * 100 + ":",
+    '"Jane" ' + "y" * 90 + " <a@evil.example>",
+    "Doe, Jane, " + "Doe, " * 30,
+]
 EXPECTED_HEADERS = [
     "from",
     "to",
@@ -73,7 +82,7 @@ def test_an_encoded_word_cannot_add_a_header(field):
         "subject": INJECTION if field == "subject" else "Council approves bike lanes",
         "sender": Mailbox(INJECTION, SENDER.address) if field == "sender" else SENDER,
         "to": Mailbox(INJECTION, READER.address) if field == "to" else READER,
-        "list_headers": ListHeaders(INJECTION, LIST.unsubscribe_url)
+        "list_headers": ListHeaders(LIST.list_id, LIST.unsubscribe_url, list_name=INJECTION)
         if field == "list_id"
         else LIST,
     }
@@ -154,7 +163,10 @@ def _as_one_line(value: str) -> str:
     return " ".join(value.split())
 
 
+@settings(max_examples=300)
 @given(subject=hostile, name=hostile, list_name=hostile)
+@example(subject="", name=LONG_NAMES[0], list_name="")
+@example(subject=LONG_NAMES[2], name=LONG_NAMES[1], list_name=LONG_NAMES[3])
 def test_hostile_header_text_yields_exactly_the_intended_headers(subject, name, list_name):
     message = build_message(
         sender=Mailbox(name, SENDER.address),
@@ -162,13 +174,15 @@ def test_hostile_header_text_yields_exactly_the_intended_headers(subject, name, 
         subject=subject,
         text="t",
         html="<p>h</p>",
-        list_headers=ListHeaders(list_name, LIST.unsubscribe_url),
+        list_headers=ListHeaders(LIST.list_id, LIST.unsubscribe_url, list_name=list_name),
     )
     raw = serialise(message)
     _assert_only_intended_headers(raw)
     parsed = _parsed(raw)
     assert "=?" not in parsed["Subject"]
-    assert _words(parsed["Subject"]) == _words(_as_one_line(subject))
+    assert parsed["Subject"].replace("\u2060", "") == _as_one_line(subject).replace("\u2060", "")
+    assert parsed["List-Id"].endswith(f"<{LIST.list_id}>")
+    assert _words(parsed["List-Id"]) == _words(f"{_as_one_line(list_name)} <{LIST.list_id}>")
     for header, address in (("From", SENDER.address), ("To", READER.address)):
         (shown,) = parsed[header].addresses
         assert shown.addr_spec == address
@@ -177,6 +191,15 @@ def test_hostile_header_text_yields_exactly_the_intended_headers(subject, name, 
 
 
 # Addresses are pairs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+def test_a_long_display_name_is_still_one_name(name):
+    raw = serialise(_message(to=(name, "reader@example.net")))
+    _assert_only_intended_headers(raw)
+    (shown,) = _parsed(raw)["To"].addresses
+    assert shown.addr_spec == "reader@example.net"
+    assert _words(shown.display_name) == _words(name)
 
 
 def test_a_display_name_never_chooses_the_address():
@@ -272,7 +295,8 @@ def test_an_ambiguous_sender_setting_is_refused(setting):
 
 
 def test_message_parses_back_into_parts_and_headers():
-    parsed = _parsed(serialise(_message()))
+    raw = serialise(_message())
+    parsed = _parsed(raw)
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert parsed["From"] == "Northside Brief <digest@news.example.org>"
@@ -281,6 +305,7 @@ def test_message_parses_back_into_parts_and_headers():
     assert parsed["Date"]
     assert parsed["Message-ID"].endswith("@news.example.org>")
     assert parsed["List-Id"] == "Daily digest <daily.news.example.org>"
+    assert b"\r\nList-Id: Daily digest <daily.news.example.org>\r\n" in raw
     assert parsed["List-Unsubscribe"] == (
         "<https://news.example.org/unsubscribe/tok>, <mailto:unsubscribe@news.example.org>"
     )
@@ -288,6 +313,27 @@ def test_message_parses_back_into_parts_and_headers():
     text, html = (p.get_content() for p in parsed.iter_parts())
     assert text.strip() == "Plain words."
     assert html.strip() == "<p>HTML words.</p>"
+
+
+def test_a_long_unsubscribe_url_is_written_as_it_is():
+    url = "https://news.example.org/unsubscribe/" + "eyJhbGciOiJIUzI1NiJ9." * 5
+    raw = serialise(_message(list_headers=ListHeaders("daily.news.example.org", url)))
+    _assert_only_intended_headers(raw)
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in raw
+    assert _parsed(raw)["List-Unsubscribe"] == f"<{url}>"
+
+
+def test_a_list_name_in_any_script_keeps_the_list_id_readable():
+    lists = ListHeaders(LIST.list_id, LIST.unsubscribe_url, list_name="Resumen diario — Año 1")
+    raw = serialise(_message(list_headers=lists))
+    assert b" <daily.news.example.org>\r\n" in raw
+    assert _parsed(raw)["List-Id"] == "Resumen diario — Año 1 <daily.news.example.org>"
+
+
+@pytest.mark.parametrize("list_id", ["Daily <daily.example.org>", "daily", "a b.example.org", ""])
+def test_a_list_id_is_a_dotted_name(list_id):
+    with pytest.raises(ValueError, match="List-Id"):
+        _message(list_headers=ListHeaders(list_id, LIST.unsubscribe_url))
 
 
 def test_non_ascii_subject_is_encoded():
@@ -308,7 +354,7 @@ def test_non_ascii_subject_is_encoded():
 )
 def test_list_unsubscribe_targets_are_checked(url, mailto):
     with pytest.raises(ValueError, match=r"https|printable|address"):
-        _message(list_headers=ListHeaders("<l.b.example.org>", url, mailto))
+        _message(list_headers=ListHeaders("l.b.example.org", url, mailto))
 
 
 def test_a_message_id_is_a_token():
