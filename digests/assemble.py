@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.article import Article, Paragraph
-from service.inline import Inline
+from service.article import Article
 from service.language import direction_of
+from service.reading import Field, ParagraphPart, Reading, read
 from service.settings import Settings
-from service.text_renderer import inline_text
 
 TEASER_LENGTH = 240
 ELLIPSIS = "…"
@@ -31,7 +30,7 @@ class Window:
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     article_id: str
-    headline: Inline
+    headline: Field
     teaser: str
     url: str
     published_at: datetime
@@ -77,14 +76,14 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
     return local_day - timedelta(days=1)
 
 
-def teaser_for(article: Article, length: int = TEASER_LENGTH) -> str:
+def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
     """The standfirst, or else the first paragraph cut at a word boundary."""
-    if article.standfirst is not None:
-        return " ".join(article.standfirst.text.split())
-    paragraph = next((b for b in article.body if isinstance(b, Paragraph)), None)
+    if reading.standfirst is not None:
+        return " ".join(reading.standfirst.text.split())
+    paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
     if paragraph is None:
         return ""
-    return cut_at_word(" ".join(inline_text(paragraph.text, None).split()), length)
+    return cut_at_word(" ".join(paragraph.text.text.split()), length)
 
 
 def cut_at_word(text: str, length: int) -> str:
@@ -106,16 +105,17 @@ def assemble(
         (a for a in articles if a.is_quick_read and a.published_at in window),
         key=lambda a: (a.published_at.astimezone(UTC), a.id),
     )
-    items = tuple(
-        DigestItem(
-            article_id=article.id,
-            headline=article.headline,
-            teaser=teaser_for(article),
-            url=article.canonical_url or settings.article_url(article.id),
-            published_at=article.published_at,
-            language=article.language,
-            section=article.section,
-        )
-        for article in chosen
-    )
+    items = tuple(_item(article, read(article), settings) for article in chosen)
     return Digest(day, window, items)
+
+
+def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:
+    return DigestItem(
+        article_id=article.id,
+        headline=reading.headline,
+        teaser=teaser_for(reading),
+        url=article.canonical_url or settings.article_url(article.id),
+        published_at=article.published_at,
+        language=article.language,
+        section=article.section,
+    )

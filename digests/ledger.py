@@ -106,6 +106,7 @@ class SendLedger:
                     subject=body.subject,
                     html=body.html,
                     text=body.text,
+                    marker=body.marker,
                     items=items,
                     audience=0,
                 )
@@ -140,7 +141,7 @@ class SendLedger:
         return Run(
             row.day,
             row.opened_at,
-            EmailBody(row.subject, row.html, row.text),
+            EmailBody(row.subject, row.html, row.text, row.marker),
             row.items,
             row.audience,
         )

@@ -18,7 +18,7 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from service.addresses import Mailbox, parse_mailbox
-from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.email_renderer import EmailBody
 from service.messages import (
     LINE_LENGTH,
     DkimSigner,
@@ -90,7 +90,7 @@ class DigestTemplate:
             html=body.html,
             date=_STAND_IN_DATE,
             message_id=_STAND_IN_ID,
-            list_headers=replace(lists, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER),
+            list_headers=replace(lists, unsubscribe_url=body.marker),
         )
         head, _, rest = serialise(message).partition(b"\r\n\r\n")
         self.headers = _header_lines(head)
@@ -102,10 +102,10 @@ class DigestTemplate:
             )
             for name in _PERSONAL
         }
-        self.pieces = _soft_broken(UNSUBSCRIBE_PLACEHOLDER).split(rest)
-        expected = body.text.count(UNSUBSCRIBE_PLACEHOLDER) + body.html.count(
-            UNSUBSCRIBE_PLACEHOLDER
-        )
+        if not _URL.fullmatch(body.marker):
+            raise ValueError("the digest has no unsubscribe marker to personalise")
+        self.pieces = _soft_broken(body.marker).split(rest)
+        expected = body.text.count(body.marker) + body.html.count(body.marker)
         if len(self.pieces) - 1 != expected:
             raise ValueError("the unsubscribe stand-in was encoded where it cannot be replaced")
 
@@ -158,7 +158,7 @@ class DigestComposer:
         return DigestTemplate(
             body,
             sender=self.sender,
-            lists=list_headers(self.settings, UNSUBSCRIBE_PLACEHOLDER, self.unsubscribe_mailto),
+            lists=list_headers(self.settings, body.marker, self.unsubscribe_mailto),
         )
 
     def compose(

@@ -10,18 +10,25 @@ from typing import Any
 
 from babel.dates import format_date
 from jinja2 import Environment
-from markupsafe import Markup
 
-from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody, Inliner
+from service.email_renderer import EmailBody, Inliner, unsubscribe_marker
 from service.labels import labels_for
-from service.page import inline_renderer
+from service.page import inline_html
+from service.reading import Reference
 from service.settings import Settings
-from service.text_renderer import WIDTH, inline_text, wrap
+from service.text_renderer import WIDTH, wrap
 
 from .assemble import Digest
 
 LANGUAGE = "en"
 REASON = "You receive this digest because you subscribed to it."
+
+
+def _no_reference(reference: Reference) -> str:
+    raise AssertionError("a headline holds no note reference")
+
+
+_headline_html = inline_html(_no_reference)
 
 
 def digest_subject(digest: Digest, settings: Settings) -> str:
@@ -38,15 +45,15 @@ def _count_shown(digest: Digest) -> str:
 
 
 def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> dict[str, Any]:
+    """What the digest templates (inside the shared e-mail frame) read."""
     labels = labels_for(LANGUAGE)
     items = []
     for item in digest.items:
         same = item.language.split("-")[0].lower() == LANGUAGE
-        headline = inline_renderer(None, labels, item.language)(item.headline)
         items.append(
             {
                 "url": item.url,
-                "headline": Markup(headline),
+                "headline": _headline_html(item.headline),
                 "teaser": item.teaser,
                 "section": item.section,
                 "lang": "" if same else item.language,
@@ -57,50 +64,44 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
     return {
         "lang": LANGUAGE,
         "dir": "ltr",
+        "labels": labels,
+        "label_lang": "",
+        "publisher_name": settings.publisher_name,
+        "publisher": None,
+        "settings": settings,
+        "unsubscribe_url": unsubscribe_url,
         "title": digest_subject(digest, settings),
         "heading": "Today\u2019s quick reads",
         "date_shown": _date_shown(digest),
         "count_shown": _count_shown(digest),
         "preheader": f"{_count_shown(digest)}: {headlines}"[:200],
-        "publisher_name": settings.publisher_name,
-        "publisher_address": settings.publisher_address,
-        "labels": labels,
         "reason": REASON,
         "digest": digest,
         "items": items,
-        "unsubscribe_url": unsubscribe_url,
     }
 
 
 def render_digest(
     digest: Digest, env: Environment, settings: Settings, inliner: Inliner
 ) -> EmailBody:
-    """The digest for every recipient at once; personalise() adds each one's link."""
-    context = digest_context(digest, settings, UNSUBSCRIBE_PLACEHOLDER)
+    """The digest for every recipient at once; personalise() puts in each one's link."""
+    marker = unsubscribe_marker()
+    context = digest_context(digest, settings, marker)
     html = inliner.inline(env.get_template("digests/email.html").render(context))
-    return EmailBody(context["title"], html, digest_text(digest, settings))
+    context["digest_text"] = digest_text(digest, settings)
+    text = env.get_template("digests/email.txt").render(context)
+    return EmailBody(context["title"], html, text, marker)
 
 
 def digest_text(digest: Digest, settings: Settings) -> str:
-    """The plain-text part: numbered headlines, teasers and links, then the footer."""
+    """The plain-text words: the title, then numbered headlines with teasers and links."""
     title = digest_subject(digest, settings)
     parts = [f"{title}\n{'=' * min(len(title), WIDTH)}", _count_shown(digest)]
     for number, item in enumerate(digest.items, start=1):
-        lines = [wrap(f"{number}. {inline_text(item.headline, None)}", "", "   ")]
+        lines = [wrap(f"{number}. {' '.join(item.headline.text.split())}", "", "   ")]
         if item.teaser:
             lines.append(wrap(item.teaser, "   "))
         lines.append(f"   <{item.url}>")
         parts.append("\n".join(lines))
-    footer = [settings.publisher_name]
-    if settings.publisher_address:
-        footer.append(settings.publisher_address)
-    footer.append(wrap(REASON))
-    footer.append(f"{labels_for(LANGUAGE)['unsubscribe']}: <{UNSUBSCRIBE_PLACEHOLDER}>")
-    parts.append("-- \n" + "\n".join(footer))
+    parts.append(wrap(REASON))
     return "\n\n".join(parts) + "\n"
-
-
-def render_digest_page(digest: Digest, env: Environment, settings: Settings) -> str:
-    """The digest as a browser shows it: the mail's own template, without a recipient."""
-    context = digest_context(digest, settings, "")
-    return env.get_template("digests/email.html").render(context)

@@ -12,7 +12,6 @@ from jinja2 import Environment
 
 from .article import Article
 from .errors import RenderRefused
-from .notes import reading_order
 from .page import article_context
 from .settings import Settings
 from .templating import TEMPLATES_DIR
@@ -48,7 +47,7 @@ class PrintJob:
         self.paper = paper
         self.html = env.get_template("rendering/print.html").render(context)
         self.link_labels: dict[str, str] = context["link_labels"]
-        self.text_length = sum(len(inline.text) for inline in _all_text(article))
+        self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
@@ -60,15 +59,6 @@ class PrintJob:
                 f"{printer.max_pages} pages can hold; the limit is {printer.max_pages} pages."
             )
         return printer.print(self.html, self.paper, self.link_labels)
-
-
-def _all_text(article: Article):
-    yield article.headline
-    if article.standfirst:
-        yield article.standfirst
-    yield from reading_order(article)
-    for note in article.notes:
-        yield note.text
 
 
 def render_pdf(

@@ -17,6 +17,7 @@ from digests.assemble import (
     digest_window,
     teaser_for,
 )
+from service.reading import read
 from service.settings import Settings
 
 from .digest_articles import quick_read
@@ -189,7 +190,7 @@ def test_teaser_falls_back_to_the_first_paragraph_cut_at_a_word():
         ],
         notes=[{"id": "n1", "text": "A note."}],
     )
-    teaser = teaser_for(article, 60)
+    teaser = teaser_for(read(article), 60)
     assert teaser.endswith(ELLIPSIS)
     assert len(teaser) <= 61
     assert teaser.removesuffix(ELLIPSIS).split(" ") == words.split(" ")[: len(teaser.split(" "))]
@@ -199,7 +200,7 @@ def test_teaser_falls_back_to_the_first_paragraph_cut_at_a_word():
 
 def test_teaser_without_any_paragraph_is_empty():
     article = quick_read("x", "2026-03-11T09:00:00Z", standfirst=None, body=[{"type": "divider"}])
-    assert teaser_for(article) == ""
+    assert teaser_for(read(article)) == ""
 
 
 @pytest.mark.parametrize(

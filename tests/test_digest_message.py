@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digests.message import DigestComposer, digest_message_id, list_headers, unsubscribe_url
-from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.email_renderer import EmailBody
 from service.messages import DkimSigner, build_message, serialise
 from service.settings import Settings
 from service.tokens import Purpose, TokenSigner
@@ -26,6 +26,7 @@ SETTINGS = Settings(
     mail_from="Northside Brief <digest@news.example.org>",
 )
 SIGNER = TokenSigner("test-secret")
+MARKER = "https://unsubscribe.invalid/0123456789abcdef0123456789abcdef"
 DAY = date(2026, 3, 12)
 NOW = datetime(2026, 3, 12, 7, 0, 3, tzinfo=UTC)
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe")
@@ -34,9 +35,10 @@ HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsub
 def body(prefix: str = "", html_prefix: str = "") -> EmailBody:
     return EmailBody(
         "Northside Brief: the digest for Thursday, March 12, 2026",
-        f'<html><body><p>{html_prefix}<a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a>'
+        f'<html><body><p>{html_prefix}<a href="{MARKER}">Unsubscribe</a>'
         "</p><p>Caf\u00e9 = good</p></body></html>",
-        f"Quick reads\n{prefix}Unsubscribe: <{UNSUBSCRIBE_PLACEHOLDER}>\nend \u2014 done\n",
+        f"Quick reads\n{prefix}Unsubscribe: <{MARKER}>\nend \u2014 done\n",
+        MARKER,
     )
 
 

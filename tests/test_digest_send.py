@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from digests.ledger import SendLedger
 from digests.message import DigestComposer
 from digests.send import DigestSender, NotOpen, Outcome, Reply, SendOptions
-from service.email_renderer import UNSUBSCRIBE_PLACEHOLDER, EmailBody
+from service.email_renderer import EmailBody
 from service.settings import Settings
 from service.storage.digests import Delivery
 from service.storage.subscribers import Status, Subscriber
@@ -22,6 +22,7 @@ from service.tokens import TokenSigner
 
 from .digest_db import add_subscribers, migrated_engine
 
+MARKER = "https://unsubscribe.invalid/0123456789abcdef0123456789abcdef"
 DAY = date(2026, 3, 12)
 SETTINGS = Settings(
     base_url="https://news.example.org",
@@ -30,8 +31,9 @@ SETTINGS = Settings(
 )
 BODY = EmailBody(
     "The digest",
-    f'<p>Today</p><p><a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p>',
-    f"Today\n\nUnsubscribe: <{UNSUBSCRIBE_PLACEHOLDER}>\n",
+    f'<p>Today</p><p><a href="{MARKER}">Unsubscribe</a></p>',
+    f"Today\n\nUnsubscribe: <{MARKER}>\n",
+    MARKER,
 )
 FAST = SendOptions(
     batch=7,

@@ -30,6 +30,8 @@ class DigestRun(Base):
     subject: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
+    # Where each recipient's unsubscribe URL goes in html and text.
+    marker: Mapped[str] = mapped_column(String(200))
     items: Mapped[int]
     audience: Mapped[int] = mapped_column(default=0)
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("html", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("marker", sa.String(length=200), nullable=False),
         sa.Column("items", sa.Integer(), nullable=False),
         sa.Column("audience", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_digest_runs")),
