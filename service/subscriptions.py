@@ -1,0 +1,209 @@
+"""Signing up, confirming and leaving: double opt-in with signed links, no Flask in sight.
+
+A sign-up answers the same, after the same work, whether the address is new, pending,
+confirmed or gone: one row written and one mail queued in the outbox (a confirmation, or
+for a confirmed subscriber a note that they are already subscribed). Nothing waits on the
+mail server; the relay sends the mail later and writes its links when it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any, ClassVar
+
+from jinja2 import Environment
+from sqlalchemy import Engine
+
+from .addresses import BadAddress, Mailbox, checked_address, parse_mailbox
+from .characters import character_problem
+from .email_renderer import Inliner
+from .errors import BroadsheetError, FieldError, NotFound
+from .labels import labels_for
+from .messages import build_message
+from .settings import Settings
+from .storage import outbox
+from .storage import subscribers as store
+from .storage.subscribers import Consent, Status, SubscriberRow
+from .tokens import Purpose, TokenSigner
+
+MAX_NAME = 200
+MAX_EMAIL = 254
+CONFIRM = "confirm"
+ALREADY_SUBSCRIBED = "already-subscribed"
+FORMS = ("form", "json")
+
+
+class BadSignUp(BroadsheetError):
+    """A sign-up whose fields cannot be used; `errors` says which and why."""
+
+    status: ClassVar[int] = 422
+    slug: ClassVar[str] = "invalid-sign-up"
+    title: ClassVar[str] = "The sign-up could not be accepted"
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("Please correct the fields named in errors.")
+        self.errors = errors
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    email: str
+    name: str | None
+
+
+def read_sign_up(data: Mapping[str, Any], *, strict: bool) -> SignUp:
+    """The fields of a sign-up, checked; `strict` (JSON) also refuses fields it does not know."""
+    errors: list[FieldError] = []
+    if strict:
+        errors += [
+            FieldError(f"/{key}", "is not a field of a sign-up; send email and name")
+            for key in data
+            if key not in ("email", "name")
+        ]
+    email = data.get("email")
+    if not isinstance(email, str) or not email.strip():
+        errors.append(FieldError("/email", "Enter your e-mail address"))
+        address = ""
+    else:
+        try:
+            if len(email.strip()) > MAX_EMAIL:
+                raise BadAddress("too long")
+            address = checked_address(email.strip())
+        except BadAddress:
+            errors.append(
+                FieldError("/email", "Enter an e-mail address like name@example.org")
+            )
+            address = ""
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        errors.append(FieldError("/name", "must be text"))
+        name = None
+    name = " ".join(name.split()) if name else None
+    if name and len(name) > MAX_NAME:
+        errors.append(FieldError("/name", f"Enter a name of at most {MAX_NAME} characters"))
+    elif name and (problem := character_problem(name, line_breaks=False)):
+        errors.append(FieldError("/name", f"The name {problem}"))
+    if errors:
+        raise BadSignUp(errors)
+    return SignUp(address, name or None)
+
+
+class Subscriptions:
+    """The subscriber's side of the digest: sign up, confirm, leave; and the mail it sends."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        signer: TokenSigner,
+        settings: Settings,
+        env: Environment,
+        inliner: Inliner,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.writer = engine.execution_options(broadsheet_write=True)
+        self.signer = signer
+        self.settings = settings
+        self.env = env
+        self.inliner = inliner
+        self.clock = clock
+
+    # The three things a reader does ------------------------------------------------------
+
+    def sign_up(self, request: SignUp, *, ip: str | None, form: str) -> None:
+        """Record the sign-up and queue its mail; the same work whoever signs up."""
+        now = self.clock()
+        with self.writer.begin() as connection:
+            row, before = store.record_sign_up(
+                connection, request.email, request.name, Consent(now, ip, form)
+            )
+            purpose = ALREADY_SUBSCRIBED if before is Status.CONFIRMED else CONFIRM
+            outbox.enqueue(connection, purpose=purpose, subscriber_id=row.id, now=now)
+
+    def confirm(self, token: str) -> SubscriberRow:
+        subscriber_id, consented = self.signer.read(Purpose.CONFIRM, token, 2)
+        try:
+            consented_at = datetime.fromisoformat(str(consented))
+        except ValueError:
+            raise NotFound("This link is not valid, or it has expired.") from None
+        with self.writer.begin() as connection:
+            if not isinstance(subscriber_id, int) or not store.confirm(
+                connection, subscriber_id, consented_at, self.clock()
+            ):
+                raise NotFound("This link is not valid, or it has expired.")
+            row = store.find(connection, subscriber_id)
+        assert row is not None
+        return row
+
+    def subscriber_to_unsubscribe(self, token: str) -> SubscriberRow:
+        """Who an unsubscribe link names, changing nothing; NotFound when nobody."""
+        (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
+        with self.engine.connect() as connection:
+            row = store.find(connection, int(subscriber_id)) if subscriber_id else None
+        if row is None:
+            raise NotFound("This link is not valid.")
+        return row
+
+    def unsubscribe(self, token: str) -> SubscriberRow:
+        (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
+        with self.writer.begin() as connection:
+            if not isinstance(subscriber_id, int) or not store.unsubscribe(
+                connection, subscriber_id, self.clock()
+            ):
+                raise NotFound("This link is not valid.")
+            row = store.find(connection, subscriber_id)
+        assert row is not None
+        return row
+
+    # Links and mail -----------------------------------------------------------------------
+
+    def confirm_url(self, row: SubscriberRow) -> str:
+        token = self.signer.sign(Purpose.CONFIRM, row.id, row.consented_at.isoformat())
+        return f"{self.settings.base_url}/subscribe/confirm/{token}"
+
+    def unsubscribe_url(self, subscriber_id: int) -> str:
+        token = self.signer.sign(Purpose.UNSUBSCRIBE, subscriber_id)
+        return f"{self.settings.base_url}/unsubscribe/{token}"
+
+    def compose(self, purpose: str, subscriber_id: int, message_id: str) -> EmailMessage | None:
+        """The outbox mail `purpose` for the subscriber, or None when it no longer applies
+        (confirmed before the confirmation went out, or left before the notice did)."""
+        with self.engine.connect() as connection:
+            row = store.find(connection, subscriber_id)
+        wanted = Status.PENDING if purpose == CONFIRM else Status.CONFIRMED
+        if row is None or row.status is not wanted:
+            return None
+        context = {
+            "lang": "en",
+            "dir": "ltr",
+            "labels": labels_for("en"),
+            "label_lang": "",
+            "publisher_name": self.settings.publisher_name,
+            "publisher": None,
+            "settings": self.settings,
+            "unsubscribe_url": self.unsubscribe_url(row.id) if purpose != CONFIRM else "",
+            "confirm_url": self.confirm_url(row) if purpose == CONFIRM else "",
+            "purpose": purpose,
+            "name": row.name,
+        }
+        subject = (
+            f"Confirm your subscription to {self.settings.publisher_name}"
+            if purpose == CONFIRM
+            else f"You are already subscribed to {self.settings.publisher_name}"
+        )
+        context["title"] = subject
+        return build_message(
+            sender=parse_mailbox(self.settings.mail_from),
+            to=Mailbox(row.name or "", row.email),
+            subject=subject,
+            text=self.env.get_template("subscriptions/mail.txt").render(context),
+            html=self.inliner.inline(self.env.get_template("subscriptions/mail.html").render(context)),
+            message_id=message_id,
+        )
