@@ -19,42 +19,42 @@ from sqlalchemy.dialects import postgresql, sqlite
 from service.email_renderer import EmailBody
 from service.storage import claims
 from service.storage.db import UtcDateTime
-from service.storage.digests import Delivery, DigestRun
+from service.storage.digests import LedgerEntry, DigestRun
 from service.storage.subscribers import Status, Subscriber
 
-DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+DELIVERIES: Table = LedgerEntry.__table__  # type: ignore[assignment]
 REPLY_LENGTH = 500
 
 # The statements each message runs, built once: building them per message costs more than
 # running them.
 _HELD = and_(
-    Delivery.id == bindparam("delivery_id"),
-    Delivery.status == claims.CLAIMED,
-    Delivery.claim_token == bindparam("token"),
+    LedgerEntry.id == bindparam("delivery_id"),
+    LedgerEntry.status == claims.CLAIMED,
+    LedgerEntry.claim_token == bindparam("token"),
 )
 _STILL_CONFIRMED = (
     exists()
-    .where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == Status.CONFIRMED)
-    .correlate(Delivery)
+    .where(Subscriber.id == LedgerEntry.subscriber_id, Subscriber.status == Status.CONFIRMED)
+    .correlate(LedgerEntry)
 )
 _TAKE = (
-    update(Delivery)
+    update(LedgerEntry)
     .where(_HELD, _STILL_CONFIRMED)
     .values(lease_expires_at=bindparam("lease_expires_at"))
 )
 _SKIP = (
-    update(Delivery)
+    update(LedgerEntry)
     .where(_HELD, ~_STILL_CONFIRMED)
     .values(status="skipped", claim_token=None, reply="unsubscribed before sending")
 )
 _RECORD = (
-    update(Delivery)
+    update(LedgerEntry)
     .where(_HELD)
     .values(
         status=bindparam("status"),
-        sent_at=func.coalesce(bindparam("sent_at", type_=UtcDateTime()), Delivery.sent_at),
+        sent_at=func.coalesce(bindparam("sent_at", type_=UtcDateTime()), LedgerEntry.sent_at),
         next_attempt_at=func.coalesce(
-            bindparam("next_attempt_at", type_=UtcDateTime()), Delivery.next_attempt_at
+            bindparam("next_attempt_at", type_=UtcDateTime()), LedgerEntry.next_attempt_at
         ),
         reply=bindparam("reply"),
         claim_token=None,
@@ -123,12 +123,12 @@ class SendLedger:
                 literal(now, DigestRun.opened_at.type).label("next_attempt_at"),
             ).where(Subscriber.status == Status.CONFIRMED)
             connection.execute(
-                insert(Delivery).from_select(
+                insert(LedgerEntry).from_select(
                     ["day", "subscriber_id", "status", "attempts", "next_attempt_at"], audience
                 )
             )
             size = connection.execute(
-                select(func.count()).select_from(Delivery).where(Delivery.day == day)
+                select(func.count()).select_from(LedgerEntry).where(LedgerEntry.day == day)
             ).scalar_one()
             connection.execute(update(DigestRun).where(DigestRun.day == day).values(audience=size))
         return True
@@ -236,17 +236,17 @@ class SendLedger:
             return
         with self.writer.begin() as connection:
             connection.execute(
-                update(Delivery)
+                update(LedgerEntry)
                 .where(
-                    Delivery.id.in_(ids),
-                    Delivery.claim_token == token,
-                    Delivery.status == claims.CLAIMED,
+                    LedgerEntry.id.in_(ids),
+                    LedgerEntry.claim_token == token,
+                    LedgerEntry.status == claims.CLAIMED,
                 )
                 .values(
                     status="pending",
                     claim_token=None,
                     lease_expires_at=None,
-                    attempts=Delivery.attempts - 1,
+                    attempts=LedgerEntry.attempts - 1,
                 )
             )
 
@@ -255,9 +255,9 @@ class SendLedger:
     def counts(self, day: date) -> dict[str, int]:
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(Delivery.status, func.count())
-                .where(Delivery.day == day)
-                .group_by(Delivery.status)
+                select(LedgerEntry.status, func.count())
+                .where(LedgerEntry.day == day)
+                .group_by(LedgerEntry.status)
             )
             return {status: count for status, count in rows}
 
@@ -265,13 +265,13 @@ class SendLedger:
         """When the next row of `day` comes due (a retry, or a lease running out), if any."""
         with self.engine.connect() as connection:
             retry = connection.execute(
-                select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.day == day, Delivery.status == claims.PENDING
+                select(func.min(LedgerEntry.next_attempt_at)).where(
+                    LedgerEntry.day == day, LedgerEntry.status == claims.PENDING
                 )
             ).scalar()
             lease = connection.execute(
-                select(func.min(Delivery.lease_expires_at)).where(
-                    and_(Delivery.day == day, Delivery.status == claims.CLAIMED)
+                select(func.min(LedgerEntry.lease_expires_at)).where(
+                    and_(LedgerEntry.day == day, LedgerEntry.status == claims.CLAIMED)
                 )
             ).scalar()
         moments = [m for m in (retry, lease) if m is not None]

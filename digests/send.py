@@ -14,31 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import Enum
-from typing import Protocol
+
+from service.mail.transport import Envelope, Outcome, Transport
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
 
 logger = logging.getLogger(__name__)
-
-
-class Outcome(Enum):
-    SENT = "sent"
-    TEMPORARY = "temporary"
-    PERMANENT = "permanent"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    outcome: Outcome
-    text: str
-
-
-class Transport(Protocol):
-    def send(self, sender: str, recipients: list[str], data: bytes) -> Reply: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +142,21 @@ class DigestSender:
             now=now,
         )
         self._pace()
-        reply = self.transport.send(self.composer.sender_address, [row.email], data)
+        reply = self.transport.send(Envelope(self.composer.sender_address, (row.email,), data))
         if reply.outcome is Outcome.SENT:
-            self.ledger.record_sent(row.delivery_id, token, now=self.clock(), reply=reply.text)
+            self.ledger.record_sent(row.delivery_id, token, now=self.clock(), reply=str(reply))
             summary.sent += 1
         elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
             retry_at = self.clock() + options.backoff(row.attempts)
             self.ledger.record_retry(
-                row.delivery_id, token, next_attempt_at=retry_at, reply=reply.text
+                row.delivery_id, token, next_attempt_at=retry_at, reply=str(reply)
             )
             summary.retried += 1
         else:
             if reply.outcome is Outcome.TEMPORARY:
-                text = f"gave up after {row.attempts} attempts: {reply.text}"
+                text = f"gave up after {row.attempts} attempts: {reply}"
             else:
-                text = reply.text
+                text = str(reply)
             self.ledger.record_failed(row.delivery_id, token, reply=text)
             summary.failed += 1
             summary.failures.append(f"{row.email}: {text}")

@@ -76,9 +76,7 @@ def read_sign_up(data: Mapping[str, Any], *, strict: bool) -> SignUp:
                 raise BadAddress("too long")
             address = checked_address(email.strip())
         except BadAddress:
-            errors.append(
-                FieldError("/email", "Enter an e-mail address like name@example.org")
-            )
+            errors.append(FieldError("/email", "Enter an e-mail address like name@example.org"))
             address = ""
     name = data.get("name")
     if name is not None and not isinstance(name, str):
@@ -204,6 +202,8 @@ class Subscriptions:
             to=Mailbox(row.name or "", row.email),
             subject=subject,
             text=self.env.get_template("subscriptions/mail.txt").render(context),
-            html=self.inliner.inline(self.env.get_template("subscriptions/mail.html").render(context)),
+            html=self.inliner.inline(
+                self.env.get_template("subscriptions/mail.html").render(context)
+            ),
             message_id=message_id,
         )

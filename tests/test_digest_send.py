@@ -13,10 +13,11 @@ from sqlalchemy import select, update
 
 from digests.ledger import SendLedger
 from digests.message import DigestComposer
-from digests.send import DigestSender, NotOpen, Outcome, Reply, SendOptions
+from digests.send import DigestSender, NotOpen, SendOptions
 from service.email_renderer import EmailBody
+from service.mail.transport import Delivery, Envelope, Outcome, Transport
 from service.settings import Settings
-from service.storage.digests import Delivery
+from service.storage.digests import LedgerEntry as LedgerRow
 from service.storage.subscribers import Status, Subscriber
 from service.tokens import TokenSigner
 
@@ -44,26 +45,23 @@ FAST = SendOptions(
 )
 
 
-class ListeningTransport:
-    """Accepts every message unless `replies` says otherwise for a recipient."""
+class ListeningTransport(Transport):
+    """Accepts every message unless `replies` scripts what the server says to a recipient."""
 
-    def __init__(self, replies: dict[str, list[Reply]] | None = None):
+    def __init__(self, replies: dict[str, list[Delivery]] | None = None):
         self.replies = replies or {}
         self.messages: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
-        self.closed = 0
 
-    def send(self, sender: str, recipients: list[str], data: bytes) -> Reply:
-        (recipient,) = recipients
+    def send(self, message) -> Delivery:
+        assert isinstance(message, Envelope)
+        (recipient,) = message.recipients
         with self.lock:
             scripted = self.replies.get(recipient)
             if scripted:
                 return scripted.pop(0)
-            self.messages.append((recipient, data))
-        return Reply(Outcome.SENT, "250 2.0.0 queued")
-
-    def close(self) -> None:
-        self.closed += 1
+            self.messages.append((recipient, message.data))
+        return Delivery(Outcome.SENT, 250, "2.0.0 queued")
 
     def recipients(self) -> Counter[str]:
         return Counter(recipient for recipient, _ in self.messages)
@@ -102,7 +100,7 @@ def test_opening_a_run_freezes_exactly_the_confirmed_audience_once(engine):
     assert open_run(engine) is False
     with engine.connect() as connection:
         ledger = connection.execute(
-            select(Delivery.subscriber_id, Delivery.status).where(Delivery.day == DAY)
+            select(LedgerRow.subscriber_id, LedgerRow.status).where(LedgerRow.day == DAY)
         ).all()
     assert sorted(ledger) == [(ids[0], "pending"), (ids[2], "pending")]
     run = SendLedger(engine).run(DAY)
@@ -154,9 +152,9 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     greylisted, busy, gone, fine = emails(engine, ids)
     transport = ListeningTransport(
         {
-            greylisted: [Reply(Outcome.TEMPORARY, "451 4.7.1 greylisted")] * 2,
-            busy: [Reply(Outcome.TEMPORARY, "421 4.3.2 too busy")],
-            gone: [Reply(Outcome.PERMANENT, "550 5.1.1 no such user")],
+            greylisted: [Delivery(Outcome.TEMPORARY, 451, "4.7.1 greylisted")] * 2,
+            busy: [Delivery(Outcome.TEMPORARY, 421, "4.3.2 too busy")],
+            gone: [Delivery(Outcome.PERMANENT, 550, "5.1.1 no such user")],
         }
     )
     open_run(engine)
@@ -166,26 +164,26 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     with engine.connect() as connection:
         rows = {
             row.subscriber_id: row
-            for row in connection.execute(select(Delivery).where(Delivery.day == DAY))
+            for row in connection.execute(select(LedgerRow).where(LedgerRow.day == DAY))
         }
     assert rows[ids[0]].attempts == 3
     assert rows[ids[2]].status == "failed"
     assert rows[ids[2]].attempts == 1
-    assert rows[ids[2]].reply == "550 5.1.1 no such user"
-    assert summary.failures == [f"{gone}: 550 5.1.1 no such user"]
+    assert rows[ids[2]].reply == "permanent 550: 5.1.1 no such user"
+    assert summary.failures == [f"{gone}: permanent 550: 5.1.1 no such user"]
 
 
 def test_a_temporary_failure_gives_up_after_the_last_attempt(engine):
     ids = add_subscribers(engine, [Status.CONFIRMED])
     (address,) = emails(engine, ids)
-    transport = ListeningTransport({address: [Reply(Outcome.TEMPORARY, "421 down")] * 10})
+    transport = ListeningTransport({address: [Delivery(Outcome.TEMPORARY, 421, "down")] * 10})
     open_run(engine)
     options = SendOptions(
         retry_first=timedelta(0), max_attempts=3, wait_for_retries=timedelta(seconds=5), poll=0
     )
     summary = sender(engine, transport, options).send(DAY)
     assert (summary.retried, summary.failed) == (2, 1)
-    assert "gave up after 3 attempts: 421 down" in summary.failures[0]
+    assert "gave up after 3 attempts: temporary 421: down" in summary.failures[0]
 
 
 def test_an_expired_lease_makes_the_row_due_again_and_the_old_claim_records_nothing(engine):
@@ -217,8 +215,8 @@ def test_a_stopped_sender_hands_back_what_it_claimed(engine):
     stop = threading.Event()
 
     class StopAfterThree(ListeningTransport):
-        def send(self, sender, recipients, data):
-            reply = super().send(sender, recipients, data)
+        def send(self, message):
+            reply = super().send(message)
             if len(self.messages) == 3:
                 stop.set()
             return reply

@@ -36,7 +36,7 @@ class DigestRun(Base):
     audience: Mapped[int] = mapped_column(default=0)
 
 
-class Delivery(Base):
+class LedgerEntry(Base):
     """One recipient of one digest: pending → claimed → sent | failed | pending again."""
 
     __tablename__ = "digest_deliveries"
