@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from service.email_renderer import EmailBody
 from service.storage import claims
 from service.storage.db import UtcDateTime
-from service.storage.digests import LedgerEntry, DigestRun
+from service.storage.digests import DigestRun, LedgerEntry
 from service.storage.subscribers import Status, Subscriber
 
 DELIVERIES: Table = LedgerEntry.__table__  # type: ignore[assignment]
