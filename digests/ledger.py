@@ -261,6 +261,13 @@ class SendLedger:
             )
             return {status: count for status, count in rows}
 
+    def confirmed_count(self) -> int:
+        """How many would receive a run opened now."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).where(Subscriber.status == Status.CONFIRMED)
+            ).scalar_one()
+
     def next_due(self, day: date) -> datetime | None:
         """When the next row of `day` comes due (a retry, or a lease running out), if any."""
         with self.engine.connect() as connection:

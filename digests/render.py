@@ -105,3 +105,11 @@ def digest_text(digest: Digest, settings: Settings) -> str:
         parts.append("\n".join(lines))
     parts.append(wrap(REASON))
     return "\n\n".join(parts) + "\n"
+
+
+def digest_page_context(digest: Digest, settings: Settings) -> dict[str, Any]:
+    """What the browser's page of the digest (digests/page.html) reads: the mail's words."""
+    context = digest_context(digest, settings, "")
+    context["labels"] = {"skip": "Skip to the digest"}
+    context["subscribe_url"] = f"{settings.base_url}/subscribe"
+    return context

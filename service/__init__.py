@@ -35,6 +35,12 @@ DEFAULTS: dict[str, Any] = {
     "DKIM_DOMAIN": None,
     "DKIM_KEY_FILE": None,
     "UNSUBSCRIBE_MAILTO": None,
+    # Mail and digests: a relay thread in each web process sends the outbox (sign-ups);
+    # a digest row whose sender died is sent again after its lease; retries back off.
+    "MAIL_RELAY": True,
+    "DIGEST_LEASE_SECONDS": 300,
+    "DIGEST_RETRY_SECONDS": 60,
+    "DIGEST_MAX_ATTEMPTS": 8,
 }
 
 
@@ -69,18 +75,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    app.config["INSTANCE_PATH"] = app.instance_path
     app.extensions["broadsheet"] = Runtime.from_config(app.config)
 
     from . import problems
     from .commands import register_commands
-    from .views import articles, articles_api, feeds, health, rendering, schema
+    from .views import (
+        articles,
+        articles_api,
+        digests,
+        feeds,
+        health,
+        rendering,
+        schema,
+        subscriptions,
+    )
 
     problems.register(app)
     app.after_request(security_headers)
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
-    for blueprint in (articles_api.bp, articles.bp, feeds.bp):
+    for blueprint in (articles_api.bp, articles.bp, feeds.bp, subscriptions.bp, digests.bp):
         app.register_blueprint(blueprint)
     register_commands(app)
     return app

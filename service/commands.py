@@ -87,7 +87,9 @@ def serve_command(host: str, port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (render_command, serve_command, db_group):
+    from digests.commands import COMMANDS as DIGEST_COMMANDS
+
+    for command in (render_command, serve_command, db_group, *DIGEST_COMMANDS):
         app.cli.add_command(command)
 
 

@@ -11,14 +11,19 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import Engine
 
+from .addresses import parse_mailbox
 from .email_renderer import Inliner
+from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
 from .press import Press
 from .print_pool import IsolatedPrinter
+from .relay import OutboxRelay, RelayThread
 from .settings import Settings
 from .storage.db import Database, create_database_engine
+from .subscriptions import Subscriptions
 from .templating import build_environment
+from .tokens import TokenSigner
 
 _printers: dict[tuple, IsolatedPrinter] = {}
 _printers_lock = threading.Lock()
@@ -87,3 +92,28 @@ class Runtime:
             time_limit=float(self.config["PDF_TIME_LIMIT"]),
             max_pages=int(self.config["PDF_MAX_PAGES"]),
         )
+
+    # Subscribers and mail ----------------------------------------------------------------
+
+    @cached_property
+    def tokens(self) -> TokenSigner:
+        return TokenSigner(str(self.config["SECRET_KEY"]))
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        return Subscriptions(self.engine, self.tokens, self.settings, self.env, self.inliner)
+
+    def transport(self) -> Transport:
+        """A new transport: SMTP when SMTP_URL is set, else the Maildir outbox."""
+        return open_transport(self.config.get("SMTP_URL"), self.config["INSTANCE_PATH"])
+
+    @cached_property
+    def relay(self) -> OutboxRelay:
+        domain = parse_mailbox(self.settings.mail_from).address.rpartition("@")[2]
+        return OutboxRelay(
+            self.engine, self.subscriptions, self.transport, domain=domain, dkim=self.dkim
+        )
+
+    @cached_property
+    def relay_thread(self) -> RelayThread:
+        return RelayThread(self.relay)

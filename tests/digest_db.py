@@ -12,12 +12,8 @@ from service.storage.subscribers import Status, Subscriber
 
 
 def migrated_engine(url: str) -> Engine:
-    """An engine on a database emptied (PostgreSQL) or new (SQLite), migrated to head."""
+    """An engine on the test's own database (SQLite) or schema (PostgreSQL), at head."""
     engine = create_database_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
     schema.upgrade(engine)
     return engine
 

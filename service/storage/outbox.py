@@ -18,7 +18,9 @@ from .db import Base
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'claimed', 'sent', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
+        ),
         Index(None, "status", "next_attempt_at"),
     )
 

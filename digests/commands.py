@@ -1,0 +1,166 @@
+"""`broadsheet digest preview|send` and `broadsheet scheduler` (SPEC §4).
+
+Plain click commands: the app comes from the command line's script info (what the
+`broadsheet` group and `flask --app wsgi` both set up), so nothing here imports Flask.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+import click
+
+from service.logs import configure_logging
+
+from .runs import DailyDigest, daily_digest_for
+
+digest_group = click.Group("digest", help="The daily digest: preview it, send it.")
+PREVIEW_TOKEN = "preview-of-your-own-link"
+
+
+def _runtime():
+    """The running app's runtime, loaded by the command line group."""
+    return click.get_current_context().find_root().obj.load_app().extensions["broadsheet"]
+
+
+def _daily() -> DailyDigest:
+    return daily_digest_for(_runtime())
+
+
+def _day(daily: DailyDigest, given: str | None) -> date:
+    if given is None:
+        return daily.schedule.today()
+    try:
+        return date.fromisoformat(given)
+    except ValueError:
+        raise click.BadParameter("a date is YYYY-MM-DD", param_hint="--date") from None
+
+
+def _say_empty(daily: DailyDigest, day: date, what: str) -> None:
+    window = daily.schedule.window(day)
+    click.echo(
+        f"No quick reads were published between {window.start:%Y-%m-%d %H:%M} and "
+        f"{window.end:%Y-%m-%d %H:%M} UTC: there is no digest for {day}, and {what}."
+    )
+
+
+@digest_group.command("preview")
+@click.option("--date", "given", metavar="YYYY-MM-DD", help="The digest's date (default: today).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The folder to write digest-DATE.html and digest-DATE.txt into.",
+)
+def preview_command(given: str | None, output: Path) -> None:
+    """Write the digest's HTML and text parts, as a subscriber would receive them."""
+    daily = _daily()
+    day = _day(daily, given)
+    run = daily.ledger.run(day)
+    if run is not None:
+        body = run.body
+    else:
+        digest = daily.assemble(day)
+        if not digest:
+            _say_empty(daily, day, "nothing would be sent")
+            return
+        body = daily.render(digest)
+    settings = _runtime().settings
+    personal = body.personalise(unsubscribe_url=f"{settings.base_url}/unsubscribe/{PREVIEW_TOKEN}")
+    output.mkdir(parents=True, exist_ok=True)
+    for suffix, content in (("html", personal.html), ("txt", personal.text)):
+        path = output / f"digest-{day.isoformat()}.{suffix}"
+        path.write_text(content, "utf-8")
+        click.echo(f"Wrote {path}")
+    click.echo(f"Subject: {personal.subject}")
+
+
+@digest_group.command("send")
+@click.option("--date", "given", metavar="YYYY-MM-DD", help="The digest's date (default: today).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; send and record nothing.")
+def send_command(given: str | None, dry_run: bool) -> None:
+    """Send the digest of a date to every confirmed subscriber, once; safe to run again."""
+    configure_logging()
+    runtime = _runtime()
+    daily = daily_digest_for(runtime)
+    day = _day(daily, given)
+    if dry_run:
+        _dry_run(daily, day)
+        return
+    opening = daily.open_run(day)
+    if opening.run is None:
+        _say_empty(daily, day, "nothing is sent")
+        return
+    run = opening.run
+    click.echo(
+        f"Digest for {day}: {run.items} quick reads to {run.audience} subscribers"
+        + (" (run opened now)" if opening.opened_now else " (run opened before)")
+    )
+    stop = threading.Event()
+
+    def stop_cleanly(signum, _frame) -> None:
+        click.echo("Stopping after the message in hand…", err=True)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stop_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        remaining = daily.remaining(day)
+        if sys.stdout.isatty() and remaining:
+            with click.progressbar(length=remaining, label="Sending") as bar:
+                summary = daily.send(day, runtime.transport(), progress=bar.update, stop=stop)
+        else:
+            summary = daily.send(day, runtime.transport(), stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    counts = daily.counts(day)
+    click.echo(
+        f"Sent {summary.sent}, retried {summary.retried}, failed {summary.failed}, "
+        f"skipped {summary.skipped}."
+    )
+    click.echo("The run: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for failure in summary.failures[:20]:
+        click.echo(f"  failed: {failure}", err=True)
+    if summary.failed:
+        sys.exit(1)
+    if stop.is_set():
+        sys.exit(130)
+
+
+def _dry_run(daily: DailyDigest, day: date) -> None:
+    run = daily.ledger.run(day)
+    if run is not None:
+        counts = daily.counts(day)
+        click.echo(
+            f"Dry run: the run for {day} is open ({run.items} quick reads, {run.audience} "
+            f"subscribers); {daily.remaining(day)} messages would be sent now. "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )
+        return
+    digest = daily.assemble(day)
+    if not digest:
+        _say_empty(daily, day, "nothing would be sent")
+        return
+    audience = daily.ledger.confirmed_count()
+    click.echo(f"Dry run: {len(digest.items)} quick reads would go to {audience} subscribers:")
+    for item in digest.items:
+        click.echo(f"  {item.published_at.isoformat()}  {item.headline.text}")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler in the foreground: the digest every day at DIGEST_TIME."""
+    from .scheduler import run_scheduler
+
+    configure_logging()
+    runtime = _runtime()
+    run_scheduler(daily_digest_for(runtime), runtime.transport, runtime.relay)
+
+
+COMMANDS = (digest_group, scheduler_command)

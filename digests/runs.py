@@ -1,0 +1,226 @@
+"""The digest of a date end to end: its quick reads from storage, its run, its sending.
+
+What the CLI, the scheduler and the web routes share; each passes its own transport and
+stop signal, and none of this knows which of them is calling.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from service.article import Article
+from service.email_renderer import EmailBody, Inliner
+from service.mail.transport import Transport
+from service.settings import Settings
+from service.storage.articles import article_of
+from service.storage.models import StoredArticle
+
+from .assemble import Digest, Window, assemble, digest_date_at, digest_window
+from .ledger import Run, SendLedger
+from .message import DigestComposer
+from .render import render_digest
+from .send import DigestSender, SendOptions, Summary
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When the digest goes out: DIGEST_TIME in TIMEZONE, every day."""
+
+    at: time
+    zone: ZoneInfo
+
+    def window(self, day: date) -> Window:
+        return digest_window(day, self.at, self.zone)
+
+    def due_date(self, moment: datetime) -> date:
+        """The latest date whose digest is due at `moment`."""
+        return digest_date_at(moment, self.at, self.zone)
+
+    def today(self, moment: datetime | None = None) -> date:
+        return (moment or datetime.now(UTC)).astimezone(self.zone).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What opening a date's run found: its digest, and the run if there is one to send."""
+
+    digest: Digest | None  # None when the run was open already (it was assembled then)
+    run: Run | None
+    opened_now: bool
+
+    @property
+    def empty(self) -> bool:
+        return self.run is None
+
+
+def quick_reads_in(engine: Engine, window: Window) -> list[Article]:
+    """The stored quick reads published in `window`, as articles."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(StoredArticle).where(
+                StoredArticle.kind == "quick-read",
+                StoredArticle.published_at >= window.start,
+                StoredArticle.published_at < window.end,
+            )
+        ).all()
+        return [article_of(row) for row in rows]
+
+
+def sender_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class DailyDigest:
+    def __init__(
+        self,
+        engine: Engine,
+        env: Environment,
+        settings: Settings,
+        inliner: Inliner,
+        schedule: Schedule,
+        composer: DigestComposer,
+        options: SendOptions | None = None,
+    ) -> None:
+        self.engine = engine
+        self.env = env
+        self.settings = settings
+        self.inliner = inliner
+        self.schedule = schedule
+        self.composer = composer
+        self.options = options or SendOptions()
+        self.ledger = SendLedger(engine)
+
+    def assemble(self, day: date) -> Digest:
+        window = self.schedule.window(day)
+        articles = quick_reads_in(self.engine, window)
+        return assemble(articles, day, self.schedule.at, self.schedule.zone, self.settings)
+
+    def render(self, digest: Digest) -> EmailBody:
+        return render_digest(digest, self.env, self.settings, self.inliner)
+
+    def open_run(self, day: date) -> Opening:
+        """Open the day's run unless it is open already or there is nothing to send."""
+        run = self.ledger.run(day)
+        if run is not None:
+            return Opening(None, run, opened_now=False)
+        digest = self.assemble(day)
+        if not digest:
+            return Opening(digest, None, opened_now=False)
+        won = self.ledger.open_run(
+            day,
+            self.render(digest),
+            len(digest.items),
+            now=datetime.now(UTC),
+            opened_by=sender_name(),
+        )
+        if won:
+            logger.info("Opened the digest run for %s: %d items", day, len(digest.items))
+        return Opening(digest, self.ledger.run(day), opened_now=won)
+
+    def send(
+        self,
+        day: date,
+        transport: Transport,
+        *,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> Summary:
+        """Send what is due of the day's run (which must be open) through `transport`."""
+        sender = DigestSender(self.ledger, self.composer, transport, self.options, stop=stop)
+        return sender.send(day, progress)
+
+    def counts(self, day: date) -> dict[str, int]:
+        return self.ledger.counts(day)
+
+    def remaining(self, day: date) -> int:
+        counts = self.counts(day)
+        return counts.get("pending", 0) + counts.get("claimed", 0)
+
+
+class BackgroundSends:
+    """Sends a day's run on a thread of this process, one thread per day at most (the
+    web route that sends now); a second request while it runs starts nothing."""
+
+    def __init__(self, daily: DailyDigest, transport: Callable[[], Transport]) -> None:
+        self.daily = daily
+        self.transport = transport
+        self._threads: dict[date, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self, day: date) -> bool:
+        with self._lock:
+            running = self._threads.get(day)
+            if running is not None and running.is_alive():
+                return False
+            thread = threading.Thread(
+                target=self._send, args=(day,), name=f"broadsheet-digest-{day}", daemon=True
+            )
+            self._threads[day] = thread
+            thread.start()
+            return True
+
+    def join(self, day: date, timeout: float | None = None) -> None:
+        thread = self._threads.get(day)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _send(self, day: date) -> None:
+        try:
+            summary = self.daily.send(day, self.transport())
+            logger.info(
+                "Digest %s: %d sent, %d to retry, %d failed, %d skipped",
+                day,
+                summary.sent,
+                summary.retried,
+                summary.failed,
+                summary.skipped,
+            )
+        except Exception:
+            logger.exception("Sending the digest for %s stopped", day)
+
+
+def schedule_from(digest_time: str | time, timezone: str | ZoneInfo) -> Schedule:
+    """The schedule from DIGEST_TIME (HH:MM) and TIMEZONE (an IANA name)."""
+    at = digest_time if isinstance(digest_time, time) else time.fromisoformat(str(digest_time))
+    zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(str(timezone))
+    return Schedule(at.replace(second=0, microsecond=0), zone)
+
+
+def daily_digest_for(runtime) -> DailyDigest:
+    """A DailyDigest on a running Broadsheet's settings, templates and database."""
+    config = runtime.config
+    composer = DigestComposer(
+        runtime.settings,
+        runtime.tokens,
+        runtime.dkim,
+        unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
+    )
+    retry = timedelta(seconds=float(config["DIGEST_RETRY_SECONDS"]))
+    options = SendOptions(
+        lease=timedelta(seconds=float(config["DIGEST_LEASE_SECONDS"])),
+        retry_first=retry,
+        retry_longest=max(retry, timedelta(hours=1)),
+        max_attempts=int(config["DIGEST_MAX_ATTEMPTS"]),
+    )
+    return DailyDigest(
+        runtime.engine,
+        runtime.env,
+        runtime.settings,
+        runtime.inliner,
+        schedule_from(config["DIGEST_TIME"], config["TIMEZONE"]),
+        composer,
+        options,
+    )

@@ -1,0 +1,158 @@
+"""`broadsheet scheduler`: APScheduler in the foreground, sending the digest every day.
+
+The daily job fires at DIGEST_TIME in TIMEZONE (zoneinfo, so daylight saving moves it with
+the clocks). Firing is idempotent: the job opens the day's run, which only one process can
+do, then helps send whatever is due; so schedulers may run on several machines and there
+is still one digest per day. A second job, every few minutes, sends retries that came due
+and the outbox. On start the scheduler catches up a digest that is due and not yet sent.
+SIGTERM (or Ctrl-C) stops it after the message in hand.
+
+Jobs are module-level functions with fixed ids; they find what they need in `_jobs`,
+set once by `run_scheduler` in this process. No web process ever builds a scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from service.mail.transport import Transport
+from service.relay import OutboxRelay
+
+from .runs import DailyDigest
+
+logger = logging.getLogger(__name__)
+
+DAILY_JOB = "broadsheet-daily-digest"
+CATCH_UP_JOB = "broadsheet-daily-digest-catch-up"
+PENDING_JOB = "broadsheet-pending-mail"
+MISFIRE_GRACE = timedelta(hours=4)
+PENDING_EVERY = timedelta(minutes=2)
+
+
+@dataclass
+class Jobs:
+    """What the jobs of this process work with."""
+
+    daily: DailyDigest
+    transport: Callable[[], Transport]
+    relay: OutboxRelay
+    stop: threading.Event
+
+
+_jobs: Jobs | None = None
+
+
+def _current() -> Jobs:
+    if _jobs is None:
+        raise RuntimeError("the scheduler's jobs run only inside `broadsheet scheduler`")
+    return _jobs
+
+
+def send_daily_digest() -> None:
+    """Open the run of the digest now due (if nobody has) and send what is due of it."""
+    jobs = _current()
+    day = jobs.daily.schedule.due_date(datetime.now(UTC))
+    opening = jobs.daily.open_run(day)
+    if opening.empty:
+        logger.info("No quick reads for the digest of %s: nothing is sent", day)
+        return
+    summary = jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
+    logger.info(
+        "Digest %s: %d sent, %d to retry, %d failed, %d skipped by this process",
+        day,
+        summary.sent,
+        summary.retried,
+        summary.failed,
+        summary.skipped,
+    )
+
+
+def send_pending_mail() -> None:
+    """Send retries now due in the runs of the last two days, and the outbox."""
+    jobs = _current()
+    today = jobs.daily.schedule.due_date(datetime.now(UTC))
+    for day in (today - timedelta(days=1), today):
+        if jobs.stop.is_set():
+            return
+        if jobs.daily.ledger.run(day) is not None and jobs.daily.remaining(day):
+            jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
+    if not jobs.stop.is_set():
+        jobs.relay.deliver_all_due()
+
+
+def needs_catch_up(daily: DailyDigest, now: datetime) -> bool:
+    """True when the digest now due was never opened, or still has messages to send."""
+    day = daily.schedule.due_date(now)
+    if daily.ledger.run(day) is None:
+        return True
+    return daily.remaining(day) > 0
+
+
+def build_scheduler(daily: DailyDigest) -> BlockingScheduler:
+    schedule = daily.schedule
+    scheduler = BlockingScheduler(
+        timezone=schedule.zone,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+        },
+    )
+    scheduler.add_job(
+        send_daily_digest,
+        CronTrigger(hour=schedule.at.hour, minute=schedule.at.minute, timezone=schedule.zone),
+        id=DAILY_JOB,
+        name="Send the daily digest",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        send_pending_mail,
+        IntervalTrigger(seconds=int(PENDING_EVERY.total_seconds())),
+        id=PENDING_JOB,
+        name="Send retries and the outbox",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def run_scheduler(
+    daily: DailyDigest,
+    transport: Callable[[], Transport],
+    relay: OutboxRelay,
+) -> None:
+    """Run in the foreground until SIGTERM or SIGINT; then finish the message in hand."""
+    global _jobs
+    stop = threading.Event()
+    _jobs = Jobs(daily, transport, relay, stop)
+    scheduler = build_scheduler(daily)
+    if needs_catch_up(daily, datetime.now(UTC)):
+        logger.info("The digest now due is not sent yet: catching up")
+        scheduler.add_job(send_daily_digest, id=CATCH_UP_JOB, name="Catch up the daily digest")
+
+    def stop_cleanly(signum, _frame) -> None:
+        logger.info("Stopping the scheduler (signal %d) after the message in hand", signum)
+        stop.set()
+        scheduler.shutdown(wait=True)
+
+    trigger = scheduler.get_job(DAILY_JOB).trigger
+    logger.info(
+        "Scheduler running: the next digest goes out at %s",
+        trigger.get_next_fire_time(None, datetime.now(daily.schedule.zone)),
+    )
+    previous = {sig: signal.signal(sig, stop_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _jobs = None
+    logger.info("The scheduler has stopped")

@@ -1,0 +1,166 @@
+"""The outbox relay: sends queued mail when it can, retrying while the server is away.
+
+Any number of relays may run (a thread in each web process, the scheduler process): rows
+are claimed as the digest ledger's are, so each message has one sender at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, Table, func, select, true, update
+
+from .mail.transport import Envelope, Outcome, Transport
+from .messages import DkimSigner
+from .storage import claims
+from .storage.outbox import OutboxMessage
+from .subscriptions import Subscriptions
+
+logger = logging.getLogger(__name__)
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOptions:
+    batch: int = 20
+    lease: timedelta = timedelta(minutes=2)
+    retry_first: timedelta = timedelta(seconds=30)
+    retry_longest: timedelta = timedelta(hours=1)
+    max_attempts: int = 30  # with the backoff above: about a day of trying
+
+    def backoff(self, attempts: int) -> timedelta:
+        return min(self.retry_first * 2 ** max(attempts - 1, 0), self.retry_longest)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        subscriptions: Subscriptions,
+        transport: Callable[[], Transport],
+        *,
+        domain: str,
+        dkim: DkimSigner | None = None,
+        options: RelayOptions | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.writer = engine.execution_options(broadsheet_write=True)
+        self.subscriptions = subscriptions
+        self.transport = transport
+        self.domain = domain
+        self.dkim = dkim
+        self.options = options or RelayOptions()
+        self.clock = clock
+
+    def deliver_due(self) -> int:
+        """Send one batch of what is due; the number of rows handled (0: nothing was due)."""
+        options = self.options
+        token, rows = claims.claim(
+            self.engine,
+            OUTBOX,
+            where=true(),
+            now=self.clock(),
+            lease=options.lease,
+            limit=options.batch,
+            returning=(OUTBOX.c.purpose, OUTBOX.c.subscriber_id, OUTBOX.c.attempts),
+        )
+        if not rows:
+            return 0
+        with self.transport() as transport:
+            for row in rows:
+                message = self.subscriptions.compose(
+                    row.purpose, row.subscriber_id, f"<outbox.{row.id}@{self.domain}>"
+                )
+                if message is None:
+                    self._record(row.id, token, "skipped", "no longer applies")
+                    continue
+                reply = transport.send(Envelope.of(message, self.dkim))
+                if reply.outcome is Outcome.SENT:
+                    self._record(row.id, token, "sent", str(reply), sent_at=self.clock())
+                elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
+                    retry_at = self.clock() + options.backoff(row.attempts)
+                    self._record(row.id, token, "pending", str(reply), next_attempt_at=retry_at)
+                    logger.warning("Mail %d not sent yet, retrying: %s", row.id, reply)
+                else:
+                    self._record(row.id, token, "failed", str(reply))
+                    logger.error("Mail %d could not be sent: %s", row.id, reply)
+        return len(rows)
+
+    def deliver_all_due(self) -> int:
+        handled = total = self.deliver_due()
+        while handled:
+            handled = self.deliver_due()
+            total += handled
+        return total
+
+    def next_due(self) -> datetime | None:
+        """When the earliest waiting message comes due, if any is waiting."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == claims.PENDING
+                )
+            ).scalar()
+
+    def _record(self, row_id: int, token: str, status: str, reply: str, **values) -> None:
+        with self.writer.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(claims.held(OUTBOX, row_id, token))
+                .values(
+                    status=status,
+                    reply=reply[:500],
+                    claim_token=None,
+                    lease_expires_at=None,
+                    **values,
+                )
+            )
+
+
+class RelayThread:
+    """Runs a relay in the background of a web process: woken by each sign-up, and awake
+    again when the next retry is due, so a sign-up never waits on the mail server."""
+
+    def __init__(self, relay: OutboxRelay, *, idle: float = 60.0) -> None:
+        self.relay = relay
+        self.idle = idle
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="broadsheet-outbox-relay", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.relay.deliver_all_due()
+                next_due = self.relay.next_due()
+            except Exception:
+                logger.exception("The outbox relay failed; trying again shortly")
+                next_due = None
+            wait = self.idle
+            if next_due is not None:
+                wait = min(max((next_due - self.relay.clock()).total_seconds(), 0.05), wait)
+            self._wake.wait(wait)

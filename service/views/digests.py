@@ -1,0 +1,83 @@
+"""The digest of a date in the browser, and the API call that sends it now (idempotent)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Blueprint, Response, current_app, json
+
+from digests.render import digest_page_context
+from digests.runs import BackgroundSends, DailyDigest, daily_digest_for
+
+from ..errors import NotFound
+from .articles_api import require_token
+
+bp = Blueprint("digests", __name__)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EXTENSION = "broadsheet.digests"
+
+
+def _digests() -> tuple[DailyDigest, BackgroundSends]:
+    """One DailyDigest and one set of background sends per app, made on first use."""
+    made = current_app.extensions.get(_EXTENSION)
+    if made is None:
+        runtime = current_app.extensions["broadsheet"]
+        daily = daily_digest_for(runtime)
+        made = (daily, BackgroundSends(daily, runtime.transport))
+        current_app.extensions[_EXTENSION] = made
+    return made
+
+
+def _day(text: str) -> date:
+    try:
+        if _DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise NotFound(f"There is no digest for {text[:40]!r}: a digest date is YYYY-MM-DD.")
+
+
+def _nothing_in(day: date, daily: DailyDigest) -> NotFound:
+    window = daily.schedule.window(day)
+    return NotFound(
+        f"No quick reads were published between {window.start.isoformat()} and "
+        f"{window.end.isoformat()}: there is no digest for {day.isoformat()}, "
+        "and nothing is sent."
+    )
+
+
+@bp.get("/digests/<text>")
+def page(text: str) -> Response:
+    daily, _ = _digests()
+    day = _day(text)
+    digest = daily.assemble(day)
+    if not digest:
+        raise _nothing_in(day, daily)
+    runtime = current_app.extensions["broadsheet"]
+    html = runtime.env.get_template("digests/page.html").render(
+        digest_page_context(digest, runtime.settings)
+    )
+    return Response(html, mimetype="text/html")
+
+
+@bp.post("/v1/digests/<text>/send")
+def send(text: str) -> Response:
+    require_token()
+    daily, background = _digests()
+    day = _day(text)
+    opening = daily.open_run(day)
+    if opening.run is None:
+        raise _nothing_in(day, daily)
+    remaining = daily.remaining(day)
+    if remaining:
+        background.start(day)
+    body = {
+        "date": day.isoformat(),
+        "status": "sending" if remaining else "done",
+        "opened": opening.opened_now,
+        "items": opening.run.items,
+        "audience": opening.run.audience,
+        "counts": daily.counts(day),
+    }
+    return Response(json.dumps(body), status=202 if remaining else 200, mimetype="application/json")

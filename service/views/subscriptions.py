@@ -1,0 +1,257 @@
+"""Sign-up, confirmation and unsubscribe pages, and the subscriber list behind the API token.
+
+The form works without JavaScript and carries a CSRF token tied to the session cookie; a
+JSON sign-up needs none (a cross-site form cannot send application/json). The unsubscribe
+POST needs neither a cookie nor a token: the signed link is the permission, as the RFC 8058
+one-click POST from a mail client requires.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, json, request, session
+
+from ..errors import BadParameter, FieldError, NotFound, UnsupportedMediaType
+from ..problems import wants_html
+from ..storage import subscribers as store
+from ..storage.subscribers import Status
+from ..subscriptions import BadSignUp, read_sign_up
+from .articles_api import require_token
+from .body import json_from_request
+
+bp = Blueprint("subscriptions", __name__)
+logger = logging.getLogger(__name__)
+CSRF_FIELD = "csrf_token"
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+_LABELS = {"skip": "Skip to the main content"}
+ACCEPTED = (
+    "If the address can receive mail, a message with a link to confirm the subscription "
+    "is on its way. Nothing is sent until the link is followed."
+)
+
+
+@bp.record_once
+def _cookies(state) -> None:
+    # The session cookie carries only the CSRF token of the sign-up form.
+    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    base_url = str(state.app.config.get("BASE_URL") or "")
+    state.app.config.setdefault("SESSION_COOKIE_SECURE", base_url.startswith("https://"))
+
+
+def _runtime():
+    return current_app.extensions["broadsheet"]
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    runtime = _runtime()
+    html = runtime.env.get_template(template).render(
+        lang="en",
+        dir="ltr",
+        labels=_LABELS,
+        label_lang="",
+        publisher_name=runtime.settings.publisher_name,
+        publisher_address=runtime.settings.publisher_address,
+        **context,
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _message(status: int, heading: str, *paragraphs: str, link=None) -> Response:
+    return _page(
+        "subscriptions/message.html", status, heading=heading, paragraphs=paragraphs, link=link
+    )
+
+
+def _csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def _csrf_ok() -> bool:
+    expected = session.get(CSRF_FIELD)
+    given = request.form.get(CSRF_FIELD, "")
+    return isinstance(expected, str) and bool(expected) and hmac.compare_digest(expected, given)
+
+
+def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) -> Response:
+    return _page(
+        "subscriptions/form.html",
+        status,
+        action="/subscribe",
+        csrf_token=_csrf_token(),
+        errors=errors or {},
+        values={"email": "", "name": "", **(values or {})},
+    )
+
+
+def _after_sign_up() -> None:
+    if current_app.config.get("MAIL_RELAY", True):
+        _runtime().relay_thread.wake()
+
+
+@bp.get("/subscribe")
+def form() -> Response:
+    return _form()
+
+
+@bp.post("/subscribe")
+def sign_up() -> Response:
+    subscriptions = _runtime().subscriptions
+    if request.mimetype == "application/json":
+        data = json_from_request()
+        if not isinstance(data, dict):
+            raise BadSignUp([FieldError("", "must be an object: {email, name?}")])
+        subscriptions.sign_up(read_sign_up(data, strict=True), ip=request.remote_addr, form="json")
+        _after_sign_up()
+        body = {"status": "accepted", "detail": ACCEPTED}
+        return Response(json.dumps(body), status=202, mimetype="application/json")
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise UnsupportedMediaType(
+            "Send the form, or JSON {email, name?} as application/json, "
+            f"not {request.mimetype or 'no type'}."
+        )
+    values = {"email": request.form.get("email", ""), "name": request.form.get("name", "")}
+    if not _csrf_ok():
+        logger.warning("Refused a sign-up form without a valid CSRF token")
+        errors = {"form": "The form had expired. Please check your details and send it again."}
+        return _form(400, errors, values)
+    try:
+        request_data = read_sign_up(values, strict=False)
+    except BadSignUp as error:
+        errors = {e.pointer.lstrip("/"): e.message for e in error.errors}
+        return _form(422, errors, values)
+    subscriptions.sign_up(request_data, ip=request.remote_addr, form="form")
+    _after_sign_up()
+    return _message(200, "Check your inbox", ACCEPTED)
+
+
+@bp.get("/subscribe/confirm/<token>")
+def confirm(token: str) -> Response:
+    try:
+        _runtime().subscriptions.confirm(token)
+    except NotFound:
+        return _invalid_link()
+    return _message(
+        200,
+        "You are subscribed",
+        "Thank you. The daily digest will reach you from its next edition on.",
+        "Every digest has a link to unsubscribe, should you want to leave.",
+    )
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> Response:
+    try:
+        row = _runtime().subscriptions.subscriber_to_unsubscribe(token)
+    except NotFound:
+        return _invalid_link()
+    if row.status is Status.UNSUBSCRIBED:
+        return _unsubscribed()
+    return _page("subscriptions/unsubscribe.html", email=row.email, action=request.path)
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> Response:
+    """The page's button and the RFC 8058 one-click POST alike: no cookie, no CSRF token."""
+    try:
+        _runtime().subscriptions.unsubscribe(token)
+    except NotFound:
+        return _invalid_link()
+    return _unsubscribed()
+
+
+def _unsubscribed() -> Response:
+    return _message(
+        200,
+        "You are unsubscribed",
+        "The daily digest will not be sent to you again.",
+        link={"href": "/subscribe", "text": "Changed your mind? Subscribe again"},
+    )
+
+
+def _invalid_link() -> Response:
+    if not wants_html() and request.method == "POST":
+        raise NotFound("This link is not valid, or it has expired.")
+    return _message(
+        404,
+        "This link does not work",
+        "It may have expired, or been cut short when it was copied.",
+        link={"href": "/subscribe", "text": "Sign up again"},
+    )
+
+
+@bp.get("/v1/subscribers")
+def index() -> Response:
+    require_token()
+    args = request.args
+    for name in args:
+        if name not in ("status", "after", "limit"):
+            raise BadParameter(name, f"{name} is not a parameter here; use status, after, limit.")
+        if len(args.getlist(name)) > 1:
+            raise BadParameter(name, f"{name} is given more than once.")
+    status = None
+    if "status" in args:
+        try:
+            status = Status(args["status"])
+        except ValueError:
+            raise BadParameter(
+                "status", "status must be one of pending, confirmed, unsubscribed."
+            ) from None
+    after = _whole("after", 0, 0, 10**18)
+    limit = _whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    with _runtime().engine.connect() as connection:
+        rows = store.page(connection, after=after, limit=limit + 1, status=status)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_url = None
+    if more:
+        params = {k: args[k] for k in args if k != "after"} | {"after": str(rows[-1]["id"])}
+        next_url = f"{_runtime().settings.base_url}/v1/subscribers?{urlencode(params)}"
+    body = {"items": [_subscriber_json(row) for row in rows], "next": next_url}
+    response = Response(json.dumps(body), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return response
+
+
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    if name not in request.args:
+        return default
+    value = request.args[name]
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise BadParameter(name, f"{name} must be a whole number from {low} to {high}.")
+    return int(value)
+
+
+def _subscriber_json(row: dict[str, Any]) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "status": row["status"],
+        "created_at": moment(row["created_at"]),
+        "consent": {
+            "at": moment(row["consent"]["at"]),
+            "ip": row["consent"]["ip"],
+            "form": row["consent"]["form"],
+            "confirmed_at": moment(row["consent"]["confirmed_at"]),
+        },
+        "unsubscribed_at": moment(row["unsubscribed_at"]),
+    }
