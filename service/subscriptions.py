@@ -119,10 +119,10 @@ class Subscriptions:
         """Record the sign-up and queue its mail; the same work whoever signs up."""
         now = self.clock()
         with self.writer.begin() as connection:
-            row, before = store.record_sign_up(
+            row = store.record_sign_up(
                 connection, request.email, request.name, Consent(now, ip, form)
             )
-            purpose = ALREADY_SUBSCRIBED if before is Status.CONFIRMED else CONFIRM
+            purpose = ALREADY_SUBSCRIBED if row.status is Status.CONFIRMED else CONFIRM
             outbox.enqueue(connection, purpose=purpose, subscriber_id=row.id, now=now)
 
     def confirm(self, token: str) -> SubscriberRow:

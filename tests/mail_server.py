@@ -81,3 +81,10 @@ def start(handler: Recorder, **kwargs) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     return controller
+
+
+def start_on(handler: Recorder, port: int, **kwargs) -> Controller:
+    """A server on a given port: for a test that lets the server come up late."""
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    return controller

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Connection, String, select, update
+from sqlalchemy import CheckConstraint, Connection, String, bindparam, case, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base
+from .db import Base, UtcDateTime
 
 
 class Status(StrEnum):
@@ -64,62 +64,65 @@ def _row(row) -> SubscriberRow:
     return SubscriberRow(row.id, row.email, row.name, Status(row.status), row.consented_at)
 
 
-def _insert_new(connection: Connection):
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(Subscriber)
+def _sign_up_statement(dialect_name: str):
+    """One statement for every sign-up, new address or known: an upsert that leaves a
+    confirmed subscriber as they are and makes anyone else pending with this consent."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(Subscriber).values(
+        email=bindparam("email"),
+        email_key=bindparam("email_key"),
+        name=bindparam("name"),
+        status=Status.PENDING.value,
+        created_at=bindparam("at", type_=UtcDateTime()),
+        consented_at=bindparam("at", type_=UtcDateTime()),
+        consent_ip=bindparam("ip"),
+        consent_form=bindparam("form"),
+    )
+    new = statement.excluded
+    confirmed = Subscriber.status == Status.CONFIRMED.value
+
+    def keep_if_confirmed(column, value):
+        return case((confirmed, column), else_=value)
+
+    return statement.on_conflict_do_update(
+        index_elements=["email_key"],
+        set_={
+            "email": keep_if_confirmed(Subscriber.email, new.email),
+            "name": keep_if_confirmed(Subscriber.name, new.name),
+            "status": keep_if_confirmed(Subscriber.status, new.status),
+            "consented_at": keep_if_confirmed(Subscriber.consented_at, new.consented_at),
+            "consent_ip": keep_if_confirmed(Subscriber.consent_ip, new.consent_ip),
+            "consent_form": keep_if_confirmed(Subscriber.consent_form, new.consent_form),
+            "confirmed_at": keep_if_confirmed(Subscriber.confirmed_at, null()),
+        },
+    ).returning(
+        Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status, Subscriber.consented_at
+    )
+
+
+_SIGN_UP = {name: _sign_up_statement(name) for name in ("postgresql", "sqlite")}
 
 
 def record_sign_up(
     connection: Connection, email: str, name: str | None, consent: Consent
-) -> tuple[SubscriberRow, Status | None]:
-    """Add or renew a sign-up; returns the row and the status it had before (None: new).
+) -> SubscriberRow:
+    """Add or renew a sign-up in one statement, the same whoever signs up.
 
-    A confirmed subscriber is left exactly as is: a stranger typing their address must not
-    change their name or their consent record.
+    A confirmed subscriber is left exactly as is (the row comes back confirmed): a
+    stranger typing their address must not change their name or their consent record.
     """
-    key = email_key(email)
-    inserted = connection.execute(
-        _insert_new(connection)
-        .values(
-            email=email.strip(),
-            email_key=key,
-            name=name,
-            status=Status.PENDING,
-            created_at=consent.at,
-            consented_at=consent.at,
-            consent_ip=consent.ip,
-            consent_form=consent.form,
-        )
-        .on_conflict_do_nothing(index_elements=["email_key"])
-        .returning(Subscriber.id)
-    ).first()
-    if inserted is None:
-        found = _row(
-            connection.execute(select(Subscriber).where(Subscriber.email_key == key)).one()
-        )
-        if found.status is Status.CONFIRMED:
-            return found, found.status
-        connection.execute(
-            update(Subscriber)
-            .where(Subscriber.id == found.id, Subscriber.status != Status.CONFIRMED)
-            .values(
-                email=email.strip(),
-                name=name,
-                status=Status.PENDING,
-                consented_at=consent.at,
-                consent_ip=consent.ip,
-                consent_form=consent.form,
-                confirmed_at=None,
-            )
-        )
-        previous: Status | None = found.status
-        subscriber_id = found.id
-    else:
-        previous = None
-        subscriber_id = inserted.id
-    return _row(
-        connection.execute(select(Subscriber).where(Subscriber.id == subscriber_id)).one()
-    ), previous
+    row = connection.execute(
+        _SIGN_UP[connection.dialect.name],
+        {
+            "email": email.strip(),
+            "email_key": email_key(email),
+            "name": name,
+            "at": consent.at,
+            "ip": consent.ip,
+            "form": consent.form,
+        },
+    ).one()
+    return _row(row)
 
 
 def find(connection: Connection, subscriber_id: int) -> SubscriberRow | None:

@@ -40,10 +40,12 @@ ACCEPTED = (
 @bp.record_once
 def _cookies(state) -> None:
     # The session cookie carries only the CSRF token of the sign-up form.
-    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    base_url = str(state.app.config.get("BASE_URL") or "")
-    state.app.config.setdefault("SESSION_COOKIE_SECURE", base_url.startswith("https://"))
+    config = state.app.config
+    if not config.get("SESSION_COOKIE_SAMESITE"):
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if str(config.get("BASE_URL") or "").startswith("https://"):
+        config["SESSION_COOKIE_SECURE"] = True
 
 
 def _runtime():

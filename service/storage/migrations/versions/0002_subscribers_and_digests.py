@@ -109,7 +109,8 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reply", sa.String(length=500), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'claimed', 'sent', 'failed')", name=op.f("ck_outbox_status")
+            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')",
+            name=op.f("ck_outbox_status"),
         ),
         sa.ForeignKeyConstraint(
             ["subscriber_id"],
