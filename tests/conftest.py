@@ -220,7 +220,7 @@ def database_url(request, tmp_path):
 
 # Stored articles ------------------------------------------------------------------------
 
-API_TOKEN = "test-api-token"
+API_TOKEN = "test-api-token-0123456789"
 
 
 class CountingPrinter:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from service import create_app
 from service.pdf_renderer import PrintJob
 from service.runtime import shared_printer
+from service.settings import Settings
 from service.storage.models import ArticlePdf
 from service.validation import validate_article
 
@@ -31,7 +32,7 @@ def _expected_etag(app, article: dict) -> str:
 class TestWithTheRealPrinter:
     @pytest.fixture
     def printer(self):
-        return CountingPrinter(inner=shared_printer(frozenset(), 60, 20.0, 2))
+        return CountingPrinter(inner=shared_printer(Settings.load({}, {"ENV": "test"})))
 
     def test_a_stored_article_is_printed_once_and_served_from_storage(self, api, printer):
         article = examples()["bike-lanes"]

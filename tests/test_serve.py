@@ -26,6 +26,7 @@ def test_broadsheet_serve_answers(tmp_path):
     env = {
         **os.environ,
         "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "BROADSHEET_ENV": "development",
         # This checkout's code, whatever the virtual environment was installed from.
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
