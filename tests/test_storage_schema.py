@@ -137,7 +137,7 @@ def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     }
     env.pop("FLASK_DEBUG", None)
     return subprocess.run(
-        [str(Path(sys.executable).parent / "broadsheet"), "serve", "--port", port],
+        [sys.executable, "-m", "service", "serve", "--port", port],
         env=env,
         capture_output=True,
         text=True,
