@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from babel.dates import format_date
@@ -76,8 +77,7 @@ def index() -> Response:
     for name in list(args):
         if name != "cursor":
             args.poplist(name)
-    query = article_query(args, allowed=("cursor",), kind=QUICK_READ)
-    query = type(query)(kind=QUICK_READ, after=query.after, limit=PAGE_SIZE)
+    query = replace(article_query(args, allowed=("cursor",), kind=QUICK_READ), limit=PAGE_SIZE)
     runtime = current_runtime()
     with runtime.database.reading() as session:
         listed = list_articles(session, query)

@@ -31,7 +31,7 @@ def atom() -> Response:
 
 
 @bp.get("/feed.json")
-def json_() -> Response:
+def json_feed_document() -> Response:
     settings, items, changed = _latest()
     body = json.dumps(json_feed(items, settings), ensure_ascii=False, indent=1)
     response = Response(body, mimetype="application/feed+json")
