@@ -21,6 +21,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .logs import printable
+
 logger = logging.getLogger(__name__)
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -97,7 +99,7 @@ class SafeURLFetcher(URLFetcher):
                 return self._data(url)
             return self._https(url)
         except FetchRefused as refusal:
-            logger.warning("Not loading %.200s: %s", url, refusal)
+            logger.warning("Not loading %s: %s", printable(url, 200), printable(refusal))
             raise
 
     # data: URIs, decoded here rather than by urllib ------------------------------------
