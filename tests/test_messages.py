@@ -384,3 +384,16 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies():
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
     tampered = signed.replace(b"Subject: Council", b"Subject: Counci1")
     assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_the_mail_from_setting_becomes_a_pair_at_startup():
+    from service.settings import Settings, SettingsError
+
+    env = {"BROADSHEET_ENV": "test", "BROADSHEET_MAIL_FROM": '"Doe, Jane" <jane@example.org>'}
+    assert Settings.load(env).mail_from == Mailbox("Doe, Jane", "jane@example.org")
+    assert Settings.load({"BROADSHEET_ENV": "test"}).mail_from == Mailbox(
+        "Broadsheet", "digest@localhost"
+    )
+    env["BROADSHEET_MAIL_FROM"] = "Jane: attacker@evil.example <reader@example.net>"
+    with pytest.raises(SettingsError, match="BROADSHEET_MAIL_FROM"):
+        Settings.load(env)
