@@ -28,7 +28,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from .messages import mailbox
+from .addresses import Mailbox, checked_address, parse_mailbox
 
 PREFIX = "BROADSHEET_"
 # Signs tokens when BROADSHEET_ENV is development or test and no SECRET_KEY is set: the
@@ -73,7 +73,11 @@ class Settings(BaseModel):
         shown="unset: mail goes to a Maildir in the instance folder",
         secret=True,
     )
-    mail_from: str = setting("Broadsheet <digest@localhost>", "a mailbox: Name <user@host>")
+    mail_from: Mailbox = setting(
+        Mailbox("Broadsheet", "digest@localhost"),
+        'a mailbox: Name <user@host>, the name in double quotes if it holds , : ; @ < > ( ) or "',
+        shown="Broadsheet <digest@localhost>",
+    )
     base_url: str = setting(
         "http://localhost:5000", "an http(s) URL with no query, the service as readers reach it"
     )
@@ -203,10 +207,16 @@ class Settings(BaseModel):
             raise ValueError("needs smtp:// or smtps:// and a host")
         return value
 
-    @field_validator("mail_from", "unsubscribe_mailto")
+    @field_validator("mail_from", mode="before")
     @classmethod
-    def _mailbox(cls, value: str | None) -> str | None:
-        return None if value is None else mailbox(value)
+    def _mail_from(cls, value: Any) -> Any:
+        # Parsed once, here, into (name, address): nothing reads an address out of it again.
+        return parse_mailbox(value) if isinstance(value, str) else value
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _unsubscribe_mailto(cls, value: str | None) -> str | None:
+        return None if value is None else checked_address(value)
 
     @field_validator("base_url")
     @classmethod
