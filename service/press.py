@@ -170,7 +170,13 @@ class Press:
             key, future = item
             try:
                 future.set_result(self._print(*key))
-            except BaseException as error:
+            except (_Superseded, RenderRefused) as error:
+                future.set_exception(error)  # expected, and RenderRefused is logged already
+            except PrinterUnavailable as error:
+                logger.warning("Could not print %r now (%s): a reader will retry", key, error)
+                future.set_exception(error)
+            except Exception as error:
+                logger.error("Printing %r failed", key, exc_info=error)
                 future.set_exception(error)
             finally:
                 with self._lock:
