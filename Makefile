@@ -18,9 +18,10 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(STAMP)
 
-## Serve the app on embedded defaults (SQLite and a Maildir in ./instance).
+## Serve the app on embedded defaults (SQLite and a Maildir in ./instance), as development:
+## no SECRET_KEY needed. Production sets BROADSHEET_SECRET_KEY and runs wsgi:app.
 serve: $(STAMP)
-	$(BIN)/broadsheet serve
+	BROADSHEET_ENV=development $(BIN)/broadsheet serve
 
 system-deps:
 	bash scripts/system-deps
@@ -38,6 +39,7 @@ bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/email.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache .mypy_cache

@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
-from functools import cached_property
 from urllib.parse import urlsplit
 
-from service.addresses import Mailbox, parse_mailbox
+from service.addresses import Mailbox
 from service.email_renderer import EmailBody
 from service.messages import (
     LINE_LENGTH,
@@ -146,9 +145,9 @@ class DigestComposer:
     dkim: DkimSigner | None = None
     unsubscribe_mailto: str | None = None
 
-    @cached_property
+    @property
     def sender(self) -> Mailbox:
-        return parse_mailbox(self.settings.mail_from)
+        return self.settings.mail_from
 
     @property
     def sender_address(self) -> str:

@@ -201,26 +201,23 @@ def schedule_from(digest_time: str | time, timezone: str | ZoneInfo) -> Schedule
 
 def daily_digest_for(runtime) -> DailyDigest:
     """A DailyDigest on a running Broadsheet's settings, templates and database."""
-    config = runtime.config
+    settings = runtime.settings
     composer = DigestComposer(
-        runtime.settings,
-        runtime.tokens,
-        runtime.dkim,
-        unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
+        settings, runtime.tokens, runtime.dkim, unsubscribe_mailto=settings.unsubscribe_mailto
     )
-    retry = timedelta(seconds=float(config["DIGEST_RETRY_SECONDS"]))
+    retry = timedelta(seconds=settings.digest_retry_seconds)
     options = SendOptions(
-        lease=timedelta(seconds=float(config["DIGEST_LEASE_SECONDS"])),
+        lease=timedelta(seconds=settings.digest_lease_seconds),
         retry_first=retry,
         retry_longest=max(retry, timedelta(hours=1)),
-        max_attempts=int(config["DIGEST_MAX_ATTEMPTS"]),
+        max_attempts=settings.digest_max_attempts,
     )
     return DailyDigest(
         runtime.engine,
         runtime.env,
-        runtime.settings,
+        settings,
         runtime.inliner,
-        schedule_from(config["DIGEST_TIME"], config["TIMEZONE"]),
+        Schedule(settings.digest_time, settings.timezone),
         composer,
         options,
     )

@@ -5,18 +5,18 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .runtime import Runtime, current_runtime
 from .storage import schema
 
 db_group = AppGroup("db", help="Database migrations.")
 
 
-def _engine():
-    return current_app.extensions["broadsheet"].engine
+def _engine() -> Engine:
+    return current_runtime().engine
 
 
 @db_group.command("upgrade")
@@ -25,7 +25,7 @@ def _engine():
 def upgrade_command(revision: str, sql: bool) -> None:
     """Apply the database migrations (up to REVISION, by default all)."""
     if sql:
-        schema.upgrade_sql(current_app.config["DATABASE_URL"], revision)
+        schema.upgrade_sql(_engine().url.render_as_string(hide_password=False), revision)
         return
     try:
         state = schema.schema_state(_engine())
@@ -55,15 +55,12 @@ def revision_command(message: str, autogenerate: bool) -> None:
     click.echo(f"Wrote {schema.new_revision(_engine(), message, autogenerate)}")
 
 
-def prepare_database(app: Flask) -> None:
-    """Before serving: migrate in development; elsewhere refuse, in one line, a schema behind.
-
-    Development is debug mode, or an SQLite database, which belongs to this one server.
-    """
-    engine = app.extensions["broadsheet"].engine
+def prepare_database(runtime: Runtime) -> None:
+    """Before serving: migrate in development; in production, refuse a schema behind in one line."""
+    engine = runtime.engine
     try:
         state = schema.schema_state(engine)
-        if not state.is_current and state.can_upgrade and (app.debug or _embedded(engine)):
+        if not state.is_current and state.can_upgrade and runtime.settings.env != "production":
             state = schema.upgrade(engine)
     except SQLAlchemyError as error:
         click.echo(f"Broadsheet cannot use its database: {error}".splitlines()[0], err=True)
@@ -71,7 +68,3 @@ def prepare_database(app: Flask) -> None:
     if not state.is_current:
         click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)
         sys.exit(1)
-
-
-def _embedded(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

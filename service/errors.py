@@ -43,30 +43,34 @@ class BroadsheetError(Exception):
 
 
 class BadRequest(BroadsheetError):
+    """A request the service cannot act on; the subclasses say which part is wrong."""
+
     status = 400
     slug = "bad-request"
+    title = "The request could not be understood"
+
+
+class UnreadableBody(BadRequest):
+    """The body is empty, or not UTF-8 JSON the service will read."""
+
     title = "The request body could not be read"
 
 
-class Unauthorized(BroadsheetError):
-    status = 401
-    slug = "unauthorized"
-    title = "A valid API token is required"
+class BadParameter(BadRequest):
+    """A query parameter outside what the route accepts; `parameter` names it when known."""
 
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
+    slug = "bad-parameter"
+    title = "A query parameter is not valid"
 
+    def __init__(self, detail: str | None = None, parameter: str | None = None):
+        super().__init__(detail)
+        self.parameter = parameter
 
-class NotFound(BroadsheetError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
-
-
-class PayloadTooLarge(BroadsheetError):
-    status = 413
-    slug = "payload-too-large"
-    title = "The request body is too large"
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.parameter is not None:
+            problem["parameter"] = self.parameter
+        return problem
 
 
 class UnsupportedMediaType(BroadsheetError):
@@ -114,25 +118,19 @@ class PrinterUnavailable(BroadsheetError):
         return {"Retry-After": "5"}
 
 
-class TooManyRequests(BroadsheetError):
-    status = 429
-    slug = "too-many-requests"
-    title = "Too many requests"
+class Unauthorized(BroadsheetError):
+    status = 401
+    slug = "unauthorized"
+    title = "A valid API token is required"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
 
 
-class BadParameter(BroadsheetError):
-    """A query parameter that cannot be used; `parameter` names it."""
-
-    status = 400
-    slug = "bad-parameter"
-    title = "A query parameter is not acceptable"
-
-    def __init__(self, parameter: str, detail: str):
-        super().__init__(detail)
-        self.parameter = parameter
-
-    def problem(self) -> dict[str, Any]:
-        return {**super().problem(), "parameter": self.parameter}
+class NotFound(BroadsheetError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
 
 
 class PreconditionFailed(BroadsheetError):

@@ -30,6 +30,7 @@ from .settings import Settings
 from .storage.articles import article_of, get_article
 from .storage.db import Database
 from .storage.pdfs import (
+    PdfState,
     claim_print,
     pdf_state,
     release_claim,
@@ -66,7 +67,13 @@ def layout_fingerprint(settings: Settings, max_pages: int) -> str:
 class StoredPdf:
     etag: str
     data: bytes
-    printed_at: datetime | None
+    printed_at: datetime
+
+
+def _printed(state: PdfState) -> StoredPdf | None:
+    if state.data is None or state.etag is None or state.printed_at is None:
+        return None
+    return StoredPdf(state.etag, state.data, state.printed_at)
 
 
 class _Superseded(Exception):
@@ -130,10 +137,11 @@ class Press:
                 state = pdf_state(session, article_id)
             if state is None:
                 raise NotFound(f"There is no article {article_id!r}.")
-            if state.current and state.data is not None and state.etag is not None:
+            printed = _printed(state) if state.current else None
+            if printed is not None:
                 if state.layout != self.layout:
                     self.submit(article_id, state.article_version)
-                return StoredPdf(state.etag, state.data, state.printed_at)
+                return printed
             if state.current and state.failure and state.layout == self.layout:
                 raise RenderRefused(state.failure)
             future = self.submit(article_id, state.article_version)
@@ -162,7 +170,13 @@ class Press:
             key, future = item
             try:
                 future.set_result(self._print(*key))
-            except BaseException as error:
+            except (_Superseded, RenderRefused) as error:
+                future.set_exception(error)  # expected, and RenderRefused is logged already
+            except PrinterUnavailable as error:
+                logger.warning("Could not print %r now (%s): a reader will retry", key, error)
+                future.set_exception(error)
+            except Exception as error:
+                logger.error("Printing %r failed", key, exc_info=error)
                 future.set_exception(error)
             finally:
                 with self._lock:
@@ -183,8 +197,9 @@ class Press:
                 state = pdf_state(session, article_id)
             if state is None or state.article_version != version:
                 raise _Superseded()
-            if state.data is not None and state.etag is not None and state.layout == self.layout:
-                return StoredPdf(state.etag, state.data, state.printed_at)
+            printed = _printed(state)
+            if printed is not None and state.layout == self.layout:
+                return printed
             if state.failure and state.layout == self.layout:
                 raise RenderRefused(state.failure)
             if time.monotonic() > deadline:
@@ -209,14 +224,13 @@ class Press:
             with self.database.writing() as session:
                 release_claim(session, article_id, version)
             raise
+        printed_at = datetime.now(UTC)
         with self.database.writing() as session:
-            kept = save_print(
-                session, article_id, version, self.layout, job.etag, data, datetime.now(UTC)
-            )
+            kept = save_print(session, article_id, version, self.layout, job.etag, data, printed_at)
         if not kept:
             raise _Superseded()
         logger.info("Printed article %r (%d bytes)", article_id, len(data))
-        return StoredPdf(job.etag, data, None)
+        return StoredPdf(job.etag, data, printed_at)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the press threads once the prints already queued are done."""

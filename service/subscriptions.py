@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from jinja2 import Environment
 from sqlalchemy import Engine
 
-from .addresses import BadAddress, Mailbox, checked_address, parse_mailbox
+from .addresses import BadAddress, Mailbox, checked_address
 from .characters import character_problem
 from .email_renderer import Inliner
 from .errors import BroadsheetError, FieldError, NotFound
@@ -198,7 +198,7 @@ class Subscriptions:
         )
         context["title"] = subject
         return build_message(
-            sender=parse_mailbox(self.settings.mail_from),
+            sender=self.settings.mail_from,
             to=Mailbox(row.name or "", row.email),
             subject=subject,
             text=self.env.get_template("subscriptions/mail.txt").render(context),

@@ -220,24 +220,29 @@ def database_url(request, tmp_path):
 
 # Stored articles ------------------------------------------------------------------------
 
-API_TOKEN = "test-api-token"
+API_TOKEN = "test-api-token-0123456789"
 
 
 class CountingPrinter:
     """Counts the print jobs that reach a printer; without one to pass them to, it fakes a PDF."""
 
-    def __init__(self, inner=None, delay: float = 0.0):
+    def __init__(self, inner=None, delay: float = 0.0, fail_with: Exception | None = None):
         self.inner = inner
         self.max_pages = inner.max_pages if inner else 60
         self.delay = delay
+        self.fail_with = fail_with
         self.jobs: list[str] = []
+        self.threads: list[str] = []  # the name of the thread each job came from
         self._lock = threading.Lock()
 
     def print(self, html: str, paper: str = "a4", link_labels=None) -> bytes:
         with self._lock:
             self.jobs.append(html)
+            self.threads.append(threading.current_thread().name)
         if self.delay:
             time.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
         if self.inner is not None:
             return self.inner.print(html, paper, link_labels)
         return b"%PDF-1.7 fake " + hashlib.sha256(html.encode()).hexdigest().encode()

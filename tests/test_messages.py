@@ -396,3 +396,16 @@ def test_quoted_printable_lines_are_at_most_76_characters():
     )
     body = serialise(message).split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
+
+
+def test_the_mail_from_setting_becomes_a_pair_at_startup():
+    from service.settings import Settings, SettingsError
+
+    env = {"BROADSHEET_ENV": "test", "BROADSHEET_MAIL_FROM": '"Doe, Jane" <jane@example.org>'}
+    assert Settings.load(env).mail_from == Mailbox("Doe, Jane", "jane@example.org")
+    assert Settings.load({"BROADSHEET_ENV": "test"}).mail_from == Mailbox(
+        "Broadsheet", "digest@localhost"
+    )
+    env["BROADSHEET_MAIL_FROM"] = "Jane: attacker@evil.example <reader@example.net>"
+    with pytest.raises(SettingsError, match="BROADSHEET_MAIL_FROM"):
+        Settings.load(env)

@@ -22,15 +22,15 @@ def _free_port() -> int:
 
 def test_broadsheet_serve_answers(tmp_path):
     port = _free_port()
-    script = Path(sys.executable).parent / "broadsheet"
     env = {
         **os.environ,
         "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "BROADSHEET_ENV": "development",
         # This checkout's code, whatever the virtual environment was installed from.
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
     server = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -132,11 +132,12 @@ def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
         **os.environ,
         "BROADSHEET_DATABASE_URL": url,
         "BROADSHEET_SECRET_KEY": "serve-test",
+        "BROADSHEET_ENV": "production",
         "PYTHONPATH": str(ROOT),
     }
     env.pop("FLASK_DEBUG", None)
     return subprocess.run(
-        [str(Path(sys.executable).parent / "broadsheet"), "serve", "--port", port],
+        [sys.executable, "-m", "service", "serve", "--port", port],
         env=env,
         capture_output=True,
         text=True,
@@ -144,7 +145,6 @@ def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_serve_refuses_a_schema_behind_in_one_line(database_url):
     completed = _serve(database_url)
     assert completed.returncode == 1

@@ -268,6 +268,19 @@ def list_articles(session: Session, query: ArticleQuery) -> ArticlePage:
     return ArticlePage(items, Cursor(last.published_at, last.id) if last else None)
 
 
+def published_between(
+    session: Session, start: datetime, end: datetime, kind: str | None = None
+) -> list[StoredArticle]:
+    """Articles (of `kind`) published in [start, end), oldest first: a digest's or an edition's."""
+    statement = select(StoredArticle).where(
+        StoredArticle.published_at >= start, StoredArticle.published_at < end
+    )
+    if kind is not None:
+        statement = statement.where(StoredArticle.kind == kind)
+    order = (StoredArticle.published_at, StoredArticle.id)
+    return list(session.scalars(statement.order_by(*order)))
+
+
 def last_change(session: Session, kind: str | None = None) -> datetime | None:
     """When the list of articles (of `kind`) last changed: a store or a deletion."""
     stored = select(func.max(StoredArticle.stored_at))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from babel.dates import format_date
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 
 from ..errors import NotFound
 from ..html_renderer import render_html
 from ..language import direction_of
 from ..problems import wants_html
+from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
 from .articles_api import article_query
 from .caching import conditional
@@ -21,13 +23,9 @@ PAGE_SIZE = 20
 QUICK_READ = "quick-read"
 
 
-def _runtime():
-    return current_app.extensions["broadsheet"]
-
-
 def site_context(skip: str) -> dict[str, Any]:
     """What base.html needs on a page of the site itself, which speaks English."""
-    settings = _runtime().settings
+    settings = current_runtime().settings
     return {
         "lang": "en",
         "dir": "ltr",
@@ -43,7 +41,7 @@ def not_found(article_id: str) -> Response:
     if not wants_html():
         raise NotFound(f"There is no article {article_id!r}.")
     page = (
-        _runtime()
+        current_runtime()
         .env.get_template("articles/not_found.html")
         .render(site_context("Skip to the message"), list_url=url_for("articles.index"))
     )
@@ -52,7 +50,7 @@ def not_found(article_id: str) -> Response:
 
 @bp.get("/<article_id>")
 def page(article_id: str) -> Response:
-    runtime = _runtime()
+    runtime = current_runtime()
     with runtime.database.reading() as session:
         row = get_article(session, article_id)
         if row is None:
@@ -64,7 +62,7 @@ def page(article_id: str) -> Response:
 @bp.get("/<article_id>.pdf")
 def pdf(article_id: str) -> Response:
     try:
-        printed = _runtime().press.pdf(article_id)
+        printed = current_runtime().press.pdf(article_id)
     except NotFound:
         return not_found(article_id)
     response = Response(printed.data, mimetype="application/pdf")
@@ -79,9 +77,8 @@ def index() -> Response:
     for name in list(args):
         if name != "cursor":
             args.poplist(name)
-    query = article_query(args, allowed=("cursor",), kind=QUICK_READ)
-    query = type(query)(kind=QUICK_READ, after=query.after, limit=PAGE_SIZE)
-    runtime = _runtime()
+    query = replace(article_query(args, allowed=("cursor",), kind=QUICK_READ), limit=PAGE_SIZE)
+    runtime = current_runtime()
     with runtime.database.reading() as session:
         listed = list_articles(session, query)
         changed = last_change(session, QUICK_READ)

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ..article import Article
+from ..article import Article, parse_datetime
 from ..errors import BadArticle, BadParameter, FieldError, NotFound, Unauthorized
+from ..runtime import current_runtime
 from ..storage.articles import (
     ArticleQuery,
     ArticleSummary,
@@ -41,20 +42,16 @@ DEFAULT_LIMIT = 20
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _runtime():
-    return current_app.extensions["broadsheet"]
-
-
 def require_token() -> None:
     """Let the request through only with the configured API token, compared in constant time."""
-    expected = current_app.config.get("API_TOKEN")
+    expected = current_runtime().settings.api_token
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if not expected:
         logger.warning("Refused a write to %s: BROADSHEET_API_TOKEN is not set", request.path)
     if (
         not expected
         or scheme.lower() != "bearer"
-        or not hmac.compare_digest(given.strip().encode(), str(expected).encode())
+        or not hmac.compare_digest(given.strip().encode(), expected.encode())
     ):
         raise Unauthorized("Send the API token as Authorization: Bearer <token>.")
 
@@ -73,7 +70,7 @@ def _preconditions() -> Preconditions:
 
 
 def summary_json(item: ArticleSummary) -> dict[str, Any]:
-    base = _runtime().settings.base_url
+    base = current_runtime().settings.base_url
     return {
         "id": item.id,
         "kind": item.kind,
@@ -123,7 +120,7 @@ def put(article_id: str) -> Response:
     preconditions = _preconditions()
     data = json_from_request()
     article = _article_for(article_id, data)
-    runtime = _runtime()
+    runtime = current_runtime()
     with runtime.database.writing() as session:
         stored = put_article(session, article, data, datetime.now(UTC), preconditions)
         summary = ArticleSummary.of(stored.article)
@@ -138,7 +135,7 @@ def put(article_id: str) -> Response:
 
 @bp.get("/<article_id>")
 def get(article_id: str) -> Response:
-    with _runtime().database.reading() as session:
+    with current_runtime().database.reading() as session:
         row = get_article(session, article_id)
         if row is None:
             raise NotFound(f"There is no article {article_id!r}.")
@@ -150,7 +147,7 @@ def get(article_id: str) -> Response:
 def delete(article_id: str) -> Response:
     require_token()
     preconditions = _preconditions()
-    with _runtime().database.writing() as session:
+    with current_runtime().database.writing() as session:
         deleted = delete_article(session, article_id, datetime.now(UTC), preconditions)
     if not deleted:
         raise NotFound(f"There is no article {article_id!r}.")
@@ -160,13 +157,13 @@ def delete(article_id: str) -> Response:
 @bp.get("")
 def index() -> Response:
     query = article_query(request.args, allowed=("kind", "since", "until", "cursor", "limit"))
-    with _runtime().database.reading() as session:
+    with current_runtime().database.reading() as session:
         page = list_articles(session, query)
     next_url = None
     if page.next is not None:
         params = {key: request.args[key] for key in request.args if key != "cursor"}
         params["cursor"] = page.next.encode()
-        next_url = f"{_runtime().settings.base_url}/v1/articles?{urlencode(params)}"
+        next_url = f"{current_runtime().settings.base_url}/v1/articles?{urlencode(params)}"
     response = _json({"items": [summary_json(item) for item in page.items], "next": next_url})
     if next_url:
         response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -177,19 +174,21 @@ def article_query(args, allowed: tuple[str, ...], kind: str | None = None) -> Ar
     """Read list parameters; anything unknown, repeated or malformed is a 400 naming it."""
     for name in args:
         if name not in allowed:
-            raise BadParameter(name, f"{name} is not a parameter here; use {', '.join(allowed)}.")
+            raise BadParameter(
+                f"{name} is not a parameter here; use {', '.join(allowed)}.", parameter=name
+            )
         if len(args.getlist(name)) > 1:
-            raise BadParameter(name, f"{name} is given more than once.")
+            raise BadParameter(f"{name} is given more than once.", parameter=name)
     if "kind" in args:
         kind = args["kind"]
         if kind not in KINDS:
-            raise BadParameter("kind", f"kind must be one of {', '.join(KINDS)}.")
+            raise BadParameter(f"kind must be one of {', '.join(KINDS)}.", parameter="kind")
     after = None
     if "cursor" in args:
         try:
             after = Cursor.decode(args["cursor"])
         except BadCursor as error:
-            raise BadParameter("cursor", f"cursor {error}.") from None
+            raise BadParameter(f"cursor {error}.", parameter="cursor") from None
     return ArticleQuery(
         kind=kind,
         since=_moment(args, "since"),
@@ -208,16 +207,13 @@ def _moment(args, name: str) -> datetime | None:
     try:
         if _DATE.fullmatch(value):
             return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        return parse_datetime(value)
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
         raise BadParameter(
-            name,
             f"{name} must be a date (2026-03-12) or an RFC 3339 date-time with an offset "
             "(2026-03-12T08:00:00Z).",
-        )
-    return moment
+            parameter=name,
+        ) from None
 
 
 def _limit(args) -> int:
@@ -227,5 +223,7 @@ def _limit(args) -> int:
     if not (
         value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= MAX_LIMIT
     ):
-        raise BadParameter("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        raise BadParameter(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}.", parameter="limit"
+        )
     return int(value)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from ..feeds import FEED_SIZE, atom_feed, json_feed
+from ..runtime import current_runtime
 from ..storage.articles import ArticleQuery, last_change, list_articles
 from .caching import conditional
 
@@ -15,7 +16,7 @@ QUICK_READ = "quick-read"
 
 
 def _latest():
-    runtime = current_app.extensions["broadsheet"]
+    runtime = current_runtime()
     with runtime.database.reading() as session:
         page = list_articles(session, ArticleQuery(kind=QUICK_READ, limit=FEED_SIZE))
         changed = last_change(session, QUICK_READ)
@@ -30,7 +31,7 @@ def atom() -> Response:
 
 
 @bp.get("/feed.json")
-def json_() -> Response:
+def json_feed_document() -> Response:
     settings, items, changed = _latest()
     body = json.dumps(json_feed(items, settings), ensure_ascii=False, indent=1)
     response = Response(body, mimetype="application/feed+json")

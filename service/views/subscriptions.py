@@ -44,7 +44,7 @@ def _cookies(state) -> None:
     if not config.get("SESSION_COOKIE_SAMESITE"):
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["SESSION_COOKIE_HTTPONLY"] = True
-    if str(config.get("BASE_URL") or "").startswith("https://"):
+    if state.app.extensions["broadsheet"].settings.base_url.startswith("https://"):
         config["SESSION_COOKIE_SECURE"] = True
 
 
@@ -100,7 +100,7 @@ def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) 
 
 
 def _after_sign_up() -> None:
-    if current_app.config.get("MAIL_RELAY", True):
+    if _runtime().settings.mail_relay:
         _runtime().relay_thread.wake()
 
 
