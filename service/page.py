@@ -20,7 +20,7 @@ from .article import Article, Image
 from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .reading import Field, Piece, Reading, Reference, read
+from .reading import Field, Piece, Reading, Reference, children, read
 from .settings import Settings
 
 
@@ -58,7 +58,7 @@ def inline_html(
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
                 out.append(f"<{piece.name}{attrs}>")
                 if piece.name != "br":
-                    emit(piece.children, out)
+                    emit(children(piece), out)
                     out.append(f"</{piece.name}>")
 
     def render(field: Field | None) -> Markup:

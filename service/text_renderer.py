@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Iterator
 
 from .article import Article
-from .inline import Text
+from .inline import Element, Text
 from .labels import Labels, labels_for
 from .page import format_dateline
 from .reading import (
@@ -21,6 +21,7 @@ from .reading import (
     Reference,
     Span,
     TablePart,
+    children,
     read,
 )
 from .settings import Settings
@@ -44,10 +45,10 @@ def _words(pieces: tuple[Piece, ...]) -> Iterator[str]:
         elif piece.name == "br":
             yield "\n"
         else:
-            yield _decorate(piece, "".join(_words(piece.children)))
+            yield _decorate(piece, "".join(_words(children(piece))))
 
 
-def _decorate(span: Span, inner: str) -> str:
+def _decorate(span: Span | Element, inner: str) -> str:
     if span.name == "a":
         href = span.attr("href") or ""
         target = href.removeprefix("mailto:") if href.startswith("mailto:") else href
