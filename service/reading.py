@@ -21,7 +21,8 @@ from .inline import Element, Inline, Node, NoteRef, Text
 from .notes import note_label
 
 # "" (an article alone on its page keeps the ids links already point at) or one lowercase
-# token and a hyphen, such as "a2-": no note id can then make two articles' ids meet.
+# token and one hyphen, such as "a2-". Every prefixed id's first hyphen ends its prefix, so
+# two articles with different prefixes never share an id, whatever their note ids.
 PREFIX = re.compile(r"(?:[a-z][a-z0-9]*-)?")
 
 
