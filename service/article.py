@@ -18,26 +18,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .inline import (
-    NOTE_ID,
-    Inline,
-    InlineError,
-    forbidden_character,
-    link_problem,
-    parse_inline,
-)
+from .characters import character_problem, forbidden_character
+from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
+from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
-IMAGE_TYPES = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-}
 MAX_TEXT = 20_000
-MAX_IMAGE_BYTES = 1_500_000
+# The character rules as JSON Schema can say them (bidi balance and decoding it cannot).
+_CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
+_CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
@@ -58,6 +49,8 @@ def _require_str(value: Any) -> str:
 def _inline_validator(
     allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT
 ) -> PlainValidator:
+    """Inline markup, judged by parse_inline with the character rules after decoding."""
+
     def validate(value: Any, info: ValidationInfo) -> Inline:
         source = _require_str(value)
         if len(source) > max_length:
@@ -78,27 +71,44 @@ def _inline_validator(
     return PlainValidator(validate)
 
 
-def _string_schema(max_length: int, description: str = "") -> WithJsonSchema:
-    schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": max_length}
+def _string_schema(
+    max_length: int, description: str = "", *, line_breaks: bool = False, min_length: int = 1
+) -> WithJsonSchema:
+    controls = _CONTROLS_IN_LINES if line_breaks else _CONTROLS_IN_ONE_LINE
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "not": {"pattern": controls},
+    }
     if description:
         schema["description"] = description
     return WithJsonSchema(schema)
 
 
 _INLINE = "inline text (SPEC §1 allowlist)"
-RichText = Annotated[Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE)]
-SummaryText = Annotated[Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE)]
+RichText = Annotated[
+    Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE, line_breaks=True)
+]
+SummaryText = Annotated[
+    Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE, line_breaks=True)
+]
 NoteText = SummaryText
 HeadlineText = Annotated[Inline, _inline_validator(False, False, 300), _string_schema(300, _INLINE)]
 
 
-def _plain_validator(max_length: int) -> PlainValidator:
+def _plain_validator(
+    max_length: int, *, line_breaks: bool = False, allow_blank: bool = False
+) -> PlainValidator:
     def validate(value: Any) -> str:
         text = _require_str(value)
-        if not text.strip():
+        if not allow_blank and not text.strip():
             raise _fail("empty", "must not be empty")
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
+        problem = character_problem(text, line_breaks=line_breaks)
+        if problem:
+            raise _fail("character", problem)
         return text
 
     return PlainValidator(validate)
@@ -112,17 +122,24 @@ def _validate_url(value: Any) -> str:
     return url
 
 
-def _validate_datetime(value: Any) -> datetime:
-    text = _require_str(value)
+def parse_datetime(text: str) -> datetime:
+    """An RFC 3339 date-time with an offset, the only form the contract takes; or ValueError."""
     if not _RFC3339.fullmatch(text):
-        raise _fail(
-            "datetime",
-            "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00",
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00"
         )
     try:
         return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
-        raise _fail("datetime", f"{text!r} is not a real date and time") from None
+        raise ValueError(f"{text!r} is not a real date and time") from None
+
+
+def _validate_datetime(value: Any) -> datetime:
+    text = _require_str(value)
+    try:
+        return parse_datetime(text)
+    except ValueError as error:
+        raise _fail("datetime", str(error)) from None
 
 
 def _validate_language(value: Any) -> str:
@@ -177,9 +194,7 @@ def _validate_data_uri(src: str) -> str:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise _fail("image_src", "the data: URI is not valid base64") from None
-    if not data.startswith(IMAGE_TYPES[media_type]) or (
-        media_type == "image/webp" and data[8:12] != b"WEBP"
-    ):
+    if not is_image_of_type(data, media_type):
         raise _fail("image_src", f"the embedded data is not a {media_type} image")
     return src
 
@@ -215,7 +230,12 @@ ImageSrc = Annotated[
     WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"}),
 ]
 Name = Annotated[str, _plain_validator(200), _string_schema(200)]
-ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000)]
+ShortText = Annotated[
+    str, _plain_validator(1000, line_breaks=True), _string_schema(1000, line_breaks=True)
+]
+AltText = Annotated[
+    str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
+]
 Dimension = Annotated[int, Field(ge=1, le=20_000)]
 
 
@@ -268,7 +288,7 @@ class ListBlock(Model):
 class Image(Model):
     type: Literal["image"]
     src: ImageSrc
-    alt: Annotated[str, Field(max_length=2000)] | None = None
+    alt: AltText | None = None
     decorative: bool = False
     caption: RichText | None = None
     credit: RichText | None = None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_BASE, BroadsheetError
 from .labels import labels_for
+from .logs import printable
+from .runtime import current_runtime
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -22,8 +24,10 @@ def register(app: Flask) -> None:
 
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
     if error.status == 422:
-        pointers = ", ".join(e.pointer or "/" for e in getattr(error, "errors", [])[:5])
-        logger.warning("Refused an article (%s): %s", pointers, error.detail)
+        pointers = ", ".join(
+            printable(e.pointer or "/", 120) for e in getattr(error, "errors", [])[:5]
+        )
+        logger.warning("Refused an article (%s): %s", pointers, printable(error.detail))
     return problem_response(error.problem(), error.headers())
 
 
@@ -37,14 +41,19 @@ def _from_http_exception(error: HTTPException) -> Response:
         "detail": error.description or error.name,
     }
     if status == 413:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        limit = current_runtime().settings.max_body_bytes
         body["detail"] = f"The request body is larger than the limit of {limit} bytes."
     headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type",)}
     return problem_response(body, headers)
 
 
 def _from_unexpected(error: Exception) -> Response:
-    logger.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
+    logger.error(
+        "Unexpected error on %s %s",
+        printable(request.method, 20),
+        printable(request.path),
+        exc_info=error,
+    )
     return problem_response(
         {
             "type": PROBLEM_BASE + "internal-error",
@@ -66,7 +75,7 @@ def wants_html() -> bool:
 def problem_response(body: dict, headers: dict[str, str] | None = None) -> Response:
     status = int(body["status"])
     if wants_html():
-        runtime = current_app.extensions["broadsheet"]
+        runtime = current_runtime()
         labels = labels_for("en")
         page = runtime.env.get_template("errors/error.html").render(
             problem=body,
