@@ -69,8 +69,7 @@ class Settings(BaseModel):
     )
     smtp_url: str | None = setting(
         None,
-        "smtp://user:password@host:port (STARTTLS when offered) or smtps://…, with options"
-        " ?starttls=auto|require|never&timeout=seconds&rate=messages-per-second&helo=name",
+        "smtp://user:password@host:port (STARTTLS when offered) or smtps://…",
         shown="unset: mail goes to a Maildir in the instance folder",
         secret=True,
     )
