@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -102,7 +103,7 @@ class EmailBody:
         )
 
 
-def mail_reference(article_url: str):
+def mail_reference(article_url: str) -> Callable[[Reference], str]:
     """A note reference in e-mail: a bracketed number linking to the note on the web page."""
 
     def write(ref: Reference) -> str:

@@ -10,13 +10,15 @@ from markupsafe import Markup
 from .article import Article
 from .labels import labels_for
 from .language import direction_of
-from .page import article_context
+from .page import article_context, page_head
 from .reading import prefix_for
 from .settings import Settings
 
 
 def render_html(article: Article, env: Environment, settings: Settings) -> str:
-    return env.get_template("rendering/article.html").render(article_context(article, settings))
+    context = article_context(article, settings)
+    context.update(page_head(context))
+    return env.get_template("rendering/article.html").render(context)
 
 
 def render_articles_page(

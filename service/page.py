@@ -20,7 +20,7 @@ from .article import Article, Image
 from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .reading import Field, Piece, Reading, Reference, read
+from .reading import Field, Piece, Reading, Reference, children, read
 from .settings import Settings
 
 
@@ -58,7 +58,7 @@ def inline_html(
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
                 out.append(f"<{piece.name}{attrs}>")
                 if piece.name != "br":
-                    emit(piece.children, out)
+                    emit(children(piece), out)
                     out.append(f"</{piece.name}>")
 
     def render(field: Field | None) -> Markup:
@@ -136,7 +136,6 @@ def article_context(
         "depth": depth,
         "shared_document": False,  # True when set among other articles (html_renderer)
         "inline": inline_html(page_reference(labels, article.language)),
-        "link_labels": link_labels(reading, labels),
         "published": format_dateline(article.published_at, article.language),
         "updated": (
             format_dateline(article.updated_at, article.language) if article.updated_at else None
@@ -147,12 +146,19 @@ def article_context(
         "publisher_name": publisher_name,
         "publisher": publisher,
         "canonical_url": canonical,
-        "json_ld": json_ld(article, publisher_name, canonical),
+        "settings": settings,
+    }
+
+
+def page_head(context: dict[str, Any]) -> dict[str, Any]:
+    """What only the web page's head shows: JSON-LD and the Open Graph image."""
+    article: Article = context["article"]
+    return {
+        "json_ld": json_ld(article, context["publisher_name"], context["canonical_url"]),
         "first_image": next(
             (b for b in article.body if isinstance(b, Image) and b.src.startswith("https://")),
             None,
         ),
-        "settings": settings,
     }
 
 

@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from .article import Article
 from .errors import RenderRefused
-from .page import article_context
+from .page import article_context, link_labels
 from .printing import PAPER_SIZES
 from .settings import Settings
 from .templating import TEMPLATES_DIR
@@ -47,7 +47,7 @@ class PrintJob:
         self.article = article
         self.paper = paper
         self.html = env.get_template("rendering/print.html").render(context)
-        self.link_labels: dict[str, str] = context["link_labels"]
+        self.link_labels = link_labels(context["reading"], context["labels"])
         self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")

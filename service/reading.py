@@ -14,13 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from .article import Article, Divider, Heading, Image, ListBlock, Note, Paragraph, Quote, Table
 from .inline import Element, Inline, Node, NoteRef, Text
 from .notes import note_label
 
 # "" (an article alone on its page keeps the ids links already point at) or one lowercase
-# token and a hyphen, such as "a2-": no note id can then make two articles' ids meet.
+# token and one hyphen, such as "a2-". Every prefixed id's first hyphen ends its prefix, so
+# two articles with different prefixes never share an id, whatever their note ids.
 PREFIX = re.compile(r"(?:[a-z][a-z0-9]*-)?")
 
 
@@ -59,7 +61,7 @@ def prefix_for(position: int) -> str:
     return f"a{position}-"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reference:
     """One note reference, where the reader meets it."""
 
@@ -71,7 +73,7 @@ class Reference:
     note_anchor: str  # the note's id in this document
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Span:
     """An allowlisted inline element whose note references are resolved."""
 
@@ -83,10 +85,17 @@ class Span:
         return next((value for key, value in self.attrs if key == name), None)
 
 
-Piece = Text | Span | Reference
+# What a field is made of. An `Element` is an untouched subtree of the parsed inline text that
+# holds no note reference; only the path to a reference is rebuilt, as `Span`s.
+Piece = Text | Span | Element | Reference
 
 
-@dataclass(frozen=True, slots=True)
+def children(piece: Span | Element) -> tuple[Piece, ...]:
+    """The pieces inside an element, resolved or (holding no reference) as parsed."""
+    return cast("tuple[Piece, ...]", piece.children)
+
+
+@dataclass(slots=True)
 class Field:
     """One inline field as read: where it sits in the article and its resolved pieces."""
 
@@ -110,14 +119,17 @@ def _references(pieces: tuple[Piece, ...]) -> Iterator[Reference]:
             yield piece
         elif isinstance(piece, Span):
             yield from _references(piece.children)
+        # An Element holds no reference.
 
 
-# The body's parts, one class per block type. `source` keeps the block for what is not
+# The body's parts, one class per block type. Like everything `read` returns they are built
+# by the hundred for every render and are not frozen (a frozen dataclass costs four times as
+# much to build); nothing changes them after `read`. `source` keeps the block for what is not
 # inline text (a heading's level, an image's src and alt); `fields()` lists the inline
 # fields in reading order, the order in which they were numbered.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParagraphPart:
     source: Paragraph
     text: Field
@@ -127,7 +139,7 @@ class ParagraphPart:
         yield self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeadingPart:
     source: Heading
     text: Field
@@ -137,7 +149,7 @@ class HeadingPart:
         yield self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QuotePart:
     source: Quote
     text: Field
@@ -150,7 +162,7 @@ class QuotePart:
             yield self.attribution
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListPart:
     source: ListBlock
     items: tuple[Field, ...]
@@ -160,7 +172,7 @@ class ListPart:
         yield from self.items
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImagePart:
     source: Image
     caption: Field | None
@@ -174,7 +186,7 @@ class ImagePart:
             yield self.credit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TablePart:
     source: Table
     caption: Field
@@ -189,7 +201,7 @@ class TablePart:
             yield from row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DividerPart:
     source: Divider
     type = "divider"
@@ -201,7 +213,7 @@ class DividerPart:
 Part = ParagraphPart | HeadingPart | QuotePart | ListPart | ImagePart | TablePart | DividerPart
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Backlink:
     """A link from a note back to one of its references."""
 
@@ -209,7 +221,7 @@ class Backlink:
     letter: str  # "a", "b", … when the note is referenced more than once, else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NumberedNote:
     """A note with its number: order of first reference, then unreferenced notes."""
 
@@ -233,7 +245,7 @@ def backlink_letter(occurrence: int) -> str:
     return chr(ord("a") + occurrence - 1) if occurrence <= 26 else str(occurrence)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
     """An article as its reader meets it: headline, standfirst, parts, numbered notes."""
 
@@ -318,20 +330,24 @@ class _Walk:
         return DividerPart(block)
 
     def fields(self, pointer: str, inlines: list[Inline]) -> tuple[Field, ...]:
-        return tuple(self.field(f"{pointer}/{i}", inline) for i, inline in enumerate(inlines))
+        field = self.field
+        return tuple([field(f"{pointer}/{i}", inline) for i, inline in enumerate(inlines)])
 
     def optional(self, pointer: str, inline: Inline | None) -> Field | None:
         return self.field(pointer, inline) if inline is not None else None
 
     def field(self, pointer: str, inline: Inline) -> Field:
-        return Field(pointer, self.pieces(inline.nodes), inline)
+        nodes = inline.nodes
+        if not _holds_reference(nodes):  # most text: kept as parsed, no copy
+            return Field(pointer, cast("tuple[Piece, ...]", nodes), inline)
+        return Field(pointer, self.pieces(nodes), inline)
 
     def pieces(self, nodes: tuple[Node, ...]) -> tuple[Piece, ...]:
         result: list[Piece] = []
         for node in nodes:
             if isinstance(node, NoteRef):
                 result.append(self.reference(node.note_id))
-            elif isinstance(node, Element):
+            elif isinstance(node, Element) and _holds_reference(node.children):
                 result.append(Span(node.name, node.attrs, self.pieces(node.children)))
             else:
                 result.append(node)
@@ -370,3 +386,15 @@ class _Walk:
             )
             for note in ordered
         )
+
+
+def _holds_reference(nodes: tuple[Node, ...]) -> bool:
+    for node in nodes:
+        kind = type(node)
+        if kind is Text:
+            continue
+        if kind is NoteRef:
+            return True
+        if node.children and _holds_reference(node.children):  # type: ignore[union-attr]
+            return True
+    return False

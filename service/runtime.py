@@ -73,6 +73,10 @@ class Runtime:
             instance_path=instance_path,
         )
 
+    def transport(self) -> Transport:
+        """A new mail transport: SMTP when SMTP_URL is set, else the instance's Maildir outbox."""
+        return open_transport(self.settings.smtp_url, self.instance_path)
+
     @property
     def printer(self) -> IsolatedPrinter:
         return shared_printer(self.settings)

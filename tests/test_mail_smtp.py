@@ -7,27 +7,27 @@ import socket
 import ssl
 import threading
 from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 import trustme
 
+from service.addresses import Mailbox
 from service.mail.smtp import SmtpTransport, SmtpUrl
 from service.mail.transport import Envelope, Outcome
+from service.messages import build_message
 
 from .mail_server import Recorder, authenticator, start
 
+SENDER = Mailbox("Broadsheet", "digest@news.example.org")
 PASSWORD = "s3cret p@ss:w/rd"
 QUOTED_PASSWORD = "s3cret%20p%40ss%3Aw%2Frd"
 
 
-def _message(to: str = "reader@example.org", subject: str = "Morning digest") -> EmailMessage:
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = "Broadsheet <digest@news.example.org>"
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content("Plain words.\n")
-    return message
+def _message(to: str = "reader@example.org", subject: str = "Morning digest") -> Envelope:
+    message = build_message(
+        sender=SENDER, to=("Reader", to), subject=subject, text="Plain words.", html="<p>HTML</p>"
+    )
+    return Envelope.of(message, sender=SENDER, recipients=[to])
 
 
 @pytest.fixture
@@ -263,7 +263,7 @@ def test_the_rate_cap_spaces_messages(server):
 
 def test_an_envelope_is_sent_as_given(server):
     handler, controller = server
-    data = _message().as_bytes(policy=policy.SMTP)
+    data = _message().data
     envelope = Envelope("bounces@news.example.org", ("a@example.org", "b@example.org"), data)
     with SmtpTransport(_url(controller)) as transport:
         assert transport.send(envelope).sent
@@ -275,25 +275,14 @@ def test_an_envelope_is_sent_as_given(server):
     assert received.data.replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n")
 
 
-@pytest.mark.parametrize("smtputf8", [True, False])
-def test_an_internationalised_address_needs_smtputf8(smtputf8):
-    handler = Recorder()
-    controller = start(handler, enable_SMTPUTF8=smtputf8)
-    data = _message().as_bytes(policy=policy.SMTP)
-    try:
-        with SmtpTransport(_url(controller)) as transport:
-            delivery = transport.send(
-                Envelope("digest@news.example.org", ("josé@example.org",), data)
-            )
-    finally:
-        controller.stop()
-    if smtputf8:
-        assert delivery.sent
-        assert handler.received[0].recipients == ["josé@example.org"]
-    else:
-        assert delivery.outcome is Outcome.PERMANENT
-        assert "SMTPUTF8" in delivery.detail
-        assert handler.received == []
+def test_an_address_that_is_not_ascii_is_refused_before_the_server(server):
+    handler, controller = server
+    envelope = Envelope("digest@news.example.org", ("josé@example.org",), _message().data)
+    with SmtpTransport(_url(controller)) as transport:
+        delivery = transport.send(envelope)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "SMTPUTF8" in delivery.detail
+    assert handler.servers == []
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from service.html_renderer import render_articles_page
 from service.page import article_context
 from service.validation import validate_article
 
+from .corpus import examples
+
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -129,3 +131,23 @@ def test_axe_finds_no_violations(axe, page, scheme):
     violations = axe(page, AXE_TAGS, color_scheme=scheme)
     summary = [(v["id"], v["help"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations]
     assert summary == []
+
+
+def test_an_article_in_another_language_says_so_on_its_own_element(app):
+    runtime = app.extensions["broadsheet"]
+    spanish = validate_article(examples()["mercado-es"])
+    page = render_articles_page(
+        [validate_article(STORIES[0]), spanish],
+        runtime.env,
+        runtime.settings,
+        title="Stories",
+        language="en",
+    )
+    doc = lxml_html.document_fromstring(page)
+    assert doc.get("lang") == "en"
+    assert [(a.get("lang"), a.get("dir")) for a in doc.xpath("//article")] == [
+        ("en", "ltr"),
+        ("es", "ltr"),
+    ]
+    notes_heading = doc.xpath("//article[2]//section[@role='doc-endnotes']/h3")[0]
+    assert (notes_heading.get("id"), notes_heading.text) == ("a2-notes-heading", "Notas")

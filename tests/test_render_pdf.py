@@ -108,7 +108,7 @@ def test_notes_are_note_and_reference_with_readable_links(rendered):
 
 def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
     """An article set among others (ids a1-…) is tagged as it is alone on its page."""
-    from service.page import article_context
+    from service.page import article_context, link_labels
     from service.printing import Printer
     from service.validation import validate_article
 
@@ -116,11 +116,12 @@ def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
     context = article_context(validate_article(every_block()), runtime.settings, prefix="a1-")
     context["paper"] = "a4"
     html = runtime.env.get_template("rendering/print.html").render(context)
-    assert set(context["link_labels"]) == {
+    labels = link_labels(context["reading"], context["labels"])
+    assert set(labels) == {
         *(f"a1-note-{n}" for n in ("first", "second", "third", "never")),
         *(f"a1-ref-{n}-{k}" for n in ("first", "second", "third") for k in (1, 2)),
     }
-    data = Printer(max_pages=10).print(html, "a4", context["link_labels"])
+    data = Printer(max_pages=10).print(html, "a4", labels)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         elements = list(_struct_elements(pdf.Root.StructTreeRoot))
         assert len([e for e in elements if e.S == "/Note"]) == 4

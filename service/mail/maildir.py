@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import mailbox
 import threading
-from email.message import EmailMessage
 from pathlib import Path
 
-from .transport import Delivery, Envelope, Outcome, Transport, envelope_of
+from .transport import Delivery, Envelope, Outcome, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +20,7 @@ class MaildirTransport(Transport):
         self._lock = threading.Lock()
         self._box: mailbox.Maildir | None = None
 
-    def send(self, message: EmailMessage | Envelope) -> Delivery:
-        envelope = envelope_of(message)
+    def send(self, envelope: Envelope) -> Delivery:
         try:
             with self._lock:
                 if self._box is None:

@@ -22,10 +22,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .transport import Delivery, Envelope, Outcome, Transport, envelope_of
+from .transport import Delivery, Envelope, Outcome, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,14 @@ _ACCEPTS = (
     "SMTP_URL must look like smtp://[user:password@]host[:port][?starttls=auto|require|never"
     "&timeout=seconds&rate=messages-per-second&helo=name] or smtps://…"
 )
+
+
+class BadSmtpUrl(ValueError):
+    """SMTP_URL that cannot be used; `reason` is the short why, the message says it all."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(f"{_ACCEPTS}; {reason}" if reason else _ACCEPTS)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,30 +60,32 @@ class SmtpUrl:
 
     @classmethod
     def parse(cls, url: str) -> SmtpUrl:
-        """Parse `url`, or raise ValueError saying what SMTP_URL accepts (never echoing it)."""
+        """Parse `url`, or raise BadSmtpUrl saying what SMTP_URL accepts (never echoing it)."""
         try:
             parts = urlsplit(url.strip())
             port = parts.port
         except ValueError:
-            raise ValueError(f"{_ACCEPTS}; its port is not a number") from None
+            raise BadSmtpUrl("its port is not a number") from None
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
-            raise ValueError(_ACCEPTS)
+            raise BadSmtpUrl("it needs smtp:// or smtps://")
         if not parts.hostname:
-            raise ValueError(f"{_ACCEPTS}; the host is missing")
+            raise BadSmtpUrl("the host is missing")
         if parts.path not in ("", "/") or parts.fragment:
-            raise ValueError(f"{_ACCEPTS}; it has no path")
+            raise BadSmtpUrl("it has no path")
         options = dict(parse_qsl(parts.query, keep_blank_values=True))
         unknown = set(options) - {"starttls", "timeout", "rate", "helo"}
         if unknown:
-            raise ValueError(f"{_ACCEPTS}; unknown option {sorted(unknown)[0]!r}")
+            raise BadSmtpUrl(f"unknown option {sorted(unknown)[0]!r}")
         starttls = options.get("starttls", "auto")
-        if starttls not in STARTTLS_MODES or (scheme == "smtps" and "starttls" in options):
-            raise ValueError(f"{_ACCEPTS}; starttls applies to smtp:// only")
+        if starttls not in STARTTLS_MODES:
+            raise BadSmtpUrl("starttls is auto, require or never")
+        if scheme == "smtps" and "starttls" in options:
+            raise BadSmtpUrl("starttls applies to smtp:// only")
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password is not None else None
         if password is not None and not username:
-            raise ValueError(f"{_ACCEPTS}; a password needs a user name")
+            raise BadSmtpUrl("a password needs a user name")
         return cls(
             scheme=scheme,
             host=parts.hostname,
@@ -101,7 +110,7 @@ def _positive(value: str, name: str) -> float:
     except ValueError:
         number = 0.0
     if not 0 < number < float("inf"):
-        raise ValueError(f"{_ACCEPTS}; {name} must be a positive number")
+        raise BadSmtpUrl(f"{name} must be a positive number")
     return number
 
 
@@ -135,8 +144,7 @@ class SmtpTransport(Transport):
     def __repr__(self) -> str:
         return f"SmtpTransport({self.url.redacted})"
 
-    def send(self, message: EmailMessage | Envelope) -> Delivery:
-        envelope = envelope_of(message)
+    def send(self, envelope: Envelope) -> Delivery:
         with self._lock:
             self._keep_rate()
             delivery = self._send(envelope)
@@ -161,6 +169,9 @@ class SmtpTransport(Transport):
     # One message ---------------------------------------------------------------------
 
     def _send(self, envelope: Envelope) -> Delivery:
+        if not all(address.isascii() for address in (envelope.sender, *envelope.recipients)):
+            # Addresses enter as checked ASCII (addresses.py); SMTPUTF8 is not spoken.
+            return Delivery(Outcome.PERMANENT, None, "an address is not ASCII (needs SMTPUTF8)")
         for attempt in (1, 2):
             try:
                 connection = self._connection or self._open()
@@ -168,12 +179,9 @@ class SmtpTransport(Transport):
                 return failure.delivery
             self._connection = connection
             try:
-                options = self._mail_options(connection, envelope)
                 refused = connection.sendmail(
-                    envelope.sender, list(envelope.recipients), envelope.data, options
+                    envelope.sender, list(envelope.recipients), envelope.data
                 )
-            except _NotSent as failure:
-                return failure.delivery
             except smtplib.SMTPRecipientsRefused as error:
                 return _refusal(error.recipients)
             except smtplib.SMTPResponseException as error:
@@ -191,20 +199,6 @@ class SmtpTransport(Transport):
             refusals = {address: (code, _text(text)) for address, (code, text) in refused.items()}
             return Delivery(Outcome.SENT, 250, "accepted", refusals)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _mail_options(self, connection: smtplib.SMTP, envelope: Envelope) -> list[str]:
-        addresses = (envelope.sender, *envelope.recipients)
-        if all(address.isascii() for address in addresses):
-            return []
-        if not connection.has_extn("smtputf8"):
-            raise _NotSent(
-                Delivery(
-                    Outcome.PERMANENT,
-                    None,
-                    "the server does not accept internationalised addresses (no SMTPUTF8)",
-                )
-            )
-        return ["SMTPUTF8"]
 
     def _keep_rate(self) -> None:
         if self.url.rate is None:

@@ -1,6 +1,6 @@
 """How mail leaves: one interface, whatever carries the message.
 
-`send(message)` answers with a `Delivery` and never raises for a refused or undelivered
+`send(envelope)` answers with a `Delivery` and never raises for a refused or undelivered
 message: the outcome says whether it went, may be tried again later, or never will. A
 transport holds what it needs open (an SMTP connection) until `close()` or the end of a
 `with` block, so a digest run sends many messages over one connection.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from ..addresses import Mailbox, checked_address
 from ..messages import DkimSigner, serialise
 
 if TYPE_CHECKING:
@@ -58,35 +59,34 @@ class Envelope:
     data: bytes
 
     @classmethod
-    def of(cls, message: EmailMessage, signer: DkimSigner | None = None) -> Envelope:
-        """Serialise `message` (DKIM-signed when a signer is given); addresses from its headers.
+    def of(
+        cls,
+        message: EmailMessage,
+        *,
+        sender: Mailbox | str,
+        recipients: Iterable[Mailbox | str],
+        signer: DkimSigner | None = None,
+    ) -> Envelope:
+        """`message` serialised (DKIM-signed when a signer is given) with its envelope.
 
-        The addresses are read from the headers' parsed form, never from display text.
+        The addresses are given, never read back out of the headers' display text; text
+        addresses are checked here as a Mailbox's are (BadAddress).
         """
-        senders = _addresses(message, "From")
-        if len(senders) != 1:
-            raise ValueError("a message needs exactly one From address")
-        recipients = tuple(
-            address for name in ("To", "Cc", "Bcc") for address in _addresses(message, name)
-        )
-        if not recipients:
+        to = tuple(_address(recipient) for recipient in recipients)
+        if not to:
             raise ValueError("a message needs at least one recipient")
-        return cls(senders[0], recipients, serialise(message, signer))
+        return cls(_address(sender), to, serialise(message, signer))
 
 
-def _addresses(message: EmailMessage, name: str) -> list[str]:
-    return [
-        address.addr_spec
-        for header in message.get_all(name, [])
-        for address in getattr(header, "addresses", ())
-    ]
+def _address(who: Mailbox | str) -> str:
+    return who.address if isinstance(who, Mailbox) else checked_address(who)
 
 
 class Transport(ABC):
     """Carries messages away; use as a context manager, or call `close()`."""
 
     @abstractmethod
-    def send(self, message: EmailMessage | Envelope) -> Delivery:
+    def send(self, envelope: Envelope) -> Delivery:
         """Hand one message on and say what became of it."""
 
     def close(self) -> None:  # noqa: B027 - most transports hold nothing open
@@ -104,10 +104,6 @@ class Transport(ABC):
         self.close()
 
 
-def envelope_of(message: EmailMessage | Envelope) -> Envelope:
-    return message if isinstance(message, Envelope) else Envelope.of(message)
-
-
 class MemoryTransport(Transport):
     """Keeps every message in `sent`, for tests; `refuse` scripts outcomes by recipient."""
 
@@ -116,8 +112,7 @@ class MemoryTransport(Transport):
         self.sent: list[Envelope] = []
         self.closed = False
 
-    def send(self, message: EmailMessage | Envelope) -> Delivery:
-        envelope = envelope_of(message)
+    def send(self, envelope: Envelope) -> Delivery:
         self.closed = False
         for recipient in envelope.recipients:
             if recipient in self.refuse:
