@@ -73,13 +73,20 @@ class OutboxRelay:
             return 0
         with self.transport() as transport:
             for row in rows:
-                message = self.subscriptions.compose(
+                composed = self.subscriptions.compose(
                     row.purpose, row.subscriber_id, f"<outbox.{row.id}@{self.domain}>"
                 )
-                if message is None:
+                if composed is None:
                     self._record(row.id, token, "skipped", "no longer applies")
                     continue
-                reply = transport.send(Envelope.of(message, self.dkim))
+                message, recipient = composed
+                envelope = Envelope.of(
+                    message,
+                    sender=self.subscriptions.settings.mail_from,
+                    recipients=[recipient],
+                    signer=self.dkim,
+                )
+                reply = transport.send(envelope)
                 if reply.outcome is Outcome.SENT:
                     self._record(row.id, token, "sent", str(reply), sent_at=self.clock())
                 elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:

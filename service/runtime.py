@@ -108,10 +108,6 @@ class Runtime:
     def subscriptions(self) -> Subscriptions:
         return Subscriptions(self.engine, self.tokens, self.settings, self.env, self.inliner)
 
-    def transport(self) -> Transport:
-        """A new transport: SMTP when SMTP_URL is set, else the Maildir outbox."""
-        return open_transport(self.settings.smtp_url, self.instance_path)
-
     @cached_property
     def relay(self) -> OutboxRelay:
         domain = self.settings.mail_from.address.rpartition("@")[2]

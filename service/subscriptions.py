@@ -170,7 +170,9 @@ class Subscriptions:
         token = self.signer.sign(Purpose.UNSUBSCRIBE, subscriber_id)
         return f"{self.settings.base_url}/unsubscribe/{token}"
 
-    def compose(self, purpose: str, subscriber_id: int, message_id: str) -> EmailMessage | None:
+    def compose(
+        self, purpose: str, subscriber_id: int, message_id: str
+    ) -> tuple[EmailMessage, Mailbox] | None:
         """The outbox mail `purpose` for the subscriber, or None when it no longer applies
         (confirmed before the confirmation went out, or left before the notice did)."""
         with self.engine.connect() as connection:
@@ -197,9 +199,10 @@ class Subscriptions:
             else f"You are already subscribed to {self.settings.publisher_name}"
         )
         context["title"] = subject
-        return build_message(
+        recipient = Mailbox(row.name or "", row.email)
+        message = build_message(
             sender=self.settings.mail_from,
-            to=Mailbox(row.name or "", row.email),
+            to=recipient,
             subject=subject,
             text=self.env.get_template("subscriptions/mail.txt").render(context),
             html=self.inliner.inline(
@@ -207,3 +210,4 @@ class Subscriptions:
             ),
             message_id=message_id,
         )
+        return message, recipient
