@@ -1,0 +1,190 @@
+"""Every subscription page, its error states, and the digest in the browser pass axe-core and
+the Nu HTML Checker; the digest e-mail passes axe at levels A and AA."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from lxml import html as lxml_html
+
+from digests.assemble import assemble
+from digests.render import render_digest
+from service import create_app
+from service.storage.schema import upgrade
+from service.tokens import Purpose
+
+from .digest_articles import quick_read
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+EMAIL_AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TOKEN = "pages-test-api-token"
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, str]:
+    """Each page as a browser receives it, by name."""
+    folder = tmp_path_factory.mktemp("pages")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "pages-secret",
+            "DATABASE_URL": f"sqlite:///{folder / 'pages.sqlite3'}",
+            "BASE_URL": "https://news.example.org",
+            "PUBLISHER_NAME": "Northside Brief",
+            "PUBLISHER_ADDRESS": "1 Test Street, Testville",
+            "API_TOKEN": TOKEN,
+            "MAIL_RELAY": False,
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    upgrade(runtime.engine)
+    client = app.test_client()
+    browser = {"Accept": "text/html"}
+    found: dict[str, tuple[int, str]] = {}
+
+    def keep(name: str, response, status: int) -> None:
+        assert response.status_code == status, name
+        assert response.mimetype == "text/html", name
+        found[name] = (status, response.get_data(as_text=True))
+
+    keep("form", client.get("/subscribe"), 200)
+    token = lxml_html.document_fromstring(found["form"][1]).xpath("//input[@name='csrf_token']")
+    csrf = token[0].get("value")
+    form = "application/x-www-form-urlencoded"
+    keep(
+        "form-with-errors",
+        client.post(
+            "/subscribe",
+            data={"email": "nope", "name": "x" * 300, "csrf_token": csrf},
+            content_type=form,
+        ),
+        422,
+    )
+    keep(
+        "form-expired",
+        client.post("/subscribe", data={"email": "a@example.org"}, content_type=form),
+        400,
+    )
+    keep(
+        "check-your-inbox",
+        client.post(
+            "/subscribe", data={"email": "a@example.org", "csrf_token": csrf}, content_type=form
+        ),
+        200,
+    )
+    subscriptions = runtime.subscriptions
+    unsubscribe = runtime.tokens.sign(Purpose.UNSUBSCRIBE, 1)
+    row = subscriptions.subscriber_to_unsubscribe(unsubscribe)
+    confirm = subscriptions.confirm_url(row).removeprefix("https://news.example.org")
+    keep("confirmed", client.get(confirm), 200)
+    keep("confirm-link-broken", client.get("/subscribe/confirm/not-a-token", headers=browser), 404)
+    keep("unsubscribe", client.get(f"/unsubscribe/{unsubscribe}"), 200)
+    keep("unsubscribed", client.post(f"/unsubscribe/{unsubscribe}"), 200)
+    keep("unsubscribe-link-broken", client.get("/unsubscribe/x.y.z", headers=browser), 404)
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for article in (
+        {
+            "id": "bike-lanes",
+            "kind": "quick-read",
+            "headline": "Council approves <em>protected</em> bike lanes",
+            "standfirst": "A 7–2 vote funds 4.2 km of separated lanes.",
+            "section": "City",
+            "published_at": "2026-03-11T09:00:00Z",
+            "body": [{"type": "paragraph", "text": "The council voted on Tuesday."}],
+        },
+        {
+            "id": "souk",
+            "kind": "quick-read",
+            "language": "ar",
+            "headline": "افتتاح السوق الجديد",
+            "published_at": "2026-03-11T10:00:00Z",
+            "body": [
+                {"type": "paragraph", "text": "افتتح السوق الجديد صباح اليوم في وسط المدينة."}
+            ],
+        },
+    ):
+        assert (
+            client.put(f"/v1/articles/{article['id']}", json=article, headers=auth).status_code
+            == 201
+        )
+    keep("digest", client.get("/digests/2026-03-12"), 200)
+    keep("no-digest", client.get("/digests/2026-01-01", headers=browser), 404)
+    runtime.press.close()
+    runtime.engine.dispose()
+    return {name: html for name, (_, html) in found.items()}
+
+
+@pytest.fixture(scope="module")
+def nu_results(pages, nu_checker, tmp_path_factory):
+    return nu_checker(pages, tmp_path_factory.mktemp("nu"))
+
+
+PAGES = [
+    "form",
+    "form-with-errors",
+    "form-expired",
+    "check-your-inbox",
+    "confirmed",
+    "confirm-link-broken",
+    "unsubscribe",
+    "unsubscribed",
+    "unsubscribe-link-broken",
+    "digest",
+    "no-digest",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_on_the_pages(pages, axe, name, scheme):
+    violations = axe(pages[name], AXE_TAGS, color_scheme=scheme)
+    summary = [(v["id"], v["help"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations]
+    assert summary == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_the_nu_checker_finds_no_errors_on_the_pages(nu_results, name):
+    assert [(m.get("lastLine"), m["message"]) for m in nu_results[name]] == []
+
+
+def test_the_digest_page_shows_the_mail_s_items_in_order(pages):
+    page = lxml_html.document_fromstring(pages["digest"])
+    items = page.xpath("//main//ol/li")
+    assert [" ".join(li.xpath(".//h2")[0].text_content().split()) for li in items] == [
+        "Council approves protected bike lanes",
+        "افتتاح السوق الجديد",
+    ]
+    assert items[1].get("lang") == "ar"
+    assert items[1].get("dir") == "rtl"
+    assert page.xpath("//h2/a/@href") == [
+        "https://news.example.org/articles/bike-lanes",
+        "https://news.example.org/articles/souk",
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_digest_email_passes_axe_at_a_and_aa(app, axe, scheme):
+    from zoneinfo import ZoneInfo
+
+    runtime = app.extensions["broadsheet"]
+    articles = [
+        quick_read("one", "2026-03-11T09:00:00Z", section="City"),
+        quick_read(
+            "two", "2026-03-11T10:00:00Z", language="he", headline="כותרת", standfirst="תקציר."
+        ),
+    ]
+    digest = assemble(
+        articles,
+        datetime(2026, 3, 12, tzinfo=UTC).date(),
+        runtime.settings.digest_time,
+        ZoneInfo("UTC"),
+        runtime.settings,
+    )
+    body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
+    html = body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/t").html
+    violations = axe(html, EMAIL_AXE_TAGS, color_scheme=scheme)
+    assert [(v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations] == []
