@@ -113,6 +113,9 @@ def build_scheduler(daily: DailyDigest) -> BlockingScheduler:
         id=DAILY_JOB,
         name="Send the daily digest",
         replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
     )
     scheduler.add_job(
         send_pending_mail,

@@ -9,6 +9,10 @@ from service.validation import validate_article
 
 
 def quick_read(article_id: str, published_at: str, **fields: Any) -> Article:
+    return validate_article(quick_read_json(article_id, published_at, **fields))
+
+
+def quick_read_json(article_id: str, published_at: str, **fields: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": article_id,
         "kind": "quick-read",
@@ -18,4 +22,4 @@ def quick_read(article_id: str, published_at: str, **fields: Any) -> Article:
         "body": [{"type": "paragraph", "text": f"The first paragraph of {article_id}."}],
     }
     data.update(fields)
-    return validate_article({k: v for k, v in data.items() if v is not None})
+    return {k: v for k, v in data.items() if v is not None}

@@ -1,0 +1,173 @@
+"""`broadsheet digest preview` and `broadsheet digest send`, as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from digests.ledger import SendLedger
+from service import create_app
+from service.mail.transport import Delivery, MemoryTransport, Outcome
+from service.storage.schema import upgrade
+from service.storage.subscribers import Status
+
+from .digest_articles import quick_read_json
+from .digest_db import add_subscribers
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "commands-test-api-token"
+DAY = "2026-03-12"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "commands-secret",
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://news.example.org",
+            "PUBLISHER_NAME": "Northside Brief",
+            "PUBLISHER_ADDRESS": "1 Test Street, Testville",
+            "API_TOKEN": TOKEN,
+            "MAIL_RELAY": False,
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    upgrade(runtime.engine)
+    yield app
+    runtime.press.close()
+    runtime.engine.dispose()
+
+
+def publish(app, *documents) -> None:
+    client = app.test_client()
+    for document in documents:
+        response = client.put(
+            f"/v1/articles/{document['id']}",
+            json=document,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert response.status_code == 201
+
+
+def test_preview_writes_both_parts(app, tmp_path):
+    publish(
+        app,
+        quick_read_json("second", "2026-03-11T10:00:00Z"),
+        quick_read_json("first", "2026-03-11T09:00:00Z"),
+    )
+    result = app.test_cli_runner().invoke(
+        args=["digest", "preview", "--date", DAY, "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / f"digest-{DAY}.html").read_text("utf-8")
+    text = (tmp_path / f"digest-{DAY}.txt").read_text("utf-8")
+    page = lxml_html.document_fromstring(html)
+    assert page.xpath("//h2/a/text()") == ["Headline of first", "Headline of second"]
+    preview_link = "https://news.example.org/unsubscribe/preview-of-your-own-link"
+    assert page.xpath("//td[@class='footer']//a/@href") == [preview_link]
+    assert f"Unsubscribe: <{preview_link}>" in text
+    assert text.index("1. Headline of first") < text.index("2. Headline of second")
+    assert "Subject: Northside Brief: the digest for Thursday, March 12, 2026" in result.output
+
+
+def test_an_empty_window_says_so_and_sends_nothing(app, tmp_path):
+    add_subscribers(app.extensions["broadsheet"].engine, [Status.CONFIRMED])
+    runner = app.test_cli_runner()
+    folder = tmp_path / "previews"
+    preview = runner.invoke(args=["digest", "preview", "--date", DAY, "-o", str(folder)])
+    assert preview.exit_code == 0
+    assert "No quick reads were published between" in preview.output
+    assert not folder.exists()
+    send = runner.invoke(args=["digest", "send", "--date", DAY])
+    assert send.exit_code == 0
+    assert "there is no digest for 2026-03-12, and nothing is sent" in send.output
+    assert SendLedger(app.extensions["broadsheet"].engine).run(date(2026, 3, 12)) is None
+
+
+def test_a_dry_run_says_what_would_go_and_sends_nothing(app):
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 3 + [Status.PENDING])
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    memory = MemoryTransport()
+    app.extensions["broadsheet"].transport = lambda: memory
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Dry run: 1 quick reads would go to 3 subscribers" in result.output
+    assert "Headline of news" in result.output
+    assert memory.sent == []
+    assert SendLedger(engine).counts(date(2026, 3, 12)) == {}
+
+
+def test_a_permanent_failure_makes_the_exit_status_non_zero(app):
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 3)
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    memory = MemoryTransport(
+        refuse={"r1@example.org": Delivery(Outcome.PERMANENT, 550, "5.1.1 no such user")}
+    )
+    app.extensions["broadsheet"].transport = lambda: memory
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert result.exit_code == 1, result.output
+    assert "Sent 2, retried 0, failed 1, skipped 0." in result.output
+    assert "failed: r1@example.org: permanent 550: 5.1.1 no such user" in result.output
+    again = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert again.exit_code == 0, again.output
+    assert "Sent 0, retried 0, failed 0, skipped 0." in again.output
+    assert "1 failed, 2 sent" in again.output
+
+
+def test_send_shows_a_progress_bar_on_a_terminal(app, database_url, tmp_path):
+    from .mail_server import Recorder, start
+
+    handler = Recorder()
+    controller = start(handler)
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 30)
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "BROADSHEET_DATABASE_URL": database_url,
+            "BROADSHEET_SECRET_KEY": "commands-secret",
+            "BROADSHEET_BASE_URL": "https://news.example.org",
+            "BROADSHEET_SMTP_URL": f"smtp://{controller.hostname}:{controller.port}",
+            "COLUMNS": "100",
+        }
+    )
+    main, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "digest", "send", "--date", DAY],
+        cwd=ROOT,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    controller.stop()
+    assert process.wait(timeout=120) == 0, output.decode(errors="replace")
+    shown = output.decode(errors="replace")
+    assert "Sending" in shown
+    assert "100%" in shown
+    assert "Sent 30, retried 0, failed 0, skipped 0." in shown
+    assert len(handler.received) == 30

@@ -1,0 +1,185 @@
+"""The scheduler: one daily job at DIGEST_TIME in TIMEZONE, idempotent firing, catch-up,
+and never a scheduler in a web process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digests import scheduler
+from digests.ledger import SendLedger
+from digests.message import DigestComposer
+from digests.runs import DailyDigest, Schedule
+from service.email_renderer import Inliner
+from service.mail.transport import MemoryTransport
+from service.settings import Settings
+from service.storage.articles import put_article
+from service.storage.db import Database
+from service.storage.subscribers import Status
+from service.templating import build_environment
+from service.tokens import TokenSigner
+from service.validation import validate_article
+
+from .digest_articles import quick_read_json
+from .digest_db import add_subscribers, migrated_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = Settings(
+    base_url="https://news.example.org",
+    publisher_name="Northside Brief",
+    mail_from="Northside Brief <digest@news.example.org>",
+)
+
+
+def daily(engine, zone: str = "UTC", at: time = time(7)) -> DailyDigest:
+    return DailyDigest(
+        engine,
+        build_environment(),
+        SETTINGS,
+        Inliner(),
+        Schedule(at, ZoneInfo(zone)),
+        DigestComposer(SETTINGS, TokenSigner("scheduler-secret")),
+    )
+
+
+def test_the_daily_job_has_a_fixed_id_coalesces_and_forgives_hours_late(tmp_path):
+    engine = migrated_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    try:
+        built = scheduler.build_scheduler(daily(engine, "Europe/Madrid", time(6, 45)))
+        job = built.get_job(scheduler.DAILY_JOB)
+        assert job.func_ref == "digests.scheduler:send_daily_digest"
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert job.misfire_grace_time >= 3 * 3600
+        fields = {f.name: str(f) for f in job.trigger.fields}
+        assert (fields["hour"], fields["minute"]) == ("6", "45")
+        assert str(job.trigger.timezone) == "Europe/Madrid"
+        assert (
+            built.get_job(scheduler.PENDING_JOB).func_ref == "digests.scheduler:send_pending_mail"
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "after", "expected"),
+    [
+        # The cron trigger follows the clocks across both changes of New York's.
+        (
+            "America/New_York",
+            time(7),
+            "2026-03-07T00:00:00+00:00",
+            ["2026-03-07T12:00:00+00:00", "2026-03-08T11:00:00+00:00", "2026-03-09T11:00:00+00:00"],
+        ),
+        (
+            "America/New_York",
+            time(7),
+            "2026-10-31T00:00:00+00:00",
+            ["2026-10-31T11:00:00+00:00", "2026-11-01T12:00:00+00:00", "2026-11-02T12:00:00+00:00"],
+        ),
+        (
+            "Pacific/Kiritimati",
+            time(7),
+            "2026-03-11T00:00:00+00:00",
+            ["2026-03-11T17:00:00+00:00", "2026-03-12T17:00:00+00:00", "2026-03-13T17:00:00+00:00"],
+        ),
+        (
+            "America/St_Johns",
+            time(7),
+            "2026-03-07T00:00:00+00:00",
+            ["2026-03-07T10:30:00+00:00", "2026-03-08T09:30:00+00:00", "2026-03-09T09:30:00+00:00"],
+        ),
+    ],
+)
+def test_the_job_fires_at_the_digest_time_in_local_time(tmp_path, zone, at, after, expected):
+    engine = migrated_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    try:
+        plan = daily(engine, zone, at)
+        trigger = scheduler.build_scheduler(plan).get_job(scheduler.DAILY_JOB).trigger
+        fires, moment = [], datetime.fromisoformat(after)
+        for _ in range(3):
+            moment = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+            fires.append(moment)
+        assert [f.astimezone(UTC).isoformat() for f in fires] == expected
+        # Each firing sends the digest whose window has just closed: the date it fires on.
+        for fire in fires:
+            assert plan.schedule.due_date(fire) == fire.astimezone(ZoneInfo(zone)).date()
+            assert plan.schedule.window(plan.schedule.due_date(fire)).end == fire
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def jobs(database_url):
+    engine = migrated_engine(database_url)
+    plan = daily(engine)
+    memory = MemoryTransport()
+    scheduler._jobs = scheduler.Jobs(plan, lambda: memory, relay=None, stop=threading.Event())
+    yield plan, memory, engine
+    scheduler._jobs = None
+    engine.dispose()
+
+
+def store(engine, document) -> None:
+    with Database(engine).writing() as session:
+        put_article(session, validate_article(document), document, datetime.now(UTC))
+
+
+def test_firing_opens_the_run_once_and_a_second_firing_sends_nothing(jobs):
+    plan, memory, engine = jobs
+    now = datetime.now(UTC)
+    day = plan.schedule.due_date(now)
+    add_subscribers(engine, [Status.CONFIRMED] * 3 + [Status.PENDING])
+    window = plan.schedule.window(day)
+    store(engine, quick_read_json("due", (window.end - timedelta(minutes=5)).isoformat()))
+    assert scheduler.needs_catch_up(plan, now)
+    scheduler.send_daily_digest()
+    assert len(memory.sent) == 3
+    assert not scheduler.needs_catch_up(plan, now)
+    scheduler.send_daily_digest()
+    assert len(memory.sent) == 3
+    assert SendLedger(engine).counts(day) == {"sent": 3}
+
+
+def test_firing_on_an_empty_window_sends_nothing_and_opens_no_run(jobs):
+    plan, memory, engine = jobs
+    add_subscribers(engine, [Status.CONFIRMED])
+    scheduler.send_daily_digest()
+    assert memory.sent == []
+    assert SendLedger(engine).run(plan.schedule.due_date(datetime.now(UTC))) is None
+
+
+def test_no_web_process_builds_a_scheduler(tmp_path):
+    program = (
+        "import sys, threading\n"
+        "from service import create_app\n"
+        f"app = create_app({{'TESTING': True, 'DATABASE_URL': 'sqlite:///{tmp_path}/w.db',"
+        " 'MAIL_RELAY': False})\n"
+        "from service.storage.schema import upgrade\n"
+        "upgrade(app.extensions['broadsheet'].engine)\n"
+        "client = app.test_client()\n"
+        "for path in ('/subscribe', '/digests/2026-03-12', '/healthz'):\n"
+        "    client.get(path)\n"
+        "client.post('/subscribe', json={'email': 'a@example.org'})\n"
+        "print('apscheduler' in sys.modules, sorted(t.name for t in threading.enumerate()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False ['MainThread']"
+
+
+def test_today_is_the_date_in_the_time_zone():
+    schedule = Schedule(time(7), ZoneInfo("Pacific/Kiritimati"))
+    assert schedule.today(datetime(2026, 3, 11, 12, 0, tzinfo=UTC)) == date(2026, 3, 12)
