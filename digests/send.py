@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from service.mail.transport import Envelope, Outcome, Transport
+from service.mail.transport import Delivery, Envelope, Outcome, Transport
 
-from .ledger import Claimed, Run, SendLedger
+from .ledger import Claimed, Result, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,15 @@ class Summary:
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.failed + self.skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A taken message, written: its bytes, or why it cannot be sent."""
+
+    row: Claimed
+    data: bytes | None  # None when it cannot be written
+    failed: Delivery | None
 
 
 class NotOpen(Exception):
@@ -116,51 +125,81 @@ class DigestSender:
         summary: Summary,
         progress: Callable[[int], None] | None,
     ) -> None:
-        for index, row in enumerate(batch):
-            if self.stop.is_set():
-                self.ledger.release(token, [r.delivery_id for r in batch[index:]])
-                logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
-                return
-            self._send_one(run, template, token, row, summary)
-            if progress:
-                progress(1)
-
-    def _send_one(
-        self, run: Run, template: DigestTemplate, token: str, row: Claimed, summary: Summary
-    ) -> None:
-        options = self.options
-        now = self.clock()
-        if not self.ledger.take(row.delivery_id, token, now=now, lease=options.lease):
-            summary.skipped += 1
-            return
-        data = self.composer.compose(
-            template,
-            run.day,
-            subscriber_id=row.subscriber_id,
-            email=row.email,
-            name=row.name,
-            now=now,
-        )
-        self._pace()
-        reply = self.transport.send(Envelope(self.composer.sender_address, (row.email,), data))
-        if reply.outcome is Outcome.SENT:
-            self.ledger.record_sent(row.delivery_id, token, now=self.clock(), reply=str(reply))
-            summary.sent += 1
-        elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
-            retry_at = self.clock() + options.backoff(row.attempts)
-            self.ledger.record_retry(
-                row.delivery_id, token, next_attempt_at=retry_at, reply=str(reply)
+        """Send a claimed batch in order, one transaction per message: the reply to one
+        message is recorded, and the next taken, before the next goes out."""
+        ledger, lease = self.ledger, self.options.lease
+        with ledger.connection() as connection:
+            now = self.clock()
+            taken = ledger.take(
+                batch[0].delivery_id, token, now=now, lease=lease, connection=connection
             )
+            for index, row in enumerate(batch):
+                if self.stop.is_set():
+                    ledger.release(token, [r.delivery_id for r in batch[index:]])
+                    logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
+                    return
+                result = (
+                    self._send_one(self._prepare(run, template, row, now), summary)
+                    if taken
+                    else None
+                )
+                if result is None:
+                    summary.skipped += 1
+                if progress:
+                    progress(1)
+                now = self.clock()
+                if index + 1 < len(batch):
+                    following = batch[index + 1].delivery_id
+                    if result is None:
+                        taken = ledger.take(
+                            following, token, now=now, lease=lease, connection=connection
+                        )
+                    else:
+                        taken = ledger.record_and_take(
+                            connection, token, result, following, now=now, lease=lease
+                        )
+                elif result is not None:
+                    ledger.record(token, result, connection)
+
+    def _prepare(self, run: Run, template: DigestTemplate, row: Claimed, now: datetime) -> Prepared:
+        """The taken message, written for its recipient (or why it cannot be)."""
+        try:
+            data = self.composer.compose(
+                template,
+                run.day,
+                subscriber_id=row.subscriber_id,
+                email=row.email,
+                name=row.name,
+                now=now,
+            )
+        except ValueError as error:
+            failed = Delivery(Outcome.PERMANENT, None, f"cannot be written: {error}")
+            return Prepared(row, None, failed)
+        return Prepared(row, data, None)
+
+    def _send_one(self, prepared: Prepared, summary: Summary) -> Result:
+        """Send one prepared message; what became of it, to record before the next goes."""
+        options, row = self.options, prepared.row
+        reply = prepared.failed
+        if reply is None:
+            assert prepared.data is not None
+            self._pace()
+            envelope = Envelope(self.composer.sender_address, (row.email,), prepared.data)
+            reply = self.transport.send(envelope)
+        if reply.outcome is Outcome.SENT:
+            summary.sent += 1
+            return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
+        if reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
             summary.retried += 1
-        else:
-            if reply.outcome is Outcome.TEMPORARY:
-                text = f"gave up after {row.attempts} attempts: {reply}"
-            else:
-                text = str(reply)
-            self.ledger.record_failed(row.delivery_id, token, reply=text)
-            summary.failed += 1
-            summary.failures.append(f"{row.email}: {text}")
-            logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
+            retry_at = self.clock() + options.backoff(row.attempts)
+            return Result(row.delivery_id, "pending", str(reply), next_attempt_at=retry_at)
+        text = str(reply)
+        if reply.outcome is Outcome.TEMPORARY:
+            text = f"gave up after {row.attempts} attempts: {reply}"
+        summary.failed += 1
+        summary.failures.append(f"{row.email}: {text}")
+        logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
+        return Result(row.delivery_id, "failed", text)
 
     def _pace(self) -> None:
         if self.options.max_rate <= 0:

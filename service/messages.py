@@ -121,9 +121,13 @@ def _as_mailbox(value: Mailbox | tuple[str, str]) -> Mailbox:
 
 
 def _mailbox_header(name: str, mailbox: Mailbox) -> _Folded:
-    if not header_text(mailbox.name):
-        return _folded(name, [mailbox.address])
-    return _folded(name, [*_header_words(mailbox.name, _PHRASE_WORD), f"<{mailbox.address}>"])
+    return _address_header(name, mailbox.name, mailbox.address)
+
+
+def _address_header(name: str, display_name: str, address: str) -> _Folded:
+    if not header_text(display_name):
+        return _folded(name, [address])
+    return _folded(name, [*_header_words(display_name, _PHRASE_WORD), f"<{address}>"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +179,10 @@ def build_message(
     return message
 
 
-def mailbox_header(name: str, mailbox: Mailbox) -> str:
-    """The value build_message writes in header `name` (From, To) for `mailbox`."""
-    return str(_mailbox_header(name, mailbox))
+def mailbox_header(name: str, display_name: str, checked_address: str) -> str:
+    """The value build_message writes in header `name` (From, To) for a mailbox whose
+    address was checked already (a Mailbox's, or one stored after checking it)."""
+    return str(_address_header(name, display_name, _machine_value(checked_address, "an address")))
 
 
 def _list_id_header(headers: ListHeaders) -> _Folded:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, Signer, URLSafeTimedSerializer
 
 from .errors import NotFound
 
@@ -29,6 +29,11 @@ def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=purpose.value)
 
 
+@lru_cache(maxsize=16)
+def _signer(secret_key: str, purpose: Purpose) -> Signer:
+    return _serializer(secret_key, purpose).make_signer(purpose.value)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenSigner:
     secret_key: str
@@ -38,7 +43,10 @@ class TokenSigner:
         return _serializer(self.secret_key, purpose)
 
     def sign(self, purpose: Purpose, *parts: int | str) -> str:
-        return str(self._serializer(purpose).dumps(list(parts)))
+        # serializer.dumps(), with the signer made once per purpose: a digest run signs a
+        # link for every recipient, and deriving the key each time would cost as much.
+        serializer = self._serializer(purpose)
+        return _signer(self.secret_key, purpose).sign(serializer.dump_payload(list(parts))).decode()
 
     def read(self, purpose: Purpose, token: str, arity: int) -> tuple[int | str, ...]:
         """The `arity` values the token was signed with, or NotFound."""
