@@ -250,7 +250,7 @@ def sqlite_urls(folder: Path):
     return lambda: f"sqlite:///{folder / f'bench{next(made)}.sqlite3'}"
 
 
-def main(counts: list[int], rounds: int = 5) -> None:
+def main(counts: list[int], rounds: int = 3) -> None:
     print(
         f"{'database':<10} {'N':>7} {'bare':>11} {'digest':>11} {'ratio':>8} "
         f"{'growth':>12} {'peak RSS':>12}"

@@ -9,14 +9,12 @@ has not left), and record the SMTP reply against their claim token.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
-    Connection,
     Engine,
     Table,
     and_,
@@ -27,52 +25,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 
 from service.email_renderer import EmailBody
 from service.storage import claims
-from service.storage.db import UtcDateTime
 from service.storage.digests import DigestRun, LedgerEntry
 from service.storage.subscribers import Status, Subscriber
 
+from .steps import MessageSteps, Result
+
 DELIVERIES: Table = LedgerEntry.__table__  # type: ignore[assignment]
-REPLY_LENGTH = 500
-
-# What each message runs, as SQL text straight on the driver: compiled SQLAlchemy
-# statements cost twice as much a message (0.5 against 0.24 ms on SQLite, measured), a
-# third of what the SMTP exchange itself takes with a local server.
-_HELD = "id = :delivery_id AND status = 'claimed' AND claim_token = :token"
-_STILL_CONFIRMED = (
-    "EXISTS (SELECT 1 FROM subscribers WHERE subscribers.id = digest_deliveries.subscriber_id"
-    " AND subscribers.status = 'confirmed')"
-)
-_TAKE = (
-    f"UPDATE digest_deliveries SET lease_expires_at = :until WHERE {_HELD} AND {_STILL_CONFIRMED}"
-)
-_SKIP = (
-    "UPDATE digest_deliveries SET status = 'skipped', claim_token = NULL,"
-    " lease_expires_at = NULL, reply = 'unsubscribed before sending'"
-    f" WHERE {_HELD} AND NOT {_STILL_CONFIRMED}"
-)
-_RECORD = (
-    "UPDATE digest_deliveries SET status = :status, reply = :reply,"
-    " sent_at = COALESCE(:sent_at, sent_at),"
-    " next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at),"
-    f" claim_token = NULL, lease_expires_at = NULL WHERE {_HELD}"
-)
-_NAMED = re.compile(r":(\w+)")
-
-
-class _Statements:
-    """The per-message statements in the driver's own parameter style."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.postgres = dialect.name == "postgresql"
-        # :name for SQLite's driver, %(name)s for psycopg.
-        style = (lambda sql: _NAMED.sub(r"%(\1)s", sql)) if self.postgres else (lambda sql: sql)
-        self.take, self.skip, self.record = style(_TAKE), style(_SKIP), style(_RECORD)
-        moment = UtcDateTime().bind_processor(dialect)
-        self.moment = moment or (lambda value: value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +43,6 @@ class Run:
     body: EmailBody
     items: int
     audience: int
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What became of one message: sent, failed for good, or pending again (a retry)."""
-
-    delivery_id: int
-    status: str
-    reply: str
-    sent_at: datetime | None = None
-    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +61,6 @@ class SendLedger:
         self.engine = engine
         # On SQLite, transactions on this engine take the write lock when they begin.
         self.writer = engine.execution_options(broadsheet_write=True)
-        self.sql = _Statements(engine.dialect)
 
     # Opening ------------------------------------------------------------------------------
 
@@ -208,87 +157,21 @@ class SendLedger:
         return token, claimed
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A connection a sender keeps for a batch; each call on it is one transaction."""
-        with self.writer.connect() as connection:
-            yield connection
+    def steps(self) -> Iterator[MessageSteps]:
+        """The per-message writes, on a driver connection a sender keeps for a batch."""
+        raw = self.engine.raw_connection()
+        try:
+            yield MessageSteps(self.engine, raw.driver_connection)
+        finally:
+            raw.close()
 
-    def take(
-        self,
-        delivery_id: int,
-        token: str,
-        *,
-        now: datetime,
-        lease: timedelta,
-        connection: Connection | None = None,
-    ) -> bool:
-        """Just before sending: renew the lease if the row is still ours and its subscriber
-        still confirmed. When they left since the run opened, the row is marked skipped."""
-        if connection is None:
-            with self.connection() as connection:
-                return self.take(delivery_id, token, now=now, lease=lease, connection=connection)
-        with connection.begin():
-            self._commit_lazily(connection)
-            return self._take(connection, token, delivery_id, now + lease)
+    def take(self, delivery_id: int, token: str, *, now: datetime, lease: timedelta) -> bool:
+        with self.steps() as steps:
+            return steps.take(token, delivery_id, now + lease)
 
-    def _commit_lazily(self, connection: Connection) -> None:
-        """On PostgreSQL, per-message commits do not wait for the disk: a crash of the
-        sender loses none of them; one of the database server itself can lose the last
-        fraction of a second, whose messages would then go out again. SQLite in WAL mode
-        with synchronous=NORMAL (the storage default) makes the same trade."""
-        if self.sql.postgres:
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-
-    def _take(self, connection: Connection, token: str, delivery_id: int, until: datetime) -> bool:
-        held = {"delivery_id": delivery_id, "token": token}
-        taken = connection.exec_driver_sql(self.sql.take, {**held, "until": self.sql.moment(until)})
-        if taken.rowcount:
-            return True
-        connection.exec_driver_sql(self.sql.skip, held)
-        return False
-
-    def record_and_take(
-        self,
-        connection: Connection,
-        token: str,
-        result: Result,
-        delivery_id: int,
-        *,
-        now: datetime,
-        lease: timedelta,
-    ) -> bool:
-        """Record the message just sent and take the next in one transaction: one commit
-        per message, and the reply is on disk before the next message goes out."""
-        with connection.begin():
-            self._commit_lazily(connection)
-            self._record(connection, token, result)
-            return self._take(connection, token, delivery_id, now + lease)
-
-    def record(self, token: str, result: Result, connection: Connection | None = None) -> None:
-        """Record what became of a message, if the row is still ours."""
-        if connection is None:
-            with self.connection() as connection:
-                self.record(token, result, connection)
-                return
-        with connection.begin():
-            self._commit_lazily(connection)
-            self._record(connection, token, result)
-
-    def _record(self, connection: Connection, token: str, result: Result) -> None:
-        moment = self.sql.moment
-        connection.exec_driver_sql(
-            self.sql.record,
-            {
-                "delivery_id": result.delivery_id,
-                "token": token,
-                "status": result.status,
-                "sent_at": moment(result.sent_at) if result.sent_at else None,
-                "next_attempt_at": moment(result.next_attempt_at)
-                if result.next_attempt_at
-                else None,
-                "reply": result.reply[:REPLY_LENGTH],
-            },
-        )
+    def record(self, token: str, result: Result) -> None:
+        with self.steps() as steps:
+            steps.record(token, result)
 
     def record_sent(self, delivery_id: int, token: str, *, now: datetime, reply: str) -> None:
         self.record(token, Result(delivery_id, "sent", reply, sent_at=now))

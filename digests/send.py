@@ -17,8 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
 
-from .ledger import Claimed, Result, Run, SendLedger
+from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
+from .steps import Result
 
 logger = logging.getLogger(__name__)
 
@@ -128,22 +129,18 @@ class DigestSender:
         """Send a claimed batch in order, one transaction per message: the reply to one
         message is recorded, and the next taken, before the next goes out."""
         ledger, lease = self.ledger, self.options.lease
-        with ledger.connection() as connection:
+        with ledger.steps() as steps:
             now = self.clock()
-            taken = ledger.take(
-                batch[0].delivery_id, token, now=now, lease=lease, connection=connection
-            )
+            taken = steps.take(token, batch[0].delivery_id, now + lease)
             for index, row in enumerate(batch):
                 if self.stop.is_set():
                     ledger.release(token, [r.delivery_id for r in batch[index:]])
                     logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
                     return
-                result = (
-                    self._send_one(self._prepare(run, template, row, now), summary)
-                    if taken
-                    else None
-                )
-                if result is None:
+                result = None
+                if taken:
+                    result = self._send_one(self._prepare(run, template, row, now), summary)
+                else:
                     summary.skipped += 1
                 if progress:
                     progress(1)
@@ -151,15 +148,11 @@ class DigestSender:
                 if index + 1 < len(batch):
                     following = batch[index + 1].delivery_id
                     if result is None:
-                        taken = ledger.take(
-                            following, token, now=now, lease=lease, connection=connection
-                        )
+                        taken = steps.take(token, following, now + lease)
                     else:
-                        taken = ledger.record_and_take(
-                            connection, token, result, following, now=now, lease=lease
-                        )
+                        taken = steps.record_and_take(token, result, following, now + lease)
                 elif result is not None:
-                    ledger.record(token, result, connection)
+                    steps.record(token, result)
 
     def _prepare(self, run: Run, template: DigestTemplate, row: Claimed, now: datetime) -> Prepared:
         """The taken message, written for its recipient (or why it cannot be)."""

@@ -1,0 +1,103 @@
+"""`GET /digests/{date}` and `POST /v1/digests/{date}/send`: the token, 404s, idempotence."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+
+from digests.ledger import SendLedger
+from service import create_app
+from service.mail.transport import MemoryTransport
+from service.storage.schema import upgrade
+from service.storage.subscribers import Status
+
+from .digest_articles import quick_read_json
+from .digest_db import add_subscribers
+
+TOKEN = "digest-routes-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "routes-secret",
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://news.example.org",
+            "API_TOKEN": TOKEN,
+            "MAIL_RELAY": False,
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    upgrade(runtime.engine)
+    memory = MemoryTransport()
+    runtime.transport = lambda: memory
+    runtime.memory = memory
+    yield app
+    runtime.press.close()
+    runtime.engine.dispose()
+
+
+def publish(app, document) -> None:
+    response = app.test_client().put(f"/v1/articles/{document['id']}", json=document, headers=AUTH)
+    assert response.status_code == 201
+
+
+def wait_until_sent(app, day: date, count: int) -> None:
+    ledger = SendLedger(app.extensions["broadsheet"].engine)
+    deadline = time.monotonic() + 30
+    while ledger.counts(day).get("sent", 0) < count:
+        assert time.monotonic() < deadline, ledger.counts(day)
+        time.sleep(0.05)
+
+
+def test_send_now_needs_the_token(app):
+    client = app.test_client()
+    assert client.post("/v1/digests/2026-03-12/send").status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token-at-all"}
+    assert client.post("/v1/digests/2026-03-12/send", headers=wrong).status_code == 401
+
+
+@pytest.mark.parametrize("text", ["2026-3-12", "yesterday", "2026-02-30", "2026-03-12x"])
+def test_a_date_that_is_not_one_is_404(app, text):
+    client = app.test_client()
+    assert client.get(f"/digests/{text}").status_code == 404
+    response = client.post(f"/v1/digests/{text}/send", headers=AUTH)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_an_empty_window_is_404_and_opens_no_run(app):
+    add_subscribers(app.extensions["broadsheet"].engine, [Status.CONFIRMED])
+    response = app.test_client().post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert response.status_code == 404
+    assert "nothing is sent" in response.get_json()["detail"]
+    assert SendLedger(app.extensions["broadsheet"].engine).run(date(2026, 3, 12)) is None
+
+
+def test_send_now_sends_once_however_often_it_is_asked(app):
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 5 + [Status.PENDING])
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    client = app.test_client()
+    first = client.post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert first.status_code == 202
+    body = first.get_json()
+    assert (body["date"], body["opened"], body["items"], body["audience"]) == (
+        "2026-03-12",
+        True,
+        1,
+        5,
+    )
+    wait_until_sent(app, date(2026, 3, 12), 5)
+    again = client.post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert again.status_code == 200
+    assert again.get_json()["status"] == "done"
+    assert again.get_json()["opened"] is False
+    assert again.get_json()["counts"] == {"sent": 5}
+    assert len(runtime.memory.sent) == 5
+    assert len({envelope.recipients for envelope in runtime.memory.sent}) == 5
