@@ -6,6 +6,7 @@ import base64
 import email
 from datetime import UTC, date, datetime
 from email import policy
+from unittest.mock import patch
 
 import dkim
 import pytest
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from itsdangerous import TimestampSigner
 
 from digests.message import DigestComposer, digest_message_id, list_headers, unsubscribe_url
 from service.email_renderer import EmailBody
@@ -29,6 +31,8 @@ SIGNER = TokenSigner("test-secret")
 MARKER = "https://unsubscribe.invalid/0123456789abcdef0123456789abcdef"
 DAY = date(2026, 3, 12)
 NOW = datetime(2026, 3, 12, 7, 0, 3, tzinfo=UTC)
+# Links are signed with the time; both ways of making a message must sign in the same second.
+FIXED_TIME = patch.object(TimestampSigner, "get_timestamp", lambda self: 1_773_300_000)
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe")
 
 
@@ -94,6 +98,7 @@ def assert_lines_fit(raw: bytes) -> None:
         ('Doe, "Jane"', "jane@example.org"),
     ],
 )
+@FIXED_TIME
 def test_each_copy_is_the_message_build_message_makes(name, address):
     composer = DigestComposer(SETTINGS, SIGNER)
     mail = body()
@@ -114,6 +119,7 @@ def test_each_copy_is_the_message_build_message_makes(name, address):
     html_prefix=st.text(alphabet="xy z=\u00e9", max_size=150),
     subscriber_id=st.integers(min_value=1, max_value=10**12),
 )
+@FIXED_TIME
 def test_the_url_survives_any_column_in_quoted_printable(prefix, html_prefix, subscriber_id):
     composer = DigestComposer(SETTINGS, SIGNER)
     mail = body(prefix, html_prefix)
@@ -168,3 +174,14 @@ def test_a_mailto_unsubscribe_goes_with_the_url():
     )
     url = unsubscribe_url(SETTINGS, SIGNER, 7)
     assert str(fast["List-Unsubscribe"]) == f"<{url}>, <mailto:leave@news.example.org>"
+
+
+def test_tokens_are_what_itsdangerous_itself_signs_and_reads(monkeypatch):
+    from itsdangerous import URLSafeTimedSerializer
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_773_300_000)
+    for purpose in Purpose:
+        made = SIGNER.sign(purpose, 42, "2026-03-12T07:00:00+00:00")
+        reference = URLSafeTimedSerializer("test-secret", salt=purpose.value)
+        assert made == reference.dumps([42, "2026-03-12T07:00:00+00:00"])
+        assert reference.loads(made) == [42, "2026-03-12T07:00:00+00:00"]
