@@ -334,6 +334,12 @@ def _within(value: int, low: int, high: int | None) -> int:
     return value
 
 
+def _printable(value: Any) -> str:
+    """The value as one line of the error: control characters escaped, length bounded."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
 def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]:
     lines = []
     for item in error.errors(include_url=False):
@@ -346,7 +352,7 @@ def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]
         name = str(item["loc"][0])
         field = Settings.model_fields[name]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        shown = "" if extra.get("secret") else f"={values.get(name)}"
+        shown = "" if extra.get("secret") else f"={_printable(values.get(name))}"
         reason = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
         why = f" ({reason})" if reason and str(reason) else ""
         lines.append(f"{env_name(name)}{shown} is not valid{why}: expected {field.description}")
