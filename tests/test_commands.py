@@ -1,4 +1,4 @@
-"""The README's first command: `broadsheet serve` answers on embedded defaults."""
+"""The commands: `broadsheet serve` answers on embedded defaults; `render` writes a file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .corpus import EXAMPLES
+import pytest
+
+from .corpus import EXAMPLES, minimal
 
 
 def _free_port() -> int:
@@ -53,3 +55,56 @@ def test_broadsheet_serve_answers(tmp_path):
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+
+
+def test_cli_renders_email(runner, tmp_path):
+    out = tmp_path / "a.html"
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "email", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'style="' in out.read_text("utf-8")
+
+
+def test_cli_renders_pdf(runner, tmp_path):
+    out = tmp_path / "a.pdf"
+    result = runner.invoke(
+        args=[
+            "render",
+            str(EXAMPLES / "bike-lanes.json"),
+            "--to",
+            "pdf",
+            "--paper",
+            "letter",
+            "-o",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-1.7")
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("html", "<!DOCTYPE html>"), ("text", "Council")])
+def test_render_command(runner, fmt, expected, tmp_path):
+    out = tmp_path / f"out.{fmt}"
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", fmt, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text("utf-8").startswith(expected)
+
+
+def test_render_command_reports_problems(runner):
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bad" / "missing-alt.json"), "--to", "html"]
+    )
+    assert result.exit_code == 1
+    assert "/body/0/alt" in result.output
+
+
+def test_render_command_to_stdout(runner, tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(minimal()), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "text"])
+    assert result.exit_code == 0
+    assert "A minimal article" in result.output

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 from service import create_app
 
-from .conftest import require_tool
-from .corpus import article_words, corpus, every_block, long_article, minimal
+from .conftest import require_tool, runtime_of
+from .corpus import article_words, corpus, every_block, minimal
 
 ARTICLES = corpus()
 PDF_CONFIG = {
@@ -213,7 +213,7 @@ def test_etag_and_if_none_match(pdf_client):
 
 def test_repeat_requests_are_served_from_the_cache(pdf_client):
     app = pdf_client.application
-    cache = app.extensions["broadsheet"].pdf_cache
+    cache = runtime_of(app).pdf_cache
     before = len(cache)
     article = minimal(id="cache-me", headline="Cached once")
     assert pdf_client.post("/v1/render/pdf", json=article).status_code == 200
@@ -245,33 +245,3 @@ def test_oversized_article_is_refused_before_layout():
     assert response.status_code == 422
     assert "more than 60 pages can hold" in response.get_json()["detail"]
     assert time.monotonic() - started < 5
-
-
-def test_time_limit_stops_a_render_and_the_printer_recovers():
-    client = create_app({**PDF_CONFIG, "PDF_TIME_LIMIT": 0.3, "PDF_MAX_PAGES": 500}).test_client()
-    client.post("/v1/render/pdf", json=minimal())  # start the worker outside the limit
-    response = client.post("/v1/render/pdf", json=long_article(1500))
-    assert response.status_code == 422
-    assert "longer than 0.3 s" in response.get_json()["detail"]
-    recovered = client.post("/v1/render/pdf", json=minimal(id="after-timeout"))
-    assert recovered.status_code == 200
-
-
-def test_cli_renders_pdf(runner, tmp_path):
-    from .corpus import EXAMPLES
-
-    out = tmp_path / "a.pdf"
-    result = runner.invoke(
-        args=[
-            "render",
-            str(EXAMPLES / "bike-lanes.json"),
-            "--to",
-            "pdf",
-            "--paper",
-            "letter",
-            "-o",
-            str(out),
-        ]
-    )
-    assert result.exit_code == 0, result.output
-    assert out.read_bytes().startswith(b"%PDF-1.7")
