@@ -173,10 +173,14 @@ def test_default_paper_is_a4(pdf_client):
     assert round(float(box.width)) == 595
 
 
-def test_unknown_paper_is_a_problem(pdf_client):
+def test_unknown_paper_is_a_problem_about_the_parameter(pdf_client):
     response = pdf_client.post("/v1/render/pdf?paper=a3", json=minimal())
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"].endswith("/bad-parameter")
+    assert problem["title"] == "A query parameter is not valid"
+    assert problem["detail"] == "The query parameter paper must be one of a4, letter."
 
 
 def test_outline_lists_headings_and_notes(rendered):
@@ -226,6 +230,27 @@ def test_etag_and_if_none_match(pdf_client):
     )
     assert other.status_code == 200
     assert other.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["W/{etag}", '"other", {etag}', 'W/"other", W/{etag}', "*"],
+)
+def test_if_none_match_uses_weak_comparison(pdf_client, header):
+    etag = pdf_client.post("/v1/render/pdf", json=every_block()).headers["ETag"]
+    again = pdf_client.post(
+        "/v1/render/pdf", json=every_block(), headers={"If-None-Match": header.format(etag=etag)}
+    )
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
+
+
+def test_if_none_match_with_other_tags_renders(pdf_client):
+    response = pdf_client.post(
+        "/v1/render/pdf", json=every_block(), headers={"If-None-Match": 'W/"other", "else"'}
+    )
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF-")
 
 
 def test_repeat_requests_are_served_from_the_cache(pdf_client):
