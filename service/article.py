@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import schema_patterns as patterns
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
 from .inline import (
     NOTE_ID,
@@ -72,18 +73,35 @@ def _inline_validator(
     return PlainValidator(validate)
 
 
-def _string_schema(max_length: int, description: str = "") -> WithJsonSchema:
-    schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": max_length}
+def _string_schema(max_length: int, pattern: str, description: str = "") -> WithJsonSchema:
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": pattern,
+    }
     if description:
         schema["description"] = description
     return WithJsonSchema(schema)
 
 
 _INLINE = "inline text (SPEC §1 allowlist)"
-RichText = Annotated[Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE)]
-SummaryText = Annotated[Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE)]
+RichText = Annotated[
+    Inline,
+    _inline_validator(True),
+    _string_schema(MAX_TEXT, patterns.inline_text(True, True), _INLINE),
+]
+SummaryText = Annotated[
+    Inline,
+    _inline_validator(False),
+    _string_schema(MAX_TEXT, patterns.inline_text(False, True), _INLINE),
+]
 NoteText = SummaryText
-HeadlineText = Annotated[Inline, _inline_validator(False, False, 300), _string_schema(300, _INLINE)]
+HeadlineText = Annotated[
+    Inline,
+    _inline_validator(False, False, 300),
+    _string_schema(300, patterns.inline_text(False, False), _INLINE + ", one line"),
+]
 
 
 def _plain_validator(max_length: int) -> PlainValidator:
@@ -186,35 +204,51 @@ def _validate_data_uri(src: str) -> str:
 Url = Annotated[
     str,
     PlainValidator(_validate_url),
-    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "maxLength": MAX_TEXT,
+            "pattern": patterns.whole(patterns.url(frozenset({"http", "https"}))),
+        }
+    ),
 ]
 DateTime = Annotated[
     datetime,
     PlainValidator(_validate_datetime),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": patterns.whole(_RFC3339.pattern)}
+    ),
 ]
 LanguageTag = Annotated[
     str,
     PlainValidator(_validate_language),
-    WithJsonSchema({"type": "string", "description": "BCP 47 tag"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "BCP 47 tag",
+            "maxLength": 64,
+            "pattern": patterns.whole(patterns.LANGUAGE_TAG),
+        }
+    ),
 ]
 ArticleId = Annotated[
     str,
     PlainValidator(_validate_article_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(ARTICLE_ID.pattern)}),
 ]
 NoteId = Annotated[
     str,
     PlainValidator(_validate_note_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{NOTE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(NOTE_ID.pattern)}),
 ]
 ImageSrc = Annotated[
     str,
     PlainValidator(_validate_image_src),
-    WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.image_src()}),
 ]
-Name = Annotated[str, _plain_validator(200), _string_schema(200)]
-ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000)]
+Name = Annotated[str, _plain_validator(200), _string_schema(200, patterns.plain_text())]
+ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000, patterns.plain_text())]
 Dimension = Annotated[int, Field(ge=1, le=20_000)]
 
 
@@ -265,6 +299,23 @@ class ListBlock(Model):
 
 
 class Image(Model):
+    # Alt text is required unless the image is decorative; then it has neither alt nor caption.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"decorative": {"const": True}}, "required": ["decorative"]},
+            "then": {
+                "properties": {
+                    "alt": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^\\s*$"}]},
+                    "caption": {"type": "null"},
+                }
+            },
+            "else": {
+                "required": ["alt"],
+                "properties": {"alt": {"type": "string", "pattern": "\\S"}},
+            },
+        }
+    )
+
     type: Literal["image"]
     src: ImageSrc
     alt: Annotated[str, Field(max_length=2000)] | None = None
