@@ -1,4 +1,4 @@
-"""The article contract of SPEC §1 as pydantic models: JSON in, a frozen `Article` out."""
+"""The article contract (README, "The article") as pydantic models: JSON in, a frozen `Article` out."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _string_schema(max_length: int, pattern: str, description: str = "") -> With
     return WithJsonSchema(schema)
 
 
-_INLINE = "inline text (SPEC §1 allowlist)"
+_INLINE = "inline text: plain text with the allowlisted HTML elements"
 RichText = Annotated[
     Inline,
     _inline_validator(True),

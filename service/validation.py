@@ -1,6 +1,6 @@
 """From request bytes to an `Article`, or a `BadArticle` that lists every problem at once.
 
-pydantic checks each field's shape and inline markup; the cross-field rules of SPEC §1
+pydantic checks each field's shape and inline markup; the cross-field rules of the contract
 (alt text, table widths, unique notes, dates in order) are checked here on the raw JSON so
 they are reported together with the field errors, not only once those are fixed.
 """

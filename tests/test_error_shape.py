@@ -1,4 +1,4 @@
-"""One test pins the problem+json shape; the others check each status of SPEC §2."""
+"""One test pins the problem+json shape; the others check each status."""
 
 from __future__ import annotations
 

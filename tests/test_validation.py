@@ -1,4 +1,4 @@
-"""The contract of SPEC §1: dozens of ways to break it, each answered 422 with a pointer."""
+"""The article contract: dozens of ways to break it, each answered 422 with a pointer."""
 
 from __future__ import annotations
 
