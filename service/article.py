@@ -1,4 +1,4 @@
-"""The article contract (README, "The article") as pydantic models: JSON in, a frozen `Article` out."""
+"""The article contract as pydantic models: JSON in, a frozen `Article` out."""
 
 from __future__ import annotations
 
