@@ -19,15 +19,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import schema_patterns as patterns
+from .characters import character_problem, forbidden_character
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
-from .inline import (
-    NOTE_ID,
-    Inline,
-    InlineError,
-    forbidden_character,
-    link_problem,
-    parse_inline,
-)
+from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
@@ -53,6 +47,8 @@ def _require_str(value: Any) -> str:
 def _inline_validator(
     allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT
 ) -> PlainValidator:
+    """Inline markup, judged by parse_inline with the character rules after decoding."""
+
     def validate(value: Any, info: ValidationInfo) -> Inline:
         source = _require_str(value)
         if len(source) > max_length:
@@ -73,13 +69,23 @@ def _inline_validator(
     return PlainValidator(validate)
 
 
-def _string_schema(max_length: int, pattern: str, description: str = "") -> WithJsonSchema:
+def _string_schema(
+    max_length: int,
+    description: str = "",
+    *,
+    pattern: str | None = None,
+    line_breaks: bool = False,
+    min_length: int = 1,
+) -> WithJsonSchema:
+    controls = patterns.CONTROLS_IN_LINES if line_breaks else patterns.CONTROLS_IN_ONE_LINE
     schema: dict[str, Any] = {
         "type": "string",
-        "minLength": 1,
+        "minLength": min_length,
         "maxLength": max_length,
-        "pattern": pattern,
+        "not": {"pattern": controls},
     }
+    if pattern:
+        schema["pattern"] = pattern
     if description:
         schema["description"] = description
     return WithJsonSchema(schema)
@@ -89,28 +95,33 @@ _INLINE = "inline text: plain text with the allowlisted HTML elements"
 RichText = Annotated[
     Inline,
     _inline_validator(True),
-    _string_schema(MAX_TEXT, patterns.inline_text(True, True), _INLINE),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(True, True), line_breaks=True),
 ]
 SummaryText = Annotated[
     Inline,
     _inline_validator(False),
-    _string_schema(MAX_TEXT, patterns.inline_text(False, True), _INLINE),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(False, True), line_breaks=True),
 ]
 NoteText = SummaryText
 HeadlineText = Annotated[
     Inline,
     _inline_validator(False, False, 300),
-    _string_schema(300, patterns.inline_text(False, False), _INLINE + ", one line"),
+    _string_schema(300, _INLINE + ", one line", pattern=patterns.inline_text(False, False)),
 ]
 
 
-def _plain_validator(max_length: int) -> PlainValidator:
+def _plain_validator(
+    max_length: int, *, line_breaks: bool = False, allow_blank: bool = False
+) -> PlainValidator:
     def validate(value: Any) -> str:
         text = _require_str(value)
-        if not text.strip():
+        if not allow_blank and not text.strip():
             raise _fail("empty", "must not be empty")
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
+        problem = character_problem(text, line_breaks=line_breaks)
+        if problem:
+            raise _fail("character", problem)
         return text
 
     return PlainValidator(validate)
@@ -247,8 +258,15 @@ ImageSrc = Annotated[
     PlainValidator(_validate_image_src),
     WithJsonSchema({"type": "string", "pattern": patterns.image_src()}),
 ]
-Name = Annotated[str, _plain_validator(200), _string_schema(200, patterns.plain_text())]
-ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000, patterns.plain_text())]
+Name = Annotated[str, _plain_validator(200), _string_schema(200, pattern=patterns.plain_text())]
+ShortText = Annotated[
+    str,
+    _plain_validator(1000, line_breaks=True),
+    _string_schema(1000, pattern=patterns.plain_text(), line_breaks=True),
+]
+AltText = Annotated[
+    str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
+]
 Dimension = Annotated[int, Field(ge=1, le=20_000)]
 
 
@@ -318,7 +336,7 @@ class Image(Model):
 
     type: Literal["image"]
     src: ImageSrc
-    alt: Annotated[str, Field(max_length=2000)] | None = None
+    alt: AltText | None = None
     decorative: bool = False
     caption: RichText | None = None
     credit: RichText | None = None

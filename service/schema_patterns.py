@@ -14,10 +14,14 @@ from .language import TAG_SYNTAX
 
 END = r"(?![\s\S])"
 NOT_BLANK = r"(?=[\s\S]*\S)"
-# Characters no text may carry (inline.forbidden_character), lone surrogates aside: an
-# ECMAScript pattern sees UTF-16 code units, where a range of surrogates would refuse emoji.
+# Characters no text may carry (characters.forbidden_character), lone surrogates and the
+# noncharacters past U+FFFF aside: an ECMAScript pattern sees UTF-16 code units, where a
+# range of surrogates would refuse every emoji.
 FORBIDDEN = r"\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff"
 LANGUAGE_TAG = TAG_SYNTAX.pattern
+# The character rules of characters.py as a pattern can say them (bidi balance it cannot).
+CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
+CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 _HOST = r"[^\s\"'<>/?#@\\]+"
 _PATH = r"(?:[/?#][^\s\"'<>]*)?"
 
@@ -79,12 +83,13 @@ def _tags(allow_line_breaks: bool) -> list[str]:
 
 
 def inline_text(allow_note_refs: bool, allow_line_breaks: bool) -> str:
-    """Inline markup of the allowlist; nesting and unknown note ids are beyond a pattern."""
-    breaks = "" if allow_line_breaks else r"\n"
+    """Inline markup of the allowlist; nesting, note ids, bidi balance are beyond a pattern."""
+    breaks = "" if allow_line_breaks else r"\t\n\u2028\u2029"  # characters.line_break_problem
     parts = [
         f"[^<\\[{FORBIDDEN}{breaks}]",
         r"<(?![A-Za-z/!?])",  # a < that starts no tag is text (inline._UNFINISHED_TAG)
-        r"\[(?!\^[^\]]*\])",  # a [ that starts no note reference is text
+        # A [ that starts no note reference is text; a reference lies within one text run.
+        r"\[(?!\^(?:[^\]<]|<(?![A-Za-z/!?]))*\])",
         *_tags(allow_line_breaks),
     ]
     if allow_note_refs:

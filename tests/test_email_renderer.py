@@ -1,4 +1,4 @@
-"""E-mail HTML (inlined, accessible, small) and the MIME message every mail is built with."""
+"""E-mail HTML: inlined, accessible, small, and the same words as the article."""
 
 from __future__ import annotations
 
