@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from .addresses import Mailbox, checked_address, parse_mailbox
+from .characters import character_problem
 from .logs import printable
 
 PREFIX = "BROADSHEET_"
@@ -37,7 +38,6 @@ PREFIX = "BROADSHEET_"
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingsError(Exception):
@@ -262,8 +262,9 @@ class Settings(BaseModel):
     @field_validator("publisher_name", "publisher_address", "dkim_selector", "dkim_domain")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and _CONTROL.search(value):
-            raise ValueError("has a line break or control character")
+        problem = None if value is None else character_problem(value, line_breaks=False)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("image_hosts", mode="before")
