@@ -1,4 +1,4 @@
-"""The commands of SPEC §4: render one article file, serve the app.
+"""The commands: render one article file, serve the app.
 
 Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadsheet …` and
 `flask --app wsgi …` behave alike; the group that loads the app is in `service.cli`.
