@@ -112,8 +112,8 @@ def prepare(database_url: str, count: int) -> None:
     from digests.render import render_digest
     from service.email_renderer import Inliner
     from service.storage.db import create_database_engine
+    from service.storage.models import Subscriber
     from service.storage.schema import upgrade
-    from service.storage.subscribers import Subscriber
     from service.templating import build_environment
     from service.validation import article_from_bytes
 
@@ -198,7 +198,7 @@ def run_bare(database_url: str, port: int) -> None:
     from digests.ledger import SendLedger
     from digests.message import DigestComposer
     from service.storage.db import create_database_engine
-    from service.storage.subscribers import Subscriber
+    from service.storage.models import Subscriber
     from service.tokens import TokenSigner
 
     engine = create_database_engine(database_url)

@@ -28,8 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.email_renderer import EmailBody
 from service.storage import claims
-from service.storage.digests import DigestRun, LedgerEntry
-from service.storage.subscribers import Status, Subscriber
+from service.storage.models import DigestRun, LedgerEntry, Status, Subscriber
 
 from .steps import MessageSteps, Result
 

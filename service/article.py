@@ -1,4 +1,4 @@
-"""The article contract of SPEC §1 as pydantic models: JSON in, a frozen `Article` out."""
+"""The article contract as pydantic models: JSON in, a frozen `Article` out."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
 from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
@@ -26,9 +27,6 @@ from .language import direction_of, is_valid_language_tag
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 MAX_TEXT = 20_000
-# The character rules as JSON Schema can say them (bidi balance and decoding it cannot).
-_CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
-_CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
@@ -72,29 +70,44 @@ def _inline_validator(
 
 
 def _string_schema(
-    max_length: int, description: str = "", *, line_breaks: bool = False, min_length: int = 1
+    max_length: int,
+    description: str = "",
+    *,
+    pattern: str | None = None,
+    line_breaks: bool = False,
+    min_length: int = 1,
 ) -> WithJsonSchema:
-    controls = _CONTROLS_IN_LINES if line_breaks else _CONTROLS_IN_ONE_LINE
+    controls = patterns.CONTROLS_IN_LINES if line_breaks else patterns.CONTROLS_IN_ONE_LINE
     schema: dict[str, Any] = {
         "type": "string",
         "minLength": min_length,
         "maxLength": max_length,
         "not": {"pattern": controls},
     }
+    if pattern:
+        schema["pattern"] = pattern
     if description:
         schema["description"] = description
     return WithJsonSchema(schema)
 
 
-_INLINE = "inline text (SPEC §1 allowlist)"
+_INLINE = "inline text: plain text with the allowlisted HTML elements"
 RichText = Annotated[
-    Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE, line_breaks=True)
+    Inline,
+    _inline_validator(True),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(True, True), line_breaks=True),
 ]
 SummaryText = Annotated[
-    Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE, line_breaks=True)
+    Inline,
+    _inline_validator(False),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(False, True), line_breaks=True),
 ]
 NoteText = SummaryText
-HeadlineText = Annotated[Inline, _inline_validator(False, False, 300), _string_schema(300, _INLINE)]
+HeadlineText = Annotated[
+    Inline,
+    _inline_validator(False, False, 300),
+    _string_schema(300, _INLINE + ", one line", pattern=patterns.inline_text(False, False)),
+]
 
 
 def _plain_validator(
@@ -202,36 +215,54 @@ def _validate_data_uri(src: str) -> str:
 Url = Annotated[
     str,
     PlainValidator(_validate_url),
-    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "maxLength": MAX_TEXT,
+            "pattern": patterns.whole(patterns.url(frozenset({"http", "https"}))),
+        }
+    ),
 ]
 DateTime = Annotated[
     datetime,
     PlainValidator(_validate_datetime),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": patterns.whole(_RFC3339.pattern)}
+    ),
 ]
 LanguageTag = Annotated[
     str,
     PlainValidator(_validate_language),
-    WithJsonSchema({"type": "string", "description": "BCP 47 tag"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "BCP 47 tag",
+            "maxLength": 64,
+            "pattern": patterns.whole(patterns.LANGUAGE_TAG),
+        }
+    ),
 ]
 ArticleId = Annotated[
     str,
     PlainValidator(_validate_article_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(ARTICLE_ID.pattern)}),
 ]
 NoteId = Annotated[
     str,
     PlainValidator(_validate_note_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{NOTE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(NOTE_ID.pattern)}),
 ]
 ImageSrc = Annotated[
     str,
     PlainValidator(_validate_image_src),
-    WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.image_src()}),
 ]
-Name = Annotated[str, _plain_validator(200), _string_schema(200)]
+Name = Annotated[str, _plain_validator(200), _string_schema(200, pattern=patterns.plain_text())]
 ShortText = Annotated[
-    str, _plain_validator(1000, line_breaks=True), _string_schema(1000, line_breaks=True)
+    str,
+    _plain_validator(1000, line_breaks=True),
+    _string_schema(1000, pattern=patterns.plain_text(), line_breaks=True),
 ]
 AltText = Annotated[
     str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
@@ -286,6 +317,23 @@ class ListBlock(Model):
 
 
 class Image(Model):
+    # Alt text is required unless the image is decorative; then it has neither alt nor caption.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"decorative": {"const": True}}, "required": ["decorative"]},
+            "then": {
+                "properties": {
+                    "alt": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^\\s*$"}]},
+                    "caption": {"type": "null"},
+                }
+            },
+            "else": {
+                "required": ["alt"],
+                "properties": {"alt": {"type": "string", "pattern": "\\S"}},
+            },
+        }
+    )
+
     type: Literal["image"]
     src: ImageSrc
     alt: AltText | None = None

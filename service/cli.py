@@ -18,8 +18,7 @@ from flask.cli import ScriptInfo
 from digests.commands import COMMANDS as DIGEST_COMMANDS
 
 from . import create_app
-from .commands import render_command, serve_command
-from .db_commands import db_group
+from .commands import db_group, render_command, serve_command
 from .settings import SettingsError
 
 # Room for the groups to come: edition.

@@ -1,4 +1,4 @@
-"""Inline text: the small HTML allowlist of SPEC §1, tokenized and turned into a node tree.
+"""Inline text: the small HTML allowlist of the contract, tokenized and turned into a node tree.
 
 Input is never sanitised or repaired: it is tokenized with the standard library's HTML
 tokenizer and anything outside the allowlist is reported, so renderers can serialise the

@@ -72,4 +72,6 @@ def configure_logging(level: int = logging.INFO, stream: IO[str] | None = None) 
     root.setLevel(level)
     # WeasyPrint reports every layout step at INFO; only its warnings are news.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    # pikepdf announces its logger bridge at INFO on import: not progress of ours.
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
     return handler

@@ -368,24 +368,31 @@ class _Walk:
         return reference
 
     def notes(self) -> tuple[NumberedNote, ...]:
+        numbers = self.numbers
         for note in self.article.notes:
-            self.numbers.setdefault(note.id, len(self.numbers) + 1)
+            numbers.setdefault(note.id, len(numbers) + 1)
         by_note: dict[str, list[Reference]] = {}
         for reference in self.references:
             by_note.setdefault(reference.note_id, []).append(reference)
-        index = {note.id: i for i, note in enumerate(self.article.notes)}
-        ordered = sorted(self.article.notes, key=lambda note: self.numbers[note.id])
-        return tuple(
-            NumberedNote(
-                source=note,
-                number=self.numbers[note.id],
-                label=note_label(self.numbers[note.id], self.style),
-                anchor=self.anchors.note(note.id),
-                text=self.field(f"/notes/{index[note.id]}/text", note.text),
-                references=tuple(by_note.get(note.id, ())),
+        numbered = []
+        for index, note in enumerate(self.article.notes):
+            number = numbers[note.id]
+            numbered.append(
+                NumberedNote(
+                    source=note,
+                    number=number,
+                    label=note_label(number, self.style),
+                    anchor=self.anchors.note(note.id),
+                    text=self.field(f"/notes/{index}/text", note.text),
+                    references=tuple(by_note.get(note.id, ())),
+                )
             )
-            for note in ordered
-        )
+        numbered.sort(key=_by_number)
+        return tuple(numbered)
+
+
+def _by_number(note: NumberedNote) -> int:
+    return note.number
 
 
 def _holds_reference(nodes: tuple[Node, ...]) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Table, func, select, true, update
 from .mail.transport import Envelope, Outcome, Transport
 from .messages import DkimSigner
 from .storage import claims
-from .storage.outbox import OutboxMessage
+from .storage.models import OutboxMessage
 from .subscriptions import Subscriptions
 
 logger = logging.getLogger(__name__)

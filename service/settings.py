@@ -29,6 +29,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from .addresses import Mailbox, checked_address, parse_mailbox
+from .characters import character_problem
+from .logs import printable
 
 PREFIX = "BROADSHEET_"
 # Signs tokens when BROADSHEET_ENV is development or test and no SECRET_KEY is set: the
@@ -36,7 +38,6 @@ PREFIX = "BROADSHEET_"
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingsError(Exception):
@@ -76,7 +77,7 @@ class Settings(BaseModel):
     mail_from: Mailbox = setting(
         Mailbox("Broadsheet", "digest@localhost"),
         'a mailbox: Name <user@host>, the name in double quotes if it holds , : ; @ < > ( ) or "',
-        shown="Broadsheet <digest@localhost>",
+        shown="`Broadsheet <digest@localhost>`",
     )
     base_url: str = setting(
         "http://localhost:5000", "an http(s) URL with no query, the service as readers reach it"
@@ -272,8 +273,9 @@ class Settings(BaseModel):
     @field_validator("publisher_name", "publisher_address", "dkim_selector", "dkim_domain")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and _CONTROL.search(value):
-            raise ValueError("has a line break or control character")
+        problem = None if value is None else character_problem(value, line_breaks=False)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("image_hosts", mode="before")
@@ -377,7 +379,7 @@ def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]
         name = str(item["loc"][0])
         field = Settings.model_fields[name]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        shown = "" if extra.get("secret") else f"={values.get(name)}"
+        shown = "" if extra.get("secret") else f"={printable(values.get(name), 200)}"
         reason = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
         why = f" ({reason})" if reason and str(reason) else ""
         lines.append(f"{env_name(name)}{shown} is not valid{why}: expected {field.description}")

@@ -26,7 +26,8 @@ from .messages import build_message
 from .settings import Settings
 from .storage import outbox
 from .storage import subscribers as store
-from .storage.subscribers import Consent, Status, SubscriberRow
+from .storage.models import Status
+from .storage.subscribers import Consent, SubscriberRow
 from .tokens import Purpose, TokenSigner
 
 MAX_NAME = 200

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, insert, text
 
 from service.storage import schema
 from service.storage.db import create_database_engine
-from service.storage.subscribers import Status, Subscriber
+from service.storage.models import Status, Subscriber
 
 
 def migrated_engine(url: str) -> Engine:

@@ -17,8 +17,7 @@ from digests.send import DigestSender, SendOptions
 from service.email_renderer import EmailBody
 from service.mail.smtp import SmtpTransport
 from service.settings import Settings
-from service.storage.digests import LedgerEntry
-from service.storage.subscribers import Status, Subscriber
+from service.storage.models import LedgerEntry, Status, Subscriber
 from service.tokens import TokenSigner
 
 from .digest_db import add_subscribers, migrated_engine

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 
 from digests.runs import schedule_from
 from service import create_app
-from service.storage.digests import DigestRun
-from service.storage.subscribers import Status
+from service.storage.models import DigestRun, Status
 
 from .digest_db import add_subscribers, migrated_engine
 from .mail_server import start

@@ -10,8 +10,8 @@ import pytest
 from digests.ledger import SendLedger
 from service import create_app
 from service.mail.transport import MemoryTransport
+from service.storage.models import Status
 from service.storage.schema import upgrade
-from service.storage.subscribers import Status
 
 from .digest_articles import quick_read_json
 from .digest_db import add_subscribers

@@ -21,7 +21,7 @@ from service.mail.transport import MemoryTransport
 from service.settings import Settings
 from service.storage.articles import put_article
 from service.storage.db import Database
-from service.storage.subscribers import Status
+from service.storage.models import Status
 from service.templating import build_environment
 from service.tokens import TokenSigner
 from service.validation import validate_article

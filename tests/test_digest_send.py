@@ -17,8 +17,8 @@ from digests.send import DigestSender, NotOpen, SendOptions
 from service.email_renderer import EmailBody
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
 from service.settings import Settings
-from service.storage.digests import LedgerEntry as LedgerRow
-from service.storage.subscribers import Status, Subscriber
+from service.storage.models import LedgerEntry as LedgerRow
+from service.storage.models import Status, Subscriber
 from service.tokens import TokenSigner
 
 from .digest_db import add_subscribers, migrated_engine

@@ -19,6 +19,8 @@ from service.mail.transport import (
 from service.messages import build_message, serialise
 from service.settings import Settings, SettingsError
 
+from .conftest import runtime_of
+
 DESK = Mailbox("Desk, Night", "desk@news.example.org")
 
 
@@ -93,11 +95,11 @@ def test_the_factory_refuses_a_bad_url_without_echoing_it(tmp_path):
 
 def test_the_runtime_opens_the_transport_its_settings_describe(make_app, tmp_path):
     app = make_app()
-    transport = app.extensions["broadsheet"].transport()
+    transport = runtime_of(app).transport()
     assert isinstance(transport, MaildirTransport)
     assert transport.path == Path(app.instance_path) / "outbox"
     smtp = make_app(SMTP_URL="smtp://mail.example.org:2525?starttls=require")
-    transport = smtp.extensions["broadsheet"].transport()
+    transport = runtime_of(smtp).transport()
     assert isinstance(transport, SmtpTransport)
     assert (transport.url.port, transport.url.starttls) == (2525, "require")
 

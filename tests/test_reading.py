@@ -15,6 +15,7 @@ from service.reading import Anchors, prefix_for, read
 from service.text_renderer import article_text
 from service.validation import validate_article
 
+from .conftest import runtime_of
 from .corpus import corpus, every_block, many_notes
 
 ARTICLES = corpus()
@@ -107,7 +108,7 @@ def test_prefixed_anchors_and_the_prefix_rule():
 
 @pytest.mark.parametrize("name", ARTICLES)
 def test_page_and_print_follow_the_reading(app, name):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     article = validate_article(ARTICLES[name])
     reading = read(article)
     expected = [(f"#{r.note_anchor}", r.anchor, r.label) for r in reading.references]
@@ -131,7 +132,7 @@ def test_page_and_print_follow_the_reading(app, name):
 
 @pytest.mark.parametrize("name", ARTICLES)
 def test_email_follows_the_reading(app, name):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     article = validate_article(ARTICLES[name])
     reading = read(article)
     body = render_email(article, runtime.env, runtime.settings, runtime.inliner)

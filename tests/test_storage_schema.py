@@ -128,8 +128,8 @@ def test_db_upgrade_sql_prints_the_migration(make_app):
 
 def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     """Start `broadsheet serve` from this checkout and let it run until it stops by itself."""
-    env = {
-        **os.environ,
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env |= {
         "BROADSHEET_DATABASE_URL": url,
         "BROADSHEET_SECRET_KEY": "serve-test",
         "BROADSHEET_ENV": "production",

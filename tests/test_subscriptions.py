@@ -17,9 +17,8 @@ from sqlalchemy import select, update
 
 from service import create_app
 from service.mail.transport import MemoryTransport
-from service.storage.outbox import OutboxMessage
+from service.storage.models import OutboxMessage, Subscriber
 from service.storage.schema import upgrade
-from service.storage.subscribers import Subscriber
 from service.tokens import Purpose
 
 TOKEN = "subscriptions-test-token"

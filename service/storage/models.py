@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
@@ -61,3 +71,102 @@ class ArticleDeletion(Base):
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
     deleted_at: Mapped[datetime]
+
+
+# Subscribers and the daily digest ----------------------------------------------------
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'unsubscribed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # The address as compared: lower case, so one person is one row.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    # The consent record: when they asked, from which network address, through which form.
+    consented_at: Mapped[datetime]
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_form: Mapped[str] = mapped_column(String(40))
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
+        ),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    reply: Mapped[str | None] = mapped_column(String(500))
+
+
+class DigestRun(Base):
+    """The run for one date. Its primary key is the date, so only one process can open it,
+    and it keeps the rendered digest so every sender, on any machine, sends the same one."""
+
+    __tablename__ = "digest_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # Where each recipient's unsubscribe URL goes in html and text.
+    marker: Mapped[str] = mapped_column(String(200))
+    items: Mapped[int]
+    audience: Mapped[int] = mapped_column(default=0)
+
+
+class LedgerEntry(Base):
+    """One recipient of one digest: pending → claimed → sent | failed | pending again."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("day", "subscriber_id", name="one_digest_per_subscriber_per_day"),
+        CheckConstraint(
+            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
+        ),
+        Index(None, "day", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(ForeignKey("digest_runs.day", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    # The last SMTP reply (or what went wrong on the way), for the operator.
+    reply: Mapped[str | None] = mapped_column(String(500))

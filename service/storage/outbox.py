@@ -9,34 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Connection, ForeignKey, Index, String, insert
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Connection, insert
 
-from .db import Base
-
-
-class OutboxMessage(Base):
-    __tablename__ = "outbox"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
-        ),
-        Index(None, "status", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(40))
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime]
-    claim_token: Mapped[str | None] = mapped_column(String(32))
-    lease_expires_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
-    reply: Mapped[str | None] = mapped_column(String(500))
+from .models import OutboxMessage
 
 
 def enqueue(connection: Connection, *, purpose: str, subscriber_id: int, now: datetime) -> int:

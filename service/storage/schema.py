@@ -33,10 +33,11 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     if importlib.util.find_spec("ruff"):
         # New scripts come out formatted as the house formats code.
-        config.set_main_option("hooks", "ruff")
-        config.set_main_option("ruff.type", "exec")
-        config.set_main_option("ruff.executable", sys.executable)
-        config.set_main_option("ruff.options", "-m ruff format REVISION_SCRIPT_FILENAME")
+        hooks = "post_write_hooks"
+        config.set_section_option(hooks, "hooks", "ruff")
+        config.set_section_option(hooks, "ruff.type", "exec")
+        config.set_section_option(hooks, "ruff.executable", sys.executable)
+        config.set_section_option(hooks, "ruff.options", "-m ruff format REVISION_SCRIPT_FILENAME")
     config.attributes["connection"] = connection
     config.attributes["url"] = url
     return config

@@ -4,40 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Connection, String, bindparam, case, null, select, update
+from sqlalchemy import Connection, bindparam, case, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, UtcDateTime
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    UNSUBSCRIBED = "unsubscribed"
-
-
-class Subscriber(Base):
-    __tablename__ = "subscribers"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'confirmed', 'unsubscribed')", name="status"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
-    # The address as compared: lower case, so one person is one row.
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    created_at: Mapped[datetime]
-    # The consent record: when they asked, from which network address, through which form.
-    consented_at: Mapped[datetime]
-    consent_ip: Mapped[str | None] = mapped_column(String(45))
-    consent_form: Mapped[str] = mapped_column(String(40))
-    confirmed_at: Mapped[datetime | None]
-    unsubscribed_at: Mapped[datetime | None]
+from .db import UtcDateTime
+from .models import Status, Subscriber
 
 
 @dataclass(frozen=True, slots=True)

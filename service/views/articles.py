@@ -14,8 +14,8 @@ from ..language import direction_of
 from ..problems import wants_html
 from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
-from .articles_api import article_query
 from .caching import conditional
+from .list_query import article_query
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
 

@@ -8,21 +8,17 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
-from ..article import Article, parse_datetime
-from ..errors import BadArticle, BadParameter, FieldError, NotFound, Unauthorized
+from ..article import Article
+from ..errors import BadArticle, FieldError, NotFound, Unauthorized
 from ..runtime import current_runtime
 from ..storage.articles import (
-    ArticleQuery,
     ArticleSummary,
-    BadCursor,
-    Cursor,
     Preconditions,
     delete_article,
     get_article,
@@ -32,14 +28,10 @@ from ..storage.articles import (
 from ..validation import validate_article
 from .body import json_from_request
 from .caching import conditional
+from .list_query import article_query
 
 bp = Blueprint("articles_api", __name__, url_prefix="/v1/articles")
 logger = logging.getLogger(__name__)
-
-KINDS = ("article", "quick-read")
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def require_token() -> None:
@@ -168,62 +160,3 @@ def index() -> Response:
     if next_url:
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return conditional(response)
-
-
-def article_query(args, allowed: tuple[str, ...], kind: str | None = None) -> ArticleQuery:
-    """Read list parameters; anything unknown, repeated or malformed is a 400 naming it."""
-    for name in args:
-        if name not in allowed:
-            raise BadParameter(
-                f"{name} is not a parameter here; use {', '.join(allowed)}.", parameter=name
-            )
-        if len(args.getlist(name)) > 1:
-            raise BadParameter(f"{name} is given more than once.", parameter=name)
-    if "kind" in args:
-        kind = args["kind"]
-        if kind not in KINDS:
-            raise BadParameter(f"kind must be one of {', '.join(KINDS)}.", parameter="kind")
-    after = None
-    if "cursor" in args:
-        try:
-            after = Cursor.decode(args["cursor"])
-        except BadCursor as error:
-            raise BadParameter(f"cursor {error}.", parameter="cursor") from None
-    return ArticleQuery(
-        kind=kind,
-        since=_moment(args, "since"),
-        until=_moment(args, "until"),
-        after=after,
-        limit=_limit(args),
-    )
-
-
-def _moment(args, name: str) -> datetime | None:
-    if name not in args:
-        return None
-    value = args[name].strip()
-    # An unencoded "+" in a query string arrives as a space: "08:00:00 01:00".
-    value = re.sub(r" (\d{2}:\d{2})$", r"+\1", value)
-    try:
-        if _DATE.fullmatch(value):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return parse_datetime(value)
-    except ValueError:
-        raise BadParameter(
-            f"{name} must be a date (2026-03-12) or an RFC 3339 date-time with an offset "
-            "(2026-03-12T08:00:00Z).",
-            parameter=name,
-        ) from None
-
-
-def _limit(args) -> int:
-    if "limit" not in args:
-        return DEFAULT_LIMIT
-    value = args["limit"]
-    if not (
-        value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= MAX_LIMIT
-    ):
-        raise BadParameter(
-            f"limit must be a whole number from 1 to {MAX_LIMIT}.", parameter="limit"
-        )
-    return int(value)

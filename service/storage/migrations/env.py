@@ -6,12 +6,7 @@ from typing import Any, Literal
 
 from alembic import context
 
-from service.storage import (  # noqa: F401
-    digests,
-    models,
-    outbox,
-    subscribers,
-)
+from service.storage import models  # noqa: F401  (declares every table on Base.metadata)
 from service.storage.db import Base, UtcDateTime
 
 config = context.config

@@ -12,6 +12,7 @@ from lxml import html as lxml_html
 from service.email_renderer import Inliner, render_email
 from service.validation import validate_article
 
+from .conftest import runtime_of
 from .corpus import article_words, corpus, every_block, examples
 
 ARTICLES = corpus()
@@ -30,7 +31,7 @@ def email_html(post_json):
 
 
 def _body(app, article, **kwargs):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     return render_email(
         validate_article(article), runtime.env, runtime.settings, runtime.inliner, **kwargs
     )
@@ -149,7 +150,7 @@ def test_inliner_never_fetches_stylesheets():
 
 def test_personalisation_is_escaped_and_premailer_runs_once(app, monkeypatch):
     calls = []
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     original = runtime.inliner.inline
     monkeypatch.setattr(runtime.inliner, "inline", lambda html: calls.append(1) or original(html))
     body = _body(app, every_block(), for_subscriber=True)
@@ -230,14 +231,3 @@ def test_email_frame_footer_in_html_and_text(app):
         "Read online: <https://example.org/every-block>",
         "Unsubscribe: <https://x.org/u/d>",
     ]
-
-
-def test_cli_renders_email(runner, tmp_path):
-    from .corpus import EXAMPLES
-
-    out = tmp_path / "a.html"
-    result = runner.invoke(
-        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "email", "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert 'style="' in out.read_text("utf-8")

@@ -12,7 +12,7 @@ from service.html_renderer import render_html
 from service.validation import validate_article
 
 from .corpus import examples, minimal, right_to_left
-from .test_render_html_quality import AXE_TAGS
+from .test_html_renderer_quality import AXE_TAGS
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 

@@ -12,6 +12,7 @@ from service.html_renderer import render_articles_page
 from service.page import article_context
 from service.validation import validate_article
 
+from .conftest import runtime_of
 from .corpus import examples
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -42,7 +43,7 @@ STORIES = [
 
 @pytest.fixture
 def page(app):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     articles = [validate_article(story) for story in STORIES]
     return render_articles_page(
         articles, runtime.env, runtime.settings, title="Tuesday’s stories", language="en"
@@ -51,7 +52,7 @@ def page(app):
 
 def _unprefixed_page(app) -> str:
     """The same two articles with today's single-page ids: the page the prefix prevents."""
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     fragment = runtime.env.get_template("rendering/_article.html")
     sections = [
         Markup(fragment.render(article_context(validate_article(story), runtime.settings)))
@@ -134,7 +135,7 @@ def test_axe_finds_no_violations(axe, page, scheme):
 
 
 def test_an_article_in_another_language_says_so_on_its_own_element(app):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     spanish = validate_article(examples()["mercado-es"])
     page = render_articles_page(
         [validate_article(STORIES[0]), spanish],
