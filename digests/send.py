@@ -1,16 +1,17 @@
 """Sending a digest run: claim rows from the ledger, send each through the transport, record.
 
-Each message is taken (lease renewed, subscriber still confirmed) just before it is handed
-to the transport and recorded just after, each in its own transaction, so a sender killed
-at any point leaves at most the one message in flight unrecorded: its lease runs out, the
-row is claimed again, and the copy that goes out carries the same Message-ID.
+Each message is taken (lease renewed, subscriber still confirmed) before it is handed to
+the transport, and its reply is recorded, with the next message taken, in one transaction
+before the next goes out. A sender killed at any point leaves at most the one message in
+flight unrecorded: its lease runs out, the row is claimed again, and the copy that goes out
+carries the same Message-ID. A cap on messages per second is the SMTP transport's
+(`SMTP_URL` with `?rate=`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +35,6 @@ class SendOptions:
     # How long one `digest send` keeps waiting for retries that are not yet due.
     wait_for_retries: timedelta = timedelta(minutes=15)
     poll: float = 1.0
-    max_rate: float = 0.0  # messages per second; 0 is no cap
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait before attempt `attempts + 1`: doubling from retry_first up to retry_longest."""
@@ -90,7 +90,6 @@ class DigestSender:
         self.options = options or SendOptions()
         self.clock = clock
         self.stop = stop or threading.Event()
-        self._last_send = 0.0
 
     def send(self, day: date, progress: Callable[[int], None] | None = None) -> Summary:
         """Send what is due of `day`'s run until it is done, stopped, or the wait runs out."""
@@ -176,7 +175,6 @@ class DigestSender:
         reply = prepared.failed
         if reply is None:
             assert prepared.data is not None
-            self._pace()
             envelope = Envelope(self.composer.sender_address, (row.email,), prepared.data)
             reply = self.transport.send(envelope)
         if reply.outcome is Outcome.SENT:
@@ -193,11 +191,3 @@ class DigestSender:
         summary.failures.append(f"{row.email}: {text}")
         logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
         return Result(row.delivery_id, "failed", text)
-
-    def _pace(self) -> None:
-        if self.options.max_rate <= 0:
-            return
-        gap = 1.0 / self.options.max_rate - (time.monotonic() - self._last_send)
-        if gap > 0:
-            self.stop.wait(gap)
-        self._last_send = time.monotonic()

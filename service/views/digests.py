@@ -11,6 +11,7 @@ from digests.render import digest_page_context
 from digests.runs import BackgroundSends, DailyDigest, daily_digest_for
 
 from ..errors import NotFound
+from ..runtime import current_runtime
 from .articles_api import require_token
 
 bp = Blueprint("digests", __name__)
@@ -22,7 +23,7 @@ def _digests() -> tuple[DailyDigest, BackgroundSends]:
     """One DailyDigest and one set of background sends per app, made on first use."""
     made = current_app.extensions.get(_EXTENSION)
     if made is None:
-        runtime = current_app.extensions["broadsheet"]
+        runtime = current_runtime()
         daily = daily_digest_for(runtime)
         made = (daily, BackgroundSends(daily, runtime.transport))
         current_app.extensions[_EXTENSION] = made
@@ -54,7 +55,7 @@ def page(text: str) -> Response:
     digest = daily.assemble(day)
     if not digest:
         raise _nothing_in(day, daily)
-    runtime = current_app.extensions["broadsheet"]
+    runtime = current_runtime()
     html = runtime.env.get_template("digests/page.html").render(
         digest_page_context(digest, runtime.settings)
     )

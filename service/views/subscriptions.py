@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, json, request, session
+from flask import Blueprint, Response, json, request, session
 
 from ..errors import BadParameter, FieldError, NotFound, UnsupportedMediaType
 from ..problems import wants_html
+from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
 from ..storage.subscribers import Status
 from ..subscriptions import BadSignUp, read_sign_up
@@ -48,8 +49,8 @@ def _cookies(state) -> None:
         config["SESSION_COOKIE_SECURE"] = True
 
 
-def _runtime():
-    return current_app.extensions["broadsheet"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
