@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "PDF_MAX_PAGES": 60,
     "PDF_CACHE_SIZE": 128,
     "PDF_WORKERS": 2,
+    "EDITION_MAX_ARTICLES": 300,
     "DKIM_SELECTOR": None,
     "DKIM_DOMAIN": None,
     "DKIM_KEY_FILE": None,

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .edition_command import edition_command
 from .email_renderer import render_email
 from .errors import BroadsheetError
 from .html_renderer import render_html
@@ -85,7 +86,7 @@ def serve_command(host: str, port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (render_command, serve_command):
+    for command in (render_command, serve_command, edition_command):
         app.cli.add_command(command)
 
 

@@ -118,3 +118,26 @@ class TooManyRequests(BroadsheetError):
     status = 429
     slug = "too-many-requests"
     title = "Too many requests"
+
+
+class InvalidEdition(BroadsheetError):
+    """An edition that cannot be set as asked (the same article twice, an unknown option)."""
+
+    status = 422
+    slug = "invalid-edition"
+    title = "The edition cannot be made as asked"
+
+
+class EmptyEdition(InvalidEdition):
+    """No article to print: an empty list, or a date on which nothing was published."""
+
+    slug = "empty-edition"
+    title = "The edition has no articles"
+
+
+class EditionTooLarge(BroadsheetError):
+    """Too many articles, or an article too long, for the limits: refused before printing."""
+
+    status = 422
+    slug = "edition-limit"
+    title = "The edition exceeds a printing limit"

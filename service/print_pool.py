@@ -29,11 +29,11 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
     connection.send(("ready", None))
     while True:
         try:
-            html, paper, labels = connection.recv()
+            html, paper, labels, layout = connection.recv()
         except (EOFError, KeyboardInterrupt):
             return
         try:
-            connection.send(("ok", printer.print(html, paper, labels)))
+            connection.send(("ok", printer.print(html, paper, labels, layout)))
         except RenderRefused as refusal:
             connection.send(("refused", refusal.detail))
         except Exception as error:
@@ -114,14 +114,18 @@ class IsolatedPrinter:
             self._idle.put(worker)
 
     def print(
-        self, html: str, paper: str = "a4", link_labels: dict[str, str] | None = None
+        self,
+        html: str,
+        paper: str = "a4",
+        link_labels: dict[str, str] | None = None,
+        layout: str = "article",
     ) -> bytes:
         worker = self._take()
         if not worker.wait_ready(self.start_timeout):
             self._replace(worker)
             raise PrinterUnavailable("The PDF printer did not start.")
         try:
-            worker.connection.send((html, paper, link_labels or {}))
+            worker.connection.send((html, paper, link_labels or {}, layout))
             if not worker.connection.poll(self.time_limit):
                 logger.warning(
                     "A PDF render passed the %.0f s limit; its worker was stopped", self.time_limit

@@ -1,0 +1,338 @@
+"""One PDF from an edition's parts, keeping what merge tools drop: the structure tree.
+
+qpdf, and pikepdf over it, copy pages but not the tags that say what is on them, so every
+merged book comes out untagged. Here each part's structure (under its /Document) goes
+under the front matter's /Document as one /Art carrying the article's /Lang and title;
+page /StructParents, annotation /StructParent and the /ParentTree are renumbered so every
+marked-content reference still resolves; /IDTree and /RoleMap are carried over, element
+IDs prefixed per part so they stay unique. Named destinations collide between parts (two
+articles both have a `note-i`), so every link is turned into an explicit destination
+before its part is copied. Then the outline (one entry per article, its headings
+beneath), the page labels (front matter lower-roman, then 1, 2, 3…) and the folios.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
+from .folios import FolioFont
+
+# pikepdf types every lookup as a generic Object; a structure tree is dynamic by nature.
+PdfObject = Any
+
+
+@dataclass(frozen=True, slots=True)
+class PartFile:
+    """One printed article waiting to be merged."""
+
+    path: Path
+    title: str  # its outline entry and the /T of its structure element
+    language: str
+    anchor: str  # the name the front matter's contents link uses for its first page
+
+
+@dataclass
+class _Heading:
+    title: str
+    page: int  # index in the merged document
+    top: float | None
+    children: list[_Heading] = field(default_factory=list)
+
+
+def merge_edition(
+    front: bytes,
+    parts: Sequence[PartFile],
+    folio_carrier: bytes,
+    *,
+    press: bool,
+    identifier: str,
+) -> bytes:
+    """The edition as one PDF: front matter first, then each part, numbered from 1."""
+    with ExitStack() as stack:
+        out = stack.enter_context(pikepdf.open(io.BytesIO(front)))
+        front_pages = len(out.pages)
+        carrier = stack.enter_context(pikepdf.open(io.BytesIO(folio_carrier)))
+        folio = FolioFont.from_pdf(carrier).copied_into(out)
+        tags = _Tags(out) if "/StructTreeRoot" in out.Root else None
+        front_names = named_destinations(out)
+        outline: list[_Heading] = []
+        starts: dict[str, PdfObject] = {}
+        for position, part in enumerate(parts, start=1):
+            # Kept open until the save: qpdf copies stream data lazily, from the source.
+            source = stack.enter_context(pikepdf.open(part.path))
+            make_links_explicit(source, named_destinations(source))
+            first = len(out.pages)
+            headings = _outline_of(source, first)
+            if tags is not None:
+                tags.prepare(source, part, position)
+            out.pages.extend(source.pages)
+            if tags is not None:
+                tags.add(source, first)
+            starts[part.anchor] = out.pages[first].obj
+            outline.append(_article_heading(part, first, headings))
+        for anchor, page in starts.items():
+            front_names[anchor] = Array([page, Name.XYZ, None, _top(page), 0])
+        for page in out.pages[:front_pages]:
+            _explicit_annotations(page, front_names)
+        if "/Names" in out.Root and "/Dests" in out.Root.Names:
+            del out.Root.Names["/Dests"]
+        if tags is not None:
+            tags.finish()
+        _write_outline(out, outline)
+        out.Root.PageLabels = Dictionary(
+            Nums=Array([0, Dictionary(S=Name.r), front_pages, Dictionary(S=Name.D, St=1)])
+        )
+        for number, page in enumerate(out.pages[front_pages:], start=1):
+            folio.stamp(out, page, number, cmyk=press)
+        with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+            meta["xmpMM:DocumentID"] = _uuid(identifier)
+            meta["xmpMM:InstanceID"] = _uuid(identifier)
+        output = io.BytesIO()
+        out.save(
+            output,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            compress_streams=True,
+        )
+        return output.getvalue()
+
+
+def _uuid(identifier: str) -> str:
+    digest = hashlib.sha256(identifier.encode()).hexdigest()
+    return f"uuid:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _top(page: PdfObject) -> float:
+    box = page.get("/TrimBox", page.MediaBox)
+    return float(box[3])
+
+
+# Destinations ---------------------------------------------------------------------------
+
+
+def named_destinations(pdf: pikepdf.Pdf) -> dict[str, PdfObject]:
+    """Name → explicit destination array, from the /Dests name tree and the old dictionary."""
+    found: dict[str, PdfObject] = {}
+    names = pdf.Root.get("/Names")
+    if names is not None and "/Dests" in names:
+        for name, value in pikepdf.NameTree(names.Dests).items():
+            found[str(name)] = value
+    old = pdf.Root.get("/Dests")
+    if isinstance(old, Dictionary):
+        for key, value in old.items():
+            found[key.lstrip("/")] = value
+    return {
+        name: value.D if isinstance(value, Dictionary) else value for name, value in found.items()
+    }
+
+
+def make_links_explicit(pdf: pikepdf.Pdf, names: dict[str, PdfObject]) -> None:
+    for page in pdf.pages:
+        _explicit_annotations(page, names)
+
+
+def _explicit_annotations(page: pikepdf.Page | PdfObject, names: dict[str, PdfObject]) -> None:
+    page_object = page.obj if isinstance(page, pikepdf.Page) else page
+    for annotation in page_object.get("/Annots", Array()):
+        dest = annotation.get("/Dest")
+        if isinstance(dest, String | Name):
+            _retarget(annotation, "/Dest", str(dest).lstrip("/"), names)
+        action = annotation.get("/A")
+        if isinstance(action, Dictionary) and action.get("/S") == Name.GoTo:
+            target = action.get("/D")
+            if isinstance(target, String | Name):
+                _retarget(action, "/D", str(target).lstrip("/"), names)
+
+
+def _retarget(holder: PdfObject, key: str, name: str, names: dict[str, PdfObject]) -> None:
+    explicit = names.get(name)
+    if explicit is None:
+        del holder[key]  # a link to nowhere stays a link, but no longer into another part
+    else:
+        holder[key] = Array(list(explicit))
+
+
+# Outline --------------------------------------------------------------------------------
+
+
+def _outline_of(source: pikepdf.Pdf, offset: int) -> list[_Heading]:
+    index_of = {page.objgen: i for i, page in enumerate(source.pages)}
+    outlines = source.Root.get("/Outlines")
+    return list(_headings(outlines.get("/First"), index_of, offset)) if outlines else []
+
+
+def _headings(item: PdfObject, index_of: dict, offset: int) -> Iterator[_Heading]:
+    while item is not None:
+        dest = item.get("/Dest")
+        if isinstance(dest, Array) and len(dest) and dest[0].objgen in index_of:
+            top = dest[3] if len(dest) > 3 and dest[1] == Name.XYZ else None
+            yield _Heading(
+                str(item.Title),
+                offset + index_of[dest[0].objgen],
+                float(top) if top is not None else None,
+                list(_headings(item.get("/First"), index_of, offset)),
+            )
+        item = item.get("/Next")
+
+
+def _article_heading(part: PartFile, first: int, headings: list[_Heading]) -> _Heading:
+    """The part's headline entry, with every other heading of the part beneath it."""
+    if not headings:
+        return _Heading(part.title, first, None)
+    head, rest = headings[0], headings[1:]
+    return _Heading(part.title, head.page, head.top, head.children + rest)
+
+
+def _write_outline(out: pikepdf.Pdf, headings: list[_Heading]) -> None:
+    def item(heading: _Heading) -> pikepdf.OutlineItem:
+        page = out.pages[heading.page].obj
+        top = heading.top if heading.top is not None else _top(page)
+        entry = pikepdf.OutlineItem(
+            heading.title, destination=Array([page, Name.XYZ, None, top, 0])
+        )
+        entry.children.extend(item(child) for child in heading.children)
+        return entry
+
+    with out.open_outline() as outline:
+        outline.root[:] = [item(heading) for heading in headings]
+
+
+# Structure ------------------------------------------------------------------------------
+
+
+def _kids(element: PdfObject) -> list:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, Array) else [kids]
+
+
+def _elements(node: PdfObject) -> Iterator[PdfObject]:
+    for kid in _kids(node):
+        if isinstance(kid, Dictionary) and "/S" in kid:
+            yield kid
+            yield from _elements(kid)
+
+
+def _parent_tree(root: PdfObject) -> dict[int, PdfObject]:
+    """Every /Nums entry of a parent tree, its kids included."""
+    entries: dict[int, PdfObject] = {}
+    if "/ParentTree" in root:
+        for key, value in pikepdf.NumberTree(root.ParentTree).items():
+            entries[int(key)] = value
+    return entries
+
+
+class _Tags:
+    """The merged structure tree, built part by part into the front matter's own."""
+
+    def __init__(self, out: pikepdf.Pdf):
+        self.out = out
+        self.root = out.Root.StructTreeRoot
+        kids = _kids(self.root)
+        if len(kids) == 1 and kids[0].get("/S") == Name.Document:
+            self.document = kids[0]
+        else:
+            self.document = out.make_indirect(
+                Dictionary(Type=Name.StructElem, S=Name.Document, P=self.root, K=Array(kids))
+            )
+            for kid in kids:
+                if isinstance(kid, Dictionary) and "/S" in kid:
+                    kid.P = self.document
+            self.root.K = Array([self.document])
+        self.entries = _parent_tree(self.root)
+        self.next_key = max(
+            int(self.root.get("/ParentTreeNextKey", 0)), max(self.entries, default=-1) + 1
+        )
+        self.ids: dict[str, PdfObject] = {str(e.ID): e for e in _elements(self.root) if "/ID" in e}
+        self.role_map: dict[str, PdfObject] = dict(self.root.get("/RoleMap", {}).items())
+        self.class_map: dict[str, PdfObject] = dict(self.root.get("/ClassMap", {}).items())
+        self.prepared: PdfObject = None
+
+    def prepare(self, source: pikepdf.Pdf, part: PartFile, position: int) -> None:
+        """Before the part's pages are copied: gather its elements under one /Art."""
+        self.prepared = None
+        root = source.Root.get("/StructTreeRoot")
+        if root is None:
+            return
+        kids = _kids(root)
+        if len(kids) == 1 and kids[0].get("/S") == Name.Document:
+            kids = _kids(kids[0])
+        article = source.make_indirect(
+            Dictionary(
+                Type=Name.StructElem,
+                S=Name.Art,
+                T=String(part.title),
+                Lang=String(part.language),
+                K=Array(kids),
+            )
+        )
+        for kid in kids:
+            if isinstance(kid, Dictionary) and "/S" in kid:
+                kid.P = article
+        for element in _elements(article):
+            if "/ID" in element:
+                element.ID = String(f"a{position}-{element.ID}")
+        self.prepared = article
+
+    def add(self, source: pikepdf.Pdf, first_page: int) -> None:
+        """After its pages are copied: the part's elements, parent tree and keys."""
+        root = source.Root.get("/StructTreeRoot")
+        if root is None or self.prepared is None:
+            return
+        article = self.out.copy_foreign(self.prepared)
+        article.P = self.document
+        self.document.K = Array([*_kids(self.document), article])
+        offset = self.next_key
+        entries = _parent_tree(root)
+        for key, value in entries.items():
+            self.entries[key + offset] = self._copy(value)
+        self.next_key = offset + max(
+            int(root.get("/ParentTreeNextKey", 0)), max(entries, default=-1) + 1
+        )
+        for page in self.out.pages[first_page:]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annotation in page.obj.get("/Annots", Array()):
+                if "/StructParent" in annotation:
+                    annotation.StructParent = int(annotation.StructParent) + offset
+        for element in _elements(article):
+            if "/ID" in element:
+                self.ids[str(element.ID)] = element
+        for name, value in root.get("/RoleMap", {}).items():
+            self.role_map.setdefault(name, value)
+        for name, value in root.get("/ClassMap", {}).items():
+            if name not in self.class_map:
+                self.class_map[name] = self._copy(value)
+
+    def _copy(self, value: PdfObject) -> PdfObject:
+        if value.is_indirect:
+            return self.out.copy_foreign(value)
+        if isinstance(value, Array):
+            return Array([self._copy(v) if isinstance(v, Dictionary | Array) else v for v in value])
+        return value
+
+    def finish(self) -> None:
+        nums: list = []
+        for number in sorted(self.entries):
+            nums += [number, self.entries[number]]
+        self.root.ParentTree = self.out.make_indirect(Dictionary(Nums=Array(nums)))
+        self.root.ParentTreeNextKey = self.next_key
+        if self.ids:
+            names: list = []
+            for key in sorted(self.ids, key=lambda k: k.encode("utf-8")):
+                names += [String(key), self.ids[key]]
+            self.root.IDTree = self.out.make_indirect(Dictionary(Names=Array(names)))
+        if self.role_map:
+            self.root.RoleMap = Dictionary(self.role_map)
+        if self.class_map:
+            self.root.ClassMap = Dictionary(self.class_map)
