@@ -66,6 +66,8 @@ def merge_edition(
         front_names = named_destinations(out)
         outline: list[_Heading] = []
         starts: dict[str, PdfObject] = {}
+        profiles: dict[bytes, PdfObject] = {}
+        _share_profiles(out.pages, profiles)
         for position, part in enumerate(parts, start=1):
             # Kept open until the save: qpdf copies stream data lazily, from the source.
             source = stack.enter_context(pikepdf.open(part.path))
@@ -77,6 +79,7 @@ def merge_edition(
             out.pages.extend(source.pages)
             if tags is not None:
                 tags.add(source, first)
+            _share_profiles(out.pages[first:], profiles)
             starts[part.anchor] = out.pages[first].obj
             outline.append(_article_heading(part, first, headings))
         for anchor, page in starts.items():
@@ -114,6 +117,38 @@ def _uuid(identifier: str) -> str:
 def _top(page: PdfObject) -> float:
     box = page.get("/TrimBox", page.MediaBox)
     return float(box[3])
+
+
+def _share_profiles(pages: Sequence[pikepdf.Page], seen: dict[bytes, PdfObject]) -> None:
+    """Point every part's copy of an ICC profile (the press profile) at the first one."""
+    visited: set = set()
+    for page in pages:
+        _share_in(page.obj, seen, visited)
+
+
+def _share_in(holder: PdfObject, seen: dict[bytes, PdfObject], visited: set) -> None:
+    """Colour spaces of a page or form XObject: its own, its group's, and its forms'."""
+    if holder.is_indirect:
+        if holder.objgen in visited:
+            return
+        visited.add(holder.objgen)
+    group = holder.get("/Group")
+    if isinstance(group, Dictionary) and "/CS" in group:
+        group.CS = _shared(group.CS, seen)
+    resources = holder.get("/Resources", Dictionary())
+    spaces = resources.get("/ColorSpace", Dictionary())
+    for name, space in spaces.items():
+        spaces[name] = _shared(space, seen)
+    for xobject in resources.get("/XObject", Dictionary()).values():
+        if xobject.get("/Subtype") == Name.Form:
+            _share_in(xobject, seen, visited)
+
+
+def _shared(space: PdfObject, seen: dict[bytes, PdfObject]) -> PdfObject:
+    if not (isinstance(space, Array) and len(space) == 2 and space[0] == Name.ICCBased):
+        return space
+    key = hashlib.sha256(space[1].read_raw_bytes()).digest()
+    return Array([Name.ICCBased, seen.setdefault(key, space[1])])
 
 
 # Destinations ---------------------------------------------------------------------------

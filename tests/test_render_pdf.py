@@ -275,3 +275,25 @@ def test_cli_renders_pdf(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF-1.7")
+
+
+@pytest.mark.parametrize("name", ["every-block", "long-article"])
+def test_every_marked_content_belongs_to_the_tree_or_is_an_artifact(rendered, name):
+    """Running heads and page numbers are pagination artifacts, not orphaned spans."""
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        root = pdf.Root.StructTreeRoot
+        reachable = {e.objgen for e in _struct_elements(root)}
+        tree = {int(k): v for k, v in pikepdf.NumberTree(root.ParentTree).items()}
+        pagination = 0
+        for page in pdf.pages:
+            for operands, op in pikepdf.parse_content_stream(page):
+                if str(op) != "BDC" or not isinstance(operands[1], pikepdf.Dictionary):
+                    continue
+                if operands[0] == "/Artifact":
+                    pagination += operands[1].get("/Type") == "/Pagination"
+                    continue
+                element = tree[int(page.StructParents)][int(operands[1].MCID)]
+                assert element is not None
+                assert element.objgen in reachable
+        # Each page has a page number; each page after the first two running heads.
+        assert pagination >= 3 * len(pdf.pages) - 2
