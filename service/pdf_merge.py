@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +119,7 @@ def _top(page: PdfObject) -> float:
     return float(box[3])
 
 
-def _share_profiles(pages: Sequence[pikepdf.Page], seen: dict[bytes, PdfObject]) -> None:
+def _share_profiles(pages: Iterable[pikepdf.Page], seen: dict[bytes, PdfObject]) -> None:
     """Point every part's copy of an ICC profile (the press profile) at the first one."""
     visited: set = set()
     for page in pages:
