@@ -85,7 +85,7 @@ def measure(size: int) -> dict:
     from service.validation import validate_article
 
     env, settings = build_environment(), Settings()
-    pool = IsolatedPrinter(time_limit=120, max_pages=60)
+    pool = IsolatedPrinter(time_limit=120, max_pages=60, workers=2)
     pool.warm_up()
     articles = [validate_article(quick_read(n)) for n in range(size)]
     edition = plan_edition(

@@ -7,13 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from .edition_printer import print_edition
 from .editions import EditionLimits, plan_edition
 from .errors import BroadsheetError
-from .pdf_renderer import PAPERS
+from .formats import PAPERS
+from .runtime import current_runtime
 from .validation import article_from_bytes
 
 
@@ -54,7 +54,7 @@ def edition_command(
     paper: str,
 ) -> None:
     """Print the articles in FILES, in that order, as one edition."""
-    runtime = current_app.extensions["broadsheet"]
+    runtime = current_runtime()
     articles = []
     for file in files:
         try:
@@ -66,8 +66,8 @@ def edition_command(
             articles,
             publication=runtime.settings.publisher_name,
             limits=EditionLimits(
-                max_articles=int(current_app.config["EDITION_MAX_ARTICLES"]),
-                max_pages_per_article=int(current_app.config["PDF_MAX_PAGES"]),
+                max_articles=runtime.settings.edition_max_articles,
+                max_pages_per_article=runtime.settings.pdf_max_pages,
             ),
             title=title,
             on=on.date() if on else None,

@@ -105,7 +105,11 @@ def test_progress_counts_every_article_and_page_cap_names_the_article():
         [*_articles(2), validate_article(hebrew())], publication="P", limits=EditionLimits()
     )
     data = print_edition(
-        edition, env, settings, Printer(), progress=lambda done, total: seen.append((done, total))
+        edition,
+        env,
+        settings,
+        Printer(max_pages=60),
+        progress=lambda done, total: seen.append((done, total)),
     )
     assert data.startswith(b"%PDF-")
     assert seen == [(1, 3), (2, 3), (3, 3)]
