@@ -24,10 +24,16 @@ import weasyprint
 from jinja2 import Environment
 
 from .article import Article
-from .editions import Edition, contents, front_link_labels, front_matter_context
+from .editions import (
+    Edition,
+    article_anchor,
+    contents,
+    front_link_labels,
+    front_matter_context,
+)
 from .errors import EditionTooLarge, RenderRefused
 from .page import article_context
-from .pdf_merge import PartFile, merge_edition
+from .pdf_merge import EditionMerge, PartFile
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 
@@ -134,18 +140,19 @@ class EditionJob:
         return PartJob(position, article, html, context["link_labels"], etag)
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
-        """Print every part in parallel, then the front matter, then merge them."""
+        """Print every part in parallel, merging each as it comes, then the front matter."""
         edition = self.edition
         workers = max(1, int(getattr(printer, "size", 1)))
         with (
             TemporaryDirectory(prefix="broadsheet-edition-") as folder,
+            EditionMerge(press=edition.for_press, identifier=self.etag) as merge,
             ThreadPoolExecutor(workers, thread_name_prefix="edition") as pool,
         ):
             carrier = pool.submit(_folio_carrier, printer, edition.paper, edition.layout)
             futures = [
                 pool.submit(self._print_part, printer, part, Path(folder)) for part in self.parts
             ]
-            counts = _page_counts(futures, progress)
+            counts = self._merge_as_printed(futures, merge, Path(folder), progress)
             entries = contents(edition, counts)
             front_html = self.env.get_template("editions/front.html").render(
                 front_matter_context(edition, entries)
@@ -153,24 +160,42 @@ class EditionJob:
             front = printer.print(
                 front_html, edition.paper, front_link_labels(entries), edition.layout
             )
-            files = [
-                PartFile(
-                    Path(folder) / f"{entry.position:05d}.pdf",
-                    entry.article.headline.text,
-                    entry.article.language,
-                    entry.anchor,
-                )
-                for entry in entries
-            ]
-            data = merge_edition(
-                front,
-                files,
-                carrier.result(),
-                press=edition.for_press,
-                identifier=self.etag,
-            )
+            data = merge.finish(front, carrier.result())
         logger.info("Printed an edition of %d articles, %d pages", len(self.parts), sum(counts))
         return data
+
+    def _merge_as_printed(
+        self,
+        futures: Sequence[Future[int]],
+        merge: EditionMerge,
+        folder: Path,
+        progress: Progress | None,
+    ) -> list[int]:
+        """Wait for every part, merging them in order as they come; the first failure stops
+        the rest. Returns each part's page count."""
+        index_of = {future: index for index, future in enumerate(futures)}
+        counts: list[int | None] = [None] * len(futures)
+        merged = 0
+        for done, future in enumerate(as_completed(futures), start=1):
+            try:
+                counts[index_of[future]] = future.result()
+            except BaseException:
+                for pending in futures:
+                    pending.cancel()
+                raise
+            if progress is not None:
+                progress(done, len(futures))
+            while merged < len(futures) and counts[merged] is not None:
+                part = self.parts[merged]
+                file = PartFile(
+                    _part_path(folder, part.position),
+                    part.article.headline.text,
+                    part.article.language,
+                    article_anchor(part.position),
+                )
+                merge.add(file, part.position)
+                merged += 1
+        return [count or 0 for count in counts]
 
     def _print_part(self, printer: EditionPrinterLike, part: PartJob, folder: Path) -> int:
         """Print one article to a file in `folder`; return its page count."""
@@ -182,28 +207,14 @@ class EditionJob:
             raise EditionTooLarge(
                 f"Article {part.position} ({part.article.id}): {refusal.detail}"
             ) from None
-        path = folder / f"{part.position:05d}.pdf"
+        path = _part_path(folder, part.position)
         path.write_bytes(data)
         with pikepdf.open(path) as pdf:
             return len(pdf.pages)
 
 
-def _page_counts(futures: Sequence[Future[int]], progress: Progress | None) -> list[int]:
-    """Wait for every part, reporting progress; the first failure stops the rest."""
-    position = {future: index for index, future in enumerate(futures)}
-    counts = [0] * len(futures)
-    done = 0
-    for future in as_completed(futures):
-        try:
-            counts[position[future]] = future.result()
-        except BaseException:
-            for pending in futures:
-                pending.cancel()
-            raise
-        done += 1
-        if progress is not None:
-            progress(done, len(futures))
-    return counts
+def _part_path(folder: Path, position: int) -> Path:
+    return folder / f"{position:05d}.pdf"
 
 
 def print_edition(

@@ -21,13 +21,13 @@ from .notes import reading_order
 from .pdf_renderer import MAX_CHARS_PER_PAGE
 
 _WORDS: dict[str, dict[str, str]] = {
-    "en": {"edition": "Edition", "contents": "Contents", "in_this_edition": "In this edition"},
-    "es": {"edition": "Edición", "contents": "Índice", "in_this_edition": "En esta edición"},
-    "fr": {"edition": "Édition", "contents": "Sommaire", "in_this_edition": "Dans ce numéro"},
-    "de": {"edition": "Ausgabe", "contents": "Inhalt", "in_this_edition": "In dieser Ausgabe"},
-    "pt": {"edition": "Edição", "contents": "Sumário", "in_this_edition": "Nesta edição"},
-    "ar": {"edition": "العدد", "contents": "المحتويات", "in_this_edition": "في هذا العدد"},
-    "he": {"edition": "גיליון", "contents": "תוכן העניינים", "in_this_edition": "בגיליון זה"},
+    "en": {"edition": "Edition", "contents": "Contents"},
+    "es": {"edition": "Edición", "contents": "Índice"},
+    "fr": {"edition": "Édition", "contents": "Sommaire"},
+    "de": {"edition": "Ausgabe", "contents": "Inhalt"},
+    "pt": {"edition": "Edição", "contents": "Sumário"},
+    "ar": {"edition": "العدد", "contents": "المحتويات"},
+    "he": {"edition": "גיליון", "contents": "תוכן העניינים"},
 }
 
 
@@ -66,11 +66,16 @@ class ContentsEntry:
 
     @property
     def anchor(self) -> str:
-        return f"article-{self.position}"
+        return article_anchor(self.position)
 
     @property
     def direction(self) -> str:
         return direction_of(self.article.language)
+
+
+def article_anchor(position: int) -> str:
+    """The link name the contents use for the first page of the article at `position`."""
+    return f"article-{position}"
 
 
 def text_length(article: Article) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,106 @@ class _Heading:
     top: float | None
     children: list[_Heading] = field(default_factory=list)
 
+    def shift(self, pages: int) -> None:
+        self.page += pages
+        for child in self.children:
+            child.shift(pages)
+
+
+class EditionMerge:
+    """An edition's PDF, put together part by part as parts arrive, the front matter last.
+
+    The front matter can only be printed once every part's page count is known, so the
+    parts are merged while it prints and it is put in front of them at the end.
+    """
+
+    def __init__(self, *, press: bool, identifier: str):
+        self.press = press
+        self.identifier = identifier
+        self._stack = ExitStack()
+        self.out = self._stack.enter_context(pikepdf.new())
+        self.tags: _Tags | None = None
+        self.outline: list[_Heading] = []  # page indexes counted from the first part
+        self.starts: dict[str, PdfObject] = {}
+        self.profiles: dict[bytes, PdfObject] = {}
+
+    def __enter__(self) -> EditionMerge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _tags(self) -> _Tags:
+        if self.tags is None:
+            self.tags = _Tags(self.out)
+        return self.tags
+
+    def add(self, part: PartFile, position: int) -> None:
+        """Append one printed article: pages, structure, links made explicit, headings."""
+        # Kept open until the save: qpdf copies stream data lazily, from the source.
+        source = self._stack.enter_context(pikepdf.open(part.path))
+        make_links_explicit(source, named_destinations(source))
+        first = len(self.out.pages)
+        headings = _outline_of(source, first)
+        article = _gather_article(source, part, position)
+        self.out.pages.extend(source.pages)
+        pages = self.out.pages[first:]
+        if article is not None:
+            self._tags().add(source, [article], pages, front=False)
+        _share_profiles(pages, self.profiles)
+        self.starts[part.anchor] = pages[0].obj
+        self.outline.append(_article_heading(part, first, headings))
+
+    def finish(self, front: bytes, folio_carrier: bytes) -> bytes:
+        """Put the front matter first, number the pages, and write the edition."""
+        out = self.out
+        carrier = self._stack.enter_context(pikepdf.open(io.BytesIO(folio_carrier)))
+        folio = FolioFont.from_pdf(carrier).copied_into(out)
+        for number, page in enumerate(out.pages, start=1):
+            folio.stamp(out, page, number, cmyk=self.press)
+        source = self._stack.enter_context(pikepdf.open(io.BytesIO(front)))
+        names = named_destinations(source)
+        make_links_explicit(source, names, keep=set(self.starts))
+        count = len(source.pages)
+        root = source.Root.get("/StructTreeRoot")
+        kids = _document_kids(root) if root is not None else []
+        for index, page in enumerate(source.pages):
+            out.pages.insert(index, page)
+        pages = out.pages[:count]
+        if root is not None:
+            self._tags().add(source, kids, pages, front=True)
+        targets = {
+            anchor: Array([page, Name.XYZ, None, _top(page), 0])
+            for anchor, page in self.starts.items()
+        }
+        for page in pages:
+            _explicit_annotations(page, targets)
+        _share_profiles(pages, self.profiles)
+        for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents"):
+            if key in source.Root:
+                out.Root[key] = _copied(out, source.Root[key])
+        out.trailer.Info = _copied(out, source.trailer.Info)
+        if self.tags is not None:
+            self.tags.finish()
+        for heading in self.outline:
+            heading.shift(count)
+        _write_outline(out, self.outline)
+        out.Root.PageLabels = Dictionary(
+            Nums=Array([0, Dictionary(S=Name.r), count, Dictionary(S=Name.D, St=1)])
+        )
+        with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+            meta["xmpMM:DocumentID"] = _uuid(self.identifier)
+            meta["xmpMM:InstanceID"] = _uuid(self.identifier)
+        output = io.BytesIO()
+        out.save(
+            output,
+            min_version=source.pdf_version,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            compress_streams=True,
+        )
+        return output.getvalue()
+
 
 def merge_edition(
     front: bytes,
@@ -57,56 +157,21 @@ def merge_edition(
     identifier: str,
 ) -> bytes:
     """The edition as one PDF: front matter first, then each part, numbered from 1."""
-    with ExitStack() as stack:
-        out = stack.enter_context(pikepdf.open(io.BytesIO(front)))
-        front_pages = len(out.pages)
-        carrier = stack.enter_context(pikepdf.open(io.BytesIO(folio_carrier)))
-        folio = FolioFont.from_pdf(carrier).copied_into(out)
-        tags = _Tags(out) if "/StructTreeRoot" in out.Root else None
-        front_names = named_destinations(out)
-        outline: list[_Heading] = []
-        starts: dict[str, PdfObject] = {}
-        profiles: dict[bytes, PdfObject] = {}
-        _share_profiles(out.pages, profiles)
+    with EditionMerge(press=press, identifier=identifier) as merge:
         for position, part in enumerate(parts, start=1):
-            # Kept open until the save: qpdf copies stream data lazily, from the source.
-            source = stack.enter_context(pikepdf.open(part.path))
-            make_links_explicit(source, named_destinations(source))
-            first = len(out.pages)
-            headings = _outline_of(source, first)
-            if tags is not None:
-                tags.prepare(source, part, position)
-            out.pages.extend(source.pages)
-            if tags is not None:
-                tags.add(source, first)
-            _share_profiles(out.pages[first:], profiles)
-            starts[part.anchor] = out.pages[first].obj
-            outline.append(_article_heading(part, first, headings))
-        for anchor, page in starts.items():
-            front_names[anchor] = Array([page, Name.XYZ, None, _top(page), 0])
-        for page in out.pages[:front_pages]:
-            _explicit_annotations(page, front_names)
-        if "/Names" in out.Root and "/Dests" in out.Root.Names:
-            del out.Root.Names["/Dests"]
-        if tags is not None:
-            tags.finish()
-        _write_outline(out, outline)
-        out.Root.PageLabels = Dictionary(
-            Nums=Array([0, Dictionary(S=Name.r), front_pages, Dictionary(S=Name.D, St=1)])
-        )
-        for number, page in enumerate(out.pages[front_pages:], start=1):
-            folio.stamp(out, page, number, cmyk=press)
-        with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-            meta["xmpMM:DocumentID"] = _uuid(identifier)
-            meta["xmpMM:InstanceID"] = _uuid(identifier)
-        output = io.BytesIO()
-        out.save(
-            output,
-            deterministic_id=True,
-            object_stream_mode=pikepdf.ObjectStreamMode.generate,
-            compress_streams=True,
-        )
-        return output.getvalue()
+            merge.add(part, position)
+        return merge.finish(front, folio_carrier)
+
+
+def _copied(out: pikepdf.Pdf, value: PdfObject) -> PdfObject:
+    """A foreign object made this document's own, direct containers included."""
+    if isinstance(value, Dictionary | Array | pikepdf.Stream) and value.is_indirect:
+        return out.copy_foreign(value)
+    if isinstance(value, Array):
+        return Array([_copied(out, item) for item in value])
+    if isinstance(value, Dictionary):
+        return Dictionary({key: _copied(out, item) for key, item in value.items()})
+    return value
 
 
 def _uuid(identifier: str) -> str:
@@ -170,25 +235,33 @@ def named_destinations(pdf: pikepdf.Pdf) -> dict[str, PdfObject]:
     }
 
 
-def make_links_explicit(pdf: pikepdf.Pdf, names: dict[str, PdfObject]) -> None:
+def make_links_explicit(
+    pdf: pikepdf.Pdf, names: dict[str, PdfObject], keep: Set[str] = frozenset()
+) -> None:
+    """Every named link becomes explicit, but for the names in `keep` (resolved later)."""
     for page in pdf.pages:
-        _explicit_annotations(page, names)
+        _explicit_annotations(page, names, keep)
 
 
-def _explicit_annotations(page: pikepdf.Page | PdfObject, names: dict[str, PdfObject]) -> None:
-    page_object = page.obj if isinstance(page, pikepdf.Page) else page
-    for annotation in page_object.get("/Annots", Array()):
+def _explicit_annotations(
+    page: pikepdf.Page, names: dict[str, PdfObject], keep: Set[str] = frozenset()
+) -> None:
+    for annotation in page.obj.get("/Annots", Array()):
         dest = annotation.get("/Dest")
         if isinstance(dest, String | Name):
-            _retarget(annotation, "/Dest", str(dest).lstrip("/"), names)
+            _retarget(annotation, "/Dest", str(dest).lstrip("/"), names, keep)
         action = annotation.get("/A")
         if isinstance(action, Dictionary) and action.get("/S") == Name.GoTo:
             target = action.get("/D")
             if isinstance(target, String | Name):
-                _retarget(action, "/D", str(target).lstrip("/"), names)
+                _retarget(action, "/D", str(target).lstrip("/"), names, keep)
 
 
-def _retarget(holder: PdfObject, key: str, name: str, names: dict[str, PdfObject]) -> None:
+def _retarget(
+    holder: PdfObject, key: str, name: str, names: dict[str, PdfObject], keep: Set[str]
+) -> None:
+    if name in keep:
+        return
     explicit = names.get(name)
     if explicit is None:
         del holder[key]  # a link to nowhere stays a link, but no longer into another part
@@ -267,66 +340,72 @@ def _parent_tree(root: PdfObject) -> dict[int, PdfObject]:
     return entries
 
 
+def _document_kids(root: PdfObject) -> list:
+    """The top-level elements of a structure tree, inside its /Document if it has one."""
+    kids = _kids(root)
+    if len(kids) == 1 and kids[0].get("/S") == Name.Document:
+        return _kids(kids[0])
+    return kids
+
+
+def _gather_article(source: pikepdf.Pdf, part: PartFile, position: int) -> PdfObject:
+    """Before a part's pages are copied: its elements under one /Art, IDs made unique."""
+    root = source.Root.get("/StructTreeRoot")
+    if root is None:
+        return None
+    kids = _document_kids(root)
+    article = source.make_indirect(
+        Dictionary(
+            Type=Name.StructElem,
+            S=Name.Art,
+            T=String(part.title),
+            Lang=String(part.language),
+            K=Array(kids),
+        )
+    )
+    for kid in kids:
+        if isinstance(kid, Dictionary) and "/S" in kid:
+            kid.P = article
+    for element in _elements(article):
+        if "/ID" in element:
+            element.ID = String(f"a{position}-{element.ID}")
+    return article
+
+
 class _Tags:
-    """The merged structure tree, built part by part into the front matter's own."""
+    """The merged structure tree: one /Document, the front matter's elements, then each /Art."""
 
     def __init__(self, out: pikepdf.Pdf):
         self.out = out
-        self.root = out.Root.StructTreeRoot
-        kids = _kids(self.root)
-        if len(kids) == 1 and kids[0].get("/S") == Name.Document:
-            self.document = kids[0]
-        else:
-            self.document = out.make_indirect(
-                Dictionary(Type=Name.StructElem, S=Name.Document, P=self.root, K=Array(kids))
-            )
-            for kid in kids:
-                if isinstance(kid, Dictionary) and "/S" in kid:
-                    kid.P = self.document
-            self.root.K = Array([self.document])
-        self.entries = _parent_tree(self.root)
-        self.next_key = max(
-            int(self.root.get("/ParentTreeNextKey", 0)), max(self.entries, default=-1) + 1
+        self.root = out.Root.StructTreeRoot = out.make_indirect(
+            Dictionary(Type=Name.StructTreeRoot)
         )
-        self.ids: dict[str, PdfObject] = {str(e.ID): e for e in _elements(self.root) if "/ID" in e}
-        self.role_map: dict[str, PdfObject] = dict(self.root.get("/RoleMap", {}).items())
-        self.class_map: dict[str, PdfObject] = dict(self.root.get("/ClassMap", {}).items())
-        self.prepared: PdfObject = None
-
-    def prepare(self, source: pikepdf.Pdf, part: PartFile, position: int) -> None:
-        """Before the part's pages are copied: gather its elements under one /Art."""
-        self.prepared = None
-        root = source.Root.get("/StructTreeRoot")
-        if root is None:
-            return
-        kids = _kids(root)
-        if len(kids) == 1 and kids[0].get("/S") == Name.Document:
-            kids = _kids(kids[0])
-        article = source.make_indirect(
-            Dictionary(
-                Type=Name.StructElem,
-                S=Name.Art,
-                T=String(part.title),
-                Lang=String(part.language),
-                K=Array(kids),
-            )
+        self.document = out.make_indirect(
+            Dictionary(Type=Name.StructElem, S=Name.Document, P=self.root)
         )
-        for kid in kids:
-            if isinstance(kid, Dictionary) and "/S" in kid:
-                kid.P = article
-        for element in _elements(article):
-            if "/ID" in element:
-                element.ID = String(f"a{position}-{element.ID}")
-        self.prepared = article
+        self.root.K = Array([self.document])
+        self.front: list[PdfObject] = []
+        self.body: list[PdfObject] = []
+        self.entries: dict[int, PdfObject] = {}
+        self.next_key = 0
+        self.ids: dict[str, PdfObject] = {}
+        self.role_map: dict[str, PdfObject] = {}
+        self.class_map: dict[str, PdfObject] = {}
 
-    def add(self, source: pikepdf.Pdf, first_page: int) -> None:
-        """After its pages are copied: the part's elements, parent tree and keys."""
-        root = source.Root.get("/StructTreeRoot")
-        if root is None or self.prepared is None:
-            return
-        article = self.out.copy_foreign(self.prepared)
-        article.P = self.document
-        self.document.K = Array([*_kids(self.document), article])
+    def add(
+        self, source: pikepdf.Pdf, elements: list, pages: Sequence[pikepdf.Page], *, front: bool
+    ) -> None:
+        """After `pages` were copied from `source`: its `elements`, parent tree and keys."""
+        root = source.Root.StructTreeRoot
+        copied = []
+        for element in elements:
+            if isinstance(element, Dictionary) and "/S" in element:
+                if "/P" in element:  # its old parent is not coming along
+                    del element["/P"]
+                element = self.out.copy_foreign(element)
+                element.P = self.document
+                copied.append(element)
+        (self.front if front else self.body).extend(copied)
         offset = self.next_key
         entries = _parent_tree(root)
         for key, value in entries.items():
@@ -334,15 +413,16 @@ class _Tags:
         self.next_key = offset + max(
             int(root.get("/ParentTreeNextKey", 0)), max(entries, default=-1) + 1
         )
-        for page in self.out.pages[first_page:]:
+        for page in pages:
             if "/StructParents" in page.obj:
                 page.obj.StructParents = int(page.obj.StructParents) + offset
             for annotation in page.obj.get("/Annots", Array()):
                 if "/StructParent" in annotation:
                     annotation.StructParent = int(annotation.StructParent) + offset
-        for element in _elements(article):
-            if "/ID" in element:
-                self.ids[str(element.ID)] = element
+        for element in copied:
+            for found in [element, *_elements(element)]:
+                if "/ID" in found:
+                    self.ids[str(found.ID)] = found
         for name, value in root.get("/RoleMap", {}).items():
             self.role_map.setdefault(name, value)
         for name, value in root.get("/ClassMap", {}).items():
@@ -350,13 +430,10 @@ class _Tags:
                 self.class_map[name] = self._copy(value)
 
     def _copy(self, value: PdfObject) -> PdfObject:
-        if value.is_indirect:
-            return self.out.copy_foreign(value)
-        if isinstance(value, Array):
-            return Array([self._copy(v) if isinstance(v, Dictionary | Array) else v for v in value])
-        return value
+        return _copied(self.out, value)
 
     def finish(self) -> None:
+        self.document.K = Array([*self.front, *self.body])
         nums: list = []
         for number in sorted(self.entries):
             nums += [number, self.entries[number]]
