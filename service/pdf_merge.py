@@ -1,8 +1,9 @@
 """One PDF from an edition's parts, keeping what merge tools drop: the structure tree.
 
 qpdf, and pikepdf over it, copy pages but not the tags that say what is on them, so every
-merged book comes out untagged. Here each part's structure (under its /Document) goes
-under the front matter's /Document as one /Art carrying the article's /Lang and title;
+merged book comes out untagged. Here each part's structure (what its /Document held) goes
+under the edition's one /Document, after the front matter's, as one /Art carrying the
+article's /Lang and title;
 page /StructParents, annotation /StructParent and the /ParentTree are renumbered so every
 marked-content reference still resolves; /IDTree and /RoleMap are carried over, element
 IDs prefixed per part so they stay unique. Named destinations collide between parts (two
@@ -146,21 +147,6 @@ class EditionMerge:
             compress_streams=True,
         )
         return output.getvalue()
-
-
-def merge_edition(
-    front: bytes,
-    parts: Sequence[PartFile],
-    folio_carrier: bytes,
-    *,
-    press: bool,
-    identifier: str,
-) -> bytes:
-    """The edition as one PDF: front matter first, then each part, numbered from 1."""
-    with EditionMerge(press=press, identifier=identifier) as merge:
-        for position, part in enumerate(parts, start=1):
-            merge.add(part, position)
-        return merge.finish(front, folio_carrier)
 
 
 def _copied(out: pikepdf.Pdf, value: PdfObject) -> PdfObject:
