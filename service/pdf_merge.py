@@ -84,17 +84,18 @@ class EditionMerge:
 
     def add(self, part: PartFile, position: int) -> None:
         """Append one printed article: pages, structure, links made explicit, headings."""
-        # Kept open until the save: qpdf copies stream data lazily, from the source.
-        source = self._stack.enter_context(pikepdf.open(part.path))
-        make_links_explicit(source, named_destinations(source))
-        first = len(self.out.pages)
-        headings = _outline_of(source, first)
-        article = _gather_article(source, part, position)
-        self.out.pages.extend(source.pages)
-        pages = self.out.pages[first:]
-        if article is not None:
-            self._tags().add(source, [article], pages, front=False)
-        _share_profiles(pages, self.profiles)
+        with pikepdf.open(part.path) as source:
+            make_links_explicit(source, named_destinations(source))
+            first = len(self.out.pages)
+            headings = _outline_of(source, first)
+            article = _gather_article(source, part, position)
+            self.out.pages.extend(source.pages)
+            pages = self.out.pages[first:]
+            if article is not None:
+                self._tags().add(source, [article], pages, front=False)
+            _share_profiles(pages, self.profiles)
+        # Closed at once, its object graph with it: qpdf reads the copied streams' data at
+        # save time through its own hold on the source file, not through this Pdf.
         self.starts[part.anchor] = pages[0].obj
         self.outline.append(_article_heading(part, first, headings))
 
