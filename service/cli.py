@@ -16,8 +16,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from . import create_app
-from .commands import render_command, serve_command
-from .edition_command import edition_command
+from .commands import edition_command, render_command, serve_command
 from .settings import SettingsError
 
 # Room for the groups to come: db, digest, scheduler.

@@ -1,4 +1,4 @@
-"""The commands of SPEC §4: render one article file, serve the app.
+"""The commands: render one article file, print an edition of several, serve the app.
 
 Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadsheet …` and
 `flask --app wsgi …` behave alike; the group that loads the app is in `service.cli`.
@@ -7,6 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,6 +15,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
+from .edition_printer import print_edition
+from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError
 from .formats import FORMATS, PAPERS, Rendering
 from .logs import configure_logging
@@ -64,6 +67,86 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
     else:
         sys.stdout.buffer.write(data)
+
+
+def _refused(where: object, error: BroadsheetError) -> None:
+    if isinstance(error, BadArticle):
+        count = len(error.errors)
+        click.echo(f"{where}: the article has {count} problem{'s' * (count != 1)}:", err=True)
+        for item in error.errors:
+            click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
+    else:
+        click.echo(f"{where}: {error.detail}", err=True)
+    sys.exit(1)
+
+
+@click.command("edition")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF."
+)
+@click.option(
+    "--for",
+    "audience",
+    type=click.Choice(("readers", "press")),
+    default="readers",
+    show_default=True,
+    help="press: PDF/X-4 with 3 mm bleed and crop marks.",
+)
+@click.option("--title", help="The edition's title on the cover.")
+@click.option("--date", "on", type=click.DateTime(("%Y-%m-%d",)), help="The edition's date.")
+@click.option("--lang", "language", help="Language of the cover and contents (BCP 47).")
+@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True)
+@with_appcontext
+def edition_command(
+    files: tuple[Path, ...],
+    output: Path,
+    audience: str,
+    title: str | None,
+    on: datetime | None,
+    language: str | None,
+    paper: str,
+) -> None:
+    """Print the articles in FILES, in that order, as one edition."""
+    runtime = current_runtime()
+    articles = []
+    for file in files:
+        try:
+            articles.append(article_from_bytes(file.read_bytes(), source="file"))
+        except OSError as error:
+            raise click.ClickException(f"{file}: {error.strerror or error}") from None
+        except BroadsheetError as error:
+            _refused(file, error)
+    try:
+        edition = plan_edition(
+            articles,
+            publication=runtime.settings.publisher_name,
+            limits=EditionLimits(
+                max_articles=runtime.settings.edition_max_articles,
+                max_pages_per_article=runtime.settings.pdf_max_pages,
+            ),
+            title=title,
+            on=on.date() if on else None,
+            language=language,
+            paper=paper,
+            for_press=audience == "press",
+        )
+        with click.progressbar(
+            length=len(articles), label="Printing articles", file=sys.stderr
+        ) as bar:
+            data = print_edition(
+                edition,
+                runtime.env,
+                runtime.settings,
+                runtime.printer,
+                progress=lambda done, total: bar.update(done - bar.pos),
+            )
+    except BroadsheetError as error:
+        _refused("edition", error)
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
 
 
 @click.command("serve")

@@ -22,6 +22,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
+from .logs import printable
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class SafeURLFetcher(URLFetcher):
                 return self._data(url)
             return self._https(url)
         except FetchRefused as refusal:
-            logger.warning("Not loading %.200s: %s", url, refusal)
+            logger.warning("Not loading %s: %s", printable(url, 200), printable(refusal))
             raise
 
     # data: URIs, decoded here rather than by urllib ------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
+from service.runtime import Runtime, current_runtime
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -25,6 +26,12 @@ def require_tool(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but is missing", pytrace=False)
     pytest.skip(f"{what} is not installed here (required in CI)")
+
+
+def runtime_of(app) -> Runtime:
+    """The runtime an app's views and commands read."""
+    with app.app_context():
+        return current_runtime()
 
 
 @pytest.fixture
@@ -56,7 +63,7 @@ def make_app():
 
     yield make
     for app in apps:
-        app.extensions["broadsheet"].engine.dispose()
+        runtime_of(app).engine.dispose()
 
 
 @pytest.fixture
