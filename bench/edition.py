@@ -6,7 +6,9 @@ IsolatedPrinter, 2 workers by default), so one size's memory does not colour the
 For each size it prints: the edition's seconds and pages, the peak resident memory of the
 whole process tree while the edition is made (this process and its printer workers,
 sampled every 20 ms), then the sum of the same articles printed one by one as single PDFs
-through the same pool, that sum divided by the number of workers, and the ratio.
+through the same pool, that sum divided by the number of workers, and the ratio; then the
+CPU seconds of the whole tree for the edition and for the singles, which a busy machine
+moves far less than the wall clock.
 Goals from the issue: at 50 articles, the edition takes at most 1.2x the sum of singles
 divided by the workers; 200 takes about 4x as long as 50; peak memory at 200 is at most
 1.5x the peak at 50.
@@ -17,6 +19,7 @@ Run: `.venv/bin/python bench/edition.py [sizes...]` (default 10 50 200; a few mi
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -100,6 +103,14 @@ def measure(size: int) -> dict:
     peak = 0
     sampling = True
 
+    def cpu() -> float:
+        """CPU seconds used so far by this process and its printer workers."""
+        total = 0.0
+        for process in [me, *me.children(recursive=True)]:
+            times = process.cpu_times()
+            total += times.user + times.system
+        return total
+
     def sample() -> None:
         nonlocal peak
         while sampling:
@@ -114,9 +125,9 @@ def measure(size: int) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu()
     data = print_edition(edition, env, settings, pool)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
     sampling = False
     sampler.join()
 
@@ -125,11 +136,13 @@ def measure(size: int) -> dict:
     with pikepdf.open(__import__("io").BytesIO(data)) as pdf:
         pages = len(pdf.pages)
     singles = 0.0
+    cpu_started = cpu()
     for article in articles:
         job = PrintJob(article, env, settings, "a4")
         started = time.perf_counter()
         job.print_with(pool)
         singles += time.perf_counter() - started
+    singles_cpu = cpu() - cpu_started
     pool.close()
     return {
         "size": size,
@@ -138,6 +151,8 @@ def measure(size: int) -> dict:
         "bytes": len(data),
         "peak_rss": peak,
         "singles": singles,
+        "cpu": cpu_seconds,
+        "singles_cpu": singles_cpu,
         "workers": pool.size,
     }
 
@@ -152,16 +167,19 @@ def main(sizes: list[int]) -> None:
             check=True,
         ).stdout
         rows.append(json.loads(output.strip().splitlines()[-1]))
+    print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(
         f"{'articles':>8} {'pages':>6} {'edition':>9} {'peak RSS':>9} {'MB out':>7} "
-        f"{'singles':>9} {'/workers':>9}  edition/(singles/workers)"
+        f"{'singles':>9} {'/workers':>9} {'ratio':>6}  {'CPU ed.':>8} {'CPU sg.':>8} {'ratio':>6}"
     )
     for row in rows:
         ideal = row["singles"] / row["workers"]
         print(
             f"{row['size']:>8} {row['pages']:>6} {row['seconds']:>8.2f}s "
             f"{row['peak_rss'] / 2**20:>7.0f}MB {row['bytes'] / 2**20:>6.1f} "
-            f"{row['singles']:>8.2f}s {ideal:>8.2f}s  {row['seconds'] / ideal:>8.2f}x"
+            f"{row['singles']:>8.2f}s {ideal:>8.2f}s {row['seconds'] / ideal:>5.2f}x  "
+            f"{row['cpu']:>7.2f}s {row['singles_cpu']:>7.2f}s "
+            f"{row['cpu'] / row['singles_cpu']:>5.2f}x"
         )
     by_size = {row["size"]: row for row in rows}
     if 50 in by_size and 200 in by_size:

@@ -88,11 +88,11 @@ class EditionMerge:
             make_links_explicit(source, named_destinations(source))
             first = len(self.out.pages)
             headings = _outline_of(source, first)
-            article = _gather_article(source, part, position)
+            article = _gather_article(source, part)
             self.out.pages.extend(source.pages)
             pages = self.out.pages[first:]
             if article is not None:
-                self._tags().add(source, [article], pages, front=False)
+                self._tags().add(source, [article], pages, front=False, id_prefix=f"a{position}-")
             _share_profiles(pages, self.profiles)
         # Closed at once, its object graph with it: qpdf reads the copied streams' data at
         # save time through its own hold on the source file, not through this Pdf.
@@ -335,8 +335,8 @@ def _document_kids(root: PdfObject) -> list:
     return kids
 
 
-def _gather_article(source: pikepdf.Pdf, part: PartFile, position: int) -> PdfObject:
-    """Before a part's pages are copied: its elements under one /Art, IDs made unique."""
+def _gather_article(source: pikepdf.Pdf, part: PartFile) -> PdfObject:
+    """Before a part's pages are copied: its elements under one /Art."""
     root = source.Root.get("/StructTreeRoot")
     if root is None:
         return None
@@ -353,9 +353,6 @@ def _gather_article(source: pikepdf.Pdf, part: PartFile, position: int) -> PdfOb
     for kid in kids:
         if isinstance(kid, Dictionary) and "/S" in kid:
             kid.P = article
-    for element in _elements(article):
-        if "/ID" in element:
-            element.ID = String(f"a{position}-{element.ID}")
     return article
 
 
@@ -380,23 +377,39 @@ class _Tags:
         self.class_map: dict[str, PdfObject] = {}
 
     def add(
-        self, source: pikepdf.Pdf, elements: list, pages: Sequence[pikepdf.Page], *, front: bool
+        self,
+        source: pikepdf.Pdf,
+        elements: list,
+        pages: Sequence[pikepdf.Page],
+        *,
+        front: bool,
+        id_prefix: str = "",
     ) -> None:
         """After `pages` were copied from `source`: its `elements`, parent tree and keys."""
         root = source.Root.StructTreeRoot
-        copied = []
+        elements = [e for e in elements if isinstance(e, Dictionary) and "/S" in e]
+        named = []
         for element in elements:
-            if isinstance(element, Dictionary) and "/S" in element:
-                if "/P" in element:  # its old parent is not coming along
-                    del element["/P"]
-                element = self.out.copy_foreign(element)
-                element.P = self.document
-                copied.append(element)
-        (self.front if front else self.body).extend(copied)
-        offset = self.next_key
+            if "/P" in element:  # its old parent is not coming along
+                del element["/P"]
+            for found in [element, *_elements(element)]:
+                if "/ID" in found:
+                    found.ID = String(f"{id_prefix}{found.ID}")
+                    named.append(found)
         entries = _parent_tree(root)
-        for key, value in entries.items():
-            self.entries[key + offset] = self._copy(value)
+        # One copy for the lot: the elements, those with IDs, every parent-tree value.
+        bundle = self.out.copy_foreign(
+            source.make_indirect(Array([*elements, *named, *entries.values()]))
+        )
+        copied = list(bundle)
+        for element in copied[: len(elements)]:
+            element.P = self.document
+        (self.front if front else self.body).extend(copied[: len(elements)])
+        for element in copied[len(elements) : len(elements) + len(named)]:
+            self.ids[str(element.ID)] = element
+        offset = self.next_key
+        for key, value in zip(entries, copied[len(elements) + len(named) :], strict=True):
+            self.entries[key + offset] = value
         self.next_key = offset + max(
             int(root.get("/ParentTreeNextKey", 0)), max(entries, default=-1) + 1
         )
@@ -406,10 +419,6 @@ class _Tags:
             for annotation in page.obj.get("/Annots", Array()):
                 if "/StructParent" in annotation:
                     annotation.StructParent = int(annotation.StructParent) + offset
-        for element in copied:
-            for found in [element, *_elements(element)]:
-                if "/ID" in found:
-                    self.ids[str(found.ID)] = found
         for name, value in root.get("/RoleMap", {}).items():
             self.role_map.setdefault(name, value)
         for name, value in root.get("/ClassMap", {}).items():
