@@ -328,6 +328,7 @@ def _page_mcids(page) -> set[int]:
 
 def test_structure_tree_holds_every_article_with_its_language(edition_pdf):
     with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        assert pdf.pdf_version == "1.7"
         assert pdf.Root.MarkInfo.Marked is True
         assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
         assert str(pdf.Root.Lang) == "en"
@@ -442,6 +443,7 @@ def test_press_variant_is_pdf_x4_with_its_output_intent(press_pdf):
         assert int(intent.DestOutputProfile.N) == 4  # a CMYK printing condition
         assert "FOGRA39" in str(intent.OutputConditionIdentifier)
         assert pdf.open_metadata()["pdfx:GTS_PDFXVersion"] == "PDF/X-4"
+        assert pdf.pdf_version == "1.6"  # PDF/X-4 is PDF 1.6
         assert str(pdf.docinfo["/Trapped"]) == "/False"
 
 
