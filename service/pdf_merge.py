@@ -356,6 +356,14 @@ def _gather_article(source: pikepdf.Pdf, part: PartFile) -> PdfObject:
     return article
 
 
+def _prefix_headers(element: PdfObject, prefix: str) -> None:
+    """A table cell's /Headers name its header cells by /ID: they follow the IDs' rename."""
+    attributes = element.get("/A")
+    for owner in attributes if isinstance(attributes, Array) else [attributes]:
+        if isinstance(owner, Dictionary) and isinstance(owner.get("/Headers"), Array):
+            owner.Headers = Array([String(f"{prefix}{h}") for h in owner.Headers])
+
+
 class _Tags:
     """The merged structure tree: one /Document, the front matter's elements, then each /Art."""
 
@@ -396,6 +404,8 @@ class _Tags:
                 if "/ID" in found:
                     found.ID = String(f"{id_prefix}{found.ID}")
                     named.append(found)
+                if id_prefix:
+                    _prefix_headers(found, id_prefix)
         entries = _parent_tree(root)
         # One copy for the lot: the elements, those with IDs, every parent-tree value.
         bundle = self.out.copy_foreign(

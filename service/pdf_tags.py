@@ -7,7 +7,8 @@ adds what it cannot know from HTML alone, and mends what it leaves loose:
   /Figure element leaves the structure tree;
 - the text of page margin boxes (running heads, page numbers), which WeasyPrint tags under
   elements no path from the root reaches, becomes a pagination /Artifact;
-- a note reference becomes /Reference, and each endnote's body a /Note with an /ID;
+- a note reference becomes /Reference, and each endnote's body a /Note with an /ID, listed
+  in the tree's /IDTree;
 - internal links get an /Alt and annotation /Contents that say what they do ("Note 2",
   "Back to reference 2a") instead of the bare destination name.
 """
@@ -33,6 +34,7 @@ def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
             _label_links(root, link_labels)
             _mark_notes(pdf, root)
             _content_to_artifacts(pdf, root, parent_tree)
+            _index_ids(pdf, root)
         output = io.BytesIO()
         pdf.save(
             output,
@@ -121,6 +123,16 @@ def _mark_notes(pdf: pikepdf.Pdf, root: PdfObject) -> None:
                     for kid in kids:
                         kid.P = note
                     body.K = Array([note])
+
+
+def _index_ids(pdf: pikepdf.Pdf, root: PdfObject) -> None:
+    """The /IDTree a structure tree must have once any element has an /ID (the notes')."""
+    ids = {str(e.ID): e for e in _elements(root) if "/ID" in e}
+    if ids:
+        names: list[Any] = []
+        for key in sorted(ids, key=lambda k: k.encode("utf-8")):
+            names += [String(key), ids[key]]
+        root.IDTree = pdf.make_indirect(Dictionary(Names=Array(names)))
 
 
 def _decorative_figures(

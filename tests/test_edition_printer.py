@@ -412,6 +412,16 @@ def test_element_ids_are_unique_and_in_the_id_tree(edition_pdf):
         tree = dict(pikepdf.NameTree(root.IDTree).items())
         assert set(tree) == set(ids)
         assert all(tree[str(e.ID)].objgen == e.objgen for e in with_ids)
+        # Data cells name their header cells by ID: each resolves to a header cell of the
+        # same table, in the same article (the English one has the table).
+        english = [k for k in _kids(root.K[0]) if k.get("/S") == "/Art"][2]
+        own = {e.objgen for e in _walk(english)}
+        cells = [e for e in _walk(english) if e.S == "/TD"]
+        assert cells
+        for cell in cells:
+            for header in cell.A.Headers:
+                assert tree[str(header)].S == "/TH"
+                assert tree[str(header)].objgen in own
 
 
 # Reproducible ---------------------------------------------------------------------------

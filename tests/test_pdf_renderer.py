@@ -309,3 +309,14 @@ def test_every_marked_content_belongs_to_the_tree_or_is_an_artifact(rendered, na
                 assert element.objgen in reachable
         # Each page has a page number; each page after the first two running heads.
         assert pagination >= 3 * len(pdf.pages) - 2
+
+
+def test_note_ids_are_listed_in_the_id_tree(rendered):
+    """A structure element with an /ID must be reachable through the tree's /IDTree."""
+    with pikepdf.open(io.BytesIO(rendered("every-block"))) as pdf:
+        root = pdf.Root.StructTreeRoot
+        with_ids = {str(e.ID): e.objgen for e in _struct_elements(root) if "/ID" in e}
+        # The notes' IDs, and those WeasyPrint gives header cells for their data cells.
+        assert {f"endnote-{n}" for n in range(1, 5)} < set(with_ids)
+        tree = {key: element.objgen for key, element in pikepdf.NameTree(root.IDTree).items()}
+        assert tree == with_ids
