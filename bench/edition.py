@@ -111,11 +111,14 @@ def measure(size: int) -> dict:
             total += times.user + times.system
         return total
 
+    # The printer workers are up (warmed); listing children scans all of /proc, so once.
+    tree = [me, *me.children(recursive=True)]
+
     def sample() -> None:
         nonlocal peak
         while sampling:
             total = 0
-            for process in [me, *me.children(recursive=True)]:
+            for process in tree:
                 try:
                     total += process.memory_info().rss
                 except psutil.NoSuchProcess:
