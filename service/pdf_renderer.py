@@ -12,8 +12,7 @@ from jinja2 import Environment
 
 from .article import Article
 from .errors import RenderRefused
-from .notes import reading_order
-from .page import article_context
+from .page import article_context, link_labels
 from .printing import PAPER_SIZES
 from .settings import Settings
 from .templating import TEMPLATES_DIR
@@ -48,8 +47,8 @@ class PrintJob:
         self.article = article
         self.paper = paper
         self.html = env.get_template("rendering/print.html").render(context)
-        self.link_labels: dict[str, str] = context["link_labels"]
-        self.text_length = sum(len(inline.text) for inline in _all_text(article))
+        self.link_labels = link_labels(context["reading"], context["labels"])
+        self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
@@ -61,15 +60,6 @@ class PrintJob:
                 f"{printer.max_pages} pages can hold; the limit is {printer.max_pages} pages."
             )
         return printer.print(self.html, self.paper, self.link_labels)
-
-
-def _all_text(article: Article):
-    yield article.headline
-    if article.standfirst:
-        yield article.standfirst
-    yield from reading_order(article)
-    for note in article.notes:
-        yield note.text
 
 
 def render_pdf(

@@ -11,6 +11,7 @@ from jinja2 import Environment
 from sqlalchemy import Engine, create_engine
 
 from .email_renderer import Inliner
+from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
 from .print_pool import IsolatedPrinter
@@ -49,6 +50,7 @@ class Runtime:
     pdf_cache: PdfCache
     inliner: Inliner = field(default_factory=Inliner)
     dkim: DkimSigner | None = None
+    instance_path: Path = Path("instance")
 
     @classmethod
     def build(cls, settings: Settings, instance_path: Path) -> Runtime:
@@ -62,7 +64,12 @@ class Runtime:
             dkim=signer_from_config(
                 settings.dkim_selector, settings.dkim_domain, settings.dkim_key_file
             ),
+            instance_path=instance_path,
         )
+
+    def transport(self) -> Transport:
+        """A new mail transport: SMTP when SMTP_URL is set, else the instance's Maildir outbox."""
+        return open_transport(self.settings.smtp_url, self.instance_path)
 
     @property
     def printer(self) -> IsolatedPrinter:

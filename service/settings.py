@@ -202,13 +202,12 @@ class Settings(BaseModel):
     def _smtp_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        from .mail.smtp import BadSmtpUrl, SmtpUrl  # the one reader of SMTP_URL
+
         try:
-            parts = urlsplit(value)
-            _ = parts.port  # a bad port raises here
-        except ValueError:
-            raise ValueError() from None
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("needs smtp:// or smtps:// and a host")
+            SmtpUrl.parse(value)
+        except BadSmtpUrl as error:
+            raise ValueError(error.reason) from None
         return value
 
     @field_validator("mail_from", mode="before")

@@ -165,3 +165,69 @@ def test_personalisation_is_escaped_and_premailer_runs_once(app, monkeypatch):
     assert "https://x.org/u/b" in second.html
     assert "https://x.org/u/b" in second.text
     assert "placeholder" not in second.html
+
+
+# The fixed marker personalise() used to replace everywhere: a valid https URL any article
+# could carry, so each subscriber's own unsubscribe link reached a third-party host.
+OLD_PLACEHOLDER = "https://unsubscribe.placeholder.invalid/bs-personal-7c1e"
+
+
+def test_article_text_cannot_collide_with_the_unsubscribe_marker(app):
+    tracker = f"https://tracker.example.net/pixel.png?u={OLD_PLACEHOLDER}"
+    article = every_block()
+    article["body"][0]["text"] += f' <a href="{OLD_PLACEHOLDER}">Manage</a>'
+    article["body"][8]["src"] = tracker
+    body = _body(app, article, for_subscriber=True)
+    personal = "https://news.example.org/unsubscribe/reader-token"
+    mail = body.personalise(unsubscribe_url=personal)
+    doc = lxml_html.document_fromstring(mail.html)
+    assert doc.xpath("//img/@src")[0] == tracker
+    assert OLD_PLACEHOLDER in doc.xpath("//p//a/@href")
+    holders = [
+        (element.tag, name)
+        for element in doc.iter()
+        if isinstance(element.tag, str)
+        for name, value in element.attrib.items()
+        if personal in value
+    ]
+    assert holders == [("a", "href")]
+    assert doc.xpath("//td[@class='footer']//a/@href") == [personal]
+    assert mail.html.count(personal) == 1
+    assert [line for line in mail.text.splitlines() if personal in line] == [
+        f"Unsubscribe: <{personal}>"
+    ]
+
+
+def test_each_render_has_its_own_marker_and_nothing_is_left_behind(app):
+    first = _body(app, every_block(), for_subscriber=True)
+    second = _body(app, every_block(), for_subscriber=True)
+    assert first.marker != second.marker
+    assert first.marker in first.html
+    assert first.marker not in second.html
+    done = first.personalise(unsubscribe_url="https://x.org/u/c")
+    assert first.marker not in done.html + done.text
+    assert not _body(app, every_block()).marker
+
+
+def test_email_text_part_is_text_not_html(app):
+    text = _body(app, every_block(), for_subscriber=True).text
+    assert text.startswith("Every block & every element\n")
+    assert "a mail link <desk@example.org>" in text
+    assert "&amp;" not in text
+    assert "&lt;" not in text
+
+
+def test_email_frame_footer_in_html_and_text(app):
+    mail = _body(app, every_block(), for_subscriber=True).personalise(
+        unsubscribe_url="https://x.org/u/d"
+    )
+    doc = lxml_html.document_fromstring(mail.html)
+    footer = [" ".join(p.text_content().split()) for p in doc.xpath("//td[@class='footer']/p")]
+    assert footer == ["Test Gazette · Testville", "1 Test Street, Testville", "Unsubscribe"]
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert signature == [
+        "Test Gazette · Testville",
+        "1 Test Street, Testville",
+        "Read online: <https://example.org/every-block>",
+        "Unsubscribe: <https://x.org/u/d>",
+    ]

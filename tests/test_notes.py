@@ -1,23 +1,10 @@
-"""Endnote numbering and labels."""
+"""Note labels: a note's number as the article's numbering style shows it."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.notes import note_label, number_notes
-from service.validation import validate_article
-
-from .corpus import every_block
-
-
-def test_notes_numbered_by_first_reference_then_unreferenced():
-    endnotes = number_notes(validate_article(every_block()))
-    assert [(n.note.id, n.number, n.reference_count) for n in endnotes.notes] == [
-        ("first", 1, 2),
-        ("second", 2, 2),
-        ("third", 3, 2),
-        ("never", 4, 0),
-    ]
+from service.notes import note_label
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,31 @@ def test_notes_are_note_and_reference_with_readable_links(rendered):
         assert "Note 3" in contents
 
 
+def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
+    """An article set among others (ids a1-…) is tagged as it is alone on its page."""
+    from service.page import article_context, link_labels
+    from service.printing import Printer
+    from service.validation import validate_article
+
+    runtime = runtime_of(app)
+    context = article_context(validate_article(every_block()), runtime.settings, prefix="a1-")
+    context["paper"] = "a4"
+    html = runtime.env.get_template("rendering/print.html").render(context)
+    labels = link_labels(context["reading"], context["labels"])
+    assert set(labels) == {
+        *(f"a1-note-{n}" for n in ("first", "second", "third", "never")),
+        *(f"a1-ref-{n}-{k}" for n in ("first", "second", "third") for k in (1, 2)),
+    }
+    data = Printer(max_pages=10).print(html, "a4", labels)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        elements = list(_struct_elements(pdf.Root.StructTreeRoot))
+        assert len([e for e in elements if e.S == "/Note"]) == 4
+        assert len([e for e in elements if e.S == "/Reference"]) == 6
+        alts = [str(e.Alt) for e in elements if e.S == "/Link" and "/Alt" in e]
+        assert alts[:6] == ["Note 1", "Note 2", "Note 1", "Note 3", "Note 2", "Note 3"]
+        assert "Back to reference 1b" in alts
+
+
 def _pdf_text(data: bytes) -> str:
     require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
     text = subprocess.run(
