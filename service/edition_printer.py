@@ -32,8 +32,9 @@ from .editions import (
     front_matter_context,
 )
 from .errors import EditionTooLarge, RenderRefused
-from .page import article_context
+from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
+from .reading import prefix_for
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 
@@ -129,7 +130,9 @@ class EditionJob:
     def _part(
         self, position: int, article: Article, settings: Settings, running_title: str
     ) -> PartJob:
-        context = article_context(article, settings)
+        # Each part is printed alone, but its ids carry its prefix as in any shared document;
+        # the same prefix names its structure IDs after the merge.
+        context = article_context(article, settings, prefix=prefix_for(position))
         context["paper"] = self.edition.paper
         context["running_title"] = running_title
         html = self.env.get_template("editions/part.html").render(context)
@@ -137,7 +140,8 @@ class EditionJob:
             f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
             + html.encode("utf-8")
         ).hexdigest()
-        return PartJob(position, article, html, context["link_labels"], etag)
+        labels = link_labels(context["reading"], context["labels"])
+        return PartJob(position, article, html, labels, etag)
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
         """Print every part in parallel, merging each as it comes, then the front matter."""

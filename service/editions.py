@@ -17,8 +17,8 @@ from babel.dates import format_date
 from .article import Article
 from .errors import EditionTooLarge, EmptyEdition, InvalidEdition
 from .language import direction_of, locale_for
-from .notes import reading_order
 from .pdf_renderer import MAX_CHARS_PER_PAGE
+from .reading import read
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {"edition": "Edition", "contents": "Contents"},
@@ -80,10 +80,7 @@ def article_anchor(position: int) -> str:
 
 def text_length(article: Article) -> int:
     """Characters of text the article prints, for the up-front page bound."""
-    texts = [article.headline, *reading_order(article), *(note.text for note in article.notes)]
-    if article.standfirst:
-        texts.append(article.standfirst)
-    return sum(len(inline.text) for inline in texts)
+    return sum(len(field.text) for field in read(article).fields())
 
 
 def plan_edition(

@@ -5,7 +5,7 @@ their pages carry no numbers. The digits come from a one-line page printed by th
 printer (`templates/editions/folio.html`): its embedded font subset holds the ten digits,
 and its ToUnicode map says which glyph is which, so the stamped numbers are real text that
 extracts as digits. Each number is an /Artifact (pagination), outside the structure tree,
-as WeasyPrint marks its own margin boxes.
+as the running heads are (see pdf_tags).
 """
 
 from __future__ import annotations

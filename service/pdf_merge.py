@@ -26,6 +26,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
 from .folios import FolioFont
+from .reading import prefix_for
 
 # pikepdf types every lookup as a generic Object; a structure tree is dynamic by nature.
 PdfObject = Any
@@ -92,7 +93,9 @@ class EditionMerge:
             self.out.pages.extend(source.pages)
             pages = self.out.pages[first:]
             if article is not None:
-                self._tags().add(source, [article], pages, front=False, id_prefix=f"a{position}-")
+                self._tags().add(
+                    source, [article], pages, front=False, id_prefix=prefix_for(position)
+                )
             _share_profiles(pages, self.profiles)
         # Closed at once, its object graph with it: qpdf reads the copied streams' data at
         # save time through its own hold on the source file, not through this Pdf.

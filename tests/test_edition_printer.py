@@ -18,9 +18,9 @@ from pypdf import PdfReader
 from service.edition_printer import EditionJob, print_edition
 from service.editions import EditionLimits, plan_edition
 from service.labels import labels_for
-from service.notes import number_notes
 from service.print_pool import IsolatedPrinter
 from service.printing import Printer
+from service.reading import read
 from service.settings import Settings
 from service.templating import build_environment
 from service.validation import validate_article
@@ -252,12 +252,12 @@ def test_each_note_reference_leads_to_its_own_article_note(edition_pdf):
             if not label.startswith(word + " "):
                 continue
             validated = validate_article(article)
-            numbered = {n.label: n for n in number_notes(validated).notes}
+            numbered = {n.label: n for n in read(validated).notes}
             note = numbered[label.removeprefix(word + " ")]
-            expected = note.note.text.text
+            expected = note.text.text
             found = _text_at(edition_pdf, target, left, top, page_top)
             assert " ".join(expected.split()[:2]) in found, (label, found)
-            others = [n.note.text.text for n in numbered.values() if n is not note]
+            others = [n.text.text for n in numbered.values() if n is not note]
             assert not any(" ".join(o.split()[:2]) in found for o in others), (label, found)
             checked += 1
     # Arabic 3 references, Spanish 2, English 4.
