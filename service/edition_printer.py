@@ -161,9 +161,14 @@ class EditionJob:
             front_html = self.env.get_template("editions/front.html").render(
                 front_matter_context(edition, entries)
             )
-            front = printer.print(
-                front_html, edition.paper, front_link_labels(entries), edition.layout
-            )
+            try:
+                front = printer.print(
+                    front_html, edition.paper, front_link_labels(entries), edition.layout
+                )
+            except RenderRefused as refusal:
+                raise EditionTooLarge(
+                    f"The cover and contents of {len(entries)} articles: {refusal.detail}"
+                ) from None
             data = merge.finish(front, carrier.result())
         logger.info("Printed an edition of %d articles, %d pages", len(self.parts), sum(counts))
         return data

@@ -125,3 +125,12 @@ def test_progress_counts_every_article_and_page_cap_names_the_article():
         print_edition(edition, env, settings, Printer(max_pages=2))
     assert refused.value.detail.startswith("Article 2 (crowded): The article would print on ")
     assert refused.value.detail.endswith("the limit is 2.")
+
+
+def test_contents_too_long_for_the_page_cap_is_a_clear_refusal():
+    env, settings = build_environment(), Settings()
+    edition = plan_edition(_articles(120), publication="P", limits=EditionLimits())
+    with pytest.raises(EditionTooLarge) as refused:
+        print_edition(edition, env, settings, Printer(max_pages=2))
+    assert refused.value.detail.startswith("The cover and contents of 120 articles: ")
+    assert refused.value.detail.endswith("the limit is 2.")
