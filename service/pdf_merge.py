@@ -58,8 +58,9 @@ class _Heading:
 class EditionMerge:
     """An edition's PDF, put together part by part as parts arrive, the front matter last.
 
-    The front matter can only be printed once every part's page count is known, so the
-    parts are merged while it prints and it is put in front of them at the end.
+    The front matter can only be printed once every part's page count is known, so each
+    part is merged as soon as it and those before it are printed, and the front matter is
+    put in front of them at the end.
     """
 
     def __init__(self, *, press: bool, identifier: str):
