@@ -16,11 +16,11 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from . import create_app
-from .commands import edition_command, render_command, serve_command
+from .commands import db_group, edition_command, render_command, serve_command
 from .settings import SettingsError
 
-# Room for the groups to come: db, digest, scheduler.
-COMMANDS: tuple[click.Command, ...] = (render_command, serve_command, edition_command)
+# Room for the groups to come: digest, scheduler.
+COMMANDS: tuple[click.Command, ...] = (render_command, serve_command, db_group, edition_command)
 
 
 class BadSettings(click.ClickException):

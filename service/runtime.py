@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from flask import current_app
 from jinja2 import Environment
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from .email_renderer import Inliner
 from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
+from .press import Press
 from .print_pool import IsolatedPrinter
 from .settings import Settings
+from .storage.db import Database, create_database_engine
 from .templating import build_environment
 
 EXTENSION = "broadsheet"
@@ -59,7 +62,7 @@ class Runtime:
         return cls(
             settings=settings,
             env=build_environment(),
-            engine=create_engine(database_url, pool_pre_ping=True),
+            engine=create_database_engine(database_url),
             pdf_cache=PdfCache(max_items=settings.pdf_cache_size),
             dkim=signer_from_config(
                 settings.dkim_selector, settings.dkim_domain, settings.dkim_key_file
@@ -74,6 +77,23 @@ class Runtime:
     @property
     def printer(self) -> IsolatedPrinter:
         return shared_printer(self.settings)
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.engine)
+
+    @cached_property
+    def press(self) -> Press:
+        """Prints stored articles in the background, on this runtime's printer."""
+        return Press(
+            self.database,
+            self.env,
+            self.settings,
+            lambda: self.printer,
+            workers=self.settings.pdf_workers,
+            time_limit=self.settings.pdf_time_limit,
+            max_pages=self.settings.pdf_max_pages,
+        )
 
 
 def current_runtime() -> Runtime:

@@ -74,6 +74,9 @@ def test_broadsheet_serve_answers(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
             assert response.read().startswith(b"<!DOCTYPE html>")
+        # serve migrated its database itself, as development: the stored articles answer.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles", timeout=10) as r:
+            assert json.load(r) == {"items": [], "next": None}
     finally:
         server.terminate()
         server.wait(timeout=10)
