@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import problems
     from .cli import register_commands
     from .runtime import EXTENSION, Runtime
-    from .views import articles, articles_api, feeds, health, rendering, schema
+    from .views import articles, articles_api, editions, feeds, health, rendering, schema
 
     app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
     problems.register(app)
@@ -58,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
-    for blueprint in (articles_api.bp, articles.bp, feeds.bp):
+    for blueprint in (articles_api.bp, articles.bp, feeds.bp, editions.bp):
         app.register_blueprint(blueprint)
     register_commands(app)
     return app

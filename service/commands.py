@@ -7,7 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -17,13 +17,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import run_simple
 
+from .article import Article
 from .edition_printer import print_edition
 from .editions import EditionLimits, plan_edition
-from .errors import BadArticle, BroadsheetError
+from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .formats import FORMATS, PAPERS, Rendering
 from .logs import configure_logging
 from .runtime import Runtime, current_runtime
 from .storage import schema
+from .storage.editions import named, published_on
 from .validation import article_from_bytes
 
 
@@ -84,9 +86,8 @@ def _refused(where: object, error: BroadsheetError) -> None:
 
 
 @click.command("edition")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ids", help="Stored articles to print, in this order: a,b,c.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF."
 )
@@ -99,12 +100,18 @@ def _refused(where: object, error: BroadsheetError) -> None:
     help="press: PDF/X-4 with 3 mm bleed and crop marks.",
 )
 @click.option("--title", help="The edition's title on the cover.")
-@click.option("--date", "on", type=click.DateTime(("%Y-%m-%d",)), help="The edition's date.")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(("%Y-%m-%d",)),
+    help="The edition's date; alone, print every stored article published that day.",
+)
 @click.option("--lang", "language", help="Language of the cover and contents (BCP 47).")
 @click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True)
 @with_appcontext
 def edition_command(
     files: tuple[Path, ...],
+    ids: str | None,
     output: Path,
     audience: str,
     title: str | None,
@@ -112,7 +119,12 @@ def edition_command(
     language: str | None,
     paper: str,
 ) -> None:
-    """Print the articles in FILES, in that order, as one edition."""
+    """Print a print edition: the stored articles published on --date, those named by
+    --ids, or the article FILES, in order."""
+    if files and ids:
+        raise click.UsageError("Give article files or --ids, not both.")
+    if not files and ids is None and on is None:
+        raise click.UsageError("Give --date, --ids or article files.")
     runtime = current_runtime()
     articles = []
     for file in files:
@@ -123,6 +135,8 @@ def edition_command(
         except BroadsheetError as error:
             _refused(file, error)
     try:
+        if not files:
+            articles = _stored_articles(ids, on.date() if on else None)
         edition = plan_edition(
             articles,
             publication=runtime.settings.publisher_name,
@@ -150,6 +164,25 @@ def edition_command(
         _refused("edition", error)
     output.write_bytes(data)
     click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
+
+
+def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
+    """The stored articles named in `ids`, or else all those published on `day`."""
+    runtime = current_runtime()
+    try:
+        with runtime.database.reading() as session:
+            if ids is not None:
+                return named(session, [i.strip() for i in ids.split(",") if i.strip()])
+            assert day is not None
+            articles = published_on(session, day, runtime.settings.timezone)
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"The articles could not be read from the database ({type(error).__name__}); "
+            "is it reachable, and up to date (broadsheet db upgrade)?"
+        ) from None
+    if not articles:
+        raise EmptyEdition(f"No article was published on {day} ({runtime.settings.timezone.key}).")
+    return articles
 
 
 @click.command("serve")

@@ -142,11 +142,22 @@ class PreconditionFailed(BroadsheetError):
 
 
 class InvalidEdition(BroadsheetError):
-    """An edition that cannot be set as asked (the same article twice, an unknown option)."""
+    """An edition that cannot be set as asked (the same article twice, a malformed request);
+    `errors` points at each field at fault when there is a request body."""
 
     status = 422
     slug = "invalid-edition"
     title = "The edition cannot be made as asked"
+
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.errors = errors or []
+
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.errors:
+            problem["errors"] = [error.as_dict() for error in self.errors]
+        return problem
 
 
 class EmptyEdition(InvalidEdition):

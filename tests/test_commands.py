@@ -275,3 +275,45 @@ def test_too_many_files_for_the_limit_fail_before_printing(edition_runner, tmp_p
     assert "edition: The edition has 2 articles; the limit is 1." in result.stderr
     assert "Printing articles" not in result.stderr
     assert not out.exists()
+
+
+def test_edition_command_prints_stored_articles_by_ids_and_by_date(stored_app, api, tmp_path):
+    from .test_edition_routes import EVENING, MORNING, NEXT_DAY
+
+    for article in (EVENING, NEXT_DAY, MORNING):
+        assert api.put(article).status_code in (200, 201)
+    runner = stored_app.test_cli_runner()
+    by_ids = tmp_path / "ids.pdf"
+    result = runner.invoke(args=["edition", "--ids", "next-day,morning", "-o", str(by_ids)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(io.BytesIO(by_ids.read_bytes()))
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == [
+        "Tomorrow",
+        "Morning news",
+    ]
+    by_date = tmp_path / "date.pdf"
+    result = runner.invoke(args=["edition", "--date", "2026-03-12", "-o", str(by_date)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(io.BytesIO(by_date.read_bytes()))
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == [
+        "Morning news",
+        "Evening news",
+    ]
+
+
+def test_edition_command_refuses_unknown_ids_and_empty_days(stored_app, api, tmp_path):
+    from .test_edition_routes import MORNING
+
+    assert api.put(MORNING).status_code in (200, 201)
+    runner = stored_app.test_cli_runner()
+    out = tmp_path / "edition.pdf"
+    unknown = runner.invoke(args=["edition", "--ids", "morning,nowhere", "-o", str(out)])
+    assert unknown.exit_code == 1
+    assert "edition: There is no stored article 'nowhere'." in unknown.stderr
+    empty = runner.invoke(args=["edition", "--date", "2026-03-01", "-o", str(out)])
+    assert empty.exit_code == 1
+    assert "edition: No article was published on 2026-03-01 (UTC)." in empty.stderr
+    neither = runner.invoke(args=["edition", "-o", str(out)])
+    assert neither.exit_code == 2
+    assert "Give --date, --ids or article files." in neither.stderr
+    assert not out.exists()
