@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pikepdf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from .corpus import minimal
@@ -110,3 +113,35 @@ def test_names_and_parameters_outside_the_contract(api):
     assert wrong.status_code == 400
     assert wrong.get_json()["parameter"] == "for"
     assert api.client.get("/editions/2026-03-12.pdf?paper=a3").status_code == 400
+
+
+edition_requests = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=12,
+) | st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.one_of(st.text(max_size=20), st.integers(), st.none()),
+        "date": st.one_of(st.text(max_size=12), st.just("2026-03-12"), st.integers()),
+        "article_ids": st.lists(
+            st.one_of(st.sampled_from(["morning", "nowhere", "Bad Id", ""]), st.integers()),
+            max_size=4,
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=edition_requests, audience=st.sampled_from(["", "?for=press", "?for=x", "?x=1"]))
+def test_no_edition_request_is_a_500(api, body, audience):
+    # Nothing is stored, so no request gets as far as printing: every answer is a refusal.
+    response = api.client.post(
+        f"/v1/editions{audience}", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code in (400, 404, 422), response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
