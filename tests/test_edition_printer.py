@@ -517,3 +517,20 @@ def test_press_variant_keeps_outline_labels_and_folios(press_pdf, edition_pdf):
     assert [p.split()[-1] for p in pages[front:]] == [
         str(n) for n in range(1, len(pages) - front + 1)
     ]
+
+
+def _colour_operators(data: bytes) -> set[str]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return {
+            str(operator)
+            for page in pdf.pages
+            for _operands, operator in pikepdf.parse_content_stream(page)
+            if str(operator) in ("rg", "RG", "g", "G", "k", "K", "cs", "CS")
+        }
+
+
+def test_press_pages_paint_in_cmyk_only(press_pdf, edition_pdf):
+    """Type, rules and folios on the press's plates; the reader's edition stays in RGB."""
+    assert _colour_operators(press_pdf).isdisjoint({"rg", "RG", "g", "G"})
+    assert "k" in _colour_operators(press_pdf)  # the stamped folios
+    assert "rg" in _colour_operators(edition_pdf)
