@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLISHER_ADDRESS": "",
     "IMAGE_HOSTS": "",
     "MAX_BODY_BYTES": 2 * 1024 * 1024,
+    "BODY_TIMEOUT": 10.0,
     "PDF_TIME_LIMIT": 20.0,
     "PDF_MAX_PAGES": 60,
     "PDF_CACHE_SIZE": 128,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from .email_renderer import render_email
 from .errors import BroadsheetError
@@ -81,7 +81,20 @@ def serve_command(host: str, port: int) -> None:
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {app.config['DATABASE_URL']})")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    # A client silent for BODY_TIMEOUT (headers, body or between requests) is dropped, so a
+    # stalled connection does not hold a thread; the body's own deadline is in request_body.
+    handler = type(
+        "TimedRequestHandler", (WSGIRequestHandler,), {"timeout": app.config["BODY_TIMEOUT"]}
+    )
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        use_debugger=False,
+        request_handler=handler,
+    )
 
 
 def register_commands(app: Flask) -> None:

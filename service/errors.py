@@ -69,6 +69,17 @@ class PayloadTooLarge(BroadsheetError):
     title = "The request body is too large"
 
 
+class RequestTimeout(BroadsheetError):
+    """The body did not arrive within the deadline; the connection is closed."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "The request body arrived too slowly"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
 class UnsupportedMediaType(BroadsheetError):
     status = 415
     slug = "unsupported-media-type"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 
 from ..article import Article
 from ..errors import UnsupportedMediaType
+from ..request_body import read_body
 from ..validation import parse_json, validate_article
 
 
@@ -18,7 +19,12 @@ def json_from_request():
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
-    return parse_json(request.get_data(cache=False))
+    raw = read_body(
+        request.environ,
+        limit=int(current_app.config["MAX_CONTENT_LENGTH"]),
+        timeout=float(current_app.config["BODY_TIMEOUT"]),
+    )
+    return parse_json(raw)
 
 
 def article_from_request() -> Article:
