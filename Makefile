@@ -18,9 +18,10 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(STAMP)
 
-## Serve the app on embedded defaults (SQLite and a Maildir in ./instance).
+## Serve the app on embedded defaults (SQLite and a Maildir in ./instance), as development:
+## no SECRET_KEY needed. Production sets BROADSHEET_SECRET_KEY and runs wsgi:app.
 serve: $(STAMP)
-	$(BIN)/broadsheet serve
+	BROADSHEET_ENV=development $(BIN)/broadsheet serve
 
 system-deps:
 	bash scripts/system-deps

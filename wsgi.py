@@ -1,7 +1,13 @@
 """WSGI entry point: `app` for any WSGI server, with logging configured."""
 
-from service import create_app
+import sys
+
+from service import SettingsError, create_app
 from service.logs import configure_logging
 
 configure_logging()
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as error:
+    # One line per bad setting, not a traceback, whichever server imports this.
+    sys.exit(str(error))

@@ -37,7 +37,7 @@ from service.templating import build_environment
 from service.validation import article_from_bytes
 imported = time.perf_counter()
 article = article_from_bytes(open({path!r}, "rb").read())
-render_pdf(article, build_environment(), Settings(), Printer())
+render_pdf(article, build_environment(), Settings(), Printer(max_pages=Settings().pdf_max_pages))
 done = time.perf_counter()
 print((imported - start) * 1000, (done - imported) * 1000)
 """
@@ -58,15 +58,17 @@ def main(runs: int = 30) -> None:
     from service.html_renderer import render_html
     from service.pdf_renderer import PrintJob
     from service.printing import Printer
+    from service.runtime import current_runtime
     from service.settings import Settings
     from service.templating import build_environment
     from service.validation import article_from_bytes
 
     env, settings = build_environment(), Settings()
-    printer = Printer()
+    printer = Printer(max_pages=settings.pdf_max_pages)
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1})
     client = app.test_client()
-    pool = app.extensions["broadsheet"].printer
+    with app.app_context():
+        pool = current_runtime().printer
     pool.warm_up()
 
     rows = []

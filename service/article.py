@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
 from .inline import (
     NOTE_ID,
     Inline,
@@ -30,14 +31,7 @@ from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
-IMAGE_TYPES = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-}
 MAX_TEXT = 20_000
-MAX_IMAGE_BYTES = 1_500_000
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
@@ -112,17 +106,24 @@ def _validate_url(value: Any) -> str:
     return url
 
 
-def _validate_datetime(value: Any) -> datetime:
-    text = _require_str(value)
+def parse_datetime(text: str) -> datetime:
+    """An RFC 3339 date-time with an offset, the only form the contract takes; or ValueError."""
     if not _RFC3339.fullmatch(text):
-        raise _fail(
-            "datetime",
-            "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00",
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00"
         )
     try:
         return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
-        raise _fail("datetime", f"{text!r} is not a real date and time") from None
+        raise ValueError(f"{text!r} is not a real date and time") from None
+
+
+def _validate_datetime(value: Any) -> datetime:
+    text = _require_str(value)
+    try:
+        return parse_datetime(text)
+    except ValueError as error:
+        raise _fail("datetime", str(error)) from None
 
 
 def _validate_language(value: Any) -> str:
@@ -177,9 +178,7 @@ def _validate_data_uri(src: str) -> str:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise _fail("image_src", "the data: URI is not valid base64") from None
-    if not data.startswith(IMAGE_TYPES[media_type]) or (
-        media_type == "image/webp" and data[8:12] != b"WEBP"
-    ):
+    if not is_image_of_type(data, media_type):
         raise _fail("image_src", f"the embedded data is not a {media_type} image")
     return src
 

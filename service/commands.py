@@ -1,4 +1,8 @@
-"""The `broadsheet` command group (SPEC §4); `flask --app wsgi …` reaches the same commands."""
+"""The commands of SPEC §4: render one article file, serve the app.
+
+Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadsheet …` and
+`flask --app wsgi …` behave alike; the group that loads the app is in `service.cli`.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +10,20 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import current_app
+from flask.cli import with_appcontext
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from .email_renderer import render_email
-from .errors import BroadsheetError
-from .html_renderer import render_html
+from .errors import BadArticle, BroadsheetError
+from .formats import FORMATS, PAPERS, Rendering
 from .logs import configure_logging
-from .pdf_renderer import PAPERS, render_pdf
-from .printing import Printer
-from .text_renderer import render_text
+from .runtime import current_runtime
 from .validation import article_from_bytes
-
-FORMATS = ("html", "pdf", "email", "text")
-
-
-def _render(article, fmt: str, paper: str) -> str | bytes:
-    runtime = current_app.extensions["broadsheet"]
-    if fmt == "html":
-        return render_html(article, runtime.env, runtime.settings)
-    if fmt == "email":
-        return render_email(article, runtime.env, runtime.settings, runtime.inliner).html
-    if fmt == "pdf":
-        printer = Printer(
-            runtime.settings.image_hosts, max_pages=int(current_app.config["PDF_MAX_PAGES"])
-        )
-        return render_pdf(article, runtime.env, runtime.settings, printer, paper)
-    return render_text(article, runtime.settings)
 
 
 @click.command("render")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--to", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("--to", "fmt", type=click.Choice(tuple(FORMATS)), required=True, help="Format.")
 @click.option(
     "--paper",
     type=click.Choice(PAPERS),
@@ -54,16 +39,26 @@ def _render(article, fmt: str, paper: str) -> str | bytes:
 )
 @with_appcontext
 def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> None:
-    """Render one article file."""
+    """Render one article file, as the HTTP routes would."""
+    if output is None and FORMATS[fmt].binary and sys.stdout.isatty():
+        raise click.ClickException(
+            f"Not writing a {fmt.upper()} to the terminal: give -o FILE, "
+            "or redirect standard output to a file."
+        )
     try:
-        article = article_from_bytes(file.read_bytes())
-        result = _render(article, fmt, paper)
-    except BroadsheetError as error:
-        click.echo(f"{file}: {error.detail}", err=True)
-        for item in getattr(error, "errors", []):
+        article = article_from_bytes(file.read_bytes(), source="file")
+        data = Rendering(article, fmt, current_runtime(), paper).produce()
+    except OSError as error:
+        raise click.ClickException(f"{file}: {error.strerror or error}") from None
+    except BadArticle as error:
+        count = len(error.errors)
+        click.echo(f"{file}: the article has {count} problem{'s' * (count != 1)}:", err=True)
+        for item in error.errors:
             click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
         sys.exit(1)
-    data = result.encode("utf-8") if isinstance(result, str) else result
+    except BroadsheetError as error:
+        click.echo(f"{file}: {error.detail}", err=True)
+        sys.exit(1)
     if output:
         output.write_bytes(data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
@@ -80,12 +75,13 @@ def serve_command(host: str, port: int) -> None:
     configure_logging()
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Broadsheet on http://{host}:{port}/ (database: {app.config['DATABASE_URL']})")
-    # A client silent for BODY_TIMEOUT (headers, body or between requests) is dropped, so a
-    # stalled connection does not hold a thread; the body's own deadline is in request_body.
-    handler = type(
-        "TimedRequestHandler", (WSGIRequestHandler,), {"timeout": app.config["BODY_TIMEOUT"]}
-    )
+    database = current_runtime().engine.url  # printed with its password hidden
+    click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
+    # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
+    # dropped, so a stalled connection does not hold a thread; the body's own deadline is
+    # in request_body.
+    timeout = current_runtime().settings.body_timeout
+    handler = type("TimedRequestHandler", (WSGIRequestHandler,), {"timeout": timeout})
     run_simple(
         host,
         port,
@@ -95,22 +91,3 @@ def serve_command(host: str, port: int) -> None:
         use_debugger=False,
         request_handler=handler,
     )
-
-
-def register_commands(app: Flask) -> None:
-    for command in (render_command, serve_command):
-        app.cli.add_command(command)
-
-
-def _create_app():
-    from . import create_app
-
-    return create_app()
-
-
-cli = FlaskGroup(
-    create_app=_create_app,
-    add_default_commands=False,
-    add_version_option=False,
-    help="Broadsheet: render and mail news articles.",
-)

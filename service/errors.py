@@ -43,24 +43,24 @@ class BroadsheetError(Exception):
 
 
 class BadRequest(BroadsheetError):
+    """A request the service cannot act on; the subclasses say which part is wrong."""
+
     status = 400
     slug = "bad-request"
+    title = "The request could not be understood"
+
+
+class UnreadableBody(BadRequest):
+    """The body is empty, or not UTF-8 JSON the service will read."""
+
     title = "The request body could not be read"
 
 
-class Unauthorized(BroadsheetError):
-    status = 401
-    slug = "unauthorized"
-    title = "A valid API token is required"
+class BadParameter(BadRequest):
+    """A query parameter outside what the route accepts."""
 
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
-
-
-class NotFound(BroadsheetError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+    slug = "bad-parameter"
+    title = "A query parameter is not valid"
 
 
 class PayloadTooLarge(BroadsheetError):
@@ -123,9 +123,3 @@ class PrinterUnavailable(BroadsheetError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
-
-
-class TooManyRequests(BroadsheetError):
-    status = 429
-    slug = "too-many-requests"
-    title = "Too many requests"

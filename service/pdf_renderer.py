@@ -14,10 +14,11 @@ from .article import Article
 from .errors import RenderRefused
 from .notes import reading_order
 from .page import article_context
+from .printing import PAPER_SIZES
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 
-PAPERS = ("a4", "letter")
+PAPERS = tuple(PAPER_SIZES)
 # A page of this design holds about 4,500 characters of running text; no page can hold
 # 8,000. An article with more than that per allowed page is refused before layout, so an
 # oversized article costs a printer process nothing.
@@ -80,7 +81,7 @@ def render_pdf(
 class PdfCache:
     """Rendered PDFs by ETag, least recently used first out, bounded in count and bytes."""
 
-    def __init__(self, max_items: int = 128, max_bytes: int = 128 * 1024 * 1024):
+    def __init__(self, max_items: int, max_bytes: int = 128 * 1024 * 1024):
         self.max_items = max_items
         self.max_bytes = max_bytes
         self._items: OrderedDict[str, bytes] = OrderedDict()

@@ -71,9 +71,9 @@ class IsolatedPrinter:
         self,
         image_hosts: tuple[str, ...] = (),
         *,
-        max_pages: int = 60,
-        time_limit: float = 20.0,
-        workers: int = 2,
+        max_pages: int,
+        time_limit: float,
+        workers: int,
         start_timeout: float = 60.0,
     ):
         self.image_hosts = image_hosts

@@ -25,7 +25,7 @@ class Printer:
         self,
         image_hosts: Iterable[str] = (),
         *,
-        max_pages: int = 60,
+        max_pages: int,
         fetcher: SafeURLFetcher | None = None,
     ):
         self.fonts = FontConfiguration()

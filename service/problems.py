@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_BASE, BroadsheetError
 from .labels import labels_for
+from .runtime import current_runtime
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -37,7 +38,7 @@ def _from_http_exception(error: HTTPException) -> Response:
         "detail": error.description or error.name,
     }
     if status == 413:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        limit = current_runtime().settings.max_body_bytes
         body["detail"] = f"The request body is larger than the limit of {limit} bytes."
     headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type",)}
     return problem_response(body, headers)
@@ -66,7 +67,7 @@ def wants_html() -> bool:
 def problem_response(body: dict, headers: dict[str, str] | None = None) -> Response:
     status = int(body["status"])
     if wants_html():
-        runtime = current_app.extensions["broadsheet"]
+        runtime = current_runtime()
         labels = labels_for("en")
         page = runtime.env.get_template("errors/error.html").render(
             problem=body,

@@ -1,12 +1,12 @@
-"""What a running Broadsheet holds once per process: templates, settings, database, printer."""
+"""What a running Broadsheet holds once per process: settings, templates, database, printer."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
+from flask import current_app
 from jinja2 import Environment
 from sqlalchemy import Engine, create_engine
 
@@ -17,53 +17,59 @@ from .print_pool import IsolatedPrinter
 from .settings import Settings
 from .templating import build_environment
 
+EXTENSION = "broadsheet"
 _printers: dict[tuple, IsolatedPrinter] = {}
 _printers_lock = threading.Lock()
 
 
-def shared_printer(
-    image_hosts: frozenset[str], max_pages: int, time_limit: float, workers: int
-) -> IsolatedPrinter:
+def shared_printer(settings: Settings) -> IsolatedPrinter:
     """One pool of printer processes per configuration, for the life of the process."""
-    key = (tuple(sorted(image_hosts)), max_pages, time_limit, workers)
+    key = (
+        tuple(sorted(settings.image_hosts)),
+        settings.pdf_max_pages,
+        settings.pdf_time_limit,
+        settings.pdf_workers,
+    )
     with _printers_lock:
         if key not in _printers:
             _printers[key] = IsolatedPrinter(
-                key[0], max_pages=max_pages, time_limit=time_limit, workers=workers
+                key[0],
+                max_pages=settings.pdf_max_pages,
+                time_limit=settings.pdf_time_limit,
+                workers=settings.pdf_workers,
             )
         return _printers[key]
 
 
 @dataclass
 class Runtime:
-    env: Environment
     settings: Settings
+    env: Environment
     engine: Engine
-    config: Mapping[str, Any]
-    pdf_cache: PdfCache = field(default_factory=PdfCache)
+    pdf_cache: PdfCache
     inliner: Inliner = field(default_factory=Inliner)
     dkim: DkimSigner | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Runtime:
+    def build(cls, settings: Settings, instance_path: Path) -> Runtime:
+        """Everything the settings describe; the SQLite default lives in `instance_path`."""
+        database_url = settings.database_url or f"sqlite:///{instance_path / 'broadsheet.sqlite3'}"
         return cls(
+            settings=settings,
             env=build_environment(),
-            settings=Settings.from_config(config),
-            engine=create_engine(config["DATABASE_URL"], pool_pre_ping=True),
-            config=dict(config),
-            pdf_cache=PdfCache(max_items=int(config["PDF_CACHE_SIZE"])),
+            engine=create_engine(database_url, pool_pre_ping=True),
+            pdf_cache=PdfCache(max_items=settings.pdf_cache_size),
             dkim=signer_from_config(
-                config.get("DKIM_SELECTOR"),
-                config.get("DKIM_DOMAIN"),
-                config.get("DKIM_KEY_FILE"),
+                settings.dkim_selector, settings.dkim_domain, settings.dkim_key_file
             ),
         )
 
     @property
     def printer(self) -> IsolatedPrinter:
-        return shared_printer(
-            self.settings.image_hosts,
-            int(self.config["PDF_MAX_PAGES"]),
-            float(self.config["PDF_TIME_LIMIT"]),
-            int(self.config["PDF_WORKERS"]),
-        )
+        return shared_printer(self.settings)
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app handling this request or command."""
+    runtime: Runtime = current_app.extensions[EXTENSION]
+    return runtime

@@ -1,36 +1,356 @@
-"""Settings the renderers and digests need, read once from the app config (SPEC §5)."""
+"""Every setting of the service, parsed, checked and typed once, each default given here only.
+
+A setting is one field of `Settings`: its type, its default, and (through `setting()`) the
+words that say what it accepts, used in the error line and the README table. Values come
+from `BROADSHEET_<NAME>` environment variables, then from an override mapping (tests). The
+app, the CLI and the scheduler read a `Settings`, never the raw environment.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import time
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_BASE_URL = "http://localhost:5000"
-DEFAULT_PUBLISHER = "Broadsheet"
-DEFAULT_MAIL_FROM = "Broadsheet <digest@localhost>"
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from .messages import mailbox
+
+PREFIX = "BROADSHEET_"
+# Signs tokens when BROADSHEET_ENV is development or test and no SECRET_KEY is set: the
+# same in every process, so a local web process and scheduler agree, and never secret.
+DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    base_url: str = DEFAULT_BASE_URL
-    publisher_name: str = DEFAULT_PUBLISHER
-    publisher_address: str = ""
-    mail_from: str = DEFAULT_MAIL_FROM
-    image_hosts: frozenset[str] = frozenset()
+class SettingsError(Exception):
+    """Settings the service cannot start with; `lines` has one line per bad variable."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def setting(default: Any, accepts: str, *, shown: str | None = None, secret: bool = False) -> Any:
+    """A field's default and what it accepts; `shown` is the default as the README says it."""
+    extra: dict[str, JsonValue] = {"shown_default": shown, "secret": secret}
+    return Field(default, description=accepts, json_schema_extra=extra, repr=not secret)
+
+
+class Settings(BaseModel):
+    """The service's settings (README "Settings"); build with `Settings.load()`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    env: Literal["production", "development", "test"] = setting(
+        "production", "production, development or test (development and test need no SECRET_KEY)"
+    )
+    database_url: str | None = setting(
+        None,
+        "a database URL: sqlite:///path/file.sqlite3 or postgresql+psycopg://user@host/db",
+        shown="SQLite file in the instance folder",
+        secret=True,
+    )
+    smtp_url: str | None = setting(
+        None,
+        "smtp://user:password@host:port (STARTTLS when offered) or smtps://…",
+        shown="unset: mail goes to a Maildir in the instance folder",
+        secret=True,
+    )
+    mail_from: str = setting("Broadsheet <digest@localhost>", "a mailbox: Name <user@host>")
+    base_url: str = setting(
+        "http://localhost:5000", "an http(s) URL with no query, the service as readers reach it"
+    )
+    api_token: str | None = setting(
+        None,
+        "a token of at least 16 characters, no spaces",
+        shown="unset: token-protected routes answer 401",
+        secret=True,
+    )
+    secret_key: str | None = setting(
+        None,
+        "a long random string, the same in every process (signs tokens)",
+        shown="required unless ENV is development or test",
+        secret=True,
+    )
+    digest_time: time = setting(time(7, 0), "a time of day as HH:MM, 00:00 to 23:59", shown="07:00")
+    timezone: ZoneInfo = setting(
+        ZoneInfo("UTC"), "an IANA time zone name such as Europe/Madrid", shown="UTC"
+    )
+    publisher_name: str = setting("Broadsheet", "one line of text, used when an article has none")
+    publisher_address: str = setting(
+        "", "one line of text: the postal address in every mail footer", shown="empty"
+    )
+    image_hosts: frozenset[str] = setting(
+        frozenset(),
+        "host names separated by commas, such as images.example.org,cdn.example.net",
+        shown="unset: PDFs load data: images only",
+    )
+    max_body_bytes: int = setting(
+        2 * 1024 * 1024, "a whole number of bytes, at least 1024", shown="2097152 (2 MiB)"
+    )
+    body_timeout: float = setting(
+        10.0, "a number of seconds above 0, at most 600: the time a request body may take"
+    )
+    ratelimit_storage_url: str = setting(
+        "memory://", "memory:// or a redis:// (rediss://) URL shared between machines"
+    )
+    ratelimit_enabled: bool = setting(True, "true or false (false turns every rate limit off)")
+    pdf_time_limit: float = setting(20.0, "a number of seconds above 0, at most 600")
+    pdf_max_pages: int = setting(60, "a whole number of pages, 1 to 10000")
+    pdf_cache_size: int = setting(128, "a whole number of PDFs kept in memory, 0 turns it off")
+    pdf_workers: int = setting(2, "a whole number of printer processes, 1 to 64")
+    dkim_selector: str | None = setting(
+        None, "a DKIM selector such as mail2026 (with DKIM_DOMAIN and DKIM_KEY_FILE)"
+    )
+    dkim_domain: str | None = setting(None, "the signing domain, such as example.org")
+    dkim_key_file: str | None = setting(None, "the path of a readable PEM private key file")
+    unsubscribe_mailto: str | None = setting(
+        None, "an e-mail address for List-Unsubscribe, such as leave@example.org"
+    )
+
+    # Reading ---------------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Settings:
-        hosts = config.get("IMAGE_HOSTS") or ""
-        if isinstance(hosts, str):
-            hosts = hosts.split(",")
-        return cls(
-            base_url=str(config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            publisher_name=str(config.get("PUBLISHER_NAME") or DEFAULT_PUBLISHER),
-            publisher_address=str(config.get("PUBLISHER_ADDRESS") or ""),
-            mail_from=str(config.get("MAIL_FROM") or DEFAULT_MAIL_FROM),
-            image_hosts=frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip()),
-        )
+    def load(
+        cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> Settings:
+        """Settings from BROADSHEET_* variables, then `overrides` by NAME; or SettingsError."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = environ.get(env_name(name), "")
+            if raw.strip():
+                values[name] = raw.strip()
+        for key, value in (overrides or {}).items():
+            name = key.lower()
+            if name not in cls.model_fields:
+                raise SettingsError([f"{key} is not a setting; the settings are in the README"])
+            if value is not None and value != "":
+                values[name] = value
+            else:
+                values.pop(name, None)
+        try:
+            settings = cls(**values)
+        except ValidationError as error:
+            raise SettingsError(_error_lines(error, values)) from None
+        if not settings.secret_key and settings.env == "production":
+            raise SettingsError(
+                [
+                    f"{env_name('secret_key')} is required: expected "
+                    f"{cls.model_fields['secret_key'].description}; on a developer's machine, "
+                    f"set {env_name('env')}=development instead"
+                ]
+            )
+        return settings
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting's name as written after the prefix, in the order of the README."""
+        return [name.upper() for name in cls.model_fields]
+
+    # Derived values --------------------------------------------------------------------
+
+    @property
+    def signing_key(self) -> str:
+        return self.secret_key or DEVELOPMENT_SECRET_KEY
 
     def article_url(self, article_id: str) -> str:
         return f"{self.base_url}/articles/{article_id}"
+
+    # Checks ----------------------------------------------------------------------------
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            make_url(value).get_dialect().import_dbapi()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError() from None
+        except ImportError as error:
+            raise ValueError(
+                f"driver {error.name} is not installed; for PostgreSQL, "
+                "pip install 'broadsheet[postgres]'"
+            ) from None
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a bad port raises here
+        except ValueError:
+            raise ValueError() from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("needs smtp:// or smtps:// and a host")
+        return value
+
+    @field_validator("mail_from", "unsubscribe_mailto")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        return None if value is None else mailbox(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError() from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("needs http:// or https:// and a host")
+        if parts.query or parts.fragment:
+            raise ValueError("has a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_token(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) < 16 or any(c.isspace() for c in value)):
+            raise ValueError()
+        return value
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = _CLOCK.fullmatch(value)
+            if not match:
+                raise ValueError()
+            return time(int(match[1]), int(match[2]))
+        return value
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError() from None
+        return value
+
+    @field_validator("publisher_name", "publisher_address", "dkim_selector", "dkim_domain")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("has a line break or control character")
+        return value
+
+    @field_validator("image_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+        hosts = set()
+        for item in items:
+            host = str(item).strip().lower().rstrip(".")
+            if not host:
+                continue
+            labels = host.split(".")
+            if (
+                len(host) > 253
+                or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+                or labels[-1].isdigit()
+            ):
+                raise ValueError(f"{host!r} is not a host name")
+            hosts.add(host)
+        return frozenset(hosts)
+
+    @field_validator("max_body_bytes")
+    @classmethod
+    def _body_bytes(cls, value: int) -> int:
+        return _within(value, 1024, None)
+
+    @field_validator("ratelimit_storage_url")
+    @classmethod
+    def _ratelimit_storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if "://" not in value or scheme not in ("memory", "redis", "rediss"):
+            raise ValueError()
+        return value
+
+    @field_validator("pdf_time_limit", "body_timeout")
+    @classmethod
+    def _time_limit(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError()
+        return value
+
+    @field_validator("pdf_max_pages")
+    @classmethod
+    def _max_pages(cls, value: int) -> int:
+        return _within(value, 1, 10_000)
+
+    @field_validator("pdf_cache_size")
+    @classmethod
+    def _cache_size(cls, value: int) -> int:
+        return _within(value, 0, None)
+
+    @field_validator("pdf_workers")
+    @classmethod
+    def _workers(cls, value: int) -> int:
+        return _within(value, 1, 64)
+
+    @field_validator("dkim_key_file")
+    @classmethod
+    def _key_file(cls, value: str | None) -> str | None:
+        if value is not None and not (os.path.isfile(value) and os.access(value, os.R_OK)):
+            raise ValueError()
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_together(self) -> Settings:
+        parts = (self.dkim_selector, self.dkim_domain, self.dkim_key_file)
+        if any(parts) and not all(parts):
+            raise ValueError("dkim")
+        return self
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def _within(value: int, low: int, high: int | None) -> int:
+    if value < low or (high is not None and value > high):
+        raise ValueError()
+    return value
+
+
+def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for item in error.errors(include_url=False):
+        if not item["loc"]:
+            names = ", ".join(env_name(f) for f in ("dkim_selector", "dkim_domain"))
+            lines.append(
+                f"{names} and {env_name('dkim_key_file')} go together: set all three or none"
+            )
+            continue
+        name = str(item["loc"][0])
+        field = Settings.model_fields[name]
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        shown = "" if extra.get("secret") else f"={values.get(name)}"
+        reason = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
+        why = f" ({reason})" if reason and str(reason) else ""
+        lines.append(f"{env_name(name)}{shown} is not valid{why}: expected {field.description}")
+    return list(dict.fromkeys(lines))

@@ -21,10 +21,10 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
+
 logger = logging.getLogger(__name__)
 
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 TIMEOUT_SECONDS = 5.0
 
 Resolver = Callable[[str, int], list[str]]
@@ -117,6 +117,8 @@ class SafeURLFetcher(URLFetcher):
             raise FetchRefused("malformed data: URI") from None
         if len(body) > self.max_bytes:
             raise FetchRefused("embedded image too large")
+        if not is_image_of_type(body, media_type):
+            raise FetchRefused(f"the embedded data is not a {media_type} image")
         return URLFetcherResponse(url, body, {"Content-Type": media_type})
 
     # https, to allow-listed hosts at public addresses only --------------------------------
@@ -166,6 +168,8 @@ class SafeURLFetcher(URLFetcher):
             body = response.read(self.max_bytes + 1)
             if len(body) > self.max_bytes:
                 raise FetchRefused("image too large")
+            if not is_image_of_type(body, media_type):
+                raise FetchRefused(f"answered {media_type} but the data is not that image")
             return URLFetcherResponse(url, body, {"Content-Type": media_type})
         except (OSError, http.client.HTTPException) as error:
             raise FetchRefused(f"could not fetch: {error}") from None

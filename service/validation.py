@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .article import BLOCK_TYPES, Article
-from .errors import BadArticle, BadRequest, FieldError
+from .article import BLOCK_TYPES, Article, parse_datetime
+from .errors import BadArticle, FieldError, UnreadableBody
 
 MAX_DEPTH = 16
 _MESSAGES = {
@@ -24,24 +24,26 @@ _MESSAGES = {
 }
 
 
-def parse_json(raw: bytes) -> Any:
-    """Decode UTF-8 JSON strictly: no BOM, no NaN, no duplicate keys."""
+def parse_json(raw: bytes, source: str = "body") -> Any:
+    """Decode UTF-8 JSON strictly: no BOM, no NaN, no duplicate keys; `source` names the input."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BadRequest(f"The body is not UTF-8 (byte {error.start}).") from None
+        raise UnreadableBody(f"The {source} is not UTF-8 (byte {error.start}).") from None
+    if not text.strip():
+        raise UnreadableBody(f"The {source} is empty; send the article as a JSON object.")
     if text.startswith("\ufeff"):
-        raise BadRequest("The body starts with a byte order mark; send UTF-8 without one.")
+        raise UnreadableBody(f"The {source} starts with a byte order mark; send UTF-8 without one.")
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
-        raise BadRequest(
-            f"The body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+        raise UnreadableBody(
+            f"The {source} is not JSON: {error.msg} (line {error.lineno}, column {error.colno})."
         ) from None
     except RecursionError:
-        raise BadRequest("The body is nested too deeply.") from None
+        raise UnreadableBody(f"The {source} is nested too deeply.") from None
     except ValueError as error:
-        raise BadRequest(f"The body is not acceptable JSON: {error}") from None
+        raise UnreadableBody(f"The {source} is not acceptable JSON: {error}") from None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -57,8 +59,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def article_from_bytes(raw: bytes) -> Article:
-    return validate_article(parse_json(raw))
+def article_from_bytes(raw: bytes, source: str = "body") -> Article:
+    return validate_article(parse_json(raw, source))
 
 
 def validate_article(data: Any) -> Article:
@@ -183,7 +185,6 @@ def _parsed_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        return parse_datetime(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else None

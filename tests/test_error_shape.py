@@ -68,9 +68,9 @@ def test_wrong_content_type_is_415(client, content_type):
     assert response.mimetype == "application/problem+json"
 
 
-def test_too_large_is_413(app, post_json):
-    app.config["MAX_CONTENT_LENGTH"] = 1000
-    response = post_json("/v1/render/html", minimal(standfirst="x" * 2000))
+def test_too_large_is_413(make_app):
+    client = make_app(MAX_BODY_BYTES=1024).test_client()
+    response = client.post("/v1/render/html", json=minimal(standfirst="x" * 2000))
     assert response.status_code == 413
     assert response.get_json()["status"] == 413
 

@@ -125,10 +125,10 @@ def spellings(p4: int, p6: int) -> list[str]:
     ]
 
 
-ALLOW_LOOPBACK_NAMES = (
-    "127.0.0.1,localhost,2130706433,0x7f000001,127.1,0.0.0.0,0,"
-    "localhost.localdomain,ip6-localhost,::1,[::1],example.org"
-)
+# Host names the settings accept that all lead to loopback; IP literals the settings refuse
+# at start (tests/test_settings.py), so the fetcher's own refusal of them is tested directly.
+ALLOW_LOOPBACK_NAMES = "localhost,0x7f000001,localhost.localdomain,ip6-localhost,example.org"
+ALLOW_LOOPBACK_ADDRESSES = ("127.0.0.1", "2130706433", "127.1", "0.0.0.0", "0", "::1", "[::1]")
 
 
 @pytest.mark.parametrize("image_hosts", ["", ALLOW_LOOPBACK_NAMES])
@@ -160,6 +160,17 @@ def test_no_spelling_of_loopback_is_ever_fetched(listeners, image_hosts):
         statuses[src] = response.status_code
     assert {s for s in statuses.values()} <= {200, 422}, statuses
     assert 200 in statuses.values()  # some spellings pass validation and reach the printer
+    assert [v4.connections, v6.connections, *(x.connections for x in extra)] == [0] * (
+        2 + len(extra)
+    )
+
+
+def test_image_hosts_given_as_addresses_are_still_never_fetched(listeners):
+    v4, v6, extra = listeners
+    fetcher = SafeURLFetcher([*ALLOW_LOOPBACK_ADDRESSES, *ALLOW_LOOPBACK_NAMES.split(",")])
+    for src in spellings(v4.port, v6.port):
+        with pytest.raises(FetchRefused):
+            fetcher.fetch(src)
     assert [v4.connections, v6.connections, *(x.connections for x in extra)] == [0] * (
         2 + len(extra)
     )
@@ -321,7 +332,12 @@ def test_printer_embeds_an_allowed_remote_image(image_host):
             body=[{"type": "image", "src": f"https://images.test:{port}/ok.png", "alt": "remote"}]
         )
     )
-    data = render_pdf(article, build_environment(), Settings(), Printer(fetcher=fetcher()))
+    data = render_pdf(
+        article,
+        build_environment(),
+        Settings(),
+        Printer(fetcher=fetcher(), max_pages=Settings().pdf_max_pages),
+    )
     with pikepdf.open(io.BytesIO(data)) as pdf:
         images = [name for page in pdf.pages for name in page.get_images()]
     assert len(images) == 1

@@ -65,15 +65,16 @@ def test_broadsheet_serve_answers(tmp_path):
 def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
     """A client that opens a connection and says nothing does not hold a thread for ever."""
     port = _free_port()
-    script = Path(sys.executable).parent / "broadsheet"
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
         "BROADSHEET_BODY_TIMEOUT": "1",
+        "BROADSHEET_ENV": "development",
     }
     server = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

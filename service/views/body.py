@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from ..article import Article
 from ..errors import UnsupportedMediaType
 from ..request_body import read_body
+from ..runtime import current_runtime
 from ..validation import parse_json, validate_article
 
 
@@ -19,11 +20,8 @@ def json_from_request():
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
-    raw = read_body(
-        request.environ,
-        limit=int(current_app.config["MAX_CONTENT_LENGTH"]),
-        timeout=float(current_app.config["BODY_TIMEOUT"]),
-    )
+    settings = current_runtime().settings
+    raw = read_body(request.environ, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     return parse_json(raw)
 
 

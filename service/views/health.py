@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from ..runtime import current_runtime
 
 bp = Blueprint("health", __name__)
 logger = logging.getLogger(__name__)
@@ -14,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @bp.get("/healthz")
 def healthz():
-    runtime = current_app.extensions["broadsheet"]
+    runtime = current_runtime()
     try:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
