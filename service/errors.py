@@ -106,6 +106,13 @@ class BadArticle(BroadsheetError):
         return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
 
 
+class OverBudget(BadArticle):
+    """A valid article larger than one article may be (service/budgets.py)."""
+
+    slug = "over-budget"
+    title = "The article is larger than one article may be"
+
+
 class RenderRefused(BroadsheetError):
     """The article is valid but too large to render within the service's limits."""
 
