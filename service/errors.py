@@ -120,6 +120,16 @@ class RenderRefused(BroadsheetError):
     slug = "render-limit"
     title = "The article exceeds a rendering limit"
 
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.errors = errors or []
+
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.errors:
+            problem["errors"] = [error.as_dict() for error in self.errors]
+        return problem
+
 
 class PrinterUnavailable(BroadsheetError):
     """Every PDF worker is busy, or one stopped: try again shortly."""

@@ -116,6 +116,12 @@ class Settings(BaseModel):
     pdf_max_pages: int = setting(60, "a whole number of pages, 1 to 10000")
     pdf_cache_size: int = setting(128, "a whole number of PDFs kept in memory, 0 turns it off")
     pdf_workers: int = setting(2, "a whole number of printer processes, 1 to 64")
+    pdf_worker_max_jobs: int = setting(
+        500, "a whole number of PDFs a printer process prints before a fresh one replaces it"
+    )
+    pdf_worker_max_rss_mb: int = setting(
+        500, "a whole number of MB: a printer process holding more after a PDF is replaced"
+    )
     dkim_selector: str | None = setting(
         None, "a DKIM selector such as mail2026 (with DKIM_DOMAIN and DKIM_KEY_FILE)"
     )
@@ -311,6 +317,11 @@ class Settings(BaseModel):
     @classmethod
     def _workers(cls, value: int) -> int:
         return _within(value, 1, 64)
+
+    @field_validator("pdf_worker_max_jobs", "pdf_worker_max_rss_mb")
+    @classmethod
+    def _worker_recycling(cls, value: int) -> int:
+        return _within(value, 1, None)
 
     @field_validator("dkim_key_file")
     @classmethod
