@@ -4,7 +4,7 @@ WeasyPrint's time grows with the boxes it lays out as much as with the text: a 4
 article of one note referenced 10,000 times, or a 2,000 by 50 table, held a printer for its
 whole time limit. Each part of an article is weighed in characters of running text that
 would take as long to lay out (measured on the reference machine: a character 0.017 ms, a
-list item 3.3 ms, a table cell 2 to 7 ms as its table narrows, a note reference 4 ms),
+list item 3.3 ms, a table cell 2 to 7 ms as its table narrows, a note reference 4.5 ms),
 and an article heavier than LIMIT is refused before layout, naming where it passed the
 limit. LIMIT is about 2.5 s of layout there, an eighth of the default PDF_TIME_LIMIT, so
 the time limit stays a backstop for what the estimate misses, not the common way out. The
@@ -24,7 +24,7 @@ BLOCK = 60
 LIST_ITEM = 200
 TABLE_CELL = 150
 TABLE_CELL_PER_COLUMN = 5  # narrower columns wrap their cells onto more lines
-NOTE_REFERENCE = 240
+NOTE_REFERENCE = 300
 ELEMENT = 100
 NOTE = 200
 LIMIT = 150_000

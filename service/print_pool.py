@@ -160,6 +160,16 @@ class IsolatedPrinter:
         except queue.Empty:
             raise PrinterUnavailable("Every PDF printer is busy; try again shortly.") from None
 
+    def _take_live(self) -> _Worker:
+        """An idle worker whose process is running; dead ones met on the way are replaced."""
+        for _ in range(self.size):
+            worker = self._take()
+            if worker.process.is_alive():
+                return worker
+            logger.warning("A PDF worker had stopped while idle; starting another")
+            self._replace(worker)
+        return self._take()
+
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
             self._live.discard(worker)
@@ -201,11 +211,11 @@ class IsolatedPrinter:
         """Print on an idle worker; a worker found dead is replaced and another tried once."""
         job = (html, paper, link_labels or {})
         try:
-            return self._print_on(self._take(), job)
+            return self._print_on(self._take_live(), job)
         except WorkerDied:
-            logger.warning("A PDF worker had stopped; printing on another")
+            logger.warning("A PDF worker stopped before it answered; printing on another")
         try:
-            return self._print_on(self._take(), job)
+            return self._print_on(self._take_live(), job)
         except WorkerDied:
             logger.error("Two PDF workers stopped in turn during one render")
             raise PrinterUnavailable("The PDF printer stopped during the render.") from None

@@ -131,6 +131,18 @@ def everything() -> dict[str, Any]:
     return result
 
 
+def noise_png(width: int, height: int, seed: int = 0) -> str:
+    """A PNG of random pixels: it compresses to about 3 bytes a pixel, like a photo's detail."""
+    import random
+
+    from PIL import Image
+
+    pixels = random.Random(seed).randbytes(width * height * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def the_2mib_list() -> dict[str, Any]:
     """The issue's case: 1,000 lists of 500 items, about 2 MiB of JSON."""
     return article(
