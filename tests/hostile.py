@@ -9,6 +9,9 @@ import zlib
 from typing import Any
 
 from service import budgets
+from service.errors import BadArticle
+from service.print_budget import LIMIT, layout_cost
+from service.validation import validate_article
 
 from .corpus import PNG
 
@@ -168,3 +171,23 @@ def at_maximum() -> dict[str, dict[str, Any]]:
             ]
         ),
     }
+
+
+def densest(kind: str) -> dict:
+    """The heaviest article of one kind of box that the print budget still lets through."""
+    build = {
+        "list-items": list_items,
+        "table-cells": lambda n: table_cells(n * 14, columns=14),
+        "note-references": note_references,
+        "elements": inline_elements,
+        "characters": characters,
+    }[kind]
+    low, high = 1, 200_000
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            cost = layout_cost(validate_article(build(middle)))
+        except BadArticle:
+            cost = LIMIT + 1
+        low, high = (middle, high) if cost <= LIMIT else (low, middle - 1)
+    return build(low)

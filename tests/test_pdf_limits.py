@@ -15,10 +15,8 @@ import pytest
 from lxml import etree
 
 from service import create_app
-from service.errors import BadArticle
-from service.print_budget import LIMIT, layout_cost
+from service.print_budget import LIMIT
 from service.runtime import EXTENSION
-from service.validation import validate_article
 
 from . import hostile
 from .conftest import require_tool
@@ -147,33 +145,13 @@ def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, buil
     assert f"{LIMIT:,}" in problem["detail"]
 
 
-def densest(kind: str) -> dict:
-    """The heaviest article of one kind of box that the print budget still lets through."""
-    build = {
-        "list-items": hostile.list_items,
-        "table-cells": lambda n: hostile.table_cells(n * 14, columns=14),
-        "note-references": hostile.note_references,
-        "elements": hostile.inline_elements,
-        "characters": hostile.characters,
-    }[kind]
-    low, high = 1, 200_000
-    while low < high:
-        middle = (low + high + 1) // 2
-        try:
-            cost = layout_cost(validate_article(build(middle)))
-        except BadArticle:
-            cost = LIMIT + 1
-        low, high = (middle, high) if cost <= LIMIT else (low, middle - 1)
-    return build(low)
-
-
 @pytest.mark.parametrize(
     "kind", ["list-items", "table-cells", "note-references", "elements", "characters"]
 )
 def test_the_densest_article_the_budget_allows_prints_in_time(kind):
     """The estimate is honest: at the budget's edge a PDF takes well under the time limit."""
     client, _ = make_client(PDF_TIME_LIMIT=20)
-    article = densest(kind)
+    article = hostile.densest(kind)
     started = time.monotonic()
     response = client.post("/v1/render/pdf", json=article)
     seconds = time.monotonic() - started
