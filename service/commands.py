@@ -47,7 +47,8 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
         )
     try:
         article = article_from_bytes(file.read_bytes(), source="file")
-        data = Rendering(article, fmt, current_runtime(), paper).produce()
+        rendering = Rendering(article, fmt, current_runtime(), paper)
+        data = rendering.produce()
     except OSError as error:
         raise click.ClickException(f"{file}: {error.strerror or error}") from None
     except BadArticle as error:
@@ -59,6 +60,8 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     except BroadsheetError as error:
         click.echo(f"{file}: {error.detail}", err=True)
         sys.exit(1)
+    for warning in rendering.warnings:
+        click.echo(f"{file}: warning: {warning}", err=True)
     if output:
         output.write_bytes(data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)

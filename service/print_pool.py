@@ -14,12 +14,17 @@ the system for memory) is replaced, and the render is tried once more on another
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
+import functools
+import gc
 import logging
 import multiprocessing
 import os
 import queue
 import resource
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +45,22 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+CLEAN_UP_ABOVE = 32 * 1024 * 1024
 WARM_UP_HTML = (
     '<html lang="en"><body><main><article><h1>Ready</h1><div class="article-body">'
     "<p>A paragraph of hyphenated, justified text to lay out once.</p>"
     "</div></article></main></body></html>"
 )
+
+
+def heap_trimmer() -> Callable[[], object] | None:
+    """glibc's malloc_trim: it hands freed heap pages back to the system, which glibc
+    otherwise keeps, so a worker's memory would creep up render after render."""
+    name = ctypes.util.find_library("c")
+    try:
+        return functools.partial(ctypes.CDLL(name).malloc_trim, 0) if name else None
+    except (OSError, AttributeError):
+        return None  # not glibc: nothing to trim
 
 
 def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int) -> None:
@@ -61,7 +77,9 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
     # The first render in a process loads fonts and hyphenation patterns; doing it before
     # saying ready keeps that out of a client's time limit, even after a worker is replaced.
     printer.print(WARM_UP_HTML)
-    connection.send(("ready", None, resident_bytes()))
+    trim = heap_trimmer()
+    settled = resident_bytes()
+    connection.send(("ready", None, settled))
     while True:
         try:
             html, paper, labels = connection.recv()
@@ -73,6 +91,13 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
             reply = ("refused", refusal.detail)
         except Exception as error:
             reply = ("error", f"{type(error).__name__}: {error}")
+        if resident_bytes() > settled + CLEAN_UP_ABOVE:
+            # A document is a web of reference cycles that holds its decoded images until
+            # the cyclic collector's rare full pass; after a large one, run it and give the
+            # freed pages back. A small one is left alone: a full pass costs 30 ms or more.
+            gc.collect()
+            if trim is not None:
+                trim()
         connection.send((*reply, resident_bytes()))
 
 

@@ -3,6 +3,7 @@ layout, workers stay small and are never handed a job dead, left-out images are 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -248,3 +249,12 @@ def test_a_pdf_with_every_image_has_no_warnings(pdf_client):
     response = pdf_client.post("/v1/render/pdf", json=minimal(id="all-in", body=[image]))
     assert response.status_code == 200
     assert "Broadsheet-Warnings" not in response.headers
+
+
+def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
+    image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+    path = tmp_path / "hotlinked.json"
+    path.write_text(json.dumps(minimal(body=[image])), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: warning: /body/0/src: image left out" in result.output
