@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask
 
-from .runtime import EXTENSION, Runtime
 from .settings import Settings, SettingsError
 
 __all__ = ["Settings", "SettingsError", "create_app"]
@@ -47,16 +46,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
 
     from . import problems
     from .cli import register_commands
-    from .views import health, rendering, schema
+    from .runtime import EXTENSION, Runtime
+    from .views import articles, articles_api, feeds, health, rendering, schema
 
+    app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
     problems.register(app)
     app.after_request(security_headers)
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
+    for blueprint in (articles_api.bp, articles.bp, feeds.bp):
+        app.register_blueprint(blueprint)
     register_commands(app)
     return app

@@ -1,4 +1,4 @@
-"""The article contract of SPEC §1 as pydantic models: JSON in, a frozen `Article` out."""
+"""The article contract as pydantic models: JSON in, a frozen `Article` out."""
 
 from __future__ import annotations
 
@@ -18,15 +18,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import schema_patterns as patterns
+from .characters import character_problem, forbidden_character
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
-from .inline import (
-    NOTE_ID,
-    Inline,
-    InlineError,
-    forbidden_character,
-    link_problem,
-    parse_inline,
-)
+from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
@@ -52,6 +47,8 @@ def _require_str(value: Any) -> str:
 def _inline_validator(
     allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT
 ) -> PlainValidator:
+    """Inline markup, judged by parse_inline with the character rules after decoding."""
+
     def validate(value: Any, info: ValidationInfo) -> Inline:
         source = _require_str(value)
         if len(source) > max_length:
@@ -72,27 +69,59 @@ def _inline_validator(
     return PlainValidator(validate)
 
 
-def _string_schema(max_length: int, description: str = "") -> WithJsonSchema:
-    schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": max_length}
+def _string_schema(
+    max_length: int,
+    description: str = "",
+    *,
+    pattern: str | None = None,
+    line_breaks: bool = False,
+    min_length: int = 1,
+) -> WithJsonSchema:
+    controls = patterns.CONTROLS_IN_LINES if line_breaks else patterns.CONTROLS_IN_ONE_LINE
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "not": {"pattern": controls},
+    }
+    if pattern:
+        schema["pattern"] = pattern
     if description:
         schema["description"] = description
     return WithJsonSchema(schema)
 
 
-_INLINE = "inline text (SPEC §1 allowlist)"
-RichText = Annotated[Inline, _inline_validator(True), _string_schema(MAX_TEXT, _INLINE)]
-SummaryText = Annotated[Inline, _inline_validator(False), _string_schema(MAX_TEXT, _INLINE)]
+_INLINE = "inline text: plain text with the allowlisted HTML elements"
+RichText = Annotated[
+    Inline,
+    _inline_validator(True),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(True, True), line_breaks=True),
+]
+SummaryText = Annotated[
+    Inline,
+    _inline_validator(False),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(False, True), line_breaks=True),
+]
 NoteText = SummaryText
-HeadlineText = Annotated[Inline, _inline_validator(False, False, 300), _string_schema(300, _INLINE)]
+HeadlineText = Annotated[
+    Inline,
+    _inline_validator(False, False, 300),
+    _string_schema(300, _INLINE + ", one line", pattern=patterns.inline_text(False, False)),
+]
 
 
-def _plain_validator(max_length: int) -> PlainValidator:
+def _plain_validator(
+    max_length: int, *, line_breaks: bool = False, allow_blank: bool = False
+) -> PlainValidator:
     def validate(value: Any) -> str:
         text = _require_str(value)
-        if not text.strip():
+        if not allow_blank and not text.strip():
             raise _fail("empty", "must not be empty")
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
+        problem = character_problem(text, line_breaks=line_breaks)
+        if problem:
+            raise _fail("character", problem)
         return text
 
     return PlainValidator(validate)
@@ -189,35 +218,58 @@ def _validate_data_uri(src: str) -> str:
 Url = Annotated[
     str,
     PlainValidator(_validate_url),
-    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "maxLength": MAX_TEXT,
+            "pattern": patterns.whole(patterns.url(frozenset({"http", "https"}))),
+        }
+    ),
 ]
 DateTime = Annotated[
     datetime,
     PlainValidator(_validate_datetime),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": patterns.whole(_RFC3339.pattern)}
+    ),
 ]
 LanguageTag = Annotated[
     str,
     PlainValidator(_validate_language),
-    WithJsonSchema({"type": "string", "description": "BCP 47 tag"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "BCP 47 tag",
+            "maxLength": 64,
+            "pattern": patterns.whole(patterns.LANGUAGE_TAG),
+        }
+    ),
 ]
 ArticleId = Annotated[
     str,
     PlainValidator(_validate_article_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{ARTICLE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(ARTICLE_ID.pattern)}),
 ]
 NoteId = Annotated[
     str,
     PlainValidator(_validate_note_id),
-    WithJsonSchema({"type": "string", "pattern": f"^{NOTE_ID.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.whole(NOTE_ID.pattern)}),
 ]
 ImageSrc = Annotated[
     str,
     PlainValidator(_validate_image_src),
-    WithJsonSchema({"type": "string", "pattern": "^(https://|data:image/)"}),
+    WithJsonSchema({"type": "string", "pattern": patterns.image_src()}),
 ]
-Name = Annotated[str, _plain_validator(200), _string_schema(200)]
-ShortText = Annotated[str, _plain_validator(1000), _string_schema(1000)]
+Name = Annotated[str, _plain_validator(200), _string_schema(200, pattern=patterns.plain_text())]
+ShortText = Annotated[
+    str,
+    _plain_validator(1000, line_breaks=True),
+    _string_schema(1000, pattern=patterns.plain_text(), line_breaks=True),
+]
+AltText = Annotated[
+    str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
+]
 Dimension = Annotated[int, Field(ge=1, le=20_000)]
 
 
@@ -268,9 +320,26 @@ class ListBlock(Model):
 
 
 class Image(Model):
+    # Alt text is required unless the image is decorative; then it has neither alt nor caption.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"decorative": {"const": True}}, "required": ["decorative"]},
+            "then": {
+                "properties": {
+                    "alt": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^\\s*$"}]},
+                    "caption": {"type": "null"},
+                }
+            },
+            "else": {
+                "required": ["alt"],
+                "properties": {"alt": {"type": "string", "pattern": "\\S"}},
+            },
+        }
+    )
+
     type: Literal["image"]
     src: ImageSrc
-    alt: Annotated[str, Field(max_length=2000)] | None = None
+    alt: AltText | None = None
     decorative: bool = False
     caption: RichText | None = None
     credit: RichText | None = None

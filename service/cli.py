@@ -16,11 +16,11 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from . import create_app
-from .commands import render_command, serve_command
+from .commands import db_group, render_command, serve_command
 from .settings import SettingsError
 
 # Room for the groups to come: db, digest, scheduler, edition.
-COMMANDS: tuple[click.Command, ...] = (render_command, serve_command)
+COMMANDS: tuple[click.Command, ...] = (render_command, serve_command, db_group)
 
 
 class BadSettings(click.ClickException):

@@ -1,4 +1,4 @@
-"""The commands of SPEC §4: render one article file, serve the app.
+"""The commands: render one article file, serve the app, migrate its database.
 
 Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadsheet …` and
 `flask --app wsgi …` behave alike; the group that loads the app is in `service.cli`.
@@ -12,12 +12,15 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from .errors import BadArticle, BroadsheetError
 from .formats import FORMATS, PAPERS, Rendering
 from .logs import configure_logging
-from .runtime import current_runtime
+from .runtime import Runtime, current_runtime
+from .storage import schema
 from .validation import article_from_bytes
 
 
@@ -78,6 +81,7 @@ def serve_command(host: str, port: int) -> None:
     configure_logging()
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    prepare_database(current_runtime())
     database = current_runtime().engine.url  # printed with its password hidden
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
     # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
@@ -94,3 +98,66 @@ def serve_command(host: str, port: int) -> None:
         use_debugger=False,
         request_handler=handler,
     )
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+def _engine() -> Engine:
+    return current_runtime().engine
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+@with_appcontext
+def upgrade_command(revision: str, sql: bool) -> None:
+    """Apply the database migrations (up to REVISION, by default all)."""
+    if sql:
+        schema.upgrade_sql(_engine().url.render_as_string(hide_password=False), revision)
+        return
+    try:
+        state = schema.schema_state(_engine())
+        if not state.can_upgrade:
+            click.echo(state.describe(), err=True)
+            sys.exit(1)
+        state = schema.upgrade(_engine(), revision)
+    except SQLAlchemyError as error:
+        click.echo(f"Could not migrate the database: {error}", err=True)
+        sys.exit(1)
+    click.echo(state.describe())
+
+
+@db_group.command("current")
+@with_appcontext
+def current_command() -> None:
+    """Say which revision the database is at, and whether it is the one this code needs."""
+    state = schema.schema_state(_engine())
+    click.echo(state.describe())
+    sys.exit(0 if state.is_current else 1)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--autogenerate", is_flag=True, help="Write the difference from the models.")
+@with_appcontext
+def revision_command(message: str, autogenerate: bool) -> None:
+    """Write the next migration script (run `db upgrade` first when autogenerating)."""
+    click.echo(f"Wrote {schema.new_revision(_engine(), message, autogenerate)}")
+
+
+def prepare_database(runtime: Runtime) -> None:
+    """Before serving: migrate in development; in production, refuse a schema behind in one line."""
+    engine = runtime.engine
+    try:
+        state = schema.schema_state(engine)
+        if not state.is_current and state.can_upgrade and runtime.settings.env != "production":
+            state = schema.upgrade(engine)
+    except SQLAlchemyError as error:
+        click.echo(f"Broadsheet cannot use its database: {error}".splitlines()[0], err=True)
+        sys.exit(1)
+    if not state.is_current:
+        click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)
+        sys.exit(1)

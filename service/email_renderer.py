@@ -1,14 +1,18 @@
 """E-mail HTML with every style inlined (premailer, run once) and its plain-text twin.
 
 premailer runs once per article or digest, never per recipient: parts that differ per
-recipient (the unsubscribe link) are left as placeholders and filled in, escaped, by
-`EmailBody.personalise`, which is a string replacement and costs nothing.
+recipient (the unsubscribe link) are left as markers and filled in, escaped, by
+`EmailBody.personalise`, which is a string replacement and costs nothing. The marker is new
+for every render, so no article can carry it and have a subscriber's own link put into its
+text (an image's address, a link) for a third party to receive.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import cssutils
@@ -17,14 +21,10 @@ from markupsafe import escape
 from premailer import Premailer
 
 from .article import Article
-from .notes import ReferenceCounter
-from .page import article_context, inline_renderer
+from .page import article_context, inline_html
+from .reading import PAGE_ANCHORS, Reference
 from .settings import Settings
-from .text_renderer import render_text
-
-# Stands where a recipient's own unsubscribe URL goes; survives inlining untouched.
-UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.placeholder.invalid/bs-personal-7c1e"
-
+from .text_renderer import article_text
 
 logger = logging.getLogger(__name__)
 
@@ -76,33 +76,47 @@ class Inliner:
         return premailer.transform(pretty_print=False)
 
 
+def unsubscribe_marker() -> str:
+    """A stand-in for a recipient's unsubscribe URL: valid (it survives inlining), unguessable."""
+    return f"https://unsubscribe.invalid/{secrets.token_hex(16)}"
+
+
 @dataclass(frozen=True, slots=True)
 class EmailBody:
-    """The two alternative parts of a message, still holding recipient placeholders."""
+    """The two alternative parts of a message, still holding the recipient's marker."""
 
     subject: str
     html: str
     text: str
+    marker: str = field(default="", repr=False)  # "" when nothing is left to personalise
 
     def personalise(self, *, unsubscribe_url: str = "") -> EmailBody:
         if any(ch in unsubscribe_url for ch in "\r\n\t "):
             raise ValueError("unsubscribe_url must be a single token")
+        if not self.marker:
+            return self
         return replace(
             self,
-            html=self.html.replace(UNSUBSCRIBE_PLACEHOLDER, str(escape(unsubscribe_url))),
-            text=self.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+            html=self.html.replace(self.marker, str(escape(unsubscribe_url))),
+            text=self.text.replace(self.marker, unsubscribe_url),
+            marker="",
         )
 
 
+def mail_reference(article_url: str) -> Callable[[Reference], str]:
+    """A note reference in e-mail: a bracketed number linking to the note on the web page."""
+
+    def write(ref: Reference) -> str:
+        href = escape(f"{article_url}#{PAGE_ANCHORS.note(ref.note_id)}")
+        return f'<sup><a class="noteref" href="{href}">[{ref.label}]</a></sup>'
+
+    return write
+
+
 def email_context(article: Article, settings: Settings) -> dict:
+    """What the e-mail templates (the article inside the shared frame) read."""
     context = article_context(article, settings)
-    article_url = settings.article_url(article.id)
-    context["email_inline"] = inline_renderer(
-        ReferenceCounter(context["endnotes"]),
-        context["labels"],
-        article.language,
-        note_link_prefix=article_url,
-    )
+    context["email_inline"] = inline_html(mail_reference(settings.article_url(article.id)))
     context["unsubscribe_url"] = ""
     return context
 
@@ -115,12 +129,11 @@ def render_email(
     *,
     for_subscriber: bool = False,
 ) -> EmailBody:
-    """The article as e-mail. `for_subscriber` leaves an unsubscribe placeholder to fill."""
+    """The article as e-mail. `for_subscriber` leaves an unsubscribe marker to personalise."""
     context = email_context(article, settings)
-    if for_subscriber:
-        context["unsubscribe_url"] = UNSUBSCRIBE_PLACEHOLDER
+    marker = unsubscribe_marker() if for_subscriber else ""
+    context["unsubscribe_url"] = marker
     html = inliner.inline(env.get_template("email/article.html").render(context))
-    text = render_text(article, settings)
-    if for_subscriber:
-        text += f"\n{context['labels']['unsubscribe']}: <{UNSUBSCRIBE_PLACEHOLDER}>\n"
-    return EmailBody(article.headline.text, html, text)
+    context["article_text"] = article_text(context["reading"])
+    text = env.get_template("email/article.txt").render(context)
+    return EmailBody(article.headline.text, html, text, marker)

@@ -57,10 +57,20 @@ class UnreadableBody(BadRequest):
 
 
 class BadParameter(BadRequest):
-    """A query parameter outside what the route accepts."""
+    """A query parameter outside what the route accepts; `parameter` names it when known."""
 
     slug = "bad-parameter"
     title = "A query parameter is not valid"
+
+    def __init__(self, detail: str | None = None, parameter: str | None = None):
+        super().__init__(detail)
+        self.parameter = parameter
+
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.parameter is not None:
+            problem["parameter"] = self.parameter
+        return problem
 
 
 class PayloadTooLarge(BroadsheetError):
@@ -140,3 +150,26 @@ class PrinterUnavailable(BroadsheetError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
+
+
+class Unauthorized(BroadsheetError):
+    status = 401
+    slug = "unauthorized"
+    title = "A valid API token is required"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
+
+
+class NotFound(BroadsheetError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class PreconditionFailed(BroadsheetError):
+    """The stored article is not the version the client's If-Match or If-None-Match named."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The article has changed"

@@ -1,4 +1,4 @@
-"""Inline text: the small HTML allowlist of SPEC §1, tokenized and turned into a node tree.
+"""Inline text: the small HTML allowlist of the contract, tokenized and turned into a node tree.
 
 Input is never sanitised or repaired: it is tokenized with the standard library's HTML
 tokenizer and anything outside the allowlist is reported, so renderers can serialise the
@@ -13,14 +13,18 @@ from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from .characters import (
+    character_problem,
+    forbidden_character,
+    line_break_problem,
+    url_character_problem,
+)
 from .language import is_valid_language_tag
 
 NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")
 # Text that still looks like a tag after tokenizing is a tag the tokenizer could not finish.
 _UNFINISHED_TAG = re.compile(r"<[A-Za-z/!?]")
-# C0 and C1 controls (tab and line feed allowed), lone surrogates and non-characters.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href"}),
@@ -115,14 +119,6 @@ class InlineError(ValueError):
         self.problems = problems
 
 
-def forbidden_character(value: str) -> str | None:
-    """Describe the first character no document may carry, or None."""
-    match = _FORBIDDEN_CHARS.search(value)
-    if match is None:
-        return None
-    return f"contains the character U+{ord(match.group()):04X}, which is not allowed"
-
-
 def parse_inline(
     source: str,
     *,
@@ -139,14 +135,17 @@ def parse_inline(
     parser.feed(source)
     parser.close()
     problems = parser.finish()
-    if not allow_line_breaks and ("\n" in source or "\r" in source):
-        problems.insert(0, "must not contain line breaks")
-    bad_char = forbidden_character(source)
-    if bad_char:
-        problems.insert(0, bad_char)
+    inline = Inline(parser.root_children(), source)
+    # The source as written (a line break inside a tag), then the words as decoded
+    # (&#10; or &#x202E; is the same character as the one it names).
+    written = forbidden_character(source) or (
+        None if allow_line_breaks else line_break_problem(source)
+    )
+    decoded = character_problem(inline.text, line_breaks=allow_line_breaks)
+    problems[:0] = [problem for problem in (written, decoded) if problem]
     if problems:
         raise InlineError(list(dict.fromkeys(problems)))
-    return Inline(parser.root_children(), source)
+    return inline
 
 
 class _InlineParser(HTMLParser):
@@ -318,7 +317,7 @@ class _InlineParser(HTMLParser):
 
 
 def _attribute_problem(tag: str, name: str, value: str) -> str | None:
-    bad_char = forbidden_character(value)
+    bad_char = character_problem(value, line_breaks=False)
     if bad_char:
         return f'attribute "{name}" {bad_char}'
     if tag == "a" and name == "href":
@@ -336,6 +335,9 @@ def link_problem(url: str, schemes: frozenset[str]) -> str | None:
     """Explain why `url` is not an absolute link with one of `schemes`, or return None."""
     if url != url.strip() or any(ch.isspace() for ch in url):
         return f"link {url!r} must not contain white space"
+    bidi = url_character_problem(url)
+    if bidi:
+        return bidi
     try:
         parts = urlsplit(url)
         port = parts.port

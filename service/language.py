@@ -35,13 +35,13 @@ _RTL_LANGUAGES = frozenset(
 
 
 # RFC 5646 syntax: alphanumeric subtags of 1 to 8 characters joined by hyphens.
-_TAG_SYNTAX = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+TAG_SYNTAX = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 @lru_cache(maxsize=512)
 def is_valid_language_tag(tag: str) -> bool:
     """True when `tag` is a well-formed, registered BCP 47 tag."""
-    if len(tag) > 64 or not _TAG_SYNTAX.fullmatch(tag):
+    if len(tag) > 64 or not TAG_SYNTAX.fullmatch(tag):
         return False
     try:
         return bool(langcodes.tag_is_valid(tag))

@@ -1,23 +1,43 @@
 """The one message builder for every mail Broadsheet sends: MIME parts, headers, DKIM.
 
-multipart/alternative with the plain text first and the HTML second. Every header value
-is folded to a single line first, so text from an article (a headline with CR/LF and
-"Bcc:") can never start a header of its own.
+multipart/alternative with the plain text first and the HTML second. Broadsheet writes its
+own header values, as ASCII folded to 78 columns, and the email package stores them
+verbatim: Python 3.11's header folder is not safe with untrusted text. It decodes an
+RFC 2047 encoded-word such as `=?utf-8?q?=0D=0ABcc:_x?=` and writes the CR/LF back out
+(CVE-2024-6923), drops the quotes of a long display name so its words read as an address,
+and turns a long List-Unsubscribe URL into an encoded-word no mail client follows.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.policy import EmailPolicy
+from email.utils import format_datetime, make_msgid
 
 import dkim
 
-_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
-SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
+from .addresses import Mailbox, checked_address
+
+# Controls, and what str.splitlines() (and so the email package) takes for a line break.
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+# "=?" opens every encoded-word; a word joiner between the two keeps the text as it reads,
+# also for a reader that decodes our header and writes it out again.
+_ENCODED_WORD_START = "=?"
+_ENCODED_WORD_BROKEN = "=\u2060?"
+# Words written as they are: any printable ASCII in unstructured text (a Subject), atoms
+# and dots in a phrase (a display name). Anything else makes the whole text encoded-words.
+_TEXT_WORD = re.compile(r"[!-~]{1,60}")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_PHRASE_WORD = re.compile(rf"(?=.{{1,60}}$){_ATEXT}+(?:\.{_ATEXT}*)*")
+_ENCODED_WORD_BYTES = 36  # 48 base64 characters: a 60-character encoded-word
+_MACHINE_VALUE = re.compile(r"[!-~]{1,900}")
+_LIST_ID = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+LINE_LENGTH = 78
 SIGNED_HEADERS = (
     b"From",
     b"To",
@@ -32,32 +52,94 @@ SIGNED_HEADERS = (
 )
 
 
-def single_line(value: str) -> str:
-    """A header value with every line break and control character made a space."""
-    return " ".join(_LINE_BREAKS.sub(" ", value).split())
+class _Folded(str):
+    """A header value build_message encoded and folded itself; stored and written as is."""
 
 
-def mailbox(value: str) -> str:
-    """A validated "Name <addr@host>" mailbox, or ValueError."""
-    name, address = parseaddr(single_line(value))
-    if not address or address.count("@") != 1 or any(c in address for c in " <>,;\"'"):
-        raise ValueError(f"not an e-mail address: {value!r}")
-    return formataddr((name, address)) if name else address
+class _SmtpPolicy(EmailPolicy):
+    """policy.SMTP, except that header values build_message wrote are never parsed again."""
+
+    def header_store_parse(self, name, value):
+        if isinstance(value, _Folded):
+            return (name, str(value))
+        return super().header_store_parse(name, value)
+
+
+SMTP_POLICY = _SmtpPolicy(linesep="\r\n", max_line_length=LINE_LENGTH, refold_source="none")
+
+
+def header_text(value: str) -> str:
+    """Text for a header (subject, display name, list name): one line, no encoded-word."""
+    line = " ".join(_LINE_BREAKS.sub(" ", _LONE_SURROGATES.sub("\ufffd", value)).split())
+    return line.replace(_ENCODED_WORD_START, _ENCODED_WORD_BROKEN)
+
+
+def _header_words(text: str, plain_word: re.Pattern[str]) -> list[str]:
+    """`text` as header words: as written if every word is plain, else all encoded-words."""
+    text = header_text(text)
+    words = text.split(" ")
+    if not text or all(plain_word.fullmatch(word) for word in words):
+        return [word for word in words if word]
+    chunks: list[bytes] = [b""]
+    for character in text:
+        data = character.encode("utf-8")
+        if len(chunks[-1]) + len(data) > _ENCODED_WORD_BYTES:
+            chunks.append(b"")
+        chunks[-1] += data
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
+def _folded(name: str, words: list[str]) -> _Folded:
+    """`words` joined by spaces, a line break before any word that would pass 78 columns."""
+    lines = [""]
+    used = len(name) + 2
+    for word in words:
+        if lines[-1] and used + 1 + len(word) > LINE_LENGTH:
+            lines.append(word)
+            used = 1 + len(word)
+        else:
+            used += len(word) + (1 if lines[-1] else 0)
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return _Folded("\r\n ".join(lines))
+
+
+def _machine_value(value: str, what: str) -> str:
+    """A URL, address or id for a header: printable ASCII with no space and no encoded-word."""
+    if not _MACHINE_VALUE.fullmatch(value) or _ENCODED_WORD_START in value:
+        raise ValueError(
+            f"{what} must be printable ASCII without spaces or '=?', at most 900 characters:"
+            f" {value!r}"
+        )
+    return value
+
+
+def _as_mailbox(value: Mailbox | tuple[str, str]) -> Mailbox:
+    return value if isinstance(value, Mailbox) else Mailbox(*value)
+
+
+def _mailbox_header(name: str, mailbox: Mailbox) -> _Folded:
+    if not header_text(mailbox.name):
+        return _folded(name, [mailbox.address])
+    return _folded(name, [*_header_words(mailbox.name, _PHRASE_WORD), f"<{mailbox.address}>"])
 
 
 @dataclass(frozen=True, slots=True)
 class ListHeaders:
-    """What makes a message a list message: its id and how to leave it (RFC 2369, 8058)."""
+    """What makes a message a list message: its id and how to leave it (RFC 2919, 2369, 8058).
+
+    `list_id` is the bare id ("daily.news.example.org"); `list_name` the words shown with it.
+    """
 
     list_id: str
     unsubscribe_url: str
     unsubscribe_mailto: str | None = None
+    list_name: str = ""
 
 
 def build_message(
     *,
-    sender: str,
-    to: str,
+    sender: Mailbox | tuple[str, str],
+    to: Mailbox | tuple[str, str],
     subject: str,
     text: str,
     html: str,
@@ -65,29 +147,48 @@ def build_message(
     message_id: str | None = None,
     list_headers: ListHeaders | None = None,
 ) -> EmailMessage:
+    """A message from `sender` to `to`, each a Mailbox or a (name, address) pair.
+
+    Raises BadAddress for an address that cannot be used, ValueError for a bad URL or id.
+    """
+    from_box, to_box = _as_mailbox(sender), _as_mailbox(to)
     message = EmailMessage(policy=SMTP_POLICY)
-    from_address = mailbox(sender)
-    message["From"] = from_address
-    message["To"] = mailbox(to)
-    message["Subject"] = single_line(subject)
-    message["Date"] = format_datetime(date or datetime.now(UTC))
-    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = single_line(message_id) if message_id else make_msgid(domain=domain)
+    message["From"] = _mailbox_header("From", from_box)
+    message["To"] = _mailbox_header("To", to_box)
+    message["Subject"] = _folded("Subject", _header_words(subject, _TEXT_WORD))
+    message["Date"] = _Folded(format_datetime(date or datetime.now(UTC)))
+    if message_id:
+        message["Message-ID"] = _Folded(_machine_value(message_id, "a Message-ID"))
+    else:
+        message["Message-ID"] = _Folded(make_msgid(domain=from_box.address.rpartition("@")[2]))
     if list_headers is not None:
-        url = single_line(list_headers.unsubscribe_url)
-        if not url.startswith("https://"):
-            raise ValueError("List-Unsubscribe needs an https URL (RFC 8058)")
-        message["List-Id"] = single_line(list_headers.list_id)
-        targets = [f"<{url}>"]
-        if list_headers.unsubscribe_mailto:
-            targets.append(f"<mailto:{single_line(list_headers.unsubscribe_mailto)}>")
-        message["List-Unsubscribe"] = ", ".join(targets)
+        message["List-Id"] = _list_id_header(list_headers)
+        message["List-Unsubscribe"] = _list_unsubscribe_header(list_headers)
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     for part in message.iter_parts():
         del part["MIME-Version"]  # belongs on the message only
     return message
+
+
+def _list_id_header(headers: ListHeaders) -> _Folded:
+    if not _LIST_ID.fullmatch(headers.list_id) or len(headers.list_id) > 255:
+        raise ValueError(
+            f"a List-Id is a dotted name such as daily.example.org: {headers.list_id!r}"
+        )
+    words = _header_words(headers.list_name, _PHRASE_WORD)
+    return _folded("List-Id", [*words, f"<{headers.list_id}>"])
+
+
+def _list_unsubscribe_header(headers: ListHeaders) -> _Folded:
+    url = _machine_value(headers.unsubscribe_url, "the List-Unsubscribe URL")
+    if not url.startswith("https://"):
+        raise ValueError("List-Unsubscribe needs an https URL (RFC 8058)")
+    if not headers.unsubscribe_mailto:
+        return _folded("List-Unsubscribe", [f"<{url}>"])
+    mailto = f"<mailto:{checked_address(headers.unsubscribe_mailto)}>"
+    return _folded("List-Unsubscribe", [f"<{url}>,", mailto])
 
 
 @dataclass(frozen=True, slots=True)

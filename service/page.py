@@ -17,10 +17,10 @@ from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
-from .inline import Element, Inline, Node, NoteRef, Text
+from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .notes import Endnotes, ReferenceCounter, number_notes
+from .reading import Field, Piece, Reading, Reference, children, read
 from .settings import Settings
 
 
@@ -43,56 +43,48 @@ def format_dateline(moment: datetime, language: str) -> Dateline:
     return Dateline(moment.isoformat(), shown, "" if same else locale.language)
 
 
-def inline_renderer(
-    refs: ReferenceCounter | None,
-    labels: Labels,
-    language: str,
-    *,
-    note_link_prefix: str = "",
-) -> Callable[[Inline | None], Markup]:
-    """Return a function that serialises inline text to HTML, numbering note references.
+def inline_html(
+    reference: Callable[[Reference], str],
+) -> Callable[[Field | None], Markup]:
+    """Return a function that serialises a field to HTML, each note reference by `reference`."""
 
-    On a page a reference is a DPUB-ARIA noteref with hidden words ("Note 2"); in e-mail
-    (`note_link_prefix` set: the article's absolute URL) it is a bracketed number linking
-    to the note on the web page, since mail clients drop in-message anchors and hidden text.
-    """
-    label_lang = labels.lang_attr(language)
-    lang_attr = Markup(f' lang="{label_lang}"') if label_lang else Markup("")
+    def emit(pieces: tuple[Piece, ...], out: list[str]) -> None:
+        for piece in pieces:
+            if isinstance(piece, Text):
+                out.append(escape(piece.value))
+            elif isinstance(piece, Reference):
+                out.append(reference(piece))
+            else:
+                attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
+                out.append(f"<{piece.name}{attrs}>")
+                if piece.name != "br":
+                    emit(children(piece), out)
+                    out.append(f"</{piece.name}>")
 
-    def note_ref(note_id: str) -> str:
-        assert refs is not None
-        numbered, anchor = refs.next(note_id)
-        if note_link_prefix:
-            href = escape(f"{note_link_prefix}#{numbered.anchor}")
-            return f'<sup><a class="noteref" href="{href}">[{numbered.label}]</a></sup>'
-        return (
-            f'<sup class="noteref"><a href="#{numbered.anchor}" id="{anchor}" '
-            f'role="doc-noteref"><span class="visually-hidden"{lang_attr}>'
-            f"{escape(labels['note'])} </span>{numbered.label}</a></sup>"
-        )
-
-    def emit(nodes: tuple[Node, ...], out: list[str]) -> None:
-        for node in nodes:
-            if isinstance(node, Text):
-                out.append(escape(node.value))
-            elif isinstance(node, NoteRef):
-                if refs is not None:
-                    out.append(note_ref(node.note_id))
-            elif isinstance(node, Element):
-                attrs = "".join(f' {name}="{escape(value)}"' for name, value in node.attrs)
-                out.append(f"<{node.name}{attrs}>")
-                if node.name != "br":
-                    emit(node.children, out)
-                    out.append(f"</{node.name}>")
-
-    def render(inline: Inline | None) -> Markup:
-        if inline is None:
+    def render(field: Field | None) -> Markup:
+        if field is None:
             return Markup("")
         out: list[str] = []
-        emit(inline.nodes, out)
+        emit(field.pieces, out)
         return Markup("".join(out))
 
     return render
+
+
+def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:
+    """A note reference on a page: a DPUB-ARIA noteref whose hidden words say "Note 2"."""
+    label_lang = labels.lang_attr(language)
+    lang_attr = f' lang="{label_lang}"' if label_lang else ""
+    word = escape(labels["note"])
+
+    def write(ref: Reference) -> str:
+        return (
+            f'<sup class="noteref"><a href="#{ref.note_anchor}" id="{ref.anchor}" '
+            f'role="doc-noteref"><span class="visually-hidden"{lang_attr}>'
+            f"{word} </span>{ref.label}</a></sup>"
+        )
+
+    return write
 
 
 def list_separators(count: int, locale) -> list[str]:
@@ -108,25 +100,26 @@ def list_separators(count: int, locale) -> list[str]:
     return [*separators, ""]
 
 
-def backlink_letter(occurrence: int) -> str:
-    return chr(ord("a") + occurrence - 1) if occurrence <= 26 else str(occurrence)
-
-
-def link_labels(endnotes: Endnotes, labels: Labels) -> dict[str, str]:
+def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
     """What each internal link does, in words: for PDF /Alt, where hidden text cannot go."""
     result = {}
-    for item in endnotes.notes:
-        result[item.anchor] = f"{labels['note']} {item.label}"
-        for occurrence, anchor in enumerate(item.reference_anchors, start=1):
-            letter = backlink_letter(occurrence) if item.reference_count > 1 else ""
-            result[anchor] = f"{labels['back_to']} {item.label}{letter}"
+    for note in reading.notes:
+        result[note.anchor] = f"{labels['note']} {note.label}"
+        for backlink in note.backlinks:
+            result[backlink.anchor] = f"{labels['back_to']} {note.label}{backlink.letter}"
     return result
 
 
-def article_context(article: Article, settings: Settings) -> dict[str, Any]:
-    """Everything the article templates need, computed once per render."""
+def article_context(
+    article: Article, settings: Settings, *, prefix: str = "", depth: int = 1
+) -> dict[str, Any]:
+    """Everything the article templates need, computed once per render.
+
+    `prefix` goes before every id the article's markup uses and `depth` is its headline's
+    level, so that several articles can be set in one document (see `reading.prefix_for`).
+    """
     labels = labels_for(article.language)
-    endnotes: Endnotes = number_notes(article)
+    reading = read(article, prefix)
     locale = locale_for(article.language)
     publisher = article.publisher
     publisher_name = publisher.name if publisher else settings.publisher_name
@@ -138,11 +131,11 @@ def article_context(article: Article, settings: Settings) -> dict[str, Any]:
         "dir": article.direction,
         "labels": labels,
         "label_lang": labels.lang_attr(article.language),
-        "inline": inline_renderer(ReferenceCounter(endnotes), labels, article.language),
-        "inline_plain": inline_renderer(None, labels, article.language),
-        "endnotes": endnotes,
-        "link_labels": link_labels(endnotes, labels),
-        "backlink_letter": backlink_letter,
+        "reading": reading,
+        "anchors": reading.anchors,
+        "depth": depth,
+        "shared_document": False,  # True when set among other articles (html_renderer)
+        "inline": inline_html(page_reference(labels, article.language)),
         "published": format_dateline(article.published_at, article.language),
         "updated": (
             format_dateline(article.updated_at, article.language) if article.updated_at else None
@@ -153,12 +146,19 @@ def article_context(article: Article, settings: Settings) -> dict[str, Any]:
         "publisher_name": publisher_name,
         "publisher": publisher,
         "canonical_url": canonical,
-        "json_ld": json_ld(article, publisher_name, canonical),
+        "settings": settings,
+    }
+
+
+def page_head(context: dict[str, Any]) -> dict[str, Any]:
+    """What only the web page's head shows: JSON-LD and the Open Graph image."""
+    article: Article = context["article"]
+    return {
+        "json_ld": json_ld(article, context["publisher_name"], context["canonical_url"]),
         "first_image": next(
             (b for b in article.body if isinstance(b, Image) and b.src.startswith("https://")),
             None,
         ),
-        "settings": settings,
     }
 
 

@@ -12,12 +12,12 @@ import weasyprint
 from jinja2 import Environment
 from weasyprint.urls import iri_to_uri
 
-from .article import Article, Image
+from .article import Article
 from .errors import RenderRefused
-from .notes import reading_order
-from .page import article_context
+from .page import article_context, link_labels
 from .print_budget import check_print_budget
 from .printing import PAPER_SIZES, Printed
+from .reading import ImagePart, Reading
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 from .url_fetcher import url_digest
@@ -50,10 +50,11 @@ class PrintJob:
         context = article_context(article, settings)
         context["paper"] = paper
         self.article = article
+        self.reading: Reading = context["reading"]
         self.paper = paper
         self.html = break_long_words(env.get_template("rendering/print.html").render(context))
-        self.link_labels: dict[str, str] = context["link_labels"]
-        self.text_length = sum(len(inline.text) for inline in _all_text(article))
+        self.link_labels = link_labels(context["reading"], context["labels"])
+        self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
@@ -64,30 +65,21 @@ class PrintJob:
                 f"The article has {self.text_length} characters of text, more than "
                 f"{printer.max_pages} pages can hold; the limit is {printer.max_pages} pages."
             )
-        check_print_budget(self.article)
+        check_print_budget(self.reading)
         return printer.print(self.html, self.paper, self.link_labels)
 
     def warnings(self, printed: Printed) -> list[str]:
         """What the PDF left out, by pointer, in words a client can act on (ASCII)."""
         pointers: dict[str, list[str]] = {}
-        for index, block in enumerate(self.article.body):
-            if isinstance(block, Image):
-                for src in {block.src, iri_to_uri(block.src)}:
+        for index, part in enumerate(self.reading.body):
+            if isinstance(part, ImagePart):
+                for src in {part.source.src, iri_to_uri(part.source.src)}:
                     pointers.setdefault(url_digest(src), []).append(f"/body/{index}/src")
         found = []
         for item in printed.left_out:
             for pointer in pointers.get(item.digest, ["/body"]):
                 found.append(f"{pointer}: image left out, its alt text stands in ({item.reason})")
         return [ascii_text(line) for line in dict.fromkeys(found)]
-
-
-def _all_text(article: Article):
-    yield article.headline
-    if article.standfirst:
-        yield article.standfirst
-    yield from reading_order(article)
-    for note in article.notes:
-        yield note.text
 
 
 def render_pdf(

@@ -91,8 +91,11 @@ def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
         for kid in _kids(element):
             if isinstance(kid, Dictionary) and kid.get("/Type") == Name.OBJR:
                 kid.Obj.Contents = String(labels[dest])
+        # A labelled link inside an untyped inline (the <sup> around it) is a note
+        # reference; backlinks sit in the note's list item. Ids are not read, since an
+        # article set among others carries a prefix on each.
         parent = element.get("/P")
-        if dest.startswith("note-") and parent is not None and parent.S == Name.NonStruct:
+        if parent is not None and parent.S == Name.NonStruct:
             parent.S = Name.Reference
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .article import Article, Heading, Image, ListBlock, Paragraph, Quote, Table
 from .errors import FieldError, RenderRefused
 from .inline import Inline
+from .reading import ListPart, Reading, TablePart
 
 BLOCK = 60
 LIST_ITEM = 200
@@ -32,10 +32,10 @@ LIMIT = 150_000
 _ELEMENT = re.compile(r"<[A-Za-z]")
 
 
-def check_print_budget(article: Article, limit: int = LIMIT) -> None:
+def check_print_budget(reading: Reading, limit: int = LIMIT) -> None:
     """Raise RenderRefused, pointing where the article passes `limit`, if it is too heavy."""
     total = 0
-    for pointer, cost in layout_costs(article):
+    for pointer, cost in layout_costs(reading):
         total += cost
         if total > limit:
             raise RenderRefused(
@@ -48,48 +48,26 @@ def check_print_budget(article: Article, limit: int = LIMIT) -> None:
             )
 
 
-def layout_cost(article: Article) -> int:
-    return sum(cost for _, cost in layout_costs(article))
+def layout_cost(reading: Reading) -> int:
+    return sum(cost for _, cost in layout_costs(reading))
 
 
-def layout_costs(article: Article) -> Iterator[tuple[str, int]]:
+def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
     """The weight of each part of the article, in reading order, with its pointer."""
-    yield "/headline", _inline(article.headline)
-    if article.standfirst:
-        yield "/standfirst", _inline(article.standfirst)
-    for index, block in enumerate(article.body):
-        yield (
-            f"/body/{index}",
-            BLOCK
-            + sum(_inline(text) for text in _texts(block))
-            + (LIST_ITEM * len(block.items) if isinstance(block, ListBlock) else 0)
-            + (
-                (TABLE_CELL + TABLE_CELL_PER_COLUMN * len(block.header))
-                * (len(block.header) + sum(len(row) for row in block.rows))
-                if isinstance(block, Table)
-                else 0
-            ),
-        )
-    for index, note in enumerate(article.notes):
-        yield f"/notes/{index}", NOTE + _inline(note.text) + len(note.url or "")
-
-
-def _texts(block) -> Iterator[Inline]:
-    if isinstance(block, Paragraph | Heading):
-        yield block.text
-    elif isinstance(block, Quote):
-        yield block.text
-        if block.attribution:
-            yield block.attribution
-    elif isinstance(block, ListBlock):
-        yield from block.items
-    elif isinstance(block, Image):
-        yield from (text for text in (block.caption, block.credit) if text)
-    elif isinstance(block, Table):
-        yield block.caption
-        yield from block.header
-        for row in block.rows:
-            yield from row
+    yield "/headline", _inline(reading.headline.source)
+    if reading.standfirst:
+        yield "/standfirst", _inline(reading.standfirst.source)
+    for index, part in enumerate(reading.body):
+        cost = BLOCK + sum(_inline(field.source) for field in part.fields())
+        if isinstance(part, ListPart):
+            cost += LIST_ITEM * len(part.items)
+        elif isinstance(part, TablePart):
+            cells = len(part.header) + sum(len(row) for row in part.rows)
+            cost += (TABLE_CELL + TABLE_CELL_PER_COLUMN * len(part.header)) * cells
+        yield f"/body/{index}", cost
+    for note in reading.notes:
+        pointer = note.text.pointer.rpartition("/")[0]  # /notes/3/text -> /notes/3
+        yield pointer, NOTE + _inline(note.text.source) + len(note.source.url or "")
 
 
 def _inline(text: Inline) -> int:

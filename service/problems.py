@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_BASE, BroadsheetError
 from .labels import labels_for
+from .logs import printable
 from .runtime import current_runtime
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,10 @@ def register(app: Flask) -> None:
 
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
     if error.status == 422:
-        pointers = ", ".join(e.pointer or "/" for e in getattr(error, "errors", [])[:5])
-        logger.warning("Refused an article (%s): %s", pointers, error.detail)
+        pointers = ", ".join(
+            printable(e.pointer or "/", 120) for e in getattr(error, "errors", [])[:5]
+        )
+        logger.warning("Refused an article (%s): %s", pointers, printable(error.detail))
     return problem_response(error.problem(), error.headers())
 
 
@@ -45,7 +48,12 @@ def _from_http_exception(error: HTTPException) -> Response:
 
 
 def _from_unexpected(error: Exception) -> Response:
-    logger.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
+    logger.error(
+        "Unexpected error on %s %s",
+        printable(request.method, 20),
+        printable(request.path),
+        exc_info=error,
+    )
     return problem_response(
         {
             "type": PROBLEM_BASE + "internal-error",

@@ -18,9 +18,7 @@ import threading
 import time
 from typing import Any
 
-from werkzeug.wsgi import get_content_length
-
-from .errors import BadRequest, PayloadTooLarge, RequestTimeout
+from .errors import PayloadTooLarge, RequestTimeout, UnreadableBody
 
 SLICE = 64 * 1024
 SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
@@ -28,7 +26,7 @@ SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 
 def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
     """The whole body of the request in `environ`, within `limit` bytes and `timeout` s."""
-    length = get_content_length(environ)
+    length = _content_length(environ)
     if length is not None and length > limit:
         raise _too_large(limit)
     if length is None and not environ.get("wsgi.input_terminated"):
@@ -47,7 +45,7 @@ def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
             except (OSError, ValueError):
                 if watch.fired or time.monotonic() >= deadline:
                     raise _too_slow(timeout) from None
-                raise BadRequest("The connection broke before the body was complete.") from None
+                raise UnreadableBody("The connection broke before the body was complete.") from None
             if not data:
                 break
             parts.append(data)
@@ -57,8 +55,20 @@ def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
     if received > limit:
         raise _too_large(limit)
     if length is not None and received < length:
-        raise BadRequest(f"The body ended after {received} of {length} bytes.")
+        raise UnreadableBody(f"The body ended after {received} of {length} bytes.")
     return b"".join(parts)
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    """The declared length, or None for a chunked body or none declared."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None
+    declared = environ.get("CONTENT_LENGTH", "").strip()
+    if not declared:
+        return None
+    if not (declared.isascii() and declared.isdigit()):
+        raise UnreadableBody(f"The Content-Length {declared[:40]!r} is not a number of bytes.")
+    return int(declared)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

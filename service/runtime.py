@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from flask import current_app
 from jinja2 import Environment
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from .email_renderer import Inliner
+from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
+from .press import Press
 from .print_pool import IsolatedPrinter
 from .settings import Settings
+from .storage.db import Database, create_database_engine
 from .templating import build_environment
 
 EXTENSION = "broadsheet"
@@ -53,6 +57,7 @@ class Runtime:
     pdf_cache: PdfCache
     inliner: Inliner = field(default_factory=Inliner)
     dkim: DkimSigner | None = None
+    instance_path: Path = Path("instance")
 
     @classmethod
     def build(cls, settings: Settings, instance_path: Path) -> Runtime:
@@ -61,16 +66,38 @@ class Runtime:
         return cls(
             settings=settings,
             env=build_environment(),
-            engine=create_engine(database_url, pool_pre_ping=True),
+            engine=create_database_engine(database_url),
             pdf_cache=PdfCache(max_items=settings.pdf_cache_size),
             dkim=signer_from_config(
                 settings.dkim_selector, settings.dkim_domain, settings.dkim_key_file
             ),
+            instance_path=instance_path,
         )
+
+    def transport(self) -> Transport:
+        """A new mail transport: SMTP when SMTP_URL is set, else the instance's Maildir outbox."""
+        return open_transport(self.settings.smtp_url, self.instance_path)
 
     @property
     def printer(self) -> IsolatedPrinter:
         return shared_printer(self.settings)
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.engine)
+
+    @cached_property
+    def press(self) -> Press:
+        """Prints stored articles in the background, on this runtime's printer."""
+        return Press(
+            self.database,
+            self.env,
+            self.settings,
+            lambda: self.printer,
+            workers=self.settings.pdf_workers,
+            time_limit=self.settings.pdf_time_limit,
+            max_pages=self.settings.pdf_max_pages,
+        )
 
 
 def current_runtime() -> Runtime:

@@ -28,7 +28,9 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from .messages import mailbox
+from .addresses import Mailbox, checked_address, parse_mailbox
+from .characters import character_problem
+from .logs import printable
 
 PREFIX = "BROADSHEET_"
 # Signs tokens when BROADSHEET_ENV is development or test and no SECRET_KEY is set: the
@@ -36,7 +38,6 @@ PREFIX = "BROADSHEET_"
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingsError(Exception):
@@ -73,7 +74,11 @@ class Settings(BaseModel):
         shown="unset: mail goes to a Maildir in the instance folder",
         secret=True,
     )
-    mail_from: str = setting("Broadsheet <digest@localhost>", "a mailbox: Name <user@host>")
+    mail_from: Mailbox = setting(
+        Mailbox("Broadsheet", "digest@localhost"),
+        'a mailbox: Name <user@host>, the name in double quotes if it holds , : ; @ < > ( ) or "',
+        shown="`Broadsheet <digest@localhost>`",
+    )
     base_url: str = setting(
         "http://localhost:5000", "an http(s) URL with no query, the service as readers reach it"
     )
@@ -203,19 +208,24 @@ class Settings(BaseModel):
     def _smtp_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        from .mail.smtp import BadSmtpUrl, SmtpUrl  # the one reader of SMTP_URL
+
         try:
-            parts = urlsplit(value)
-            _ = parts.port  # a bad port raises here
-        except ValueError:
-            raise ValueError() from None
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("needs smtp:// or smtps:// and a host")
+            SmtpUrl.parse(value)
+        except BadSmtpUrl as error:
+            raise ValueError(error.reason) from None
         return value
 
-    @field_validator("mail_from", "unsubscribe_mailto")
+    @field_validator("mail_from", mode="before")
     @classmethod
-    def _mailbox(cls, value: str | None) -> str | None:
-        return None if value is None else mailbox(value)
+    def _mail_from(cls, value: Any) -> Any:
+        # Parsed once, here, into (name, address): nothing reads an address out of it again.
+        return parse_mailbox(value) if isinstance(value, str) else value
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _unsubscribe_mailto(cls, value: str | None) -> str | None:
+        return None if value is None else checked_address(value)
 
     @field_validator("base_url")
     @classmethod
@@ -260,8 +270,9 @@ class Settings(BaseModel):
     @field_validator("publisher_name", "publisher_address", "dkim_selector", "dkim_domain")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and _CONTROL.search(value):
-            raise ValueError("has a line break or control character")
+        problem = None if value is None else character_problem(value, line_breaks=False)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("image_hosts", mode="before")
@@ -360,7 +371,7 @@ def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]
         name = str(item["loc"][0])
         field = Settings.model_fields[name]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        shown = "" if extra.get("secret") else f"={values.get(name)}"
+        shown = "" if extra.get("secret") else f"={printable(values.get(name), 200)}"
         reason = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
         why = f" ({reason})" if reason and str(reason) else ""
         lines.append(f"{env_name(name)}{shown} is not valid{why}: expected {field.description}")

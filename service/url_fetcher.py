@@ -25,6 +25,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .budgets import PIXELS
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixel_size, pixels_problem
+from .logs import printable
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class SafeURLFetcher(URLFetcher):
             self._count_pixels(body, media_type)
             return URLFetcherResponse(url, body, {"Content-Type": media_type})
         except FetchRefused as refusal:
-            logger.warning("Not loading %.200s: %s", url, refusal)
+            logger.warning("Not loading %s: %s", printable(url, 200), printable(refusal))
             self.left_out.append(LeftOut(url_digest(url), str(refusal), refusal.transient))
             raise
 

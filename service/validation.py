@@ -1,6 +1,6 @@
 """From request bytes to an `Article`, or a `BadArticle` that lists every problem at once.
 
-pydantic checks each field's shape and inline markup; the cross-field rules of SPEC §1
+pydantic checks each field's shape and inline markup; the cross-field rules of the contract
 (alt text, table widths, unique notes, dates in order) are checked here on the raw JSON so
 they are reported together with the field errors, not only once those are fixed.
 """
@@ -32,9 +32,9 @@ def parse_json(raw: bytes, source: str = "body") -> Any:
     except UnicodeDecodeError as error:
         raise UnreadableBody(f"The {source} is not UTF-8 (byte {error.start}).") from None
     if not text.strip():
-        raise UnreadableBody(f"The {source} is empty; send the article as a JSON object.")
+        raise UnreadableBody(f"The {source} is empty: an article is a JSON object.")
     if text.startswith("\ufeff"):
-        raise UnreadableBody(f"The {source} starts with a byte order mark; send UTF-8 without one.")
+        raise UnreadableBody(f"The {source} starts with a byte order mark; use UTF-8 without one.")
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as error:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from service import create_app
+from service.runtime import Runtime, current_runtime
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -25,6 +30,12 @@ def require_tool(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but is missing", pytrace=False)
     pytest.skip(f"{what} is not installed here (required in CI)")
+
+
+def runtime_of(app) -> Runtime:
+    """The runtime an app's views and commands read."""
+    with app.app_context():
+        return current_runtime()
 
 
 @pytest.fixture
@@ -56,7 +67,7 @@ def make_app():
 
     yield make
     for app in apps:
-        app.extensions["broadsheet"].engine.dispose()
+        runtime_of(app).engine.dispose()
 
 
 @pytest.fixture
@@ -182,20 +193,126 @@ POSTGRES_URL = os.environ.get(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """Each database test runs on SQLite and on PostgreSQL (required in CI)."""
+    """Each database test runs on SQLite and on PostgreSQL (required in CI).
+
+    On PostgreSQL each test gets a schema of its own, dropped afterwards, so tests never
+    see each other's rows.
+    """
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    from sqlalchemy import create_engine, text
+        yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, make_url, text
     from sqlalchemy.exc import OperationalError
 
-    engine = create_engine(POSTGRES_URL)
+    admin = create_engine(POSTGRES_URL)
     try:
-        with engine.connect() as connection:
+        with admin.connect() as connection:
             connection.execute(text("SELECT 1"))
         reachable = True
     except OperationalError:
         reachable = False
-    finally:
-        engine.dispose()
+    if not reachable:
+        admin.dispose()
     require_tool(reachable, f"PostgreSQL at {POSTGRES_URL}")
-    return POSTGRES_URL
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+# Stored articles ------------------------------------------------------------------------
+
+API_TOKEN = "test-api-token-0123456789"
+
+
+class CountingPrinter:
+    """Counts the print jobs that reach a printer; without one to pass them to, it fakes a PDF."""
+
+    def __init__(self, inner=None, delay: float = 0.0, fail_with: Exception | None = None):
+        self.inner = inner
+        self.max_pages = inner.max_pages if inner else 60
+        self.delay = delay
+        self.fail_with = fail_with
+        self.jobs: list[str] = []
+        self.threads: list[str] = []  # the name of the thread each job came from
+        self._lock = threading.Lock()
+
+    def print(self, html: str, paper: str = "a4", link_labels=None) -> bytes:
+        with self._lock:
+            self.jobs.append(html)
+            self.threads.append(threading.current_thread().name)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.inner is not None:
+            return self.inner.print(html, paper, link_labels)
+        return b"%PDF-1.7 fake " + hashlib.sha256(html.encode()).hexdigest().encode()
+
+
+@pytest.fixture
+def printer():
+    """The printer the stored app's press uses: fast and fake, counting its jobs."""
+    return CountingPrinter()
+
+
+@pytest.fixture
+def stored_app(database_url, printer):
+    """An app on a migrated database (SQLite and PostgreSQL) with an API token."""
+    from service.storage.schema import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://news.example.org",
+            "PUBLISHER_NAME": "Test Publisher",
+            "API_TOKEN": API_TOKEN,
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    upgrade(runtime.engine)
+    runtime.press.get_printer = lambda: printer
+    yield app
+    runtime.press.close()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def api(stored_app):
+    """A client for the stored-articles API that sends the token unless told otherwise."""
+    return ApiClient(stored_app.test_client())
+
+
+class ApiClient:
+    def __init__(self, client):
+        self.client = client
+
+    def put(self, article: dict | bytes, article_id: str | None = None, token=API_TOKEN, **kw):
+        data = article if isinstance(article, bytes) else json.dumps(article).encode()
+        article_id = article_id or article["id"]
+        kw.setdefault("content_type", "application/json")
+        return self.client.put(
+            f"/v1/articles/{article_id}", data=data, headers=self._headers(token, kw), **kw
+        )
+
+    def delete(self, article_id: str, token=API_TOKEN, **kw):
+        return self.client.delete(
+            f"/v1/articles/{article_id}", headers=self._headers(token, kw), **kw
+        )
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, **kw)
+
+    @staticmethod
+    def _headers(token, kw) -> dict[str, str]:
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers

@@ -245,10 +245,10 @@ def article_words(article: dict[str, Any]) -> list[str]:
 
 def notes_in_numbered_order(article: dict[str, Any]) -> list[dict[str, Any]]:
     """Notes as they are listed: by first reference in the body, then the rest."""
-    from service.notes import number_notes
+    from service.reading import read
     from service.validation import validate_article
 
-    order = [n.note.id for n in number_notes(validate_article(article)).notes]
+    order = [note.source.id for note in read(validate_article(article)).notes]
     by_id = {note["id"]: note for note in article.get("notes", [])}
     return [by_id[note_id] for note_id in order]
 

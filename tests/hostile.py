@@ -11,6 +11,7 @@ from typing import Any
 from service import budgets
 from service.errors import BadArticle
 from service.print_budget import LIMIT, layout_cost
+from service.reading import read
 from service.validation import validate_article
 
 from .corpus import PNG
@@ -186,7 +187,7 @@ def densest(kind: str) -> dict:
     while low < high:
         middle = (low + high + 1) // 2
         try:
-            cost = layout_cost(validate_article(build(middle)))
+            cost = layout_cost(read(validate_article(build(middle))))
         except BadArticle:
             cost = LIMIT + 1
         low, high = (middle, high) if cost <= LIMIT else (low, middle - 1)

@@ -1,4 +1,4 @@
-"""One test pins the problem+json shape; the others check each status of SPEC §2."""
+"""One test pins the problem+json shape; the others check each status."""
 
 from __future__ import annotations
 
@@ -72,7 +72,18 @@ def test_too_large_is_413(make_app):
     client = make_app(MAX_BODY_BYTES=1024).test_client()
     response = client.post("/v1/render/html", json=minimal(standfirst="x" * 2000))
     assert response.status_code == 413
-    assert response.get_json()["status"] == 413
+    problem = response.get_json()
+    assert problem["status"] == 413
+    assert problem["detail"] == "The request body is larger than the limit of 1024 bytes."
+
+
+@pytest.mark.parametrize("raw", [b"", b"  \r\n\t "])
+def test_an_empty_body_says_it_is_empty(post_json, raw):
+    response = post_json("/v1/render/html", raw)
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["title"] == "The request body could not be read"
+    assert problem["detail"] == "The body is empty: an article is a JSON object."
 
 
 def test_unknown_route_is_404_problem(client):

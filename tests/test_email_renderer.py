@@ -1,24 +1,18 @@
-"""E-mail HTML (inlined, accessible, small) and the MIME message every mail is built with."""
+"""E-mail HTML: inlined, accessible, small, and the same words as the article."""
 
 from __future__ import annotations
 
-import base64
-import email
 import logging
 import re
 import socket
-from email import policy
 
-import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import html as lxml_html
 
 from service.email_renderer import Inliner, render_email
-from service.messages import DkimSigner, ListHeaders, build_message, serialise
 from service.validation import validate_article
 
+from .conftest import runtime_of
 from .corpus import article_words, corpus, every_block, examples
 
 ARTICLES = corpus()
@@ -37,7 +31,7 @@ def email_html(post_json):
 
 
 def _body(app, article, **kwargs):
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     return render_email(
         validate_article(article), runtime.env, runtime.settings, runtime.inliner, **kwargs
     )
@@ -156,7 +150,7 @@ def test_inliner_never_fetches_stylesheets():
 
 def test_personalisation_is_escaped_and_premailer_runs_once(app, monkeypatch):
     calls = []
-    runtime = app.extensions["broadsheet"]
+    runtime = runtime_of(app)
     original = runtime.inliner.inline
     monkeypatch.setattr(runtime.inliner, "inline", lambda html: calls.append(1) or original(html))
     body = _body(app, every_block(), for_subscriber=True)
@@ -173,97 +167,67 @@ def test_personalisation_is_escaped_and_premailer_runs_once(app, monkeypatch):
     assert "placeholder" not in second.html
 
 
-def _message(subject="Council approves bike lanes", **kwargs):
-    return build_message(
-        sender="Northside Brief <digest@news.example.org>",
-        to="Reader <reader@example.org>",
-        subject=subject,
-        text="Plain words.",
-        html="<p>HTML words.</p>",
-        list_headers=ListHeaders(
-            "Daily digest <daily.news.example.org>",
-            "https://news.example.org/unsubscribe/tok",
-            "unsubscribe@news.example.org",
-        ),
-        **kwargs,
+# The fixed marker personalise() used to replace everywhere: a valid https URL any article
+# could carry, so each subscriber's own unsubscribe link reached a third-party host.
+OLD_PLACEHOLDER = "https://unsubscribe.placeholder.invalid/bs-personal-7c1e"
+
+
+def test_article_text_cannot_collide_with_the_unsubscribe_marker(app):
+    tracker = f"https://tracker.example.net/pixel.png?u={OLD_PLACEHOLDER}"
+    article = every_block()
+    article["body"][0]["text"] += f' <a href="{OLD_PLACEHOLDER}">Manage</a>'
+    article["body"][8]["src"] = tracker
+    body = _body(app, article, for_subscriber=True)
+    personal = "https://news.example.org/unsubscribe/reader-token"
+    mail = body.personalise(unsubscribe_url=personal)
+    doc = lxml_html.document_fromstring(mail.html)
+    assert doc.xpath("//img/@src")[0] == tracker
+    assert OLD_PLACEHOLDER in doc.xpath("//p//a/@href")
+    holders = [
+        (element.tag, name)
+        for element in doc.iter()
+        if isinstance(element.tag, str)
+        for name, value in element.attrib.items()
+        if personal in value
+    ]
+    assert holders == [("a", "href")]
+    assert doc.xpath("//td[@class='footer']//a/@href") == [personal]
+    assert mail.html.count(personal) == 1
+    assert [line for line in mail.text.splitlines() if personal in line] == [
+        f"Unsubscribe: <{personal}>"
+    ]
+
+
+def test_each_render_has_its_own_marker_and_nothing_is_left_behind(app):
+    first = _body(app, every_block(), for_subscriber=True)
+    second = _body(app, every_block(), for_subscriber=True)
+    assert first.marker != second.marker
+    assert first.marker in first.html
+    assert first.marker not in second.html
+    done = first.personalise(unsubscribe_url="https://x.org/u/c")
+    assert first.marker not in done.html + done.text
+    assert not _body(app, every_block()).marker
+
+
+def test_email_text_part_is_text_not_html(app):
+    text = _body(app, every_block(), for_subscriber=True).text
+    assert text.startswith("Every block & every element\n")
+    assert "a mail link <desk@example.org>" in text
+    assert "&amp;" not in text
+    assert "&lt;" not in text
+
+
+def test_email_frame_footer_in_html_and_text(app):
+    mail = _body(app, every_block(), for_subscriber=True).personalise(
+        unsubscribe_url="https://x.org/u/d"
     )
-
-
-def test_message_parses_back_into_parts_and_headers():
-    parsed = email.message_from_bytes(serialise(_message()), policy=policy.default)
-    assert parsed.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
-    assert parsed["From"] == "Northside Brief <digest@news.example.org>"
-    assert parsed["To"] == "Reader <reader@example.org>"
-    assert parsed["Subject"] == "Council approves bike lanes"
-    assert parsed["Date"]
-    assert parsed["Message-ID"].endswith("@news.example.org>")
-    assert parsed["List-Id"] == "Daily digest <daily.news.example.org>"
-    assert parsed["List-Unsubscribe"] == (
-        "<https://news.example.org/unsubscribe/tok>, <mailto:unsubscribe@news.example.org>"
-    )
-    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    text, html = (p.get_content() for p in parsed.iter_parts())
-    assert text.strip() == "Plain words."
-    assert html.strip() == "<p>HTML words.</p>"
-
-
-def test_line_breaks_in_a_headline_make_no_new_header():
-    raw = serialise(_message(subject="Breaking\r\nBcc: spy@evil.example\r\n\r\nbody"))
-    parsed = email.message_from_bytes(raw, policy=policy.default)
-    assert parsed["Bcc"] is None
-    assert parsed["Subject"] == "Breaking Bcc: spy@evil.example body"
-    names = [name.lower() for name in parsed.keys()]
-    assert names.count("subject") == 1
-    assert "bcc" not in names
-
-
-def test_non_ascii_subject_is_encoded():
-    raw = serialise(_message(subject="El Mercado Central reabre tras dos años"))
-    assert b"a=C3=B1os" in raw or b"=?utf-8?" in raw
-    parsed = email.message_from_bytes(raw, policy=policy.default)
-    assert parsed["Subject"] == "El Mercado Central reabre tras dos años"
-
-
-def test_unsubscribe_url_must_be_https():
-    with pytest.raises(ValueError, match="https"):
-        build_message(
-            sender="a@b.org",
-            to="c@d.org",
-            subject="s",
-            text="t",
-            html="h",
-            list_headers=ListHeaders("<l.b.org>", "http://b.org/u"),
-        )
-
-
-def test_dkim_signature_covers_list_unsubscribe_and_verifies():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-    signed = serialise(_message(), DkimSigner("s1", "news.example.org", pem))
-    assert signed.startswith(b"DKIM-Signature:")
-    header = signed.split(b"\r\n\r\n")[0].decode()
-    signed_names = re.search(r"h=([^;]+);", header.replace("\r\n", "").replace(" ", "")).group(1)
-    assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= set(
-        signed_names.lower().split(":")
-    )
-    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
-    tampered = signed.replace(b"Subject: Council", b"Subject: Counci1")
-    assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: record)
-
-
-def test_cli_renders_email(runner, tmp_path):
-    from .corpus import EXAMPLES
-
-    out = tmp_path / "a.html"
-    result = runner.invoke(
-        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "email", "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert 'style="' in out.read_text("utf-8")
+    doc = lxml_html.document_fromstring(mail.html)
+    footer = [" ".join(p.text_content().split()) for p in doc.xpath("//td[@class='footer']/p")]
+    assert footer == ["Test Gazette · Testville", "1 Test Street, Testville", "Unsubscribe"]
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert signature == [
+        "Test Gazette · Testville",
+        "1 Test Street, Testville",
+        "Read online: <https://example.org/every-block>",
+        "Unsubscribe: <https://x.org/u/d>",
+    ]

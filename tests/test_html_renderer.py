@@ -8,7 +8,6 @@ import pytest
 from lxml import html as lxml_html
 
 from .corpus import (
-    bad_examples,
     every_block,
     examples,
     hebrew,
@@ -196,29 +195,3 @@ def test_css_has_dark_mode_focus_motion_forced_colors_and_print(render):
         "max-width: var(--measure)",
     ):
         assert feature in css
-
-
-def test_text_rendering(post_json):
-    response = post_json("/v1/render/text", every_block())
-    assert response.mimetype == "text/plain"
-    text = response.get_data(as_text=True)
-    assert text.startswith("Every block & every element\n===")
-    assert "mail link <desk@example.org>" in text
-    assert "[1]" in text
-    notes = text.split("\nNotes\n-----\n\n")[1]
-    assert notes.startswith("[1] The first source, Journal. <https://example.org/first>")
-    assert "[4] A note no one references." in notes
-    assert max(len(line) for line in text.splitlines()) <= 80
-
-
-def test_bad_examples_do_not_render(post_json):
-    for raw in bad_examples().values():
-        assert post_json("/v1/render/text", raw).status_code == 422
-
-
-def test_pages_carry_a_strict_content_security_policy(post_json):
-    response = post_json("/v1/render/html", every_block())
-    policy = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in policy
-    assert "script-src" not in policy
-    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,108 @@
+"""The character rules every string of an article follows, in one place (SPEC §1).
+
+No field may hold a C0 or C1 control, a lone surrogate or a noncharacter. Only fields that
+may span lines (inline text such as paragraphs, captions, notes; descriptions) may hold
+a line feed or a tab; every other field is a single line. In every line of every field,
+each bidirectional embedding, override or isolate is closed in the order it was opened,
+so no field can reorder the text that follows it in a title, a mail header or a log.
+Inline text is judged after its character references are decoded.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+)
+# Forbidden in any field: controls (bar tab and line feed), lone surrogates, noncharacters.
+_FORBIDDEN = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+_NOT_IN_ONE_LINE = re.compile("[\t\n\u2028\u2029]")
+_LINE_BREAKS = re.compile("[\n\u2028\u2029]")
+_OPENERS = {
+    "\u202a": "\u202c",  # LRE
+    "\u202b": "\u202c",  # RLE
+    "\u202d": "\u202c",  # LRO
+    "\u202e": "\u202c",  # RLO
+    "\u2066": "\u2069",  # LRI
+    "\u2067": "\u2069",  # RLI
+    "\u2068": "\u2069",  # FSI
+}
+_CLOSERS = frozenset(_OPENERS.values())
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Also the marks: a URL has no use for any character that changes reading order.
+_BIDI_IN_URL = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CHARACTER_NAMES = {
+    "\t": "a tab",
+    "\n": "a line break",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def forbidden_character(value: str) -> str | None:
+    """Describe the first character no field may carry, or None."""
+    match = _FORBIDDEN.search(value)
+    if match is None:
+        return None
+    return f"contains the character U+{ord(match.group()):04X}, which is not allowed"
+
+
+def line_break_problem(value: str) -> str | None:
+    """Describe the first character a single-line field may not carry, or None."""
+    match = _NOT_IN_ONE_LINE.search(value)
+    if match is None:
+        return None
+    character = match.group()
+    return (
+        f"must be a single line, but contains {_CHARACTER_NAMES[character]}"
+        f" (U+{ord(character):04X})"
+    )
+
+
+def bidi_problem(value: str) -> str | None:
+    """Describe the first bidirectional control left open or closed out of order, or None."""
+    for line in _LINE_BREAKS.split(value):
+        if not _BIDI_CONTROLS.search(line):
+            continue
+        open_controls: list[str] = []
+        for character in line:
+            if character in _OPENERS:
+                open_controls.append(character)
+            elif character in _CLOSERS:
+                if not open_controls:
+                    return (
+                        f"closes U+{ord(character):04X}, but no bidirectional embedding"
+                        " or isolate is open"
+                    )
+                inner = open_controls[-1]
+                if _OPENERS[inner] != character:
+                    return (
+                        f"closes U+{ord(character):04X} while U+{ord(inner):04X} is open:"
+                        " close bidirectional controls in the reverse order of opening"
+                    )
+                open_controls.pop()
+        if open_controls:
+            opener = open_controls[-1]
+            return (
+                f"leaves the bidirectional control U+{ord(opener):04X} open: close it with"
+                f" U+{ord(_OPENERS[opener]):04X} on the same line"
+            )
+    return None
+
+
+def character_problem(value: str, *, line_breaks: bool) -> str | None:
+    """Why `value` breaks the character rules, or None; `line_breaks` for multi-line fields."""
+    return (
+        forbidden_character(value)
+        or (None if line_breaks else line_break_problem(value))
+        or bidi_problem(value)
+    )
+
+
+def url_character_problem(url: str) -> str | None:
+    """Why `url` holds a character no link needs, or None."""
+    match = _BIDI_IN_URL.search(url)
+    if match is None:
+        return None
+    return f"link must not contain the bidirectional control U+{ord(match.group()):04X}"

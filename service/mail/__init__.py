@@ -1,0 +1,1 @@
+"""Mail leaving Broadsheet: the transports that carry built messages (SMTP, Maildir, memory)."""

@@ -1,0 +1,304 @@
+"""SMTP delivery: one connection for many messages, TLS, login, a rate cap, honest outcomes.
+
+SMTP_URL reads `smtp://[user:password@]host[:port][?options]` (STARTTLS when the server
+offers it; port 25 by default) or `smtps://…` (TLS from the first byte; port 465). Options:
+`starttls=auto|require|never`, `timeout=<seconds>` (30), `rate=<messages per second>`
+(no cap), `helo=<name>`. User name and password are percent-decoded.
+
+The reply decides the outcome: 250 is sent; a 4xx reply, a lost connection or a timeout is
+temporary; a 5xx reply is permanent, with its code and text. A failure before a message is
+offered (greeting, TLS, login) is the transport's, not the message's: temporary, so the
+message waits until the server or the settings are mended. The password never appears in a
+repr, a log line or an outcome.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import smtplib
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .transport import Delivery, Envelope, Outcome, Transport
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+STARTTLS_MODES = ("auto", "require", "never")
+_ACCEPTS = (
+    "SMTP_URL must look like smtp://[user:password@]host[:port][?starttls=auto|require|never"
+    "&timeout=seconds&rate=messages-per-second&helo=name] or smtps://…"
+)
+
+
+class BadSmtpUrl(ValueError):
+    """SMTP_URL that cannot be used; `reason` is the short why, the message says it all."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(f"{_ACCEPTS}; {reason}" if reason else _ACCEPTS)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpUrl:
+    """SMTP_URL, parsed and checked once; its repr and `redacted` leave the password out."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: str = "auto"
+    timeout: float = 30.0
+    rate: float | None = None
+    helo: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpUrl:
+        """Parse `url`, or raise BadSmtpUrl saying what SMTP_URL accepts (never echoing it)."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            raise BadSmtpUrl("its port is not a number") from None
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise BadSmtpUrl("it needs smtp:// or smtps://")
+        if not parts.hostname:
+            raise BadSmtpUrl("the host is missing")
+        if parts.path not in ("", "/") or parts.fragment:
+            raise BadSmtpUrl("it has no path")
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = set(options) - {"starttls", "timeout", "rate", "helo"}
+        if unknown:
+            raise BadSmtpUrl(f"unknown option {sorted(unknown)[0]!r}")
+        starttls = options.get("starttls", "auto")
+        if starttls not in STARTTLS_MODES:
+            raise BadSmtpUrl("starttls is auto, require or never")
+        if scheme == "smtps" and "starttls" in options:
+            raise BadSmtpUrl("starttls applies to smtp:// only")
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password is not None else None
+        if password is not None and not username:
+            raise BadSmtpUrl("a password needs a user name")
+        return cls(
+            scheme=scheme,
+            host=parts.hostname,
+            port=port or DEFAULT_PORTS[scheme],
+            username=username,
+            password=password,
+            starttls=starttls,
+            timeout=_positive(options.get("timeout", "30"), "timeout"),
+            rate=_positive(options["rate"], "rate") if "rate" in options else None,
+            helo=options.get("helo") or None,
+        )
+
+    @property
+    def redacted(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}"
+
+
+def _positive(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise BadSmtpUrl(f"{name} must be a positive number")
+    return number
+
+
+class _NotSent(Exception):
+    """A connection that could not be made ready; carries the outcome to report."""
+
+    def __init__(self, delivery: Delivery):
+        super().__init__(delivery.detail)
+        self.delivery = delivery
+
+
+class SmtpTransport(Transport):
+    """Sends over one SMTP connection, opened on first use and reopened once if it drops."""
+
+    def __init__(
+        self,
+        url: SmtpUrl | str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.url = SmtpUrl.parse(url) if isinstance(url, str) else url
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._clock = clock
+        self._sleep = sleep
+        self._next_send = 0.0
+        self._connection: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SmtpTransport({self.url.redacted})"
+
+    def send(self, envelope: Envelope) -> Delivery:
+        with self._lock:
+            self._keep_rate()
+            delivery = self._send(envelope)
+        if not delivery.sent:
+            logger.warning(
+                "Mail to %d recipient(s) via %s: %s",
+                len(envelope.recipients),
+                self.url.redacted,
+                delivery,
+            )
+        return delivery
+
+    def close(self) -> None:
+        with self._lock:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                try:
+                    connection.quit()
+                except (OSError, smtplib.SMTPException):
+                    connection.close()
+
+    # One message ---------------------------------------------------------------------
+
+    def _send(self, envelope: Envelope) -> Delivery:
+        if not all(address.isascii() for address in (envelope.sender, *envelope.recipients)):
+            # Addresses enter as checked ASCII (addresses.py); SMTPUTF8 is not spoken.
+            return Delivery(Outcome.PERMANENT, None, "an address is not ASCII (needs SMTPUTF8)")
+        for attempt in (1, 2):
+            try:
+                connection = self._connection or self._open()
+            except _NotSent as failure:
+                return failure.delivery
+            self._connection = connection
+            try:
+                refused = connection.sendmail(
+                    envelope.sender, list(envelope.recipients), envelope.data
+                )
+            except smtplib.SMTPRecipientsRefused as error:
+                return _refusal(error.recipients)
+            except smtplib.SMTPResponseException as error:
+                if error.smtp_code == 421:  # the server is closing this connection
+                    self._drop()
+                return _reply(error.smtp_code, error.smtp_error)
+            except (TimeoutError, ssl.SSLError) as error:
+                self._drop()
+                return Delivery(Outcome.TEMPORARY, None, f"connection failed: {error}")
+            except (smtplib.SMTPServerDisconnected, OSError) as error:
+                self._drop()
+                if attempt == 1:
+                    continue  # a dropped connection is reopened once
+                return Delivery(Outcome.TEMPORARY, None, f"connection lost: {error}")
+            refusals = {address: (code, _text(text)) for address, (code, text) in refused.items()}
+            return Delivery(Outcome.SENT, 250, "accepted", refusals)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _keep_rate(self) -> None:
+        if self.url.rate is None:
+            return
+        now = self._clock()
+        if self._next_send > now:
+            self._sleep(self._next_send - now)
+            now = self._next_send
+        self._next_send = now + 1.0 / self.url.rate
+
+    # The connection -----------------------------------------------------------------
+
+    def _open(self) -> smtplib.SMTP:
+        url = self.url
+        connection: smtplib.SMTP | None = None
+        try:
+            if url.scheme == "smtps":
+                connection = smtplib.SMTP_SSL(
+                    url.host,
+                    url.port,
+                    local_hostname=url.helo,
+                    timeout=url.timeout,
+                    context=self.ssl_context,
+                )
+            else:
+                connection = smtplib.SMTP(
+                    url.host, url.port, local_hostname=url.helo, timeout=url.timeout
+                )
+            connection.ehlo()
+            encrypted = url.scheme == "smtps"
+            if url.starttls != "never" and not encrypted:
+                if connection.has_extn("starttls"):
+                    connection.starttls(context=self.ssl_context)
+                    connection.ehlo()
+                    encrypted = True
+                elif url.starttls == "require":
+                    raise _NotSent(
+                        Delivery(
+                            Outcome.TEMPORARY,
+                            None,
+                            "the server does not offer STARTTLS, which SMTP_URL requires",
+                        )
+                    )
+            if url.username:
+                if not encrypted and not _is_loopback(url.host):
+                    raise _NotSent(
+                        Delivery(
+                            Outcome.TEMPORARY,
+                            None,
+                            "refused to send the SMTP password over an unencrypted connection",
+                        )
+                    )
+                connection.login(url.username, url.password or "")
+            return connection
+        except _NotSent:
+            _discard(connection)
+            raise
+        except smtplib.SMTPResponseException as error:
+            _discard(connection)
+            raise _NotSent(
+                Delivery(Outcome.TEMPORARY, error.smtp_code, _text(error.smtp_error))
+            ) from None
+        except (OSError, smtplib.SMTPException) as error:
+            _discard(connection)
+            raise _NotSent(
+                Delivery(Outcome.TEMPORARY, None, f"could not connect: {error}")
+            ) from None
+
+    def _drop(self) -> None:
+        _discard(self._connection)
+        self._connection = None
+
+
+def _discard(connection: smtplib.SMTP | None) -> None:
+    if connection is not None:
+        connection.close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+def _reply(code: int, text: bytes | str) -> Delivery:
+    outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY
+    return Delivery(outcome, code, _text(text))
+
+
+def _refusal(recipients: dict) -> Delivery:
+    """Every recipient refused: permanent only when every refusal was permanent."""
+    replies = [_reply(code, text) for code, text in recipients.values()]
+    worst = next((r for r in replies if r.outcome is Outcome.TEMPORARY), replies[0])
+    refused = {address: (code, _text(text)) for address, (code, text) in recipients.items()}
+    return Delivery(worst.outcome, worst.code, worst.detail, refused)

@@ -1,0 +1,145 @@
+"""How mail leaves: one interface, whatever carries the message.
+
+`send(envelope)` answers with a `Delivery` and never raises for a refused or undelivered
+message: the outcome says whether it went, may be tried again later, or never will. A
+transport holds what it needs open (an SMTP connection) until `close()` or the end of a
+`with` block, so a digest run sends many messages over one connection.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from ..addresses import Mailbox, checked_address
+from ..messages import DkimSigner, serialise
+
+if TYPE_CHECKING:
+    import ssl
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    TEMPORARY = "temporary"  # not sent; try again later (4xx, lost connection, timeout)
+    PERMANENT = "permanent"  # refused for good (5xx); do not send it again
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one message: the outcome and the server's reply code and text."""
+
+    outcome: Outcome
+    code: int | None = None
+    detail: str = ""
+    # Recipients refused while others were accepted: address → (code, text).
+    refused: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+    def __str__(self) -> str:
+        code = f" {self.code}" if self.code is not None else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.outcome}{code}{detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message as it goes on the wire: envelope sender and recipients, and its bytes."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    @classmethod
+    def of(
+        cls,
+        message: EmailMessage,
+        *,
+        sender: Mailbox | str,
+        recipients: Iterable[Mailbox | str],
+        signer: DkimSigner | None = None,
+    ) -> Envelope:
+        """`message` serialised (DKIM-signed when a signer is given) with its envelope.
+
+        The addresses are given, never read back out of the headers' display text; text
+        addresses are checked here as a Mailbox's are (BadAddress).
+        """
+        to = tuple(_address(recipient) for recipient in recipients)
+        if not to:
+            raise ValueError("a message needs at least one recipient")
+        return cls(_address(sender), to, serialise(message, signer))
+
+
+def _address(who: Mailbox | str) -> str:
+    return who.address if isinstance(who, Mailbox) else checked_address(who)
+
+
+class Transport(ABC):
+    """Carries messages away; use as a context manager, or call `close()`."""
+
+    @abstractmethod
+    def send(self, envelope: Envelope) -> Delivery:
+        """Hand one message on and say what became of it."""
+
+    def close(self) -> None:  # noqa: B027 - most transports hold nothing open
+        """Let go of anything held open; the transport may be used again afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class MemoryTransport(Transport):
+    """Keeps every message in `sent`, for tests; `refuse` scripts outcomes by recipient."""
+
+    def __init__(self, refuse: Mapping[str, Delivery] | None = None):
+        self.refuse = dict(refuse or {})
+        self.sent: list[Envelope] = []
+        self.closed = False
+
+    def send(self, envelope: Envelope) -> Delivery:
+        self.closed = False
+        for recipient in envelope.recipients:
+            if recipient in self.refuse:
+                return self.refuse[recipient]
+        self.sent.append(envelope)
+        return Delivery(Outcome.SENT, 250, "kept in memory")
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"MemoryTransport({len(self.sent)} sent)"
+
+
+def open_transport(
+    smtp_url: str | None,
+    instance_path: str | Path,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Transport:
+    """SMTP when SMTP_URL is set, else the Maildir outbox in the instance folder (the default).
+
+    Raises ValueError, naming SMTP_URL and what it accepts, when the URL is malformed.
+    """
+    from .maildir import MaildirTransport
+    from .smtp import SmtpTransport, SmtpUrl
+
+    if smtp_url:
+        return SmtpTransport(SmtpUrl.parse(smtp_url), ssl_context=ssl_context)
+    return MaildirTransport(Path(instance_path) / "outbox")

@@ -1,0 +1,245 @@
+"""Prints stored articles in the background and keeps each PDF with the version it shows.
+
+Storing an article queues its print; a few press threads feed the printer pool, so no
+request thread ever lays out a page. A request that finds the print unfinished waits for
+that same print: one print per (article, version), shared by the threads of this process
+through a future, and by other processes through a claim in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import weasyprint
+from jinja2 import Environment
+
+from .errors import NotFound, PrinterUnavailable, RenderRefused
+from .pdf_renderer import PrinterLike, PrintJob
+from .settings import Settings
+from .storage.articles import article_of, get_article
+from .storage.db import Database
+from .storage.pdfs import (
+    PdfState,
+    claim_print,
+    pdf_state,
+    release_claim,
+    save_failure,
+    save_print,
+)
+from .templating import TEMPLATES_DIR
+
+logger = logging.getLogger(__name__)
+
+PAPER = "a4"
+SERVICE_DIR = Path(__file__).resolve().parent
+_POLL_SECONDS = 0.05
+_STOP = object()
+
+
+@cache
+def _source_digest() -> str:
+    """A hash of everything in this checkout that shapes a PDF: code, templates, styles."""
+    digest = hashlib.sha256(weasyprint.__version__.encode())
+    for root in (SERVICE_DIR, TEMPLATES_DIR):
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".html", ".css") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def layout_fingerprint(settings: Settings, max_pages: int) -> str:
+    """Names what printed a PDF; a PDF printed by anything else is reprinted in the background."""
+    return hashlib.sha256(f"{_source_digest()}\0{settings!r}\0{max_pages}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPdf:
+    etag: str
+    data: bytes
+    printed_at: datetime
+
+
+def _printed(state: PdfState) -> StoredPdf | None:
+    if state.data is None or state.etag is None or state.printed_at is None:
+        return None
+    return StoredPdf(state.etag, state.data, state.printed_at)
+
+
+class _Superseded(Exception):
+    """The version being printed was replaced or deleted: look again."""
+
+
+class Press:
+    """Background printing of stored articles, one print per version, waited on by readers."""
+
+    def __init__(
+        self,
+        database: Database,
+        env: Environment,
+        settings: Settings,
+        get_printer: Callable[[], PrinterLike],
+        *,
+        workers: int = 2,
+        time_limit: float = 20.0,
+        max_pages: int = 60,
+        queue_size: int = 1000,
+    ):
+        self.database = database
+        self.env = env
+        self.settings = settings
+        self.get_printer = get_printer
+        self.workers = max(1, workers)
+        # Waiting for a printer (up to the time limit) then printing (up to it again).
+        self.wait_limit = 3 * time_limit
+        self.claim_lifetime = timedelta(seconds=3 * time_limit + 10)
+        self.layout = layout_fingerprint(settings, max_pages)
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._inflight: dict[tuple[str, str], Future[StoredPdf]] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # Asked by writers ------------------------------------------------------------------
+
+    def submit(self, article_id: str, version: str) -> Future[StoredPdf] | None:
+        """Queue the print of this version (once); None when the queue is full."""
+        key = (article_id, version)
+        with self._lock:
+            if key in self._inflight:
+                return self._inflight[key]
+            future: Future[StoredPdf] = Future()
+            try:
+                self._queue.put_nowait((key, future))
+            except queue.Full:
+                logger.warning("The press queue is full; %s will print when first asked", key)
+                return None
+            self._inflight[key] = future
+            if len(self._threads) < self.workers:
+                self._start_thread()
+        return future
+
+    # Asked by readers ------------------------------------------------------------------
+
+    def pdf(self, article_id: str) -> StoredPdf:
+        """The stored PDF of the article's present version, waiting for its print if need be."""
+        for _ in range(3):
+            with self.database.reading() as session:
+                state = pdf_state(session, article_id)
+            if state is None:
+                raise NotFound(f"There is no article {article_id!r}.")
+            printed = _printed(state) if state.current else None
+            if printed is not None:
+                if state.layout != self.layout:
+                    self.submit(article_id, state.article_version)
+                return printed
+            if state.current and state.failure and state.layout == self.layout:
+                raise RenderRefused(state.failure)
+            future = self.submit(article_id, state.article_version)
+            if future is None:
+                raise PrinterUnavailable("The PDF printer is busy; try again shortly.")
+            try:
+                return future.result(timeout=self.wait_limit)
+            except _Superseded:
+                continue
+            except FutureTimeout:
+                raise PrinterUnavailable("The PDF is still being printed; try again.") from None
+        raise PrinterUnavailable("The article kept changing while it was printed; try again.")
+
+    # The press threads -----------------------------------------------------------------
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(target=self._work, name="broadsheet-press", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            key, future = item
+            try:
+                future.set_result(self._print(*key))
+            except (_Superseded, RenderRefused) as error:
+                future.set_exception(error)  # expected, and RenderRefused is logged already
+            except PrinterUnavailable as error:
+                logger.warning("Could not print %r now (%s): a reader will retry", key, error)
+                future.set_exception(error)
+            except Exception as error:
+                logger.error("Printing %r failed", key, exc_info=error)
+                future.set_exception(error)
+            finally:
+                with self._lock:
+                    self._inflight.pop(key, None)
+
+    def _print(self, article_id: str, version: str) -> StoredPdf:
+        """Print this version if no one else is; otherwise wait for whoever is."""
+        deadline = time.monotonic() + self.wait_limit
+        while True:
+            now = datetime.now(UTC)
+            with self.database.writing() as session:
+                claimed = claim_print(
+                    session, article_id, version, self.layout, now, now - self.claim_lifetime
+                )
+            if claimed:
+                return self._print_claimed(article_id, version)
+            with self.database.reading() as session:
+                state = pdf_state(session, article_id)
+            if state is None or state.article_version != version:
+                raise _Superseded()
+            printed = _printed(state)
+            if printed is not None and state.layout == self.layout:
+                return printed
+            if state.failure and state.layout == self.layout:
+                raise RenderRefused(state.failure)
+            if time.monotonic() > deadline:
+                raise PrinterUnavailable("Another process is still printing this article.")
+            time.sleep(_POLL_SECONDS)
+
+    def _print_claimed(self, article_id: str, version: str) -> StoredPdf:
+        with self.database.reading() as session:
+            row = get_article(session, article_id)
+            article = article_of(row) if row is not None and row.version == version else None
+        try:
+            if article is None:
+                raise _Superseded()
+            job = PrintJob(article, self.env, self.settings, PAPER)
+            printed = job.print_with(self.get_printer())
+            data = printed.data
+            for warning in job.warnings(printed):
+                logger.warning("The stored PDF of %r left out: %s", article_id, warning)
+        except RenderRefused as refusal:
+            with self.database.writing() as session:
+                save_failure(session, article_id, version, self.layout, refusal.detail)
+            logger.warning("Article %r cannot be printed: %s", article_id, refusal.detail)
+            raise
+        except BaseException:
+            with self.database.writing() as session:
+                release_claim(session, article_id, version)
+            raise
+        printed_at = datetime.now(UTC)
+        with self.database.writing() as session:
+            kept = save_print(session, article_id, version, self.layout, job.etag, data, printed_at)
+        if not kept:
+            raise _Superseded()
+        logger.info("Printed article %r (%d bytes)", article_id, len(data))
+        return StoredPdf(job.etag, data, printed_at)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the press threads once the prints already queued are done."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(_STOP)
+        for thread in threads:
+            thread.join(timeout)

@@ -1,0 +1,293 @@
+"""Articles in the database: store, replace, fetch, delete, and list them newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..article import Article, Paragraph
+from ..errors import BadArticle, PreconditionFailed
+from ..validation import validate_article
+from .models import ArticleDeletion, ArticlePdf, StoredArticle
+
+SUMMARY_LENGTH = 280
+
+
+def content_version(document: dict[str, Any]) -> str:
+    """The article's version: a hash of its JSON, the same whatever the order of its keys."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def summary_text(article: Article) -> str:
+    """The standfirst, or else the first paragraph cut at a word boundary."""
+    if article.standfirst:
+        return article.standfirst.text
+    first = next((block for block in article.body if isinstance(block, Paragraph)), None)
+    text = " ".join(first.text.text.split()) if first else ""
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"{cut}…"
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """What the client said the stored article must be (RFC 9110 §13): `If-Match`, `If-None-Match`.
+
+    Each is None when the header was absent, else its entity tags ("*" for any).
+    """
+
+    if_match: frozenset[str] | None = None
+    if_none_match: frozenset[str] | None = None
+
+    def check(self, current: str | None) -> None:
+        if self.if_match is not None and (
+            current is None or ("*" not in self.if_match and current not in self.if_match)
+        ):
+            raise PreconditionFailed(
+                "The article is not at the version named in If-Match"
+                + (": it does not exist." if current is None else f'; it is at "{current}".')
+            )
+        if (
+            self.if_none_match is not None
+            and current is not None
+            and ("*" in self.if_none_match or current in self.if_none_match)
+        ):
+            raise PreconditionFailed(f'The article already exists, at version "{current}".')
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The outcome of a PUT: the row as it now stands, and what changed."""
+
+    article: StoredArticle
+    created: bool
+    changed: bool  # a new version, which needs a new PDF
+
+
+def put_article(
+    session: Session,
+    article: Article,
+    document: dict[str, Any],
+    now: datetime,
+    preconditions: Preconditions = Preconditions(),
+) -> Stored:
+    """Create or replace the article; two writers racing on one id both end with a whole row."""
+    row = session.get(StoredArticle, article.id, with_for_update=True)
+    preconditions.check(row.version if row else None)
+    version = content_version(document)
+    if row is None:
+        row = StoredArticle(id=article.id)
+        _fill(row, article, document, version, now)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()  # the article first: its PDF row refers to it
+                session.add(ArticlePdf(article_id=article.id, version=version))
+        except IntegrityError:
+            # Another writer created it between our look and our insert (PostgreSQL raises
+            # only once that writer has committed): replace what it stored.
+            session.expunge_all()
+            row = session.get(StoredArticle, article.id, with_for_update=True)
+            if row is None:
+                raise
+            preconditions.check(row.version)
+        else:
+            return Stored(row, created=True, changed=True)
+    if row.version == version:
+        return Stored(row, created=False, changed=False)
+    _fill(row, article, document, version, now)
+    reset = session.execute(
+        update(ArticlePdf)
+        .where(ArticlePdf.article_id == article.id)
+        .values(version=version, layout=None, etag=None, data=None, failure=None)
+        .values(claimed_at=None, printed_at=None)
+    )
+    if reset.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(ArticlePdf(article_id=article.id, version=version))
+    return Stored(row, created=False, changed=True)
+
+
+def _fill(
+    row: StoredArticle, article: Article, document: dict[str, Any], version: str, now: datetime
+) -> None:
+    row.kind = article.kind
+    row.language = article.language
+    row.headline = article.headline.text
+    row.summary = summary_text(article)
+    row.published_at = article.published_at
+    row.updated_at = article.updated_at
+    row.stored_at = now
+    row.version = version
+    row.document = document
+
+
+def get_article(session: Session, article_id: str) -> StoredArticle | None:
+    return session.get(StoredArticle, article_id)
+
+
+def article_of(row: StoredArticle) -> Article:
+    """The stored JSON as an `Article`; stored JSON that no longer validates is our fault."""
+    try:
+        return validate_article(row.document)
+    except BadArticle as error:
+        pointers = ", ".join(e.pointer for e in error.errors[:5])
+        raise RuntimeError(f"Stored article {row.id!r} no longer validates ({pointers})") from None
+
+
+def delete_article(
+    session: Session,
+    article_id: str,
+    now: datetime,
+    preconditions: Preconditions = Preconditions(),
+) -> bool:
+    """Delete the article and its PDF; False when there was none."""
+    row = session.get(StoredArticle, article_id, with_for_update=True)
+    if row is None:
+        return False
+    preconditions.check(row.version)
+    session.execute(delete(StoredArticle).where(StoredArticle.id == article_id))
+    session.merge(ArticleDeletion(id=article_id, deleted_at=now))
+    return True
+
+
+# Lists ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    """What a list or a feed shows of an article, without loading its JSON."""
+
+    id: str
+    kind: str
+    language: str
+    headline: str
+    summary: str
+    published_at: datetime
+    updated_at: datetime | None
+    stored_at: datetime
+    version: str
+
+    @classmethod
+    def of(cls, row: StoredArticle) -> ArticleSummary:
+        return cls(*(getattr(row, column.key) for column in _SUMMARY_COLUMNS))
+
+
+_SUMMARY_COLUMNS = (
+    StoredArticle.id,
+    StoredArticle.kind,
+    StoredArticle.language,
+    StoredArticle.headline,
+    StoredArticle.summary,
+    StoredArticle.published_at,
+    StoredArticle.updated_at,
+    StoredArticle.stored_at,
+    StoredArticle.version,
+)
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page ends in the order (published_at, id), newest first; opaque to clients."""
+
+    published_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.published_at.isoformat(), self.id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            moment, article_id = json.loads(raw)
+            published_at = datetime.fromisoformat(moment)
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise BadCursor("is not a cursor from a previous page") from None
+        if not isinstance(article_id, str) or published_at.tzinfo is None:
+            raise BadCursor("is not a cursor from a previous page")
+        return cls(published_at, article_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleQuery:
+    kind: str | None = None
+    since: datetime | None = None  # published at or after
+    until: datetime | None = None  # published before
+    after: Cursor | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    items: list[ArticleSummary]
+    next: Cursor | None
+
+
+def list_articles(session: Session, query: ArticleQuery) -> ArticlePage:
+    """One page of summaries, newest first, and the cursor of the next page if there is one."""
+    statement = select(*_SUMMARY_COLUMNS)
+    if query.kind is not None:
+        statement = statement.where(StoredArticle.kind == query.kind)
+    if query.since is not None:
+        statement = statement.where(StoredArticle.published_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(StoredArticle.published_at < query.until)
+    if query.after is not None:
+        statement = statement.where(
+            or_(
+                StoredArticle.published_at < query.after.published_at,
+                and_(
+                    StoredArticle.published_at == query.after.published_at,
+                    StoredArticle.id < query.after.id,
+                ),
+            )
+        )
+    statement = statement.order_by(
+        StoredArticle.published_at.desc(), StoredArticle.id.desc()
+    ).limit(query.limit + 1)
+    items = [ArticleSummary(*row) for row in session.execute(statement)]
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    last = items[-1] if more else None
+    return ArticlePage(items, Cursor(last.published_at, last.id) if last else None)
+
+
+def published_between(
+    session: Session, start: datetime, end: datetime, kind: str | None = None
+) -> list[StoredArticle]:
+    """Articles (of `kind`) published in [start, end), oldest first: a digest's or an edition's."""
+    statement = select(StoredArticle).where(
+        StoredArticle.published_at >= start, StoredArticle.published_at < end
+    )
+    if kind is not None:
+        statement = statement.where(StoredArticle.kind == kind)
+    order = (StoredArticle.published_at, StoredArticle.id)
+    return list(session.scalars(statement.order_by(*order)))
+
+
+def last_change(session: Session, kind: str | None = None) -> datetime | None:
+    """When the list of articles (of `kind`) last changed: a store or a deletion."""
+    stored = select(func.max(StoredArticle.stored_at))
+    if kind is not None:
+        stored = stored.where(StoredArticle.kind == kind)
+    moments = [
+        session.scalar(stored),
+        session.scalar(select(func.max(ArticleDeletion.deleted_at))),
+    ]
+    return max((moment for moment in moments if moment is not None), default=None)

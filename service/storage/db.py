@@ -1,0 +1,123 @@
+"""Engines and sessions: SQLite tuned on connect, PostgreSQL as given; one `Base` for all tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+BUSY_TIMEOUT_SECONDS = 10
+# Stable constraint names, so migrations name the same thing on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+_WRITE = "broadsheet_write"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC: timestamptz on PostgreSQL, naive UTC text on SQLite; aware when read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a stored moment needs a time zone")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Every table of Broadsheet; Alembic compares migrations against `Base.metadata`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+def create_database_engine(url: str | URL) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+    }
+    if url.database in (None, "", ":memory:"):
+        # One in-memory database seen by every thread, not one per thread.
+        options["poolclass"] = StaticPool
+    engine = create_engine(url, **options)
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would open transactions lazily and on its own terms; the `begin` hook does it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        f"busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}",
+        "synchronous=NORMAL",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    # A writer takes the write lock at BEGIN: a deferred transaction that read first could
+    # not upgrade to writing once another writer committed, and would fail instead of waiting.
+    write = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """Sessions on one engine: `reading()` to look, `writing()` for one transaction that commits.
+
+    On PostgreSQL each query of a reading session stands alone (autocommit): a reader
+    that needs several queries to agree should use `writing()`.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.writer = engine.execution_options(**{_WRITE: True})
+        # A reader needs no transaction around its queries on PostgreSQL: autocommit spares
+        # the BEGIN and ROLLBACK round trips of every page view.
+        reader = engine
+        if engine.dialect.name == "postgresql":
+            reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._readers = sessionmaker(reader, expire_on_commit=False)
+        self._writers = sessionmaker(self.writer, expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._readers() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block ends, or rolls back."""
+        with self._writers.begin() as session:
+            yield session

@@ -1,0 +1,112 @@
+"""Printed PDFs kept with the article version they show, and the claim on each print.
+
+A print is claimed in the database before it starts, so two processes never lay out the
+same version twice; a claim older than `stale_before` belongs to a process that died.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from .models import ArticlePdf, StoredArticle
+
+
+@dataclass(frozen=True, slots=True)
+class PdfState:
+    """Where an article's PDF stands; `version` is None when no print was ever asked for."""
+
+    article_version: str
+    version: str | None
+    layout: str | None
+    etag: str | None
+    data: bytes | None
+    failure: str | None
+    printed_at: datetime | None
+
+    @property
+    def current(self) -> bool:
+        """Printed, or refused, for the article's present version."""
+        return self.version == self.article_version
+
+
+def pdf_state(session: Session, article_id: str) -> PdfState | None:
+    """The PDF of the article's present version, or None when there is no such article."""
+    row = session.execute(
+        select(
+            StoredArticle.version,
+            ArticlePdf.version,
+            ArticlePdf.layout,
+            ArticlePdf.etag,
+            ArticlePdf.data,
+            ArticlePdf.failure,
+            ArticlePdf.printed_at,
+        )
+        .outerjoin(ArticlePdf, ArticlePdf.article_id == StoredArticle.id)
+        .where(StoredArticle.id == article_id)
+    ).first()
+    return PdfState(*row) if row else None
+
+
+def claim_print(
+    session: Session,
+    article_id: str,
+    version: str,
+    layout: str,
+    now: datetime,
+    stale_before: datetime,
+) -> bool:
+    """Take on printing `version` with `layout`: False if done, or claimed by someone alive."""
+    claimed = session.execute(
+        update(ArticlePdf)
+        .where(
+            ArticlePdf.article_id == article_id,
+            ArticlePdf.version == version,
+            or_(ArticlePdf.layout.is_(None), ArticlePdf.layout != layout),
+            or_(ArticlePdf.claimed_at.is_(None), ArticlePdf.claimed_at < stale_before),
+        )
+        .values(claimed_at=now)
+    )
+    return claimed.rowcount == 1  # type: ignore[attr-defined]
+
+
+def save_print(
+    session: Session,
+    article_id: str,
+    version: str,
+    layout: str,
+    etag: str,
+    data: bytes,
+    now: datetime,
+) -> bool:
+    """Keep the PDF with its version; False when the article was replaced or deleted meanwhile."""
+    saved = session.execute(
+        update(ArticlePdf)
+        .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
+        .values(layout=layout, etag=etag, data=data, failure=None)
+        .values(claimed_at=None, printed_at=now)
+    )
+    return saved.rowcount == 1  # type: ignore[attr-defined]
+
+
+def save_failure(
+    session: Session, article_id: str, version: str, layout: str, failure: str
+) -> None:
+    """Record that this version cannot be printed with this layout, so no one tries again."""
+    session.execute(
+        update(ArticlePdf)
+        .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
+        .values(layout=layout, etag=None, data=None, failure=failure, claimed_at=None)
+    )
+
+
+def release_claim(session: Session, article_id: str, version: str) -> None:
+    """Give the print up after a passing failure, so the next reader may try again."""
+    session.execute(
+        update(ArticlePdf)
+        .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
+        .values(claimed_at=None)
+    )

@@ -1,0 +1,103 @@
+"""The public reading pages: an article, its PDF, and the list of recent quick reads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from babel.dates import format_date
+from flask import Blueprint, Response, request, url_for
+
+from ..errors import NotFound
+from ..html_renderer import render_html
+from ..language import direction_of
+from ..problems import wants_html
+from ..runtime import current_runtime
+from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
+from .caching import conditional
+from .list_query import article_query
+
+bp = Blueprint("articles", __name__, url_prefix="/articles")
+
+PAGE_SIZE = 20
+QUICK_READ = "quick-read"
+
+
+def site_context(skip: str) -> dict[str, Any]:
+    """What base.html needs on a page of the site itself, which speaks English."""
+    settings = current_runtime().settings
+    return {
+        "lang": "en",
+        "dir": "ltr",
+        "labels": {"skip": skip},
+        "label_lang": "",
+        "publisher_name": settings.publisher_name,
+        "settings": settings,
+    }
+
+
+def not_found(article_id: str) -> Response:
+    """An accessible 404 page for browsers; problem+json for everyone else."""
+    if not wants_html():
+        raise NotFound(f"There is no article {article_id!r}.")
+    page = (
+        current_runtime()
+        .env.get_template("articles/not_found.html")
+        .render(site_context("Skip to the message"), list_url=url_for("articles.index"))
+    )
+    return Response(page, status=404, mimetype="text/html")
+
+
+@bp.get("/<article_id>")
+def page(article_id: str) -> Response:
+    runtime = current_runtime()
+    with runtime.database.reading() as session:
+        row = get_article(session, article_id)
+        if row is None:
+            return not_found(article_id)
+        html = render_html(article_of(row), runtime.env, runtime.settings)
+        return conditional(Response(html, mimetype="text/html"), last_modified=row.stored_at)
+
+
+@bp.get("/<article_id>.pdf")
+def pdf(article_id: str) -> Response:
+    try:
+        printed = current_runtime().press.pdf(article_id)
+    except NotFound:
+        return not_found(article_id)
+    response = Response(printed.data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{article_id}.pdf"'
+    return conditional(response, etag=printed.etag, last_modified=printed.printed_at, ranges=True)
+
+
+@bp.get("")
+def index() -> Response:
+    # Readers' links carry tracking parameters; only `cursor` means anything here.
+    args = request.args.copy()
+    for name in list(args):
+        if name != "cursor":
+            args.poplist(name)
+    query = replace(article_query(args, allowed=("cursor",), kind=QUICK_READ), limit=PAGE_SIZE)
+    runtime = current_runtime()
+    with runtime.database.reading() as session:
+        listed = list_articles(session, query)
+        changed = last_change(session, QUICK_READ)
+    page = runtime.env.get_template("articles/list.html").render(
+        site_context("Skip to the quick reads"),
+        items=[_list_item(item) for item in listed.items],
+        first_url=url_for("articles.index") if query.after else None,
+        next_url=url_for("articles.index", cursor=listed.next.encode()) if listed.next else None,
+        direction_of=direction_of,
+    )
+    return conditional(Response(page, mimetype="text/html"), last_modified=changed)
+
+
+def _list_item(item: ArticleSummary) -> dict[str, Any]:
+    return {
+        "url": url_for("articles.page", article_id=item.id),
+        "headline": item.headline,
+        "summary": item.summary,
+        "language": item.language,
+        "iso": item.published_at.isoformat(),
+        "date": format_date(item.published_at, "long", locale="en"),
+    }

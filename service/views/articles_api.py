@@ -1,0 +1,162 @@
+"""The stored-articles API (SPEC §3): PUT, GET and DELETE one article, and list them.
+
+Writes need `Authorization: Bearer $BROADSHEET_API_TOKEN`; reads are public, like the pages.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+
+from ..article import Article
+from ..errors import BadArticle, FieldError, NotFound, Unauthorized
+from ..runtime import current_runtime
+from ..storage.articles import (
+    ArticleSummary,
+    Preconditions,
+    delete_article,
+    get_article,
+    list_articles,
+    put_article,
+)
+from ..validation import validate_article
+from .body import json_from_request
+from .caching import conditional
+from .list_query import article_query
+
+bp = Blueprint("articles_api", __name__, url_prefix="/v1/articles")
+logger = logging.getLogger(__name__)
+
+
+def require_token() -> None:
+    """Let the request through only with the configured API token, compared in constant time."""
+    expected = current_runtime().settings.api_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not expected:
+        logger.warning("Refused a write to %s: BROADSHEET_API_TOKEN is not set", request.path)
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.strip().encode(), expected.encode())
+    ):
+        raise Unauthorized("Send the API token as Authorization: Bearer <token>.")
+
+
+def _preconditions() -> Preconditions:
+    def tags(header: str, weak: bool) -> frozenset[str] | None:
+        if header not in request.headers:
+            return None
+        etags = getattr(request, header.lower().replace("-", "_"))
+        # If-Match compares strongly, If-None-Match weakly (RFC 9110 §13.1.1, §13.1.2).
+        return frozenset({"*"}) if etags.star_tag else frozenset(etags.as_set(include_weak=weak))
+
+    return Preconditions(
+        if_match=tags("If-Match", weak=False), if_none_match=tags("If-None-Match", weak=True)
+    )
+
+
+def summary_json(item: ArticleSummary) -> dict[str, Any]:
+    base = current_runtime().settings.base_url
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "language": item.language,
+        "headline": item.headline,
+        "summary": item.summary,
+        "published_at": rfc3339(item.published_at),
+        "updated_at": rfc3339(item.updated_at) if item.updated_at else None,
+        "stored_at": rfc3339(item.stored_at),
+        "version": item.version,
+        "links": {
+            "self": f"{base}/v1/articles/{item.id}",
+            "page": f"{base}/articles/{item.id}",
+            "pdf": f"{base}/articles/{item.id}.pdf",
+        },
+    }
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _article_for(article_id: str, data: Any) -> Article:
+    """Validate like the render routes, and refuse a body that names another article."""
+    errors: list[FieldError] = []
+    article = None
+    try:
+        article = validate_article(data)
+    except BadArticle as error:
+        errors = list(error.errors)
+    body_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(body_id, str) and body_id != article_id:
+        errors.append(FieldError("/id", f"must equal the id in the URL, {article_id!r}"))
+    if errors or article is None:
+        raise BadArticle(errors)
+    return article
+
+
+@bp.put("/<article_id>")
+def put(article_id: str) -> Response:
+    require_token()
+    preconditions = _preconditions()
+    data = json_from_request()
+    article = _article_for(article_id, data)
+    runtime = current_runtime()
+    with runtime.database.writing() as session:
+        stored = put_article(session, article, data, datetime.now(UTC), preconditions)
+        summary = ArticleSummary.of(stored.article)
+    if stored.changed:
+        runtime.press.submit(summary.id, summary.version)
+    response = _json(summary_json(summary), status=201 if stored.created else 200)
+    response.set_etag(summary.version)
+    if stored.created:
+        response.headers["Location"] = summary_json(summary)["links"]["self"]
+    return response
+
+
+@bp.get("/<article_id>")
+def get(article_id: str) -> Response:
+    with current_runtime().database.reading() as session:
+        row = get_article(session, article_id)
+        if row is None:
+            raise NotFound(f"There is no article {article_id!r}.")
+        response = _json(row.document)
+        return conditional(response, etag=row.version, last_modified=row.stored_at)
+
+
+@bp.delete("/<article_id>")
+def delete(article_id: str) -> Response:
+    require_token()
+    preconditions = _preconditions()
+    with current_runtime().database.writing() as session:
+        deleted = delete_article(session, article_id, datetime.now(UTC), preconditions)
+    if not deleted:
+        raise NotFound(f"There is no article {article_id!r}.")
+    return Response(status=204)
+
+
+@bp.get("")
+def index() -> Response:
+    query = article_query(request.args, allowed=("kind", "since", "until", "cursor", "limit"))
+    with current_runtime().database.reading() as session:
+        page = list_articles(session, query)
+    next_url = None
+    if page.next is not None:
+        params = {key: request.args[key] for key in request.args if key != "cursor"}
+        params["cursor"] = page.next.encode()
+        next_url = f"{current_runtime().settings.base_url}/v1/articles?{urlencode(params)}"
+    response = _json({"items": [summary_json(item) for item in page.items], "next": next_url})
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return conditional(response)

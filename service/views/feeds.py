@@ -1,0 +1,38 @@
+"""The latest quick reads as feeds: `/feed.atom` and `/feed.json`."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response
+
+from ..feeds import FEED_SIZE, atom_feed, json_feed
+from ..runtime import current_runtime
+from ..storage.articles import ArticleQuery, last_change, list_articles
+from .caching import conditional
+
+bp = Blueprint("feeds", __name__)
+QUICK_READ = "quick-read"
+
+
+def _latest():
+    runtime = current_runtime()
+    with runtime.database.reading() as session:
+        page = list_articles(session, ArticleQuery(kind=QUICK_READ, limit=FEED_SIZE))
+        changed = last_change(session, QUICK_READ)
+    return runtime.settings, page.items, changed
+
+
+@bp.get("/feed.atom")
+def atom() -> Response:
+    settings, items, changed = _latest()
+    response = Response(atom_feed(items, settings, changed), mimetype="application/atom+xml")
+    return conditional(response, last_modified=changed)
+
+
+@bp.get("/feed.json")
+def json_feed_document() -> Response:
+    settings, items, changed = _latest()
+    body = json.dumps(json_feed(items, settings), ensure_ascii=False, indent=1)
+    response = Response(body, mimetype="application/feed+json")
+    return conditional(response, last_modified=changed)

@@ -1,0 +1,247 @@
+"""The public pages: an article, the list of quick reads, the 404 page; caching and deletion."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from lxml import html as lxml_html
+from werkzeug.http import http_date
+
+from service.html_renderer import render_html
+from service.validation import validate_article
+
+from .corpus import examples, minimal, right_to_left
+from .test_html_renderer_quality import AXE_TAGS
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def _doc(response):
+    assert response.mimetype == "text/html"
+    return lxml_html.fromstring(response.data)
+
+
+def _quick_read(n: int, **fields) -> dict:
+    defaults = {
+        "id": f"quick-{n:02d}",
+        "kind": "quick-read",
+        "headline": f"Quick read number {n}",
+        "standfirst": f"What happened, number {n}.",
+        "published_at": f"2026-03-{n:02d}T08:00:00Z",
+    }
+    return minimal(**{**defaults, **fields})
+
+
+# The reading page ---------------------------------------------------------------------------
+
+
+def test_the_reading_page_is_the_rendered_article(stored_app, api):
+    article = examples()["bike-lanes"]
+    api.put(article)
+    response = api.get(f"/articles/{article['id']}")
+    assert response.status_code == 200
+    runtime = stored_app.extensions["broadsheet"]
+    assert response.get_data(as_text=True) == render_html(
+        validate_article(article), runtime.env, runtime.settings
+    )
+    rendered = api.client.post("/v1/render/html", json=article)
+    assert response.data == rendered.data
+
+
+def test_pages_link_to_the_feeds(api):
+    api.put(_quick_read(1))
+    for path in ("/articles/quick-01", "/articles"):
+        links = {
+            link.get("type"): link.get("href")
+            for link in _doc(api.get(path)).xpath("//head/link[@rel='alternate']")
+        }
+        assert links == {
+            "application/atom+xml": "https://news.example.org/feed.atom",
+            "application/feed+json": "https://news.example.org/feed.json",
+        }, path
+
+
+@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
+def test_every_page_answers_304_when_unchanged(api, path):
+    api.put(_quick_read(1))
+    first = api.get(path)
+    assert first.status_code == 200
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert api.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert api.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+    assert api.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
+def test_a_replaced_article_is_never_answered_304(api, path):
+    api.put(_quick_read(1))
+    first = api.get(path)
+    time.sleep(1.1)  # Last-Modified counts whole seconds
+    api.put(_quick_read(1, headline="A corrected headline"))
+    for headers in (
+        {"If-None-Match": first.headers["ETag"]},
+        {"If-Modified-Since": first.headers["Last-Modified"]},
+    ):
+        again = api.get(path, headers=headers)
+        assert again.status_code == 200, headers
+        assert again.headers["ETag"] != first.headers["ETag"]
+
+
+# Deletion -----------------------------------------------------------------------------------
+
+
+def test_a_deleted_article_is_gone_from_every_page_and_feed(api):
+    api.put(_quick_read(1))
+    api.put(_quick_read(2))
+    seen = {
+        path: api.get(path)
+        for path in (
+            "/articles/quick-01",
+            "/articles/quick-01.pdf",
+            "/articles",
+            "/feed.atom",
+            "/feed.json",
+            "/v1/articles",
+        )
+    }
+    assert all(response.status_code == 200 for response in seen.values())
+    time.sleep(1.1)  # so that Last-Modified can move on
+    assert api.delete("quick-01").status_code == 204
+
+    for path in ("/articles/quick-01", "/articles/quick-01.pdf", "/v1/articles/quick-01"):
+        for headers in ({}, {"If-None-Match": seen.get(path, seen["/articles"]).headers["ETag"]}):
+            assert api.get(path, headers=headers).status_code == 404, (path, headers)
+    for path in ("/articles", "/feed.atom", "/feed.json", "/v1/articles"):
+        before = seen[path]
+        for headers in (
+            {"If-None-Match": before.headers["ETag"]},
+            {"If-Modified-Since": before.headers.get("Last-Modified", http_date(0))},
+        ):
+            after = api.get(path, headers=headers)
+            assert after.status_code == 200, (path, headers)
+            assert b"quick-01" not in after.data, path
+            assert b"quick-02" in after.data, path
+
+
+# The 404 page -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/articles/no-such-article", "/articles/no-such-article.pdf"])
+def test_unknown_articles_get_a_404_page_for_browsers(api, path):
+    response = api.get(path, headers=BROWSER)
+    assert response.status_code == 404
+    doc = _doc(response)
+    assert doc.xpath("//h1/text()") == ["There is no article here"]
+    assert doc.xpath("//main//a/@href") == ["/articles"]
+    problem = api.get(path, headers={"Accept": "application/json"})
+    assert problem.status_code == 404
+    assert problem.mimetype == "application/problem+json"
+
+
+# The list page ------------------------------------------------------------------------------
+
+
+def test_the_list_shows_quick_reads_newest_first_linking_to_each(api):
+    for n in (3, 1, 2):
+        api.put(_quick_read(n))
+    api.put(minimal(id="long-read", kind="article", published_at="2026-03-09T08:00:00Z"))
+    api.put(right_to_left())
+    doc = _doc(api.get("/articles"))
+    assert doc.xpath("//h1/text()") == ["Quick reads"]
+    items = doc.xpath("//main//li[h2]")
+    assert [li.xpath("string(h2/a/@href)") for li in items] == [
+        "/articles/rtl-arabic",
+        "/articles/quick-03",
+        "/articles/quick-02",
+        "/articles/quick-01",
+    ]
+    arabic = items[0]
+    assert (arabic.get("lang"), arabic.get("dir")) == ("ar", "rtl")
+    assert arabic.xpath("string(.//time/@lang)") == "en"
+    assert items[1].xpath("string(h2/a)") == "Quick read number 3"
+    assert items[1].xpath("string(p[1])") == "What happened, number 3."
+    assert items[1].xpath("string(.//time/@datetime)") == "2026-03-03T08:00:00+00:00"
+    for li in items:
+        assert api.get(li.xpath("string(h2/a/@href)")).status_code == 200
+
+
+def test_the_list_pages_across_a_boundary(api, monkeypatch):
+    from service.views import articles
+
+    monkeypatch.setattr(articles, "PAGE_SIZE", 2)
+    for n in range(1, 6):
+        api.put(_quick_read(n))
+    seen, url, pages = [], "/articles?utm_source=newsletter", 0
+    while url:
+        doc = _doc(api.get(url))
+        seen += doc.xpath("//main//li/h2/a/@href")
+        older = doc.xpath("//nav//a[@rel='next']/@href")
+        assert doc.xpath("//head/link[@rel='next']/@href") == older
+        if pages:
+            assert doc.xpath("//nav//a[not(@rel)]/@href") == ["/articles"]
+        url = older[0] if older else None
+        pages += 1
+    assert seen == [f"/articles/quick-{n:02d}" for n in (5, 4, 3, 2, 1)]
+    assert pages == 3
+
+
+def test_a_bad_cursor_on_the_list_is_400(api):
+    response = api.get("/articles?cursor=nonsense", headers=BROWSER)
+    assert response.status_code == 400
+    assert "cursor" in _doc(response).xpath("string(//main)")
+    problem = api.get("/articles?cursor=nonsense").get_json()
+    assert problem["parameter"] == "cursor"
+
+
+def test_the_empty_list_says_so(api):
+    doc = _doc(api.get("/articles"))
+    assert doc.xpath("//main//li") == []
+    assert "no quick reads yet" in doc.xpath("string(//main)")
+
+
+# Accessibility and validity -----------------------------------------------------------------
+
+
+@pytest.fixture
+def pages(api, monkeypatch):
+    """The site's own pages as a reader gets them: reading page, lists, 404."""
+    from service.views import articles
+
+    monkeypatch.setattr(articles, "PAGE_SIZE", 2)
+    for n in (1, 2):
+        api.put(_quick_read(n))
+    api.put(right_to_left())
+    api.put(examples()["bike-lanes"])
+    first = api.get("/articles")
+    older = _doc(first).xpath("//nav//a[@rel='next']/@href")[0]
+    return {
+        "reading-page": api.get(f"/articles/{examples()['bike-lanes']['id']}").get_data(True),
+        "list-page": first.get_data(as_text=True),
+        "list-page-2": api.get(older).get_data(as_text=True),
+        "not-found-page": api.get("/articles/gone", headers=BROWSER).get_data(as_text=True),
+    }
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_pages_pass_axe(pages, axe, scheme):
+    found = {
+        name: [(v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations]
+        for name, page in pages.items()
+        if (violations := axe(page, AXE_TAGS, color_scheme=scheme))
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_pages_pass_the_nu_checker(pages, nu_checker, tmp_path):
+    results = nu_checker(pages, tmp_path)
+    errors = {
+        name: [(m.get("lastLine"), m["message"]) for m in messages]
+        for name, messages in results.items()
+        if messages
+    }
+    assert errors == {}

@@ -1,0 +1,453 @@
+"""The stored-articles API of SPEC §3: every status of §2 that applies, lists and races."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from service import create_app
+from service.storage.articles import content_version, put_article
+from service.validation import validate_article
+
+from .conftest import API_TOKEN
+from .corpus import corpus, examples, minimal
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["status"] == status
+    return problem
+
+
+# Create, read, replace, delete ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["bike-lanes", "mercado-es", "every-block", "rtl-arabic"])
+def test_put_then_get_returns_the_same_json(api, name):
+    article = corpus()[name]
+    created = api.put(article)
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"https://news.example.org/v1/articles/{article['id']}"
+    version = created.get_json()["version"]
+    assert created.headers["ETag"] == f'"{version}"'
+
+    fetched = api.get(f"/v1/articles/{article['id']}")
+    assert fetched.status_code == 200
+    assert fetched.mimetype == "application/json"
+    assert fetched.get_json() == article
+    assert list(fetched.get_json()) == list(article)  # the order of keys is kept too
+    assert fetched.headers["ETag"] == f'"{version}"'
+    assert fetched.headers["Last-Modified"]
+
+
+def test_put_answers_a_summary_with_links(api):
+    article = examples()["bike-lanes"]
+    body = api.put(article).get_json()
+    assert body["id"] == article["id"]
+    assert body["kind"] == "quick-read"
+    assert body["headline"] == "Council Approves Protected Bike Lanes Along Riverside Drive"
+    assert body["published_at"] == "2026-03-11T23:30:00Z"
+    assert body["version"] == content_version(article)
+    assert body["links"] == {
+        "self": f"https://news.example.org/v1/articles/{article['id']}",
+        "page": f"https://news.example.org/articles/{article['id']}",
+        "pdf": f"https://news.example.org/articles/{article['id']}.pdf",
+    }
+
+
+def test_replacing_answers_200_and_a_new_version(api):
+    article = minimal()
+    first = api.put(article).get_json()["version"]
+    same = api.put(article)
+    assert same.status_code == 200
+    assert same.get_json()["version"] == first
+    changed = api.put(minimal(headline="A replaced headline"))
+    assert changed.status_code == 200
+    assert changed.get_json()["version"] != first
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "A replaced headline"
+
+
+def test_the_version_ignores_the_order_of_keys(api):
+    article = minimal()
+    version = api.put(article).get_json()["version"]
+    reordered = dict(reversed(list(article.items())))
+    again = api.put(reordered)
+    assert again.status_code == 200
+    assert again.get_json()["version"] == version
+
+
+def test_delete_answers_204_then_the_article_is_gone(api):
+    api.put(minimal())
+    deleted = api.delete("minimal")
+    assert deleted.status_code == 204
+    assert deleted.get_data() == b""
+    _problem(api.get("/v1/articles/minimal"), 404)
+    _problem(api.delete("minimal"), 404)
+    assert api.get("/v1/articles").get_json()["items"] == []
+    assert api.put(minimal()).status_code == 201
+
+
+def test_get_answers_304_to_the_current_etag(api):
+    etag = api.put(minimal()).headers["ETag"]
+    assert api.get("/v1/articles/minimal", headers={"If-None-Match": etag}).status_code == 304
+    api.put(minimal(headline="Changed"))
+    assert api.get("/v1/articles/minimal", headers={"If-None-Match": etag}).status_code == 200
+
+
+# 401 ----------------------------------------------------------------------------------------
+
+
+BAD_AUTHORIZATION = [
+    None,
+    "Bearer wrong-token",
+    f"Basic {API_TOKEN}",
+    f"Bearer {API_TOKEN}x",
+    f"Bearer {API_TOKEN[:-1]}",
+    "Bearer",
+    "",
+]
+
+
+def test_writes_without_the_token_are_401(api):
+    assert api.put(minimal()).status_code == 201
+    for authorization in BAD_AUTHORIZATION:
+        headers = {"Authorization": authorization} if authorization is not None else {}
+        for response in (
+            api.put(minimal(headline="Changed"), token=None, headers=headers),
+            api.delete("minimal", token=None, headers=headers),
+        ):
+            _problem(response, 401)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.get("/v1/articles/minimal").get_json() == minimal()
+
+
+def test_with_no_token_configured_every_write_is_401(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url})
+    try:
+        client = app.test_client()
+        for token in ("", "None", API_TOKEN):
+            response = client.put(
+                "/v1/articles/minimal",
+                json=minimal(),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            _problem(response, 401)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+def test_the_token_is_checked_before_the_body_is_read(api):
+    response = api.put(b"{not json", article_id="minimal", token="wrong")
+    _problem(response, 401)
+
+
+# 400, 413, 415, 422 --------------------------------------------------------------------------
+
+
+def test_a_body_that_is_not_json_is_400(api):
+    problem = _problem(api.put(b"{not json", article_id="minimal"), 400)
+    assert problem["detail"].startswith("The body is not JSON")
+
+
+def test_a_body_too_large_is_413(api, stored_app):
+    stored_app.config["MAX_CONTENT_LENGTH"] = 1000
+    _problem(api.put(minimal(standfirst="x" * 2000)), 413)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json; charset=latin-1"])
+def test_a_body_of_the_wrong_type_is_415(api, content_type):
+    _problem(api.put(minimal(), content_type=content_type), 415)
+
+
+def test_an_article_that_breaks_the_contract_is_422_with_pointers(api):
+    problem = _problem(
+        api.put(minimal(body=[{"type": "image", "src": "https://x.example/a"}])), 422
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["/body/0/alt"]
+    _problem(api.get("/v1/articles/minimal"), 404)
+
+
+def test_a_body_naming_another_article_is_422_at_id(api):
+    problem = _problem(api.put(minimal(id="another"), article_id="minimal"), 422)
+    assert [e["pointer"] for e in problem["errors"]] == ["/id"]
+    assert "minimal" in problem["errors"][0]["message"]
+    _problem(api.get("/v1/articles/minimal"), 404)
+    _problem(api.get("/v1/articles/another"), 404)
+
+
+def test_every_problem_is_reported_with_the_id_mismatch(api):
+    problem = _problem(api.put(minimal(id="another", body=[]), article_id="minimal"), 422)
+    assert {e["pointer"] for e in problem["errors"]} == {"/id", "/body"}
+
+
+def test_an_id_the_contract_forbids_cannot_be_stored(api):
+    problem = _problem(api.put(minimal(id="Not_An_Id"), article_id="Not_An_Id"), 422)
+    assert [e["pointer"] for e in problem["errors"]] == ["/id"]
+
+
+# 404 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("article_id", ["no-such-article", "Not_An_Id", "x" * 300])
+def test_unknown_articles_are_404(api, article_id):
+    _problem(api.get(f"/v1/articles/{article_id}"), 404)
+    _problem(api.delete(article_id), 404)
+
+
+# 412 ---------------------------------------------------------------------------------------
+
+
+def test_if_match_protects_a_newer_version(api):
+    old = api.put(minimal()).headers["ETag"]
+    new = api.put(minimal(headline="Edited by someone else")).headers["ETag"]
+    stale = api.put(minimal(headline="My edit"), headers={"If-Match": old})
+    problem = _problem(stale, 412)
+    assert new.strip('"') in problem["detail"]
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "Edited by someone else"
+    _problem(api.delete("minimal", headers={"If-Match": old}), 412)
+
+    fresh = api.put(minimal(headline="My edit"), headers={"If-Match": new})
+    assert fresh.status_code == 200
+    assert api.delete("minimal", headers={"If-Match": fresh.headers["ETag"]}).status_code == 204
+
+
+def test_if_match_on_a_missing_article_is_412(api):
+    _problem(api.put(minimal(), headers={"If-Match": "*"}), 412)
+    _problem(api.get("/v1/articles/minimal"), 404)
+
+
+def test_if_none_match_star_creates_only(api):
+    assert api.put(minimal(), headers={"If-None-Match": "*"}).status_code == 201
+    _problem(api.put(minimal(headline="Again"), headers={"If-None-Match": "*"}), 412)
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "A minimal article"
+
+
+# Lists --------------------------------------------------------------------------------------
+
+LISTED = [
+    ("a-newest", "quick-read", "2026-03-14T09:00:00+01:00"),
+    ("b-tie", "quick-read", "2026-03-13T12:00:00Z"),
+    ("c-tie", "article", "2026-03-13T12:00:00Z"),
+    ("d-tie", "quick-read", "2026-03-13T13:00:00+01:00"),  # the same moment in Paris
+    ("e-middle", "article", "2026-03-12T08:00:00Z"),
+    ("f-old", "quick-read", "2026-03-10T08:00:00Z"),
+    ("g-oldest", "quick-read", "2026-03-01T00:00:00-05:00"),
+]
+NEWEST_FIRST = ["a-newest", "d-tie", "c-tie", "b-tie", "e-middle", "f-old", "g-oldest"]
+
+
+@pytest.fixture
+def listed(api):
+    for article_id, kind, published in LISTED:
+        assert api.put(minimal(id=article_id, kind=kind, published_at=published)).status_code == 201
+    return api
+
+
+def _walk(api, url: str) -> tuple[list[str], int]:
+    """Follow `next` links from `url`; return every id seen and the number of pages."""
+    ids, pages = [], 0
+    while url:
+        response = api.get(url)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        ids += [item["id"] for item in body["items"]]
+        pages += 1
+        if body["next"]:
+            assert response.headers["Link"] == f'<{body["next"]}>; rel="next"'
+            assert body["next"].startswith("https://news.example.org/v1/articles?")
+        url = body["next"]
+    return ids, pages
+
+
+def test_the_list_is_newest_first_with_ties_in_a_stable_order(listed):
+    assert _walk(listed, "/v1/articles")[0] == NEWEST_FIRST
+
+
+def test_pagination_crosses_page_boundaries_without_gaps_or_repeats(listed):
+    for limit in (1, 2, 3, 6, 7, 100):
+        ids, pages = _walk(listed, f"/v1/articles?limit={limit}")
+        assert ids == NEWEST_FIRST, limit
+        assert pages == -(-len(NEWEST_FIRST) // limit), limit
+
+
+def test_next_links_keep_the_filters(listed):
+    first = listed.get("/v1/articles?kind=quick-read&limit=2").get_json()
+    query = parse_qs(urlsplit(first["next"]).query)
+    assert query["kind"] == ["quick-read"]
+    assert query["limit"] == ["2"]
+    ids, _ = _walk(listed, "/v1/articles?kind=quick-read&limit=2")
+    assert ids == ["a-newest", "d-tie", "b-tie", "f-old", "g-oldest"]
+
+
+def test_a_page_changed_between_requests_still_continues_where_it_ended(listed):
+    first = listed.get("/v1/articles?limit=3").get_json()
+    assert [i["id"] for i in first["items"]] == NEWEST_FIRST[:3]
+    listed.put(minimal(id="z-newer", published_at="2026-03-20T00:00:00Z"))
+    listed.delete("b-tie")
+    rest, _ = _walk(listed, first["next"])
+    assert rest == ["e-middle", "f-old", "g-oldest"]
+
+
+FILTERS = [
+    ("kind=article", ["c-tie", "e-middle"]),
+    ("since=2026-03-13T12:00:00Z", ["a-newest", "d-tie", "c-tie", "b-tie"]),
+    ("until=2026-03-13T12:00:00Z", ["e-middle", "f-old", "g-oldest"]),
+    ("since=2026-03-13T13:00:00%2B01:00", ["a-newest", "d-tie", "c-tie", "b-tie"]),
+    ("since=2026-03-13T13:00:00+01:00", ["a-newest", "d-tie", "c-tie", "b-tie"]),
+    ("since=2026-03-10&until=2026-03-13", ["e-middle", "f-old"]),
+    ("since=2026-03-01T05:00:00Z&until=2026-03-01T05:00:01Z", ["g-oldest"]),
+    ("kind=quick-read&since=2026-03-12&until=2026-03-14", ["d-tie", "b-tie"]),
+    ("since=2026-04-01", []),
+]
+
+
+def test_filters(listed):
+    found = {query: _walk(listed, f"/v1/articles?{query}&limit=2")[0] for query, _ in FILTERS}
+    assert found == dict(FILTERS)
+
+
+BAD_QUERIES = [
+    ("kind=opinion", "kind"),
+    ("since=yesterday", "since"),
+    ("since=2026-03-12T08:00:00", "since"),  # no offset
+    ("until=2026-02-30", "until"),
+    ("limit=0", "limit"),
+    ("limit=101", "limit"),
+    ("limit=ten", "limit"),
+    ("limit=" + "9" * 5000, "limit"),
+    ("limit=-1", "limit"),
+    ("cursor=not-a-cursor", "cursor"),
+    ("cursor=WyJ4IiwgMV0", "cursor"),  # base64 of ["x", 1]
+    ("cursor=", "cursor"),
+    ("knid=article", "knid"),
+    ("kind=article&kind=quick-read", "kind"),
+]
+
+
+def test_bad_query_parameters_are_400_naming_the_parameter(api):
+    for query, parameter in BAD_QUERIES:
+        problem = _problem(api.get(f"/v1/articles?{query}"), 400)
+        assert problem["parameter"] == parameter, query
+        assert parameter in problem["detail"], query
+
+
+def test_list_items_say_what_a_client_needs(listed):
+    item = listed.get("/v1/articles?limit=1").get_json()["items"][0]
+    assert set(item) == {
+        "id",
+        "kind",
+        "language",
+        "headline",
+        "summary",
+        "published_at",
+        "updated_at",
+        "stored_at",
+        "version",
+        "links",
+    }
+    assert item["published_at"] == "2026-03-14T08:00:00Z"
+
+
+# Races ----------------------------------------------------------------------------------------
+
+
+def _race(stored_app, bodies: list[dict], headers: dict | None = None) -> list:
+    """PUT each body at once, one thread each; return the responses."""
+    barrier = threading.Barrier(len(bodies))
+    responses: list = [None] * len(bodies)
+
+    def put(index: int) -> None:
+        client = stored_app.test_client()
+        barrier.wait()
+        responses[index] = client.put(
+            f"/v1/articles/{bodies[index]['id']}",
+            json=bodies[index],
+            headers={"Authorization": f"Bearer {API_TOKEN}", **(headers or {})},
+        )
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_two_clients_creating_one_id_both_succeed_and_the_row_is_whole(stored_app, api, round_):
+    bodies = [minimal(id=f"race-{round_}", headline=f"Writer {n}") for n in (1, 2)]
+    responses = _race(stored_app, bodies)
+    assert sorted(r.status_code for r in responses) == [200, 201]
+    stored = api.get(f"/v1/articles/race-{round_}")
+    assert stored.get_json() in bodies
+    assert stored.headers["ETag"] == f'"{content_version(stored.get_json())}"'
+    assert len(api.get("/v1/articles").get_json()["items"]) == 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_clients_creating_only_one_wins_the_other_gets_412(stored_app, api, round_):
+    bodies = [minimal(id=f"race-{round_}", headline=f"Writer {n}") for n in (1, 2)]
+    responses = _race(stored_app, bodies, headers={"If-None-Match": "*"})
+    assert sorted(r.status_code for r in responses) == [201, 412]
+    winner = next(r for r in responses if r.status_code == 201)
+    assert api.get(f"/v1/articles/race-{round_}").headers["ETag"] == winner.headers["ETag"]
+
+
+def test_an_insert_that_loses_the_race_replaces_the_winner(stored_app):
+    """Writer B looks, finds nothing, and inserts while A's insert is not yet committed."""
+    database = stored_app.extensions["broadsheet"].database
+    first, second = minimal(headline="Writer A"), minimal(headline="Writer B")
+    outcome: dict = {}
+
+    def writer_b() -> None:
+        with database.writing() as session:
+            outcome["b"] = put_article(
+                session, validate_article(second), second, datetime.now(UTC)
+            ).created
+
+    with database.writing() as session:
+        a = put_article(session, validate_article(first), first, datetime.now(UTC))
+        assert a.created
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive(), "B must wait for A's transaction"
+    thread.join(timeout=30)
+    assert outcome == {"b": False}
+    with database.reading() as session:
+        from service.storage.articles import get_article
+
+        row = get_article(session, "minimal")
+        assert row is not None
+        assert row.document == second
+        assert row.version == content_version(second)
+        assert row.headline == "Writer B"
+
+
+def test_stored_json_survives_as_sent(api):
+    raw = json.dumps(examples()["mercado-es"], ensure_ascii=False).encode()
+    assert api.put(raw, article_id=examples()["mercado-es"]["id"]).status_code == 201
+    fetched = api.get(f"/v1/articles/{examples()['mercado-es']['id']}")
+    assert json.loads(fetched.get_data()) == json.loads(raw)
+
+
+def test_published_between_gives_a_digest_its_articles_oldest_first(listed, stored_app):
+    from service.storage.articles import published_between
+
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    end = datetime(2026, 3, 14, 8, tzinfo=UTC)
+    with stored_app.extensions["broadsheet"].database.reading() as session:
+        everything = [row.id for row in published_between(session, start, end)]
+        quick = [row.id for row in published_between(session, start, end, kind="quick-read")]
+    assert everything == ["f-old", "e-middle", "b-tie", "c-tie", "d-tie"]
+    assert quick == ["f-old", "b-tie", "d-tie"]

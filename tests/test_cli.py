@@ -1,0 +1,48 @@
+"""The `broadsheet` group: every command in COMMANDS, under `broadsheet` and `flask --app wsgi`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from service.cli import COMMANDS, cli
+
+from .corpus import EXAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_group_lists_every_command():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    listed = result.output.split("Commands:\n", 1)[1].split()
+    assert {command.name for command in COMMANDS} <= set(listed)
+
+
+def test_flask_reaches_the_same_commands():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env["BROADSHEET_ENV"] = "development"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "wsgi",
+            "render",
+            str(EXAMPLES / "bike-lanes.json"),
+            "--to",
+            "text",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Council Approves Protected Bike Lanes")

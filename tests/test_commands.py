@@ -1,0 +1,257 @@
+"""The commands: `broadsheet serve` answers on embedded defaults; `render` writes a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import runtime_of
+from .corpus import EXAMPLES, minimal
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BIKE_LANES = str(EXAMPLES / "bike-lanes.json")
+
+
+def _environment(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env.update({f"BROADSHEET_{k}": v for k, v in settings.items()})
+    return env
+
+
+def test_make_serve_declares_development():
+    recipe = (ROOT / "Makefile").read_text("utf-8").split("\nserve:", 1)[1].split("\n\n", 1)[0]
+    assert "BROADSHEET_ENV=development $(BIN)/broadsheet serve" in recipe
+
+
+def test_broadsheet_serve_answers(tmp_path):
+    port = _free_port()
+    # As `make serve` runs it: development, no SECRET_KEY, this checkout's code.
+    env = _environment(ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert json.load(r) == {"status": "ok", "database": "ok"}
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not answer in 30 s"
+                time.sleep(0.2)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/render/html",
+            data=(EXAMPLES / "bike-lanes.json").read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.read().startswith(b"<!DOCTYPE html>")
+        # serve migrated its database itself, as development: the stored articles answer.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles", timeout=10) as r:
+            assert json.load(r) == {"items": [], "next": None}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
+    """A client that opens a connection and says nothing does not hold a thread for ever."""
+    port = _free_port()
+    env = _environment(
+        ENV="development",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        BODY_TIMEOUT="1",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not answer in 30 s"
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/render/text HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert sock.recv(1024) == b""
+            assert time.monotonic() - started < 5
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+def test_cli_renders_email(runner, tmp_path):
+    out = tmp_path / "a.html"
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "email", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'style="' in out.read_text("utf-8")
+
+
+def test_cli_renders_pdf(runner, tmp_path):
+    out = tmp_path / "a.pdf"
+    result = runner.invoke(
+        args=[
+            "render",
+            str(EXAMPLES / "bike-lanes.json"),
+            "--to",
+            "pdf",
+            "--paper",
+            "letter",
+            "-o",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-1.7")
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("html", "<!DOCTYPE html>"), ("text", "Council")])
+def test_render_command(runner, fmt, expected, tmp_path):
+    out = tmp_path / f"out.{fmt}"
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", fmt, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text("utf-8").startswith(expected)
+
+
+def test_render_command_to_stdout(runner, tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(minimal()), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "text"])
+    assert result.exit_code == 0
+    assert "A minimal article" in result.output
+
+
+def test_render_pdf_goes_through_the_printer_pool_and_its_cache(app, runner, tmp_path, monkeypatch):
+    from service.print_pool import IsolatedPrinter
+
+    printed = []
+    pool_print = IsolatedPrinter.print
+
+    def counting_print(self, *args, **kwargs):
+        printed.append(self)
+        return pool_print(self, *args, **kwargs)
+
+    monkeypatch.setattr(IsolatedPrinter, "print", counting_print)
+    outputs = [tmp_path / "first.pdf", tmp_path / "second.pdf"]
+    for out in outputs:
+        result = runner.invoke(args=["render", BIKE_LANES, "--to", "pdf", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    runtime = runtime_of(app)
+    assert printed == [runtime.printer]  # once, in the pool; the second came from the cache
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    assert outputs[0].read_bytes().startswith(b"%PDF-")
+
+
+def test_render_pdf_keeps_the_page_limit(make_app, tmp_path):
+    path = tmp_path / "long.json"
+    items = [f"item {n}" for n in range(300)]
+    path.write_text(
+        json.dumps(minimal(body=[{"type": "list", "style": "numbered", "items": items}])), "utf-8"
+    )
+    runner = make_app(PDF_MAX_PAGES=2, PDF_WORKERS=1).test_cli_runner()
+    result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}: The article would print on \d+ pages; the limit is 2\.\n",
+        result.output,
+    )
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_pdf_is_not_written_to_a_terminal():
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "render", BIKE_LANES, "--to", "pdf"],
+            cwd=ROOT,
+            env=_environment(ENV="development"),
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        "Error: Not writing a PDF to the terminal: give -o FILE, "
+        "or redirect standard output to a file.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty: an article is a JSON object."),
+        (b"{oops", "The file is not JSON: Expecting property name enclosed in double quotes"),
+        (b"\xef\xbb\xbf{}", "The file starts with a byte order mark; use UTF-8 without one."),
+        (b"\xff", "The file is not UTF-8 (byte 0)."),
+    ],
+)
+def test_render_speaks_of_the_file(runner, tmp_path, content, message):
+    path = tmp_path / "article.json"
+    path.write_bytes(content)
+    result = runner.invoke(args=["render", str(path), "--to", "text"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{path}: {message}")
+    assert "body" not in result.output
+
+
+def test_render_lists_every_problem_of_the_article(runner):
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bad" / "missing-alt.json"), "--to", "text"]
+    )
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "  /body/0/alt: is required: describe the image, or mark it decorative"
+    ]
+    assert result.output.splitlines()[0].endswith(": the article has 1 problem:")
+
+
+def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
+    image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+    path = tmp_path / "hotlinked.json"
+    path.write_text(json.dumps(minimal(body=[image])), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: warning: /body/0/src: image left out" in result.output

@@ -1,0 +1,322 @@
+"""SMTP delivery against a real aiosmtpd server: outcomes, reconnection, TLS, login, rate."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from email import message_from_bytes, policy
+
+import pytest
+import trustme
+
+from service.addresses import Mailbox
+from service.mail.smtp import SmtpTransport, SmtpUrl
+from service.mail.transport import Envelope, Outcome
+from service.messages import build_message
+
+from .mail_server import Recorder, authenticator, start
+
+SENDER = Mailbox("Broadsheet", "digest@news.example.org")
+PASSWORD = "s3cret p@ss:w/rd"
+QUOTED_PASSWORD = "s3cret%20p%40ss%3Aw%2Frd"
+
+
+def _message(to: str = "reader@example.org", subject: str = "Morning digest") -> Envelope:
+    message = build_message(
+        sender=SENDER, to=("Reader", to), subject=subject, text="Plain words.", html="<p>HTML</p>"
+    )
+    return Envelope.of(message, sender=SENDER, recipients=[to])
+
+
+@pytest.fixture
+def server():
+    handler = Recorder()
+    controller = start(handler)
+    yield handler, controller
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls(ca):
+    """A server context with a certificate for 127.0.0.1, and a client context trusting it."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    return server_context, client_context
+
+
+def _url(controller, scheme: str = "smtp", userinfo: str = "", query: str = "") -> str:
+    return f"{scheme}://{userinfo}{controller.hostname}:{controller.port}{query}"
+
+
+def test_messages_are_delivered_over_one_connection(server):
+    handler, controller = server
+    with SmtpTransport(_url(controller)) as transport:
+        outcomes = [transport.send(_message(subject=f"Digest {n}")) for n in range(3)]
+    assert [(o.outcome, o.code) for o in outcomes] == [(Outcome.SENT, 250)] * 3
+    assert len(handler.servers) == 1
+    assert [r.recipients for r in handler.received] == [["reader@example.org"]] * 3
+    assert handler.received[0].sender == "digest@news.example.org"
+    subjects = [
+        message_from_bytes(r.data, policy=policy.default)["Subject"] for r in handler.received
+    ]
+    assert subjects == ["Digest 0", "Digest 1", "Digest 2"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome", "connections"),
+    [
+        # 421 means the server closes the connection: the next message opens another.
+        ("421 4.3.2 Service shutting down", Outcome.TEMPORARY, 2),
+        ("451 4.3.0 Try again later", Outcome.TEMPORARY, 1),
+        ("552 5.3.4 Message too big", Outcome.PERMANENT, 1),
+    ],
+)
+def test_the_data_reply_decides_the_outcome_and_the_next_message_goes(
+    server, reply, outcome, connections
+):
+    handler, controller = server
+    handler.data_replies.append(reply)
+    with SmtpTransport(_url(controller)) as transport:
+        refused = transport.send(_message())
+        after = transport.send(_message(subject="Second"))
+    code, _, text = reply.partition(" ")
+    assert (refused.outcome, refused.code, refused.detail) == (outcome, int(code), text)
+    assert after.sent
+    assert len(handler.received) == 1
+    assert len(handler.servers) == connections
+
+
+def test_a_refused_recipient_is_permanent_with_code_and_text(server):
+    handler, controller = server
+    handler.rcpt_replies["gone@example.org"] = "550 5.1.1 No such user here"
+    handler.rcpt_replies["busy@example.org"] = "450 4.2.1 Mailbox busy"
+    with SmtpTransport(_url(controller)) as transport:
+        gone = transport.send(_message(to="gone@example.org"))
+        busy = transport.send(_message(to="busy@example.org"))
+        fine = transport.send(_message())
+    assert (gone.outcome, gone.code, gone.detail) == (
+        Outcome.PERMANENT,
+        550,
+        "5.1.1 No such user here",
+    )
+    assert str(gone) == "permanent 550: 5.1.1 No such user here"
+    assert (busy.outcome, busy.code) == (Outcome.TEMPORARY, 450)
+    assert fine.sent
+    assert [r.recipients for r in handler.received] == [["reader@example.org"]]
+
+
+def test_a_dropped_connection_is_reopened_once(server):
+    handler, controller = server
+    with SmtpTransport(_url(controller)) as transport:
+        assert transport.send(_message(subject="Before")).sent
+        # The server hangs up between two messages, as an idle timeout would.
+        first = handler.servers[0]
+        closed = threading.Event()
+        controller.loop.call_soon_threadsafe(lambda: (first.transport.close(), closed.set()))
+        assert closed.wait(5)
+        after = transport.send(_message(subject="After"))
+    assert after.sent
+    assert len(handler.servers) == 2
+    assert [message_from_bytes(r.data)["Subject"] for r in handler.received] == [
+        "Before",
+        "After",
+    ]
+
+
+def test_a_server_gone_for_good_is_temporary():
+    handler = Recorder()
+    controller = start(handler)
+    transport = SmtpTransport(_url(controller, query="?timeout=2"))
+    try:
+        assert transport.send(_message()).sent
+    finally:
+        controller.stop()
+    gone = transport.send(_message())
+    transport.close()
+    assert (gone.outcome, gone.code) == (Outcome.TEMPORARY, None)
+    assert "could not connect" in gone.detail
+
+
+def test_a_silent_server_times_out_as_temporary():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never greets
+    try:
+        port = listener.getsockname()[1]
+        with SmtpTransport(f"smtp://127.0.0.1:{port}?timeout=0.5") as transport:
+            delivery = transport.send(_message())
+    finally:
+        listener.close()
+    assert delivery.outcome is Outcome.TEMPORARY
+    assert "timed out" in delivery.detail
+
+
+def test_starttls_is_used_when_offered_and_the_certificate_is_checked(tls):
+    server_context, client_context = tls
+    handler = Recorder()
+    controller = start(handler, tls_context=server_context, require_starttls=True)
+    try:
+        url = _url(controller, query="?starttls=require")
+        with SmtpTransport(url, ssl_context=client_context) as transport:
+            trusted = transport.send(_message())
+        with SmtpTransport(url) as transport:  # the system's CAs do not know this one
+            untrusted = transport.send(_message())
+    finally:
+        controller.stop()
+    assert trusted.sent
+    assert [r.tls for r in handler.received] == [True]
+    assert untrusted.outcome is Outcome.TEMPORARY
+    assert "certificate verify failed" in untrusted.detail
+
+
+def test_starttls_required_but_not_offered_sends_nothing(server):
+    handler, controller = server
+    with SmtpTransport(_url(controller, query="?starttls=require")) as transport:
+        delivery = transport.send(_message())
+    assert delivery.outcome is Outcome.TEMPORARY
+    assert "STARTTLS" in delivery.detail
+    assert handler.received == []
+
+
+def test_smtps_speaks_tls_from_the_first_byte(tls):
+    server_context, client_context = tls
+    handler = Recorder()
+    controller = start(handler, ssl_context=server_context)
+    try:
+        with SmtpTransport(_url(controller, "smtps"), ssl_context=client_context) as transport:
+            delivery = transport.send(_message())
+    finally:
+        controller.stop()
+    assert delivery.sent
+    assert [r.tls for r in handler.received] == [True]
+
+
+def test_login_over_starttls_and_the_password_stays_secret(tls, caplog):
+    caplog.set_level(logging.DEBUG)
+    server_context, client_context = tls
+    handler = Recorder()
+    controller = start(
+        handler,
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=authenticator(b"ada", PASSWORD.encode()),
+        auth_require_tls=True,
+        auth_required=True,
+    )
+    try:
+        good = SmtpTransport(
+            _url(controller, userinfo=f"ada:{QUOTED_PASSWORD}@"), ssl_context=client_context
+        )
+        with good:
+            accepted = good.send(_message())
+        bad = SmtpTransport(_url(controller, userinfo="ada:wrong@"), ssl_context=client_context)
+        with bad:
+            refused = bad.send(_message())
+    finally:
+        controller.stop()
+    assert accepted.sent
+    assert [r.login for r in handler.received] == [b"ada"]
+    assert (refused.outcome, refused.code) == (Outcome.TEMPORARY, 535)
+    shown = " ".join([repr(good), repr(good.url), str(good.url), str(refused), caplog.text])
+    assert "ada" in shown
+    assert PASSWORD not in shown
+    assert QUOTED_PASSWORD not in shown
+    assert "wrong" not in shown
+
+
+class _Clock:
+    """A clock that moves only when the transport sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.naps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.now += seconds
+
+
+def test_the_rate_cap_spaces_messages(server):
+    handler, controller = server
+    clock = _Clock()
+    transport = SmtpTransport(_url(controller, query="?rate=4"), clock=clock, sleep=clock.sleep)
+    with transport:
+        for _ in range(3):
+            assert transport.send(_message()).sent
+        clock.now += 10  # a pause longer than the interval costs no wait
+        assert transport.send(_message()).sent
+    assert clock.naps == [0.25, 0.25]
+    assert len(handler.received) == 4
+
+
+def test_an_envelope_is_sent_as_given(server):
+    handler, controller = server
+    data = _message().data
+    envelope = Envelope("bounces@news.example.org", ("a@example.org", "b@example.org"), data)
+    with SmtpTransport(_url(controller)) as transport:
+        assert transport.send(envelope).sent
+    received = handler.received[0]
+    assert (received.sender, received.recipients) == (
+        "bounces@news.example.org",
+        ["a@example.org", "b@example.org"],
+    )
+    assert received.data.replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n")
+
+
+def test_an_address_that_is_not_ascii_is_refused_before_the_server(server):
+    handler, controller = server
+    envelope = Envelope("digest@news.example.org", ("josé@example.org",), _message().data)
+    with SmtpTransport(_url(controller)) as transport:
+        delivery = transport.send(envelope)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "SMTPUTF8" in delivery.detail
+    assert handler.servers == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://mail.example.org", "smtp://"),
+        ("smtp://", "host"),
+        ("smtp://mail.example.org:port", "port"),
+        ("smtp://mail.example.org?starttls=maybe", "starttls"),
+        ("smtps://mail.example.org?starttls=require", "starttls"),
+        ("smtp://mail.example.org?rate=0", "rate"),
+        ("smtp://mail.example.org?timeout=-1", "timeout"),
+        ("smtp://mail.example.org?colour=blue", "colour"),
+        ("smtp://:hunter2@mail.example.org", "user name"),
+    ],
+)
+def test_a_bad_smtp_url_says_what_it_accepts(url, problem):
+    with pytest.raises(ValueError, match="SMTP_URL") as raised:
+        SmtpUrl.parse(url)
+    assert problem in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_smtp_url_defaults_and_decoding():
+    url = SmtpUrl.parse(f"smtps://ada%40desk:{QUOTED_PASSWORD}@Mail.Example.org?rate=2.5")
+    assert (url.scheme, url.host, url.port, url.username, url.password, url.rate) == (
+        "smtps",
+        "mail.example.org",
+        465,
+        "ada@desk",
+        PASSWORD,
+        2.5,
+    )
+    assert url.redacted == "smtps://ada@desk@mail.example.org:465"
+    assert PASSWORD not in repr(url)
+    plain = SmtpUrl.parse("smtp://localhost")
+    assert (plain.port, plain.starttls, plain.timeout, plain.username) == (25, "auto", 30.0, None)

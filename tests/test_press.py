@@ -1,0 +1,193 @@
+"""Stored PDFs: printed once per version in the background, waited for, never stale."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from service import create_app
+from service.pdf_renderer import PrintJob
+from service.runtime import shared_printer
+from service.settings import Settings
+from service.storage.models import ArticlePdf
+from service.validation import validate_article
+
+from .conftest import CountingPrinter
+from .corpus import examples, long_article, minimal
+
+
+def _pdf_text(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _expected_etag(app, article: dict) -> str:
+    runtime = app.extensions["broadsheet"]
+    return PrintJob(validate_article(article), runtime.env, runtime.settings, "a4").etag
+
+
+class TestWithTheRealPrinter:
+    @pytest.fixture
+    def printer(self):
+        return CountingPrinter(inner=shared_printer(Settings.load({}, {"ENV": "test"})))
+
+    def test_a_stored_article_is_printed_once_and_served_from_storage(self, api, printer):
+        article = examples()["bike-lanes"]
+        assert api.put(article).status_code == 201
+        first = api.get(f"/articles/{article['id']}.pdf")
+        assert first.status_code == 200
+        assert first.mimetype == "application/pdf"
+        assert "Riverside Drive" in _pdf_text(first.data)
+        etag = first.headers["ETag"]
+        again = api.get(f"/articles/{article['id']}.pdf")
+        assert again.data == first.data
+        assert again.headers["ETag"] == etag
+        not_modified = api.get(f"/articles/{article['id']}.pdf", headers={"If-None-Match": etag})
+        assert not_modified.status_code == 304
+        assert len(printer.jobs) == 1
+        assert printer.threads == ["broadsheet-press"]
+
+        replaced = dict(article, headline="Council Delays the Riverside Bike Lanes")
+        assert api.put(replaced).status_code == 200
+        after = api.get(f"/articles/{article['id']}.pdf", headers={"If-None-Match": etag})
+        assert after.status_code == 200
+        assert after.headers["ETag"] != etag
+        assert "Council Delays" in _pdf_text(after.data)
+        assert "Council Approves" not in _pdf_text(after.data)
+        assert len(printer.jobs) == 2
+
+
+def test_readers_arriving_during_the_print_wait_for_that_same_print(stored_app, api, printer):
+    printer.delay = 0.5
+    assert api.put(minimal()).status_code == 201
+    responses: list = []
+
+    def read() -> None:
+        responses.append(stored_app.test_client().get("/articles/minimal.pdf"))
+
+    readers = [threading.Thread(target=read) for _ in range(6)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=30)
+    assert [r.status_code for r in responses] == [200] * 6
+    assert len({r.headers["ETag"] for r in responses}) == 1
+    assert len(printer.jobs) == 1
+    assert set(printer.threads) == {"broadsheet-press"}
+
+
+def test_a_pdf_the_store_could_not_queue_is_printed_once_when_asked(
+    stored_app, api, printer, monkeypatch
+):
+    with monkeypatch.context() as patch:
+        patch.setattr(stored_app.extensions["broadsheet"].press, "submit", lambda *args: None)
+        assert api.put(minimal()).status_code == 201
+    assert printer.jobs == []
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert len(printer.jobs) == 1
+
+
+def test_two_processes_share_one_print_through_the_database(stored_app, api, database_url):
+    """A second app on the same database stands for a second server process."""
+    stored_app.extensions["broadsheet"].press.get_printer().delay = 1.0
+    other = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://news.example.org",
+            "PUBLISHER_NAME": "Test Publisher",
+        }
+    )
+    other_printer = CountingPrinter()
+    other.extensions["broadsheet"].press.get_printer = lambda: other_printer
+    try:
+        assert api.put(minimal()).status_code == 201
+        # While this app's press prints (a second), the other process's reader asks.
+        theirs = other.test_client().get("/articles/minimal.pdf")
+        mine = api.get("/articles/minimal.pdf")
+        assert mine.status_code == theirs.status_code == 200
+        assert theirs.data == mine.data
+        prints = len(stored_app.extensions["broadsheet"].press.get_printer().jobs)
+        assert prints + len(other_printer.jobs) == 1
+    finally:
+        other.extensions["broadsheet"].press.close()
+        other.extensions["broadsheet"].engine.dispose()
+
+
+def test_a_replaced_article_never_gets_the_old_pdf(stored_app, api, printer):
+    printer.delay = 0.3
+    first, second = minimal(headline="First version"), minimal(headline="Second version")
+    assert api.put(first).status_code == 201
+    assert api.put(second).status_code == 200  # while the first is still printing
+    served = api.get("/articles/minimal.pdf")
+    assert served.status_code == 200
+    assert served.headers["ETag"] == f'"{_expected_etag(stored_app, second)}"'
+    stored_app.extensions["broadsheet"].press.close(timeout=30)
+    again = api.get("/articles/minimal.pdf")
+    assert again.headers["ETag"] == served.headers["ETag"]
+
+
+def test_a_deleted_article_loses_its_pdf(stored_app, api):
+    assert api.put(minimal()).status_code == 201
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert api.delete("minimal").status_code == 204
+    assert api.get("/articles/minimal.pdf").status_code == 404
+    with stored_app.extensions["broadsheet"].database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ArticlePdf)) == 0
+
+
+def test_an_article_too_long_to_print_is_refused_once_and_remembered(api, printer):
+    printer.max_pages = 1
+    article = long_article()
+    assert api.put(article).status_code == 201
+    for _ in range(2):
+        response = api.get(f"/articles/{article['id']}.pdf")
+        assert response.status_code == 422
+        assert response.get_json()["type"].endswith("/render-limit")
+    assert printer.jobs == []
+    # The reading page does not depend on the PDF.
+    assert api.get(f"/articles/{article['id']}").status_code == 200
+
+
+def test_a_printer_failure_is_503_and_the_next_reader_prints_again(stored_app, api, printer):
+    from service.errors import PrinterUnavailable
+
+    failing = CountingPrinter(fail_with=PrinterUnavailable("A PDF worker died."))
+    stored_app.extensions["broadsheet"].press.get_printer = lambda: failing
+    assert api.put(minimal()).status_code == 201
+    response = api.get("/articles/minimal.pdf")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    stored_app.extensions["broadsheet"].press.get_printer = lambda: printer
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert len(printer.jobs) == 1
+
+
+def test_a_pdf_printed_by_other_code_is_served_and_reprinted_in_the_background(
+    stored_app, api, printer
+):
+    assert api.put(minimal()).status_code == 201
+    old = api.get("/articles/minimal.pdf")
+    press = stored_app.extensions["broadsheet"].press
+    press.layout = "a different version of Broadsheet"
+    printer.delay = 0.3
+    served = api.get("/articles/minimal.pdf")
+    assert served.data == old.data  # at once, without waiting for the new print
+    press.close(timeout=30)
+    assert len(printer.jobs) == 2
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert len(printer.jobs) == 2
+
+
+def test_the_pdf_answers_range_requests(api):
+    assert api.put(minimal()).status_code == 201
+    whole = api.get("/articles/minimal.pdf").data
+    part = api.get("/articles/minimal.pdf", headers={"Range": "bytes=0-4"})
+    assert part.status_code == 206
+    assert part.data == whole[:5]
+    assert part.headers["Accept-Ranges"] == "bytes"

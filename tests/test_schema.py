@@ -1,0 +1,110 @@
+"""The published JSON Schema: it refuses what the server refuses, wherever a schema can say it."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from .corpus import bad_examples, corpus, minimal
+from .test_validation import BAD
+
+# Rules of the contract a JSON Schema cannot express; each named case of the error corpus
+# or examples/bad/ that breaks one of these, and only those, passes the schema.
+SCHEMA_CANNOT_EXPRESS = {
+    "updated-before-published": "compares two fields",
+    "heading-skips-level": "compares a block with the ones before it",
+    "table-ragged-row": "compares a row's length with the header's",
+    "note-duplicate-id": "uniqueness of one property across array items",
+    "note-unknown": "a note reference must name a note defined elsewhere",
+    "unknown-note": "a note reference must name a note defined elsewhere (examples/bad/)",
+    "date-impossible": "calendar arithmetic (30 February)",
+    "language-invalid": "the IANA language subtag registry",
+    "language-unregistered": "the IANA language subtag registry",
+    "image-data-lies": "the bytes inside a data: URI",
+    "markup-lone-surrogate": "schema patterns see UTF-16 code units",
+    "markup-unclosed": "how inline elements nest",
+    "markup-misnested": "how inline elements nest",
+    "markup-too-deep": "how inline elements nest",
+    "link-in-link": "how inline elements nest",
+    "note-in-link": "how inline elements nest",
+    "markup-duplicate-attr": "an attribute given twice",
+}
+
+
+@pytest.fixture(scope="module")
+def validator(app_schema):
+    return jsonschema.Draft202012Validator(app_schema)
+
+
+@pytest.fixture(scope="module")
+def app_schema():
+    from service import create_app
+
+    client = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).test_client()
+    response = client.get("/v1/schema/article.json")
+    assert response.mimetype == "application/schema+json"
+    return response.get_json()
+
+
+def test_schema_is_published(app_schema):
+    assert set(app_schema["required"]) == {"id", "headline", "published_at", "body"}
+    assert app_schema["additionalProperties"] is False
+    assert app_schema["properties"]["id"]["pattern"] == "^(?:[a-z0-9][a-z0-9-]{0,119})(?![\\s\\S])"
+    jsonschema.Draft202012Validator.check_schema(app_schema)
+
+
+@pytest.mark.parametrize("name", corpus())
+def test_schema_accepts_every_good_article(validator, name):
+    assert list(validator.iter_errors(corpus()[name])) == []
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_schema_refuses_what_the_server_refuses(validator, name, post_json):
+    article, _ = BAD[name]
+    assert post_json("/v1/render/html", article).status_code == 422
+    if name in SCHEMA_CANNOT_EXPRESS:
+        assert validator.is_valid(article), (
+            f"the schema now expresses {name}: drop it from the list"
+        )
+    else:
+        assert not validator.is_valid(article)
+
+
+@pytest.mark.parametrize("name", list(bad_examples()))
+def test_schema_refuses_the_bad_examples(validator, name):
+    article = json.loads(bad_examples()[name])
+    assert validator.is_valid(article) is (name in SCHEMA_CANNOT_EXPRESS)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"type": "image", "src": "https://example.org/a.png"},
+        {"type": "image", "src": "https://example.org/a.png", "alt": None},
+        {"type": "image", "src": "https://example.org/a.png", "alt": " "},
+        {"type": "image", "src": "https://example.org/a.png", "decorative": False},
+        {"type": "image", "src": "https://example.org/a.png", "alt": "x", "decorative": True},
+        {"type": "image", "src": "https://example.org/a.png", "decorative": True, "caption": "c"},
+    ],
+)
+def test_alt_is_required_unless_decorative(validator, post_json, image):
+    article = minimal(body=[image])
+    assert post_json("/v1/render/html", article).status_code == 422
+    assert not validator.is_valid(article)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"type": "image", "src": "https://example.org/a.png", "alt": "A map"},
+        {"type": "image", "src": "https://example.org/a.png", "decorative": True},
+        {"type": "image", "src": "https://example.org/a.png", "decorative": True, "alt": ""},
+        {"type": "image", "src": "https://example.org/a.png", "decorative": True, "alt": None},
+    ],
+)
+def test_described_and_decorative_images_pass(validator, post_json, image):
+    article = minimal(body=[image])
+    assert post_json("/v1/render/html", article).status_code == 200
+    assert validator.is_valid(article)

@@ -1,0 +1,299 @@
+"""Settings: parsed and typed once; a bad value stops the app and every command in one line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service import create_app
+from service.settings import PREFIX, Settings, SettingsError, env_name
+
+from .corpus import EXAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (variable, value, what the line must say it accepts)
+BAD_VALUES = [
+    ("DIGEST_TIME", "25:00", "a time of day as HH:MM"),
+    ("DIGEST_TIME", "7am", "a time of day as HH:MM"),
+    ("TIMEZONE", "Mars/Base", "an IANA time zone name"),
+    ("TIMEZONE", "../../etc/passwd", "an IANA time zone name"),
+    ("PDF_WORKERS", "0", "a whole number of printer processes, 1 to 64"),
+    ("PDF_WORKERS", "two", "a whole number of printer processes, 1 to 64"),
+    ("PDF_TIME_LIMIT", "-1", "a number of seconds above 0"),
+    ("PDF_MAX_PAGES", "0", "a whole number of pages"),
+    ("PDF_CACHE_SIZE", "-5", "a whole number of PDFs"),
+    ("MAX_BODY_BYTES", "lots", "a whole number of bytes"),
+    ("RATELIMIT_ENABLED", "maybe", "true or false"),
+    ("RATELIMIT_STORAGE_URL", "mongodb://db", "memory:// or a redis://"),
+    ("BASE_URL", "ftp://example.org", "an http(s) URL"),
+    ("BASE_URL", "https://example.org/?a=1", "an http(s) URL"),
+    ("MAIL_FROM", "not an address", "a mailbox"),
+    ("UNSUBSCRIBE_MAILTO", "nobody", "an e-mail address"),
+    ("IMAGE_HOSTS", "images.example.org,127.0.0.1", "host names separated by commas"),
+    ("PUBLISHER_NAME", "Two\nlines", "one line of text"),
+    ("SMTP_URL", "http://mail.example.org", "smtp://"),
+    ("DATABASE_URL", "not a url", "a database URL"),
+    ("DATABASE_URL", "mysql://user@host/db", "a database URL"),
+    ("API_TOKEN", "short", "at least 16 characters"),
+    ("DKIM_KEY_FILE", "/nonexistent/key.pem", "a readable PEM private key file"),
+    ("ENV", "staging", "production, development or test"),
+]
+SECRET = {"DATABASE_URL", "SMTP_URL", "API_TOKEN", "SECRET_KEY"}
+ISSUE_EXAMPLES = [("DIGEST_TIME", "25:00"), ("TIMEZONE", "Mars/Base"), ("PDF_WORKERS", "0")]
+
+
+def _check_line(lines: list[str], name: str, value: str, accepts: str) -> None:
+    assert len(lines) == 1, lines
+    line = lines[0]
+    shown = "" if name in SECRET else "=" + value.replace("\n", "\\n")
+    assert line.startswith(f"BROADSHEET_{name}{shown} is not valid"), line
+    assert accepts in line, line
+    if name in SECRET:
+        assert value not in line  # a secret or a password in a URL is never echoed
+
+
+def _environment(**settings: str) -> dict[str, str]:
+    """The process environment without any BROADSHEET_* variable, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    env.update({PREFIX + k: v for k, v in settings.items()})
+    return env
+
+
+def _broadsheet(*args: str, **settings: str) -> subprocess.CompletedProcess:
+    """A real `broadsheet` process (python -m service) run from this checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env=_environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# create_app ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "value", "accepts"), BAD_VALUES)
+def test_create_app_refuses_a_bad_value_from_the_environment(monkeypatch, name, value, accepts):
+    monkeypatch.setenv("BROADSHEET_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv(PREFIX + name, value)
+    with pytest.raises(SettingsError) as refused:
+        create_app()
+    _check_line(refused.value.lines, name, value, accepts)
+
+
+def test_secret_key_is_required_outside_development_and_tests():
+    with pytest.raises(SettingsError) as refused:
+        Settings.load(environ={})
+    assert len(refused.value.lines) == 1
+    assert refused.value.lines[0].startswith("BROADSHEET_SECRET_KEY is required")
+    assert "BROADSHEET_ENV=development" in refused.value.lines[0]
+    for env in ("development", "test"):
+        assert Settings.load(environ={"BROADSHEET_ENV": env}).signing_key
+    assert Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 32}).signing_key == "k" * 32
+
+
+def test_two_bad_values_give_two_lines():
+    with pytest.raises(SettingsError) as refused:
+        Settings.load(
+            environ={"BROADSHEET_DIGEST_TIME": "24:00", "BROADSHEET_PDF_WORKERS": "0"},
+            overrides={"ENV": "test"},
+        )
+    assert [line.split("=")[0] for line in refused.value.lines] == [
+        "BROADSHEET_DIGEST_TIME",
+        "BROADSHEET_PDF_WORKERS",
+    ]
+
+
+def test_dkim_settings_go_together(tmp_path):
+    key = tmp_path / "dkim.pem"
+    key.write_text("not checked here", "utf-8")
+    with pytest.raises(SettingsError, match="set all three or none"):
+        Settings.load(overrides={"ENV": "test", "DKIM_SELECTOR": "s1"})
+    settings = Settings.load(
+        overrides={
+            "ENV": "test",
+            "DKIM_SELECTOR": "s1",
+            "DKIM_DOMAIN": "example.org",
+            "DKIM_KEY_FILE": str(key),
+        }
+    )
+    assert settings.dkim_key_file == str(key)
+
+
+def test_an_unknown_override_is_refused():
+    with pytest.raises(SettingsError, match="PDF_WORKER is not a setting"):
+        Settings.load(overrides={"ENV": "test", "PDF_WORKER": 3})
+
+
+# Good values, typed --------------------------------------------------------------------
+
+
+def test_values_are_typed_once():
+    settings = Settings.load(
+        environ={
+            "BROADSHEET_ENV": "development",
+            "BROADSHEET_DIGEST_TIME": "18:30",
+            "BROADSHEET_TIMEZONE": "Europe/Madrid",
+            "BROADSHEET_IMAGE_HOSTS": " Images.Example.org., cdn.example.net ,",
+            "BROADSHEET_RATELIMIT_ENABLED": "false",
+            "BROADSHEET_PDF_TIME_LIMIT": "2.5",
+            "BROADSHEET_BASE_URL": "https://news.example.org/",
+            "BROADSHEET_SMTP_URL": "   ",
+        }
+    )
+    assert settings.digest_time == time(18, 30)
+    assert settings.timezone == ZoneInfo("Europe/Madrid")
+    assert settings.image_hosts == frozenset({"images.example.org", "cdn.example.net"})
+    assert settings.ratelimit_enabled is False
+    assert settings.pdf_time_limit == 2.5
+    assert settings.base_url == "https://news.example.org"
+    assert settings.smtp_url is None  # blank is unset
+
+
+def test_defaults_when_nothing_is_set():
+    settings = Settings.load(environ={"BROADSHEET_ENV": "test"})
+    assert settings == Settings(env="test")
+    assert settings.digest_time == time(7, 0)
+    assert settings.timezone == ZoneInfo("UTC")
+    assert settings.max_body_bytes == 2 * 1024 * 1024
+    assert settings.ratelimit_storage_url == "memory://"
+
+
+def test_the_mapping_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("BROADSHEET_BASE_URL", "https://env.example.org/")
+    monkeypatch.setenv("BROADSHEET_MAX_BODY_BYTES", "4096")
+    monkeypatch.setenv("BROADSHEET_PDF_WORKERS", "3")
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1})
+    with app.app_context():
+        from service.runtime import current_runtime
+
+        settings = current_runtime().settings
+    assert settings.base_url == "https://env.example.org"
+    assert settings.pdf_workers == 1
+    assert app.config["MAX_CONTENT_LENGTH"] == 4096
+
+
+def test_secrets_stay_out_of_the_repr():
+    settings = Settings(secret_key="hunter2-hunter2", api_token="t" * 20)
+    assert "hunter2" not in repr(settings)
+    assert "t" * 20 not in repr(settings)
+
+
+# The command line, as a real process ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "value", "accepts"), BAD_VALUES)
+def test_broadsheet_serve_stops_on_a_bad_value(tmp_path, name, value, accepts):
+    settings = {"ENV": "development", name: value}
+    if name != "DATABASE_URL":
+        settings["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = _broadsheet("serve", "--port", "1", **settings)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    _check_line(result.stderr.splitlines(), name, value, accepts)
+
+
+@pytest.mark.parametrize(("name", "value"), ISSUE_EXAMPLES)
+def test_broadsheet_render_stops_on_a_bad_value(name, value):
+    result = _broadsheet(
+        "render",
+        str(EXAMPLES / "bike-lanes.json"),
+        "--to",
+        "text",
+        ENV="development",
+        **{name: value},
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"BROADSHEET_{name}={value} is not valid: expected ")
+
+
+def test_broadsheet_without_a_secret_key_stops_in_production():
+    result = _broadsheet("render", str(EXAMPLES / "bike-lanes.json"), "--to", "text")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert re.fullmatch(r"BROADSHEET_SECRET_KEY is required: [^\n]+\n", result.stderr)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["render", "--help"], ["serve", "--help"]])
+def test_help_needs_no_settings_and_warns_of_nothing(args):
+    # Production without a SECRET_KEY, and a bad value besides: help still just helps.
+    result = _broadsheet(*args, DIGEST_TIME="25:00")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("Usage: broadsheet")
+
+
+def test_a_wsgi_server_gets_the_same_line():
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=_environment(SECRET_KEY="k" * 32, TIMEZONE="Mars/Base"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        "BROADSHEET_TIMEZONE=Mars/Base is not valid: expected "
+        + Settings.model_fields["timezone"].description
+    ]
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / "broadsheet.env"
+    env_file.write_text("BROADSHEET_ENV=development\nBROADSHEET_PDF_WORKERS=0\n", "utf-8")
+    result = _broadsheet("--env-file", str(env_file), "serve", "--port", "1")
+    assert result.returncode == 2
+    assert result.stderr.startswith("BROADSHEET_PDF_WORKERS=0 is not valid")
+    out = tmp_path / "out.txt"
+    result = _broadsheet(
+        "-e",
+        str(env_file),
+        "render",
+        str(EXAMPLES / "bike-lanes.json"),
+        "--to",
+        "text",
+        "-o",
+        str(out),
+        PDF_WORKERS="1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_text("utf-8").startswith("Council Approves")
+
+
+# The README documents every setting -----------------------------------------------------
+
+
+def _shown(default: object) -> str:
+    if default is None:
+        return "unset"
+    return f"`{str(default).lower() if isinstance(default, bool) else default}`"
+
+
+def settings_table() -> str:
+    """The README's settings table as the settings object describes it."""
+    rows = ["| variable | default | accepts |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        shown = extra.get("shown_default") or _shown(field.default)
+        rows.append(f"| `{env_name(name)}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+def test_readme_lists_every_setting_as_the_settings_object_does():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = settings_table()
+    assert table in readme, "README's settings table is out of date; it should read:\n" + table

@@ -1,0 +1,170 @@
+"""The database: migrations agree with the models, SQLite is tuned, and `db` commands work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import StatementError
+
+from service import create_app
+from service.storage import schema
+from service.storage.db import Base, create_database_engine
+from service.storage.models import ArticleDeletion
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_migrations_form_one_chain():
+    script = ScriptDirectory.from_config(schema.alembic_config())
+    assert len(script.get_heads()) == 1, "two branches each added a migration: renumber one"
+    revisions = list(script.walk_revisions())
+    assert [r.revision for r in reversed(revisions)] == [
+        f"{n:04d}" for n in range(1, len(revisions) + 1)
+    ]
+
+
+def test_migrations_match_the_models(database_url):
+    engine = create_database_engine(database_url)
+    try:
+        state = schema.upgrade(engine)
+        assert state.is_current
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_harmless_and_downgrade_empties(database_url):
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine)
+        assert schema.upgrade(engine).is_current
+        assert {"articles", "article_pdfs", "article_deletions"} <= set(
+            inspect(engine).get_table_names()
+        )
+        from alembic import command
+
+        with engine.begin() as connection:
+            command.downgrade(schema.alembic_config(connection), "base")
+        assert not schema.schema_state(engine).is_current
+        assert "articles" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_are_tuned(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'tuned.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            pragmas = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
+    finally:
+        engine.dispose()
+
+
+def test_moments_come_back_in_utc(database_url):
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine)
+        from service.storage.db import Database
+
+        database = Database(engine)
+        moment = datetime(2026, 3, 12, 8, 30, tzinfo=timezone(timedelta(hours=2)))
+        with database.writing() as session:
+            session.add(ArticleDeletion(id="x", deleted_at=moment))
+        with database.reading() as session:
+            stored = session.scalar(select(ArticleDeletion.deleted_at))
+        assert stored == moment
+        assert stored.tzinfo == UTC
+
+        def store_a_naive_moment() -> None:
+            with database.writing() as session:
+                session.add(ArticleDeletion(id="y", deleted_at=datetime(2026, 3, 12)))
+
+        with pytest.raises(StatementError, match="time zone"):
+            store_a_naive_moment()
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_command(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url})
+    runner = app.test_cli_runner()
+    try:
+        before = runner.invoke(args=["db", "current"])
+        assert before.exit_code == 1
+        assert "broadsheet db upgrade" in before.output
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+        after = runner.invoke(args=["db", "current"])
+        assert after.exit_code == 0
+        engine = app.extensions["broadsheet"].engine
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM articles")).scalar() == 0
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+def test_db_upgrade_sql_prints_the_migration(make_app):
+    runner = make_app(DATABASE_URL="sqlite://").test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade", "--sql"])
+    assert result.exit_code == 0, result.output
+    assert "CREATE TABLE articles" in result.output
+
+
+def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
+    """Start `broadsheet serve` from this checkout and let it run until it stops by itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env |= {
+        "BROADSHEET_DATABASE_URL": url,
+        "BROADSHEET_SECRET_KEY": "serve-test",
+        "BROADSHEET_ENV": "production",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("FLASK_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_refuses_a_schema_behind_in_one_line(database_url):
+    completed = _serve(database_url)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        "Broadsheet will not serve: The database has no schema yet (Broadsheet needs "
+        "revision 0001): run `broadsheet db upgrade`."
+    ]
+
+
+def test_serve_refuses_a_schema_newer_than_the_code_in_one_line(database_url):
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        engine.dispose()
+    completed = _serve(database_url)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        "Broadsheet will not serve: The database schema is at revision 9999, which this "
+        "version of Broadsheet does not know (it needs 0001): run a newer Broadsheet."
+    ]

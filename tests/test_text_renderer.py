@@ -1,0 +1,84 @@
+"""The plain-text rendering: wrapped, notes as [n], links written out, every word kept."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.text_renderer import WIDTH, render_text, wrap
+from service.validation import validate_article
+
+from .conftest import runtime_of
+from .corpus import article_words, bad_examples, corpus, every_block
+
+ARTICLES = corpus()
+
+
+def test_text_rendering(post_json):
+    response = post_json("/v1/render/text", every_block())
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert text.startswith("Every block & every element\n===")
+    assert "mail link <desk@example.org>" in text
+    assert "[1]" in text
+    notes = text.split("\nNotes\n-----\n\n")[1]
+    assert notes.startswith("[1] The first source, Journal. <https://example.org/first>")
+    assert "[4] A note no one references." in notes
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_bad_examples_do_not_render(post_json):
+    for raw in bad_examples().values():
+        assert post_json("/v1/render/text", raw).status_code == 422
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_word_is_in_the_text_rendering(app, name):
+    settings = runtime_of(app).settings
+    text = " ".join(render_text(validate_article(ARTICLES[name]), settings).split())
+    missing = [word for word in article_words(ARTICLES[name]) if word not in text]
+    assert missing == []
+
+
+# Line filling: what textwrap would do, without its cost.
+
+_WORD = st.text(st.sampled_from("abcdeé-/.,:«»ßنص"), min_size=1, max_size=90)
+_GAP = st.sampled_from([" ", "  ", "\t", " \u00a0"])
+_LINE = st.lists(st.tuples(_GAP, _WORD), max_size=40).map(
+    lambda pairs: "".join(map("".join, pairs))
+)
+_TEXT = st.lists(_LINE, min_size=1, max_size=4).map("\n".join)
+
+
+def _textwrap(text: str, indent: str, hanging: str | None) -> str:
+    rest = indent if hanging is None else hanging
+    lines, first = [], indent
+    for line in text.split("\n"):
+        filled = textwrap.fill(
+            " ".join(line.split()),
+            WIDTH,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.append(filled or first.rstrip())
+        first = rest
+    return "\n".join(lines)
+
+
+@given(
+    text=_TEXT,
+    indent=st.sampled_from(["", "    ", "  - ", "[iv] "]),
+    hanging=st.sampled_from([None, "", "    ", "      "]),
+)
+def test_wrap_fills_lines_as_textwrap_does(text, indent, hanging):
+    assert wrap(text, indent, hanging) == _textwrap(text, indent, hanging)
+
+
+def test_a_word_longer_than_a_line_stands_alone():
+    long = "x" * (WIDTH + 10)
+    assert wrap(f"short {long} tail") == f"short\n{long}\ntail"
