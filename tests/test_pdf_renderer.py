@@ -139,7 +139,7 @@ def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
         *(f"a1-note-{n}" for n in ("first", "second", "third", "never")),
         *(f"a1-ref-{n}-{k}" for n in ("first", "second", "third") for k in (1, 2)),
     }
-    data = Printer(max_pages=10).print(html, "a4", labels)
+    data = Printer(max_pages=10).print(html, "a4", labels).data
     with pikepdf.open(io.BytesIO(data)) as pdf:
         elements = list(_struct_elements(pdf.Root.StructTreeRoot))
         assert len([e for e in elements if e.S == "/Note"]) == 4

@@ -45,24 +45,18 @@ def test_time_limit_stops_a_render_and_the_printer_recovers():
     assert recovered.status_code == 200
 
 
-def printer_processes() -> list[psutil.Process]:
-    """This test process's printer workers, found as the system sees them."""
-    children = psutil.Process().children(recursive=True)
-    return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
-
-
 def test_a_killed_worker_is_never_handed_a_job():
     """The two requests after a worker was killed were answered 503; here both are killed."""
-    others = {worker.pid for worker in printer_processes()}
     client, printer = make_client(PDF_WORKERS=2)
     printer.warm_up()
-    ours = [worker for worker in printer_processes() if worker.pid not in others]
-    assert len(ours) == 2
-    for worker in ours:
-        os.kill(worker.pid, signal.SIGKILL)
+    pids = printer.pids()
+    assert len(pids) == 2
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
     for n in range(2):
         response = client.post("/v1/render/pdf", json=minimal(headline=f"After the kill {n}"))
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert not set(printer.pids()) & set(pids)
 
 
 def test_a_worker_is_retired_after_its_jobs():
@@ -88,20 +82,20 @@ def test_a_worker_is_retired_when_it_grows_past_its_memory():
 
 def test_a_worker_stays_flat_over_many_distinct_images():
     """Decoded images were cached for ever: 200 distinct 1 MB images took 150 to 480 MB."""
-    client, _ = make_client(PDF_WORKER_MAX_JOBS=10_000, PDF_WORKER_MAX_RSS_MB=10_000)
+    client, printer = make_client(PDF_WORKER_MAX_JOBS=10_000, PDF_WORKER_MAX_RSS_MB=10_000)
 
     def render(n: int) -> None:
         image = {"type": "image", "src": hostile.noise_png(600, 600, n), "alt": f"Noise {n}"}
         response = client.post("/v1/render/pdf", json=minimal(id=f"image-{n}", body=[image]))
         assert response.status_code == 200
 
-    others = {worker.pid for worker in printer_processes()}
     for n in range(5):
         render(n)
-    (worker,) = [w for w in printer_processes() if w.pid not in others]
+    (pid,) = printer.pids()
+    worker = psutil.Process(pid)
     settled = worker.memory_info().rss
     for n in range(5, 35):
         render(n)
-    assert worker.is_running()
+    assert printer.pids() == [pid]
     growth = worker.memory_info().rss - settled
     assert growth < 40 * 1024 * 1024, f"grew {growth >> 20} MB over 30 renders"

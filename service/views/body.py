@@ -21,7 +21,9 @@ def json_from_request():
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
     settings = current_runtime().settings
-    raw = read_body(request.environ, limit=settings.max_body_bytes, timeout=settings.body_timeout)
+    # Flask's own knob, set from MAX_BODY_BYTES by create_app (a view may lower it).
+    limit = request.max_content_length or settings.max_body_bytes
+    raw = read_body(request.environ, limit=limit, timeout=settings.body_timeout)
     return parse_json(raw)
 
 
