@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from .article import Article
 from .edition_printer import print_edition
@@ -55,7 +55,8 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
         )
     try:
         article = article_from_bytes(file.read_bytes(), source="file")
-        data = Rendering(article, fmt, current_runtime(), paper).produce()
+        rendering = Rendering(article, fmt, current_runtime(), paper)
+        data = rendering.produce()
     except OSError as error:
         raise click.ClickException(f"{file}: {error.strerror or error}") from None
     except BadArticle as error:
@@ -67,6 +68,8 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     except BroadsheetError as error:
         click.echo(f"{file}: {error.detail}", err=True)
         sys.exit(1)
+    for warning in rendering.warnings:
+        click.echo(f"{file}: warning: {warning}", err=True)
     if output:
         output.write_bytes(data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
@@ -197,7 +200,20 @@ def serve_command(host: str, port: int) -> None:
     prepare_database(current_runtime())
     database = current_runtime().engine.url  # printed with its password hidden
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
+    # dropped, so a stalled connection does not hold a thread; the body's own deadline is
+    # in request_body.
+    timeout = current_runtime().settings.body_timeout
+    handler = type("TimedRequestHandler", (WSGIRequestHandler,), {"timeout": timeout})
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        use_debugger=False,
+        request_handler=handler,
+    )
 
 
 @click.group("db")

@@ -34,6 +34,7 @@ from .editions import (
 from .errors import EditionTooLarge, RenderRefused
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
+from .printing import Printed
 from .reading import prefix_for
 from .settings import Settings
 from .templating import TEMPLATES_DIR
@@ -72,7 +73,7 @@ class EditionPrinterLike(Protocol):
         paper: str = ...,
         link_labels: dict[str, str] | None = ...,
         layout: str = ...,
-    ) -> bytes: ...
+    ) -> Printed: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def _folio_carrier(printer: EditionPrinterLike, paper: str, layout: str) -> byte
         cached = _carriers.get((paper, layout))
     if cached is None:
         html = (TEMPLATES_DIR / "editions" / "folio.html").read_text("utf-8")
-        cached = printer.print(html, paper, None, layout)
+        cached = printer.print(html, paper, None, layout).data
         with _carriers_lock:
             _carriers[paper, layout] = cached
     return cached
@@ -164,7 +165,7 @@ class EditionJob:
             try:
                 front = printer.print(
                     front_html, edition.paper, front_link_labels(entries), edition.layout
-                )
+                ).data
             except RenderRefused as refusal:
                 raise EditionTooLarge(
                     f"The cover and contents of {len(entries)} articles: {refusal.detail}"
@@ -211,7 +212,7 @@ class EditionJob:
         try:
             data = printer.print(
                 part.html, self.edition.paper, part.link_labels, self.edition.layout
-            )
+            ).data
         except RenderRefused as refusal:
             raise EditionTooLarge(
                 f"Article {part.position} ({part.article.id}): {refusal.detail}"

@@ -13,7 +13,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from .errors import RenderRefused
 from .pdf_tags import finish_tagging
 from .templating import TEMPLATES_DIR
-from .url_fetcher import SafeURLFetcher
+from .url_fetcher import LeftOut, SafeURLFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,14 @@ class _BundledProfile(URLFetcher):
         return URLFetcherResponse(url, body=PRESS_PROFILE.read_bytes())
 
 
+@dataclass(frozen=True, slots=True)
+class Printed:
+    """A PDF, and the images it had to leave out (their alt text stands in)."""
+
+    data: bytes
+    left_out: tuple[LeftOut, ...] = ()
+
+
 class Printer:
     """Turns print HTML into a tagged PDF/UA-1 file; build one per process and reuse it."""
 
@@ -58,13 +66,15 @@ class Printer:
         self.fetcher = fetcher or SafeURLFetcher(image_hosts)
         stylesheet = (TEMPLATES_DIR / "rendering" / "print.css").read_text("utf-8")
         self.stylesheet = CSS(string=stylesheet, font_config=self.fonts, url_fetcher=self.fetcher)
+        # Wide tables go on pages of their own, turned to landscape (print.css: table.wide).
         self.paper = {
-            name: CSS(string=f"@page {{ size: {size} }}", font_config=self.fonts)
+            name: CSS(
+                string=f"@page {{ size: {size} }} @page wide {{ size: {size} landscape }}",
+                font_config=self.fonts,
+            )
             for name, size in PAPER_SIZES.items()
         }
         self.max_pages = max_pages
-        # WeasyPrint's image cache, shared across renders: a data: URI is decoded once.
-        self.image_cache: dict = {}
         self._layouts: dict[str, _Layout] = {}
 
     def _layout(self, name: str) -> _Layout:
@@ -91,15 +101,17 @@ class Printer:
         paper: str = "a4",
         link_labels: dict[str, str] | None = None,
         layout: str = "article",
-    ) -> bytes:
+    ) -> Printed:
         chosen = self._layout(layout)
+        # No image cache outlives a render: decoded images are the bulk of a worker's memory,
+        # and the PDF cache already answers a repeated article without printing it again.
+        self.fetcher.begin_job()
         document = HTML(string=html, url_fetcher=self.fetcher).render(
             font_config=self.fonts,
             stylesheets=[*chosen.stylesheets, self.paper[paper]],
             color_profiles=chosen.color_profiles,
             pdf_variant=chosen.variant,
             presentational_hints=False,
-            cache=self.image_cache,
         )
         if len(document.pages) > self.max_pages:
             raise RenderRefused(
@@ -112,4 +124,4 @@ class Printer:
             pdf_identifier=False,
             uncompressed_pdf=True,
         )
-        return finish_tagging(data, link_labels or {})
+        return Printed(finish_tagging(data, link_labels or {}), tuple(self.fetcher.left_out))

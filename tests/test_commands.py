@@ -83,6 +83,42 @@ def test_broadsheet_serve_answers(tmp_path):
         server.stdout.close()
 
 
+def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
+    """A client that opens a connection and says nothing does not hold a thread for ever."""
+    port = _free_port()
+    env = _environment(
+        ENV="development",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        BODY_TIMEOUT="1",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not answer in 30 s"
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/render/text HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert sock.recv(1024) == b""
+            assert time.monotonic() - started < 5
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
 def test_cli_renders_email(runner, tmp_path):
     out = tmp_path / "a.html"
     result = runner.invoke(
@@ -317,3 +353,12 @@ def test_edition_command_refuses_unknown_ids_and_empty_days(stored_app, api, tmp
     assert neither.exit_code == 2
     assert "Give --date, --ids or article files." in neither.stderr
     assert not out.exists()
+
+
+def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
+    image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+    path = tmp_path / "hotlinked.json"
+    path.write_text(json.dumps(minimal(body=[image])), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: warning: /body/0/src: image left out" in result.output

@@ -21,6 +21,7 @@ from ..errors import (
     InvalidEdition,
     NotFound,
 )
+from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
 from .body import json_from_request
@@ -84,9 +85,10 @@ def _edition(
     headers = {"ETag": f'"{job.etag}"', "Cache-Control": "no-cache"}
     if request.if_none_match.contains(job.etag):
         return Response(status=304, headers=headers)
-    data = runtime.pdf_cache.get(job.etag)
-    if data is None:
-        data = runtime.pdf_cache.put(job.etag, job.print_with(runtime.printer))
+    printed = runtime.pdf_cache.get(job.etag)
+    if printed is None:
+        printed = runtime.pdf_cache.put(job.etag, Printed(job.print_with(runtime.printer)))
+    data = printed.data
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(data, mimetype="application/pdf", headers=headers)
