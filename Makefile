@@ -39,6 +39,7 @@ bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/email.py
+	$(BIN)/python bench/edition.py
 	$(BIN)/python bench/store.py
 
 clean:

@@ -6,7 +6,12 @@ cached request through the whole HTTP route; and the same article's HTML page pr
 PDF by a warm headless Chromium (Playwright driving Debian's chromium), with the ratio.
 Goals from the issue: warm uncached <= 1.0x Chromium, cached <= 5 ms.
 
-Run: `.venv/bin/python bench/pdf.py [runs]` (Chromium must be installed: make system-deps).
+Then the memory of one printer process over 200 renders of distinct articles, each with its
+own embedded 1 MB image (random pixels in a PNG data: URI), recycling off, so the figures show
+what a render leaves behind; goal: flat.
+
+Run: `.venv/bin/python bench/pdf.py [runs]` (Chromium must be installed: make system-deps),
+or `.venv/bin/python bench/pdf.py memory [renders]` for the memory figures alone.
 """
 
 from __future__ import annotations
@@ -131,5 +136,74 @@ def main(runs: int = 30) -> None:
     )
 
 
+def noise_png(side: int, seed: int) -> str:
+    """A PNG data: URI of random pixels: about 3 bytes a pixel, like a photo's detail."""
+    import base64
+    import io
+    import random
+
+    from PIL import Image
+
+    pixels = random.Random(seed).randbytes(side * side * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def worker_memory(renders: int = 200, every: int = 25) -> None:
+    """Resident memory of one printer process as it prints distinct articles with images."""
+    import psutil
+
+    from service import create_app
+    from service.runtime import current_runtime
+
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "DATABASE_URL": "sqlite://",
+            "PDF_WORKERS": 1,
+            "PDF_CACHE_SIZE": 0,
+            "PDF_WORKER_MAX_JOBS": 1_000_000,  # recycling off: measure what a render leaves
+            "PDF_WORKER_MAX_RSS_MB": 1_000_000,
+        }
+    )
+    client = app.test_client()
+    with app.app_context():
+        pool = current_runtime().printer
+    pool.warm_up()
+    (pid,) = pool.pids()
+    worker = psutil.Process(pid)
+    print(f"\nprinter process memory over {renders} renders, each with a distinct 1 MB image")
+    print(f"{'renders':>8} {'RSS':>8}")
+    print(f"{0:>8} {worker.memory_info().rss / 2**20:>6.0f}MB")
+    image_bytes = 0
+    figures = []
+    for n in range(1, renders + 1):
+        src = noise_png(600, n)
+        image_bytes += len(src) * 3 // 4
+        article = {
+            "id": f"memory-{n}",
+            "headline": f"Render number {n}",
+            "published_at": "2026-03-12T08:00:00Z",
+            "body": [{"type": "image", "src": src, "alt": f"Random pixels, number {n}"}],
+        }
+        response = client.post("/v1/render/pdf", json=article)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        if n % every == 0:
+            figures.append(worker.memory_info().rss)
+            print(f"{n:>8} {figures[-1] / 2**20:>6.0f}MB")
+    assert pool.pids() == [pid], "the printer process was replaced during the measurement"
+    growth = (figures[-1] - figures[0]) / 2**20
+    print(
+        f"(images {image_bytes / renders / 2**20:.2f} MB each on average; from render {every} "
+        f"to render {renders} the process grew {growth:+.0f} MB)"
+    )
+    pool.close()
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+    if len(sys.argv) > 1 and sys.argv[1] == "memory":
+        worker_memory(int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+        worker_memory()

@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         articles,
         articles_api,
         digests,
+        editions,
         feeds,
         health,
         rendering,
@@ -67,7 +68,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
-    for blueprint in (articles_api.bp, articles.bp, feeds.bp, subscriptions.bp, digests.bp):
+    for blueprint in (
+        articles_api.bp,
+        articles.bp,
+        feeds.bp,
+        editions.bp,
+        subscriptions.bp,
+        digests.bp,
+    ):
         app.register_blueprint(blueprint)
     register_commands(app)
     return app

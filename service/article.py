@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character
-from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
+from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
 from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
 
@@ -209,6 +209,9 @@ def _validate_data_uri(src: str) -> str:
         raise _fail("image_src", "the data: URI is not valid base64") from None
     if not is_image_of_type(data, media_type):
         raise _fail("image_src", f"the embedded data is not a {media_type} image")
+    problem = pixels_problem(data, media_type)
+    if problem:
+        raise _fail("image_pixels", f"the embedded image is refused: {problem}")
     return src
 
 

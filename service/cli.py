@@ -18,11 +18,16 @@ from flask.cli import ScriptInfo
 from digests.commands import COMMANDS as DIGEST_COMMANDS
 
 from . import create_app
-from .commands import db_group, render_command, serve_command
+from .commands import db_group, edition_command, render_command, serve_command
 from .settings import SettingsError
 
-# Room for the groups to come: edition.
-COMMANDS: tuple[click.Command, ...] = (render_command, serve_command, db_group, *DIGEST_COMMANDS)
+COMMANDS: tuple[click.Command, ...] = (
+    render_command,
+    serve_command,
+    db_group,
+    edition_command,
+    *DIGEST_COMMANDS,
+)
 
 
 class BadSettings(click.ClickException):

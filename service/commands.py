@@ -1,4 +1,4 @@
-"""The commands: render one article file, serve the app, migrate its database.
+"""The commands: render one article file, print an edition, serve the app, migrate its database.
 
 Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadsheet …` and
 `flask --app wsgi …` behave alike; the group that loads the app is in `service.cli`.
@@ -7,6 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -14,13 +15,17 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from .errors import BadArticle, BroadsheetError
+from .article import Article
+from .edition_printer import print_edition
+from .editions import EditionLimits, plan_edition
+from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .formats import FORMATS, PAPERS, Rendering
 from .logs import configure_logging
 from .runtime import Runtime, current_runtime
 from .storage import schema
+from .storage.editions import named, published_on
 from .validation import article_from_bytes
 
 
@@ -50,7 +55,8 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
         )
     try:
         article = article_from_bytes(file.read_bytes(), source="file")
-        data = Rendering(article, fmt, current_runtime(), paper).produce()
+        rendering = Rendering(article, fmt, current_runtime(), paper)
+        data = rendering.produce()
     except OSError as error:
         raise click.ClickException(f"{file}: {error.strerror or error}") from None
     except BadArticle as error:
@@ -62,11 +68,124 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     except BroadsheetError as error:
         click.echo(f"{file}: {error.detail}", err=True)
         sys.exit(1)
+    for warning in rendering.warnings:
+        click.echo(f"{file}: warning: {warning}", err=True)
     if output:
         output.write_bytes(data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
     else:
         sys.stdout.buffer.write(data)
+
+
+def _refused(where: object, error: BroadsheetError) -> None:
+    if isinstance(error, BadArticle):
+        count = len(error.errors)
+        click.echo(f"{where}: the article has {count} problem{'s' * (count != 1)}:", err=True)
+        for item in error.errors:
+            click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
+    else:
+        click.echo(f"{where}: {error.detail}", err=True)
+    sys.exit(1)
+
+
+@click.command("edition")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ids", help="Stored articles to print, in this order: a,b,c.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF."
+)
+@click.option(
+    "--for",
+    "audience",
+    type=click.Choice(("readers", "press")),
+    default="readers",
+    show_default=True,
+    help="press: PDF/X-4 with 3 mm bleed and crop marks.",
+)
+@click.option("--title", help="The edition's title on the cover.")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(("%Y-%m-%d",)),
+    help="The edition's date; alone, print every stored article published that day.",
+)
+@click.option("--lang", "language", help="Language of the cover and contents (BCP 47).")
+@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True)
+@with_appcontext
+def edition_command(
+    files: tuple[Path, ...],
+    ids: str | None,
+    output: Path,
+    audience: str,
+    title: str | None,
+    on: datetime | None,
+    language: str | None,
+    paper: str,
+) -> None:
+    """Print a print edition: the stored articles published on --date, those named by
+    --ids, or the article FILES, in order."""
+    if files and ids:
+        raise click.UsageError("Give article files or --ids, not both.")
+    if not files and ids is None and on is None:
+        raise click.UsageError("Give --date, --ids or article files.")
+    runtime = current_runtime()
+    articles = []
+    for file in files:
+        try:
+            articles.append(article_from_bytes(file.read_bytes(), source="file"))
+        except OSError as error:
+            raise click.ClickException(f"{file}: {error.strerror or error}") from None
+        except BroadsheetError as error:
+            _refused(file, error)
+    try:
+        if not files:
+            articles = _stored_articles(ids, on.date() if on else None)
+        edition = plan_edition(
+            articles,
+            publication=runtime.settings.publisher_name,
+            limits=EditionLimits(
+                max_articles=runtime.settings.edition_max_articles,
+                max_pages_per_article=runtime.settings.pdf_max_pages,
+            ),
+            title=title,
+            on=on.date() if on else None,
+            language=language,
+            paper=paper,
+            for_press=audience == "press",
+        )
+        with click.progressbar(
+            length=len(articles), label="Printing articles", file=sys.stderr
+        ) as bar:
+            data = print_edition(
+                edition,
+                runtime.env,
+                runtime.settings,
+                runtime.printer,
+                progress=lambda done, total: bar.update(done - bar.pos),
+            )
+    except BroadsheetError as error:
+        _refused("edition", error)
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
+
+
+def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
+    """The stored articles named in `ids`, or else all those published on `day`."""
+    runtime = current_runtime()
+    try:
+        with runtime.database.reading() as session:
+            if ids is not None:
+                return named(session, [i.strip() for i in ids.split(",") if i.strip()])
+            assert day is not None
+            articles = published_on(session, day, runtime.settings.timezone)
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"The articles could not be read from the database ({type(error).__name__}); "
+            "is it reachable, and up to date (broadsheet db upgrade)?"
+        ) from None
+    if not articles:
+        raise EmptyEdition(f"No article was published on {day} ({runtime.settings.timezone.key}).")
+    return articles
 
 
 @click.command("serve")
@@ -81,7 +200,20 @@ def serve_command(host: str, port: int) -> None:
     prepare_database(current_runtime())
     database = current_runtime().engine.url  # printed with its password hidden
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
+    # dropped, so a stalled connection does not hold a thread; the body's own deadline is
+    # in request_body.
+    timeout = current_runtime().settings.body_timeout
+    handler = type("TimedRequestHandler", (WSGIRequestHandler,), {"timeout": timeout})
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        use_debugger=False,
+        request_handler=handler,
+    )
 
 
 @click.group("db")

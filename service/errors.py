@@ -73,6 +73,23 @@ class BadParameter(BadRequest):
         return problem
 
 
+class PayloadTooLarge(BroadsheetError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+class RequestTimeout(BroadsheetError):
+    """The body did not arrive within the deadline; the connection is closed."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "The request body arrived too slowly"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
 class UnsupportedMediaType(BroadsheetError):
     status = 415
     slug = "unsupported-media-type"
@@ -99,12 +116,29 @@ class BadArticle(BroadsheetError):
         return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
 
 
+class OverBudget(BadArticle):
+    """A valid article larger than one article may be (service/budgets.py)."""
+
+    slug = "over-budget"
+    title = "The article is larger than one article may be"
+
+
 class RenderRefused(BroadsheetError):
     """The article is valid but too large to render within the service's limits."""
 
     status = 422
     slug = "render-limit"
     title = "The article exceeds a rendering limit"
+
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.errors = errors or []
+
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.errors:
+            problem["errors"] = [error.as_dict() for error in self.errors]
+        return problem
 
 
 class PrinterUnavailable(BroadsheetError):
@@ -139,3 +173,37 @@ class PreconditionFailed(BroadsheetError):
     status = 412
     slug = "precondition-failed"
     title = "The article has changed"
+
+
+class InvalidEdition(BroadsheetError):
+    """An edition that cannot be set as asked (the same article twice, a malformed request);
+    `errors` points at each field at fault when there is a request body."""
+
+    status = 422
+    slug = "invalid-edition"
+    title = "The edition cannot be made as asked"
+
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.errors = errors or []
+
+    def problem(self) -> dict[str, Any]:
+        problem = super().problem()
+        if self.errors:
+            problem["errors"] = [error.as_dict() for error in self.errors]
+        return problem
+
+
+class EmptyEdition(InvalidEdition):
+    """No article to print: an empty list, or a date on which nothing was published."""
+
+    slug = "empty-edition"
+    title = "The edition has no articles"
+
+
+class EditionTooLarge(BroadsheetError):
+    """Too many articles, or an article too long, for the limits: refused before printing."""
+
+    status = 422
+    slug = "edition-limit"
+    title = "The edition exceeds a printing limit"

@@ -56,6 +56,7 @@ class Rendering:
         self.format = FORMATS[fmt]
         self.runtime = runtime
         self.job = PrintJob(article, runtime.env, runtime.settings, paper) if fmt == "pdf" else None
+        self.warnings: list[str] = []  # what the output left out; known once produced
 
     @property
     def etag(self) -> str | None:
@@ -68,6 +69,8 @@ class Rendering:
 
     def produce(self) -> bytes:
         if self.job is not None:
-            return self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+            printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+            self.warnings = self.job.warnings(printed)
+            return printed.data
         assert self.format.render is not None
         return self.format.render(self.article, self.runtime).encode("utf-8")

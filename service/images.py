@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import struct
+
+from PIL.JpegImagePlugin import JpegImageFile
+
 # Media type → the bytes a file of that type starts with.
 IMAGE_TYPES: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -19,3 +26,69 @@ def is_image_of_type(data: bytes, media_type: str) -> bool:
     if not signatures or not data.startswith(signatures):
         return False
     return media_type != "image/webp" or data[8:12] == b"WEBP"
+
+
+# Decoding costs about 8 bytes a pixel in a printer process, whatever the file's size: a
+# 657 KB PNG of 13,000 by 13,000 pixels took one to 1.6 GB. 25 megapixels holds a camera's
+# 6,000 by 4,000 photo; an article's images together may hold 40 (service/budgets.py).
+MAX_IMAGE_PIXELS = 25_000_000
+
+
+def pixel_size(data: bytes, media_type: str) -> tuple[int, int] | None:
+    """Width and height from the image's header, without decoding it; None if unreadable."""
+    try:
+        if media_type == "image/png" and data[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", data[16:24])
+            return width, height
+        if media_type == "image/gif":
+            width, height = struct.unpack("<HH", data[6:10])
+            return width, height
+        if media_type == "image/webp":
+            return _webp_size(data)
+        if media_type == "image/jpeg":
+            # Pillow's JPEG reader stops at the first scan: markers are read, pixels are not.
+            with JpegImageFile(io.BytesIO(data)) as image:
+                return image.size
+    except (struct.error, OSError, SyntaxError, ValueError):
+        return None
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas of a WebP file, from its first chunk (lossy, lossless or extended)."""
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and data[20:21] == b"\x2f":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def pixels_problem(data: bytes, media_type: str) -> str | None:
+    """Why the image may not be decoded (its size unreadable, or too many pixels), or None."""
+    size = pixel_size(data, media_type)
+    if size is None:
+        return "its width and height cannot be read from it"
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        return (
+            f"it has {width * height:,} pixels ({width:,} by {height:,}); "
+            f"the limit is {MAX_IMAGE_PIXELS:,}"
+        )
+    return None
+
+
+def embedded_pixels(src: str) -> int:
+    """The pixels of a data: URI's image; 0 when unreadable (validation then says why)."""
+    header, _, payload = src[5:].partition(",")
+    media_type = header.partition(";")[0].lower()
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return 0
+    size = pixel_size(data, media_type)
+    return size[0] * size[1] if size else 0

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from typing import Protocol
 
 import weasyprint
 from jinja2 import Environment
+from weasyprint.urls import iri_to_uri
 
 from .article import Article
 from .errors import RenderRefused
 from .page import article_context, link_labels
-from .printing import PAPER_SIZES
+from .print_budget import check_print_budget
+from .printing import PAPER_SIZES, Printed
+from .reading import ImagePart, Reading
 from .settings import Settings
 from .templating import TEMPLATES_DIR
+from .url_fetcher import url_digest
 
 PAPERS = tuple(PAPER_SIZES)
 # A page of this design holds about 4,500 characters of running text; no page can hold
@@ -26,7 +31,7 @@ MAX_CHARS_PER_PAGE = 8_000
 _ENGINE = hashlib.sha256(
     weasyprint.__version__.encode()
     + (TEMPLATES_DIR / "rendering" / "print.css").read_bytes()
-    + b"pdf/ua-1;tagging-v1"
+    + b"pdf/ua-1;tagging-v1;landscape-tables-v1"
 ).hexdigest()
 
 
@@ -35,7 +40,7 @@ class PrinterLike(Protocol):
 
     def print(
         self, html: str, paper: str = ..., link_labels: dict[str, str] | None = ...
-    ) -> bytes: ...
+    ) -> Printed: ...
 
 
 class PrintJob:
@@ -45,62 +50,120 @@ class PrintJob:
         context = article_context(article, settings)
         context["paper"] = paper
         self.article = article
+        self.reading: Reading = context["reading"]
         self.paper = paper
-        self.html = env.get_template("rendering/print.html").render(context)
+        self.html = break_long_words(env.get_template("rendering/print.html").render(context))
         self.link_labels = link_labels(context["reading"], context["labels"])
         self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
             f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
 
-    def print_with(self, printer: PrinterLike) -> bytes:
+    def print_with(self, printer: PrinterLike) -> Printed:
         if self.text_length > printer.max_pages * MAX_CHARS_PER_PAGE:
             raise RenderRefused(
                 f"The article has {self.text_length} characters of text, more than "
                 f"{printer.max_pages} pages can hold; the limit is {printer.max_pages} pages."
             )
+        check_print_budget(self.reading)
         return printer.print(self.html, self.paper, self.link_labels)
+
+    def warnings(self, printed: Printed) -> list[str]:
+        """What the PDF left out, by pointer, in words a client can act on (ASCII)."""
+        pointers: dict[str, list[str]] = {}
+        for index, part in enumerate(self.reading.body):
+            if isinstance(part, ImagePart):
+                for src in {part.source.src, iri_to_uri(part.source.src)}:
+                    pointers.setdefault(url_digest(src), []).append(f"/body/{index}/src")
+        found = []
+        for item in printed.left_out:
+            for pointer in pointers.get(item.digest, ["/body"]):
+                found.append(f"{pointer}: image left out, its alt text stands in ({item.reason})")
+        return [ascii_text(line) for line in dict.fromkeys(found)]
 
 
 def render_pdf(
     article: Article, env: Environment, settings: Settings, printer: PrinterLike, paper: str = "a4"
 ) -> bytes:
-    return PrintJob(article, env, settings, paper).print_with(printer)
+    return PrintJob(article, env, settings, paper).print_with(printer).data
+
+
+# A run of this many characters with no break in it is no word of any language but a code,
+# a URL or a hostile string. Left whole, it is laid out again for every line it fills
+# (20,000 characters took minutes) and then runs off the page, so it gets a break
+# opportunity every BREAK_EVERY characters and is never hyphenated.
+LONG_WORD = 60
+BREAK_EVERY = 30
+_TEXT_RUN = re.compile(r">([^<]+)<")
+_UNBROKEN = re.compile(r"(?:&[#0-9A-Za-z]+;|[^\s&<])" + f"{{{LONG_WORD},}}")
+_CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
+
+
+def break_long_words(html: str) -> str:
+    """The print HTML with every over-long run of characters in its body made breakable."""
+    head, body_tag, body = html.partition("<body")
+    if not body_tag:
+        return html
+    return head + body_tag + _TEXT_RUN.sub(_break_runs, body)
+
+
+def _break_runs(match: re.Match[str]) -> str:
+    return ">" + _UNBROKEN.sub(_break_run, match[1]) + "<"
+
+
+def _break_run(match: re.Match[str]) -> str:
+    characters = _CHARACTER.findall(match[0])  # a character reference is one character
+    pieces = (
+        "".join(characters[i : i + BREAK_EVERY]) for i in range(0, len(characters), BREAK_EVERY)
+    )
+    return '<span class="long-word">' + "\u200b".join(pieces) + "</span>"
+
+
+def ascii_text(text: str, limit: int = 300) -> str:
+    """`text` as printable ASCII (non-ASCII escaped), fit for a header value."""
+    escaped = text.encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if " " <= c <= "~" else "?" for c in escaped)[:limit]
 
 
 class PdfCache:
-    """Rendered PDFs by ETag, least recently used first out, bounded in count and bytes."""
+    """Rendered PDFs by ETag, least recently used first out, bounded in count and bytes.
+
+    A PDF keeps the list of images it left out, so a cached answer warns as the first did;
+    one that lacks an image only for now (the image's server failed) is not kept.
+    """
 
     def __init__(self, max_items: int, max_bytes: int = 128 * 1024 * 1024):
         self.max_items = max_items
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[str, Printed] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Printed | None:
         with self._lock:
-            data = self._items.get(key)
-            if data is not None:
+            printed = self._items.get(key)
+            if printed is not None:
                 self._items.move_to_end(key)
-            return data
+            return printed
 
-    def put(self, key: str, data: bytes) -> bytes:
-        if self.max_items <= 0 or len(data) > self.max_bytes:
-            return data
+    def put(self, key: str, printed: Printed) -> Printed:
+        if self.max_items <= 0 or len(printed.data) > self.max_bytes:
+            return printed
+        if any(item.transient for item in printed.left_out):
+            return printed
         with self._lock:
             if key in self._items:
-                return data
-            self._items[key] = data
-            self._bytes += len(data)
+                return printed
+            self._items[key] = printed
+            self._bytes += len(printed.data)
             while len(self._items) > self.max_items or self._bytes > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped)
-        return data
+                self._bytes -= len(dropped.data)
+        return printed
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def render(self, job: PrintJob, printer: PrinterLike) -> bytes:
+    def render(self, job: PrintJob, printer: PrinterLike) -> Printed:
         cached = self.get(job.etag)
         return cached if cached is not None else self.put(job.etag, job.print_with(printer))

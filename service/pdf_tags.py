@@ -1,12 +1,14 @@
 """Finishing WeasyPrint's tagged PDF for PDF/UA where its tagging stops short.
 
-WeasyPrint already tags headings, lists, tables, figures with /Alt, links, and marks page
-margin boxes (running header, page numbers) as artifacts. This pass adds what it cannot
-know from HTML alone:
+WeasyPrint already tags headings, lists, tables, figures with /Alt and links. This pass
+adds what it cannot know from HTML alone, and mends what it leaves loose:
 
 - an image without alt text is decorative: its content becomes an /Artifact and its
   /Figure element leaves the structure tree;
-- a note reference becomes /Reference, and each endnote's body a /Note with an /ID;
+- the text of page margin boxes (running heads, page numbers), which WeasyPrint tags under
+  elements no path from the root reaches, becomes a pagination /Artifact;
+- a note reference becomes /Reference, and each endnote's body a /Note with an /ID, listed
+  in the tree's /IDTree;
 - internal links get an /Alt and annotation /Contents that say what they do ("Note 2",
   "Back to reference 2a") instead of the bare destination name.
 """
@@ -31,7 +33,8 @@ def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
             parent_tree = _parent_tree(root)
             _label_links(root, link_labels)
             _mark_notes(pdf, root)
-            _decorative_figures_to_artifacts(pdf, root, parent_tree)
+            _content_to_artifacts(pdf, root, parent_tree)
+            _index_ids(pdf, root)
         output = io.BytesIO()
         pdf.save(
             output,
@@ -61,7 +64,7 @@ def _kids(element: PdfObject) -> list:
 
 
 def _parent_tree(root: PdfObject) -> dict[int, PdfObject]:
-    """Page index → the array mapping that page's MCIDs to structure elements."""
+    """Parent-tree key → the array mapping a page's MCIDs to structure elements."""
     nums = root.ParentTree.get("/Nums", Array())
     return {
         int(nums[i]): nums[i + 1]
@@ -125,10 +128,20 @@ def _mark_notes(pdf: pikepdf.Pdf, root: PdfObject) -> None:
                     body.K = Array([note])
 
 
-def _decorative_figures_to_artifacts(
-    pdf: pikepdf.Pdf, root: PdfObject, parent_tree: dict[int, PdfObject]
-) -> None:
-    page_index: dict[Any, int] = {page.objgen: index for index, page in enumerate(pdf.pages)}
+def _index_ids(pdf: pikepdf.Pdf, root: PdfObject) -> None:
+    """The /IDTree a structure tree must have once any element has an /ID (the notes')."""
+    ids = {str(e.ID): e for e in _elements(root) if "/ID" in e}
+    if ids:
+        names: list[Any] = []
+        for key in sorted(ids, key=lambda k: k.encode("utf-8")):
+            names += [String(key), ids[key]]
+        root.IDTree = pdf.make_indirect(Dictionary(Names=Array(names)))
+
+
+def _decorative_figures(
+    root: PdfObject, mappings: dict[int, PdfObject], page_index: dict[Any, int]
+) -> dict[int, set[int]]:
+    """Page index → MCIDs of figures without alt text, whose elements leave the tree."""
     by_page: dict[int, set[int]] = {}
     for element in list(_elements(root)):
         if element.S != Name.Figure or str(element.get("/Alt", "")).strip():
@@ -150,20 +163,55 @@ def _decorative_figures_to_artifacts(
             ]
         )
         for mcid in mcids:
-            mapping = parent_tree.get(index)
+            mapping = mappings.get(index)
             if mapping is not None and mcid < len(mapping):
                 mapping[mcid] = None
-    for index, artifact_mcids in by_page.items():
+    return by_page
+
+
+def _page_furniture(root: PdfObject, mappings: dict[int, PdfObject]) -> dict[int, set[int]]:
+    """Page index → MCIDs whose elements no path from the root reaches.
+
+    WeasyPrint tags the text of page margin boxes (running heads, page numbers) as spans
+    under a /NonStruct that its parent never lists: content in no reading order. It is
+    pagination, so it becomes an artifact.
+    """
+    reachable = {element.objgen for element in _elements(root)}
+    by_page: dict[int, set[int]] = {}
+    for index, mapping in mappings.items():
+        for mcid, element in enumerate(mapping):
+            if isinstance(element, Dictionary) and element.objgen not in reachable:
+                by_page.setdefault(index, set()).add(mcid)
+                mapping[mcid] = None
+    return by_page
+
+
+def _content_to_artifacts(pdf: pikepdf.Pdf, root: PdfObject, parent_tree: dict[int, PdfObject]):
+    """Decorative figures and page furniture become artifacts, in one rewrite per page."""
+    page_index: dict[Any, int] = {page.objgen: index for index, page in enumerate(pdf.pages)}
+    mappings = {
+        index: parent_tree[int(page.StructParents)]
+        for index, page in enumerate(pdf.pages)
+        if int(page.get("/StructParents", -1)) in parent_tree
+    }
+    figures = _decorative_figures(root, mappings, page_index)
+    furniture = _page_furniture(root, mappings)
+    for index in sorted(set(figures) | set(furniture)):
         page_object: PdfObject = pdf.pages[index]
         instructions: list[Any] = []
         for operands, operator in pikepdf.parse_content_stream(page_object):  # type: ignore[misc]
-            if (
-                str(operator) == "BDC"
+            mcid = (
+                int(operands[1].get("/MCID", -1))
+                if str(operator) == "BDC"
                 and len(operands) == 2
                 and isinstance(operands[1], Dictionary)
-                and int(operands[1].get("/MCID", -1)) in artifact_mcids
-            ):
+                else -1
+            )
+            if mcid in figures.get(index, ()):
                 instructions.append(([Name.Artifact], Operator("BMC")))
+            elif mcid in furniture.get(index, ()):
+                pagination = Dictionary(Type=Name.Pagination)
+                instructions.append(([Name.Artifact, pagination], Operator("BDC")))
             else:
                 instructions.append((operands, operator))
         page_object.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))

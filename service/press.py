@@ -214,7 +214,10 @@ class Press:
             if article is None:
                 raise _Superseded()
             job = PrintJob(article, self.env, self.settings, PAPER)
-            data = job.print_with(self.get_printer())
+            printed = job.print_with(self.get_printer())
+            data = printed.data
+            for warning in job.warnings(printed):
+                logger.warning("The stored PDF of %r left out: %s", article_id, warning)
         except RenderRefused as refusal:
             with self.database.writing() as session:
                 save_failure(session, article_id, version, self.layout, refusal.detail)

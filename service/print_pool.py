@@ -4,40 +4,105 @@ A thread cannot be stopped in Python, and WeasyPrint's layout has no deadline; a
 process can be. Each worker builds its `Printer` once (stylesheets, fonts) and then serves
 renders over a pipe. A render past the time limit kills its worker and a fresh one takes
 its place; the client gets a clear problem answer, and the server is never wedged.
+
+Workers are also retired the way gunicorn's `max_requests` retires its own: after `max_jobs`
+renders, or as soon as one reports more than `max_rss_mb` resident, since memory a render
+took is rarely given back to the system. A worker found dead (killed from outside, or by
+the system for memory) is replaced, and the render is tried once more on another.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
+import functools
+import gc
 import logging
 import multiprocessing
+import os
 import queue
+import resource
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PrinterUnavailable, RenderRefused
+
+if TYPE_CHECKING:
+    from .printing import Printed
 
 logger = logging.getLogger(__name__)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), or its peak where /proc is missing."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+CLEAN_UP_ABOVE = 32 * 1024 * 1024
+WARM_UP_HTML = (
+    '<html lang="en"><body><main><article><h1>Ready</h1><div class="article-body">'
+    "<p>A paragraph of hyphenated, justified text to lay out once.</p>"
+    "</div></article></main></body></html>"
+)
+
+
+def heap_trimmer() -> Callable[[], object] | None:
+    """glibc's malloc_trim: it hands freed heap pages back to the system, which glibc
+    otherwise keeps, so a worker's memory would creep up render after render."""
+    name = ctypes.util.find_library("c")
+    try:
+        return functools.partial(ctypes.CDLL(name).malloc_trim, 0) if name else None
+    except (OSError, AttributeError):
+        return None  # not glibc: nothing to trim
+
+
 def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int) -> None:
     """Worker process: build the printer once, then print whatever arrives."""
+    from PIL import Image
+
+    from .images import MAX_IMAGE_PIXELS
     from .printing import Printer
 
+    # A backstop for what the header checks cannot see (a GIF frame wider than its canvas):
+    # Pillow itself refuses to decode more than twice the cap in this process.
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     printer = Printer(image_hosts, max_pages=max_pages)
-    connection.send(("ready", None))
+    # The first render in a process loads fonts and hyphenation patterns; doing it before
+    # saying ready keeps that out of a client's time limit, even after a worker is replaced.
+    printer.print(WARM_UP_HTML)
+    trim = heap_trimmer()
+    settled = resident_bytes()
+    connection.send(("ready", None, settled))
     while True:
         try:
-            html, paper, labels = connection.recv()
+            html, paper, labels, layout = connection.recv()
         except (EOFError, KeyboardInterrupt):
             return
         try:
-            connection.send(("ok", printer.print(html, paper, labels)))
+            reply: tuple[str, Any] = ("ok", printer.print(html, paper, labels, layout))
         except RenderRefused as refusal:
-            connection.send(("refused", refusal.detail))
+            reply = ("refused", refusal.detail)
         except Exception as error:
-            connection.send(("error", f"{type(error).__name__}: {error}"))
+            reply = ("error", f"{type(error).__name__}: {error}")
+        if resident_bytes() > settled + CLEAN_UP_ABOVE:
+            # A document is a web of reference cycles that holds its decoded images until
+            # the cyclic collector's rare full pass; after a large one, run it and give the
+            # freed pages back. A small one is left alone: a full pass costs 30 ms or more.
+            gc.collect()
+            if trim is not None:
+                trim()
+        connection.send((*reply, resident_bytes()))
+
+
+class WorkerDied(Exception):
+    """The worker was gone before it could answer; the render may be tried on another."""
 
 
 class _Worker:
@@ -52,10 +117,19 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
+        self.jobs = 0
+        self.rss = 0
 
     def wait_ready(self, timeout: float) -> bool:
-        if not self.ready and self.connection.poll(timeout):
-            self.ready = self.connection.recv()[0] == "ready"
+        """True once the worker has built its printer; WorkerDied if it is gone."""
+        if self.ready:
+            return True
+        try:
+            if self.connection.poll(timeout):
+                status, _, self.rss = self.connection.recv()
+                self.ready = status == "ready"
+        except (EOFError, OSError):
+            raise WorkerDied() from None
         return self.ready
 
     def kill(self) -> None:
@@ -74,54 +148,121 @@ class IsolatedPrinter:
         max_pages: int,
         time_limit: float,
         workers: int,
+        max_jobs: int = 0,
+        max_rss_mb: int = 0,
         start_timeout: float = 60.0,
     ):
         self.image_hosts = image_hosts
         self.max_pages = max_pages
         self.time_limit = time_limit
+        self.max_jobs = max_jobs
+        self.max_rss = max_rss_mb * 1024 * 1024
         self.start_timeout = start_timeout
         self.size = workers
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._started = 0
+        self._live: set[_Worker] = set()
         self._closed = False
         atexit.register(self.close)
 
     def _new_worker(self) -> _Worker:
-        return _Worker(self._context, self.image_hosts, self.max_pages)
+        worker = _Worker(self._context, self.image_hosts, self.max_pages)
+        with self._lock:
+            self._live.add(worker)
+        return worker
 
     def _take(self) -> _Worker:
         with self._lock:
-            if self._idle.empty() and self._started < self.size:
+            start = self._idle.empty() and self._started < self.size
+            if start:
                 self._started += 1
-                return self._new_worker()
+        if start:
+            return self._new_worker()
         try:
             return self._idle.get(timeout=self.time_limit)
         except queue.Empty:
             raise PrinterUnavailable("Every PDF printer is busy; try again shortly.") from None
 
+    def _take_live(self) -> _Worker:
+        """An idle worker whose process is running; dead ones met on the way are replaced."""
+        for _ in range(self.size):
+            worker = self._take()
+            if worker.process.is_alive():
+                return worker
+            logger.warning("A PDF worker had stopped while idle; starting another")
+            self._replace(worker)
+        return self._take()
+
     def _replace(self, worker: _Worker) -> None:
+        with self._lock:
+            self._live.discard(worker)
         worker.kill()
         if not self._closed:
             self._idle.put(self._new_worker())
+
+    def _give_back(self, worker: _Worker) -> None:
+        """Idle again, unless it has printed enough or grown too large: then a fresh one."""
+        worker.jobs += 1
+        if self.max_jobs and worker.jobs >= self.max_jobs:
+            logger.info("A PDF worker printed %d jobs; starting a fresh one", worker.jobs)
+            self._replace(worker)
+        elif self.max_rss and worker.rss > self.max_rss:
+            logger.info("A PDF worker holds %d MB; starting a fresh one", worker.rss >> 20)
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
+
+    def pids(self) -> list[int]:
+        """The process ids of the workers started so far (for measurements and tests)."""
+        with self._lock:
+            return [w.process.pid for w in self._live if w.process.pid is not None]
 
     def warm_up(self) -> None:
         """Start every worker now rather than on the first request."""
         workers = [self._take() for _ in range(self.size - self._started + self._idle.qsize())]
         for worker in workers:
-            worker.wait_ready(self.start_timeout)
+            try:
+                worker.wait_ready(self.start_timeout)
+            except WorkerDied:
+                self._replace(worker)
+                continue
             self._idle.put(worker)
 
     def print(
-        self, html: str, paper: str = "a4", link_labels: dict[str, str] | None = None
-    ) -> bytes:
-        worker = self._take()
-        if not worker.wait_ready(self.start_timeout):
+        self,
+        html: str,
+        paper: str = "a4",
+        link_labels: dict[str, str] | None = None,
+        layout: str = "article",
+    ) -> Printed:
+        """Print on an idle worker; a worker found dead is replaced and another tried once."""
+        job = (html, paper, link_labels or {}, layout)
+        try:
+            return self._print_on(self._take_live(), job)
+        except WorkerDied:
+            logger.warning("A PDF worker stopped before it answered; printing on another")
+        try:
+            return self._print_on(self._take_live(), job)
+        except WorkerDied:
+            logger.error("Two PDF workers stopped in turn during one render")
+            raise PrinterUnavailable("The PDF printer stopped during the render.") from None
+
+    def _print_on(self, worker: _Worker, job: tuple) -> Printed:
+        try:
+            started = worker.wait_ready(self.start_timeout)
+        except WorkerDied:
+            self._replace(worker)
+            raise
+        if not started:
             self._replace(worker)
             raise PrinterUnavailable("The PDF printer did not start.")
+        if not worker.process.is_alive():
+            self._replace(worker)
+            raise WorkerDied()
         try:
-            worker.connection.send((html, paper, link_labels or {}))
+            worker.connection.send(job)
             if not worker.connection.poll(self.time_limit):
                 logger.warning(
                     "A PDF render passed the %.0f s limit; its worker was stopped", self.time_limit
@@ -130,12 +271,11 @@ class IsolatedPrinter:
                 raise RenderRefused(
                     f"The article took longer than {self.time_limit:g} s to lay out."
                 )
-            status, payload = worker.connection.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            logger.error("A PDF worker died during a render; starting another")
+            status, payload, worker.rss = worker.connection.recv()
+        except (EOFError, OSError):
             self._replace(worker)
-            raise PrinterUnavailable("The PDF printer stopped during the render.") from None
-        self._idle.put(worker)
+            raise WorkerDied() from None
+        self._give_back(worker)
         if status == "ok":
             return payload
         if status == "refused":
@@ -147,6 +287,7 @@ class IsolatedPrinter:
         self._closed = True
         while True:
             try:
-                self._idle.get_nowait().kill()
+                worker = self._idle.get_nowait()
             except queue.Empty:
                 return
+            worker.kill()

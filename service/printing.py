@@ -4,18 +4,52 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .errors import RenderRefused
 from .pdf_tags import finish_tagging
 from .templating import TEMPLATES_DIR
-from .url_fetcher import SafeURLFetcher
+from .url_fetcher import LeftOut, SafeURLFetcher
 
 logger = logging.getLogger(__name__)
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+# A layout names the stylesheets over print.css and the PDF variant: a single article, an
+# article or the front matter inside a reader's edition, or the same for the press.
+LAYOUTS = {
+    "article": ((), "pdf/ua-1"),
+    "edition": (("editions/edition.css",), "pdf/ua-1"),
+    "press": (("editions/edition.css", "editions/press.css"), "pdf/x-4"),
+}
+PRESS_PROFILE = TEMPLATES_DIR / "editions" / "press-cmyk.icc"
+
+
+@dataclass
+class _Layout:
+    stylesheets: list[CSS]
+    variant: str
+    color_profiles: dict = field(default_factory=dict)
+
+
+class _BundledProfile(URLFetcher):
+    """The press stylesheet may load its own output profile and nothing else."""
+
+    def fetch(self, url, headers=None):
+        if url != PRESS_PROFILE.as_uri():
+            raise ValueError(f"{url} is not the bundled press profile")
+        return URLFetcherResponse(url, body=PRESS_PROFILE.read_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class Printed:
+    """A PDF, and the images it had to leave out (their alt text stands in)."""
+
+    data: bytes
+    left_out: tuple[LeftOut, ...] = ()
 
 
 class Printer:
@@ -32,23 +66,52 @@ class Printer:
         self.fetcher = fetcher or SafeURLFetcher(image_hosts)
         stylesheet = (TEMPLATES_DIR / "rendering" / "print.css").read_text("utf-8")
         self.stylesheet = CSS(string=stylesheet, font_config=self.fonts, url_fetcher=self.fetcher)
+        # Wide tables go on pages of their own, turned to landscape (print.css: table.wide).
         self.paper = {
-            name: CSS(string=f"@page {{ size: {size} }}", font_config=self.fonts)
+            name: CSS(
+                string=f"@page {{ size: {size} }} @page wide {{ size: {size} landscape }}",
+                font_config=self.fonts,
+            )
             for name, size in PAPER_SIZES.items()
         }
         self.max_pages = max_pages
-        # WeasyPrint's image cache, shared across renders: a data: URI is decoded once.
-        self.image_cache: dict = {}
+        self._layouts: dict[str, _Layout] = {}
+
+    def _layout(self, name: str) -> _Layout:
+        """The stylesheets of a layout, parsed on first use and kept for the process."""
+        if name not in self._layouts:
+            names, variant = LAYOUTS[name]
+            layout = _Layout([self.stylesheet], variant)
+            for path in names:
+                layout.stylesheets.append(
+                    CSS(
+                        string=(TEMPLATES_DIR / path).read_text("utf-8"),
+                        base_url=(TEMPLATES_DIR / path).as_uri(),
+                        font_config=self.fonts,
+                        url_fetcher=_BundledProfile(),
+                        color_profiles=layout.color_profiles,
+                    )
+                )
+            self._layouts[name] = layout
+        return self._layouts[name]
 
     def print(
-        self, html: str, paper: str = "a4", link_labels: dict[str, str] | None = None
-    ) -> bytes:
+        self,
+        html: str,
+        paper: str = "a4",
+        link_labels: dict[str, str] | None = None,
+        layout: str = "article",
+    ) -> Printed:
+        chosen = self._layout(layout)
+        # No image cache outlives a render: decoded images are the bulk of a worker's memory,
+        # and the PDF cache already answers a repeated article without printing it again.
+        self.fetcher.begin_job()
         document = HTML(string=html, url_fetcher=self.fetcher).render(
             font_config=self.fonts,
-            stylesheets=[self.stylesheet, self.paper[paper]],
-            pdf_variant="pdf/ua-1",
+            stylesheets=[*chosen.stylesheets, self.paper[paper]],
+            color_profiles=chosen.color_profiles,
+            pdf_variant=chosen.variant,
             presentational_hints=False,
-            cache=self.image_cache,
         )
         if len(document.pages) > self.max_pages:
             raise RenderRefused(
@@ -57,6 +120,8 @@ class Printer:
             )
         # Written uncompressed: the tagging pass saves it once more and compresses it then.
         data = document.write_pdf(
-            pdf_variant="pdf/ua-1", pdf_identifier=False, uncompressed_pdf=True
+            pdf_variant=chosen.variant,
+            pdf_identifier=False,
+            uncompressed_pdf=True,
         )
-        return finish_tagging(data, link_labels or {})
+        return Printed(finish_tagging(data, link_labels or {}), tuple(self.fetcher.left_out))

@@ -36,6 +36,8 @@ def shared_printer(settings: Settings) -> IsolatedPrinter:
         settings.pdf_max_pages,
         settings.pdf_time_limit,
         settings.pdf_workers,
+        settings.pdf_worker_max_jobs,
+        settings.pdf_worker_max_rss_mb,
     )
     with _printers_lock:
         if key not in _printers:
@@ -44,6 +46,8 @@ def shared_printer(settings: Settings) -> IsolatedPrinter:
                 max_pages=settings.pdf_max_pages,
                 time_limit=settings.pdf_time_limit,
                 workers=settings.pdf_workers,
+                max_jobs=settings.pdf_worker_max_jobs,
+                max_rss_mb=settings.pdf_worker_max_rss_mb,
             )
         return _printers[key]
 

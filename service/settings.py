@@ -110,6 +110,9 @@ class Settings(BaseModel):
     max_body_bytes: int = setting(
         2 * 1024 * 1024, "a whole number of bytes, at least 1024", shown="2097152 (2 MiB)"
     )
+    body_timeout: float = setting(
+        10.0, "a number of seconds above 0, at most 600: the time a request body may take"
+    )
     ratelimit_storage_url: str = setting(
         "memory://", "memory:// or a redis:// (rediss://) URL shared between machines"
     )
@@ -118,6 +121,15 @@ class Settings(BaseModel):
     pdf_max_pages: int = setting(60, "a whole number of pages, 1 to 10000")
     pdf_cache_size: int = setting(128, "a whole number of PDFs kept in memory, 0 turns it off")
     pdf_workers: int = setting(2, "a whole number of printer processes, 1 to 64")
+    edition_max_articles: int = setting(
+        300, "a whole number of articles in one print edition, 1 to 10000"
+    )
+    pdf_worker_max_jobs: int = setting(
+        500, "a whole number of PDFs a printer process prints before a fresh one replaces it"
+    )
+    pdf_worker_max_rss_mb: int = setting(
+        500, "a whole number of MB: a printer process holding more after a PDF is replaced"
+    )
     dkim_selector: str | None = setting(
         None, "a DKIM selector such as mail2026 (with DKIM_DOMAIN and DKIM_KEY_FILE)"
     )
@@ -310,7 +322,7 @@ class Settings(BaseModel):
             raise ValueError()
         return value
 
-    @field_validator("pdf_time_limit")
+    @field_validator("pdf_time_limit", "body_timeout")
     @classmethod
     def _time_limit(cls, value: float) -> float:
         if not 0 < value <= 600:
@@ -341,6 +353,16 @@ class Settings(BaseModel):
     @classmethod
     def _attempts(cls, value: int) -> int:
         return _within(value, 1, 100)
+
+    @field_validator("edition_max_articles")
+    @classmethod
+    def _edition_articles(cls, value: int) -> int:
+        return _within(value, 1, 10_000)
+
+    @field_validator("pdf_worker_max_jobs", "pdf_worker_max_rss_mb")
+    @classmethod
+    def _worker_recycling(cls, value: int) -> int:
+        return _within(value, 1, None)
 
     @field_validator("dkim_key_file")
     @classmethod

@@ -11,28 +11,54 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import http.client
 import ipaddress
 import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type
+from .budgets import PIXELS
+from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixel_size, pixels_problem
 from .logs import printable
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+MAX_ARTICLE_PIXELS = PIXELS.maximum
 
 Resolver = Callable[[str, int], list[str]]
 
 
 class FetchRefused(ValueError):
-    """A resource the fetcher will not load; WeasyPrint logs it and leaves the image out."""
+    """A resource the fetcher will not load; WeasyPrint logs it and leaves the image out.
+
+    `transient` when another attempt might succeed (the network, the image's server), so a
+    PDF that lacks the image is not kept in the cache.
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False):
+        super().__init__(reason)
+        self.transient = transient
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """An image a render did not load: which (its URL's digest), why, and whether for now."""
+
+    digest: str
+    reason: str
+    transient: bool
+
+
+def url_digest(url: str) -> str:
+    """Names a URL briefly (data: URIs run to megabytes) for the trip back from a worker."""
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -91,19 +117,36 @@ class SafeURLFetcher(URLFetcher):
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.begin_job()
+
+    def begin_job(self) -> None:
+        """Forget the last render's images: what was left out, how many pixels were loaded."""
+        self.left_out: list[LeftOut] = []
+        self._pixels = 0
 
     def fetch(self, url, headers=None):
         try:
-            if url[:5].lower() == "data:":
-                return self._data(url)
-            return self._https(url)
+            body, media_type = self._data(url) if url[:5].lower() == "data:" else self._https(url)
+            self._count_pixels(body, media_type)
+            return URLFetcherResponse(url, body, {"Content-Type": media_type})
         except FetchRefused as refusal:
             logger.warning("Not loading %s: %s", printable(url, 200), printable(refusal))
+            self.left_out.append(LeftOut(url_digest(url), str(refusal), refusal.transient))
             raise
+
+    def _count_pixels(self, body: bytes, media_type: str) -> None:
+        """Refuse an image WeasyPrint must not decode: too many pixels, alone or together."""
+        problem = pixels_problem(body, media_type)
+        if problem:
+            raise FetchRefused(problem)
+        width, height = pixel_size(body, media_type) or (0, 0)
+        self._pixels += width * height
+        if self._pixels > MAX_ARTICLE_PIXELS:
+            raise FetchRefused(f"the article's images together pass {MAX_ARTICLE_PIXELS:,} pixels")
 
     # data: URIs, decoded here rather than by urllib ------------------------------------
 
-    def _data(self, url: str) -> URLFetcherResponse:
+    def _data(self, url: str) -> tuple[bytes, str]:
         header, comma, payload = url[5:].partition(",")
         media_type, _, params = header.partition(";")
         media_type = media_type.strip().lower()
@@ -120,11 +163,11 @@ class SafeURLFetcher(URLFetcher):
             raise FetchRefused("embedded image too large")
         if not is_image_of_type(body, media_type):
             raise FetchRefused(f"the embedded data is not a {media_type} image")
-        return URLFetcherResponse(url, body, {"Content-Type": media_type})
+        return body, media_type
 
     # https, to allow-listed hosts at public addresses only --------------------------------
 
-    def _https(self, url: str) -> URLFetcherResponse:
+    def _https(self, url: str) -> tuple[bytes, str]:
         try:
             parts = urlsplit(url)
             port = parts.port or 443
@@ -146,15 +189,15 @@ class SafeURLFetcher(URLFetcher):
         try:
             addresses = self.resolver(host, port)
         except OSError as error:
-            raise FetchRefused(f"host {host!r} does not resolve: {error}") from None
+            raise FetchRefused(f"host {host!r} does not resolve: {error}", transient=True) from None
         if not addresses or not all(self.address_allowed(a) for a in addresses):
             raise FetchRefused(f"host {host!r} resolves to an address that is not public")
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return self._get(host, addresses[0], port, path, url)
+        return self._get(host, addresses[0], port, path)
 
-    def _get(self, host: str, address: str, port: int, path: str, url: str):
+    def _get(self, host: str, address: str, port: int, path: str) -> tuple[bytes, str]:
         connection = _PinnedHTTPSConnection(host, address, port, self.ssl_context, self.timeout)
         try:
             connection.request(
@@ -162,7 +205,9 @@ class SafeURLFetcher(URLFetcher):
             )
             response = connection.getresponse()
             if response.status != 200:
-                raise FetchRefused(f"answered {response.status}; redirects are not followed")
+                raise FetchRefused(
+                    f"answered {response.status}; redirects are not followed", transient=True
+                )
             media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if media_type not in IMAGE_TYPES:
                 raise FetchRefused(f"answered {media_type or 'no type'}, not an image")
@@ -171,9 +216,9 @@ class SafeURLFetcher(URLFetcher):
                 raise FetchRefused("image too large")
             if not is_image_of_type(body, media_type):
                 raise FetchRefused(f"answered {media_type} but the data is not that image")
-            return URLFetcherResponse(url, body, {"Content-Type": media_type})
+            return body, media_type
         except (OSError, http.client.HTTPException) as error:
-            raise FetchRefused(f"could not fetch: {error}") from None
+            raise FetchRefused(f"could not fetch: {error}", transient=True) from None
         finally:
             connection.close()
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .article import BLOCK_TYPES, Article, parse_datetime
+from .budgets import check_budget
 from .errors import BadArticle, FieldError, UnreadableBody
 
 MAX_DEPTH = 16
@@ -67,6 +68,7 @@ def validate_article(data: Any) -> Article:
     """Validate decoded JSON against the contract; raise BadArticle with every problem."""
     if not isinstance(data, dict):
         raise BadArticle([FieldError("", "the article must be a JSON object")])
+    check_budget(data)  # first: it is the cheap bound on everything that follows
     errors = list(_depth_errors(data, "", 0))
     if errors:
         raise BadArticle(errors)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
+from service.printing import Printed
 from service.runtime import Runtime, current_runtime
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS
@@ -242,7 +243,7 @@ class CountingPrinter:
         self.threads: list[str] = []  # the name of the thread each job came from
         self._lock = threading.Lock()
 
-    def print(self, html: str, paper: str = "a4", link_labels=None) -> bytes:
+    def print(self, html: str, paper: str = "a4", link_labels=None) -> Printed:
         with self._lock:
             self.jobs.append(html)
             self.threads.append(threading.current_thread().name)
@@ -252,7 +253,7 @@ class CountingPrinter:
             raise self.fail_with
         if self.inner is not None:
             return self.inner.print(html, paper, link_labels)
-        return b"%PDF-1.7 fake " + hashlib.sha256(html.encode()).hexdigest().encode()
+        return Printed(b"%PDF-1.7 fake " + hashlib.sha256(html.encode()).hexdigest().encode())
 
 
 @pytest.fixture

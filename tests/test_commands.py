@@ -1,7 +1,9 @@
-"""The commands: `broadsheet serve` answers on embedded defaults; `render` writes a file."""
+"""The commands: `broadsheet serve` answers on embedded defaults; `render` writes a file;
+`edition` prints article files as one edition."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -13,7 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pikepdf
 import pytest
+from pypdf import PdfReader
 
 from .conftest import runtime_of
 from .corpus import EXAMPLES, minimal
@@ -73,6 +77,42 @@ def test_broadsheet_serve_answers(tmp_path):
         # serve migrated its database itself, as development: the stored articles answer.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles", timeout=10) as r:
             assert json.load(r) == {"items": [], "next": None}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
+    """A client that opens a connection and says nothing does not hold a thread for ever."""
+    port = _free_port()
+    env = _environment(
+        ENV="development",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        BODY_TIMEOUT="1",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not answer in 30 s"
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/render/text HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert sock.recv(1024) == b""
+            assert time.monotonic() - started < 5
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -210,3 +250,115 @@ def test_render_lists_every_problem_of_the_article(runner):
         "  /body/0/alt: is required: describe the image, or mark it decorative"
     ]
     assert result.output.splitlines()[0].endswith(": the article has 1 problem:")
+
+
+# broadsheet edition ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def edition_runner(make_app):
+    def runner(**config):
+        return make_app(PDF_WORKERS=1, PUBLISHER_NAME="Test Gazette", **config).test_cli_runner()
+
+    return runner
+
+
+def test_edition_command_prints_the_files_in_order(edition_runner, tmp_path):
+    out = tmp_path / "edition.pdf"
+    files = [str(EXAMPLES / "mercado-es.json"), str(EXAMPLES / "bike-lanes.json")]
+    result = edition_runner().invoke(
+        args=["edition", *files, "-o", str(out), "--title", "Weekend", "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Printing articles" in result.stderr
+    assert "Wrote" in result.stderr
+    reader = PdfReader(io.BytesIO(out.read_bytes()))
+    headlines = [json.loads((EXAMPLES / f).read_text())["headline"] for f in
+                 ("mercado-es.json", "bike-lanes.json")]  # fmt: skip
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == headlines
+    assert reader.metadata.title == "Weekend"
+    assert list(reader.page_labels)[:2] == ["i", "1"]
+
+
+def test_edition_command_for_press(edition_runner, tmp_path):
+    out = tmp_path / "press.pdf"
+    result = edition_runner().invoke(
+        args=["edition", str(EXAMPLES / "bike-lanes.json"), "-o", str(out), "--for", "press"]
+    )
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(out) as pdf:
+        assert pdf.Root.OutputIntents[0].S == "/GTS_PDFX"
+
+
+def test_a_bad_file_is_named_with_its_pointer(edition_runner, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(minimal(body=[])))
+    out = tmp_path / "edition.pdf"
+    result = edition_runner().invoke(
+        args=["edition", str(EXAMPLES / "bike-lanes.json"), str(bad), "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert f"{bad}: " in result.stderr
+    assert "/body" in result.stderr
+    assert not out.exists()
+
+
+def test_too_many_files_for_the_limit_fail_before_printing(edition_runner, tmp_path):
+    out = tmp_path / "edition.pdf"
+    files = [str(EXAMPLES / "mercado-es.json"), str(EXAMPLES / "bike-lanes.json")]
+    result = edition_runner(EDITION_MAX_ARTICLES=1).invoke(args=["edition", *files, "-o", str(out)])
+    assert result.exit_code == 1
+    assert "edition: The edition has 2 articles; the limit is 1." in result.stderr
+    assert "Printing articles" not in result.stderr
+    assert not out.exists()
+
+
+def test_edition_command_prints_stored_articles_by_ids_and_by_date(stored_app, api, tmp_path):
+    from .test_edition_routes import EVENING, MORNING, NEXT_DAY
+
+    for article in (EVENING, NEXT_DAY, MORNING):
+        assert api.put(article).status_code in (200, 201)
+    runner = stored_app.test_cli_runner()
+    by_ids = tmp_path / "ids.pdf"
+    result = runner.invoke(args=["edition", "--ids", "next-day,morning", "-o", str(by_ids)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(io.BytesIO(by_ids.read_bytes()))
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == [
+        "Tomorrow",
+        "Morning news",
+    ]
+    by_date = tmp_path / "date.pdf"
+    result = runner.invoke(args=["edition", "--date", "2026-03-12", "-o", str(by_date)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(io.BytesIO(by_date.read_bytes()))
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == [
+        "Morning news",
+        "Evening news",
+    ]
+
+
+def test_edition_command_refuses_unknown_ids_and_empty_days(stored_app, api, tmp_path):
+    from .test_edition_routes import MORNING
+
+    assert api.put(MORNING).status_code in (200, 201)
+    runner = stored_app.test_cli_runner()
+    out = tmp_path / "edition.pdf"
+    unknown = runner.invoke(args=["edition", "--ids", "morning,nowhere", "-o", str(out)])
+    assert unknown.exit_code == 1
+    assert "edition: There is no stored article 'nowhere'." in unknown.stderr
+    empty = runner.invoke(args=["edition", "--date", "2026-03-01", "-o", str(out)])
+    assert empty.exit_code == 1
+    assert "edition: No article was published on 2026-03-01 (UTC)." in empty.stderr
+    neither = runner.invoke(args=["edition", "-o", str(out)])
+    assert neither.exit_code == 2
+    assert "Give --date, --ids or article files." in neither.stderr
+    assert not out.exists()
+
+
+def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
+    image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+    path = tmp_path / "hotlinked.json"
+    path.write_text(json.dumps(minimal(body=[image])), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: warning: /body/0/src: image left out" in result.output

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from service import create_app
 
+from . import hostile
 from .conftest import require_tool, runtime_of
 from .corpus import article_words, corpus, every_block, minimal
 
@@ -138,7 +139,7 @@ def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
         *(f"a1-note-{n}" for n in ("first", "second", "third", "never")),
         *(f"a1-ref-{n}-{k}" for n in ("first", "second", "third") for k in (1, 2)),
     }
-    data = Printer(max_pages=10).print(html, "a4", labels)
+    data = Printer(max_pages=10).print(html, "a4", labels).data
     with pikepdf.open(io.BytesIO(data)) as pdf:
         elements = list(_struct_elements(pdf.Root.StructTreeRoot))
         assert len([e for e in elements if e.S == "/Note"]) == 4
@@ -304,11 +305,75 @@ def test_page_cap_is_a_clear_problem():
 
 
 def test_oversized_article_is_refused_before_layout():
-    client = create_app({**PDF_CONFIG, "PDF_MAX_PAGES": 60}).test_client()
+    client = create_app({**PDF_CONFIG, "PDF_MAX_PAGES": 2}).test_client()
     text = ("council budget transport river housing " * 500)[:18000]
-    article = minimal(body=[{"type": "paragraph", "text": text}] * 100)
+    article = minimal(body=[{"type": "paragraph", "text": text}] * 2)
     started = time.monotonic()
     response = client.post("/v1/render/pdf", json=article)
     assert response.status_code == 422
-    assert "more than 60 pages can hold" in response.get_json()["detail"]
+    assert "more than 2 pages can hold" in response.get_json()["detail"]
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("name", ["every-block", "long-article"])
+def test_every_marked_content_belongs_to_the_tree_or_is_an_artifact(rendered, name):
+    """Running heads and page numbers are pagination artifacts, not orphaned spans."""
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        root = pdf.Root.StructTreeRoot
+        reachable = {e.objgen for e in _struct_elements(root)}
+        tree = {int(k): v for k, v in pikepdf.NumberTree(root.ParentTree).items()}
+        pagination = 0
+        for page in pdf.pages:
+            for operands, op in pikepdf.parse_content_stream(page):
+                if str(op) != "BDC" or not isinstance(operands[1], pikepdf.Dictionary):
+                    continue
+                if operands[0] == "/Artifact":
+                    pagination += operands[1].get("/Type") == "/Pagination"
+                    continue
+                element = tree[int(page.StructParents)][int(operands[1].MCID)]
+                assert element is not None
+                assert element.objgen in reachable
+        # Each page has a page number; each page after the first two running heads.
+        assert pagination >= 3 * len(pdf.pages) - 2
+
+
+def test_note_ids_are_listed_in_the_id_tree(rendered):
+    """A structure element with an /ID must be reachable through the tree's /IDTree."""
+    with pikepdf.open(io.BytesIO(rendered("every-block"))) as pdf:
+        root = pdf.Root.StructTreeRoot
+        with_ids = {str(e.ID): e.objgen for e in _struct_elements(root) if "/ID" in e}
+        # The notes' IDs, and those WeasyPrint gives header cells for their data cells.
+        assert {f"endnote-{n}" for n in range(1, 5)} < set(with_ids)
+        tree = {key: element.objgen for key, element in pikepdf.NameTree(root.IDTree).items()}
+        assert tree == with_ids
+
+
+# Left-out images are named ------------------------------------------------------------------
+
+
+def test_a_remote_image_from_a_host_not_allowed_is_named(warning_client, caplog):
+    """It was dropped silently; its alt text still stands in, and the answer says so."""
+    image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+    article = minimal(id="hotlinked", body=[{"type": "paragraph", "text": "Hi."}, image])
+    for _ in range(2):  # the second answer comes from the cache, and warns the same
+        response = warning_client.post("/v1/render/pdf", json=article)
+        assert response.status_code == 200
+        warnings = re.findall(r'"((?:[^"\\]|\\.)*)"', response.headers["Broadsheet-Warnings"])
+        assert len(warnings) == 1
+        assert warnings[0].startswith("/body/1/src: image left out, its alt text stands in")
+        assert "IMAGE_HOSTS" in warnings[0]
+    logged = [r.getMessage() for r in caplog.records if r.name == "service.views.rendering"]
+    assert len(logged) == 2
+    assert all("/body/1/src" in line for line in logged)
+
+
+def test_a_pdf_with_every_image_has_no_warnings(warning_client):
+    image = {"type": "image", "src": hostile.png(20, 10), "alt": "A swatch"}
+    response = warning_client.post("/v1/render/pdf", json=minimal(id="all-in", body=[image]))
+    assert response.status_code == 200
+    assert "Broadsheet-Warnings" not in response.headers
+
+
+@pytest.fixture(scope="module")
+def warning_client():
+    return create_app(PDF_CONFIG).test_client()

@@ -1,11 +1,25 @@
-"""Printer processes: a render past the time limit is stopped and the pool recovers."""
+"""Printer processes: a render past the time limit is stopped and the pool recovers; a dead
+worker is never handed a job; workers are retired after their jobs or memory; memory stays flat."""
 
 from __future__ import annotations
 
+import os
+import signal
+
+import psutil
+
 from service import create_app
 
+from . import hostile
 from .conftest import runtime_of
 from .corpus import long_article, minimal
+
+CONFIG = {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1}
+
+
+def make_client(**config):
+    app = create_app({**CONFIG, **config})
+    return app.test_client(), runtime_of(app).printer
 
 
 def test_time_limit_stops_a_render_and_the_printer_recovers():
@@ -21,7 +35,7 @@ def test_time_limit_stops_a_render_and_the_printer_recovers():
     client = app.test_client()
     pool = runtime_of(app).printer
     pool.warm_up()  # the worker starts outside the limit
-    response = client.post("/v1/render/pdf", json=long_article(1500))
+    response = client.post("/v1/render/pdf", json=long_article(300))
     assert response.status_code == 422
     assert "longer than 0.3 s" in response.get_json()["detail"]
     # A loaded machine may take more than 0.3 s for any render: what counts here is that
@@ -29,3 +43,59 @@ def test_time_limit_stops_a_render_and_the_printer_recovers():
     pool.time_limit = 60
     recovered = client.post("/v1/render/pdf", json=minimal(id="after-timeout"))
     assert recovered.status_code == 200
+
+
+def test_a_killed_worker_is_never_handed_a_job():
+    """The two requests after a worker was killed were answered 503; here both are killed."""
+    client, printer = make_client(PDF_WORKERS=2)
+    printer.warm_up()
+    pids = printer.pids()
+    assert len(pids) == 2
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    for n in range(2):
+        response = client.post("/v1/render/pdf", json=minimal(headline=f"After the kill {n}"))
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert not set(printer.pids()) & set(pids)
+
+
+def test_a_worker_is_retired_after_its_jobs():
+    client, printer = make_client(PDF_WORKER_MAX_JOBS=2)
+    seen = []
+    for n in range(3):
+        assert client.post("/v1/render/pdf", json=minimal(headline=f"Job {n}")).status_code == 200
+        seen.append(printer.pids())
+    assert seen[0] != seen[1], "retired after its second job"
+    assert seen[1] == seen[2]
+
+
+def test_a_worker_is_retired_when_it_grows_past_its_memory():
+    client, printer = make_client(PDF_WORKER_MAX_RSS_MB=1)
+    before = None
+    for n in range(2):
+        assert (
+            client.post("/v1/render/pdf", json=minimal(headline=f"Memory {n}")).status_code == 200
+        )
+        assert printer.pids() != before
+        before = printer.pids()
+
+
+def test_a_worker_stays_flat_over_many_distinct_images():
+    """Decoded images were cached for ever: 200 distinct 1 MB images took 150 to 480 MB."""
+    client, printer = make_client(PDF_WORKER_MAX_JOBS=10_000, PDF_WORKER_MAX_RSS_MB=10_000)
+
+    def render(n: int) -> None:
+        image = {"type": "image", "src": hostile.noise_png(600, 600, n), "alt": f"Noise {n}"}
+        response = client.post("/v1/render/pdf", json=minimal(id=f"image-{n}", body=[image]))
+        assert response.status_code == 200
+
+    for n in range(5):
+        render(n)
+    (pid,) = printer.pids()
+    worker = psutil.Process(pid)
+    settled = worker.memory_info().rss
+    for n in range(5, 35):
+        render(n)
+    assert printer.pids() == [pid]
+    growth = worker.memory_info().rss - settled
+    assert growth < 40 * 1024 * 1024, f"grew {growth >> 20} MB over 30 renders"

@@ -18,6 +18,7 @@ from service.printing import Printer
 from service.url_fetcher import FetchRefused, SafeURLFetcher, is_public_address
 
 from .corpus import PNG, minimal
+from .hostile import png_header
 
 PNG_BYTES = base64.b64decode(PNG.split(",", 1)[1])
 
@@ -249,6 +250,13 @@ class _ImageHost(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(PNG_BYTES)))
             self.end_headers()
             self.wfile.write(PNG_BYTES)
+        elif self.path == "/huge.png":
+            data = base64.b64decode(png_header(13_000, 13_000).split(",", 1)[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         elif self.path == "/big.png":
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -341,3 +349,48 @@ def test_printer_embeds_an_allowed_remote_image(image_host):
     with pikepdf.open(io.BytesIO(data)) as pdf:
         images = [name for page in pdf.pages for name in page.get_images()]
     assert len(images) == 1
+
+
+def test_an_image_with_too_many_pixels_is_not_fetched_for_decoding(image_host):
+    """A small file can decode to gigabytes: its header is read, its pixels never decoded."""
+    port, fetcher = image_host
+    with pytest.raises(FetchRefused, match="169,000,000 pixels"):
+        fetcher().fetch(f"https://images.test:{port}/huge.png")
+
+
+def test_the_images_of_one_render_share_a_pixel_budget():
+    fetcher = SafeURLFetcher()
+    first, second, third = (png_header(4_000 + n, 4_000) for n in range(3))
+    fetcher.fetch(first)
+    fetcher.fetch(second)
+    with pytest.raises(FetchRefused, match="together pass 40,000,000 pixels"):
+        fetcher.fetch(third)
+    assert [item.reason for item in fetcher.left_out] == [
+        "the article's images together pass 40,000,000 pixels"
+    ]
+    fetcher.begin_job()
+    assert fetcher.fetch(third).content_type == "image/png"
+    assert fetcher.left_out == []
+
+
+def test_a_left_out_remote_image_is_named_by_pointer(image_host):
+    port, fetcher = image_host
+    from service.pdf_renderer import PrintJob
+    from service.settings import Settings
+    from service.templating import build_environment
+    from service.validation import validate_article
+
+    body = [
+        {"type": "image", "src": f"https://images.test:{port}/ok.png", "alt": "fetched"},
+        {"type": "image", "src": f"https://images.test:{port}/huge.png", "alt": "too big"},
+    ]
+    job = PrintJob(
+        validate_article(minimal(body=body)), build_environment(), Settings(env="test"), "a4"
+    )
+    printed = job.print_with(Printer(fetcher=fetcher(), max_pages=10))
+    with pikepdf.open(io.BytesIO(printed.data)) as pdf:
+        assert len([name for page in pdf.pages for name in page.get_images()]) == 1
+    assert job.warnings(printed) == [
+        "/body/1/src: image left out, its alt text stands in (it has 169,000,000 pixels "
+        "(13,000 by 13,000); the limit is 25,000,000)"
+    ]

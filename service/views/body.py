@@ -6,6 +6,8 @@ from flask import request
 
 from ..article import Article
 from ..errors import UnsupportedMediaType
+from ..request_body import read_body
+from ..runtime import current_runtime
 from ..validation import parse_json, validate_article
 
 
@@ -18,7 +20,11 @@ def json_from_request():
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
-    return parse_json(request.get_data(cache=False))
+    settings = current_runtime().settings
+    # Flask's own knob, set from MAX_BODY_BYTES by create_app (a view may lower it).
+    limit = request.max_content_length or settings.max_body_bytes
+    raw = read_body(request.environ, limit=limit, timeout=settings.body_timeout)
+    return parse_json(raw)
 
 
 def article_from_request() -> Article:

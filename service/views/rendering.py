@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, request
 
 from ..errors import BadParameter
@@ -10,6 +12,12 @@ from ..runtime import current_runtime
 from .body import article_from_request
 
 bp = Blueprint("rendering", __name__, url_prefix="/v1/render")
+logger = logging.getLogger(__name__)
+
+
+def sf_string(text: str) -> str:
+    """An RFC 8941 string: quoted, with quotes and backslashes escaped (text is ASCII)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @bp.post(f"/<any({', '.join(FORMATS)}):fmt>")
@@ -27,6 +35,13 @@ def render(fmt: str) -> Response:
         if request.if_none_match.contains_weak(rendering.etag):
             return Response(status=304, headers=headers)
     data = rendering.produce()
+    if rendering.warnings:
+        # SPEC §2: nothing is silently dropped. The PDF is still useful, so it is sent,
+        # and what it lacks is said, by pointer, here and in the log.
+        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in rendering.warnings)
+        logger.warning(
+            "The %s of %s left out: %s", fmt, rendering.article.id, "; ".join(rendering.warnings)
+        )
     if rendering.format.binary:
         headers["Content-Disposition"] = f'inline; filename="{rendering.filename}"'
     return Response(data, mimetype=rendering.format.media_type, headers=headers)

@@ -1,0 +1,237 @@
+"""Printing an edition: every article at once through the printer pool, then one PDF.
+
+WeasyPrint holds a whole document in memory and uses one core, so an edition is never laid
+out as one long flow. Each article is printed on its own, in parallel on every printer
+worker, and spooled to a temporary file as it arrives; once every page count is known the
+front matter (cover and contents, with the true page numbers) is printed, and
+`pdf_merge` joins the parts, structure trees and all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Protocol
+
+import pikepdf
+import weasyprint
+from jinja2 import Environment
+
+from .article import Article
+from .editions import (
+    Edition,
+    article_anchor,
+    contents,
+    front_link_labels,
+    front_matter_context,
+)
+from .errors import EditionTooLarge, RenderRefused
+from .page import article_context, link_labels
+from .pdf_merge import EditionMerge, PartFile
+from .printing import Printed
+from .reading import prefix_for
+from .settings import Settings
+from .templating import TEMPLATES_DIR
+
+logger = logging.getLogger(__name__)
+
+# Anything that changes an edition's bytes for the same articles: the engine, the
+# stylesheets and templates, and the merge (bump MERGE_VERSION when pdf_merge changes).
+MERGE_VERSION = b"edition-merge-v1"
+_ENGINE = hashlib.sha256(
+    weasyprint.__version__.encode()
+    + MERGE_VERSION
+    + b"".join(
+        (TEMPLATES_DIR / name).read_bytes()
+        for name in (
+            "rendering/print.css",
+            "rendering/_article.html",
+            "editions/edition.css",
+            "editions/press.css",
+            "editions/part.html",
+            "editions/front.html",
+            "editions/folio.html",
+        )
+    )
+).hexdigest()
+
+Progress = Callable[[int, int], None]
+
+
+class EditionPrinterLike(Protocol):
+    max_pages: int
+
+    def print(
+        self,
+        html: str,
+        paper: str = ...,
+        link_labels: dict[str, str] | None = ...,
+        layout: str = ...,
+    ) -> Printed: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartJob:
+    """One article as its edition prints it: print HTML, its link words, its hash."""
+
+    position: int
+    article: Article
+    html: str
+    link_labels: dict[str, str]
+    etag: str
+
+
+_carriers: dict[tuple[str, str], bytes] = {}
+_carriers_lock = threading.Lock()
+
+
+def _folio_carrier(printer: EditionPrinterLike, paper: str, layout: str) -> bytes:
+    """The one-line page whose font sets the folios; printed once per process and layout."""
+    with _carriers_lock:
+        cached = _carriers.get((paper, layout))
+    if cached is None:
+        html = (TEMPLATES_DIR / "editions" / "folio.html").read_text("utf-8")
+        cached = printer.print(html, paper, None, layout).data
+        with _carriers_lock:
+            _carriers[paper, layout] = cached
+    return cached
+
+
+class EditionJob:
+    """What the printer needs for one edition, and the hash that names its PDF."""
+
+    def __init__(self, edition: Edition, env: Environment, settings: Settings):
+        self.edition = edition
+        self.env = env
+        running_title = f"{edition.publication} · {edition.title}"
+        self.parts = [
+            self._part(position, article, settings, running_title)
+            for position, article in enumerate(edition.articles, start=1)
+        ]
+        fields = "\0".join(
+            (
+                _ENGINE,
+                edition.layout,
+                edition.paper,
+                edition.title,
+                edition.date.isoformat(),
+                edition.language,
+                edition.publication,
+                *(part.etag for part in self.parts),
+            )
+        )
+        self.etag = hashlib.sha256(fields.encode("utf-8")).hexdigest()[:32]
+
+    def _part(
+        self, position: int, article: Article, settings: Settings, running_title: str
+    ) -> PartJob:
+        # Each part is printed alone, but its ids carry its prefix as in any shared document;
+        # the same prefix names its structure IDs after the merge.
+        context = article_context(article, settings, prefix=prefix_for(position))
+        context["paper"] = self.edition.paper
+        context["running_title"] = running_title
+        html = self.env.get_template("editions/part.html").render(context)
+        etag = hashlib.sha256(
+            f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
+            + html.encode("utf-8")
+        ).hexdigest()
+        labels = link_labels(context["reading"], context["labels"])
+        return PartJob(position, article, html, labels, etag)
+
+    def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
+        """Print every part in parallel, merging each as it comes, then the front matter."""
+        edition = self.edition
+        workers = max(1, int(getattr(printer, "size", 1)))
+        with (
+            TemporaryDirectory(prefix="broadsheet-edition-") as folder,
+            EditionMerge(press=edition.for_press, identifier=self.etag) as merge,
+            ThreadPoolExecutor(workers, thread_name_prefix="edition") as pool,
+        ):
+            carrier = pool.submit(_folio_carrier, printer, edition.paper, edition.layout)
+            futures = [
+                pool.submit(self._print_part, printer, part, Path(folder)) for part in self.parts
+            ]
+            counts = self._merge_as_printed(futures, merge, Path(folder), progress)
+            entries = contents(edition, counts)
+            front_html = self.env.get_template("editions/front.html").render(
+                front_matter_context(edition, entries)
+            )
+            try:
+                front = printer.print(
+                    front_html, edition.paper, front_link_labels(entries), edition.layout
+                ).data
+            except RenderRefused as refusal:
+                raise EditionTooLarge(
+                    f"The cover and contents of {len(entries)} articles: {refusal.detail}"
+                ) from None
+            data = merge.finish(front, carrier.result())
+        logger.info("Printed an edition of %d articles, %d pages", len(self.parts), sum(counts))
+        return data
+
+    def _merge_as_printed(
+        self,
+        futures: Sequence[Future[int]],
+        merge: EditionMerge,
+        folder: Path,
+        progress: Progress | None,
+    ) -> list[int]:
+        """Wait for every part, merging them in order as they come; the first failure stops
+        the rest. Returns each part's page count."""
+        index_of = {future: index for index, future in enumerate(futures)}
+        counts: list[int | None] = [None] * len(futures)
+        merged = 0
+        for done, future in enumerate(as_completed(futures), start=1):
+            try:
+                counts[index_of[future]] = future.result()
+            except BaseException:
+                for pending in futures:
+                    pending.cancel()
+                raise
+            if progress is not None:
+                progress(done, len(futures))
+            while merged < len(futures) and counts[merged] is not None:
+                part = self.parts[merged]
+                file = PartFile(
+                    _part_path(folder, part.position),
+                    part.article.headline.text,
+                    part.article.language,
+                    article_anchor(part.position),
+                )
+                merge.add(file, part.position)
+                merged += 1
+        return [count or 0 for count in counts]
+
+    def _print_part(self, printer: EditionPrinterLike, part: PartJob, folder: Path) -> int:
+        """Print one article to a file in `folder`; return its page count."""
+        try:
+            data = printer.print(
+                part.html, self.edition.paper, part.link_labels, self.edition.layout
+            ).data
+        except RenderRefused as refusal:
+            raise EditionTooLarge(
+                f"Article {part.position} ({part.article.id}): {refusal.detail}"
+            ) from None
+        path = _part_path(folder, part.position)
+        path.write_bytes(data)
+        with pikepdf.open(path) as pdf:
+            return len(pdf.pages)
+
+
+def _part_path(folder: Path, position: int) -> Path:
+    return folder / f"{position:05d}.pdf"
+
+
+def print_edition(
+    edition: Edition,
+    env: Environment,
+    settings: Settings,
+    printer: EditionPrinterLike,
+    progress: Progress | None = None,
+) -> bytes:
+    return EditionJob(edition, env, settings).print_with(printer, progress)

@@ -1,0 +1,79 @@
+"""How much layout an article asks of a printer process, estimated before any layout.
+
+WeasyPrint's time grows with the boxes it lays out as much as with the text: a 40 KB
+article of one note referenced 10,000 times, or a 2,000 by 50 table, held a printer for its
+whole time limit. Each part of an article is weighed in characters of running text that
+would take as long to lay out (measured on the reference machine: a character 0.017 ms, a
+list item 3.3 ms, a table cell 2 to 7 ms as its table narrows, a note reference 4.5 ms),
+and an article heavier than LIMIT is refused before layout, naming where it passed the
+limit. LIMIT is about 2.5 s of layout there, an eighth of the default PDF_TIME_LIMIT, so
+the time limit stays a backstop for what the estimate misses, not the common way out. The
+budgets of service/budgets.py allow heavier articles, which every other format renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .errors import FieldError, RenderRefused
+from .inline import Inline
+from .reading import ListPart, Reading, TablePart
+
+BLOCK = 60
+LIST_ITEM = 200
+TABLE_CELL = 150
+TABLE_CELL_PER_COLUMN = 5  # narrower columns wrap their cells onto more lines
+NOTE_REFERENCE = 300
+ELEMENT = 100
+NOTE = 200
+LIMIT = 150_000
+
+_ELEMENT = re.compile(r"<[A-Za-z]")
+
+
+def check_print_budget(reading: Reading, limit: int = LIMIT) -> None:
+    """Raise RenderRefused, pointing where the article passes `limit`, if it is too heavy."""
+    total = 0
+    for pointer, cost in layout_costs(reading):
+        total += cost
+        if total > limit:
+            raise RenderRefused(
+                f"The article asks for more layout than one PDF may take: it passes the "
+                f"print budget of {limit:,} (characters of text; a list item counts "
+                f"{LIST_ITEM}, a table cell {TABLE_CELL} and {TABLE_CELL_PER_COLUMN} more for each "
+                f"column of its table, a note reference {NOTE_REFERENCE}, "
+                f"an inline element {ELEMENT}, a block {BLOCK}, a note {NOTE}) at {pointer}.",
+                [FieldError(pointer, f"passes the print budget of {limit:,} here")],
+            )
+
+
+def layout_cost(reading: Reading) -> int:
+    return sum(cost for _, cost in layout_costs(reading))
+
+
+def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
+    """The weight of each part of the article, in reading order, with its pointer."""
+    yield "/headline", _inline(reading.headline.source)
+    if reading.standfirst:
+        yield "/standfirst", _inline(reading.standfirst.source)
+    for index, part in enumerate(reading.body):
+        cost = BLOCK + sum(_inline(field.source) for field in part.fields())
+        if isinstance(part, ListPart):
+            cost += LIST_ITEM * len(part.items)
+        elif isinstance(part, TablePart):
+            cells = len(part.header) + sum(len(row) for row in part.rows)
+            cost += (TABLE_CELL + TABLE_CELL_PER_COLUMN * len(part.header)) * cells
+        yield f"/body/{index}", cost
+    for note in reading.notes:
+        pointer = note.text.pointer.rpartition("/")[0]  # /notes/3/text -> /notes/3
+        yield pointer, NOTE + _inline(note.text.source) + len(note.source.url or "")
+
+
+def _inline(text: Inline) -> int:
+    """Characters as printed (link targets are written out), elements and note references."""
+    return (
+        len(text.source)
+        + ELEMENT * len(_ELEMENT.findall(text.source))
+        + NOTE_REFERENCE * text.source.count("[^")
+    )

@@ -1,0 +1,154 @@
+"""Reading a request body: never more than the limit, never for longer than the deadline.
+
+Werkzeug's own reading stops a chunked body silently at the limit (so an oversized body is
+cut, not refused) and waits on a stalled client for ever. Here the body is read in slices:
+one byte past the limit is a 413 however the body is framed, and at the deadline a
+watchdog shuts the socket's read side, so a read blocked on a silent or dripping client
+returns at once and the client gets a 408. The socket is the one the server puts in the
+WSGI environ (werkzeug's and gunicorn's both do); under a server that gives none, the
+deadline is checked between slices and the server's own timeout bounds each read.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import socket
+import threading
+import time
+from typing import Any
+
+from .errors import PayloadTooLarge, RequestTimeout, UnreadableBody
+
+SLICE = 64 * 1024
+SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
+
+
+def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
+    """The whole body of the request in `environ`, within `limit` bytes and `timeout` s."""
+    length = _content_length(environ)
+    if length is not None and length > limit:
+        raise _too_large(limit)
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return b""  # neither a length nor a server that ends the stream: no body to read
+    wanted = length if length is not None else limit + 1
+    stream = environ["wsgi.input"]
+    deadline = time.monotonic() + timeout
+    parts: list[bytes] = []
+    received = 0
+    with WATCHDOG.watch(_socket_of(environ), deadline) as watch:
+        while received < wanted:
+            if time.monotonic() >= deadline:
+                raise _too_slow(timeout)
+            try:
+                data = stream.read(min(SLICE, wanted - received))
+            except (OSError, ValueError):
+                if watch.fired or time.monotonic() >= deadline:
+                    raise _too_slow(timeout) from None
+                raise UnreadableBody("The connection broke before the body was complete.") from None
+            if not data:
+                break
+            parts.append(data)
+            received += len(data)
+        if watch.fired and received < wanted and length is not None:
+            raise _too_slow(timeout)
+    if received > limit:
+        raise _too_large(limit)
+    if length is not None and received < length:
+        raise UnreadableBody(f"The body ended after {received} of {length} bytes.")
+    return b"".join(parts)
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    """The declared length, or None for a chunked body or none declared."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None
+    declared = environ.get("CONTENT_LENGTH", "").strip()
+    if not declared:
+        return None
+    if not (declared.isascii() and declared.isdigit()):
+        raise UnreadableBody(f"The Content-Length {declared[:40]!r} is not a number of bytes.")
+    return int(declared)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+
+
+def _too_slow(timeout: float) -> RequestTimeout:
+    return RequestTimeout(f"The request body did not arrive within {timeout:g} s.")
+
+
+def _socket_of(environ: dict[str, Any]) -> socket.socket | None:
+    for key in SOCKET_KEYS:
+        candidate = environ.get(key)
+        if isinstance(candidate, socket.socket):
+            return candidate
+    return None
+
+
+class Watch:
+    """One body being read: cancelled when done, fired (read side shut) at its deadline."""
+
+    def __init__(self, sock: socket.socket | None):
+        self.sock = sock
+        self.fired = False
+        self.done = False
+        self._lock = threading.Lock()
+
+    def fire(self) -> None:
+        with self._lock:
+            if self.done or self.sock is None:
+                return
+            self.fired = True
+            try:
+                self.sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass  # already closed by the client or the server
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self.done = True
+
+
+class Watchdog:
+    """One thread for the whole process that fires each watch at its deadline."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket | None, deadline: float) -> Watch:
+        watch = Watch(sock)
+        if sock is None:
+            return watch
+        with self._wake:
+            heapq.heappush(self._heap, (deadline, next(self._order), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="broadsheet-body-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._heap:
+                    self._wake.wait()
+                deadline, _, watch = self._heap[0]
+                now = time.monotonic()
+                if now < deadline and not watch.done:
+                    self._wake.wait(deadline - now)
+                    continue
+                heapq.heappop(self._heap)
+            watch.fire()
+
+
+WATCHDOG = Watchdog()

@@ -1,0 +1,38 @@
+"""The stored articles an edition prints: all those published on a day, or those named."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..article import Article
+from ..errors import NotFound
+from .articles import article_of, published_between
+from .models import StoredArticle
+
+
+def published_on(session: Session, day: date, zone: ZoneInfo) -> list[Article]:
+    """Every article published on `day` as the clock reads in `zone`, oldest first."""
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return [article_of(row) for row in published_between(session, start, end)]
+
+
+def named(session: Session, article_ids: Sequence[str]) -> list[Article]:
+    """The articles called `article_ids`, in that order; any unknown one is named in a 404."""
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(StoredArticle).where(StoredArticle.id.in_(set(article_ids)))
+        )
+    }
+    missing = [article_id for article_id in article_ids if article_id not in rows]
+    if missing:
+        names = ", ".join(repr(article_id) for article_id in missing)
+        raise NotFound(f"There is no stored article {names}." if len(missing) == 1 else
+                       f"There are no stored articles {names}.")  # fmt: skip
+    return [article_of(rows[article_id]) for article_id in article_ids]

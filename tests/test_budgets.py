@@ -1,0 +1,163 @@
+"""What one article may cost: each budget accepts its maximum and refuses one more, by pointer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from service import budgets
+from service.article import Article
+from service.errors import BadArticle, OverBudget
+from service.validation import validate_article
+
+from . import hostile
+from .corpus import PNG
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = ["/v1/render/html", "/v1/render/text", "/v1/render/email", "/v1/render/pdf"]
+
+
+def refusal(data) -> OverBudget:
+    with pytest.raises(OverBudget) as caught:
+        validate_article(data)
+    return caught.value
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_2mib_list_is_refused_before_it_is_modelled(post_json, monkeypatch, route):
+    """The issue's article (1,000 lists of 500 items) cost 12 s and 42 MB as e-mail."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("the article was modelled before its budget was checked")
+
+    monkeypatch.setattr(Article, "model_validate", never)
+    raw = json.dumps(hostile.the_2mib_list(), separators=(",", ":")).encode()
+    assert len(raw) > 2_000_000
+    started = time.monotonic()
+    response = post_json(route, raw)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"].endswith("/over-budget")
+    assert "1,000 list items" in problem["detail"]
+    pointers = {e["pointer"]: e["message"] for e in problem["errors"]}
+    assert "1,000 list items" in pointers["/body/2/items/0"]
+
+
+CASES = [
+    ("list_items", hostile.list_items, budgets.LIST_ITEMS, 1, "/body/2/items/0"),
+    ("table_cells", hostile.table_cells, budgets.TABLE_CELLS, 10, "/body/0/rows/249/0"),
+    ("note_references", hostile.note_references, budgets.NOTE_REFERENCES, 1, "/body/0/text"),
+    ("elements", hostile.inline_elements, budgets.ELEMENTS, 1, "/body/1/text"),
+    ("characters", hostile.characters, budgets.CHARACTERS, 1, "/body/7/text"),
+    ("images", hostile.images, budgets.IMAGES, 1, "/body/50"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "limit", "step", "pointer"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+)
+def test_a_budget_accepts_its_maximum_and_refuses_more(build, limit, step, pointer):
+    article = validate_article(build(limit.maximum))
+    assert article.id == "hostile"
+    refused = refusal(build(limit.maximum + step))
+    assert [(e.pointer, e.message) for e in refused.errors] == [
+        (pointer, f"passes the article's limit of {limit.describe()} here")
+    ]
+    assert limit.describe() in refused.detail
+
+
+def test_values_bound_the_walk_over_a_malformed_article():
+    """50,000 tags break the schema too, but are refused before anything walks them all."""
+    refused = refusal(hostile.article([{"type": "divider"}], tags=["x"] * 50_000))
+    assert [e.pointer for e in refused.errors] == [f"/tags/{budgets.VALUES.maximum - 8}"]
+
+
+def test_an_image_over_the_pixel_cap_is_refused_by_pointer(post_json):
+    """A valid 657 KB PNG of 13,000 by 13,000 pixels drove a printer process to 1.6 GB."""
+    response = post_json(
+        "/v1/render/pdf",
+        hostile.images(1, hostile.png_header(13_000, 13_000)) | {"headline": "Pixels"},
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert [e["pointer"] for e in errors] == ["/body/0/src"]
+    assert "169,000,000 pixels" in errors[0]["message"]
+    assert "25,000,000" in errors[0]["message"]
+
+
+def test_an_unreadable_image_size_is_refused():
+    broken = "data:image/png;base64," + PNG.split(",")[1][:20]
+    with pytest.raises(BadArticle) as caught:
+        validate_article(hostile.images(1, broken))
+    assert [e.pointer for e in caught.value.errors] == ["/body/0/src"]
+
+
+def test_pixels_are_counted_over_all_embedded_images_once_each():
+    side = 4_000  # 16 megapixels an image: three pass the article's 40
+    first, second, third = (hostile.png_header(side + n, side) for n in range(3))
+    body = [{"type": "image", "src": src, "alt": "A photo"} for src in (first, second, first)]
+    assert validate_article(hostile.article(body)).id == "hostile"
+    body.append({"type": "image", "src": third, "alt": "A third photo"})
+    refused = refusal(hostile.article(body))
+    assert [e.pointer for e in refused.errors] == ["/body/3/src"]
+    assert budgets.PIXELS.describe() in refused.detail
+
+
+def test_the_command_line_shares_the_budget(runner, tmp_path):
+    path = tmp_path / "lists.json"
+    path.write_text(json.dumps(hostile.list_items(budgets.LIST_ITEMS.maximum + 1)), "utf-8")
+    result = runner.invoke(args=["render", str(path), "--to", "text"])
+    assert result.exit_code == 1
+    assert "/body/2/items/0" in result.output
+
+
+WORST = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from service.email_renderer import Inliner, render_email
+from service.html_renderer import render_html
+from service.settings import Settings
+from service.templating import build_environment
+from service.text_renderer import render_text
+from service.validation import validate_article
+article = validate_article(json.loads(sys.stdin.read()))
+env, settings = build_environment(), Settings(env="test")
+figures = {{}}
+for name, render in (
+    ("html", lambda: render_html(article, env, settings)),
+    ("text", lambda: render_text(article, settings)),
+    ("email", lambda: render_email(article, env, settings, Inliner()).html),
+):
+    started = time.process_time()
+    size = len(render())
+    figures[name] = (time.process_time() - started, size)
+figures["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(figures))
+"""
+
+
+@pytest.mark.parametrize("name", list(hostile.at_maximum()))
+def test_the_worst_allowed_article_renders_in_bounded_time_and_memory(name):
+    """Each format within 3 s of CPU and the whole process within 600 MB, at each maximum."""
+    data = json.dumps(hostile.at_maximum()[name])
+    completed = subprocess.run(
+        [sys.executable, "-c", WORST.format(root=str(ROOT))],
+        input=data,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    figures = json.loads(completed.stdout)
+    for fmt in ("html", "text", "email"):
+        seconds, size = figures[fmt]
+        assert seconds < 3, (fmt, seconds)
+        assert size < 20_000_000, (fmt, size)
+    assert figures["rss_mb"] < 600, figures

@@ -1,0 +1,536 @@
+"""The print edition: three articles (Arabic, Spanish, English; two share note id `i`) printed
+in parallel through the printer pool and merged into one tagged PDF, and its press variant.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from service.edition_printer import EditionJob, print_edition
+from service.editions import EditionLimits, plan_edition
+from service.labels import labels_for
+from service.print_pool import IsolatedPrinter
+from service.printing import Printer
+from service.reading import read
+from service.settings import Settings
+from service.templating import build_environment
+from service.validation import validate_article
+
+from .conftest import require_tool
+from .corpus import article_words, examples, right_to_left
+
+TITLE = "Morning edition"
+BLEED = 3 * 72 / 25.4  # 3 mm in points: 8.5039
+
+
+def _note_renamed(article: dict, old: str, new: str) -> dict:
+    """The same article with note `old` called `new`, in its references and its list."""
+    data = json.loads(json.dumps(article).replace(f"[^{old}]", f"[^{new}]"))
+    for note in data["notes"]:
+        if note["id"] == old:
+            note["id"] = new
+    return data
+
+
+ARABIC = _note_renamed(right_to_left(), "a", "i")
+SPANISH = _note_renamed(examples()["mercado-es"], "a", "i")
+ENGLISH = examples()["bike-lanes"]
+ARTICLES = [ARABIC, SPANISH, ENGLISH]
+HEADLINES = [re.sub(r"<[^>]+>", "", a["headline"]) for a in ARTICLES]
+# Poppler extracts the Arabic lam-alef ligature with its letters swapped (see
+# test_render_pdf); Arabic words containing it are left to the structure checks.
+LAM_ALEF = re.compile("[\u0644][\u0622\u0623\u0625\u0627]")
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _edition(*, for_press: bool = False, articles=ARTICLES):
+    return plan_edition(
+        [validate_article(a) for a in articles],
+        publication="Test Gazette",
+        limits=EditionLimits(),
+        title=TITLE,
+        on=date(2026, 3, 12),
+        language="en",
+        for_press=for_press,
+    )
+
+
+@pytest.fixture(scope="module")
+def pool():
+    printer = IsolatedPrinter(workers=2, max_pages=60, time_limit=60)
+    yield printer
+    printer.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    return build_environment()
+
+
+@pytest.fixture(scope="module")
+def edition_pdf(pool, env):
+    return print_edition(_edition(), env, Settings(), pool)
+
+
+@pytest.fixture(scope="module")
+def press_pdf(pool, env):
+    return print_edition(_edition(for_press=True), env, Settings(), pool)
+
+
+def _pages_text(data: bytes) -> list[str]:
+    """Each page's text as poppler extracts it: bidi marks dropped, white space folded."""
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    pages = [BIDI_MARKS.sub("", re.sub("\u2010\n", "", p)) for p in text.split("\f")[:-1]]
+    return [re.sub(r"\s+", " ", page).strip() for page in pages]
+
+
+def _text_at(data: bytes, page_index: int, left: float, top: float, page_top: float) -> str:
+    """The words in a band one line high just below (left, top) on a page, in PDF points."""
+    result = subprocess.run(
+        ["pdftotext", "-f", str(page_index + 1), "-l", str(page_index + 1), "-x",
+         str(int(left)), "-y", str(int(page_top - top)), "-W", "480", "-H", "12", "-", "-"],
+        input=data, capture_output=True, check=True,
+    )  # fmt: skip
+    return re.sub(r"\s+", " ", BIDI_MARKS.sub("", result.stdout.decode("utf-8"))).strip()
+
+
+def _labels(data: bytes) -> list[str]:
+    return list(PdfReader(io.BytesIO(data)).page_labels)
+
+
+def _article_ranges(data: bytes) -> list[range]:
+    """Page indexes of each article, from the contents' printed numbers."""
+    labels = _labels(data)
+    front = labels.index("1")
+    starts = _contents_numbers(_pages_text(data))
+    ends = [*starts[1:], len(labels) - front + 1]
+    return [range(front + s - 1, front + e - 1) for s, e in zip(starts, ends, strict=True)]
+
+
+def _contents(pages: list[str]) -> str:
+    """The contents as printed on the cover: what follows its heading."""
+    cover = next(p for p in pages if " Contents " in p)
+    return cover.split(" Contents ", 1)[1]
+
+
+def _contents_numbers(pages: list[str]) -> list[int]:
+    return [int(n) for n in re.findall(r"(?<!\S)(\d+)(?!\S)", _contents(pages))]
+
+
+# Text, contents, outline, labels ---------------------------------------------------------
+
+
+def test_every_article_is_in_the_pdf_in_order(edition_pdf):
+    pages = _pages_text(edition_pdf)
+    front = _labels(edition_pdf).index("1")
+    text = " ".join(pages[front:])
+    starts = [text.find("افتتاح"), text.find("El Mercado Central"), text.find("Council Approves")]
+    assert -1 not in starts
+    assert starts == sorted(starts)
+    bounds = [*starts, len(text)]
+    for index, article in enumerate(ARTICLES):
+        own = text[bounds[index] : bounds[index + 1]]
+        missing, position = [], 0
+        for word in article_words(article):
+            if article is ARABIC:
+                if not LAM_ALEF.search(word) and word not in own:
+                    missing.append(word)
+                continue
+            found = own.find(word, position)
+            if found < 0:
+                missing.append(word)
+            else:
+                position = found + len(word)
+        assert missing == [], HEADLINES[index]
+
+
+def test_contents_gives_the_page_each_headline_is_printed_on(edition_pdf):
+    pages = _pages_text(edition_pdf)
+    labels = _labels(edition_pdf)
+    front = labels.index("1")
+    contents = _contents(pages)
+    assert pages[0].startswith("Test Gazette ")
+    assert TITLE in pages[0]
+    assert "March 12, 2026" in pages[0]
+    assert [contents.find(h) for h in HEADLINES[1:]] == sorted(
+        contents.find(h) for h in HEADLINES[1:]
+    )
+    numbers = _contents_numbers(pages)
+    assert len(numbers) == 3
+    assert numbers[0] == 1
+    heads = ["افتتاح مكتبة جديدة", "El Mercado Central reabre", "Council Approves Protected Bike"]
+    for number, head in zip(numbers, heads, strict=True):
+        page = pages[front + number - 1]
+        assert head in page
+        # The folio printed at the foot of that page is the number the contents gave.
+        assert page.split()[-1] == str(number)
+        assert labels[front + number - 1] == str(number)
+        if number > 1:  # …and not the page before, the end of the previous article
+            assert head not in pages[front + number - 2]
+
+
+def test_contents_links_lead_to_each_article_first_page(edition_pdf):
+    ranges = _article_ranges(edition_pdf)
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        index = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        contents_page = next(
+            i for i, text in enumerate(_pages_text(edition_pdf)) if " Contents " in text
+        )
+        targets = [
+            index[a.Dest[0].objgen]
+            for a in pdf.pages[contents_page].get("/Annots", [])
+            if isinstance(a.get("/Dest"), pikepdf.Array)
+        ]
+    # A link broken over several boxes has an annotation for each: one target per entry.
+    distinct = [t for n, t in enumerate(targets) if n == 0 or targets[n - 1] != t]
+    assert distinct == [r.start for r in ranges]
+
+
+def test_outline_has_one_entry_per_article_with_its_headings(edition_pdf):
+    reader = PdfReader(io.BytesIO(edition_pdf))
+    ranges = _article_ranges(edition_pdf)
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top] == HEADLINES
+    assert [reader.get_destination_page_number(item) for item in top] == [r.start for r in ranges]
+    children = [item for item in reader.outline if isinstance(item, list)]
+    assert len(children) == 3
+    assert [c.title for c in children[2]] == ["What the plan includes", "Notes"]
+    for kids, pages in zip(children, ranges, strict=True):
+        assert kids
+        assert all(reader.get_destination_page_number(c) in pages for c in kids)
+
+
+def test_page_labels_are_roman_then_arabic(edition_pdf):
+    labels = _labels(edition_pdf)
+    front = labels.index("1")
+    assert front >= 1
+    assert labels[:front] == ["i", "ii", "iii", "iv"][:front]
+    assert labels[front:] == [str(n) for n in range(1, len(labels) - front + 1)]
+
+
+# Links ----------------------------------------------------------------------------------
+
+
+def _links(pdf: pikepdf.Pdf):
+    """(page index, annotation, target page index, left, top) for every internal link."""
+    index = {page.objgen: i for i, page in enumerate(pdf.pages)}
+    for number, page in enumerate(pdf.pages):
+        for annotation in page.get("/Annots", []):
+            dest = annotation.get("/Dest")
+            if dest is None:
+                continue
+            assert isinstance(dest, pikepdf.Array), "a named destination survived the merge"
+            left = float(dest[2]) if dest[2] is not None else 0.0
+            yield number, annotation, index[dest[0].objgen], left, float(dest[3])
+
+
+def test_each_note_reference_leads_to_its_own_article_note(edition_pdf):
+    ranges = _article_ranges(edition_pdf)
+    checked = 0
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        page_top = float(pdf.pages[0].MediaBox[3])
+        for page, annotation, target, left, top in _links(pdf):
+            owner = next(i for i, r in enumerate(ranges) if page in r or page < r.start)
+            if page not in ranges[owner]:
+                continue  # the contents page: checked above
+            assert target in ranges[owner], "an internal link leaves its article"
+            article = ARTICLES[owner]
+            word = labels_for(article.get("language", "en"))["note"]
+            label = str(annotation.get("/Contents", ""))
+            if not label.startswith(word + " "):
+                continue
+            validated = validate_article(article)
+            numbered = {n.label: n for n in read(validated).notes}
+            note = numbered[label.removeprefix(word + " ")]
+            expected = note.text.text
+            found = _text_at(edition_pdf, target, left, top, page_top)
+            assert " ".join(expected.split()[:2]) in found, (label, found)
+            others = [n.text.text for n in numbered.values() if n is not note]
+            assert not any(" ".join(o.split()[:2]) in found for o in others), (label, found)
+            checked += 1
+    # Arabic 3 references, Spanish 2, English 4.
+    assert checked == 9
+
+
+def test_the_two_notes_called_i_are_two_targets(edition_pdf):
+    ranges = _article_ranges(edition_pdf)
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        firsts = {}
+        for _page, annotation, target, _left, top in _links(pdf):
+            label = str(annotation.get("/Contents", ""))
+            if label in ("ملاحظة 1", "Nota a"):
+                firsts[label] = (target, top)
+    assert set(firsts) == {"ملاحظة 1", "Nota a"}
+    assert firsts["ملاحظة 1"][0] in ranges[0]
+    assert firsts["Nota a"][0] in ranges[1]
+
+
+def test_note_backlinks_return_within_their_article(edition_pdf):
+    ranges = _article_ranges(edition_pdf)
+    back = 0
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        for page, annotation, target, _left, _top in _links(pdf):
+            owner = next((i for i, r in enumerate(ranges) if page in r), None)
+            if owner is None:
+                continue
+            words = labels_for(ARTICLES[owner].get("language", "en"))["back_to"]
+            if str(annotation.get("/Contents", "")).startswith(words):
+                assert target in ranges[owner]
+                back += 1
+    assert back == 9
+
+
+# Structure ------------------------------------------------------------------------------
+
+
+def _kids(element):
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _walk(node, parent=None):
+    """Every structure element under `node`, checking each one's /P on the way."""
+    for kid in _kids(node):
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            assert kid.P.objgen == node.objgen
+            yield kid
+            yield from _walk(kid, node)
+
+
+def _parent_tree(root) -> dict[int, object]:
+    return {int(k): v for k, v in pikepdf.NumberTree(root.ParentTree).items()}
+
+
+def _page_mcids(page) -> set[int]:
+    return {
+        int(operands[1].MCID)
+        for operands, operator in pikepdf.parse_content_stream(page)
+        if str(operator) == "BDC"
+        and len(operands) == 2
+        and isinstance(operands[1], pikepdf.Dictionary)
+        and "/MCID" in operands[1]
+    }
+
+
+def test_structure_tree_holds_every_article_with_its_language(edition_pdf):
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        assert pdf.pdf_version == "1.7"
+        assert pdf.Root.MarkInfo.Marked is True
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        assert str(pdf.Root.Lang) == "en"
+        meta = pdf.open_metadata()
+        assert meta["pdfuaid:part"] == "1"
+        assert meta["dc:title"] == TITLE
+        root = pdf.Root.StructTreeRoot
+        (document,) = _kids(root)
+        assert document.S == "/Document"
+        articles = [k for k in _kids(document) if k.get("/S") == "/Art"]
+        assert [str(a.Lang) for a in articles] == ["ar", "es", "en"]
+        assert [str(a.T) for a in articles] == HEADLINES
+        # The front matter's elements come first, then the three articles, nothing after.
+        assert _kids(document)[-3:] == articles
+        headings = [
+            [e for e in _walk(a) if e.S == "/H1"] for a in articles
+        ]  # each article has exactly its own headline
+        assert [len(h) for h in headings] == [1, 1, 1]
+
+
+def test_every_marked_content_reference_resolves_through_the_parent_tree(edition_pdf):
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        root = pdf.Root.StructTreeRoot
+        elements = list(_walk(root))
+        known = {e.objgen for e in elements}
+        pages = {page.objgen: page for page in pdf.pages}
+        tree = _parent_tree(root)
+        assert int(root.ParentTreeNextKey) > max(tree)
+        # Tree → content: every MCID an element claims is on its page, and maps back to it.
+        claimed: dict[tuple, set[int]] = {}
+        for element in elements:
+            for kid in _kids(element):
+                if isinstance(kid, int):
+                    page, mcid = element.Pg, int(kid)
+                elif isinstance(kid, pikepdf.Dictionary) and "/MCID" in kid:
+                    page, mcid = kid.get("/Pg", element.get("/Pg")), int(kid.MCID)
+                else:
+                    continue
+                assert page.objgen in pages
+                claimed.setdefault(page.objgen, set()).add(mcid)
+                assert tree[int(page.StructParents)][mcid].objgen == element.objgen
+        # Content → tree: every MCID on every page resolves to a live element that claims it.
+        keys = []
+        total = 0
+        for page in pdf.pages:
+            mcids = _page_mcids(page)
+            if not mcids:
+                continue
+            key = int(page.StructParents)
+            keys.append(key)
+            for mcid in mcids:
+                element = tree[key][mcid]
+                assert element is not None
+                assert element.objgen in known
+                total += 1
+            assert mcids == claimed[page.objgen]
+        # Annotations: each /StructParent leads to the element whose OBJR names it.
+        for page in pdf.pages:
+            for annotation in page.get("/Annots", []):
+                if annotation.get("/Subtype") != "/Link":
+                    continue
+                key = int(annotation.StructParent)
+                keys.append(key)
+                element = tree[key]
+                assert element.objgen in known
+                objrs = [k for k in _kids(element) if isinstance(k, pikepdf.Dictionary)]
+                assert any(k.get("/Obj") is not None and k.Obj.objgen == annotation.objgen
+                           for k in objrs)  # fmt: skip
+        assert len(keys) == len(set(keys)), "two pages or annotations share a parent-tree key"
+        assert total > 100
+
+
+def test_element_ids_are_unique_and_in_the_id_tree(edition_pdf):
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        root = pdf.Root.StructTreeRoot
+        with_ids = [e for e in _walk(root) if "/ID" in e]
+        ids = [str(e.ID) for e in with_ids]
+        assert len(ids) == len(set(ids))
+        # Both the Arabic and the Spanish article have a first endnote; both survive.
+        assert {"a1-endnote-1", "a2-endnote-1", "a3-endnote-1"} <= set(ids)
+        tree = dict(pikepdf.NameTree(root.IDTree).items())
+        assert set(tree) == set(ids)
+        assert all(tree[str(e.ID)].objgen == e.objgen for e in with_ids)
+        # Data cells name their header cells by ID: each resolves to a header cell of the
+        # same table, in the same article (the English one has the table).
+        english = [k for k in _kids(root.K[0]) if k.get("/S") == "/Art"][2]
+        own = {e.objgen for e in _walk(english)}
+        cells = [e for e in _walk(english) if e.S == "/TD"]
+        assert cells
+        for cell in cells:
+            for header in cell.A.Headers:
+                assert tree[str(header)].S == "/TH"
+                assert tree[str(header)].objgen in own
+
+
+# Reproducible ---------------------------------------------------------------------------
+
+
+def test_second_run_is_byte_identical_with_the_same_etag(edition_pdf, pool, env):
+    again = EditionJob(_edition(), env, Settings())
+    assert again.print_with(pool) == edition_pdf
+    assert again.etag == EditionJob(_edition(), env, Settings()).etag
+    # …and so is a run on another printer, in this process.
+    assert print_edition(_edition(), env, Settings(), Printer(max_pages=60)) == edition_pdf
+
+
+def test_etag_changes_with_the_articles_and_the_variant(env):
+    base = EditionJob(_edition(), env, Settings()).etag
+    edited = [ARABIC, SPANISH, {**ENGLISH, "headline": "Council Approves Bike Lanes"}]
+    assert EditionJob(_edition(articles=edited), env, Settings()).etag != base
+    assert EditionJob(_edition(articles=ARTICLES[::-1]), env, Settings()).etag != base
+    assert EditionJob(_edition(for_press=True), env, Settings()).etag != base
+
+
+# Press ----------------------------------------------------------------------------------
+
+
+def test_press_variant_is_pdf_x4_with_its_output_intent(press_pdf):
+    with pikepdf.open(io.BytesIO(press_pdf)) as pdf:
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFX"
+        assert int(intent.DestOutputProfile.N) == 4  # a CMYK printing condition
+        assert "FOGRA39" in str(intent.OutputConditionIdentifier)
+        assert pdf.open_metadata()["pdfx:GTS_PDFXVersion"] == "PDF/X-4"
+        assert pdf.pdf_version == "1.6"  # PDF/X-4 is PDF 1.6
+        assert str(pdf.docinfo["/Trapped"]) == "/False"
+
+
+def test_press_trim_box_is_bleed_box_less_3mm_each_side(press_pdf):
+    with pikepdf.open(io.BytesIO(press_pdf)) as pdf:
+        assert len(pdf.pages) >= 5
+        for page in pdf.pages:
+            trim = [float(v) for v in page.TrimBox]
+            bleed = [float(v) for v in page.BleedBox]
+            media = [float(v) for v in page.MediaBox]
+            assert trim[0] - bleed[0] == pytest.approx(BLEED, abs=1e-3)
+            assert trim[1] - bleed[1] == pytest.approx(BLEED, abs=1e-3)
+            assert bleed[2] - trim[2] == pytest.approx(BLEED, abs=1e-3)
+            assert bleed[3] - trim[3] == pytest.approx(BLEED, abs=1e-3)
+            assert media[0] <= bleed[0]
+            assert media[2] >= bleed[2]
+            assert trim[2] - trim[0] == pytest.approx(595.28, abs=0.01)  # A4 once trimmed
+
+
+def test_press_pages_carry_crop_marks_outside_the_trim(press_pdf, tmp_path):
+    require_tool(shutil.which("pdftoppm") is not None, "pdftoppm (Debian poppler-utils)")
+    path = tmp_path / "press.pdf"
+    path.write_bytes(press_pdf)
+    with pikepdf.open(io.BytesIO(press_pdf)) as pdf:
+        count = len(pdf.pages)
+        media = [float(v) for v in pdf.pages[0].MediaBox]
+        trim = [float(v) for v in pdf.pages[0].TrimBox]
+    scale = 2  # 144 dpi
+    for number in (1, count):
+        pgm = subprocess.run(
+            ["pdftoppm", "-gray", "-r", "144", "-f", str(number), "-l", str(number), path],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        header = pgm.split(b"\n", 3)
+        width, height = (int(v) for v in header[1].split())
+        pixels = header[3]
+        margin_x = int((trim[0] - media[0]) * scale) - 1
+        margin_y = int((media[3] - trim[3]) * scale) - 1
+
+        def ink(x0, x1, y0, y1, pixels=pixels, width=width):
+            return sum(
+                1 for y in range(y0, y1) for x in range(x0, x1) if pixels[y * width + x] < 200
+            )
+
+        # Ink in each strip of the bleed, outside the trimmed page: the crop marks.
+        strips = [
+            ink(0, width, 0, margin_y),
+            ink(0, width, height - margin_y, height),
+            ink(0, margin_x, 0, height),
+            ink(width - margin_x, width, 0, height),
+        ]
+        assert all(count > 0 for count in strips), strips
+
+
+def test_press_variant_keeps_outline_labels_and_folios(press_pdf, edition_pdf):
+    assert _labels(press_pdf) == _labels(edition_pdf)
+    reader = PdfReader(io.BytesIO(press_pdf))
+    assert [i.title for i in reader.outline if not isinstance(i, list)] == HEADLINES
+    pages = _pages_text(press_pdf)
+    front = _labels(press_pdf).index("1")
+    assert [p.split()[-1] for p in pages[front:]] == [
+        str(n) for n in range(1, len(pages) - front + 1)
+    ]
+
+
+def _colour_operators(data: bytes) -> set[str]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return {
+            str(operator)
+            for page in pdf.pages
+            for _operands, operator in pikepdf.parse_content_stream(page)
+            if str(operator) in ("rg", "RG", "g", "G", "k", "K", "cs", "CS")
+        }
+
+
+def test_press_pages_paint_in_cmyk_only(press_pdf, edition_pdf):
+    """Type, rules and folios on the press's plates; the reader's edition stays in RGB."""
+    assert _colour_operators(press_pdf).isdisjoint({"rg", "RG", "g", "G"})
+    assert "k" in _colour_operators(press_pdf)  # the stamped folios
+    assert "rg" in _colour_operators(edition_pdf)

@@ -1,0 +1,147 @@
+"""The edition routes: the day's paper, named articles in order, ETags, and every refusal."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pikepdf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from .corpus import minimal
+
+
+def _store(api, *articles):
+    for article in articles:
+        response = api.put(article)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+
+
+MORNING = minimal(id="morning", headline="Morning news", published_at="2026-03-12T06:00:00Z")
+EVENING = minimal(id="evening", headline="Evening news", published_at="2026-03-12T21:00:00Z")
+NEXT_DAY = minimal(id="next-day", headline="Tomorrow", published_at="2026-03-13T01:00:00Z")
+
+
+def _headlines(data: bytes) -> list[str]:
+    reader = PdfReader(io.BytesIO(data))
+    return [item.title for item in reader.outline if not isinstance(item, list)]
+
+
+def test_the_day_edition_holds_that_day_oldest_first_with_etag_and_304(api):
+    _store(api, EVENING, NEXT_DAY, MORNING)
+    response = api.client.get("/editions/2026-03-12.pdf")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/pdf"
+    assert _headlines(response.data) == ["Morning news", "Evening news"]
+    etag = response.headers["ETag"]
+    again = api.client.get("/editions/2026-03-12.pdf", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    press = api.client.get("/editions/2026-03-12.pdf?for=press")
+    assert press.status_code == 200
+    assert press.headers["ETag"] != etag
+    with pikepdf.open(io.BytesIO(press.data)) as pdf:
+        assert pdf.Root.OutputIntents[0].S == "/GTS_PDFX"
+
+
+def test_named_articles_print_in_the_order_given(api):
+    _store(api, MORNING, EVENING)
+    response = api.client.post(
+        "/v1/editions",
+        json={"title": "Late edition", "date": "2026-03-14", "article_ids": ["evening", "morning"]},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert _headlines(response.data) == ["Evening news", "Morning news"]
+    reader = PdfReader(io.BytesIO(response.data))
+    assert reader.metadata.title == "Late edition"
+    assert response.headers["Content-Disposition"] == 'inline; filename="edition-2026-03-14.pdf"'
+
+
+def test_an_unknown_id_is_404_naming_it(api):
+    _store(api, MORNING)
+    response = api.client.post("/v1/editions", json={"article_ids": ["morning", "nowhere"]})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"] == "There is no stored article 'nowhere'."
+
+
+def test_a_date_without_articles_is_422(api):
+    _store(api, MORNING)
+    response = api.client.get("/editions/2026-03-11.pdf")
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/empty-edition")
+    assert problem["detail"] == "No article was published on 2026-03-11 (UTC)."
+
+
+def test_too_many_articles_are_refused_before_any_lookup(api):
+    ids = [f"piece-{n}" for n in range(301)]  # none stored: the limit answers first
+    response = api.client.post("/v1/editions", json={"article_ids": ids})
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/edition-limit")
+    assert problem["detail"] == "The edition has 301 articles; the limit is 300."
+
+
+def test_a_malformed_request_points_at_each_field(api):
+    response = api.client.post(
+        "/v1/editions",
+        json={"title": "Two\nlines", "date": "12/03/2026", "article_ids": ["ok", "Not An Id", "ok"],
+              "colour": "red"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/invalid-edition")
+    assert {e["pointer"] for e in problem["errors"]} == {
+        "/colour",
+        "/title",
+        "/date",
+        "/article_ids/1",
+        "/article_ids/2",
+    }
+    empty = api.client.post("/v1/editions", json={"article_ids": []})
+    assert empty.status_code == 422
+    assert empty.get_json()["type"].endswith("/empty-edition")
+
+
+def test_names_and_parameters_outside_the_contract(api):
+    assert api.client.get("/editions/12-03-2026.pdf").status_code == 404
+    assert api.client.get("/editions/2026-02-30.pdf").status_code == 404
+    wrong = api.client.get("/editions/2026-03-12.pdf?for=lawyers")
+    assert wrong.status_code == 400
+    assert wrong.get_json()["parameter"] == "for"
+    assert api.client.get("/editions/2026-03-12.pdf?paper=a3").status_code == 400
+
+
+edition_requests = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=12,
+) | st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.one_of(st.text(max_size=20), st.integers(), st.none()),
+        "date": st.one_of(st.text(max_size=12), st.just("2026-03-12"), st.integers()),
+        "article_ids": st.lists(
+            st.one_of(st.sampled_from(["morning", "nowhere", "Bad Id", ""]), st.integers()),
+            max_size=4,
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=edition_requests, audience=st.sampled_from(["", "?for=press", "?for=x", "?x=1"]))
+def test_no_edition_request_is_a_500(api, body, audience):
+    # Nothing is stored, so no request gets as far as printing: every answer is a refusal.
+    response = api.client.post(
+        f"/v1/editions{audience}", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code in (400, 404, 422), response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"

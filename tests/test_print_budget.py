@@ -1,0 +1,62 @@
+"""The print budget: an article too dense to print is refused before layout, by pointer, and
+the densest one it lets through prints well inside the time limit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from service import create_app
+from service.print_budget import LIMIT
+
+from . import hostile
+from .conftest import runtime_of
+
+CONFIG = {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1}
+
+
+def make_client(**config):
+    app = create_app({**CONFIG, **config})
+    return app.test_client(), runtime_of(app).printer
+
+
+@pytest.fixture(scope="module")
+def pdf_client():
+    client, _ = make_client()
+    return client
+
+
+@pytest.mark.parametrize(
+    ("build", "pointer"),
+    [
+        (lambda: hostile.table_cells(2_500), "/body/0"),
+        (lambda: hostile.list_items(1_000), "/body/1"),
+        (hostile.everything, "/body/1"),
+    ],
+    ids=["2500-cells", "1000-items", "everything"],
+)
+def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, build, pointer):
+    """Valid for every other format, but more layout than one PDF may take."""
+    started = time.monotonic()
+    response = pdf_client.post("/v1/render/pdf", json=build())
+    assert time.monotonic() - started < 3
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/render-limit")
+    assert [e["pointer"] for e in problem["errors"]] == [pointer]
+    assert f"{LIMIT:,}" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["list-items", "table-cells", "note-references", "elements", "characters"]
+)
+def test_the_densest_article_the_budget_allows_prints_in_time(kind):
+    """The estimate is honest: at the budget's edge a PDF takes well under the time limit."""
+    client, _ = make_client(PDF_TIME_LIMIT=20)
+    article = hostile.densest(kind)
+    started = time.monotonic()
+    response = client.post("/v1/render/pdf", json=article)
+    seconds = time.monotonic() - started
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert seconds < 15, seconds

@@ -1,0 +1,113 @@
+"""What the printer's stylesheet promises: nothing printed is lost off a page, and code is
+never hyphenated (read back from the PDF with pdftotext, word by word, page by page)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+from lxml import etree
+
+from service import create_app
+
+from .conftest import require_tool, runtime_of
+from .corpus import minimal
+
+CONFIG = {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1}
+
+
+def make_client(**config):
+    app = create_app({**CONFIG, **config})
+    return app.test_client(), runtime_of(app).printer
+
+
+@pytest.fixture(scope="module")
+def pdf_client():
+    client, _ = make_client()
+    return client
+
+
+BODY_TOP, BODY_BOTTOM = 60, 66  # points: the running header and footer sit in the margins
+
+
+def page_text(pdf: bytes) -> str:
+    """The words a reader sees on the pages' bodies, in order, with no space between them.
+
+    pdftotext gives each word's box; a word even partly off its page does not count, and
+    the running header and footer are left out, so a word split over two pages is whole.
+    """
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    xhtml = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout
+    tree = etree.fromstring(xhtml, etree.XMLParser(recover=True, huge_tree=True))
+    words = []
+    for page in tree.iter("{*}page"):
+        width, height = float(page.get("width")), float(page.get("height"))
+        for word in page.iter("{*}word"):
+            x0, y0 = float(word.get("xMin")), float(word.get("yMin"))
+            x1, y1 = float(word.get("xMax")), float(word.get("yMax"))
+            if x0 >= 0 and x1 <= width + 0.5 and y0 >= BODY_TOP and y1 <= height - BODY_BOTTOM:
+                words.append(word.text or "")
+    return re.sub(r"[\s\u200b]+", "", "".join(words))
+
+
+def unhyphenated(text: str) -> str:
+    return text.replace("\u2010", "")
+
+
+def long_word(length: int) -> str:
+    return "".join(chr(ord("a") + (i * 7) % 26) for i in range(length))
+
+
+def test_a_14_column_table_prints_every_cell(pdf_client):
+    """Eleven-digit numbers cannot be hyphenated: the last columns ran off the page."""
+    columns = 14
+    header = [f"Column{c}" for c in range(columns)]
+    rows = [[f"{r:03d}{c:03d}{r * c:05d}" for c in range(columns)] for r in range(12)]
+    table = {"type": "table", "caption": "Results", "header": header, "rows": rows}
+    response = pdf_client.post("/v1/render/pdf", json=minimal(id="wide-table", body=[table]))
+    assert response.status_code == 200
+    text = unhyphenated(page_text(response.data))
+    missing = [cell for cell in header + [c for row in rows for c in row] if cell not in text]
+    assert missing == []
+
+
+def test_a_20000_character_word_prints_whole(pdf_client):
+    """It printed as about 91 characters, after holding a worker past its time limit."""
+    word = long_word(19_980)
+    article = minimal(id="long-word", body=[{"type": "paragraph", "text": f"Start {word} end."}])
+    started = time.monotonic()
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert time.monotonic() - started < 10
+    assert f"Start{word}end." in page_text(response.data)
+
+
+def test_long_urls_print_whole(pdf_client):
+    url = "https://example.org/" + long_word(1_950)  # links may be 2,000 long
+    article = minimal(
+        id="long-urls",
+        body=[{"type": "paragraph", "text": f'A <a href="{url}">link</a>. [^n]'}],
+        notes=[{"id": "n", "text": "A source.", "url": url}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    text = page_text(response.data)
+    assert text.count(url) == 2, "once after the link, once in the note"
+
+
+def test_code_is_never_hyphenated(pdf_client):
+    """Justified lines of long identifiers: the body's hyphenation split them at line ends."""
+    words = ["internationalization", "responsibilities", "characterization", "administration"]
+    text = " ".join(f"<code>{word}</code>" for word in words * 12)
+    article = minimal(id="code", body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    text = page_text(response.data)
+    assert "\u2010" not in text
+    assert "-" not in text
+    assert all(text.count(word) == 12 for word in words)
