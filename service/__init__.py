@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .settings import Settings, SettingsError
 
@@ -39,6 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = {k: v for k, v in config.items() if k in names}
     if config.get("TESTING"):
         overrides.setdefault("ENV", "test")
+        # Tests drive routes hard (fuzzing, timing); the rate limit tests turn limits on.
+        overrides.setdefault("RATELIMIT_ENABLED", False)
     settings = Settings.load(overrides=overrides)
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping({k: v for k, v in config.items() if k not in names})
@@ -62,7 +65,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         subscriptions,
     )
 
-    app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
+    runtime = app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
+    if settings.trusted_proxies:
+        # The client is who the nearest trusted proxy says, never what the client itself says.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    runtime.rate_limits.install(app)
     problems.register(app)
     app.after_request(security_headers)
     app.register_blueprint(rendering.bp)
