@@ -130,7 +130,7 @@ class RateLimits:
         try:
             current = self.limiter.current_limit
             if current is not None:
-                reset = current.window.reset_time
+                reset = current.window[0]
         except Exception:
             logger.exception("Rate limit storage unreachable while timing a refusal")
         return max(1, math.ceil(reset - time.time()))
@@ -145,9 +145,7 @@ class RateLimits:
             refused = [rate for rate in self.rates[budget] if not strategy.hit(rate, *identifiers)]
             if not refused:
                 return
-            reset = max(
-                strategy.get_window_stats(rate, *identifiers).reset_time for rate in refused
-            )
+            reset = max(strategy.get_window_stats(rate, *identifiers)[0] for rate in refused)
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
             return
