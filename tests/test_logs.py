@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
-from service.logs import configure_logging
+from service.logs import MESSAGE_LIMIT, configure_logging
 
 from .corpus import minimal
 
@@ -120,3 +122,54 @@ def test_the_fetcher_escapes_the_urls_it_logs(caplog):
     assert "\n" not in message
     assert "\x1b" not in message
     assert "https://evil.example/a\\n2026" in message
+
+
+# The JSON format ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_output():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(logging.INFO, stream, log_format="json")
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [FORGED, "\r" + FORGED[1:], "a\u2028b", "a\x85b", "\u202eevil", "lone \ud800 surrogate", '"}'],
+)
+def test_a_json_record_is_one_ascii_line_that_reads_back(json_output, hostile):
+    logging.getLogger("service.test").warning("Refused %s", hostile)
+    text = json_output.getvalue()
+    assert text.count("\n") == 1
+    assert text.isascii()
+    assert not re.search("[\x00-\x1f\x7f]", text[:-1])
+    record = json.loads(text)
+    assert set(record) == {"time", "level", "logger", "message", "request_id"}
+    assert record["message"] == f"Refused {hostile}"
+    assert (record["level"], record["logger"]) == ("WARNING", "service.test")
+    assert datetime.fromisoformat(record["time"]).utcoffset() == timedelta(0)
+
+
+def test_a_json_traceback_is_a_field_of_the_one_line(json_output):
+    try:
+        raise ValueError(f"bad key{FORGED}\x1b[31m")
+    except ValueError:
+        logging.getLogger("service.test").exception("Unexpected error")
+    text = json_output.getvalue()
+    assert text.count("\n") == 1
+    record = json.loads(text)
+    assert record["exception"].startswith("Traceback (most recent call last):")
+    assert f"bad key{FORGED}\x1b[31m" in record["exception"]
+
+
+def test_a_json_message_is_bounded(json_output):
+    logging.getLogger("service.test").warning("%s", "x" * 100_000)
+    record = json.loads(json_output.getvalue())
+    assert len(record["message"]) <= MESSAGE_LIMIT + 1
