@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +177,40 @@ def test_a_json_message_is_bounded(json_output):
     logging.getLogger("service.test").warning("%s", "x" * 100_000)
     record = json.loads(json_output.getvalue())
     assert len(record["message"]) <= MESSAGE_LIMIT + 1
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_wsgi_entry_point_logs_in_the_format_the_settings_name(tmp_path, log_format):
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "import logging, wsgi\n"
+        "wsgi.app.test_client().get('/healthz', headers={'X-Request-Id': 'wsgi-1'})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env |= {
+        "PYTHONPATH": str(root),
+        "BROADSHEET_ENV": "test",
+        "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'wsgi.sqlite3'}",
+        "BROADSHEET_LOG_FORMAT": log_format,
+        "BROADSHEET_MAIL_RELAY": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "service.access" in line]
+    if log_format == "json":
+        record = json.loads(line)
+        assert (record["logger"], record["request_id"], record["status"]) == (
+            "service.access",
+            "wsgi-1",
+            200,
+        )
+    else:
+        assert RECORD_START.match(line)
+        assert " INFO service.access wsgi-1: GET /healthz 200 " in line
