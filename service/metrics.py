@@ -4,7 +4,8 @@ The metrics live on a registry of their own. Under gunicorn (several worker proc
 prometheus-client's PROMETHEUS_MULTIPROC_DIR names a directory that every process writes
 its values into; the exposition then reads that directory, so any worker answers for all.
 The variable must be set before the processes start (prometheus-client reads it when it is
-imported), and gunicorn's `child_exit` hook calls `mark_process_dead(worker.pid)`.
+imported); gunicorn's `on_starting` hook calls `clear_multiprocess_dir()` and its
+`child_exit` hook `mark_process_dead(worker.pid)`.
 Labels take bounded values only: a route is its URL rule, never the path a client sent.
 """
 
@@ -14,6 +15,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -123,6 +125,15 @@ def exposition() -> bytes:
     merged = CollectorRegistry()
     multiprocess.MultiProcessCollector(merged)
     return generate_latest(merged)
+
+
+def clear_multiprocess_dir() -> None:
+    """Empty the shared directory of a previous run (gunicorn's on_starting hook), so its
+    counts are not added to this one's."""
+    directory = multiprocess_dir()
+    if directory is not None:
+        for path in Path(directory).glob("*.db"):
+            path.unlink(missing_ok=True)
 
 
 def mark_process_dead(pid: int) -> None:

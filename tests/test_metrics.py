@@ -180,12 +180,14 @@ WRITER = textwrap.dedent(
     """
     import sys
     from service import create_app, metrics
+    from tests.corpus import minimal
 
     requests, waiting = int(sys.argv[1]), int(sys.argv[2])
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "METRICS_PUBLIC": True})
     client = app.test_client()
     for _ in range(requests):
         assert client.get("/healthz").status_code == 200
+    assert client.post("/v1/render/text", json=minimal()).status_code == 200
     for _ in range(waiting):
         metrics.PRINTER_QUEUE_DEPTH.inc()
     sys.stdin.read()  # hold on (a live process) until told to stop
@@ -243,6 +245,8 @@ def test_metrics_of_several_processes_are_summed_in_one_read(tmp_path, monkeypat
             time.sleep(0.5)
         assert value(text, counter, **labels) == 7, text
         assert value(text, "broadsheet_printer_queue_depth") == 3, text
+        assert value(text, "broadsheet_render_seconds_count", format="text") == 2, text
+        assert value(text, "broadsheet_render_seconds_bucket", format="text", le="+Inf") == 2
         # gunicorn's child_exit hook: a dead worker's gauge leaves the sum, its counts stay.
         first = writers[0]
         first.communicate("", timeout=60)
@@ -251,6 +255,10 @@ def test_metrics_of_several_processes_are_summed_in_one_read(tmp_path, monkeypat
         text = read()
         assert value(text, "broadsheet_printer_queue_depth") == 1, text
         assert value(text, counter, **labels) == 7, text
+        # A new run of the server starts from nothing.
+        writers[1].communicate("", timeout=60)
+        metrics.clear_multiprocess_dir()
+        assert not list(shared.glob("*.db"))
     finally:
         for writer in writers:
             if writer.poll() is None:
