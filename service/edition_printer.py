@@ -147,6 +147,10 @@ class EditionJob:
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
         """Print every part in parallel, merging each as it comes, then the front matter."""
+        with timed_render("edition"):
+            return self._print_with(printer, progress)
+
+    def _print_with(self, printer: EditionPrinterLike, progress: Progress | None) -> bytes:
         edition = self.edition
         workers = max(1, int(getattr(printer, "size", 1)))
         with (
@@ -235,5 +239,4 @@ def print_edition(
     printer: EditionPrinterLike,
     progress: Progress | None = None,
 ) -> bytes:
-    with timed_render("edition"):
-        return EditionJob(edition, env, settings).print_with(printer, progress)
+    return EditionJob(edition, env, settings).print_with(printer, progress)

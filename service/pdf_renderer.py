@@ -145,7 +145,8 @@ class PdfCache:
             printed = self._items.get(key)
             if printed is not None:
                 self._items.move_to_end(key)
-            return printed
+        count_pdf_cache(hit=printed is not None)
+        return printed
 
     def put(self, key: str, printed: Printed) -> Printed:
         if self.max_items <= 0 or len(printed.data) > self.max_bytes:
@@ -167,5 +168,4 @@ class PdfCache:
 
     def render(self, job: PrintJob, printer: PrinterLike) -> Printed:
         cached = self.get(job.etag)
-        count_pdf_cache(hit=cached is not None)
         return cached if cached is not None else self.put(job.etag, job.print_with(printer))
