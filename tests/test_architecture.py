@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HOUSE = {"__init__", "__main__", "runtime", "formats", "problems", "rate_limits", "cli", "commands"}
+HOUSE = {
+    "__init__",
+    "__main__",
+    "runtime",
+    "formats",
+    "problems",
+    "rate_limits",
+    "access",
+    "cli",
+    "commands",
+}
 WEB = ("flask", "flask_limiter", "werkzeug")
 
 
