@@ -1,0 +1,98 @@
+"""Gunicorn's settings for Broadsheet: `gunicorn --config gunicorn.conf.py wsgi:app`.
+
+Environment (besides the BROADSHEET_* settings, read here for the time limits):
+GUNICORN_BIND (127.0.0.1:8000), WEB_CONCURRENCY (worker processes, one per core),
+GUNICORN_THREADS (threads per worker, 4), PROMETHEUS_MULTIPROC_DIR (metrics of every
+worker in one place: emptied when the server starts).
+
+No preload: each worker imports the app and builds its runtime after the fork, so the
+database pool, the press and relay threads and the printer pool belong to the worker that
+made them. A forked copy of a pool or thread started in the master would be a pool whose
+pipes and connections every worker shares, and threads that no longer run. The printer
+processes are started with `spawn` on a worker's first PDF, never forked from a process
+that has threads. The scheduler and the digest senders are processes of their own
+(`broadsheet scheduler`, `broadsheet digest send`), never part of a web worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from service.settings import Settings, SettingsError
+
+try:
+    _settings = Settings.load()
+except SettingsError as _error:
+    # The same lines the app would print, before any worker starts.
+    sys.exit(str(_error))
+
+
+def _cores() -> int:
+    """The cores this process may run on (a CPU affinity mask or cgroup pinning counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a
+# PDF may wait for an idle printer (up to PDF_TIME_LIMIT) and be printed (up to it again;
+# a reader of a stored PDF waits three times the limit, the press's own bound). The margin
+# covers validation, rendering the HTML and sending the answer.
+REQUEST_LIMIT = _settings.body_timeout + 3 * _settings.pdf_time_limit
+MARGIN = 10
+
+wsgi_app = "wsgi:app"
+bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"]
+# Rendering is CPU work under the GIL, so one process per core; PDFs are laid out by
+# each worker's printer processes (PDF_WORKERS of them), so more workers would mean more
+# printers competing for the same cores and more memory, not more throughput.
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
+# Threads let a worker answer other requests while one waits for its printer or its body.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+preload_app = False
+timeout = int(REQUEST_LIMIT + MARGIN)
+# SIGTERM lets every request in flight finish: as long as the longest may take.
+graceful_timeout = timeout
+keepalive = 5
+# A worker is replaced after this many requests (gunicorn staggers them by the jitter), so
+# memory a long-lived process gathers is given back and the workers never restart together.
+max_requests = 1000
+max_requests_jitter = 100
+# The workers' heartbeat files in memory: a disk-backed /tmp can stall them under load.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+accesslog = "-"
+# The default line, plus the time taken in microseconds.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" us=%(D)s'
+proc_name = "broadsheet"
+# Gunicorn 25.1+ opens a control socket at one fixed path per user: two servers on one
+# machine would share it, and systemd is what controls this one.
+control_socket_disable = True
+
+
+def _metrics_dir() -> Path | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(directory) if directory else None
+
+
+def on_starting(server) -> None:
+    """Start the metrics afresh: the files of workers of an earlier run would be counted."""
+    directory = _metrics_dir()
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    # Only prometheus_client's own files: the folder may have been given carelessly.
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    """A worker has gone: its live gauges go with it (its counters are kept)."""
+    if _metrics_dir() is None:
+        return
+    from service.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
