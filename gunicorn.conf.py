@@ -5,13 +5,18 @@ GUNICORN_BIND (127.0.0.1:8000), WEB_CONCURRENCY (worker processes, one per core)
 GUNICORN_THREADS (threads per worker, 4), PROMETHEUS_MULTIPROC_DIR (metrics of every
 worker in one place: emptied when the server starts).
 
-No preload: each worker imports the app and builds its runtime after the fork, so the
-database pool, the press and relay threads and the printer pool belong to the worker that
-made them. A forked copy of a pool or thread started in the master would be a pool whose
-pipes and connections every worker shares, and threads that no longer run. The printer
-processes are started with `spawn` on a worker's first PDF, never forked from a process
-that has threads. The scheduler and the digest senders are processes of their own
-(`broadsheet scheduler`, `broadsheet digest send`), never part of a web worker.
+The app is loaded once, in the master, and the workers are forked from it (preload): a
+worker that replaces another (max_requests, a crash) answers within milliseconds instead of
+importing everything again, and the workers share the master's pages. This is sound only
+because building the app starts nothing: the database connects, the press and relay threads
+start and the printer processes spawn on first use, each in the worker that uses them. A
+fork copies no thread, and a pool forked after it started would be one whose pipes every
+worker shares; `pre_fork` refuses to fork a master that has either, and `post_fork` drops
+any database connection a worker would inherit. Printer processes are started with
+`spawn`, never forked from a process with threads. New code needs a restart, not SIGHUP
+(which forks new workers from the same loaded master). The scheduler and the digest
+senders are processes of their own (`broadsheet scheduler`, `broadsheet digest send`),
+never part of a web worker.
 """
 
 from __future__ import annotations
@@ -53,15 +58,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
 # Threads let a worker answer other requests while one waits for its printer or its body.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
-preload_app = False
+preload_app = True
 timeout = int(REQUEST_LIMIT + MARGIN)
 # SIGTERM lets every request in flight finish: as long as the longest may take.
 graceful_timeout = timeout
 keepalive = 5
 # A worker is replaced after this many requests (gunicorn staggers them by the jitter), so
-# memory a long-lived process gathers is given back and the workers never restart together.
-max_requests = 1000
-max_requests_jitter = 100
+# memory a long-lived process gathers is given back. Workers share the load evenly, so
+# a small jitter would let them all restart within a second of each other.
+max_requests = 10_000
+max_requests_jitter = 5_000
 # The workers' heartbeat files in memory: a disk-backed /tmp can stall them under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"
@@ -87,6 +93,27 @@ def on_starting(server) -> None:
     # Only prometheus_client's own files: the folder may have been given carelessly.
     for stale in directory.glob("*.db"):
         stale.unlink()
+
+
+def pre_fork(server, worker) -> None:
+    """Fork only a master with no thread and no child process of its own (see above)."""
+    import multiprocessing
+    import threading
+
+    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    children = multiprocessing.active_children()
+    if threads or children:
+        raise RuntimeError(
+            f"The app started threads {threads} or processes {children} while it was built; "
+            "a forked worker would not have them. Start them on first use instead."
+        )
+
+
+def post_fork(server, worker) -> None:
+    """A worker makes its own database connections, never one the master opened."""
+    from service.runtime import EXTENSION
+
+    server.app.wsgi().extensions[EXTENSION].engine.dispose(close=False)
 
 
 def child_exit(server, worker) -> None:
