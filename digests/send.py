@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
+from service.metrics import count_digest_message
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
@@ -179,15 +180,18 @@ class DigestSender:
             reply = self.transport.send(envelope)
         if reply.outcome is Outcome.SENT:
             summary.sent += 1
+            count_digest_message("sent")
             return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
         if reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
             summary.retried += 1
+            count_digest_message("retried")
             retry_at = self.clock() + options.backoff(row.attempts)
             return Result(row.delivery_id, "pending", str(reply), next_attempt_at=retry_at)
         text = str(reply)
         if reply.outcome is Outcome.TEMPORARY:
             text = f"gave up after {row.attempts} attempts: {reply}"
         summary.failed += 1
+        count_digest_message("failed")
         summary.failures.append(f"{row.email}: {text}")
         logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
         return Result(row.delivery_id, "failed", text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -20,11 +22,17 @@ PAGE_POLICY = (
 )
 
 
-def security_headers(response):
+# Sent only when BASE_URL is https: a browser then refuses plain http to the host for a year.
+TRANSPORT_POLICY = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(response, https: bool = False):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if https:
+        response.headers.setdefault("Strict-Transport-Security", TRANSPORT_POLICY)
     return response
 
 
@@ -47,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import problems
+    from . import access, problems
     from .cli import register_commands
     from .runtime import EXTENSION, Runtime
     from .views import (
@@ -57,17 +65,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         editions,
         feeds,
         health,
+        metrics,
         rendering,
         schema,
         subscriptions,
     )
 
     app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
+    access.register(app)
     problems.register(app)
-    app.after_request(security_headers)
+    https = urlsplit(settings.base_url).scheme == "https"
+    app.after_request(partial(security_headers, https=https))
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
+    app.register_blueprint(metrics.bp)
     for blueprint in (
         articles_api.bp,
         articles.bp,

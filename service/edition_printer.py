@@ -32,6 +32,7 @@ from .editions import (
     front_matter_context,
 )
 from .errors import EditionTooLarge, RenderRefused
+from .metrics import timed_render
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
 from .printing import Printed
@@ -234,4 +235,5 @@ def print_edition(
     printer: EditionPrinterLike,
     progress: Progress | None = None,
 ) -> bytes:
-    return EditionJob(edition, env, settings).print_with(printer, progress)
+    with timed_render("edition"):
+        return EditionJob(edition, env, settings).print_with(printer, progress)

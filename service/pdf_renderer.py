@@ -14,6 +14,7 @@ from weasyprint.urls import iri_to_uri
 
 from .article import Article
 from .errors import RenderRefused
+from .metrics import count_pdf_cache
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
 from .printing import PAPER_SIZES, Printed
@@ -166,4 +167,5 @@ class PdfCache:
 
     def render(self, job: PrintJob, printer: PrinterLike) -> Printed:
         cached = self.get(job.etag)
+        count_pdf_cache(hit=cached is not None)
         return cached if cached is not None else self.put(job.etag, job.print_with(printer))

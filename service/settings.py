@@ -94,6 +94,18 @@ class Settings(BaseModel):
         shown="required unless ENV is development or test",
         secret=True,
     )
+    log_format: Literal["text", "json"] = setting(
+        "text", "text (one escaped line a record) or json (one JSON object a line)"
+    )
+    metrics_token: str | None = setting(
+        None,
+        "a token of at least 16 characters, no spaces: GET /metrics then needs it (Bearer)",
+        shown="unset",
+        secret=True,
+    )
+    metrics_public: bool = setting(
+        False, "true or false: GET /metrics answers without a token (with neither: 404)"
+    )
     digest_time: time = setting(time(7, 0), "a time of day as HH:MM, 00:00 to 23:59", shown="07:00")
     timezone: ZoneInfo = setting(
         ZoneInfo("UTC"), "an IANA time zone name such as Europe/Madrid", shown="UTC"
@@ -255,7 +267,7 @@ class Settings(BaseModel):
             raise ValueError("has a query or fragment")
         return value.rstrip("/")
 
-    @field_validator("api_token")
+    @field_validator("api_token", "metrics_token")
     @classmethod
     def _api_token(cls, value: str | None) -> str | None:
         if value is not None and (len(value) < 16 or any(c.isspace() for c in value)):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HOUSE = {"__init__", "__main__", "runtime", "formats", "problems", "cli", "commands"}
+HOUSE = {"__init__", "__main__", "runtime", "formats", "problems", "cli", "commands", "access"}
 WEB = ("flask", "werkzeug")
 
 

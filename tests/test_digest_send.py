@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from digests.ledger import SendLedger
 from digests.message import DigestComposer
 from digests.send import DigestSender, NotOpen, SendOptions
+from service import metrics
 from service.email_renderer import EmailBody
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
 from service.settings import Settings
@@ -147,6 +148,14 @@ def test_an_unsubscribe_after_the_run_opened_is_honoured(engine):
     assert SendLedger(engine).counts(DAY) == {"sent": 2, "skipped": 1}
 
 
+def _counted(outcome: str) -> float:
+    """broadsheet_digest_messages_total for `outcome`, as this process counted it."""
+    value = metrics.registry.get_sample_value(
+        "broadsheet_digest_messages_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
 def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     ids = add_subscribers(engine, [Status.CONFIRMED] * 4)
     greylisted, busy, gone, fine = emails(engine, ids)
@@ -158,8 +167,11 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
         }
     )
     open_run(engine)
+    before = {o: _counted(o) for o in ("sent", "retried", "failed")}
     summary = sender(engine, transport).send(DAY)
     assert (summary.sent, summary.retried, summary.failed) == (3, 3, 1)
+    counted = {o: _counted(o) - before[o] for o in before}
+    assert counted == {"sent": 3, "retried": 3, "failed": 1}
     assert transport.recipients() == Counter({greylisted: 1, busy: 1, fine: 1})
     with engine.connect() as connection:
         rows = {
