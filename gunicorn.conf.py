@@ -12,11 +12,11 @@ because building the app starts nothing: the database connects, the press and re
 start and the printer processes spawn on first use, each in the worker that uses them. A
 fork copies no thread, and a pool forked after it started would be one whose pipes every
 worker shares; `pre_fork` refuses to fork a master that has either, and `post_fork` drops
-any database connection a worker would inherit. Printer processes are started with
-`spawn`, never forked from a process with threads. New code needs a restart, not SIGHUP
-(which forks new workers from the same loaded master). The scheduler and the digest
-senders are processes of their own (`broadsheet scheduler`, `broadsheet digest send`),
-never part of a web worker.
+any database connection a worker would inherit. Each worker starts its printer processes
+(with `spawn`, never a fork of a process with threads) before it takes its first request.
+New code needs a restart, not SIGHUP (which forks new workers from the same loaded
+master). The scheduler and the digest senders are processes of their own (`broadsheet
+scheduler`, `broadsheet digest send`), never part of a web worker.
 """
 
 from __future__ import annotations
@@ -84,15 +84,24 @@ def _metrics_dir() -> Path | None:
     return Path(directory) if directory else None
 
 
+# The folder must be there before the app is loaded (preload comes before on_starting):
+# importing the metrics writes the master's own files into it.
+if (_folder := _metrics_dir()) is not None:
+    _folder.mkdir(parents=True, exist_ok=True)
+
+
 def on_starting(server) -> None:
-    """Start the metrics afresh: the files of workers of an earlier run would be counted."""
+    """Start the metrics afresh: files left by the processes of an earlier run would count."""
     directory = _metrics_dir()
     if directory is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
-    # Only prometheus_client's own files: the folder may have been given carelessly.
+    # Only prometheus_client's own files (the folder may have been given carelessly), and
+    # not those this master has just written.
+    own = f"_{os.getpid()}.db"
     for stale in directory.glob("*.db"):
-        stale.unlink()
+        if not stale.name.endswith(own):
+            stale.unlink()
 
 
 def pre_fork(server, worker) -> None:
@@ -114,6 +123,14 @@ def post_fork(server, worker) -> None:
     from service.runtime import EXTENSION
 
     server.app.wsgi().extensions[EXTENSION].engine.dispose(close=False)
+
+
+def post_worker_init(worker) -> None:
+    """Start this worker's printer processes before it takes a request, so no PDF waits for
+    a printer to start (seconds on a busy machine), even in a worker that replaced another."""
+    from service.runtime import EXTENSION
+
+    worker.app.wsgi().extensions[EXTENSION].printer.warm_up()
 
 
 def child_exit(server, worker) -> None:

@@ -38,8 +38,9 @@ def doc_commands(path: Path = DEPLOY_DOC) -> list[str]:
 
 
 def doc_command(prefix: str) -> str:
-    """The one command of the document that starts with `prefix`."""
-    found = [c for c in doc_commands() if c.startswith(prefix)]
+    """The document's command `prefix`, or the one command that starts with it."""
+    commands = doc_commands()
+    found = [c for c in commands if c == prefix] or [c for c in commands if c.startswith(prefix)]
     assert len(found) == 1, f"docs/deploy.md has {len(found)} commands starting {prefix!r}"
     return found[0]
 

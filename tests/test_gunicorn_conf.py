@@ -84,14 +84,19 @@ def test_on_starting_empties_the_metrics_folder_of_metrics_files_only(environ, t
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"old")
     (folder / "notes.txt").write_text("not ours")
+    # What the master wrote while loading the app (preload), just before on_starting.
+    (folder / f"gauge_livesum_{os.getpid()}.db").write_bytes(b"the master's own")
     environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
     load_config()["on_starting"](None)
-    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"gauge_livesum_{os.getpid()}.db",
+        "notes.txt",
+    ]
 
     fresh = tmp_path / "fresh" / "metrics"
     environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(fresh))
-    load_config()["on_starting"](None)
-    assert fresh.is_dir()
+    load_config()
+    assert fresh.is_dir()  # made when the config is read, before the app is loaded
 
 
 def test_child_exit_marks_the_worker_dead(environ, tmp_path):
@@ -194,6 +199,9 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
         master = psutil.Process(server.pid)
         workers = master.children()
         assert len(workers) == 2
+        # Each worker started its printers before it answered (post_worker_init).
+        for worker in workers:
+            assert any("multiprocessing" in " ".join(p.cmdline()) for p in worker.children())
 
         article = (EXAMPLES / "bike-lanes.json").read_bytes()
         request = urllib.request.Request(
