@@ -104,6 +104,19 @@ def on_starting(server) -> None:
             stale.unlink()
 
 
+def when_ready(server) -> None:
+    """Serve only a database at the schema this code needs: in production one line and exit
+    status 1 when it is behind (run `broadsheet db upgrade`), as `broadsheet serve` does."""
+    from service.commands import prepare_database
+    from service.runtime import EXTENSION
+
+    runtime = server.app.wsgi().extensions[EXTENSION]
+    try:
+        prepare_database(runtime)
+    finally:
+        runtime.engine.dispose()  # no connection of the master's for a worker to inherit
+
+
 def pre_fork(server, worker) -> None:
     """Fork only a master with no thread and no child process of its own (see above)."""
     import multiprocessing

@@ -249,3 +249,18 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
     while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family):
         assert time.monotonic() < deadline, [p.pid for p in family if p.is_running()]
         time.sleep(0.1)
+
+
+def test_gunicorn_refuses_a_database_behind_in_production(tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(server_environment(tmp_path, port), log)  # never migrated
+    try:
+        assert server.wait(timeout=120) == 1
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = log.read_text("utf-8", "replace")
+    assert "Broadsheet will not serve: The database has no schema yet" in output
+    assert "Booting worker" not in output
