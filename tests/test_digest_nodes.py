@@ -97,6 +97,7 @@ def test_two_nodes_and_two_senders_send_each_message_once(database_url, tmp_path
             API_TOKEN=TOKEN,
             METRICS_TOKEN=METRICS_TOKEN,
             MAIL_RELAY="false",
+            PDF_WORKERS="1",  # no PDFs here: the fewest printer processes a worker starts
         )
         bases = []
         for node in ("a", "b"):
