@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The extras installed with the package: production needs none, or postgres,redis.
+EXTRAS ?= test,bench
 
-.PHONY: install serve test lint typecheck bench system-deps clean
+.PHONY: install serve test lint typecheck bench load system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 node_modules/.installed: package.json package-lock.json
@@ -41,6 +43,10 @@ bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/email.py
 	$(BIN)/python bench/edition.py
 	$(BIN)/python bench/store.py
+
+## The service under load: gunicorn with gunicorn.conf.py, driven by wrk (needs wrk).
+load: $(STAMP)
+	BIN=$(BIN) bash bench/load.sh
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,155 @@
+"""Gunicorn's settings for Broadsheet: `gunicorn --config gunicorn.conf.py wsgi:app`.
+
+Environment (besides the BROADSHEET_* settings, read here for the time limits):
+GUNICORN_BIND (127.0.0.1:8000), WEB_CONCURRENCY (worker processes, one per core),
+GUNICORN_THREADS (threads per worker, 4), PROMETHEUS_MULTIPROC_DIR (metrics of every
+worker in one place: emptied when the server starts).
+
+The app is loaded once, in the master, and the workers are forked from it (preload): a
+worker that replaces another (max_requests, a crash) answers within milliseconds instead of
+importing everything again, and the workers share the master's pages. This is sound only
+because building the app starts nothing: the database connects, the press and relay threads
+start and the printer processes spawn on first use, each in the worker that uses them. A
+fork copies no thread, and a pool forked after it started would be one whose pipes every
+worker shares; `pre_fork` refuses to fork a master that has either, and `post_fork` drops
+any database connection a worker would inherit. Each worker starts its printer processes
+(with `spawn`, never a fork of a process with threads) before it takes its first request.
+New code needs a restart, not SIGHUP (which forks new workers from the same loaded
+master). The scheduler and the digest senders are processes of their own (`broadsheet
+scheduler`, `broadsheet digest send`), never part of a web worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from service.settings import Settings, SettingsError
+
+try:
+    _settings = Settings.load()
+except SettingsError as _error:
+    # The same lines the app would print, before any worker starts.
+    sys.exit(str(_error))
+
+
+def _cores() -> int:
+    """The cores this process may run on (a CPU affinity mask or cgroup pinning counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a
+# PDF may wait for an idle printer (up to PDF_TIME_LIMIT) and be printed (up to it again;
+# a reader of a stored PDF waits three times the limit, the press's own bound). The margin
+# covers validation, rendering the HTML and sending the answer.
+REQUEST_LIMIT = _settings.body_timeout + 3 * _settings.pdf_time_limit
+MARGIN = 10
+
+wsgi_app = "wsgi:app"
+bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"]
+# Rendering is CPU work under the GIL, so one process per core; PDFs are laid out by
+# each worker's printer processes (PDF_WORKERS of them), so more workers would mean more
+# printers competing for the same cores and more memory, not more throughput.
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
+# Threads let a worker answer other requests while one waits for its printer or its body.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+preload_app = True
+timeout = int(REQUEST_LIMIT + MARGIN)
+# SIGTERM lets every request in flight finish: as long as the longest may take.
+graceful_timeout = timeout
+keepalive = 5
+# A worker is replaced after this many requests (gunicorn staggers them by the jitter), so
+# memory a long-lived process gathers is given back. Workers share the load evenly, so
+# a small jitter would let them all restart within a second of each other.
+max_requests = 10_000
+max_requests_jitter = 5_000
+# The workers' heartbeat files in memory: a disk-backed /tmp can stall them under load.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+accesslog = "-"
+# The default line, plus the time taken in microseconds.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" us=%(D)s'
+proc_name = "broadsheet"
+# Gunicorn 25.1+ opens a control socket at one fixed path per user: two servers on one
+# machine would share it, and systemd is what controls this one.
+control_socket_disable = True
+
+
+def _metrics_dir() -> Path | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(directory) if directory else None
+
+
+# The folder must be there before the app is loaded (preload comes before on_starting):
+# importing the metrics writes the master's own files into it.
+if (_folder := _metrics_dir()) is not None:
+    _folder.mkdir(parents=True, exist_ok=True)
+
+
+def on_starting(server) -> None:
+    """Start the metrics afresh: files left by the processes of an earlier run would count."""
+    directory = _metrics_dir()
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    # Only prometheus_client's own files (the folder may have been given carelessly), and
+    # not those this master has just written.
+    own = f"_{os.getpid()}.db"
+    for stale in directory.glob("*.db"):
+        if not stale.name.endswith(own):
+            stale.unlink()
+
+
+def when_ready(server) -> None:
+    """Serve only a database at the schema this code needs: in production one line and exit
+    status 1 when it is behind (run `broadsheet db upgrade`), as `broadsheet serve` does."""
+    from service.commands import prepare_database
+    from service.runtime import EXTENSION
+
+    runtime = server.app.wsgi().extensions[EXTENSION]
+    try:
+        prepare_database(runtime)
+    finally:
+        runtime.engine.dispose()  # no connection of the master's for a worker to inherit
+
+
+def pre_fork(server, worker) -> None:
+    """Fork only a master with no thread and no child process of its own (see above)."""
+    import multiprocessing
+    import threading
+
+    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    children = multiprocessing.active_children()
+    if threads or children:
+        raise RuntimeError(
+            f"The app started threads {threads} or processes {children} while it was built; "
+            "a forked worker would not have them. Start them on first use instead."
+        )
+
+
+def post_fork(server, worker) -> None:
+    """A worker makes its own database connections, never one the master opened."""
+    from service.runtime import EXTENSION
+
+    server.app.wsgi().extensions[EXTENSION].engine.dispose(close=False)
+
+
+def post_worker_init(worker) -> None:
+    """Start this worker's printer processes before it takes a request, so no PDF waits for
+    a printer to start (seconds on a busy machine), even in a worker that replaced another."""
+    from service.runtime import EXTENSION
+
+    worker.app.wsgi().extensions[EXTENSION].printer.warm_up()
+
+
+def child_exit(server, worker) -> None:
+    """A worker has gone: its live gauges go with it (its counters are kept)."""
+    if _metrics_dir() is None:
+        return
+    from service.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

@@ -1,0 +1,266 @@
+"""gunicorn.conf.py: its choices read from the settings and the environment, its hooks, and a
+real gunicorn started as docs/deploy.md says, serving, then stopping gracefully on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from .corpus import EXAMPLES
+from .deploy_commands import ROOT, doc_command, runnable
+from .mail_server import free_port
+
+CONFIG = ROOT / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def environ(monkeypatch):
+    """A clean environment for the config: no BROADSHEET_*, gunicorn or metrics variables."""
+    for name in list(os.environ):
+        if name.startswith(("BROADSHEET_", "GUNICORN_")) or name in (
+            "WEB_CONCURRENCY",
+            "PROMETHEUS_MULTIPROC_DIR",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BROADSHEET_ENV", "test")
+    return monkeypatch
+
+
+def load_config() -> dict:
+    return runpy.run_path(str(CONFIG))
+
+
+def test_defaults_follow_the_cores_and_the_settings(environ):
+    config = load_config()
+    assert config["bind"] == ["127.0.0.1:8000"]
+    assert config["workers"] == max(2, len(os.sched_getaffinity(0)))
+    assert config["worker_class"] == "gthread"
+    assert config["threads"] == 4
+    assert config["preload_app"] is True
+    # BODY_TIMEOUT 10 s, PDF_TIME_LIMIT 20 s: a body, a wait for a printer, a print, a margin.
+    assert config["timeout"] == 10 + 3 * 20 + 10
+    assert config["graceful_timeout"] == config["timeout"]
+    assert config["max_requests"] > 0
+    assert 0 < config["max_requests_jitter"] <= config["max_requests"]
+    expected_tmp = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    assert config["worker_tmp_dir"] == expected_tmp
+    assert config["accesslog"] == "-"
+    assert config["wsgi_app"] == "wsgi:app"
+
+
+def test_the_environment_overrides_and_the_time_limits_follow_the_settings(environ):
+    environ.setenv("WEB_CONCURRENCY", "7")
+    environ.setenv("GUNICORN_THREADS", "2")
+    environ.setenv("GUNICORN_BIND", "10.0.0.11:8000")
+    environ.setenv("BROADSHEET_PDF_TIME_LIMIT", "100")
+    environ.setenv("BROADSHEET_BODY_TIMEOUT", "30")
+    config = load_config()
+    assert (config["workers"], config["threads"]) == (7, 2)
+    assert config["bind"] == ["10.0.0.11:8000"]
+    assert config["timeout"] == 30 + 3 * 100 + 10
+    assert config["timeout"] > 100 + 30
+
+
+def test_a_bad_setting_stops_gunicorn_with_its_line(environ):
+    environ.setenv("BROADSHEET_ENV", "production")
+    with pytest.raises(SystemExit) as stopped:
+        load_config()
+    assert str(stopped.value).startswith("BROADSHEET_SECRET_KEY is required")
+
+
+def test_on_starting_empties_the_metrics_folder_of_metrics_files_only(environ, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_123.db").write_bytes(b"old")
+    (folder / "notes.txt").write_text("not ours")
+    # What the master wrote while loading the app (preload), just before on_starting.
+    (folder / f"gauge_livesum_{os.getpid()}.db").write_bytes(b"the master's own")
+    environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    load_config()["on_starting"](None)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"gauge_livesum_{os.getpid()}.db",
+        "notes.txt",
+    ]
+
+    fresh = tmp_path / "fresh" / "metrics"
+    environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(fresh))
+    load_config()
+    assert fresh.is_dir()  # made when the config is read, before the app is loaded
+
+
+def test_child_exit_marks_the_worker_dead(environ, tmp_path):
+    import service.metrics
+
+    dead: list[int] = []
+    environ.setattr(service.metrics, "mark_process_dead", dead.append)
+    hooks = load_config()
+    hooks["child_exit"](None, type("Worker", (), {"pid": 4242})())
+    assert dead == []  # no metrics folder: nothing to forget
+    environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    hooks["child_exit"](None, type("Worker", (), {"pid": 4242})())
+    assert dead == [4242]
+
+
+def test_pre_fork_refuses_a_master_running_a_thread(environ):
+    pre_fork = load_config()["pre_fork"]
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="started-too-early")
+    thread.start()
+    try:
+        with pytest.raises(RuntimeError, match="started-too-early"):
+            pre_fork(None, None)
+    finally:
+        stop.set()
+        thread.join()
+
+
+# A real server ------------------------------------------------------------------------
+
+
+def server_environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BROADSHEET_", "GUNICORN_", "FLASK_"))
+        and k not in ("WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR")
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "BROADSHEET_ENV": "production",
+            "BROADSHEET_SECRET_KEY": "gunicorn-test-secret",
+            "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}",
+            "BROADSHEET_MAIL_RELAY": "false",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "2",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """gunicorn as docs/deploy.md starts it, in this checkout; its output in `log`."""
+    variables, argv = runnable(doc_command(".venv/bin/gunicorn "))
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            argv, cwd=ROOT, env={**env, **variables}, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def wait_until_serving(server: subprocess.Popen, base: str, log: Path, seconds=120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                assert json.load(response)["status"] == "ok"
+                return
+        except OSError:
+            assert server.poll() is None, log.read_text("utf-8", "replace")
+            assert time.monotonic() < deadline, log.read_text("utf-8", "replace")
+            time.sleep(0.2)
+
+
+def migrate(env: dict[str, str]) -> None:
+    """`broadsheet db upgrade`, as docs/deploy.md says."""
+    variables, argv = runnable(doc_command(".venv/bin/broadsheet db upgrade"))
+    done = subprocess.run(
+        argv, cwd=ROOT, env={**env, **variables}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+
+
+def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_bytes(b"from an earlier run")
+    env = server_environment(tmp_path, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    migrate(env)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, log)
+    try:
+        wait_until_serving(server, base, log)
+        assert not (metrics / "counter_1.db").exists()
+        master = psutil.Process(server.pid)
+        workers = master.children()
+        assert len(workers) == 2
+        # Each worker started its printers before it answered (post_worker_init).
+        for worker in workers:
+            assert any("multiprocessing" in " ".join(p.cmdline()) for p in worker.children())
+
+        article = (EXAMPLES / "bike-lanes.json").read_bytes()
+        request = urllib.request.Request(
+            f"{base}/v1/render/pdf", data=article, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 200
+            assert response.read().startswith(b"%PDF-")
+        # The printer processes are the worker's, started after the fork; the master
+        # still has its workers alone.
+        assert {p.pid for p in master.children()} == {w.pid for w in workers}
+        family = master.children(recursive=True)
+        printers = [p for p in family if p.ppid() != master.pid]
+        assert printers, "the PDF was printed by no printer process"
+
+        # A request in flight when SIGTERM comes: half its body sent before, half after.
+        head = (
+            f"POST /v1/render/html HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(article)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as client:
+            client.sendall(head + article[:100])
+            time.sleep(0.5)
+            server.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            client.sendall(article[100:])
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert status_line == b"HTTP/1.1 200 OK", answer[:300]
+        assert b"<!DOCTYPE html>" in answer
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = log.read_text("utf-8", "replace")
+    assert "Handling signal: term" in output
+    assert "Shutting down: Master" in output
+    assert '"POST /v1/render/pdf HTTP/1.1" 200' in output  # gunicorn's access line
+    # Nothing of the tree outlives the master: workers and printer processes are gone.
+    deadline = time.monotonic() + 10
+    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family):
+        assert time.monotonic() < deadline, [p.pid for p in family if p.is_running()]
+        time.sleep(0.1)
+
+
+def test_gunicorn_refuses_a_database_behind_in_production(tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(server_environment(tmp_path, port), log)  # never migrated
+    try:
+        assert server.wait(timeout=120) == 1
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = log.read_text("utf-8", "replace")
+    assert "Broadsheet will not serve: The database has no schema yet" in output
+    assert "Booting worker" not in output
