@@ -70,9 +70,9 @@ max_requests = 10_000
 max_requests_jitter = 5_000
 # The workers' heartbeat files in memory: a disk-backed /tmp can stall them under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = "-"
-# The default line, plus the time taken in microseconds.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" us=%(D)s'
+# No access log of gunicorn's own: the app writes one line per request (service/access.py)
+# with its request id, route, status and time, in the format BROADSHEET_LOG_FORMAT names.
+accesslog = None
 proc_name = "broadsheet"
 # Gunicorn 25.1+ opens a control socket at one fixed path per user: two servers on one
 # machine would share it, and systemd is what controls this one.

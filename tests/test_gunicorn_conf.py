@@ -55,7 +55,7 @@ def test_defaults_follow_the_cores_and_the_settings(environ):
     assert 0 < config["max_requests_jitter"] <= config["max_requests"]
     expected_tmp = "/dev/shm" if os.path.isdir("/dev/shm") else None
     assert config["worker_tmp_dir"] == expected_tmp
-    assert config["accesslog"] == "-"
+    assert config["accesslog"] is None  # the app writes its own access line
     assert config["wsgi_app"] == "wsgi:app"
 
 
@@ -243,7 +243,8 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
     output = log.read_text("utf-8", "replace")
     assert "Handling signal: term" in output
     assert "Shutting down: Master" in output
-    assert '"POST /v1/render/pdf HTTP/1.1" 200' in output  # gunicorn's access line
+    assert "POST /v1/render/pdf 200" in output  # the app's access line (service/access.py)
+    assert "HTTP/1.1" not in output  # and no second line of gunicorn's
     # Nothing of the tree outlives the master: workers and printer processes are gone.
     deadline = time.monotonic() + 10
     while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family):
