@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         editions,
         feeds,
         health,
+        openapi,
         rendering,
         schema,
         subscriptions,
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         editions.bp,
         subscriptions.bp,
         digests.bp,
+        openapi.bp,
     ):
         app.register_blueprint(blueprint)
     register_commands(app)
