@@ -97,7 +97,9 @@ def _summary_schema() -> dict[str, Any]:
             "links": {
                 "type": "object",
                 "required": ["self", "page", "pdf"],
-                "properties": {k: {"type": "string", "format": "uri"} for k in ("self", "page", "pdf")},
+                "properties": {
+                    k: {"type": "string", "format": "uri"} for k in ("self", "page", "pdf")
+                },
             },
         },
     }
@@ -143,9 +145,7 @@ def _model_schemas() -> dict[str, Any]:
     """Each request model's JSON Schema, its definitions lifted into components."""
     schemas: dict[str, Any] = {}
     for model in (Article, EditionRequest, SignUpRequest):
-        schema = model.model_json_schema(
-            mode="validation", ref_template=SCHEMAS + "{model}"
-        )
+        schema = model.model_json_schema(mode="validation", ref_template=SCHEMAS + "{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     return schemas
@@ -212,7 +212,10 @@ def _ok(
 
 
 def _not_modified() -> dict[str, Any]:
-    return {"description": "Not modified: If-None-Match names this version.", "headers": _header_refs("ETag")}
+    return {
+        "description": "Not modified: If-None-Match names this version.",
+        "headers": _header_refs("ETag"),
+    }
 
 
 def _query(name: str, schema: dict[str, Any], why: str) -> dict[str, Any]:
@@ -225,7 +228,13 @@ def _path(name: str, pattern: str, why: str) -> dict[str, Any]:
 
 
 def _header(name: str, why: str) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": False, "description": why, "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": why,
+        "schema": {"type": "string"},
+    }
 
 
 def _operation(
@@ -302,7 +311,12 @@ def _stored_articles() -> dict[str, Any]:
         _query("until", {"type": "string"}, "a date or RFC 3339 date-time: published before"),
         _query(
             "limit",
-            {"type": "integer", "minimum": LIST_LIMIT[0], "maximum": LIST_LIMIT[1], "default": LIST_LIMIT[2]},
+            {
+                "type": "integer",
+                "minimum": LIST_LIMIT[0],
+                "maximum": LIST_LIMIT[1],
+                "default": LIST_LIMIT[2],
+            },
             "items per page",
         ),
         _query("cursor", {"type": "string"}, "where the previous page ended (from its next link)"),
@@ -326,7 +340,9 @@ def _stored_articles() -> dict[str, Any]:
                 "The stored JSON, as it was sent",
                 "articles",
                 {
-                    200: _ok({"application/json": {"$ref": SCHEMAS + "Article"}}, "The article.", "ETag"),
+                    200: _ok(
+                        {"application/json": {"$ref": SCHEMAS + "Article"}}, "The article.", "ETag"
+                    ),
                     304: _not_modified(),
                 },
                 parameters=[if_none_match],
@@ -346,7 +362,9 @@ def _stored_articles() -> dict[str, Any]:
                 "Stored articles, newest first",
                 "articles",
                 {
-                    200: _ok({"application/json": _page_of("ArticleSummary")}, "A page.", "ETag", "Link"),
+                    200: _ok(
+                        {"application/json": _page_of("ArticleSummary")}, "A page.", "ETag", "Link"
+                    ),
                     304: _not_modified(),
                 },
                 parameters=list_parameters,
@@ -472,7 +490,9 @@ def _subscriptions() -> dict[str, Any]:
     page_or_problem = {"text/html": {"type": "string"}, PROBLEM_JSON: {"$ref": SCHEMAS + "Problem"}}
     subscriber_parameters = [
         _query("status", {"enum": [s.value for s in Status]}, "only subscribers in this state"),
-        _query("after", {"type": "integer", "minimum": 0, "maximum": MAX_AFTER}, "the last id seen"),
+        _query(
+            "after", {"type": "integer", "minimum": 0, "maximum": MAX_AFTER}, "the last id seen"
+        ),
         _query(
             "limit",
             {
@@ -494,8 +514,13 @@ def _subscriptions() -> dict[str, Any]:
                 {
                     200: _ok(html, "The form was accepted: check your inbox."),
                     202: _ok({"application/json": accepted}, "Accepted, whatever the address."),
-                    400: _ok(page_or_problem, "The form had expired (no CSRF token), or the body cannot be read."),
-                    422: _ok(page_or_problem, "A field cannot be used: the form again, or a problem."),
+                    400: _ok(
+                        page_or_problem,
+                        "The form had expired (no CSRF token), or the body cannot be read.",
+                    ),
+                    422: _ok(
+                        page_or_problem, "A field cannot be used: the form again, or a problem."
+                    ),
                 },
                 body=sign_up_body,
                 problems=[408, 413, 415, 429],

@@ -96,9 +96,7 @@ def test_the_article_schema_is_the_one_that_validates(client):
     for name, definition in article["$defs"].items():
         assert schemas[name] == definition
     body = document["paths"]["/v1/render/html"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Article"
-    }
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Article"}
 
 
 def test_problems_share_one_schema(client):
@@ -166,7 +164,10 @@ def test_the_limits_are_the_views_own():
     [
         ({"$ref": "#/components/schemas/Article"}, "Article"),
         ({"enum": ["a4", "letter"], "default": "a4"}, "one of a4, letter"),
-        ({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "integer, 1 to 100 (default 20)"),
+        (
+            {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "integer, 1 to 100 (default 20)",
+        ),
         ({"type": "string", "pattern": "^x$"}, "string matching ^x$"),
     ],
 )
