@@ -48,7 +48,12 @@ class SignUpRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="SignUpRequest")
 
-    email: str = Field(min_length=3, max_length=MAX_EMAIL, description="an e-mail address")
+    email: str = Field(
+        min_length=3,
+        max_length=MAX_EMAIL,
+        description="an e-mail address",
+        json_schema_extra={"format": "email"},
+    )
     name: str | None = Field(None, max_length=MAX_NAME, description="one line of text")
 
 
