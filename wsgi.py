@@ -4,6 +4,7 @@ import sys
 
 from service import SettingsError, create_app
 from service.logs import configure_logging
+from service.runtime import EXTENSION
 
 configure_logging()
 try:
@@ -11,3 +12,5 @@ try:
 except SettingsError as error:
     # One line per bad setting, not a traceback, whichever server imports this.
     sys.exit(str(error))
+# The format the settings ask for, now that they have been read.
+configure_logging(log_format=app.extensions[EXTENSION].settings.log_format)

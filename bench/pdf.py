@@ -70,7 +70,14 @@ def main(runs: int = 30) -> None:
 
     env, settings = build_environment(), Settings()
     printer = Printer(max_pages=settings.pdf_max_pages)
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://", "PDF_WORKERS": 1})
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "DATABASE_URL": "sqlite://",
+            "PDF_WORKERS": 1,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     client = app.test_client()
     with app.app_context():
         pool = current_runtime().printer
@@ -162,6 +169,7 @@ def worker_memory(renders: int = 200, every: int = 25) -> None:
             "SECRET_KEY": "bench",
             "DATABASE_URL": "sqlite://",
             "PDF_WORKERS": 1,
+            "RATELIMIT_ENABLED": False,
             "PDF_CACHE_SIZE": 0,
             "PDF_WORKER_MAX_JOBS": 1_000_000,  # recycling off: measure what a render leaves
             "PDF_WORKER_MAX_RSS_MB": 1_000_000,

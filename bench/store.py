@@ -38,7 +38,13 @@ def stored_times(database_url: str, bodies: dict[str, dict], runs: int) -> dict[
     from service.storage.schema import upgrade
 
     app = create_app(
-        {"ENV": "test", "DATABASE_URL": database_url, "API_TOKEN": TOKEN, "PDF_WORKERS": 1}
+        {
+            "ENV": "test",
+            "DATABASE_URL": database_url,
+            "API_TOKEN": TOKEN,
+            "PDF_WORKERS": 1,
+            "RATELIMIT_ENABLED": False,
+        }
     )
     client = app.test_client()
     with app.app_context():
@@ -78,7 +84,13 @@ def uncached_times(bodies: dict[str, dict], runs: int) -> dict[str, float]:
     from service.runtime import current_runtime
 
     app = create_app(
-        {"ENV": "test", "DATABASE_URL": "sqlite://", "PDF_CACHE_SIZE": 0, "PDF_WORKERS": 1}
+        {
+            "ENV": "test",
+            "DATABASE_URL": "sqlite://",
+            "PDF_CACHE_SIZE": 0,
+            "PDF_WORKERS": 1,
+            "RATELIMIT_ENABLED": False,
+        }
     )
     client = app.test_client()
     with app.app_context():

@@ -86,8 +86,8 @@ def preview_command(given: str | None, output: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send and record nothing.")
 def send_command(given: str | None, dry_run: bool) -> None:
     """Send the digest of a date to every confirmed subscriber, once; safe to run again."""
-    configure_logging()
     runtime = _runtime()
+    configure_logging(log_format=runtime.settings.log_format)
     daily = daily_digest_for(runtime)
     day = _day(daily, given)
     if dry_run:
@@ -158,8 +158,8 @@ def scheduler_command() -> None:
     """Run the scheduler in the foreground: the digest every day at DIGEST_TIME."""
     from .scheduler import run_scheduler
 
-    configure_logging()
     runtime = _runtime()
+    configure_logging(log_format=runtime.settings.log_format)
     run_scheduler(daily_digest_for(runtime), runtime.transport, runtime.relay)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
+from service.metrics import count_digest_message
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
@@ -128,6 +129,9 @@ class DigestSender:
         """Send a claimed batch in order, one transaction per message: the reply to one
         message is recorded, and the next taken, before the next goes out."""
         ledger, lease = self.ledger, self.options.lease
+        # The next message is written while this one is on its way (SMTP: between its data
+        # and the server's reply); it is sent only once taken, after this reply is recorded.
+        written: list[Prepared] = []
         with ledger.steps() as steps:
             now = self.clock()
             taken = steps.take(token, batch[0].delivery_id, now + lease)
@@ -136,9 +140,19 @@ class DigestSender:
                     ledger.release(token, [r.delivery_id for r in batch[index:]])
                     logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
                     return
+                ahead = written.pop() if written else None
                 result = None
                 if taken:
-                    result = self._send_one(self._prepare(run, template, row, now), summary)
+                    prepared = ahead if ahead and ahead.row is row else None
+                    if prepared is None:
+                        prepared = self._prepare(run, template, row, now)
+                    upcoming = batch[index + 1] if index + 1 < len(batch) else None
+
+                    def write_upcoming(upcoming: Claimed | None = upcoming) -> None:
+                        if upcoming is not None:
+                            written.append(self._prepare(run, template, upcoming, self.clock()))
+
+                    result = self._send_one(prepared, summary, write_upcoming)
                 else:
                     summary.skipped += 1
                 if progress:
@@ -169,25 +183,33 @@ class DigestSender:
             return Prepared(row, None, failed)
         return Prepared(row, data, None)
 
-    def _send_one(self, prepared: Prepared, summary: Summary) -> Result:
-        """Send one prepared message; what became of it, to record before the next goes."""
+    def _send_one(
+        self, prepared: Prepared, summary: Summary, meanwhile: Callable[[], None]
+    ) -> Result:
+        """Send one prepared message, calling `meanwhile` while it is on its way; what
+        became of it, to record before the next goes."""
         options, row = self.options, prepared.row
         reply = prepared.failed
         if reply is None:
             assert prepared.data is not None
             envelope = Envelope(self.composer.sender_address, (row.email,), prepared.data)
-            reply = self.transport.send(envelope)
+            reply = self.transport.send_overlapping(envelope, meanwhile)
+        else:
+            meanwhile()
         if reply.outcome is Outcome.SENT:
             summary.sent += 1
+            count_digest_message("sent")
             return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
         if reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
             summary.retried += 1
+            count_digest_message("retried")
             retry_at = self.clock() + options.backoff(row.attempts)
             return Result(row.delivery_id, "pending", str(reply), next_attempt_at=retry_at)
         text = str(reply)
         if reply.outcome is Outcome.TEMPORARY:
             text = f"gave up after {row.attempts} attempts: {reply}"
         summary.failed += 1
+        count_digest_message("failed")
         summary.failures.append(f"{row.email}: {text}")
         logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
         return Result(row.delivery_id, "failed", text)

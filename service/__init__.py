@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .settings import Settings, SettingsError
 
@@ -20,11 +23,17 @@ PAGE_POLICY = (
 )
 
 
-def security_headers(response):
+# Sent only when BASE_URL is https: a browser then refuses plain http to the host for a year.
+TRANSPORT_POLICY = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(response, https: bool = False):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if https:
+        response.headers.setdefault("Strict-Transport-Security", TRANSPORT_POLICY)
     return response
 
 
@@ -39,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = {k: v for k, v in config.items() if k in names}
     if config.get("TESTING"):
         overrides.setdefault("ENV", "test")
+        # Tests drive routes hard (fuzzing, timing); the rate limit tests turn limits on.
+        overrides.setdefault("RATELIMIT_ENABLED", False)
     settings = Settings.load(overrides=overrides)
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping({k: v for k, v in config.items() if k not in names})
@@ -47,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import problems
+    from . import access, problems
     from .cli import register_commands
     from .runtime import EXTENSION, Runtime
     from .views import (
@@ -57,18 +68,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         editions,
         feeds,
         health,
+        metrics,
         openapi,
         rendering,
         schema,
         subscriptions,
     )
 
-    app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
+    runtime = app.extensions[EXTENSION] = Runtime.build(settings, Path(app.instance_path))
+    if settings.trusted_proxies:
+        # The client is who the nearest trusted proxy says, never what the client itself says.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    access.register(app)
+    runtime.rate_limits.install(app)
     problems.register(app)
-    app.after_request(security_headers)
+    https = urlsplit(settings.base_url).scheme == "https"
+    app.after_request(partial(security_headers, https=https))
     app.register_blueprint(rendering.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(schema.bp)
+    app.register_blueprint(metrics.bp)
     for blueprint in (
         articles_api.bp,
         articles.bp,

@@ -194,7 +194,7 @@ def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the app with the development server."""
-    configure_logging()
+    configure_logging(log_format=current_runtime().settings.log_format)
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     prepare_database(current_runtime())

@@ -32,6 +32,7 @@ from .editions import (
     front_matter_context,
 )
 from .errors import EditionTooLarge, RenderRefused
+from .metrics import timed_render
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
 from .printing import Printed
@@ -146,6 +147,10 @@ class EditionJob:
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
         """Print every part in parallel, merging each as it comes, then the front matter."""
+        with timed_render("edition"):
+            return self._print_with(printer, progress)
+
+    def _print_with(self, printer: EditionPrinterLike, progress: Progress | None) -> bytes:
         edition = self.edition
         workers = max(1, int(getattr(printer, "size", 1)))
         with (

@@ -207,3 +207,30 @@ class EditionTooLarge(BroadsheetError):
     status = 422
     slug = "edition-limit"
     title = "The edition exceeds a printing limit"
+
+
+class RateLimited(BroadsheetError):
+    """A client (or an e-mail address) has spent its budget for a kind of request."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int):
+        self.retry_after = max(1, retry_after)
+        super().__init__(
+            f"Too many requests of this kind: please wait {_wait(self.retry_after)} "
+            "before trying again."
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    return f"{-(-minutes // 60)} hours"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .article import Article
 from .email_renderer import render_email
 from .html_renderer import render_html
+from .metrics import timed_render
 from .pdf_renderer import PAPERS, PrintJob
 from .runtime import Runtime
 from .text_renderer import render_text
@@ -68,9 +69,10 @@ class Rendering:
         return self.article.id + self.format.suffix
 
     def produce(self) -> bytes:
-        if self.job is not None:
-            printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
-            self.warnings = self.job.warnings(printed)
-            return printed.data
-        assert self.format.render is not None
-        return self.format.render(self.article, self.runtime).encode("utf-8")
+        with timed_render(self.format.name):
+            if self.job is not None:
+                printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+                self.warnings = self.job.warnings(printed)
+                return printed.data
+            assert self.format.render is not None
+            return self.format.render(self.article, self.runtime).encode("utf-8")

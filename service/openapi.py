@@ -25,6 +25,9 @@ LIST_LIMIT = (1, 100, 20)
 SUBSCRIBER_LIMIT = (1, 500, 100)
 MAX_AFTER = 10**18
 EDITION_MAX_TITLE = 300
+METHODS = ("get", "put", "post", "delete")
+# Routes no rate limit refuses: leaving, and what probes and scrapers call by design.
+UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz", "/metrics"})
 
 
 class EditionRequest(BaseModel):
@@ -548,14 +551,12 @@ def _subscriptions() -> dict[str, Any]:
                 "The page with one button to unsubscribe",
                 "subscribers",
                 {200: _ok(html, "The page."), 404: invalid_link},
-                problems=[429],
                 page=True,
             ),
             "post": _operation(
                 "Unsubscribe (also the RFC 8058 one-click POST)",
                 "subscribers",
                 {200: _ok(html, "Unsubscribed."), 404: invalid_link},
-                problems=[429],
                 page=True,
             ),
         },
@@ -682,6 +683,14 @@ def openapi_document(
         _service(),
     ):
         paths.update(part)
+    for path, item in paths.items():
+        if path in UNLIMITED:
+            continue
+        for method in METHODS:
+            if method in item:
+                answers = item[method]["responses"]
+                answers.setdefault("429", _problem(429, page=not path.startswith("/v1/")))
+                item[method]["responses"] = dict(sorted(answers.items()))
     schemas = {
         **_model_schemas(),
         "ArticleSummary": _summary_schema(),
@@ -714,8 +723,6 @@ def openapi_document(
 
 
 # The document as people read it (GET /docs) -----------------------------------------------
-
-METHODS = ("get", "put", "post", "delete")
 
 
 def describe(schema: dict[str, Any]) -> str:

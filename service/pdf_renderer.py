@@ -14,6 +14,7 @@ from weasyprint.urls import iri_to_uri
 
 from .article import Article
 from .errors import RenderRefused
+from .metrics import count_pdf_cache
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
 from .printing import PAPER_SIZES, Printed
@@ -144,7 +145,8 @@ class PdfCache:
             printed = self._items.get(key)
             if printed is not None:
                 self._items.move_to_end(key)
-            return printed
+        count_pdf_cache(hit=printed is not None)
+        return printed
 
     def put(self, key: str, printed: Printed) -> Printed:
         if self.max_items <= 0 or len(printed.data) > self.max_bytes:

@@ -25,6 +25,7 @@ import weasyprint
 from jinja2 import Environment
 
 from .errors import NotFound, PrinterUnavailable, RenderRefused
+from .metrics import timed_render
 from .pdf_renderer import PrinterLike, PrintJob
 from .settings import Settings
 from .storage.articles import article_of, get_article
@@ -214,7 +215,8 @@ class Press:
             if article is None:
                 raise _Superseded()
             job = PrintJob(article, self.env, self.settings, PAPER)
-            printed = job.print_with(self.get_printer())
+            with timed_render("pdf"):
+                printed = job.print_with(self.get_printer())
             data = printed.data
             for warning in job.warnings(printed):
                 logger.warning("The stored PDF of %r left out: %s", article_id, warning)

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from .errors import PrinterUnavailable, RenderRefused
+from .metrics import waiting_for_printer
 
 if TYPE_CHECKING:
     from .printing import Printed
@@ -195,6 +196,11 @@ class IsolatedPrinter:
             self._replace(worker)
         return self._take()
 
+    def _waiting_take(self) -> _Worker:
+        """A live worker, the job counted as waiting (the queue depth) until it has one."""
+        with waiting_for_printer():
+            return self._take_live()
+
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
             self._live.discard(worker)
@@ -240,11 +246,11 @@ class IsolatedPrinter:
         """Print on an idle worker; a worker found dead is replaced and another tried once."""
         job = (html, paper, link_labels or {}, layout)
         try:
-            return self._print_on(self._take_live(), job)
+            return self._print_on(self._waiting_take(), job)
         except WorkerDied:
             logger.warning("A PDF worker stopped before it answered; printing on another")
         try:
-            return self._print_on(self._take_live(), job)
+            return self._print_on(self._waiting_take(), job)
         except WorkerDied:
             logger.error("Two PDF workers stopped in turn during one render")
             raise PrinterUnavailable("The PDF printer stopped during the render.") from None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from .errors import PROBLEM_BASE, BroadsheetError
+from .errors import PROBLEM_BASE, BroadsheetError, RateLimited
 from .labels import labels_for
 from .logs import printable
 from .runtime import current_runtime
@@ -18,6 +19,7 @@ PROBLEM_JSON = "application/problem+json"
 
 def register(app: Flask) -> None:
     app.register_error_handler(BroadsheetError, _from_broadsheet_error)
+    app.register_error_handler(RateLimitExceeded, _from_rate_limit)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
 
@@ -29,6 +31,10 @@ def _from_broadsheet_error(error: BroadsheetError) -> Response:
         )
         logger.warning("Refused an article (%s): %s", pointers, printable(error.detail))
     return problem_response(error.problem(), error.headers())
+
+
+def _from_rate_limit(error: RateLimitExceeded) -> Response:
+    return _from_broadsheet_error(RateLimited(current_runtime().rate_limits.retry_after()))
 
 
 def _from_http_exception(error: HTTPException) -> Response:

@@ -17,6 +17,7 @@ from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
 from .press import Press
 from .print_pool import IsolatedPrinter
+from .rate_limits import RateLimits
 from .relay import OutboxRelay, RelayThread
 from .settings import Settings
 from .storage.db import Database, create_database_engine
@@ -84,6 +85,10 @@ class Runtime:
     @property
     def printer(self) -> IsolatedPrinter:
         return shared_printer(self.settings)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self.settings)
 
     @cached_property
     def database(self) -> Database:

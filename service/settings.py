@@ -8,6 +8,7 @@ app, the CLI and the scheduler read a `Settings`, never the raw environment.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +40,8 @@ PREFIX = "BROADSHEET_"
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_RATE = "a rate such as 20/minute or 100 per hour (several joined by ;)"
 
 
 class SettingsError(Exception):
@@ -94,6 +98,18 @@ class Settings(BaseModel):
         shown="required unless ENV is development or test",
         secret=True,
     )
+    log_format: Literal["text", "json"] = setting(
+        "text", "text (one escaped line a record) or json (one JSON object a line)"
+    )
+    metrics_token: str | None = setting(
+        None,
+        "a token of at least 16 characters, no spaces: GET /metrics then needs it (Bearer)",
+        shown="unset",
+        secret=True,
+    )
+    metrics_public: bool = setting(
+        False, "true or false: GET /metrics answers without a token (with neither: 404)"
+    )
     digest_time: time = setting(time(7, 0), "a time of day as HH:MM, 00:00 to 23:59", shown="07:00")
     timezone: ZoneInfo = setting(
         ZoneInfo("UTC"), "an IANA time zone name such as Europe/Madrid", shown="UTC"
@@ -117,6 +133,28 @@ class Settings(BaseModel):
         "memory://", "memory:// or a redis:// (rediss://) URL shared between machines"
     )
     ratelimit_enabled: bool = setting(True, "true or false (false turns every rate limit off)")
+    ratelimit_key_prefix: str = setting(
+        "broadsheet", "1 to 64 letters, digits, - or _: begins every counter's key in the storage"
+    )
+    ratelimit_pages: str = setting(
+        "300 per minute", _RATE + " per client for pages, feeds and the schema"
+    )
+    ratelimit_render: str = setting(
+        "60 per minute", _RATE + " per client for rendering HTML, e-mail and text"
+    )
+    ratelimit_pdf: str = setting("20 per minute", _RATE + " per client for every PDF route")
+    ratelimit_signup: str = setting("10 per hour", _RATE + " per client for sign-ups")
+    ratelimit_signup_address: str = setting(
+        "3 per hour", _RATE + " per e-mail address for sign-ups"
+    )
+    ratelimit_token: str = setting(
+        "600 per minute", _RATE + " per client for the routes behind the API token"
+    )
+    trusted_proxies: int = setting(
+        0,
+        "a whole number, 0 to 10: the proxies in front whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (0: none, the client is the peer)",
+    )
     pdf_time_limit: float = setting(20.0, "a number of seconds above 0, at most 600")
     pdf_max_pages: int = setting(60, "a whole number of pages, 1 to 10000")
     pdf_cache_size: int = setting(128, "a whole number of PDFs kept in memory, 0 turns it off")
@@ -255,7 +293,7 @@ class Settings(BaseModel):
             raise ValueError("has a query or fragment")
         return value.rstrip("/")
 
-    @field_validator("api_token")
+    @field_validator("api_token", "metrics_token")
     @classmethod
     def _api_token(cls, value: str | None) -> str | None:
         if value is not None and (len(value) < 16 or any(c.isspace() for c in value)):
@@ -320,7 +358,39 @@ class Settings(BaseModel):
         scheme = value.partition("://")[0]
         if "://" not in value or scheme not in ("memory", "redis", "rediss"):
             raise ValueError()
+        if scheme != "memory" and importlib.util.find_spec("redis") is None:
+            raise ValueError("the redis client is not installed: pip install 'broadsheet[redis]'")
         return value
+
+    @field_validator("ratelimit_key_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if not _KEY_PREFIX.fullmatch(value):
+            raise ValueError()
+        return value
+
+    @field_validator(
+        "ratelimit_pages",
+        "ratelimit_render",
+        "ratelimit_pdf",
+        "ratelimit_signup",
+        "ratelimit_signup_address",
+        "ratelimit_token",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            rates = parse_many(value)
+        except ValueError:
+            raise ValueError() from None
+        if any(rate.amount < 1 for rate in rates):
+            raise ValueError("a rate of 0 would refuse every request")
+        return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: int) -> int:
+        return _within(value, 0, 10)
 
     @field_validator("pdf_time_limit", "body_timeout")
     @classmethod

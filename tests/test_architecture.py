@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HOUSE = {"__init__", "__main__", "runtime", "formats", "problems", "cli", "commands"}
-WEB = ("flask", "werkzeug")
+HOUSE = {
+    "__init__",
+    "__main__",
+    "runtime",
+    "formats",
+    "problems",
+    "rate_limits",
+    "access",
+    "cli",
+    "commands",
+}
+WEB = ("flask", "flask_limiter", "werkzeug")
 
 
 def _modules() -> dict[str, Path]:

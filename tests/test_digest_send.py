@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from digests.ledger import SendLedger
 from digests.message import DigestComposer
 from digests.send import DigestSender, NotOpen, SendOptions
+from service import metrics
 from service.email_renderer import EmailBody
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
 from service.settings import Settings
@@ -147,6 +148,14 @@ def test_an_unsubscribe_after_the_run_opened_is_honoured(engine):
     assert SendLedger(engine).counts(DAY) == {"sent": 2, "skipped": 1}
 
 
+def _counted(outcome: str) -> float:
+    """broadsheet_digest_messages_total for `outcome`, as this process counted it."""
+    value = metrics.registry.get_sample_value(
+        "broadsheet_digest_messages_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
 def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     ids = add_subscribers(engine, [Status.CONFIRMED] * 4)
     greylisted, busy, gone, fine = emails(engine, ids)
@@ -158,8 +167,11 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
         }
     )
     open_run(engine)
+    before = {o: _counted(o) for o in ("sent", "retried", "failed")}
     summary = sender(engine, transport).send(DAY)
     assert (summary.sent, summary.retried, summary.failed) == (3, 3, 1)
+    counted = {o: _counted(o) - before[o] for o in before}
+    assert counted == {"sent": 3, "retried": 3, "failed": 1}
     assert transport.recipients() == Counter({greylisted: 1, busy: 1, fine: 1})
     with engine.connect() as connection:
         rows = {
@@ -262,3 +274,58 @@ def test_concurrent_openers_open_one_run(engine):
         thread.join()
     assert sorted(results) == [False, False, False, True]
     assert SendLedger(engine).counts(DAY) == {"pending": 50}
+
+
+class OverlappingTransport(ListeningTransport):
+    """Runs the sender's `meanwhile` while a message is "on its way", and a script then."""
+
+    def __init__(self, during_first_wait):
+        super().__init__()
+        self.during_first_wait = during_first_wait
+        self.waits = 0
+        self.written_in_the_wait: list[int] = []
+
+    def send_overlapping(self, envelope, meanwhile) -> Delivery:
+        self.waits += 1
+        if self.waits == 1:
+            self.during_first_wait()
+        before = composed_count()
+        meanwhile()
+        self.written_in_the_wait.append(composed_count() - before)
+        return self.send(envelope)
+
+
+_composed: list[int] = []
+
+
+def composed_count() -> int:
+    return len(_composed)
+
+
+def test_the_next_message_is_written_in_the_wait_but_sent_only_once_taken(engine, monkeypatch):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 5)
+    open_run(engine)
+    original = DigestComposer.compose
+
+    def counting(self, *args, **kwargs):
+        _composed.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DigestComposer, "compose", counting)
+    _composed.clear()
+
+    def second_reader_leaves():
+        # The second message is written during this wait; then its reader unsubscribes.
+        with engine.begin() as connection:
+            connection.execute(
+                update(Subscriber).where(Subscriber.id == ids[1]).values(status="unsubscribed")
+            )
+
+    transport = OverlappingTransport(second_reader_leaves)
+    summary = sender(engine, transport, SendOptions(batch=10)).send(DAY)
+    assert (summary.sent, summary.skipped) == (4, 1)
+    assert transport.recipients() == Counter(emails(engine, [ids[0], *ids[2:]]))
+    # Every message after the first was written while the one before it was on its way,
+    # except the one after the skipped reader, which had no message on its way before it.
+    assert transport.written_in_the_wait == [1, 1, 1, 0]
+    assert len(_composed) == 5

@@ -39,12 +39,33 @@ def nu_results(nu_checker, tmp_path_factory):
     )
     documents = {name: _render(app, name) for name in ARTICLES}
     documents["error-page"] = _error_page(app)
+    documents["rate-limited-page"] = _rate_limited_page()
     return nu_checker(documents, tmp_path_factory.mktemp("nu"))
 
 
 def _error_page(app) -> str:
     response = app.test_client().get("/no-such-page", headers={"Accept": "text/html"})
     assert response.status_code == 404
+    return response.get_data(as_text=True)
+
+
+def _rate_limited_page() -> str:
+    """The 429 page a browser gets once a page budget is spent."""
+    from service import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "sqlite://",
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_PAGES": "1 per hour",
+        }
+    )
+    client = app.test_client()
+    client.get("/subscribe")
+    response = client.get("/subscribe", headers={"Accept": "text/html"})
+    assert response.status_code == 429
     return response.get_data(as_text=True)
 
 
@@ -63,7 +84,13 @@ def test_error_page_is_accessible(app, axe, scheme):
     assert axe(_error_page(app), AXE_TAGS, color_scheme=scheme) == []
 
 
-@pytest.mark.parametrize("name", [*ARTICLES, "error-page"])
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_rate_limited_page_is_accessible(axe, scheme):
+    assert axe(_rate_limited_page(), AXE_TAGS, color_scheme=scheme) == []
+
+
+@pytest.mark.parametrize("name", [*ARTICLES, "error-page", "rate-limited-page"])
 def test_nu_html_checker_finds_no_errors(nu_results, name):
     errors = [(m.get("lastLine"), m["message"]) for m in nu_results[name]]
     assert errors == []

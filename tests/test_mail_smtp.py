@@ -320,3 +320,64 @@ def test_smtp_url_defaults_and_decoding():
     assert PASSWORD not in repr(url)
     plain = SmtpUrl.parse("smtp://localhost")
     assert (plain.port, plain.starttls, plain.timeout, plain.username) == (25, "auto", 30.0, None)
+
+
+class WaitsForTheSender(Recorder):
+    """Answers a message's data only once the sender has done its work `meanwhile`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile_done = threading.Event()
+        self.seen_before_reply: list[bool] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        # Blocking the server's loop is fine: one client, one message at a time.
+        self.seen_before_reply.append(self.meanwhile_done.wait(5))
+        self.meanwhile_done.clear()
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_meanwhile_runs_while_the_server_holds_its_reply():
+    handler = WaitsForTheSender()
+    controller = start(handler)
+    try:
+        calls = []
+
+        def meanwhile():
+            calls.append(len(handler.received))  # nothing accepted yet: the reply is pending
+            handler.meanwhile_done.set()
+
+        with SmtpTransport(_url(controller)) as transport:
+            outcomes = [transport.send_overlapping(_message(), meanwhile) for _ in range(2)]
+    finally:
+        controller.stop()
+    assert [o.sent for o in outcomes] == [True, True]
+    assert handler.seen_before_reply == [True, True]
+    assert calls == [0, 1]
+
+
+def test_meanwhile_runs_once_even_when_the_message_never_reaches_its_data(server):
+    handler, controller = server
+    handler.rcpt_replies["gone@example.org"] = "550 5.1.1 No such user here"
+    calls = []
+    with SmtpTransport(_url(controller)) as transport:
+        refused = transport.send_overlapping(
+            _message(to="gone@example.org"), lambda: calls.append(1)
+        )
+    assert refused.outcome is Outcome.PERMANENT
+    assert calls == [1]
+
+
+def test_an_error_in_meanwhile_waits_for_the_reply_and_the_connection_goes_on(server):
+    handler, controller = server
+
+    def broken():
+        raise RuntimeError("the sender's own bug")
+
+    with SmtpTransport(_url(controller)) as transport:
+        with pytest.raises(RuntimeError, match="own bug"):
+            transport.send_overlapping(_message(subject="First"), broken)
+        after = transport.send(_message(subject="Second"))
+    assert after.sent
+    assert len(handler.received) == 2  # the first was accepted: its reply was read
+    assert len(handler.servers) == 1

@@ -33,6 +33,10 @@ BAD_VALUES = [
     ("MAX_BODY_BYTES", "lots", "a whole number of bytes"),
     ("RATELIMIT_ENABLED", "maybe", "true or false"),
     ("RATELIMIT_STORAGE_URL", "mongodb://db", "memory:// or a redis://"),
+    ("RATELIMIT_PDF", "lots per minute", "a rate such as 20/minute or 100 per hour"),
+    ("RATELIMIT_SIGNUP_ADDRESS", "0/hour", "a rate such as 20/minute or 100 per hour"),
+    ("RATELIMIT_KEY_PREFIX", "a b", "1 to 64 letters, digits, - or _"),
+    ("TRUSTED_PROXIES", "-1", "a whole number, 0 to 10"),
     ("BASE_URL", "ftp://example.org", "an http(s) URL"),
     ("BASE_URL", "https://example.org/?a=1", "an http(s) URL"),
     ("MAIL_FROM", "not an address", "a mailbox"),
@@ -168,6 +172,8 @@ def test_defaults_when_nothing_is_set():
     assert settings.timezone == ZoneInfo("UTC")
     assert settings.max_body_bytes == 2 * 1024 * 1024
     assert settings.ratelimit_storage_url == "memory://"
+    assert settings.trusted_proxies == 0
+    assert settings.ratelimit_signup_address == "3 per hour"
 
 
 def test_the_mapping_overrides_the_environment(monkeypatch):

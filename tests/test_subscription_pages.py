@@ -35,6 +35,8 @@ def pages(tmp_path_factory) -> dict[str, str]:
             "PUBLISHER_ADDRESS": "1 Test Street, Testville",
             "API_TOKEN": TOKEN,
             "MAIL_RELAY": False,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_SIGNUP_ADDRESS": "1 per hour",
         }
     )
     runtime = app.extensions["broadsheet"]
@@ -72,6 +74,16 @@ def pages(tmp_path_factory) -> dict[str, str]:
             "/subscribe", data={"email": "a@example.org", "csrf_token": csrf}, content_type=form
         ),
         200,
+    )
+    keep(
+        "sign-up-too-often",
+        client.post(
+            "/subscribe",
+            data={"email": "a@example.org", "csrf_token": csrf},
+            content_type=form,
+            headers=browser,
+        ),
+        429,
     )
     subscriptions = runtime.subscriptions
     unsubscribe = runtime.tokens.sign(Purpose.UNSUBSCRIBE, 1)
@@ -126,6 +138,7 @@ PAGES = [
     "form-with-errors",
     "form-expired",
     "check-your-inbox",
+    "sign-up-too-often",
     "confirmed",
     "confirm-link-broken",
     "unsubscribe",

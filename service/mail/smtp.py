@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .transport import Delivery, Envelope, Outcome, Transport
@@ -138,16 +140,25 @@ class SmtpTransport(Transport):
         self._clock = clock
         self._sleep = sleep
         self._next_send = 0.0
-        self._connection: smtplib.SMTP | None = None
+        self._connection: _Connection | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SmtpTransport({self.url.redacted})"
 
     def send(self, envelope: Envelope) -> Delivery:
-        with self._lock:
-            self._keep_rate()
-            delivery = self._send(envelope)
+        return self.send_overlapping(envelope, _nothing)
+
+    def send_overlapping(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
+        once = _Once(meanwhile)
+        try:
+            with self._lock:
+                self._keep_rate()
+                delivery = self._send(envelope, once)
+        finally:
+            once()  # now, if the message never reached its data
+        if once.error is not None:
+            raise once.error
         if not delivery.sent:
             logger.warning(
                 "Mail to %d recipient(s) via %s: %s",
@@ -168,7 +179,7 @@ class SmtpTransport(Transport):
 
     # One message ---------------------------------------------------------------------
 
-    def _send(self, envelope: Envelope) -> Delivery:
+    def _send(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
         if not all(address.isascii() for address in (envelope.sender, *envelope.recipients)):
             # Addresses enter as checked ASCII (addresses.py); SMTPUTF8 is not spoken.
             return Delivery(Outcome.PERMANENT, None, "an address is not ASCII (needs SMTPUTF8)")
@@ -178,6 +189,7 @@ class SmtpTransport(Transport):
             except _NotSent as failure:
                 return failure.delivery
             self._connection = connection
+            connection.meanwhile = meanwhile
             try:
                 refused = connection.sendmail(
                     envelope.sender, list(envelope.recipients), envelope.data
@@ -196,6 +208,8 @@ class SmtpTransport(Transport):
                 if attempt == 1:
                     continue  # a dropped connection is reopened once
                 return Delivery(Outcome.TEMPORARY, None, f"connection lost: {error}")
+            finally:
+                connection.meanwhile = _nothing
             refusals = {address: (code, _text(text)) for address, (code, text) in refused.items()}
             return Delivery(Outcome.SENT, 250, "accepted", refusals)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -211,12 +225,12 @@ class SmtpTransport(Transport):
 
     # The connection -----------------------------------------------------------------
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _Connection:
         url = self.url
-        connection: smtplib.SMTP | None = None
+        connection: _Connection | None = None
         try:
             if url.scheme == "smtps":
-                connection = smtplib.SMTP_SSL(
+                connection = _SslConnection(
                     url.host,
                     url.port,
                     local_hostname=url.helo,
@@ -224,7 +238,7 @@ class SmtpTransport(Transport):
                     context=self.ssl_context,
                 )
             else:
-                connection = smtplib.SMTP(
+                connection = _Connection(
                     url.host, url.port, local_hostname=url.helo, timeout=url.timeout
                 )
             connection.ehlo()
@@ -270,6 +284,52 @@ class SmtpTransport(Transport):
     def _drop(self) -> None:
         _discard(self._connection)
         self._connection = None
+
+
+def _nothing() -> None:
+    pass
+
+
+class _Once:
+    """Calls its function on the first call only, keeping any error it raises for later, so
+    that an error never leaves a reply unread on the connection."""
+
+    def __init__(self, function: Callable[[], None]):
+        self._function = function
+        self.error: Exception | None = None
+
+    def __call__(self) -> None:
+        function, self._function = self._function, _nothing
+        try:
+            function()
+        except Exception as error:
+            self.error = error
+
+
+class _Connection(smtplib.SMTP):
+    """smtplib's client, calling `meanwhile` between a message's last byte and its reply."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.meanwhile: Callable[[], None] = _nothing
+        super().__init__(*args, **kwargs)
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        if not isinstance(msg, bytes):
+            return super().data(msg)
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        quoted = re.sub(rb"(?m)^\.", b"..", msg)  # a line's leading dot doubled (RFC 5321)
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        self.send(quoted + b".\r\n")
+        self.meanwhile()
+        return self.getreply()
+
+
+class _SslConnection(_Connection, smtplib.SMTP_SSL):
+    """The same, over TLS from the first byte (smtps)."""
 
 
 def _discard(connection: smtplib.SMTP | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -88,6 +88,16 @@ class Transport(ABC):
     @abstractmethod
     def send(self, envelope: Envelope) -> Delivery:
         """Hand one message on and say what became of it."""
+
+    def send_overlapping(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
+        """`send`, calling `meanwhile` once while the message is on its way; here, after.
+
+        A transport that waits on a reply (SMTP) calls it during the wait, so a sender can
+        write its next message while the server takes this one.
+        """
+        delivery = self.send(envelope)
+        meanwhile()
+        return delivery
 
     def close(self) -> None:  # noqa: B027 - most transports hold nothing open
         """Let go of anything held open; the transport may be used again afterwards."""

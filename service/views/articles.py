@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request, url_for
 from ..errors import NotFound
 from ..html_renderer import render_html
 from ..language import direction_of
+from ..metrics import timed_render
 from ..problems import wants_html
 from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
@@ -55,7 +56,8 @@ def page(article_id: str) -> Response:
         row = get_article(session, article_id)
         if row is None:
             return not_found(article_id)
-        html = render_html(article_of(row), runtime.env, runtime.settings)
+        with timed_render("html"):
+            html = render_html(article_of(row), runtime.env, runtime.settings)
         return conditional(Response(html, mimetype="text/html"), last_modified=row.stored_at)
 
 

@@ -22,7 +22,7 @@ from ..problems import wants_html
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
 from ..storage.subscribers import Status
-from ..subscriptions import BadSignUp, read_sign_up
+from ..subscriptions import BadSignUp, SignUp, read_sign_up
 from .articles_api import require_token
 from .body import json_from_request
 
@@ -105,6 +105,11 @@ def _after_sign_up() -> None:
         _runtime().relay_thread.wake()
 
 
+def _spend_address_budget(request_data: SignUp) -> None:
+    # Every attempt counts, known address or not, so a refusal tells nothing about it.
+    _runtime().rate_limits.spend_sign_up(store.email_key(request_data.email))
+
+
 @bp.get("/subscribe")
 def form() -> Response:
     return _form()
@@ -117,7 +122,9 @@ def sign_up() -> Response:
         data = json_from_request()
         if not isinstance(data, dict):
             raise BadSignUp([FieldError("", "must be an object: {email, name?}")])
-        subscriptions.sign_up(read_sign_up(data, strict=True), ip=request.remote_addr, form="json")
+        request_data = read_sign_up(data, strict=True)
+        _spend_address_budget(request_data)
+        subscriptions.sign_up(request_data, ip=request.remote_addr, form="json")
         _after_sign_up()
         body = {"status": "accepted", "detail": ACCEPTED}
         return Response(json.dumps(body), status=202, mimetype="application/json")
@@ -136,6 +143,7 @@ def sign_up() -> Response:
     except BadSignUp as error:
         errors = {e.pointer.lstrip("/"): e.message for e in error.errors}
         return _form(422, errors, values)
+    _spend_address_budget(request_data)
     subscriptions.sign_up(request_data, ip=request.remote_addr, form="form")
     _after_sign_up()
     return _message(200, "Check your inbox", ACCEPTED)

@@ -1,0 +1,78 @@
+"""Each request's id, its one access line and its count, around every view.
+
+The id comes from the client's X-Request-Id when it is a safe token (so a proxy's id carries
+through), else it is made here; it goes back in the answer and onto every log record of the
+request. The counter and the access line name the request by its URL rule, never by the path
+alone, so a scan of random paths adds no label values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from .logs import NO_REQUEST, printable, request_id
+from .metrics import count_request
+
+HEADER = "X-Request-Id"
+SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+PATH_LIMIT = 200
+logger = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    """The hooks: registered before any other, so they see every request."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+    app.after_request(_finish)
+    app.teardown_request(_forget)
+
+
+def given_or_new_id(given: str | None) -> str:
+    return given if given is not None and SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _begin() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = given_or_new_id(request.headers.get(HEADER))
+    g.request_id_token = request_id.set(g.request_id)
+
+
+def _finish(response: Response) -> Response:
+    if "request_id" not in g:  # a hook registered before ours refused the request
+        _begin()
+    response.headers[HEADER] = g.request_id
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    count_request(request.method, rule, response.status_code)
+    duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
+    method = printable(request.method, 20)
+    path = printable(request.path, PATH_LIMIT)
+    logger.info(
+        "%s %s %s %.1f ms",
+        method,
+        path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "access": {
+                "method": method,
+                "route": rule,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            }
+        },
+    )
+    return response
+
+
+def _forget(_error: BaseException | None) -> None:
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        try:
+            request_id.reset(token)
+        except ValueError:  # torn down in another context than it began in
+            request_id.set(NO_REQUEST)

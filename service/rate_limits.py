@@ -1,0 +1,162 @@
+"""Per-client rate limits: each route's budget, counted by flask-limiter in memory or Redis.
+
+Every endpoint has a decided budget in `ENDPOINTS` (tests/test_rate_limits.py fails on one
+that has none). A budget is a setting in flask-limiter's rate syntax, and all the routes of
+one budget draw on one counter per client: a client's PDFs come from one pool, whichever
+route prints them. Sign-ups also spend a budget per e-mail address, counted in the view once
+the address is read. The client is `request.remote_addr`, which a trusted proxy may set
+(TRUSTED_PROXIES, in `create_app`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+
+from flask import Flask, request
+from flask_limiter import Limit, Limiter
+from limits import RateLimitItem, parse_many
+
+from .errors import RateLimited
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EXEMPT = ""
+# Budget name -> the setting that holds its rate.
+BUDGETS = {
+    "pages": "ratelimit_pages",
+    "render": "ratelimit_render",
+    "pdf": "ratelimit_pdf",
+    "signup": "ratelimit_signup",
+    "signup_address": "ratelimit_signup_address",
+    "token": "ratelimit_token",
+}
+# Endpoint -> budget. `/v1/render/pdf` is the one render format that spends "pdf" instead.
+ENDPOINTS = {
+    "rendering.render": "render",
+    "articles.pdf": "pdf",
+    "editions.of_the_day": "pdf",
+    "editions.of_articles": "pdf",
+    "subscriptions.sign_up": "signup",
+    "articles_api.put": "token",
+    "articles_api.get": "token",
+    "articles_api.delete": "token",
+    "articles_api.index": "token",
+    "subscriptions.index": "token",
+    "digests.send": "token",
+    "articles.page": "pages",
+    "articles.index": "pages",
+    "feeds.atom": "pages",
+    "feeds.json_feed_document": "pages",
+    "schema.article_json_schema": "pages",
+    "subscriptions.form": "pages",
+    "subscriptions.confirm": "pages",
+    "digests.page": "pages",
+    "openapi.openapi_json": "pages",
+    "openapi.docs": "pages",
+    # Leaving is never refused: one-click unsubscribes (RFC 8058) come from a mail
+    # provider's few servers on behalf of all its users, and the signed link is the guard.
+    "subscriptions.unsubscribe_page": EXEMPT,
+    "subscriptions.unsubscribe": EXEMPT,
+    "health.healthz": EXEMPT,
+    "static": EXEMPT,
+}
+# Probes and scrapers call these often and by design; whatever endpoint serves them.
+EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def budget_of_request() -> str:
+    """The budget the current request spends, or EXEMPT."""
+    rule = request.url_rule
+    if rule is None or rule.rule in EXEMPT_PATHS:
+        return EXEMPT
+    endpoint = request.endpoint or ""
+    if endpoint == "rendering.render" and (request.view_args or {}).get("fmt") == "pdf":
+        return "pdf"
+    # A route added without a decision gets the generous default; the test names it.
+    return ENDPOINTS.get(endpoint, "pages")
+
+
+class RateLimits:
+    """The app's Limiter and the budgets it counts, built from the settings."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.enabled = settings.ratelimit_enabled
+        self.rates: dict[str, list[RateLimitItem]] = {
+            name: parse_many(getattr(settings, field)) for name, field in BUDGETS.items()
+        }
+        url = settings.ratelimit_storage_url
+        options = {} if url.startswith("memory://") else _REDIS_OPTIONS
+        self.limiter = Limiter(
+            client_address,
+            default_limits=[
+                Limit(self._rate, scope=lambda _endpoint: budget_of_request(), shared=True)
+            ],
+            storage_uri=url,
+            storage_options=dict(options),
+            strategy="fixed-window",
+            key_prefix=settings.ratelimit_key_prefix,
+            enabled=self.enabled,
+            # A storage outage is logged and lets requests through: a limit guards the
+            # service, it must not be what takes it down.
+            swallow_errors=True,
+            headers_enabled=False,
+        )
+
+    def install(self, app: Flask) -> None:
+        self.limiter.init_app(app)
+
+    def close(self) -> None:
+        """Close the storage's connections (Redis), as a process or a test ends."""
+        if not self.limiter.initialized:
+            return
+        client = getattr(self.limiter.storage, "storage", None)
+        if client is not None and hasattr(client, "close"):
+            client.close()
+
+    def _rate(self) -> str:
+        budget = budget_of_request()
+        return getattr(self.settings, BUDGETS[budget]) if budget else ""
+
+    def retry_after(self) -> int:
+        """Whole seconds until the budget the current request broke has room again."""
+        reset = time.time() + 60
+        try:
+            current = self.limiter.current_limit
+            if current is not None:
+                reset = current.window[0]
+        except Exception:
+            logger.exception("Rate limit storage unreachable while timing a refusal")
+        return max(1, math.ceil(reset - time.time()))
+
+    def spend(self, budget: str, key: str) -> None:
+        """Count one request against `budget` for `key`, or raise RateLimited."""
+        if not self.enabled:
+            return
+        strategy = self.limiter.limiter
+        identifiers = (self.settings.ratelimit_key_prefix, budget, key)
+        try:
+            refused = [rate for rate in self.rates[budget] if not strategy.hit(rate, *identifiers)]
+            if not refused:
+                return
+            reset = max(strategy.get_window_stats(rate, *identifiers)[0] for rate in refused)
+        except Exception:
+            logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
+            return
+        raise RateLimited(math.ceil(reset - time.time()))
+
+    def spend_sign_up(self, address_key: str) -> None:
+        """Count a sign-up for an address: hashed, so the storage holds no address."""
+        self.spend("signup_address", hashlib.sha256(address_key.encode()).hexdigest())
+
+
+# A Redis that stops answering costs a request at most a second or so, then it goes through.
+_REDIS_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}

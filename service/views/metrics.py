@@ -1,0 +1,29 @@
+"""GET /metrics: the Prometheus text exposition, hidden unless a token or PUBLIC opens it."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, request
+
+from ..errors import NotFound, Unauthorized
+from ..metrics import CONTENT_TYPE, exposition
+from ..runtime import current_runtime
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    settings = current_runtime().settings
+    expected = settings.metrics_token
+    if expected:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            raise Unauthorized("Send the metrics token as Authorization: Bearer <token>.")
+    elif not settings.metrics_public:
+        # Not configured: the route answers as if it did not exist.
+        raise NotFound("The requested URL was not found on the server.")
+    return Response(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

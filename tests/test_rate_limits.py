@@ -1,0 +1,447 @@
+"""Rate limits: every route has a decided budget and spends it; 429 says when to come back.
+
+The shared app fixtures build apps with TESTING, which turns limits off (fuzzing and timing
+tests drive routes hard); every test here turns them on. Budgets are counted in memory and
+in Redis (required in CI), where two app instances share one set of counters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import uuid
+
+import pytest
+from lxml import html as lxml_html
+
+from service import create_app
+from service.errors import PROBLEM_BASE
+from service.rate_limits import BUDGETS, ENDPOINTS, EXEMPT, EXEMPT_PATHS
+from service.storage.schema import upgrade
+
+from .conftest import require_tool, runtime_of
+
+REDIS_URL = os.environ.get("BROADSHEET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TINY = "2 per hour"
+# A value for each kind of URL argument; what the route makes of it does not matter here.
+ARGUMENTS = {"fmt": "html", "article_id": "a1", "day": "2026-03-11", "text": "2026-03-11"}
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request):
+    """The storage URL and a key prefix of this test's own (its Redis keys are removed)."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    if request.param == "memory":
+        yield {"RATELIMIT_STORAGE_URL": "memory://", "RATELIMIT_KEY_PREFIX": prefix}
+        return
+    require_tool(_redis_reachable(), f"Redis at {REDIS_URL}")
+    yield {"RATELIMIT_STORAGE_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"*LIMITER/{prefix}/*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def limited_app(storage, tmp_path):
+    """Build apps with limits on, tiny budgets, and a migrated database each."""
+    apps = []
+
+    def make(**config):
+        budgets = {field.upper(): TINY for field in BUDGETS.values()}
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "limits-secret",
+                "DATABASE_URL": f"sqlite:///{tmp_path / f'db{len(apps)}.sqlite3'}",
+                "MAIL_RELAY": False,
+                "RATELIMIT_ENABLED": True,
+                **budgets,
+                **storage,
+                **config,
+            }
+        )
+        upgrade(runtime_of(app).engine)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        runtime_of(app).rate_limits.close()
+        runtime_of(app).engine.dispose()
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, URL) for every route, and the PDF render beside the others."""
+    routes = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            args = {name: ARGUMENTS.get(name, "x") for name in rule.arguments}
+            if rule.endpoint == "static":
+                args = {"filename": "nothing.css"}
+            method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+            path = rule.build(args, append_unknown=False)[1]
+            routes.append((rule.endpoint, method, path))
+            if rule.endpoint == "rendering.render":
+                routes.append(("rendering.render", method, path.replace("/html", "/pdf")))
+    return routes
+
+
+def _budget(endpoint: str, path: str) -> str:
+    if path in EXEMPT_PATHS:
+        return EXEMPT
+    if path == "/v1/render/pdf":
+        return "pdf"
+    return ENDPOINTS[endpoint]
+
+
+def _request(client, method: str, path: str, address: str, **kwargs):
+    kwargs.setdefault("environ_base", {"REMOTE_ADDR": address})
+    return client.open(path, method=method, **kwargs)
+
+
+def _assert_limited(response, longest: int = 3600) -> int:
+    """The 429 problem, with an integer Retry-After; returns the seconds."""
+    assert response.status_code == 429
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"] == PROBLEM_BASE + "rate-limited"
+    assert problem["status"] == 429
+    assert problem["title"] == "Too many requests"
+    retry = response.headers["Retry-After"]
+    assert retry.isascii(), retry
+    assert retry.isdigit(), retry
+    assert 1 <= int(retry) <= longest
+    assert "please wait" in problem["detail"]
+    return int(retry)
+
+
+# Every route has a decided budget -------------------------------------------------------
+
+
+def test_every_endpoint_has_a_decided_budget(make_app):
+    app = make_app()
+    undecided = sorted(
+        f"{rule.endpoint} ({rule.rule})"
+        for rule in app.url_map.iter_rules()
+        if rule.rule not in EXEMPT_PATHS and rule.endpoint not in ENDPOINTS
+    )
+    assert undecided == [], "add each to ENDPOINTS in service/rate_limits.py with its budget"
+    gone = sorted(set(ENDPOINTS) - {rule.endpoint for rule in app.url_map.iter_rules()})
+    assert gone == [], "ENDPOINTS names endpoints the app no longer has"
+    assert set(ENDPOINTS.values()) - {EXEMPT} <= set(BUDGETS)
+
+
+def test_the_budgets_the_issue_asks_for():
+    assert ENDPOINTS["health.healthz"] == EXEMPT
+    assert "/metrics" in EXEMPT_PATHS
+    assert ENDPOINTS["rendering.render"] == "render"
+    for endpoint in ("articles.pdf", "editions.of_the_day", "editions.of_articles"):
+        assert ENDPOINTS[endpoint] == "pdf"
+    assert ENDPOINTS["subscriptions.sign_up"] == "signup"
+    for endpoint in [e for e in ENDPOINTS if e.startswith("articles_api.")] + [
+        "subscriptions.index",
+        "digests.send",
+    ]:
+        assert ENDPOINTS[endpoint] == "token"
+
+
+def test_every_route_spends_its_budget(limited_app):
+    # A different size for each budget, so a route that spent another's would show it.
+    sizes = {"pages": 2, "render": 3, "pdf": 1, "signup": 4, "token": 5, "signup_address": 50}
+    app = limited_app(**{BUDGETS[name].upper(): f"{n} per hour" for name, n in sizes.items()})
+    client = app.test_client()
+    for number, (endpoint, method, path) in enumerate(_routes(app)):
+        address = f"192.0.2.{number + 1}"
+        budget = _budget(endpoint, path)
+        allowed = 6 if budget == EXEMPT else sizes[budget]
+        answers = [_request(client, method, path, address).status_code for _ in range(allowed)]
+        assert 429 not in answers, (endpoint, path, answers)
+        if budget != EXEMPT:
+            _assert_limited(_request(client, method, path, address))
+
+
+def test_the_routes_of_one_budget_share_it(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    address = "192.0.2.200"
+    assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
+    assert _request(client, "GET", "/editions/2026-03-11.pdf", address).status_code == 422
+    _assert_limited(_request(client, "POST", "/v1/editions", address, json={}))
+    _assert_limited(_request(client, "POST", "/v1/render/pdf", address, json={}))
+    # Rendering HTML draws on another budget, still whole.
+    assert _request(client, "POST", "/v1/render/html", address, json={}).status_code == 422
+
+
+def test_each_client_has_its_own_budget(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        _request(client, "GET", "/feed.json", "192.0.2.1")
+    _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"))
+    assert _request(client, "GET", "/feed.json", "192.0.2.2").status_code == 200
+
+
+def test_a_budget_takes_several_rates(limited_app):
+    app = limited_app(RATELIMIT_PAGES="100 per hour; 1 per day")
+    client = app.test_client()
+    assert _request(client, "GET", "/feed.json", "192.0.2.1").status_code == 200
+    seconds = _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"), 86400)
+    assert seconds > 3600  # the day's rate refused it, and says so
+
+
+# Over the limit -------------------------------------------------------------------------
+
+
+def test_a_browser_gets_an_html_page(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        _request(client, "GET", "/articles", "192.0.2.1")
+    response = _request(
+        client, "GET", "/articles", "192.0.2.1", headers={"Accept": "text/html,*/*;q=0.8"}
+    )
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    assert response.headers["Retry-After"].isdigit()
+    page = lxml_html.document_fromstring(response.get_data(as_text=True))
+    assert page.xpath("string(//h1)") == "Too many requests"
+    assert "please wait" in page.xpath("string(//main)")
+
+
+def test_an_api_route_answers_problem_json_even_to_a_browser(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        _request(client, "GET", "/v1/articles", "192.0.2.1")
+    response = _request(client, "GET", "/v1/articles", "192.0.2.1", headers={"Accept": "text/html"})
+    _assert_limited(response)
+
+
+def test_the_limits_are_off_when_disabled(limited_app):
+    app = limited_app(RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    answers = {_request(client, "GET", "/feed.json", "192.0.2.1").status_code for _ in range(10)}
+    assert answers == {200}
+    sign_ups = {
+        client.post("/subscribe", json={"email": "x@example.org"}).status_code for _ in range(10)
+    }
+    assert sign_ups == {202}
+
+
+def test_apps_built_for_tests_have_limits_off_unless_asked(make_app):
+    assert runtime_of(make_app()).rate_limits.enabled is False
+    assert runtime_of(make_app(RATELIMIT_ENABLED=True)).rate_limits.enabled is True
+
+
+# Sign-ups: per client and per address ------------------------------------------------------
+
+
+def _csrf(client) -> str:
+    page = lxml_html.document_fromstring(client.get("/subscribe").get_data(as_text=True))
+    return page.xpath("//input[@name='csrf_token']/@value")[0]
+
+
+def test_sign_ups_are_limited_per_client(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP_ADDRESS="100 per hour")
+    client = app.test_client()
+    for n in range(2):
+        response = _request(
+            client, "POST", "/subscribe", "192.0.2.1", json={"email": f"r{n}@example.org"}
+        )
+        assert response.status_code == 202
+    _assert_limited(
+        _request(client, "POST", "/subscribe", "192.0.2.1", json={"email": "r9@example.org"})
+    )
+
+
+def test_sign_ups_are_limited_per_address_whichever_client_sends_them(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP="100 per hour")
+    client = app.test_client()
+    for n, address in enumerate(["Reader@Example.org", "reader@example.org"]):
+        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
+        assert response.status_code == 202
+    # The same address, however it is written, from a third client.
+    _assert_limited(
+        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": " READER@example.org "})
+    )
+    other = _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "o@example.org"})
+    assert other.status_code == 202
+
+
+def test_a_known_address_and_a_new_one_are_refused_alike(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP="100 per hour")
+    client = app.test_client()
+    client.post("/subscribe", json={"email": "known@example.org"})
+    runtime_of(app).rate_limits.limiter.reset()  # a fresh window; the address is now known
+    answers: dict[str, list] = {"known@example.org": [], "new@example.org": []}
+    for n in range(3):
+        for address, seen in answers.items():
+            response = _request(
+                client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address}
+            )
+            seen.append((response.status_code, response.get_data()))
+    assert answers["known@example.org"] == answers["new@example.org"]
+    assert [status for status, _ in answers["new@example.org"]] == [202, 202, 429]
+
+
+def test_the_sign_up_form_gets_a_page_when_over_the_limit(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
+    client = app.test_client()
+    token = _csrf(client)
+    form = {"email": "f@example.org", "csrf_token": token}
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    first = client.post("/subscribe", data=form, headers=browser)
+    assert first.status_code == 200
+    second = client.post("/subscribe", data=form, headers=browser)
+    assert second.status_code == 429
+    assert second.mimetype == "text/html"
+    assert second.headers["Retry-After"].isdigit()
+    page = lxml_html.document_fromstring(second.get_data(as_text=True))
+    assert page.xpath("string(//h1)") == "Too many requests"
+
+
+def test_a_refused_sign_up_stores_and_sends_nothing(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
+    client = app.test_client()
+    assert client.post("/subscribe", json={"email": "s@example.org"}).status_code == 202
+    from sqlalchemy import func, select
+
+    from service.storage.models import OutboxMessage
+
+    def queued() -> int:
+        with runtime_of(app).engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(OutboxMessage)).scalar()
+
+    before = queued()
+    _assert_limited(client.post("/subscribe", json={"email": "s@example.org"}))
+    assert queued() == before
+
+
+# Who the client is: the peer, or what a trusted proxy says ------------------------------
+
+
+def test_without_trusted_proxies_a_forged_forwarded_address_gets_no_fresh_budget(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for n in range(2):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        assert _request(client, "GET", "/feed.json", "192.0.2.1", headers=forged).status_code == 200
+    forged = {"X-Forwarded-For": "198.51.100.77"}
+    _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1", headers=forged))
+
+
+def test_behind_one_trusted_proxy_each_forwarded_address_has_its_own_budget(limited_app):
+    app = limited_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    proxy = "10.0.0.5"
+
+    def via_proxy(forwarded: str):
+        headers = {"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"}
+        return _request(client, "GET", "/feed.json", proxy, headers=headers)
+
+    for _ in range(2):
+        assert via_proxy("198.51.100.1").status_code == 200
+    _assert_limited(via_proxy("198.51.100.1"))
+    assert via_proxy("198.51.100.2").status_code == 200
+    # Only the last hop is trusted: an address the client wrote in front changes nothing.
+    _assert_limited(via_proxy("203.0.113.9, 198.51.100.1"))
+
+
+def test_behind_a_trusted_proxy_the_consent_records_the_forwarded_address(limited_app):
+    app = limited_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    headers = {"X-Forwarded-For": "198.51.100.4"}
+    response = _request(
+        client, "POST", "/subscribe", "10.0.0.5", json={"email": "p@example.org"}, headers=headers
+    )
+    assert response.status_code == 202
+    from sqlalchemy import select
+
+    from service.storage.models import Subscriber
+
+    with runtime_of(app).engine.connect() as connection:
+        ips = connection.execute(select(Subscriber.consent_ip)).scalars().all()
+    assert ips == ["198.51.100.4"]
+
+
+# Storage --------------------------------------------------------------------------------
+
+
+def test_redis_counters_are_shared_between_app_instances(limited_app, storage):
+    first, second = limited_app(), limited_app()
+    for _ in range(2):
+        assert _request(first.test_client(), "GET", "/feed.json", "192.0.2.1").status_code == 200
+    after = _request(second.test_client(), "GET", "/feed.json", "192.0.2.1")
+    if storage["RATELIMIT_STORAGE_URL"] == "memory://":
+        assert after.status_code == 200  # in memory, each process counts alone
+        return
+    _assert_limited(after)
+    # The address budget too: two sign-ups through one instance, the third through the other.
+    both = {"email": "both@example.org"}
+    for n in range(2):
+        response = _request(first.test_client(), "POST", "/subscribe", f"192.0.2.{n}", json=both)
+        assert response.status_code == 202
+    _assert_limited(_request(second.test_client(), "POST", "/subscribe", "192.0.2.9", json=both))
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_redis_lets_requests_through_and_is_logged(caplog, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "limits-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "MAIL_RELAY": False,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_PAGES": "1 per hour",
+            "RATELIMIT_SIGNUP_ADDRESS": "1 per hour",
+            "RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{_closed_port()}/0",
+        }
+    )
+    upgrade(runtime_of(app).engine)
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR):
+        answers = {client.get("/feed.json").status_code for _ in range(3)}
+        sign_ups = {
+            client.post("/subscribe", json={"email": "u@example.org"}).status_code for _ in range(3)
+        }
+    assert answers == {200}
+    assert sign_ups == {202}
+    assert any("Failed to rate limit" in r.getMessage() for r in caplog.records)
+    assert any("budget is not counted" in r.getMessage() for r in caplog.records)
+    runtime_of(app).rate_limits.close()
+    runtime_of(app).engine.dispose()
+
+
+def test_the_problem_body_is_json_with_the_house_shape(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        _request(client, "GET", "/v1/schema/article.json", "192.0.2.1")
+    response = _request(client, "GET", "/v1/schema/article.json", "192.0.2.1")
+    _assert_limited(response)
+    assert set(json.loads(response.get_data())) == {"type", "title", "status", "detail"}
