@@ -96,6 +96,7 @@ def fuzzed_app(tmp_path):
             "API_TOKEN": API_TOKEN,
             "RATELIMIT_ENABLED": False,
             "MAIL_RELAY": False,
+            "METRICS_PUBLIC": True,
             # A valid generated article is a page or two; a longer one is refused fast.
             "PDF_MAX_PAGES": 4,
             "PDF_TIME_LIMIT": 5.0,
