@@ -51,7 +51,8 @@ KNOWN_REQUESTS = 3  # each route and stored id or date: what is there to be foun
 POSITIVE_SHARE = {"POST /v1/render/pdf": 0.3}
 # Hypothesis cannot build strings for regular expressions with lookarounds (the inline
 # markup and character rules) but by filtering, which takes minutes per article; for
-# generation such strings keep their length and type, and the server judges the rest.
+# generation such strings keep their type and a short length, and the server judges the
+# rest. Answers are still checked against the document as served.
 GENERATED_STRING_LENGTH = 40
 
 
@@ -131,6 +132,8 @@ def test_every_operation_answers_as_documented(fuzzed_app):
         assert stored.status_code == 201
 
     operations = _operations(fuzzed_app, _relaxed(copy.deepcopy(document)))
+    # Cases come from the relaxed copy; answers are judged by the document as served.
+    judged = _operations(fuzzed_app, document)
     documented = {
         f"{method.upper()} {path}"
         for path, item in document["paths"].items()
@@ -148,7 +151,15 @@ def test_every_operation_answers_as_documented(fuzzed_app):
         requests[label] += 1
         # Every seventh request goes without the token, so the 401s are checked too.
         headers = {} if requests[label] % 7 == 0 else {"Authorization": f"Bearer {API_TOKEN}"}
-        status, found = _check(case, headers)
+        sent = judged[label].Case(
+            path_parameters=case.path_parameters,
+            headers=case.headers,
+            cookies=case.cookies,
+            query=case.query,
+            body=case.body,
+            media_type=case.media_type,
+        )
+        status, found = _check(sent, headers)
         statuses[(label, status)] += 1
         for failure in found:
             failures.setdefault((label, failure.title, status), str(failure)[:600])
