@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         feeds,
         health,
         metrics,
+        openapi,
         rendering,
         schema,
         subscriptions,
@@ -95,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         editions.bp,
         subscriptions.bp,
         digests.bp,
+        openapi.bp,
     ):
         app.register_blueprint(blueprint)
     register_commands(app)

@@ -55,6 +55,8 @@ ENDPOINTS = {
     "subscriptions.form": "pages",
     "subscriptions.confirm": "pages",
     "digests.page": "pages",
+    "openapi.openapi_json": "pages",
+    "openapi.docs": "pages",
     # Leaving is never refused: one-click unsubscribes (RFC 8058) come from a mail
     # provider's few servers on behalf of all its users, and the signed link is the guard.
     "subscriptions.unsubscribe_page": EXEMPT,

@@ -101,7 +101,7 @@ def test_a_weak_metrics_token_is_refused(make_app, token):
 
 def test_requests_are_counted_by_rule_not_by_path(make_app):
     client = make_app(METRICS_PUBLIC="true").test_client()
-    rule = "/digests/<text>"
+    rule = "/digests/<day>"
     before = client.get("/metrics").text
     for n in range(5):
         client.get(f"/digests/no-such-day-{n}")

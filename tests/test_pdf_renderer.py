@@ -207,6 +207,7 @@ def test_unknown_paper_is_a_problem_about_the_parameter(pdf_client):
     assert problem["type"].endswith("/bad-parameter")
     assert problem["title"] == "A query parameter is not valid"
     assert problem["detail"] == "The query parameter paper must be one of a4, letter."
+    assert problem["parameter"] == "paper"
 
 
 def test_outline_lists_headings_and_notes(rendered):

@@ -443,6 +443,14 @@ def test_the_subscriber_list_is_paged(app, client):
         assert response.status_code == 400, bad
 
 
+def test_a_bad_subscriber_list_parameter_is_named_and_explained(client):
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    for query, name in (("limit=0", "limit"), ("status=gone", "status"), ("page=2", "page")):
+        problem = client.get(f"/v1/subscribers?{query}", headers=headers).get_json()
+        assert problem["parameter"] == name, query
+        assert problem["detail"].startswith(f"{name} "), query
+
+
 # The mail server away -----------------------------------------------------------------------
 
 

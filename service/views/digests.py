@@ -48,13 +48,13 @@ def _nothing_in(day: date, daily: DailyDigest) -> NotFound:
     )
 
 
-@bp.get("/digests/<text>")
-def page(text: str) -> Response:
+@bp.get("/digests/<day>")
+def page(day: str) -> Response:
     daily, _ = _digests()
-    day = _day(text)
-    digest = daily.assemble(day)
+    on = _day(day)
+    digest = daily.assemble(on)
     if not digest:
-        raise _nothing_in(day, daily)
+        raise _nothing_in(on, daily)
     runtime = current_runtime()
     html = runtime.env.get_template("digests/page.html").render(
         digest_page_context(digest, runtime.settings)
@@ -62,23 +62,23 @@ def page(text: str) -> Response:
     return Response(html, mimetype="text/html")
 
 
-@bp.post("/v1/digests/<text>/send")
-def send(text: str) -> Response:
+@bp.post("/v1/digests/<day>/send")
+def send(day: str) -> Response:
     require_token()
     daily, background = _digests()
-    day = _day(text)
-    opening = daily.open_run(day)
+    on = _day(day)
+    opening = daily.open_run(on)
     if opening.run is None:
-        raise _nothing_in(day, daily)
-    remaining = daily.remaining(day)
+        raise _nothing_in(on, daily)
+    remaining = daily.remaining(on)
     if remaining:
-        background.start(day)
+        background.start(on)
     body = {
-        "date": day.isoformat(),
+        "date": on.isoformat(),
         "status": "sending" if remaining else "done",
         "opened": opening.opened_now,
         "items": opening.run.items,
         "audience": opening.run.audience,
-        "counts": daily.counts(day),
+        "counts": daily.counts(on),
     }
     return Response(json.dumps(body), status=202 if remaining else 200, mimetype="application/json")

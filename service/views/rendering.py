@@ -26,7 +26,9 @@ def render(fmt: str) -> Response:
     if fmt == "pdf":
         paper = request.args.get("paper", "a4").lower()
         if paper not in PAPERS:
-            raise BadParameter(f"The query parameter paper must be one of {', '.join(PAPERS)}.")
+            raise BadParameter(
+                f"The query parameter paper must be one of {', '.join(PAPERS)}.", parameter="paper"
+            )
     rendering = Rendering(article_from_request(), fmt, current_runtime(), paper)
     headers = {}
     if rendering.etag is not None:

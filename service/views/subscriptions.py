@@ -210,16 +210,18 @@ def index() -> Response:
     args = request.args
     for name in args:
         if name not in ("status", "after", "limit"):
-            raise BadParameter(name, f"{name} is not a parameter here; use status, after, limit.")
+            raise BadParameter(
+                f"{name} is not a parameter here; use status, after, limit.", parameter=name
+            )
         if len(args.getlist(name)) > 1:
-            raise BadParameter(name, f"{name} is given more than once.")
+            raise BadParameter(f"{name} is given more than once.", parameter=name)
     status = None
     if "status" in args:
         try:
             status = Status(args["status"])
         except ValueError:
             raise BadParameter(
-                "status", "status must be one of pending, confirmed, unsubscribed."
+                "status must be one of pending, confirmed, unsubscribed.", parameter="status"
             ) from None
     after = _whole("after", 0, 0, 10**18)
     limit = _whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -244,7 +246,7 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
         return default
     value = request.args[name]
     if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
-        raise BadParameter(name, f"{name} must be a whole number from {low} to {high}.")
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}.", parameter=name)
     return int(value)
 
 

@@ -1,0 +1,790 @@
+"""The OpenAPI 3.1 document of every route, built from the models that validate requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .article import ARTICLE_ID, Article
+from .errors import PROBLEM_BASE
+from .storage.models import Status
+from .subscriptions import MAX_EMAIL, MAX_NAME
+
+OPENAPI = "3.1.0"
+PROBLEM_JSON = "application/problem+json"
+SCHEMAS = "#/components/schemas/"
+ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# itsdangerous URL-safe tokens: base64url parts joined by dots.
+TOKEN_PATTERN = r"^[A-Za-z0-9_.-]+$"
+KINDS = ("article", "quick-read")
+AUDIENCES = ("readers", "press")
+LIST_LIMIT = (1, 100, 20)
+SUBSCRIBER_LIMIT = (1, 500, 100)
+MAX_AFTER = 10**18
+EDITION_MAX_TITLE = 300
+METHODS = ("get", "put", "post", "delete")
+# Routes no rate limit refuses: leaving, and what probes and scrapers call by design.
+UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz", "/metrics"})
+
+
+class EditionRequest(BaseModel):
+    """`POST /v1/editions`: the stored articles to print, in order, with a title and date."""
+
+    model_config = ConfigDict(extra="forbid", title="EditionRequest")
+
+    title: str | None = Field(
+        None, min_length=1, max_length=EDITION_MAX_TITLE, description="one line of text"
+    )
+    date: str | None = Field(None, pattern=DATE_PATTERN, description="YYYY-MM-DD")
+    article_ids: list[str] = Field(
+        min_length=1,
+        description="stored article ids, each once, in the order to print them",
+        json_schema_extra={"items": {"type": "string", "pattern": ARTICLE_ID_PATTERN}},
+    )
+
+
+class SignUpRequest(BaseModel):
+    """`POST /subscribe` as JSON: an address and, if the reader likes, a name."""
+
+    model_config = ConfigDict(extra="forbid", title="SignUpRequest")
+
+    email: str = Field(
+        min_length=3,
+        max_length=MAX_EMAIL,
+        description="an e-mail address",
+        json_schema_extra={"format": "email"},
+    )
+    name: str | None = Field(None, max_length=MAX_NAME, description="one line of text")
+
+
+def _problem_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "An RFC 9457 problem; `errors` points at each field at fault.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "format": "uri", "examples": [PROBLEM_BASE + "not-found"]},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "parameter": {"type": "string", "description": "the query parameter at fault"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["pointer", "message"],
+                    "properties": {
+                        "pointer": {"type": "string", "description": "a JSON Pointer"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+
+
+def _summary_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    moment = {"type": "string", "format": "date-time"}
+    return {
+        "type": "object",
+        "required": ["id", "kind", "language", "headline", "published_at", "version", "links"],
+        "properties": {
+            "id": {"type": "string", "pattern": ARTICLE_ID_PATTERN},
+            "kind": {"enum": list(KINDS)},
+            "language": text,
+            "headline": text,
+            "summary": {"type": ["string", "null"]},
+            "published_at": moment,
+            "updated_at": {"type": ["string", "null"], "format": "date-time"},
+            "stored_at": moment,
+            "version": text,
+            "links": {
+                "type": "object",
+                "required": ["self", "page", "pdf"],
+                "properties": {
+                    k: {"type": "string", "format": "uri"} for k in ("self", "page", "pdf")
+                },
+            },
+        },
+    }
+
+
+def _subscriber_schema() -> dict[str, Any]:
+    moment = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "type": "object",
+        "required": ["id", "email", "status", "created_at", "consent"],
+        "properties": {
+            "id": {"type": "integer"},
+            "email": {"type": "string"},
+            "name": {"type": ["string", "null"]},
+            "status": {"enum": [s.value for s in Status]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "consent": {
+                "type": "object",
+                "properties": {
+                    "at": moment,
+                    "ip": {"type": ["string", "null"]},
+                    "form": {"type": ["string", "null"]},
+                    "confirmed_at": moment,
+                },
+            },
+            "unsubscribed_at": moment,
+        },
+    }
+
+
+def _page_of(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": SCHEMAS + item}},
+            "next": {"type": ["string", "null"], "format": "uri"},
+        },
+    }
+
+
+def _model_schemas() -> dict[str, Any]:
+    """Each request model's JSON Schema, its definitions lifted into components."""
+    schemas: dict[str, Any] = {}
+    for model in (Article, EditionRequest, SignUpRequest):
+        schema = model.model_json_schema(mode="validation", ref_template=SCHEMAS + "{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+# Pieces of operations -------------------------------------------------------------------
+
+_HEADERS = {
+    "ETag": {"description": "the version of the representation", "schema": {"type": "string"}},
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
+    "Link": {"description": 'the next page, rel="next"', "schema": {"type": "string"}},
+    "Location": {"description": "the stored article", "schema": {"type": "string"}},
+    "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}},
+    "Broadsheet-Warnings": {
+        "description": "RFC 8941 strings: each image left out, by pointer, and why",
+        "schema": {"type": "string"},
+    },
+}
+
+_WHY = {
+    400: "The body cannot be read (empty, not UTF-8, not JSON), or a query parameter is not "
+    "one the route takes.",
+    401: "The API token is missing or wrong.",
+    404: "Nothing by that name.",
+    408: "The body did not arrive within BODY_TIMEOUT; the connection is closed.",
+    412: "If-Match or If-None-Match does not hold.",
+    413: "The body is larger than MAX_BODY_BYTES.",
+    415: "The body is not application/json in UTF-8.",
+    422: "The body breaks the contract, or exceeds a limit.",
+    429: "Too many requests from this client; wait Retry-After seconds.",
+    503: "Every PDF printer is busy, or the database is unreachable.",
+}
+
+
+def _header_refs(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _problem(status: int, *, page: bool, why: str | None = None) -> dict[str, Any]:
+    """A problem answer; routes outside /v1/ give browsers an accessible page instead."""
+    content: dict[str, Any] = {PROBLEM_JSON: {"schema": {"$ref": SCHEMAS + "Problem"}}}
+    if page:
+        content["text/html"] = {"schema": {"type": "string"}}
+    answer: dict[str, Any] = {"description": why or _WHY[status], "content": content}
+    headers = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+    if status in headers:
+        answer["headers"] = _header_refs(*headers[status])
+    return answer
+
+
+def _ok(
+    media_types: Sequence[str] | Mapping[str, Any],
+    why: str,
+    *headers: str,
+) -> dict[str, Any]:
+    if isinstance(media_types, Mapping):
+        content = {m: {"schema": s} for m, s in media_types.items()}
+    else:
+        content = {m: {"schema": {"type": "string"}} for m in media_types}
+    answer: dict[str, Any] = {"description": why, "content": content}
+    if headers:
+        answer["headers"] = _header_refs(*headers)
+    return answer
+
+
+def _not_modified() -> dict[str, Any]:
+    return {
+        "description": "Not modified: If-None-Match names this version.",
+        "headers": _header_refs("ETag"),
+    }
+
+
+def _query(name: str, schema: dict[str, Any], why: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": why, "schema": schema}
+
+
+def _path(name: str, pattern: str, why: str) -> dict[str, Any]:
+    schema = {"type": "string", "pattern": pattern}
+    return {"name": name, "in": "path", "required": True, "description": why, "schema": schema}
+
+
+def _header(name: str, why: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": why,
+        "schema": {"type": "string"},
+    }
+
+
+def _operation(
+    summary: str,
+    tag: str,
+    responses: dict[int, dict[str, Any]],
+    *,
+    parameters: Sequence[dict[str, Any]] = (),
+    body: dict[str, Any] | None = None,
+    token: bool = False,
+    problems: Sequence[int] = (),
+    page: bool = False,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "tags": [tag]}
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if body is not None:
+        operation["requestBody"] = body
+    if token:
+        operation["security"] = [{"bearer": []}]
+    answers = {str(status): answer for status, answer in responses.items()}
+    for status in problems:
+        answers.setdefault(str(status), _problem(status, page=page))
+    operation["responses"] = dict(sorted(answers.items()))
+    return operation
+
+
+def _json_body(schema: str, why: str) -> dict[str, Any]:
+    content = {"application/json": {"schema": {"$ref": SCHEMAS + schema}}}
+    return {"required": True, "description": why, "content": content}
+
+
+BODY_PROBLEMS = (400, 408, 413, 415, 422)
+
+
+def _rendering(formats: Mapping[str, str], papers: Sequence[str]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for name, media_type in formats.items():
+        pdf = name == "pdf"
+        parameters = []
+        responses = {200: _ok([media_type], f"The article as {name}.")}
+        problems = [*BODY_PROBLEMS, 429]
+        if pdf:
+            parameters = [
+                _query("paper", {"enum": list(papers), "default": papers[0]}, "the paper size"),
+                _header("If-None-Match", "a version of this PDF the client holds (weak or strong)"),
+            ]
+            responses = {
+                200: _ok([media_type], "The tagged PDF.", "ETag", "Broadsheet-Warnings"),
+                304: _not_modified(),
+            }
+            problems.append(503)
+        paths[f"/v1/render/{name}"] = {
+            "post": _operation(
+                f"Render an article as {name}",
+                "rendering",
+                responses,
+                parameters=parameters,
+                body=_json_body("Article", "One article."),
+                problems=problems,
+            )
+        }
+    return paths
+
+
+def _stored_articles() -> dict[str, Any]:
+    article_id = _path("article_id", ARTICLE_ID_PATTERN, "the article's id")
+    summary = {"application/json": {"$ref": SCHEMAS + "ArticleSummary"}}
+    if_match = _header("If-Match", "the version the write expects to replace")
+    if_none_match = _header("If-None-Match", "* to create only, or a version the client holds")
+    list_parameters = [
+        _query("kind", {"enum": list(KINDS)}, "only this kind"),
+        _query("since", {"type": "string"}, "a date or RFC 3339 date-time: published at or after"),
+        _query("until", {"type": "string"}, "a date or RFC 3339 date-time: published before"),
+        _query(
+            "limit",
+            {
+                "type": "integer",
+                "minimum": LIST_LIMIT[0],
+                "maximum": LIST_LIMIT[1],
+                "default": LIST_LIMIT[2],
+            },
+            "items per page",
+        ),
+        _query("cursor", {"type": "string"}, "where the previous page ended (from its next link)"),
+    ]
+    return {
+        "/v1/articles/{article_id}": {
+            "parameters": [article_id],
+            "put": _operation(
+                "Store or replace an article",
+                "articles",
+                {
+                    200: _ok(summary, "Replaced.", "ETag"),
+                    201: _ok(summary, "Stored.", "ETag", "Location"),
+                },
+                parameters=[if_match, if_none_match],
+                body=_json_body("Article", "The article; its id must be the one in the URL."),
+                token=True,
+                problems=[*BODY_PROBLEMS, 401, 412, 429],
+            ),
+            "get": _operation(
+                "The stored JSON, as it was sent",
+                "articles",
+                {
+                    200: _ok(
+                        {"application/json": {"$ref": SCHEMAS + "Article"}}, "The article.", "ETag"
+                    ),
+                    304: _not_modified(),
+                },
+                parameters=[if_none_match],
+                problems=[404],
+            ),
+            "delete": _operation(
+                "Delete an article",
+                "articles",
+                {204: {"description": "Deleted."}},
+                parameters=[if_match],
+                token=True,
+                problems=[401, 404, 412, 429],
+            ),
+        },
+        "/v1/articles": {
+            "get": _operation(
+                "Stored articles, newest first",
+                "articles",
+                {
+                    200: _ok(
+                        {"application/json": _page_of("ArticleSummary")}, "A page.", "ETag", "Link"
+                    ),
+                    304: _not_modified(),
+                },
+                parameters=list_parameters,
+                problems=[400],
+            )
+        },
+    }
+
+
+def _pages() -> dict[str, Any]:
+    article_id = _path("article_id", ARTICLE_ID_PATTERN, "the article's id")
+    html = ["text/html"]
+    return {
+        "/articles/{article_id}": {
+            "get": _operation(
+                "The article's reading page",
+                "pages",
+                {200: _ok(html, "The page.", "ETag"), 304: _not_modified()},
+                parameters=[article_id],
+                problems=[404],
+                page=True,
+            )
+        },
+        "/articles/{article_id}.pdf": {
+            "get": _operation(
+                "The stored article's PDF",
+                "pages",
+                {
+                    200: _ok(["application/pdf"], "The PDF.", "ETag"),
+                    206: _ok(["application/pdf"], "The range asked for."),
+                    304: _not_modified(),
+                },
+                parameters=[article_id],
+                problems=[404, 422, 503],
+                page=True,
+            )
+        },
+        "/articles": {
+            "get": _operation(
+                "Recent quick reads, 20 a page",
+                "pages",
+                {200: _ok(html, "The list.", "ETag"), 304: _not_modified()},
+                parameters=[_query("cursor", {"type": "string"}, "where the previous page ended")],
+                problems=[400],
+                page=True,
+            )
+        },
+        "/feed.atom": {
+            "get": _operation(
+                "The latest quick reads as Atom",
+                "feeds",
+                {200: _ok(["application/atom+xml"], "The feed.", "ETag"), 304: _not_modified()},
+            )
+        },
+        "/feed.json": {
+            "get": _operation(
+                "The latest quick reads as JSON Feed 1.1",
+                "feeds",
+                {
+                    200: _ok({"application/feed+json": {"type": "object"}}, "The feed.", "ETag"),
+                    304: _not_modified(),
+                },
+            )
+        },
+    }
+
+
+def _editions() -> dict[str, Any]:
+    audience = _query("for", {"enum": list(AUDIENCES), "default": AUDIENCES[0]}, "press: PDF/X-4")
+    if_none_match = _header("If-None-Match", "a version of this edition the client holds")
+    pdf = {200: _ok(["application/pdf"], "The edition.", "ETag"), 304: _not_modified()}
+    return {
+        "/editions/{day}.pdf": {
+            "get": _operation(
+                "The print edition of a day",
+                "editions",
+                pdf,
+                parameters=[
+                    _path("day", DATE_PATTERN, "a date, YYYY-MM-DD"),
+                    audience,
+                    if_none_match,
+                ],
+                problems=[400, 404, 422, 503],
+                page=True,
+            )
+        },
+        "/v1/editions": {
+            "post": _operation(
+                "The print edition of the articles named",
+                "editions",
+                pdf,
+                parameters=[audience, if_none_match],
+                body=_json_body("EditionRequest", "The articles, in order."),
+                problems=[*BODY_PROBLEMS, 404, 429, 503],
+            )
+        },
+    }
+
+
+def _subscriptions() -> dict[str, Any]:
+    html = ["text/html"]
+    token = _path("token", TOKEN_PATTERN, "the signed link's token")
+    form = {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "csrf_token": {"type": "string", "description": "from the form page"},
+        },
+    }
+    sign_up_body = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": SCHEMAS + "SignUpRequest"}},
+            "application/x-www-form-urlencoded": {"schema": form},
+        },
+    }
+    accepted = {
+        "type": "object",
+        "required": ["status", "detail"],
+        "properties": {"status": {"const": "accepted"}, "detail": {"type": "string"}},
+    }
+    page_or_problem = {"text/html": {"type": "string"}, PROBLEM_JSON: {"$ref": SCHEMAS + "Problem"}}
+    subscriber_parameters = [
+        _query("status", {"enum": [s.value for s in Status]}, "only subscribers in this state"),
+        _query(
+            "after", {"type": "integer", "minimum": 0, "maximum": MAX_AFTER}, "the last id seen"
+        ),
+        _query(
+            "limit",
+            {
+                "type": "integer",
+                "minimum": SUBSCRIBER_LIMIT[0],
+                "maximum": SUBSCRIBER_LIMIT[1],
+                "default": SUBSCRIBER_LIMIT[2],
+            },
+            "items per page",
+        ),
+    ]
+    invalid_link = _problem(404, page=True, why="The link is not valid, or has expired.")
+    return {
+        "/subscribe": {
+            "get": _operation("The sign-up form", "subscribers", {200: _ok(html, "The form.")}),
+            "post": _operation(
+                "Sign up for the daily digest (double opt-in)",
+                "subscribers",
+                {
+                    200: _ok(html, "The form was accepted: check your inbox."),
+                    202: _ok({"application/json": accepted}, "Accepted, whatever the address."),
+                    400: _ok(
+                        page_or_problem,
+                        "The form had expired (no CSRF token), or the body cannot be read.",
+                    ),
+                    422: _ok(
+                        page_or_problem, "A field cannot be used: the form again, or a problem."
+                    ),
+                },
+                body=sign_up_body,
+                problems=[408, 413, 415, 429],
+                page=True,
+            ),
+        },
+        "/subscribe/confirm/{token}": {
+            "get": _operation(
+                "Confirm a sign-up",
+                "subscribers",
+                {200: _ok(html, "Subscribed."), 404: invalid_link},
+                parameters=[token],
+                problems=[429],
+                page=True,
+            )
+        },
+        "/unsubscribe/{token}": {
+            "parameters": [token],
+            "get": _operation(
+                "The page with one button to unsubscribe",
+                "subscribers",
+                {200: _ok(html, "The page."), 404: invalid_link},
+                page=True,
+            ),
+            "post": _operation(
+                "Unsubscribe (also the RFC 8058 one-click POST)",
+                "subscribers",
+                {200: _ok(html, "Unsubscribed."), 404: invalid_link},
+                page=True,
+            ),
+        },
+        "/v1/subscribers": {
+            "get": _operation(
+                "Subscribers with their consent record, in id order",
+                "subscribers",
+                {200: _ok({"application/json": _page_of("Subscriber")}, "A page.", "Link")},
+                parameters=subscriber_parameters,
+                token=True,
+                problems=[400, 401, 429],
+            )
+        },
+    }
+
+
+def _digests() -> dict[str, Any]:
+    day = _path("day", DATE_PATTERN, "a date, YYYY-MM-DD")
+    run = {
+        "type": "object",
+        "required": ["date", "status", "opened", "items", "audience", "counts"],
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "status": {"enum": ["sending", "done"]},
+            "opened": {"type": "boolean"},
+            "items": {"type": "integer"},
+            "audience": {"type": "integer"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
+    return {
+        "/digests/{day}": {
+            "get": _operation(
+                "The digest of a date as a page",
+                "digests",
+                {200: _ok(["text/html"], "The digest.")},
+                parameters=[day],
+                problems=[404],
+                page=True,
+            )
+        },
+        "/v1/digests/{day}/send": {
+            "post": _operation(
+                "Send the day's digest in the background (idempotent)",
+                "digests",
+                {
+                    200: _ok({"application/json": run}, "Already sent."),
+                    202: _ok({"application/json": run}, "Sending."),
+                },
+                parameters=[day],
+                token=True,
+                problems=[401, 404, 429],
+            )
+        },
+    }
+
+
+def _service() -> dict[str, Any]:
+    health = {
+        "type": "object",
+        "required": ["status", "database"],
+        "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
+    }
+    return {
+        "/healthz": {
+            "get": _operation(
+                "Liveness and readiness",
+                "service",
+                {
+                    200: _ok({"application/json": health}, "The process and its database answer."),
+                    503: _ok({"application/json": health}, "The database is unreachable."),
+                },
+            )
+        },
+        "/metrics": {
+            "get": _operation(
+                "Prometheus metrics, when configured",
+                "service",
+                {
+                    200: _ok(["text/plain"], "The metrics in the Prometheus text format."),
+                    404: _problem(404, page=True, why="Metrics are not configured."),
+                },
+                problems=[401],
+                page=True,
+            )
+            | {"security": [{}, {"bearer": []}]},
+        },
+        "/v1/schema/article.json": {
+            "get": _operation(
+                "The article's JSON Schema (draft 2020-12)",
+                "service",
+                {200: _ok({"application/schema+json": {"type": "object"}}, "The schema.")},
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "This document",
+                "service",
+                {200: _ok({"application/json": {"type": "object"}}, "OpenAPI 3.1.")},
+            )
+        },
+        "/docs": {
+            "get": _operation(
+                "This document as a page",
+                "service",
+                {200: _ok(["text/html"], "The API, described for people.")},
+            )
+        },
+    }
+
+
+def openapi_document(
+    formats: Mapping[str, str], papers: Sequence[str], *, title: str, base_url: str
+) -> dict[str, Any]:
+    """The whole document; `formats` maps each render format to its media type."""
+    paths: dict[str, Any] = {}
+    for part in (
+        _rendering(formats, papers),
+        _stored_articles(),
+        _pages(),
+        _editions(),
+        _subscriptions(),
+        _digests(),
+        _service(),
+    ):
+        paths.update(part)
+    for path, item in paths.items():
+        if path in UNLIMITED:
+            continue
+        for method in METHODS:
+            if method in item:
+                answers = item[method]["responses"]
+                answers.setdefault("429", _problem(429, page=not path.startswith("/v1/")))
+                item[method]["responses"] = dict(sorted(answers.items()))
+    schemas = {
+        **_model_schemas(),
+        "ArticleSummary": _summary_schema(),
+        "Subscriber": _subscriber_schema(),
+        "Problem": _problem_schema(),
+    }
+    return {
+        "openapi": OPENAPI,
+        "info": {
+            "title": f"{title} API",
+            "version": "1",
+            "summary": "Renders news articles as HTML, PDF, e-mail and text; stores them; "
+            "mails a daily digest; prints editions.",
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "servers": [{"url": base_url}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "headers": _HEADERS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "BROADSHEET_API_TOKEN",
+                }
+            },
+        },
+    }
+
+
+# The document as people read it (GET /docs) -----------------------------------------------
+
+
+def describe(schema: dict[str, Any]) -> str:
+    """A schema in a few words: a component's name, a choice, a range or a pattern."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).removeprefix(SCHEMAS)
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if "const" in schema:
+        return f"always {schema['const']}"
+    kind = schema.get("type", "any")
+    words = " or ".join(kind) if isinstance(kind, list) else str(kind)
+    if kind == "array" and isinstance(schema.get("items"), dict):
+        words = f"list of {describe(schema['items'])}"
+    if "minimum" in schema and "maximum" in schema:
+        words += f", {schema['minimum']} to {schema['maximum']}"
+    if "pattern" in schema:
+        words += f" matching {schema['pattern']}"
+    if "default" in schema:
+        words += f" (default {schema['default']})"
+    return words
+
+
+def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations grouped by tag, in document order, each in plain words for the page."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for path, item in document["paths"].items():
+        shared = item.get("parameters", [])
+        for method in METHODS:
+            if method not in item:
+                continue
+            operation = item[method]
+            security = operation.get("security", [])
+            body = operation.get("requestBody", {}).get("content", {})
+            groups.setdefault(operation["tags"][0], []).append(
+                {
+                    "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation["summary"],
+                    "token": {"bearer": []} in security and {} not in security,
+                    "token_optional": {} in security,
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "where": p["in"],
+                            "required": p.get("required", False),
+                            "accepts": describe(p["schema"]),
+                            "why": p.get("description", ""),
+                        }
+                        for p in [*shared, *operation.get("parameters", [])]
+                    ],
+                    "body": [(media, describe(c["schema"])) for media, c in body.items()],
+                    "responses": [
+                        {
+                            "status": status,
+                            "why": answer["description"],
+                            "media": list(answer.get("content", {})),
+                            "headers": list(answer.get("headers", {})),
+                        }
+                        for status, answer in operation["responses"].items()
+                    ],
+                }
+            )
+    return [{"tag": tag, "operations": operations} for tag, operations in groups.items()]

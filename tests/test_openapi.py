@@ -1,0 +1,242 @@
+"""The OpenAPI document: valid 3.1, one entry per route and no more, and its /docs page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import html as lxml_html
+from openapi_spec_validator import validate
+
+from service import openapi
+from service.article import Article
+from service.formats import FORMATS, PAPERS
+from service.openapi import describe, openapi_document, reference
+from service.views import editions, list_query, subscriptions
+
+from .test_html_renderer_quality import AXE_TAGS
+
+METHODS = {"GET", "PUT", "POST", "DELETE"}
+
+
+def _document(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _app_routes(app) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, in OpenAPI's spelling; `any(...)` expanded."""
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        paths = [rule.rule]
+        if match := re.search(r"<any\(([^)]*)\):(\w+)>", rule.rule):
+            paths = [rule.rule.replace(match[0], v.strip()) for v in match[1].split(",")]
+        for path in paths:
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+            routes |= {(method, path) for method in rule.methods & METHODS}
+    return routes
+
+
+def _documented(document: dict) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method.upper() in METHODS
+    }
+
+
+def test_the_document_is_valid_openapi_3_1(client):
+    document = _document(client)
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_is_documented_and_nothing_else(app, client):
+    routes = _app_routes(app)
+    documented = _documented(_document(client))
+    assert routes - documented == set(), "routes the document lacks"
+    assert documented - routes == set(), "documented routes the app lacks"
+    assert ("POST", "/v1/render/pdf") in routes
+    assert ("GET", "/articles/{article_id}.pdf") in routes
+
+
+def test_the_route_check_can_fail(app, client):
+    document = _document(client)
+    del document["paths"]["/feed.atom"]
+    assert ("GET", "/feed.atom") in _app_routes(app) - _documented(document)
+
+
+def test_path_parameters_match_their_templates(client):
+    for path, item in _document(client)["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            names = {
+                p["name"]
+                for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+                if p["in"] == "path"
+            }
+            assert names == set(re.findall(r"\{(\w+)\}", path)), (method, path)
+
+
+def test_the_article_schema_is_the_one_that_validates(client):
+    document = _document(client)
+    article = Article.model_json_schema(
+        mode="validation", ref_template="#/components/schemas/{model}"
+    )
+    schemas = document["components"]["schemas"]
+    assert schemas["Article"] == {k: v for k, v in article.items() if k != "$defs"}
+    for name, definition in article["$defs"].items():
+        assert schemas[name] == definition
+    body = document["paths"]["/v1/render/html"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Article"}
+
+
+def test_problems_share_one_schema(client):
+    document = _document(client)
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert problem["properties"]["errors"]["items"]["required"] == ["pointer", "message"]
+    statuses = set()
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400 and "application/problem+json" in answer.get("content", {}):
+                    media = answer["content"]["application/problem+json"]
+                    assert media["schema"] == {"$ref": "#/components/schemas/Problem"}
+                    statuses.add(int(status))
+    assert statuses == {400, 401, 404, 408, 412, 413, 415, 422, 429, 503}
+
+
+def test_every_rate_limited_route_documents_429(app, client):
+    from service.rate_limits import ENDPOINTS, EXEMPT, EXEMPT_PATHS
+
+    unlimited = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and (ENDPOINTS.get(rule.endpoint) == EXEMPT or rule.rule in EXEMPT_PATHS)
+    }
+    assert unlimited == set(openapi.UNLIMITED)
+    for path, item in _document(client)["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                limited = "429" in operation["responses"]
+                assert limited == (path not in unlimited), (method, path)
+                if limited:
+                    assert "Retry-After" in operation["responses"]["429"]["headers"]
+
+
+def test_token_routes_name_the_bearer_scheme(client):
+    document = _document(client)
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    guarded = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and {"bearer": []} in operation.get("security", [])
+    }
+    assert guarded == {
+        ("PUT", "/v1/articles/{article_id}"),
+        ("DELETE", "/v1/articles/{article_id}"),
+        ("GET", "/v1/subscribers"),
+        ("POST", "/v1/digests/{day}/send"),
+        ("GET", "/metrics"),
+    }
+    assert document["paths"]["/metrics"]["get"]["security"] == [{}, {"bearer": []}]
+    for method, path in guarded - {("GET", "/metrics")}:
+        assert "401" in document["paths"][path][method.lower()]["responses"]
+
+
+def test_media_types_follow_the_formats():
+    document = openapi_document(
+        {name: f.media_type for name, f in FORMATS.items()}, PAPERS, title="T", base_url="x"
+    )
+    for name, fmt in FORMATS.items():
+        ok = document["paths"][f"/v1/render/{name}"]["post"]["responses"]["200"]
+        assert list(ok["content"]) == [fmt.media_type]
+    pdf = document["paths"]["/v1/render/pdf"]["post"]
+    assert pdf["parameters"][0]["schema"]["enum"] == list(PAPERS)
+    assert "ETag" in pdf["responses"]["200"]["headers"]
+    assert "Retry-After" in pdf["responses"]["503"]["headers"]
+
+
+def test_the_limits_are_the_views_own():
+    assert openapi.KINDS == list_query.KINDS
+    assert openapi.LIST_LIMIT == (1, list_query.MAX_LIMIT, list_query.DEFAULT_LIMIT)
+    assert openapi.SUBSCRIBER_LIMIT == (1, subscriptions.MAX_LIMIT, subscriptions.DEFAULT_LIMIT)
+    assert openapi.AUDIENCES == editions.AUDIENCES
+    assert openapi.EDITION_MAX_TITLE == editions.MAX_TITLE
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        ({"$ref": "#/components/schemas/Article"}, "Article"),
+        ({"enum": ["a4", "letter"], "default": "a4"}, "one of a4, letter"),
+        (
+            {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "integer, 1 to 100 (default 20)",
+        ),
+        ({"type": "string", "pattern": "^x$"}, "string matching ^x$"),
+    ],
+)
+def test_describe_says_a_schema_in_words(schema, words):
+    assert describe(schema) == words
+
+
+# The page -----------------------------------------------------------------------------------
+
+
+def _docs(client) -> str:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "script-src" not in response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    return response.get_data(as_text=True)
+
+
+def test_the_page_lists_every_operation_with_its_answers(client):
+    document = _document(client)
+    page = lxml_html.fromstring(_docs(client))
+    headings = [" ".join(h.text_content().split()) for h in page.xpath("//h3")]
+    assert sorted(headings) == sorted(f"{m} {p}" for m, p in _documented(document))
+    operations = [op for group in reference(document) for op in group["operations"]]
+    for op in operations:
+        section = page.xpath(f"//section[@aria-labelledby='{op['id']}']")[0]
+        statuses = section.xpath(".//caption[starts-with(., 'Answers')]/../tbody/tr/th/text()")
+        assert statuses == [r["status"] for r in op["responses"]]
+    assert page.xpath("//a[@href='#post--v1-render-pdf']")
+    assert not page.xpath("//script")
+    assert not [u for u in page.xpath("//@href | //@src") if "//" in u]
+
+
+def test_the_page_says_which_routes_need_the_token(client):
+    page = lxml_html.fromstring(_docs(client))
+    needs = page.xpath("//p[@class='token' and starts-with(., 'Needs')]/../h3")
+    assert sorted(" ".join(h.text_content().split()) for h in needs) == [
+        "DELETE /v1/articles/{article_id}",
+        "GET /v1/subscribers",
+        "POST /v1/digests/{day}/send",
+        "PUT /v1/articles/{article_id}",
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_page_passes_axe(client, axe, scheme):
+    violations = axe(_docs(client), AXE_TAGS, color_scheme=scheme)
+    assert [(v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations] == []
+
+
+def test_the_page_passes_the_nu_checker(client, nu_checker, tmp_path):
+    results = nu_checker({"docs": _docs(client)}, tmp_path)
+    assert [(m.get("lastLine"), m["message"]) for m in results["docs"]] == []
