@@ -21,7 +21,7 @@ from service.metrics import count_digest_message
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
-from .steps import Result
+from .steps import MessageSteps, Result
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,32 @@ class Prepared:
     row: Claimed
     data: bytes | None  # None when it cannot be written
     failed: Delivery | None
+
+
+class _Turn:
+    """A message's go-ahead: taken (lease renewed, reader still confirmed) in the transaction
+    that records the reply to the message before it; asked again, the same answer."""
+
+    def __init__(
+        self,
+        steps: MessageSteps,
+        token: str,
+        row: Claimed,
+        previous: Result | None,
+        until: Callable[[], datetime],
+    ):
+        self.steps, self.token, self.row = steps, token, row
+        self.previous, self.until = previous, until
+        self.answer: bool | None = None
+
+    def __call__(self) -> bool:
+        if self.answer is None:
+            steps, token, delivery_id = self.steps, self.token, self.row.delivery_id
+            if self.previous is None:
+                self.answer = steps.take(token, delivery_id, self.until())
+            else:
+                self.answer = steps.record_and_take(token, self.previous, delivery_id, self.until())
+        return self.answer
 
 
 class NotOpen(Exception):
@@ -126,46 +152,42 @@ class DigestSender:
         summary: Summary,
         progress: Callable[[int], None] | None,
     ) -> None:
-        """Send a claimed batch in order, one transaction per message: the reply to one
-        message is recorded, and the next taken, before the next goes out."""
-        ledger, lease = self.ledger, self.options.lease
-        # The next message is written while this one is on its way (SMTP: between its data
-        # and the server's reply); it is sent only once taken, after this reply is recorded.
+        """Send a claimed batch in order, one transaction per message.
+
+        Each message is taken (its lease renewed, its reader still confirmed) in the
+        transaction that records the reply to the message before it, and that transaction
+        commits while the message's MAIL command is on the wire: the data of a message never
+        goes before the reply to the one before it is on disk, and a message not taken is
+        withdrawn before its data. The next message is written while this one's data is
+        with the server."""
+        lease = self.options.lease
         written: list[Prepared] = []
-        with ledger.steps() as steps:
-            now = self.clock()
-            taken = steps.take(token, batch[0].delivery_id, now + lease)
+        unrecorded: Result | None = None  # the reply to the message before, not yet on disk
+        with self.ledger.steps() as steps:
             for index, row in enumerate(batch):
                 if self.stop.is_set():
-                    ledger.release(token, [r.delivery_id for r in batch[index:]])
+                    if unrecorded is not None:
+                        steps.record(token, unrecorded)
+                    self.ledger.release(token, [r.delivery_id for r in batch[index:]])
                     logger.info("Stopped; handed back %d claimed messages", len(batch) - index)
                     return
                 ahead = written.pop() if written else None
-                result = None
-                if taken:
-                    prepared = ahead if ahead and ahead.row is row else None
-                    if prepared is None:
-                        prepared = self._prepare(run, template, row, now)
-                    upcoming = batch[index + 1] if index + 1 < len(batch) else None
+                prepared = ahead if ahead and ahead.row is row else None
+                if prepared is None:
+                    prepared = self._prepare(run, template, row, self.clock())
+                upcoming = batch[index + 1] if index + 1 < len(batch) else None
 
-                    def write_upcoming(upcoming: Claimed | None = upcoming) -> None:
-                        if upcoming is not None:
-                            written.append(self._prepare(run, template, upcoming, self.clock()))
+                go_ahead = _Turn(steps, token, row, unrecorded, lambda: self.clock() + lease)
 
-                    result = self._send_one(prepared, summary, write_upcoming)
-                else:
-                    summary.skipped += 1
+                def write_upcoming(upcoming: Claimed | None = upcoming) -> None:
+                    if upcoming is not None:
+                        written.append(self._prepare(run, template, upcoming, self.clock()))
+
+                unrecorded = self._send_one(prepared, summary, go_ahead, write_upcoming)
                 if progress:
                     progress(1)
-                now = self.clock()
-                if index + 1 < len(batch):
-                    following = batch[index + 1].delivery_id
-                    if result is None:
-                        taken = steps.take(token, following, now + lease)
-                    else:
-                        taken = steps.record_and_take(token, result, following, now + lease)
-                elif result is not None:
-                    steps.record(token, result)
+            if unrecorded is not None:
+                steps.record(token, unrecorded)
 
     def _prepare(self, run: Run, template: DigestTemplate, row: Claimed, now: datetime) -> Prepared:
         """The taken message, written for its recipient (or why it cannot be)."""
@@ -184,18 +206,26 @@ class DigestSender:
         return Prepared(row, data, None)
 
     def _send_one(
-        self, prepared: Prepared, summary: Summary, meanwhile: Callable[[], None]
-    ) -> Result:
-        """Send one prepared message, calling `meanwhile` while it is on its way; what
-        became of it, to record before the next goes."""
+        self,
+        prepared: Prepared,
+        summary: Summary,
+        go_ahead: Callable[[], bool],
+        meanwhile: Callable[[], None],
+    ) -> Result | None:
+        """Send one prepared message if `go_ahead` takes it, calling `meanwhile` while it is
+        on its way; what became of it, to record before the next goes (None: not taken)."""
         options, row = self.options, prepared.row
         reply = prepared.failed
         if reply is None:
             assert prepared.data is not None
             envelope = Envelope(self.composer.sender_address, (row.email,), prepared.data)
-            reply = self.transport.send_overlapping(envelope, meanwhile)
+            reply = self.transport.send_overlapping(envelope, meanwhile, go_ahead)
         else:
+            go_ahead()
             meanwhile()
+        if not go_ahead():
+            summary.skipped += 1
+            return None
         if reply.outcome is Outcome.SENT:
             summary.sent += 1
             count_digest_message("sent")

@@ -13,7 +13,7 @@ import trustme
 
 from service.addresses import Mailbox
 from service.mail.smtp import SmtpTransport, SmtpUrl
-from service.mail.transport import Envelope, Outcome
+from service.mail.transport import WITHDRAWN, Envelope, Outcome
 from service.messages import build_message
 
 from .mail_server import Recorder, authenticator, start
@@ -380,4 +380,52 @@ def test_an_error_in_meanwhile_waits_for_the_reply_and_the_connection_goes_on(se
         after = transport.send(_message(subject="Second"))
     assert after.sent
     assert len(handler.received) == 2  # the first was accepted: its reply was read
+    assert len(handler.servers) == 1
+
+
+class HoldsTheMailReply(Recorder):
+    """Answers MAIL only once the sender has given its go-ahead (or said no)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.asked_before_reply: list[bool] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.asked_before_reply.append(self.asked.wait(5))
+        self.asked.clear()
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_the_go_ahead_is_asked_while_mail_is_on_the_wire_and_no_withdraws(answer):
+    handler = HoldsTheMailReply()
+    controller = start(handler)
+    try:
+        received_when_asked = []
+
+        def go_ahead():
+            received_when_asked.append(len(handler.received))
+            handler.asked.set()
+            return answer
+
+        with SmtpTransport(_url(controller)) as transport:
+            first = transport.send_overlapping(_message(subject="First"), lambda: None, go_ahead)
+            handler.asked.set()  # the second message's MAIL is answered at once
+            second = transport.send(_message(subject="Second"))
+    finally:
+        controller.stop()
+    assert handler.asked_before_reply == [True, True]
+    assert received_when_asked == [0]
+    assert second.sent
+    subjects = [
+        message_from_bytes(r.data, policy=policy.default)["Subject"] for r in handler.received
+    ]
+    if answer:
+        assert first.sent
+        assert subjects == ["First", "Second"]
+    else:
+        assert first is WITHDRAWN
+        assert subjects == ["Second"]  # withdrawn before its data; the connection goes on
     assert len(handler.servers) == 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .transport import Delivery, Envelope, Outcome, Transport
+from .transport import WITHDRAWN, Delivery, Envelope, Outcome, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -149,16 +149,25 @@ class SmtpTransport(Transport):
     def send(self, envelope: Envelope) -> Delivery:
         return self.send_overlapping(envelope, _nothing)
 
-    def send_overlapping(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
-        once = _Once(meanwhile)
+    def send_overlapping(
+        self,
+        envelope: Envelope,
+        meanwhile: Callable[[], None],
+        go_ahead: Callable[[], bool] = lambda: True,
+    ) -> Delivery:
+        gate, later = _Once(go_ahead, False), _Once(meanwhile, None)
         try:
             with self._lock:
                 self._keep_rate()
-                delivery = self._send(envelope, once)
+                delivery = self._send(envelope, gate, later)
         finally:
-            once()  # now, if the message never reached its data
-        if once.error is not None:
-            raise once.error
+            gate()  # now, if the message never reached its MAIL command
+            later()  # now, if it never reached its data
+        for error in (gate.error, later.error):
+            if error is not None:
+                raise error
+        if delivery is WITHDRAWN:
+            return delivery
         if not delivery.sent:
             logger.warning(
                 "Mail to %d recipient(s) via %s: %s",
@@ -179,7 +188,7 @@ class SmtpTransport(Transport):
 
     # One message ---------------------------------------------------------------------
 
-    def _send(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
+    def _send(self, envelope: Envelope, gate: _Once, meanwhile: _Once) -> Delivery:
         if not all(address.isascii() for address in (envelope.sender, *envelope.recipients)):
             # Addresses enter as checked ASCII (addresses.py); SMTPUTF8 is not spoken.
             return Delivery(Outcome.PERMANENT, None, "an address is not ASCII (needs SMTPUTF8)")
@@ -189,11 +198,17 @@ class SmtpTransport(Transport):
             except _NotSent as failure:
                 return failure.delivery
             self._connection = connection
-            connection.meanwhile = meanwhile
+            connection.gate, connection.meanwhile = gate, meanwhile
             try:
                 refused = connection.sendmail(
                     envelope.sender, list(envelope.recipients), envelope.data
                 )
+            except _Withdrawn:
+                try:
+                    connection.rset()
+                except (OSError, smtplib.SMTPException):
+                    self._drop()
+                return WITHDRAWN
             except smtplib.SMTPRecipientsRefused as error:
                 return _refusal(error.recipients)
             except smtplib.SMTPResponseException as error:
@@ -209,7 +224,7 @@ class SmtpTransport(Transport):
                     continue  # a dropped connection is reopened once
                 return Delivery(Outcome.TEMPORARY, None, f"connection lost: {error}")
             finally:
-                connection.meanwhile = _nothing
+                connection.gate, connection.meanwhile = _always, _nothing
             refusals = {address: (code, _text(text)) for address, (code, text) in refused.items()}
             return Delivery(Outcome.SENT, 250, "accepted", refusals)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -290,30 +305,61 @@ def _nothing() -> None:
     pass
 
 
-class _Once:
-    """Calls its function on the first call only, keeping any error it raises for later, so
-    that an error never leaves a reply unread on the connection."""
+def _always() -> bool:
+    return True
 
-    def __init__(self, function: Callable[[], None]):
-        self._function = function
+
+class _Once:
+    """Calls its function on the first call only and keeps its answer, or the error it
+    raised (for later, so that an error never leaves a reply unread on the connection)."""
+
+    def __init__(self, function: Callable[[], Any], failed: Any):
+        self._function: Callable[[], Any] | None = function
+        self._failed = failed
+        self.answer: Any = None
         self.error: Exception | None = None
 
-    def __call__(self) -> None:
-        function, self._function = self._function, _nothing
-        try:
-            function()
-        except Exception as error:
-            self.error = error
+    def __call__(self) -> Any:
+        function, self._function = self._function, None
+        if function is not None:
+            try:
+                self.answer = function()
+            except Exception as error:
+                self.error, self.answer = error, self._failed
+        return self.answer
+
+
+class _Withdrawn(Exception):
+    """The sender's go-ahead said no: the message's data must not go."""
 
 
 class _Connection(smtplib.SMTP):
-    """smtplib's client, calling `meanwhile` between a message's last byte and its reply."""
+    """smtplib's client, with two waits put to use: `gate` is asked while the MAIL command
+    is on the wire (its answer decides whether the data goes), and `meanwhile` is called
+    between the message's last byte and its reply."""
 
     def __init__(self, *args: Any, **kwargs: Any):
+        self.gate: Callable[[], bool] = _always
         self.meanwhile: Callable[[], None] = _nothing
+        self._on_reply: Callable[[], Any] | None = None
         super().__init__(*args, **kwargs)
 
+    def mail(self, sender: str, options: Any = ()) -> tuple[int, bytes]:
+        self._on_reply = self.gate
+        try:
+            return super().mail(sender, options)
+        finally:
+            self._on_reply = None
+
+    def getreply(self) -> tuple[int, bytes]:
+        hook, self._on_reply = self._on_reply, None
+        if hook is not None:
+            hook()  # the command is sent; its reply is on its way
+        return super().getreply()
+
     def data(self, msg: Any) -> tuple[int, bytes]:
+        if not self.gate():
+            raise _Withdrawn
         if not isinstance(msg, bytes):
             return super().data(msg)
         self.putcmd("data")

@@ -78,6 +78,10 @@ class Envelope:
         return cls(_address(sender), to, serialise(message, signer))
 
 
+# What `send_overlapping` answers when `go_ahead` said no: nothing of the message was sent.
+WITHDRAWN = Delivery(Outcome.TEMPORARY, None, "withdrawn before its data was sent")
+
+
 def _address(who: Mailbox | str) -> str:
     return who.address if isinstance(who, Mailbox) else checked_address(who)
 
@@ -89,12 +93,22 @@ class Transport(ABC):
     def send(self, envelope: Envelope) -> Delivery:
         """Hand one message on and say what became of it."""
 
-    def send_overlapping(self, envelope: Envelope, meanwhile: Callable[[], None]) -> Delivery:
-        """`send`, calling `meanwhile` once while the message is on its way; here, after.
+    def send_overlapping(
+        self,
+        envelope: Envelope,
+        meanwhile: Callable[[], None],
+        go_ahead: Callable[[], bool] = lambda: True,
+    ) -> Delivery:
+        """`send`, asking `go_ahead` once before the message's data goes (a false answer
+        withdraws it unsent) and calling `meanwhile` once while it is on its way.
 
-        A transport that waits on a reply (SMTP) calls it during the wait, so a sender can
-        write its next message while the server takes this one.
+        A transport that waits on replies (SMTP) asks while its MAIL command is on the wire
+        and calls `meanwhile` while the server takes the data, so a sender can do its own
+        work in those waits; this one asks first and calls `meanwhile` after.
         """
+        if not go_ahead():
+            meanwhile()
+            return WITHDRAWN
         delivery = self.send(envelope)
         meanwhile()
         return delivery
