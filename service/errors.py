@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,23 +21,28 @@ class FieldError:
 
 
 class BroadsheetError(Exception):
-    """Base of every error a client can cause; `status` is the HTTP answer."""
+    """Base of every error a client can cause; `status` is the HTTP answer, and `errors`
+    points at each field of the request body at fault, when there is one."""
 
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Something went wrong on our side"
 
-    def __init__(self, detail: str | None = None):
+    def __init__(self, detail: str | None = None, errors: Sequence[FieldError] = ()):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        self.errors = list(errors)
 
     def problem(self) -> dict[str, Any]:
-        return {
+        problem: dict[str, Any] = {
             "type": PROBLEM_BASE + self.slug,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
         }
+        if self.errors:
+            problem["errors"] = [error.as_dict() for error in self.errors]
+        return problem
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -108,12 +114,9 @@ class BadArticle(BroadsheetError):
         super().__init__(
             detail
             or f"{count} problem{'s' if count != 1 else ''} found; "
-            "see errors for where each one is."
+            "see errors for where each one is.",
+            errors,
         )
-        self.errors = errors
-
-    def problem(self) -> dict[str, Any]:
-        return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
 
 
 class OverBudget(BadArticle):
@@ -129,16 +132,6 @@ class RenderRefused(BroadsheetError):
     status = 422
     slug = "render-limit"
     title = "The article exceeds a rendering limit"
-
-    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
-        super().__init__(detail)
-        self.errors = errors or []
-
-    def problem(self) -> dict[str, Any]:
-        problem = super().problem()
-        if self.errors:
-            problem["errors"] = [error.as_dict() for error in self.errors]
-        return problem
 
 
 class PrinterUnavailable(BroadsheetError):
@@ -182,16 +175,6 @@ class InvalidEdition(BroadsheetError):
     status = 422
     slug = "invalid-edition"
     title = "The edition cannot be made as asked"
-
-    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None):
-        super().__init__(detail)
-        self.errors = errors or []
-
-    def problem(self) -> dict[str, Any]:
-        problem = super().problem()
-        if self.errors:
-            problem["errors"] = [error.as_dict() for error in self.errors]
-        return problem
 
 
 class EmptyEdition(InvalidEdition):

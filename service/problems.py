@@ -26,9 +26,7 @@ def register(app: Flask) -> None:
 
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
     if error.status == 422:
-        pointers = ", ".join(
-            printable(e.pointer or "/", 120) for e in getattr(error, "errors", [])[:5]
-        )
+        pointers = ", ".join(printable(e.pointer or "/", 120) for e in error.errors[:5])
         logger.warning("Refused an article (%s): %s", pointers, printable(error.detail))
     return problem_response(error.problem(), error.headers())
 
