@@ -64,10 +64,15 @@ timeout = int(REQUEST_LIMIT + MARGIN)
 graceful_timeout = timeout
 keepalive = 5
 # A worker is replaced after this many requests (gunicorn staggers them by the jitter), so
-# memory a long-lived process gathers is given back. Workers share the load evenly, so
-# a small jitter would let them all restart within a second of each other.
-max_requests = 10_000
-max_requests_jitter = 5_000
+# memory a long-lived process gathers is given back. Workers share the load evenly, so a
+# small jitter would let them all restart within a second of each other. A replacement
+# starts its printers (PDF_WORKERS interpreters importing WeasyPrint, about a second of
+# CPU each), so it is kept rare: at 10,000, a flood of cheap requests replaced each worker
+# every few seconds and the printers' start-up took half the machine (docs/benchmarks.md).
+# A worker's own memory stays flat (125 MB after 500 renders, 127 MB after 90,000); the
+# printers, where a document's memory goes, are replaced on their own limits.
+max_requests = 200_000
+max_requests_jitter = 100_000
 # The workers' heartbeat files in memory: a disk-backed /tmp can stall them under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No access log of gunicorn's own: the app writes one line per request (service/access.py)

@@ -132,8 +132,7 @@ def parse_inline(
     notes themselves are malformed and reported elsewhere).
     """
     parser = _InlineParser(note_ids, allow_note_refs, allow_line_breaks)
-    parser.feed(source)
-    parser.close()
+    tokenize(parser, source)
     problems = parser.finish()
     inline = Inline(parser.root_children(), source)
     # The source as written (a line break inside a tag), then the words as decoded
@@ -146,6 +145,17 @@ def parse_inline(
     if problems:
         raise InlineError(list(dict.fromkeys(problems)))
     return inline
+
+
+def tokenize(parser: HTMLParser, source: str) -> None:
+    """Feed `source` to `parser`, whole. Without "<" or "&" the tokenizer finds no tag and no
+    reference and hands everything to handle_data, so plain text, which is most of the
+    strings of an article, goes there directly."""
+    if "<" in source or "&" in source:
+        parser.feed(source)
+        parser.close()
+    else:
+        parser.handle_data(source)
 
 
 class _InlineParser(HTMLParser):

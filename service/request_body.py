@@ -112,6 +112,7 @@ class Watch:
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
             self.done = True
+            self.sock = None  # the heap keeps a finished watch until its deadline
 
 
 class Watchdog:
@@ -134,7 +135,10 @@ class Watchdog:
                     target=self._run, name="broadsheet-body-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif self._heap[0][2] is watch:
+                # Only a deadline earlier than every other changes when the thread must
+                # wake; under load, waking it for each request costs the requests time.
+                self._wake.notify()
         return watch
 
     def _run(self) -> None:

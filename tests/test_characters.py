@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import html as lxml_html
+
+from service import characters
 
 from .corpus import PNG, corpus, every_block, minimal
 
@@ -156,3 +160,30 @@ def test_published_schema_refuses_controls_and_keeps_the_examples(client):
         assert list(validator.iter_errors(article)) == [], name
     for case in ("alt-nul", "alt-escape", "headline-tab", "section-line-break", "tag-escape"):
         assert not validator.is_valid(BAD[case][0]), case
+
+
+# Text within the BMP is judged by a shorter class; the answer must be the full rule's,
+# first character included, whatever mix of planes the text holds.
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(
+            [
+                *("a", " ", "é", "\t", "\n", "\x00", "\x1f", "\x85", "\ufdd0", "\ufffe"),
+                *("\uffff", "\U0001fffe", "\U0010ffff", "\U0001f600", "\U00020000"),
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_the_bmp_shortcut_names_the_character_the_full_rule_names(value):
+    match = characters._FORBIDDEN.search(value)
+    expected = None
+    if match:
+        expected = f"contains the character U+{ord(match.group()):04X}, which is not allowed"
+    assert characters.forbidden_character(value) == expected
+
+
+def test_an_astral_noncharacter_after_plain_text_is_found():
+    assert "U+1FFFE" in (characters.forbidden_character("plain \U0001f600 \U0001fffe") or "")
+    assert characters.forbidden_character("plain \U0001f600") is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from service.inline import parse_inline
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.inline import Element, Text, _InlineParser, parse_inline, tokenize
 
 
 def test_inline_tree_keeps_allowed_markup_and_refs():
@@ -13,3 +16,35 @@ def test_inline_tree_keeps_allowed_markup_and_refs():
 
 def test_character_references_are_decoded_once():
     assert parse_inline("&lt;script&gt; &eacute;").text == "<script> é"
+
+
+# Plain text (no "<", no "&") skips the tokenizer; the tree and the problems must be those
+# the tokenizer gives. The alphabet leans on what the parser itself treats specially.
+_PLAIN = st.text(
+    st.sampled_from([*"ab ^[]-_\n\t>\"'=/!?;#x9", "\u202e", "\u202c", "\x00", "é", "😀"]),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(source=_PLAIN, refs=st.booleans(), breaks=st.booleans())
+def test_plain_text_skips_the_tokenizer_with_the_same_result(source, refs, breaks):
+    note_ids = frozenset({"a", "b-1"})
+    through_tokenizer = _InlineParser(note_ids, refs, breaks)
+    through_tokenizer.feed(source)
+    through_tokenizer.close()
+    expected = (through_tokenizer.finish(), through_tokenizer.root_children())
+    direct = _InlineParser(note_ids, refs, breaks)
+    tokenize(direct, source)
+    assert (direct.finish(), direct.root_children()) == expected
+
+
+def test_text_with_markup_still_goes_through_the_tokenizer():
+    parser = _InlineParser(None, True, True)
+    tokenize(parser, "a <em>b</em> &amp; c")
+    assert parser.finish() == []
+    assert parser.root_children() == (
+        Text("a "),
+        Element("em", (), (Text("b"),)),
+        Text(" & c"),
+    )
