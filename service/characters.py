@@ -72,6 +72,8 @@ def line_break_problem(value: str) -> str | None:
 
 def bidi_problem(value: str) -> str | None:
     """Describe the first bidirectional control left open or closed out of order, or None."""
+    if not _BIDI_CONTROLS.search(value):
+        return None
     for line in _LINE_BREAKS.split(value):
         if not _BIDI_CONTROLS.search(line):
             continue

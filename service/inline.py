@@ -131,10 +131,8 @@ def parse_inline(
     `note_ids` is the set of notes the article defines; None skips that check (used when the
     notes themselves are malformed and reported elsewhere).
     """
-    parser = _InlineParser(note_ids, allow_note_refs, allow_line_breaks)
-    tokenize(parser, source)
-    problems = parser.finish()
-    inline = Inline(parser.root_children(), source)
+    nodes, problems = _tree(source, note_ids, allow_note_refs, allow_line_breaks)
+    inline = Inline(nodes, source)
     # The source as written (a line break inside a tag), then the words as decoded
     # (&#10; or &#x202E; is the same character as the one it names).
     written = forbidden_character(source) or (
@@ -145,6 +143,20 @@ def parse_inline(
     if problems:
         raise InlineError(list(dict.fromkeys(problems)))
     return inline
+
+
+def _tree(
+    source: str, note_ids: frozenset[str] | None, allow_note_refs: bool, allow_line_breaks: bool
+) -> tuple[tuple[Node, ...], list[str]]:
+    """The node tree of `source` and the allowlist's problems with it."""
+    if "<" not in source and "&" not in source and "[^" not in source:
+        # No tag, no reference, no note reference: the tree is the text itself. Most
+        # strings of an article (headlines, names, captions, cells) are such plain text.
+        return ((Text(source),) if source else ()), []
+    parser = _InlineParser(note_ids, allow_note_refs, allow_line_breaks)
+    tokenize(parser, source)
+    problems = parser.finish()
+    return parser.root_children(), problems
 
 
 def tokenize(parser: HTMLParser, source: str) -> None:

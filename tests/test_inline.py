@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.inline import Element, Text, _InlineParser, parse_inline, tokenize
+from service.inline import Element, Text, _InlineParser, _tree, parse_inline, tokenize
 
 
 def test_inline_tree_keeps_allowed_markup_and_refs():
@@ -18,8 +18,9 @@ def test_character_references_are_decoded_once():
     assert parse_inline("&lt;script&gt; &eacute;").text == "<script> é"
 
 
-# Plain text (no "<", no "&") skips the tokenizer; the tree and the problems must be those
-# the tokenizer gives. The alphabet leans on what the parser itself treats specially.
+# Plain text (no "<", no "&") skips the tokenizer, and without "[^" the parser too; the
+# tree and the problems must be those the tokenizer gives. The alphabet leans on what the
+# parser itself treats specially.
 _PLAIN = st.text(
     st.sampled_from([*"ab ^[]-_\n\t>\"'=/!?;#x9", "\u202e", "\u202c", "\x00", "é", "😀"]),
     max_size=40,
@@ -37,6 +38,8 @@ def test_plain_text_skips_the_tokenizer_with_the_same_result(source, refs, break
     direct = _InlineParser(note_ids, refs, breaks)
     tokenize(direct, source)
     assert (direct.finish(), direct.root_children()) == expected
+    nodes, problems = _tree(source, note_ids, refs, breaks)
+    assert (problems, nodes) == expected
 
 
 def test_text_with_markup_still_goes_through_the_tokenizer():
