@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from .article import ARTICLE_ID, Article
+from .article import Article
+from .edition_request import ARTICLE_ID_PATTERN, DATE_PATTERN, EditionRequest
 from .errors import PROBLEM_BASE
 from .storage.models import Status
-from .subscriptions import MAX_EMAIL, MAX_NAME
+from .subscriptions import SignUpRequest
 
 OPENAPI = "3.1.0"
 PROBLEM_JSON = "application/problem+json"
 SCHEMAS = "#/components/schemas/"
-ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 # itsdangerous URL-safe tokens: base64url parts joined by dots.
 TOKEN_PATTERN = r"^[A-Za-z0-9_.-]+$"
 KINDS = ("article", "quick-read")
@@ -24,40 +21,9 @@ AUDIENCES = ("readers", "press")
 LIST_LIMIT = (1, 100, 20)
 SUBSCRIBER_LIMIT = (1, 500, 100)
 MAX_AFTER = 10**18
-EDITION_MAX_TITLE = 300
 METHODS = ("get", "put", "post", "delete")
 # Routes no rate limit refuses: leaving, and what probes and scrapers call by design.
 UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz", "/metrics"})
-
-
-class EditionRequest(BaseModel):
-    """`POST /v1/editions`: the stored articles to print, in order, with a title and date."""
-
-    model_config = ConfigDict(extra="forbid", title="EditionRequest")
-
-    title: str | None = Field(
-        None, min_length=1, max_length=EDITION_MAX_TITLE, description="one line of text"
-    )
-    date: str | None = Field(None, pattern=DATE_PATTERN, description="YYYY-MM-DD")
-    article_ids: list[str] = Field(
-        min_length=1,
-        description="stored article ids, each once, in the order to print them",
-        json_schema_extra={"items": {"type": "string", "pattern": ARTICLE_ID_PATTERN}},
-    )
-
-
-class SignUpRequest(BaseModel):
-    """`POST /subscribe` as JSON: an address and, if the reader likes, a name."""
-
-    model_config = ConfigDict(extra="forbid", title="SignUpRequest")
-
-    email: str = Field(
-        min_length=3,
-        max_length=MAX_EMAIL,
-        description="an e-mail address",
-        json_schema_extra={"format": "email"},
-    )
-    name: str | None = Field(None, max_length=MAX_NAME, description="one line of text")
 
 
 def _problem_schema() -> dict[str, Any]:

@@ -9,12 +9,13 @@ mail server; the relay sends the mail later and writes its links when it does.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from jinja2 import Environment
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 
 from .addresses import BadAddress, Mailbox, checked_address
@@ -23,6 +24,7 @@ from .email_renderer import Inliner
 from .errors import BroadsheetError, FieldError, NotFound
 from .labels import labels_for
 from .messages import build_message
+from .request_models import RequestModel, in_words, request_errors
 from .settings import Settings
 from .storage import outbox
 from .storage import subscribers as store
@@ -52,45 +54,60 @@ class BadSignUp(BroadsheetError):
         return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
 
 
-@dataclass(frozen=True, slots=True)
-class SignUp:
-    email: str
-    name: str | None
+_ENTER_ADDRESS = "Enter your e-mail address"
+_ADDRESS_LIKE = "Enter an e-mail address like name@example.org"
 
 
-def read_sign_up(data: Mapping[str, Any], *, strict: bool) -> SignUp:
-    """The fields of a sign-up, checked; `strict` (JSON) also refuses fields it does not know."""
-    errors: list[FieldError] = []
-    if strict:
-        errors += [
-            FieldError(f"/{key}", "is not a field of a sign-up; send email and name")
-            for key in data
-            if key not in ("email", "name")
-        ]
-    email = data.get("email")
-    if not isinstance(email, str) or not email.strip():
-        errors.append(FieldError("/email", "Enter your e-mail address"))
-        address = ""
-    else:
-        try:
-            if len(email.strip()) > MAX_EMAIL:
-                raise BadAddress("too long")
-            address = checked_address(email.strip())
-        except BadAddress:
-            errors.append(FieldError("/email", "Enter an e-mail address like name@example.org"))
-            address = ""
-    name = data.get("name")
-    if name is not None and not isinstance(name, str):
-        errors.append(FieldError("/name", "must be text"))
-        name = None
-    name = " ".join(name.split()) if name else None
-    if name and len(name) > MAX_NAME:
-        errors.append(FieldError("/name", f"Enter a name of at most {MAX_NAME} characters"))
-    elif name and (problem := character_problem(name, line_breaks=False)):
-        errors.append(FieldError("/name", f"The name {problem}"))
-    if errors:
-        raise BadSignUp(errors)
-    return SignUp(address, name or None)
+def _usable_address(email: str) -> str:
+    """The address email-validator accepts, in the ASCII form SMTP needs."""
+    try:
+        return checked_address(email.strip())
+    except BadAddress:
+        raise PydanticCustomError("address", _ADDRESS_LIKE) from None
+
+
+def _shown_name(name: str) -> str | None:
+    """The name with its runs of white space made one space, or None when nothing is left."""
+    name = " ".join(name.split())
+    if name and (problem := character_problem(name, line_breaks=False)):
+        raise PydanticCustomError("character", f"The name {problem}")
+    return name or None
+
+
+Address = Annotated[
+    str,
+    Field(min_length=3, max_length=MAX_EMAIL, json_schema_extra={"format": "email"}),
+    in_words(_ADDRESS_LIKE, blank=_ENTER_ADDRESS, string_type=_ENTER_ADDRESS),
+    AfterValidator(_usable_address),
+]
+Name = Annotated[
+    str,
+    Field(max_length=MAX_NAME),
+    in_words(f"Enter a name of at most {MAX_NAME} characters", string_type="must be text"),
+    AfterValidator(_shown_name),
+]
+
+
+class SignUpRequest(RequestModel):
+    """`POST /subscribe` as JSON: an address and, if the reader likes, a name."""
+
+    model_config = ConfigDict(title="SignUpRequest")
+    unknown_field_message: ClassVar[str] = "is not a field of a sign-up; send email and name"
+    missing_field_messages: ClassVar[Mapping[str, str]] = {"email": _ENTER_ADDRESS}
+
+    email: Address = Field(description="an e-mail address")
+    name: Name | None = Field(None, description="one line of text")
+
+
+def read_sign_up(data: Any) -> SignUpRequest:
+    """The sign-up in `data` (the JSON body, or the form's two fields), or BadSignUp naming
+    each field at fault."""
+    if not isinstance(data, dict):
+        raise BadSignUp([FieldError("", "must be an object: {email, name?}")])
+    try:
+        return SignUpRequest.model_validate(data)
+    except ValidationError as error:
+        raise BadSignUp(request_errors(error, SignUpRequest)) from None
 
 
 class Subscriptions:
@@ -116,7 +133,7 @@ class Subscriptions:
 
     # The three things a reader does ------------------------------------------------------
 
-    def sign_up(self, request: SignUp, *, ip: str | None, form: str) -> None:
+    def sign_up(self, request: SignUpRequest, *, ip: str | None, form: str) -> None:
         """Record the sign-up and queue its mail; the same work whoever signs up."""
         now = self.clock()
         with self.writer.begin() as connection:

@@ -8,6 +8,7 @@ they are reported together with the field errors, not only once those are fixed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +101,11 @@ def escape_pointer(token: str | int) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+def pointer_to(loc: Sequence[str | int]) -> str:
+    """The JSON Pointer of a pydantic error location: ("body", 3, "text") -> /body/3/text."""
+    return "".join(f"/{escape_pointer(part)}" for part in loc)
+
+
 def _declared_note_ids(data: dict[str, Any]) -> frozenset[str] | None:
     notes = data.get("notes", [])
     if not isinstance(notes, list):
@@ -122,8 +128,7 @@ def _field_errors(error: ValidationError):
         if kind == "union_tag_invalid":
             message = "must be one of " + ", ".join(BLOCK_TYPES)
         message = message[0].lower() + message[1:] if message else message
-        pointer = "".join(f"/{escape_pointer(part)}" for part in loc)
-        yield FieldError(pointer, message)
+        yield FieldError(pointer_to(loc), message)
 
 
 def _cross_field_errors(data: dict[str, Any]):

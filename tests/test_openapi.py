@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import pytest
 from lxml import html as lxml_html
 from openapi_spec_validator import validate
+from pydantic import Field, create_model
 
-from service import openapi
+from service import edition_request, openapi
+from service import subscriptions as core_subscriptions
 from service.article import Article
 from service.formats import FORMATS, PAPERS
 from service.openapi import describe, openapi_document, reference
+from service.request_models import in_words
 from service.views import editions, list_query, subscriptions
 
 from .test_html_renderer_quality import AXE_TAGS
@@ -173,7 +177,63 @@ def test_the_limits_are_the_views_own():
     assert openapi.LIST_LIMIT == (1, list_query.MAX_LIMIT, list_query.DEFAULT_LIMIT)
     assert openapi.SUBSCRIBER_LIMIT == (1, subscriptions.MAX_LIMIT, subscriptions.DEFAULT_LIMIT)
     assert openapi.AUDIENCES == editions.AUDIENCES
-    assert openapi.EDITION_MAX_TITLE == editions.MAX_TITLE
+
+
+# The request models: what the document publishes is what the views enforce --------------
+
+READERS = {
+    "EditionRequest": (edition_request, "/v1/editions", "application/json"),
+    "SignUpRequest": (core_subscriptions, "/subscribe", "application/json"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_each_request_schema_is_the_model_its_view_reads_with(client, name):
+    module, path, media_type = READERS[name]
+    model = getattr(module, name)
+    schemas = _document(client)["components"]["schemas"]
+    assert schemas[name] == model.model_json_schema(
+        mode="validation", ref_template="#/components/schemas/{model}"
+    )
+    body = _document(client)["paths"][path]["post"]["requestBody"]
+    assert body["content"][media_type]["schema"] == {"$ref": f"#/components/schemas/{name}"}
+
+
+AT_MOST_FIVE = "must be at most 5 characters, as the stricter model says"
+FIVE = Annotated[str, Field(max_length=5), in_words(AT_MOST_FIVE)]
+STRICTER = {
+    # request, the field made stricter, a body the real model takes and the stricter refuses
+    "edition": ("EditionRequest", "title", {"title": "Sixsix", "article_ids": ["a"]}),
+    "sign-up": ("SignUpRequest", "name", {"email": "a@example.org", "name": "Sixsix"}),
+    "sign-up form": ("SignUpRequest", "name", {"email": "a@example.org", "name": "Sixsix"}),
+}
+
+
+@pytest.mark.parametrize("request_kind", sorted(STRICTER))
+def test_a_stricter_model_is_both_published_and_enforced(app, client, monkeypatch, request_kind):
+    """Declare a field anew in a copy of the model: the document and the view both follow."""
+    name, field, body = STRICTER[request_kind]
+    module, path, _ = READERS[name]
+    model = getattr(module, name)
+    assert getattr(openapi, name) is model
+    model.model_validate(body)  # the real model takes the body
+    stricter = create_model(name, __base__=model, **{field: (FIVE | None, None)})
+    monkeypatch.setattr(module, name, stricter)
+    monkeypatch.setattr(openapi, name, stricter)
+
+    schema = _document(client)["components"]["schemas"][name]["properties"][field]
+    assert schema["anyOf"][0] == {"type": "string", "maxLength": 5}
+    if request_kind == "sign-up form":
+        form = lxml_html.fromstring(client.get(path).get_data(as_text=True))
+        (csrf,) = form.xpath("//input[@name='csrf_token']/@value")
+        response = client.post(path, data={**body, "csrf_token": csrf})
+        assert response.status_code == 422
+        page = lxml_html.fromstring(response.get_data(as_text=True))
+        assert AT_MOST_FIVE in page.xpath(f"string(//*[@id='{field}-error'])")
+    else:
+        response = client.post(path, json=body)
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == [{"pointer": f"/{field}", "message": AT_MOST_FIVE}]
 
 
 @pytest.mark.parametrize(

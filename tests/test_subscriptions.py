@@ -11,6 +11,8 @@ from datetime import timedelta
 from email import policy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from itsdangerous import TimestampSigner
 from lxml import html as lxml_html
 from sqlalchemy import select, update
@@ -19,6 +21,7 @@ from service import create_app
 from service.mail.transport import MemoryTransport
 from service.storage.models import OutboxMessage, Subscriber
 from service.storage.schema import upgrade
+from service.subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from service.tokens import Purpose
 
 TOKEN = "subscriptions-test-token"
@@ -195,6 +198,111 @@ def test_a_bad_json_sign_up_is_422_with_pointers(app, client, body, pointers):
 def test_a_sign_up_of_another_media_type_is_415(client):
     response = client.post("/subscribe", data="email=a@example.org", content_type="text/plain")
     assert response.status_code == 415
+
+
+# The sign-up model: the JSON body and the form's two fields, read alike ---------------------
+
+ENTER = "Enter your e-mail address"
+LIKE = "Enter an e-mail address like name@example.org"
+LONG_NAME = "Enter a name of at most 200 characters"
+NOT_A_FIELD = "is not a field of a sign-up; send email and name"
+ADDRESS = "a@example.org"
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, [("/email", ENTER)]),
+        ({"email": None}, [("/email", ENTER)]),
+        ({"email": 5}, [("/email", ENTER)]),
+        ({"email": "   "}, [("/email", ENTER)]),
+        ({"email": ""}, [("/email", ENTER)]),
+        ({"email": "ab"}, [("/email", LIKE)]),
+        ({"email": "nope"}, [("/email", LIKE)]),
+        ({"email": "x" * 250 + "@example.org"}, [("/email", LIKE)]),
+        ({"email": "\ud800@example.org"}, [("/email", LIKE)]),
+        ({"email": ADDRESS, "name": 5}, [("/name", "must be text")]),
+        ({"email": ADDRESS, "name": "x" * 201}, [("/name", LONG_NAME)]),
+        (
+            {"email": ADDRESS, "name": "bad\u0007bell"},
+            [("/name", "The name contains the character U+0007, which is not allowed")],
+        ),
+        (
+            {"email": ADDRESS, "name": "\ud800"},
+            [("/name", "The name contains the character U+D800, which is not allowed")],
+        ),
+        (
+            {"email": ADDRESS, "name": "a\u202eb"},
+            [
+                (
+                    "/name",
+                    "The name leaves the bidirectional control U+202E open: "
+                    "close it with U+202C on the same line",
+                )
+            ],
+        ),
+        ({"email": ADDRESS, "nam": "typo"}, [("/nam", NOT_A_FIELD)]),
+        (
+            {"emial": ADDRESS, "name": "x" * 201},
+            [("/emial", NOT_A_FIELD), ("/email", ENTER), ("/name", LONG_NAME)],
+        ),
+        ([ADDRESS], [("", "must be an object: {email, name?}")]),
+    ],
+)
+def test_a_sign_up_is_refused_field_by_field_in_words(body, errors):
+    with pytest.raises(BadSignUp) as caught:
+        read_sign_up(body)
+    assert [(e.pointer, e.message) for e in caught.value.errors] == errors
+
+
+@pytest.mark.parametrize(
+    ("body", "taken"),
+    [
+        ({"email": " Reader@Example.ORG "}, ("Reader@example.org", None)),
+        ({"email": "a@localhost", "name": None}, ("a@localhost", None)),
+        ({"email": "a@example.org", "name": "   "}, ("a@example.org", None)),
+        ({"email": "a@example.org", "name": " Ann \n Reader\t"}, ("a@example.org", "Ann Reader")),
+        ({"email": "a@example.org", "name": "x" * 200}, ("a@example.org", "x" * 200)),
+    ],
+)
+def test_a_sign_up_is_taken_with_its_address_checked_and_its_name_on_one_line(body, taken):
+    request_data = read_sign_up(body)
+    assert (request_data.email, request_data.name) == taken
+
+
+def _read_sign_up(body) -> SignUpRequest | BadSignUp:
+    try:
+        return read_sign_up(body)
+    except BadSignUp as refusal:
+        return refusal
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=8,
+)
+
+
+@given(
+    body=json_values
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "email": json_values | st.emails(),
+            "name": json_values,
+            "nam": json_values,
+        },
+    )
+)
+def test_any_json_is_a_sign_up_or_a_bad_sign_up(body):
+    outcome = _read_sign_up(body)
+    if isinstance(outcome, BadSignUp):
+        assert outcome.errors
+        assert all(e.message for e in outcome.errors)
+    else:
+        assert "@" in outcome.email
+        assert outcome.name is None or outcome.name == " ".join(outcome.name.split()) != ""
 
 
 # The same answer, whoever signs up ------------------------------------------------------

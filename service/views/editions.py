@@ -5,22 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ..article import ARTICLE_ID, Article
-from ..characters import forbidden_character, line_break_problem
+from ..article import Article
 from ..edition_printer import EditionJob
+from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
-from ..errors import (
-    BadParameter,
-    EditionTooLarge,
-    EmptyEdition,
-    FieldError,
-    InvalidEdition,
-    NotFound,
-)
+from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
 from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
@@ -29,7 +21,6 @@ from .body import json_from_request
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
-MAX_TITLE = 300
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -54,14 +45,15 @@ def of_the_day(day: str) -> Response:
 def of_articles() -> Response:
     """The articles named in `article_ids`, in that order, with an optional title and date."""
     for_press = _audience()
-    title, on, article_ids = _read_request(json_from_request())
+    asked = read_edition_request(json_from_request())
     runtime = current_runtime()
     limit = runtime.settings.edition_max_articles
-    if len(article_ids) > limit:
-        raise EditionTooLarge(f"The edition has {len(article_ids)} articles; the limit is {limit}.")
+    count = len(asked.article_ids)
+    if count > limit:
+        raise EditionTooLarge(f"The edition has {count} articles; the limit is {limit}.")
     with runtime.database.reading() as session:
-        articles = named(session, article_ids)
-    return _edition(articles, on=on, title=title, for_press=for_press)
+        articles = named(session, asked.article_ids)
+    return _edition(articles, on=asked.on, title=asked.title, for_press=for_press)
 
 
 def _edition(
@@ -112,54 +104,3 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _read_request(body: Any) -> tuple[str | None, date | None, list[str]]:
-    """`{title?, date?, article_ids}` checked field by field; every problem is reported."""
-    if not isinstance(body, dict):
-        raise InvalidEdition(
-            "The request must be a JSON object.", [FieldError("", "must be an object")]
-        )
-    errors = [
-        FieldError(f"/{key}", "is not a field of an edition request")
-        for key in body
-        if key not in ("title", "date", "article_ids")
-    ]
-    title = body.get("title")
-    if title is not None:
-        problem = None
-        if not isinstance(title, str):
-            problem = "must be a string"
-        elif not title.strip() or len(title) > MAX_TITLE:
-            problem = f"must be 1 to {MAX_TITLE} characters"
-        else:
-            problem = forbidden_character(title) or line_break_problem(title)
-        if problem:
-            errors.append(FieldError("/title", problem))
-    on = None
-    if body.get("date") is not None:
-        on = _date(body["date"]) if isinstance(body["date"], str) else None
-        if on is None:
-            errors.append(FieldError("/date", "must be a date as YYYY-MM-DD"))
-    article_ids = body.get("article_ids")
-    if not isinstance(article_ids, list):
-        errors.append(FieldError("/article_ids", "is required: a list of article ids"))
-        article_ids = []
-    seen: set[str] = set()
-    for index, article_id in enumerate(article_ids):
-        if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
-            errors.append(FieldError(f"/article_ids/{index}", "must be an article id"))
-        elif article_id in seen:
-            errors.append(FieldError(f"/article_ids/{index}", "names an article already listed"))
-        else:
-            seen.add(article_id)
-    if errors:
-        count = len(errors)
-        raise InvalidEdition(
-            f"{count} problem{'s' if count != 1 else ''} found; see errors for where.", errors
-        )
-    if not article_ids:
-        raise EmptyEdition(
-            "article_ids names no article.", [FieldError("/article_ids", "is empty")]
-        )
-    return title, on, article_ids

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, json, request, session
 
-from ..errors import BadParameter, FieldError, NotFound, UnsupportedMediaType
+from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
 from ..storage.subscribers import Status
-from ..subscriptions import BadSignUp, SignUp, read_sign_up
+from ..subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from .articles_api import require_token
 from .body import json_from_request
 
@@ -105,7 +105,7 @@ def _after_sign_up() -> None:
         _runtime().relay_thread.wake()
 
 
-def _spend_address_budget(request_data: SignUp) -> None:
+def _spend_address_budget(request_data: SignUpRequest) -> None:
     # Every attempt counts, known address or not, so a refusal tells nothing about it.
     _runtime().rate_limits.spend_sign_up(store.email_key(request_data.email))
 
@@ -119,10 +119,7 @@ def form() -> Response:
 def sign_up() -> Response:
     subscriptions = _runtime().subscriptions
     if request.mimetype == "application/json":
-        data = json_from_request()
-        if not isinstance(data, dict):
-            raise BadSignUp([FieldError("", "must be an object: {email, name?}")])
-        request_data = read_sign_up(data, strict=True)
+        request_data = read_sign_up(json_from_request())
         _spend_address_budget(request_data)
         subscriptions.sign_up(request_data, ip=request.remote_addr, form="json")
         _after_sign_up()
@@ -139,7 +136,7 @@ def sign_up() -> Response:
         errors = {"form": "The form had expired. Please check your details and send it again."}
         return _form(400, errors, values)
     try:
-        request_data = read_sign_up(values, strict=False)
+        request_data = read_sign_up(values)
     except BadSignUp as error:
         errors = {e.pointer.lstrip("/"): e.message for e in error.errors}
         return _form(422, errors, values)

@@ -1,0 +1,123 @@
+"""What `POST /v1/editions` may ask for: the model that checks the body is the one
+/openapi.json publishes, and a refusal points at every field at fault at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+from .article import ARTICLE_ID
+from .characters import forbidden_character, line_break_problem
+from .errors import EmptyEdition, FieldError, InvalidEdition
+from .request_models import RequestModel, in_words, request_errors
+
+MAX_TITLE = 300
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
+_TITLE_LENGTH = f"must be 1 to {MAX_TITLE} characters"
+_DATE = "must be a date as YYYY-MM-DD"
+_ARTICLE_IDS = "is required: a list of article ids"
+_EMPTY = FieldError("/article_ids", "is empty")
+
+
+def _one_line(title: str) -> str:
+    """The article's character rules for a single-line field, as a headline follows them."""
+    problem = forbidden_character(title) or line_break_problem(title)
+    if problem:
+        raise PydanticCustomError("character", problem)
+    return title
+
+
+def _a_real_day(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise PydanticCustomError("date", _DATE) from None
+    return text
+
+
+def _each_once(value: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+    """The ids checked one by one, and each repeat pointed at, in the same refusal."""
+    try:
+        ids, found = handler(value), []
+    except ValidationError as error:
+        ids, found = [], error.errors()
+    if found and not found[0]["loc"]:  # the list itself: not a list, or empty
+        kind = found[0]["type"]
+        raise PydanticCustomError(kind, _EMPTY.message if kind == "too_short" else _ARTICLE_IDS)
+    problems = {item["loc"][0]: item["msg"] for item in found}
+    seen: set[str] = set()
+    for index, article_id in enumerate(value):
+        if index not in problems:
+            if article_id in seen:
+                problems[index] = "names an article already listed"
+            seen.add(article_id)
+    if not problems:
+        return ids
+    raise ValidationError.from_exception_data(
+        "article_ids",
+        [
+            {"type": PydanticCustomError("article_id", problems[i]), "loc": (i,), "input": value[i]}
+            for i in sorted(problems)
+        ],
+    )
+
+
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_TITLE),
+    in_words(_TITLE_LENGTH, blank=_TITLE_LENGTH, string_type="must be a string"),
+    AfterValidator(_one_line),
+]
+Day = Annotated[str, Field(pattern=DATE_PATTERN), in_words(_DATE), AfterValidator(_a_real_day)]
+ArticleId = Annotated[str, Field(pattern=ARTICLE_ID_PATTERN), in_words("must be an article id")]
+ArticleIds = Annotated[list[ArticleId], Field(min_length=1), WrapValidator(_each_once)]
+
+
+class EditionRequest(RequestModel):
+    """`POST /v1/editions`: the stored articles to print, in order, with a title and date."""
+
+    model_config = ConfigDict(title="EditionRequest")
+    unknown_field_message: ClassVar[str] = "is not a field of an edition request"
+    missing_field_messages: ClassVar[Mapping[str, str]] = {"article_ids": _ARTICLE_IDS}
+
+    title: Title | None = Field(None, description="one line of text")
+    date: Day | None = Field(None, description="YYYY-MM-DD")
+    article_ids: ArticleIds = Field(
+        description="stored article ids, each once, in the order to print them"
+    )
+
+    @property
+    def on(self) -> dt.date | None:
+        """The date the edition's cover shows, when the request names one."""
+        return dt.date.fromisoformat(self.date) if self.date is not None else None
+
+
+def read_edition_request(body: Any) -> EditionRequest:
+    """The request in `body`, or InvalidEdition pointing at each field at fault (EmptyEdition
+    when an empty list of articles is the only fault)."""
+    if not isinstance(body, dict):
+        raise InvalidEdition(
+            "The request must be a JSON object.", [FieldError("", "must be an object")]
+        )
+    try:
+        return EditionRequest.model_validate(body)
+    except ValidationError as error:
+        errors = request_errors(error, EditionRequest)
+    if errors == [_EMPTY]:
+        raise EmptyEdition("article_ids names no article.", errors)
+    count = len(errors)
+    raise InvalidEdition(
+        f"{count} problem{'s' if count != 1 else ''} found; see errors for where.", errors
+    )
