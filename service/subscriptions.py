@@ -47,11 +47,7 @@ class BadSignUp(BroadsheetError):
     title: ClassVar[str] = "The sign-up could not be accepted"
 
     def __init__(self, errors: list[FieldError]):
-        super().__init__("Please correct the fields named in errors.")
-        self.errors = errors
-
-    def problem(self) -> dict[str, Any]:
-        return {**super().problem(), "errors": [error.as_dict() for error in self.errors]}
+        super().__init__("Please correct the fields named in errors.", errors)
 
 
 _ENTER_ADDRESS = "Enter your e-mail address"
