@@ -116,19 +116,32 @@ class Watch:
 
 
 class Watchdog:
-    """One thread for the whole process that fires each watch at its deadline."""
+    """One thread for the whole process that fires each watch at its deadline.
+
+    A finished watch stays in the heap until its deadline (or until the heap is compacted)
+    rather than being taken out when its body is read: taking it out would wake the thread
+    for every request, and under load those wake-ups cost the requests a tenth of their
+    time. The thread wakes once per deadline reached, late by at most `TICK`, and fires
+    every watch due by then in one go.
+    """
+
+    TICK = 0.1  # seconds a watch may fire after its deadline, so wake-ups come in batches
+    COMPACT_FROM = 4096  # the heap is rebuilt without finished watches past this size
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Watch]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._compact_at = self.COMPACT_FROM
 
     def watch(self, sock: socket.socket | None, deadline: float) -> Watch:
         watch = Watch(sock)
         if sock is None:
             return watch
         with self._wake:
+            if len(self._heap) >= self._compact_at:
+                self._compact()
             heapq.heappush(self._heap, (deadline, next(self._order), watch))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -136,23 +149,35 @@ class Watchdog:
                 )
                 self._thread.start()
             elif self._heap[0][2] is watch:
-                # Only a deadline earlier than every other changes when the thread must
-                # wake; under load, waking it for each request costs the requests time.
-                self._wake.notify()
+                self._wake.notify()  # the earliest deadline now: the thread sleeps too long
         return watch
+
+    def _compact(self) -> None:
+        """Drop finished watches; the next compaction waits until the heap doubles again,
+        so the cost per request stays constant however long the body timeout is."""
+        self._heap = [entry for entry in self._heap if not entry[2].done]
+        heapq.heapify(self._heap)
+        self._compact_at = max(self.COMPACT_FROM, 2 * len(self._heap))
+
+    def pending(self) -> int:
+        """Watches in the heap, finished or not (for tests)."""
+        with self._wake:
+            return len(self._heap)
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while not self._heap:
                     self._wake.wait()
-                deadline, _, watch = self._heap[0]
                 now = time.monotonic()
-                if now < deadline and not watch.done:
-                    self._wake.wait(deadline - now)
+                if now < self._heap[0][0]:
+                    self._wake.wait(self._heap[0][0] - now + self.TICK)
                     continue
-                heapq.heappop(self._heap)
-            watch.fire()
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+            for watch in due:
+                watch.fire()  # a finished watch does nothing
 
 
 WATCHDOG = Watchdog()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 
 import pytest
+
+from service.request_body import Watchdog
 
 from .corpus import minimal
 from .live_server import LiveServer, chunked, read_answer, request_head, send_quietly
@@ -110,3 +114,65 @@ def test_a_dripping_body_is_cut_at_the_deadline(server):
         assert answer is not None, "no answer while the body dripped in"
     assert answer.status == 408
     assert answer.seconds < TIMEOUT + 2
+
+
+# The watchdog on its own, over socket pairs: a read blocked on a silent peer returns when
+# its watch fires, a finished watch never fires, and finished watches do not pile up.
+
+
+def _blocked_read(sock, results):
+    def read():
+        started = time.monotonic()
+        data = sock.recv(1)
+        results.append((data, time.monotonic() - started))
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_watchdog_frees_a_blocked_read_at_its_deadline():
+    dog = Watchdog()
+    here, there = socket.socketpair()
+    with here, there:
+        results: list = []
+        reader = _blocked_read(here, results)
+        dog.watch(here, time.monotonic() + 0.3)
+        reader.join(3)
+        assert results, "the read was never freed"
+        data, waited = results[0]
+        assert data == b""
+        assert 0.25 <= waited <= 0.3 + Watchdog.TICK + 0.3
+
+
+def test_an_earlier_deadline_wakes_a_watchdog_asleep_on_a_later_one():
+    dog = Watchdog()
+    late_here, late_there = socket.socketpair()
+    early_here, early_there = socket.socketpair()
+    with late_here, late_there, early_here, early_there:
+        dog.watch(late_here, time.monotonic() + 30)
+        time.sleep(0.1)  # the thread is now asleep until the late deadline
+        results: list = []
+        reader = _blocked_read(early_here, results)
+        dog.watch(early_here, time.monotonic() + 0.2)
+        reader.join(3)
+        assert results
+        assert results[0][0] == b""
+
+
+def test_a_finished_watch_never_fires_and_finished_watches_do_not_pile_up():
+    dog = Watchdog()
+    dog.COMPACT_FROM = 64
+    dog._compact_at = 64
+    here, there = socket.socketpair()
+    with here, there:
+        with dog.watch(here, time.monotonic() + 0.2) as finished:
+            pass
+        for _ in range(1000):  # a long timeout: none of these is due during the test
+            with dog.watch(here, time.monotonic() + 600):
+                pass
+        assert dog.pending() <= 128
+        time.sleep(0.2 + Watchdog.TICK + 0.2)
+        assert not finished.fired
+        there.sendall(b"x")
+        assert here.recv(1) == b"x"  # the read side was never shut
