@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 
 from ..article import Article
 from ..edition_printer import EditionJob
-from ..edition_request import read_edition_request
+from ..edition_request import DATE_PATTERN, read_edition_request
 from ..editions import EditionLimits, plan_edition
 from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
 from ..printing import Printed
@@ -21,7 +21,7 @@ from .body import json_from_request
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(DATE_PATTERN)  # the pattern /openapi.json gives for {day}
 
 
 @bp.get("/editions/<day>.pdf")
