@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
@@ -24,6 +25,7 @@ from .request_models import RequestModel, in_words, request_errors
 
 MAX_TITLE = 300
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_DAY = re.compile(DATE_PATTERN)
 ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
 _TITLE_LENGTH = f"must be 1 to {MAX_TITLE} characters"
 _DATE = "must be a date as YYYY-MM-DD"
@@ -39,11 +41,19 @@ def _one_line(title: str) -> str:
     return title
 
 
-def _a_real_day(text: str) -> str:
+def day_from(text: str) -> dt.date | None:
+    """The day `text` names as YYYY-MM-DD (ASCII digits, a real date), or None."""
+    if not _DAY.fullmatch(text):
+        return None
     try:
-        dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text)
     except ValueError:
-        raise PydanticCustomError("date", _DATE) from None
+        return None
+
+
+def _a_real_day(text: str) -> str:
+    if day_from(text) is None:
+        raise PydanticCustomError("date", _DATE)
     return text
 
 

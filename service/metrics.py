@@ -33,7 +33,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The route label of a request that matched no URL rule (a 404 or a refused method).
 UNMATCHED_ROUTE = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-RENDER_FORMATS = ("html", "pdf", "email", "text", "edition")
 
 registry = CollectorRegistry()
 
@@ -90,7 +89,7 @@ def count_request(method: str, route: str | None, status: int) -> None:
 
 @contextmanager
 def timed_render(fmt: str) -> Iterator[None]:
-    """Time the block as one render of `fmt` (one of RENDER_FORMATS)."""
+    """Time the block as one render of `fmt` (html, pdf, email, text or edition)."""
     started = time.perf_counter()
     try:
         yield

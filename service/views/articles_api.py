@@ -5,9 +5,7 @@ Writes need `Authorization: Bearer $BROADSHEET_API_TOKEN`; reads are public, lik
 
 from __future__ import annotations
 
-import hmac
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 
 from ..article import Article
-from ..errors import BadArticle, FieldError, NotFound, Unauthorized
+from ..errors import BadArticle, FieldError, NotFound
 from ..runtime import current_runtime
 from ..storage.articles import (
     ArticleSummary,
@@ -26,26 +24,12 @@ from ..storage.articles import (
     put_article,
 )
 from ..validation import validate_article
+from .bearer import require_token
 from .body import json_from_request
 from .caching import conditional
 from .list_query import article_query
 
 bp = Blueprint("articles_api", __name__, url_prefix="/v1/articles")
-logger = logging.getLogger(__name__)
-
-
-def require_token() -> None:
-    """Let the request through only with the configured API token, compared in constant time."""
-    expected = current_runtime().settings.api_token
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if not expected:
-        logger.warning("Refused a write to %s: BROADSHEET_API_TOKEN is not set", request.path)
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(given.strip().encode(), expected.encode())
-    ):
-        raise Unauthorized("Send the API token as Authorization: Bearer <token>.")
 
 
 def _preconditions() -> Preconditions:

@@ -12,7 +12,7 @@ from digests.runs import BackgroundSends, DailyDigest, daily_digest_for
 
 from ..errors import NotFound
 from ..runtime import current_runtime
-from .articles_api import require_token
+from .bearer import require_token
 
 bp = Blueprint("digests", __name__)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -10,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from ..article import Article
 from ..edition_printer import EditionJob
-from ..edition_request import DATE_PATTERN, read_edition_request
+from ..edition_request import day_from, read_edition_request
 from ..editions import EditionLimits, plan_edition
 from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
 from ..printing import Printed
@@ -21,14 +20,13 @@ from .body import json_from_request
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
-_DATE = re.compile(DATE_PATTERN)  # the pattern /openapi.json gives for {day}
 
 
 @bp.get("/editions/<day>.pdf")
 def of_the_day(day: str) -> Response:
     """Every article published on `day` in TIMEZONE, oldest first."""
     for_press = _audience()
-    on = _date(day)
+    on = day_from(day)
     if on is None:
         raise NotFound(f"There is no edition {day!r}: editions are named YYYY-MM-DD.")
     runtime = current_runtime()
@@ -95,12 +93,3 @@ def _audience() -> bool:
     if len(request.args.getlist("for")) > 1 or audience not in AUDIENCES:
         raise BadParameter(f"for must be one of {', '.join(AUDIENCES)}.", parameter="for")
     return audience == "press"
-
-
-def _date(text: str) -> date | None:
-    if not _DATE.fullmatch(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ..errors import NotFound, Unauthorized
 from ..metrics import CONTENT_TYPE, exposition
 from ..runtime import current_runtime
+from . import bearer
 
 bp = Blueprint("metrics", __name__)
 
@@ -18,10 +17,7 @@ def metrics() -> Response:
     settings = current_runtime().settings
     expected = settings.metrics_token
     if expected:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), expected.encode()
-        ):
+        if not bearer.carries(expected):
             raise Unauthorized("Send the metrics token as Authorization: Bearer <token>.")
     elif not settings.metrics_public:
         # Not configured: the route answers as if it did not exist.

@@ -23,7 +23,7 @@ from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
 from ..storage.subscribers import Status
 from ..subscriptions import BadSignUp, SignUpRequest, read_sign_up
-from .articles_api import require_token
+from .bearer import require_token
 from .body import json_from_request
 
 bp = Blueprint("subscriptions", __name__)
