@@ -9,12 +9,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 
-from service.logs import configure_logging
+from service.days import day_from
+from service.errors import DigestNotDue, DigestUnsendable
+from service.logs import configure_logging, printable
 
 from .runs import DailyDigest, daily_digest_for
 
@@ -31,13 +33,14 @@ def _daily() -> DailyDigest:
     return daily_digest_for(_runtime())
 
 
-def _day(daily: DailyDigest, given: str | None) -> date:
+def _day(daily: DailyDigest, given: str | None, *, due: bool = False) -> date:
+    """The date given, or else today's (`due`: the latest whose window has closed)."""
     if given is None:
-        return daily.schedule.today()
-    try:
-        return date.fromisoformat(given)
-    except ValueError:
-        raise click.BadParameter("a date is YYYY-MM-DD", param_hint="--date") from None
+        return daily.schedule.due_date(datetime.now(UTC)) if due else daily.schedule.today()
+    day = day_from(given)
+    if day is None:
+        raise click.BadParameter("a date is YYYY-MM-DD", param_hint="--date")
+    return day
 
 
 def _say_empty(daily: DailyDigest, day: date, what: str) -> None:
@@ -82,18 +85,26 @@ def preview_command(given: str | None, output: Path) -> None:
 
 
 @digest_group.command("send")
-@click.option("--date", "given", metavar="YYYY-MM-DD", help="The digest's date (default: today).")
+@click.option(
+    "--date",
+    "given",
+    metavar="YYYY-MM-DD",
+    help="The digest's date (default: the latest whose window has closed).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send and record nothing.")
 def send_command(given: str | None, dry_run: bool) -> None:
     """Send the digest of a date to every confirmed subscriber, once; safe to run again."""
     runtime = _runtime()
     configure_logging(log_format=runtime.settings.log_format)
     daily = daily_digest_for(runtime)
-    day = _day(daily, given)
+    day = _day(daily, given, due=True)
     if dry_run:
         _dry_run(daily, day)
         return
-    opening = daily.open_run(day)
+    try:
+        opening = daily.open_run(day)
+    except (DigestNotDue, DigestUnsendable) as error:
+        raise click.ClickException(str(error)) from None
     if opening.run is None:
         _say_empty(daily, day, "nothing is sent")
         return
@@ -126,7 +137,7 @@ def send_command(given: str | None, dry_run: bool) -> None:
     )
     click.echo("The run: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     for failure in summary.failures[:20]:
-        click.echo(f"  failed: {failure}", err=True)
+        click.echo(f"  failed: {printable(failure)}", err=True)  # SMTP replies are foreign text
     if summary.failed:
         sys.exit(1)
     if stop.is_set():

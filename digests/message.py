@@ -37,10 +37,11 @@ _URL = re.compile(r"https://[!-~]+")
 _QP_LINE = 74  # characters of URL per line, plus "=" for the soft break: within RFC 2045's 76
 
 
-def digest_message_id(day: date, subscriber_id: int, domain: str) -> str:
+def digest_message_id(day: date, subscriber_id: int, domain: str, tag: str) -> str:
     """The same for every attempt at one subscriber's digest of one date, so a copy sent
-    twice (a sender killed before it could record the reply) is recognisably one message."""
-    return f"<digest.{day:%Y%m%d}.{subscriber_id}@{domain}>"
+    twice (a sender killed before it could record the reply) is recognisably one message;
+    `tag` (Settings.message_id_tag) keeps it apart from another installation's."""
+    return f"<digest.{day:%Y%m%d}.{subscriber_id}.{tag}@{domain}>"
 
 
 def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeaders:
@@ -49,6 +50,18 @@ def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeader
     if "." not in host:
         host += ".localdomain"  # a List-Id is a dotted name
     return ListHeaders(f"digest.{host}", url, mailto, f"{settings.publisher_name} digest")
+
+
+def unsendable_because(settings: Settings) -> str | None:
+    """Why no digest can be written with these settings, or None: the one-click unsubscribe
+    link (RFC 8058) every copy carries must be https, in printable ASCII."""
+    if not _URL.fullmatch(settings.base_url + "/unsubscribe/x"):
+        return (
+            f"BROADSHEET_BASE_URL is {settings.base_url!r}: a digest's one-click unsubscribe "
+            "link (RFC 8058) must be https and printable ASCII (an internationalised host as "
+            "its xn-- form), so no digest is sent until it is"
+        )
+    return None
 
 
 def unsubscribe_url(settings: Settings, signer: TokenSigner, subscriber_id: int) -> str:
@@ -179,7 +192,7 @@ class DigestComposer:
             name=name,
             address=email,
             when=now,
-            message_id=digest_message_id(day, subscriber_id, domain),
+            message_id=digest_message_id(day, subscriber_id, domain, self.settings.message_id_tag),
             unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id),
         )
         return self.dkim.sign(data) if self.dkim else data

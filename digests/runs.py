@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.article import Article
 from service.email_renderer import EmailBody, Inliner
+from service.errors import DigestNotDue, DigestUnsendable
 from service.mail.transport import Transport
 from service.settings import Settings
 from service.storage.articles import article_of
@@ -28,7 +29,7 @@ from service.storage.models import StoredArticle
 
 from .assemble import Digest, Window, assemble, digest_date_at, digest_window
 from .ledger import Run, SendLedger
-from .message import DigestComposer
+from .message import DigestComposer, unsendable_because
 from .render import render_digest
 from .send import DigestSender, SendOptions, Summary
 
@@ -111,11 +112,26 @@ class DailyDigest:
     def render(self, digest: Digest) -> EmailBody:
         return render_digest(digest, self.env, self.settings, self.inliner)
 
-    def open_run(self, day: date) -> Opening:
-        """Open the day's run unless it is open already or there is nothing to send."""
+    def check_sendable(self) -> None:
+        """Raise DigestUnsendable when the settings cannot make a digest at all."""
+        problem = unsendable_because(self.settings)
+        if problem:
+            raise DigestUnsendable(problem + ".")
+
+    def open_run(self, day: date, now: datetime | None = None) -> Opening:
+        """Open the day's run unless it is open already or there is nothing to send; refuse
+        with DigestNotDue while the day's window is still open."""
+        self.check_sendable()
         run = self.ledger.run(day)
         if run is not None:
             return Opening(None, run, opened_now=False)
+        closes = self.schedule.window(day).end
+        if closes > (now or datetime.now(UTC)):
+            raise DigestNotDue(
+                f"The digest for {day.isoformat()} is not due until {closes.isoformat()}: "
+                "what is published until then belongs in it, and a digest once opened "
+                "takes nothing more."
+            )
         digest = self.assemble(day)
         if not digest:
             return Opening(digest, None, opened_now=False)
@@ -139,6 +155,7 @@ class DailyDigest:
         stop: threading.Event | None = None,
     ) -> Summary:
         """Send what is due of the day's run (which must be open) through `transport`."""
+        self.check_sendable()
         sender = DigestSender(self.ledger, self.composer, transport, self.options, stop=stop)
         return sender.send(day, progress)
 

@@ -24,6 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from service.errors import DigestUnsendable
 from service.mail.transport import Transport
 from service.relay import OutboxRelay
 
@@ -60,8 +61,13 @@ def _current() -> Jobs:
 def send_daily_digest() -> None:
     """Open the run of the digest now due (if nobody has) and send what is due of it."""
     jobs = _current()
-    day = jobs.daily.schedule.due_date(datetime.now(UTC))
-    opening = jobs.daily.open_run(day)
+    now = datetime.now(UTC)
+    day = jobs.daily.schedule.due_date(now)
+    try:
+        opening = jobs.daily.open_run(day, now)
+    except DigestUnsendable as error:
+        logger.error("The digest of %s is not sent: %s", day, error.detail)
+        return
     if opening.empty:
         logger.info("No quick reads for the digest of %s: nothing is sent", day)
         return
@@ -84,7 +90,11 @@ def send_pending_mail() -> None:
         if jobs.stop.is_set():
             return
         if jobs.daily.ledger.run(day) is not None and jobs.daily.remaining(day):
-            jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
+            try:
+                jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
+            except DigestUnsendable as error:
+                logger.error("The digest of %s is not sent: %s", day, error.detail)
+                break  # the sign-up mail below does not depend on it
     if not jobs.stop.is_set():
         jobs.relay.deliver_all_due()
 

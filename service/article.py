@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -142,9 +142,14 @@ def parse_datetime(text: str) -> datetime:
             "must be an RFC 3339 date-time with an offset, such as 2026-03-12T08:00:00+01:00"
         )
     try:
-        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not a real date and time") from None
+    try:
+        moment.astimezone(UTC)  # how it is stored and compared
+    except OverflowError:
+        raise ValueError(f"{text!r} falls outside the years 0001 to 9999 in UTC") from None
+    return moment
 
 
 def _validate_datetime(value: Any) -> datetime:

@@ -7,7 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from .article import Article
+from .days import day_from
 from .edition_printer import print_edition
 from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
@@ -27,6 +28,25 @@ from .runtime import Runtime, current_runtime
 from .storage import schema
 from .storage.editions import named, published_on
 from .validation import article_from_bytes
+
+
+class _Day(click.ParamType):
+    """A day as YYYY-MM-DD, read by the same rule as a day in a URL (service/days.py)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        day = day_from(str(value))
+        if day is None:
+            self.fail(
+                f"{value!r} is not a date as YYYY-MM-DD (0001-01-02 to 9999-12-30)", param, ctx
+            )
+        return day
+
+
+DAY = _Day()
 
 
 @click.command("render")
@@ -106,7 +126,7 @@ def _refused(where: object, error: BroadsheetError) -> None:
 @click.option(
     "--date",
     "on",
-    type=click.DateTime(("%Y-%m-%d",)),
+    type=DAY,
     help="The edition's date; alone, print every stored article published that day.",
 )
 @click.option("--lang", "language", help="Language of the cover and contents (BCP 47).")
@@ -118,7 +138,7 @@ def edition_command(
     output: Path,
     audience: str,
     title: str | None,
-    on: datetime | None,
+    on: date | None,
     language: str | None,
     paper: str,
 ) -> None:
@@ -139,7 +159,7 @@ def edition_command(
             _refused(file, error)
     try:
         if not files:
-            articles = _stored_articles(ids, on.date() if on else None)
+            articles = _stored_articles(ids, on)
         edition = plan_edition(
             articles,
             publication=runtime.settings.publisher_name,
@@ -148,7 +168,7 @@ def edition_command(
                 max_pages_per_article=runtime.settings.pdf_max_pages,
             ),
             title=title,
-            on=on.date() if on else None,
+            on=on,
             language=language,
             paper=paper,
             for_press=audience == "press",
@@ -177,7 +197,12 @@ def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
             if ids is not None:
                 return named(session, [i.strip() for i in ids.split(",") if i.strip()])
             assert day is not None
-            articles = published_on(session, day, runtime.settings.timezone)
+            articles = published_on(
+                session,
+                day,
+                runtime.settings.timezone,
+                at_most=runtime.settings.edition_max_articles,
+            )
     except SQLAlchemyError as error:
         raise click.ClickException(
             f"The articles could not be read from the database ({type(error).__name__}); "

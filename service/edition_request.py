@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
@@ -19,13 +18,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .article import ARTICLE_ID
-from .characters import forbidden_character, line_break_problem
+from .characters import character_problem
+from .days import DATE_PATTERN, day_from
 from .errors import EmptyEdition, FieldError, InvalidEdition
 from .request_models import RequestModel, in_words, request_errors
 
 MAX_TITLE = 300
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-_DAY = re.compile(DATE_PATTERN)
 ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
 _TITLE_LENGTH = f"must be 1 to {MAX_TITLE} characters"
 _DATE = "must be a date as YYYY-MM-DD"
@@ -35,20 +33,10 @@ _EMPTY = FieldError("/article_ids", "is empty")
 
 def _one_line(title: str) -> str:
     """The article's character rules for a single-line field, as a headline follows them."""
-    problem = forbidden_character(title) or line_break_problem(title)
+    problem = character_problem(title, line_breaks=False)
     if problem:
         raise PydanticCustomError("character", problem)
     return title
-
-
-def day_from(text: str) -> dt.date | None:
-    """The day `text` names as YYYY-MM-DD (ASCII digits, a real date), or None."""
-    if not _DAY.fullmatch(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _a_real_day(text: str) -> str:

@@ -192,6 +192,24 @@ class EditionTooLarge(BroadsheetError):
     title = "The edition exceeds a printing limit"
 
 
+class DigestNotDue(BroadsheetError):
+    """A digest asked for before its window has closed: what is published until then belongs
+    in it, and a run, once open, never takes another item."""
+
+    status = 409
+    slug = "digest-not-due"
+    title = "The digest is not due yet"
+
+
+class DigestUnsendable(BroadsheetError):
+    """The settings cannot make a digest (BASE_URL is not https): refused before any copy is
+    claimed, so nothing is marked failed for what the operator must mend."""
+
+    status = 503
+    slug = "digest-unsendable"
+    title = "No digest can be sent with these settings"
+
+
 class RateLimited(BroadsheetError):
     """A client (or an e-mail address) has spent its budget for a kind of request."""
 

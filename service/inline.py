@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import unescape
+from html.entities import html5
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -160,14 +161,52 @@ def _tree(
 
 
 def tokenize(parser: HTMLParser, source: str) -> None:
-    """Feed `source` to `parser`, whole. Without "<" or "&" the tokenizer finds no tag and no
-    reference and hands everything to handle_data, so plain text, which is most of the
-    strings of an article, goes there directly."""
-    if "<" in source or "&" in source:
-        parser.feed(source)
+    """Feed `source` to `parser`, whole.
+
+    Character references are read here, not by the standard library's tokenizer, which
+    guesses: it decodes "&amp" without its ";", adds a ";" to "R&D" and drops the "&" of
+    "a&b" at the end of the input. Every "&" reaches the tokenizer as AMPERSAND, a
+    character no field may hold, and `references` reads the text and attribute values
+    strictly. Without "<" there is no tag, and the text goes to handle_data directly.
+    """
+    if "<" in source:
+        parser.feed(source.replace("&", AMPERSAND))
         parser.close()
     else:
-        parser.handle_data(source)
+        parser.handle_data(source.replace("&", AMPERSAND))
+
+
+# Stands for "&" inside the tokenizer: a noncharacter, which characters.py forbids in every
+# field, so a source that holds one is refused whatever the tokenizer makes of it.
+AMPERSAND = "\ufdd0"
+# A whole reference, ";" included: &name; &#10; &#x2014;. Anything else after "&" is text.
+_REFERENCE = re.compile(AMPERSAND + r"(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{0,31});")
+
+
+def references(data: str):
+    """Split tokenizer text into (value, decoded) runs: each whole character reference
+    decoded as its own run, everything between it taken as written (with its "&")."""
+    position = 0
+    for match in _REFERENCE.finditer(data):
+        if match.start() > position:
+            yield data[position : match.start()].replace(AMPERSAND, "&"), None
+        name = match.group(1)
+        if name[0] == "#":
+            yield "", name[1:]  # a numeric reference: the caller judges the character
+        else:
+            decoded = html5.get(name + ";")
+            yield (decoded, "") if decoded is not None else (f"&{name};", None)
+        position = match.end()
+    if position < len(data):
+        yield data[position:].replace(AMPERSAND, "&"), None
+
+
+def decode_attribute(value: str) -> str:
+    """An attribute value with its whole references decoded; a bare "&" stays."""
+    out = []
+    for text, number in references(value):
+        out.append(text if number is None or number == "" else unescape(f"&#{number};"))
+    return "".join(out)
 
 
 class _InlineParser(HTMLParser):
@@ -183,7 +222,7 @@ class _InlineParser(HTMLParser):
         # A run of text arrives in pieces; it is judged whole. `raw` keeps the source as
         # written (references blanked) to spot unfinished tags; `text` the decoded words.
         self.raw: list[str] = []
-        self.text: list[str] = []
+        self.text: list[tuple[str, bool]] = []  # (value, as written)
         # Each frame: (element name, attributes, children so far).
         self.stack: list[tuple[str, tuple[tuple[str, str], ...], list[Node]]] = [("", (), [])]
 
@@ -191,14 +230,15 @@ class _InlineParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self._flush_text()
-        self._open(tag, attrs, self_closing=False)
+        self._open(_as_written(tag), _decoded(attrs), self_closing=False)
 
     def handle_startendtag(self, tag, attrs):
         self._flush_text()
-        self._open(tag, attrs, self_closing=True)
+        self._open(_as_written(tag), _decoded(attrs), self_closing=True)
 
     def handle_endtag(self, tag):
         self._flush_text()
+        tag = _as_written(tag)
         if tag in VOID_ELEMENTS:
             self.problems.append(f"</{tag}> is not allowed: <{tag}> has no end tag")
             return
@@ -214,15 +254,18 @@ class _InlineParser(HTMLParser):
         self._close_top()
 
     def handle_data(self, data):
-        self.raw.append(data)
-        self.text.append(data)
+        for value, number in references(data):
+            if number is None:  # text as written
+                self.raw.append(value)
+                self.text.append((value, True))
+            elif number == "":  # a named reference, decoded
+                self.raw.append(" ")
+                self.text.append((value, False))
+            else:
+                self.raw.append(" ")
+                self._charref(number)
 
-    def handle_entityref(self, name):
-        self.raw.append(" ")
-        self.text.append(unescape(f"&{name};"))
-
-    def handle_charref(self, name):
-        self.raw.append(" ")
+    def _charref(self, name: str) -> None:
         try:
             code = int(name[1:], 16) if name[:1] in "xX" else int(name)
         except ValueError:
@@ -230,23 +273,39 @@ class _InlineParser(HTMLParser):
         if not 0 < code <= 0x10FFFF or forbidden_character(chr(code)):
             self.problems.append(f"&#{name}; is not a character that may appear in text")
             return
-        self.text.append(unescape(f"&#{name};"))
+        self.text.append((unescape(f"&#{name};"), False))
 
-    def _flush_text(self):
+    def _flush_text(self) -> None:
         if not self.text:
             return
-        raw, data = "".join(self.raw), "".join(self.text)
+        raw, runs = "".join(self.raw), self.text
         self.raw, self.text = [], []
         if _UNFINISHED_TAG.search(raw):
             self.problems.append("contains an unfinished or malformed tag")
-        position = 0
-        for match in _NOTE_REF.finditer(data):
-            if match.start() > position:
-                self._append(Text(data[position : match.start()]))
-            self._note_ref(match.group(1))
-            position = match.end()
-        if position < len(data):
-            self._append(Text(data[position:]))
+        # A note reference is one written as such: "&#91;^n]" is the text "[^n]", so a
+        # reference cannot hide from the budgets, which count the "[^" of the source.
+        pending: list[str] = []
+        written: list[str] = []
+        for value, as_written in [*runs, ("", False)]:
+            if as_written:
+                written.append(value)
+                continue
+            text = "".join(written)
+            written = []
+            position = 0
+            for match in _NOTE_REF.finditer(text):
+                pending.append(text[position : match.start()])
+                self._text("".join(pending))
+                pending = []
+                self._note_ref(match.group(1))
+                position = match.end()
+            pending.append(text[position:])
+            pending.append(value)
+        self._text("".join(pending))
+
+    def _text(self, value: str) -> None:
+        if value:
+            self._append(Text(value))
 
     def handle_comment(self, data):
         self._flush_text()
@@ -336,6 +395,17 @@ class _InlineParser(HTMLParser):
 
     def root_children(self) -> tuple[Node, ...]:
         return tuple(self.stack[0][2])
+
+
+def _as_written(name: str) -> str:
+    return name.replace(AMPERSAND, "&")
+
+
+def _decoded(attrs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    return [
+        (_as_written(name), None if value is None else decode_attribute(value))
+        for name, value in attrs
+    ]
 
 
 def _attribute_problem(tag: str, name: str, value: str) -> str | None:

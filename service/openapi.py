@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .article import Article
-from .edition_request import ARTICLE_ID_PATTERN, DATE_PATTERN, EditionRequest
+from .days import DATE_PATTERN
+from .edition_request import ARTICLE_ID_PATTERN, EditionRequest
 from .errors import PROBLEM_BASE
 from .storage.models import Status
 from .subscriptions import SignUpRequest
@@ -145,12 +146,14 @@ _WHY = {
     401: "The API token is missing or wrong.",
     404: "Nothing by that name.",
     408: "The body did not arrive within BODY_TIMEOUT; the connection is closed.",
-    412: "If-Match or If-None-Match does not hold.",
+    409: "The digest's window has not closed yet: it is not due.",
+    412: "If-Match, If-Unmodified-Since or If-None-Match does not hold.",
     413: "The body is larger than MAX_BODY_BYTES.",
     415: "The body is not application/json in UTF-8.",
     422: "The body breaks the contract, or exceeds a limit.",
     429: "Too many requests from this client; wait Retry-After seconds.",
-    503: "Every PDF printer is busy, or the database is unreachable.",
+    503: "Every PDF printer is busy, or the database is unreachable (for a digest: or "
+    "BASE_URL is not https, so no digest can be written).",
 }
 
 
@@ -279,6 +282,10 @@ def _stored_articles() -> dict[str, Any]:
     summary = {"application/json": {"$ref": SCHEMAS + "ArticleSummary"}}
     if_match = _header("If-Match", "the version the write expects to replace")
     if_none_match = _header("If-None-Match", "* to create only, or a version the client holds")
+    if_unmodified_since = _header(
+        "If-Unmodified-Since",
+        "an HTTP date: the write is refused if the article changed after it (without If-Match)",
+    )
     list_parameters = [
         _query("kind", {"enum": list(KINDS)}, "only this kind"),
         _query("since", {"type": "string"}, "a date or RFC 3339 date-time: published at or after"),
@@ -305,7 +312,7 @@ def _stored_articles() -> dict[str, Any]:
                     200: _ok(summary, "Replaced.", "ETag"),
                     201: _ok(summary, "Stored.", "ETag", "Location"),
                 },
-                parameters=[if_match, if_none_match],
+                parameters=[if_match, if_unmodified_since, if_none_match],
                 body=_json_body("Article", "The article; its id must be the one in the URL."),
                 token=True,
                 problems=[*BODY_PROBLEMS, 401, 412, 429],
@@ -326,7 +333,7 @@ def _stored_articles() -> dict[str, Any]:
                 "Delete an article",
                 "articles",
                 {204: {"description": "Deleted."}},
-                parameters=[if_match],
+                parameters=[if_match, if_unmodified_since],
                 token=True,
                 problems=[401, 404, 412, 429],
             ),
@@ -502,14 +509,21 @@ def _subscriptions() -> dict[str, Any]:
             ),
         },
         "/subscribe/confirm/{token}": {
+            "parameters": [token],
             "get": _operation(
+                "The page with one button to confirm a sign-up (opening it confirms nothing)",
+                "subscribers",
+                {200: _ok(html, "The page, or that the sign-up is confirmed."), 404: invalid_link},
+                problems=[429],
+                page=True,
+            ),
+            "post": _operation(
                 "Confirm a sign-up",
                 "subscribers",
                 {200: _ok(html, "Subscribed."), 404: invalid_link},
-                parameters=[token],
                 problems=[429],
                 page=True,
-            )
+            ),
         },
         "/unsubscribe/{token}": {
             "parameters": [token],
@@ -574,7 +588,7 @@ def _digests() -> dict[str, Any]:
                 },
                 parameters=[day],
                 token=True,
-                problems=[401, 404, 429],
+                problems=[401, 404, 409, 429, 503],
             )
         },
     }

@@ -27,7 +27,13 @@ def register(app: Flask) -> None:
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
     if error.status == 422:
         pointers = ", ".join(printable(e.pointer or "/", 120) for e in error.errors[:5])
-        logger.warning("Refused an article (%s): %s", pointers, printable(error.detail))
+        logger.warning(
+            "Refused %s %s (%s): %s",
+            printable(request.method, 20),
+            printable(request.path),
+            pointers,
+            printable(error.detail),
+        )
     return problem_response(error.problem(), error.headers())
 
 
@@ -46,7 +52,12 @@ def _from_http_exception(error: HTTPException) -> Response:
     }
     if status == 413:
         limit = current_runtime().settings.max_body_bytes
-        body["detail"] = f"The request body is larger than the limit of {limit} bytes."
+        length = request.content_length
+        if length is not None and length <= limit:
+            # Within the size limit, werkzeug refuses a form for its parts, not its bytes.
+            body["detail"] = "The form has more parts, or a larger field, than a form may have."
+        else:
+            body["detail"] = f"The request body is larger than the limit of {limit} bytes."
     headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type",)}
     return problem_response(body, headers)
 

@@ -53,6 +53,7 @@ ENDPOINTS = {
     "feeds.json_feed_document": "pages",
     "schema.article_json_schema": "pages",
     "subscriptions.form": "pages",
+    "subscriptions.confirm_page": "pages",
     "subscriptions.confirm": "pages",
     "digests.page": "pages",
     "openapi.openapi_json": "pages",

@@ -242,7 +242,9 @@ class NumberedNote:
 
 
 def backlink_letter(occurrence: int) -> str:
-    return chr(ord("a") + occurrence - 1) if occurrence <= 26 else str(occurrence)
+    """a, b, … z, then aa, ab, …: never digits, which would read as another note's number
+    ("1" and "27" as "127")."""
+    return note_label(occurrence, "lower-alpha")
 
 
 @dataclass(slots=True)

@@ -71,10 +71,11 @@ class OutboxRelay:
         )
         if not rows:
             return 0
+        tag = self.subscriptions.settings.message_id_tag
         with self.transport() as transport:
             for row in rows:
                 composed = self.subscriptions.compose(
-                    row.purpose, row.subscriber_id, f"<outbox.{row.id}@{self.domain}>"
+                    row.purpose, row.subscriber_id, f"<outbox.{row.id}.{tag}@{self.domain}>"
                 )
                 if composed is None:
                     self._record(row.id, token, "skipped", "no longer applies")

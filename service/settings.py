@@ -8,6 +8,7 @@ app, the CLI and the scheduler read a `Settings`, never the raw environment.
 
 from __future__ import annotations
 
+import hmac
 import importlib.util
 import os
 import re
@@ -234,6 +235,14 @@ class Settings(BaseModel):
     @property
     def signing_key(self) -> str:
         return self.secret_key or DEVELOPMENT_SECRET_KEY
+
+    @property
+    def message_id_tag(self) -> str:
+        """Ten hex digits that tell this installation's Message-IDs from another's on the same
+        mail domain (a staging copy, another title): derived from the secret key and
+        BASE_URL, stable for as long as they are, and revealing neither."""
+        mac = hmac.new(self.signing_key.encode(), b"message-id " + self.base_url.encode(), "sha256")
+        return mac.hexdigest()[:10]
 
     def article_url(self, article_id: str) -> str:
         return f"{self.base_url}/articles/{article_id}"

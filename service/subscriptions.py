@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeGuard
 
 from jinja2 import Environment
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 
-from .addresses import BadAddress, Mailbox, checked_address
+from .addresses import LOCAL_HOSTS, BadAddress, Mailbox, checked_address
 from .characters import character_problem
 from .email_renderer import Inliner
 from .errors import BroadsheetError, FieldError, NotFound
@@ -55,11 +55,15 @@ _ADDRESS_LIKE = "Enter an e-mail address like name@example.org"
 
 
 def _usable_address(email: str) -> str:
-    """The address email-validator accepts, in the ASCII form SMTP needs."""
+    """The address email-validator accepts, in the ASCII form SMTP needs; a mailbox on the
+    machine itself (root@localhost) is for the sender's own use, never a stranger's."""
     try:
-        return checked_address(email.strip())
+        address = checked_address(email.strip())
     except BadAddress:
         raise PydanticCustomError("address", _ADDRESS_LIKE) from None
+    if address.rpartition("@")[2] in LOCAL_HOSTS:
+        raise PydanticCustomError("address", _ADDRESS_LIKE)
+    return address
 
 
 def _shown_name(name: str) -> str | None:
@@ -106,6 +110,11 @@ def read_sign_up(data: Any) -> SignUpRequest:
         raise BadSignUp(request_errors(error, SignUpRequest)) from None
 
 
+def _an_id(value: Any) -> TypeGuard[int]:
+    """A subscriber id as a signed link carries it: a positive 64-bit whole number."""
+    return type(value) is int and 0 < value < 2**63
+
+
 class Subscriptions:
     """The subscriber's side of the digest: sign up, confirm, leave; and the mail it sends."""
 
@@ -139,16 +148,37 @@ class Subscriptions:
             purpose = ALREADY_SUBSCRIBED if row.status is Status.CONFIRMED else CONFIRM
             outbox.enqueue(connection, purpose=purpose, subscriber_id=row.id, now=now)
 
-    def confirm(self, token: str) -> SubscriberRow:
+    def subscriber_to_confirm(self, token: str) -> SubscriberRow:
+        """Who a confirmation link names, changing nothing: pending (the page then asks them
+        to press the button) or confirmed already; NotFound when the link no longer applies.
+
+        A GET changes nothing, so a mail provider's link scanner, which opens every link it
+        sees, cannot confirm a sign-up that a stranger made for someone else."""
+        subscriber_id, consented_at = self._confirm_token(token)
+        with self.engine.connect() as connection:
+            row = store.find(connection, subscriber_id)
+        if (
+            row is None
+            or row.consented_at != consented_at
+            or row.status not in (Status.PENDING, Status.CONFIRMED)
+        ):
+            raise NotFound("This link is not valid, or it has expired.")
+        return row
+
+    def _confirm_token(self, token: str) -> tuple[int, datetime]:
         subscriber_id, consented = self.signer.read(Purpose.CONFIRM, token, 2)
         try:
             consented_at = datetime.fromisoformat(str(consented))
         except ValueError:
             raise NotFound("This link is not valid, or it has expired.") from None
+        if not _an_id(subscriber_id) or consented_at.tzinfo is None:
+            raise NotFound("This link is not valid, or it has expired.")
+        return subscriber_id, consented_at
+
+    def confirm(self, token: str) -> SubscriberRow:
+        subscriber_id, consented_at = self._confirm_token(token)
         with self.writer.begin() as connection:
-            if not isinstance(subscriber_id, int) or not store.confirm(
-                connection, subscriber_id, consented_at, self.clock()
-            ):
+            if not store.confirm(connection, subscriber_id, consented_at, self.clock()):
                 raise NotFound("This link is not valid, or it has expired.")
             row = store.find(connection, subscriber_id)
         assert row is not None
@@ -158,7 +188,7 @@ class Subscriptions:
         """Who an unsubscribe link names, changing nothing; NotFound when nobody."""
         (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
         with self.engine.connect() as connection:
-            row = store.find(connection, int(subscriber_id)) if subscriber_id else None
+            row = store.find(connection, subscriber_id) if _an_id(subscriber_id) else None
         if row is None:
             raise NotFound("This link is not valid.")
         return row
@@ -166,7 +196,7 @@ class Subscriptions:
     def unsubscribe(self, token: str) -> SubscriberRow:
         (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
         with self.writer.begin() as connection:
-            if not isinstance(subscriber_id, int) or not store.unsubscribe(
+            if not _an_id(subscriber_id) or not store.unsubscribe(
                 connection, subscriber_id, self.clock()
             ):
                 raise NotFound("This link is not valid.")
@@ -213,7 +243,9 @@ class Subscriptions:
             else f"You are already subscribed to {self.settings.publisher_name}"
         )
         context["title"] = subject
-        recipient = Mailbox(row.name or "", row.email)
+        # Until the address confirms, its name is only what a stranger may have typed: a
+        # confirmation carries no name of theirs to a mailbox that never asked.
+        recipient = Mailbox("" if purpose == CONFIRM else row.name or "", row.email)
         message = build_message(
             sender=self.settings.mail_from,
             to=recipient,

@@ -8,6 +8,7 @@ they are reported together with the field errors, not only once those are fixed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,12 @@ from .budgets import check_budget
 from .errors import BadArticle, FieldError, UnreadableBody
 
 MAX_DEPTH = 16
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not a field of this object",
     "union_tag_not_found": 'needs a "type"',
+    "string_unicode": "holds a lone surrogate (a half of a UTF-16 pair), which is not text",
 }
 
 
@@ -53,6 +56,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in result:
             raise ValueError(f"the key {key!r} appears twice in one object")
+        # A lone surrogate is no character: no field has such a name, and a model cannot
+        # even read the object that holds it to report its other problems.
+        if _SURROGATE.search(key):
+            raise ValueError(f"the key {key!r} holds a lone surrogate, which is not text")
         result[key] = value
     return result
 

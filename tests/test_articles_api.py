@@ -451,3 +451,95 @@ def test_published_between_gives_a_digest_its_articles_oldest_first(listed, stor
         quick = [row.id for row in published_between(session, start, end, kind="quick-read")]
     assert everything == ["f-old", "e-middle", "b-tie", "c-tie", "d-tie"]
     assert quick == ["f-old", "b-tie", "d-tie"]
+
+
+# Odd list parameters and preconditions ----------------------------------------------------
+
+
+def _cursor(value) -> str:
+    import base64
+
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=0001-01-01T00:00:00%2B01:00",
+        "until=9999-12-31T23:59:59-01:00",
+        "cursor=" + _cursor(["0001-01-01T00:00:00+01:00", "x"]),
+        "cursor=" + _cursor(["9999-12-31T23:59:59-01:00", "x"]),
+        "cursor=" + _cursor(["2026-01-01T00:00:00Z", "\udc00"]),
+        "cursor=" + _cursor(["2026-01-01T00:00:00Z", "Not An Id"]),
+        "cursor=" + _cursor(b"[" * 1000),
+    ],
+)
+def test_list_parameters_out_of_range_are_400_naming_them(api, query):
+    name = query.split("=")[0]
+    for path in ("/v1/articles", "/articles"):
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        response = api.get(f"{path}?{query}", headers=headers)
+        if path == "/articles" and name != "cursor":
+            continue  # the public list takes only a cursor
+        problem = _problem(response, 400)
+        assert problem["parameter"] == name
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("published_at", "0001-01-01T00:00:00+01:00"), ("published_at", "9999-12-31T23:59:59-01:00")],
+)
+def test_a_moment_outside_the_utc_calendar_is_422_and_stores_nothing(api, field, value):
+    article = minimal(id="edge-of-time", **{field: value})
+    problem = _problem(api.put(article), 422)
+    assert [e["pointer"] for e in problem["errors"]] == [f"/{field}"]
+    assert "outside the years 0001 to 9999 in UTC" in problem["errors"][0]["message"]
+    assert api.get("/v1/articles/edge-of-time").status_code == 404
+
+
+def test_a_failed_if_match_on_a_get_is_a_412_problem_without_the_resource(api):
+    assert api.put(minimal()).status_code == 201
+    for path in ("/v1/articles/minimal", "/articles/minimal", "/feed.atom"):
+        response = api.get(path, headers={"If-Match": '"not-this-one"'})
+        problem = _problem(response, 412)
+        assert problem["type"].endswith("/precondition-failed")
+    assert api.get("/v1/articles/minimal", headers={"If-Match": "*"}).status_code == 200
+
+
+def test_lists_change_when_an_article_changes_kind(api):
+    first = minimal(id="first", kind="quick-read")
+    second = minimal(id="second", kind="quick-read")
+    assert api.put(first).status_code == 201
+    time.sleep(1.1)
+    assert api.put(second).status_code == 201
+    before = {path: api.get(path).headers["Last-Modified"] for path in _QUICK_READ_LISTS}
+    time.sleep(1.1)
+    assert api.put({**second, "kind": "article"}).status_code == 200  # leaves the feeds
+    for path in _QUICK_READ_LISTS:
+        after = api.get(path)
+        assert after.headers["Last-Modified"] != before[path]
+        assert datetime.strptime(
+            after.headers["Last-Modified"], "%a, %d %b %Y %H:%M:%S GMT"
+        ) > datetime.strptime(before[path], "%a, %d %b %Y %H:%M:%S GMT")
+        stale = api.get(path, headers={"If-Modified-Since": before[path]})
+        assert stale.status_code == 200
+
+
+_QUICK_READ_LISTS = ("/feed.atom", "/feed.json", "/articles")
+
+
+def test_if_unmodified_since_guards_writes_when_if_match_is_absent(api):
+    assert api.put(minimal()).status_code == 201
+    stored = api.get("/v1/articles/minimal").headers["Last-Modified"]
+    old = "Thu, 01 Jan 1970 00:00:00 GMT"
+    changed = minimal(headline="Changed")
+    problem = _problem(api.put(changed, headers={"If-Unmodified-Since": old}), 412)
+    assert "changed since If-Unmodified-Since" in problem["detail"]
+    assert _problem(api.delete("minimal", headers={"If-Unmodified-Since": old}), 412)
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "A minimal article"
+    assert api.put(changed, headers={"If-Unmodified-Since": stored}).status_code == 200
+    etag = api.get("/v1/articles/minimal").headers["ETag"]
+    # If-Match, when given, decides alone (RFC 9110 §13.1.4).
+    both = {"If-Match": etag, "If-Unmodified-Since": old}
+    assert api.delete("minimal", headers=both).status_code == 204

@@ -6,13 +6,14 @@ import os
 import pty
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
 
 from digests.ledger import SendLedger
+from digests.runs import daily_digest_for
 from service import create_app
 from service.mail.transport import Delivery, MemoryTransport, Outcome
 from service.storage.models import Status
@@ -112,17 +113,22 @@ def test_a_permanent_failure_makes_the_exit_status_non_zero(app):
     add_subscribers(engine, [Status.CONFIRMED] * 3)
     publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
     memory = MemoryTransport(
-        refuse={"r1@example.org": Delivery(Outcome.PERMANENT, 550, "5.1.1 no such user")}
+        refuse={
+            "r1@example.org": Delivery(Outcome.PERMANENT, 550, "5.1.1 no such user"),
+            "r2@example.org": Delivery(Outcome.PERMANENT, 550, "5.1.1 \x1b]0;owned\x07gone"),
+        }
     )
     app.extensions["broadsheet"].transport = lambda: memory
     result = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
     assert result.exit_code == 1, result.output
-    assert "Sent 2, retried 0, failed 1, skipped 0." in result.output
+    assert "Sent 1, retried 0, failed 2, skipped 0." in result.output
     assert "failed: r1@example.org: permanent 550: 5.1.1 no such user" in result.output
+    assert "failed: r2@example.org: permanent 550: 5.1.1 \\x1b]0;owned\\x07gone" in result.output
+    assert "\x1b" not in result.output  # a server's reply never reaches the terminal raw
     again = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
     assert again.exit_code == 0, again.output
     assert "Sent 0, retried 0, failed 0, skipped 0." in again.output
-    assert "1 failed, 2 sent" in again.output
+    assert "2 failed, 1 sent" in again.output
 
 
 def test_send_shows_a_progress_bar_on_a_terminal(app, database_url, tmp_path):
@@ -171,3 +177,44 @@ def test_send_shows_a_progress_bar_on_a_terminal(app, database_url, tmp_path):
     assert "100%" in shown
     assert "Sent 30, retried 0, failed 0, skipped 0." in shown
     assert len(handler.received) == 30
+
+
+def test_send_without_a_date_sends_the_digest_now_due_and_refuses_an_open_window(app):
+    runtime = app.extensions["broadsheet"]
+    daily = daily_digest_for(runtime)
+    due = daily.schedule.due_date(datetime.now(UTC))
+    assert daily.schedule.window(due).end <= datetime.now(UTC)
+    result = app.test_cli_runner().invoke(args=["digest", "send"])
+    assert result.exit_code == 0, result.output
+    assert f"there is no digest for {due.isoformat()}, and nothing is sent" in result.output
+    open_day = due + timedelta(days=1)  # its window is still open
+    refused = app.test_cli_runner().invoke(args=["digest", "send", "--date", open_day.isoformat()])
+    assert refused.exit_code == 1
+    assert f"The digest for {open_day.isoformat()} is not due until" in refused.output
+    assert SendLedger(runtime.engine).run(open_day) is None
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://localhost:5000", "https://news.example.org/actualités"]
+)
+def test_a_base_url_no_digest_can_carry_stops_the_send_and_marks_nothing_failed(app, base_url):
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 2)
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    settings = app.extensions["broadsheet"].settings
+    object.__setattr__(settings, "base_url", base_url)  # as if the app had started with it
+    memory = MemoryTransport()
+    app.extensions["broadsheet"].transport = lambda: memory
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert result.exit_code == 1
+    assert "one-click unsubscribe link (RFC 8058) must be https and printable ASCII" in (
+        result.output
+    )
+    assert memory.sent == []
+    ledger = SendLedger(engine)
+    assert ledger.run(date(2026, 3, 12)) is None
+    assert ledger.counts(date(2026, 3, 12)) == {}
+    client = app.test_client()
+    response = client.post(f"/v1/digests/{DAY}/send", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 503
+    assert response.get_json()["type"].endswith("/digest-unsendable")

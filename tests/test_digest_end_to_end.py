@@ -119,7 +119,7 @@ def sign_up(client, address: str, name: str) -> None:
 def confirm_from_mail(client, message: email.message.EmailMessage) -> None:
     text = message.get_body(("plain",)).get_content()
     (link,) = re.findall(r"<(https://news\.example\.org/subscribe/confirm/[^>]+)>", text)
-    assert client.get(urlsplit(link).path).status_code == 200
+    assert client.post(urlsplit(link).path).status_code == 200
 
 
 def test_the_digest_end_to_end(app, smtp, dkim_key):
@@ -218,7 +218,9 @@ def check_message(message, raw, address, name, headlines, dns_record) -> None:
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert message["To"].addresses[0].addr_spec == address
     assert message["To"].addresses[0].display_name == name
-    assert re.fullmatch(r"<digest\.\d{8}\.\d+@news\.example\.org>", message["Message-ID"])
+    assert re.fullmatch(
+        r"<digest\.\d{8}\.\d+\.[0-9a-f]{10}@news\.example\.org>", message["Message-ID"]
+    )
     assert message["Date"].datetime is not None
     assert str(message["List-Id"]) == "Northside Brief digest <digest.news.example.org>"
     url = str(message["List-Unsubscribe"]).strip("<>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+import re
 from datetime import UTC, date, datetime
 from email import policy
 from unittest.mock import patch
@@ -62,7 +63,9 @@ def direct(mail: EmailBody, subscriber_id: int, name: str, address: str) -> byte
             text=personal.text,
             html=personal.html,
             date=NOW,
-            message_id=digest_message_id(DAY, subscriber_id, "news.example.org"),
+            message_id=digest_message_id(
+                DAY, subscriber_id, "news.example.org", SETTINGS.message_id_tag
+            ),
             list_headers=list_headers(SETTINGS, url, None),
         )
     )
@@ -108,7 +111,9 @@ def test_each_copy_is_the_message_build_message_makes(name, address):
     assert_same_message(fast, direct(mail, 42, name, address))
     assert_lines_fit(fast)
     message = parsed(fast)
-    assert message["Message-ID"] == "<digest.20260312.42@news.example.org>"
+    tag = SETTINGS.message_id_tag
+    assert re.fullmatch("[0-9a-f]{10}", tag)
+    assert message["Message-ID"] == f"<digest.20260312.42.{tag}@news.example.org>"
     token = str(message["List-Unsubscribe"]).strip("<>").rsplit("/", 1)[1]
     assert SIGNER.read(Purpose.UNSUBSCRIBE, token, 1) == (42,)
 
@@ -185,3 +190,12 @@ def test_tokens_are_what_itsdangerous_itself_signs_and_reads(monkeypatch):
         reference = URLSafeTimedSerializer("test-secret", salt=purpose.value)
         assert made == reference.dumps([42, "2026-03-12T07:00:00+00:00"])
         assert reference.loads(made) == [42, "2026-03-12T07:00:00+00:00"]
+
+
+def test_message_ids_differ_between_installations_on_one_mail_domain():
+    other = SETTINGS.model_copy(update={"base_url": "https://sport.example.org"})
+    rekeyed = SETTINGS.model_copy(update={"secret_key": "another-secret-" + "k" * 32})
+    tags = {SETTINGS.message_id_tag, other.message_id_tag, rekeyed.message_id_tag}
+    assert len(tags) == 3
+    ids = {digest_message_id(DAY, 1, "example.org", tag) for tag in tags}
+    assert len(ids) == 3

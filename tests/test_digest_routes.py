@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -62,7 +62,9 @@ def test_send_now_needs_the_token(app):
     assert client.post("/v1/digests/2026-03-12/send", headers=wrong).status_code == 401
 
 
-@pytest.mark.parametrize("text", ["2026-3-12", "yesterday", "2026-02-30", "2026-03-12x"])
+@pytest.mark.parametrize(
+    "text", ["2026-3-12", "yesterday", "2026-02-30", "2026-03-12x", "0001-01-01", "9999-12-31"]
+)
 def test_a_date_that_is_not_one_is_404(app, text):
     client = app.test_client()
     assert client.get(f"/digests/{text}").status_code == 404
@@ -101,3 +103,20 @@ def test_send_now_sends_once_however_often_it_is_asked(app):
     assert again.get_json()["counts"] == {"sent": 5}
     assert len(runtime.memory.sent) == 5
     assert len({envelope.recipients for envelope in runtime.memory.sent}) == 5
+
+
+def test_a_digest_whose_window_is_still_open_is_not_sent_409(app):
+    """Opened early, a run would fix its items and lose what is published before the time."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED])
+    now = datetime.now(UTC)
+    publish(app, quick_read_json("early", (now - timedelta(minutes=5)).isoformat()))
+    tomorrow = (now + timedelta(days=1)).date()  # its window ends tomorrow at DIGEST_TIME
+    response = app.test_client().post(f"/v1/digests/{tomorrow.isoformat()}/send", headers=AUTH)
+    problem = response.get_json()
+    assert response.status_code == 409, problem
+    assert response.mimetype == "application/problem+json"
+    assert problem["type"].endswith("/digest-not-due")
+    assert "is not due until" in problem["detail"]
+    assert SendLedger(runtime.engine).run(tomorrow) is None
+    assert runtime.memory.sent == []

@@ -60,6 +60,10 @@ def test_a_request_reads_into_the_model():
         ("a\ud800b", "contains the character U+D800, which is not allowed"),
         ("\ud800" * 301, LENGTH),
         ("\ufdd0", "contains the character U+FDD0, which is not allowed"),
+        (
+            "abc\u202edef",
+            "leaves the bidirectional control U+202E open: close it with U+202C on the same line",
+        ),
     ],
 )
 def test_a_title_follows_the_article_character_rules(title, message):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 import pikepdf
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
@@ -22,6 +24,7 @@ def _store(api, *articles):
 MORNING = minimal(id="morning", headline="Morning news", published_at="2026-03-12T06:00:00Z")
 EVENING = minimal(id="evening", headline="Evening news", published_at="2026-03-12T21:00:00Z")
 NEXT_DAY = minimal(id="next-day", headline="Tomorrow", published_at="2026-03-13T01:00:00Z")
+MORNING_DAY = date(2026, 3, 12)
 
 
 def _headlines(data: bytes) -> list[str]:
@@ -145,3 +148,26 @@ def test_no_edition_request_is_a_500(api, body, audience):
     )
     assert response.status_code in (400, 404, 422), response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
+
+
+def test_extreme_days_are_404_not_an_overflow(api):
+    for day in ("0001-01-01", "9999-12-31"):
+        response = api.client.get(f"/editions/{day}.pdf")
+        assert response.status_code == 404, response.get_data(as_text=True)
+        assert response.mimetype == "application/problem+json"
+
+
+def test_a_day_with_more_articles_than_the_limit_is_refused_reading_one_past_it(api):
+    from service.errors import EditionTooLarge
+    from service.storage.editions import published_on
+
+    _store(api, EVENING, MORNING)
+    runtime = api.client.application.extensions["broadsheet"]
+    zone = runtime.settings.timezone
+    with runtime.database.reading() as session:
+        assert len(published_on(session, MORNING_DAY, zone, at_most=2)) == 2
+        with pytest.raises(EditionTooLarge) as refused:
+            published_on(session, MORNING_DAY, zone, at_most=1)
+    assert refused.value.detail == (
+        "More than 1 articles were published on 2026-03-12; the limit is 1."
+    )

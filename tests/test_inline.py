@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,3 +54,47 @@ def test_text_with_markup_still_goes_through_the_tokenizer():
         Element("em", (), (Text("b"),)),
         Text(" & c"),
     )
+
+
+# Character references: whole ones (with their ";") are decoded once; any other "&" is text.
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["R&D department", "S&P 500 falls", "Q&A.", "Shares of AT&T", "a&b", "a &notes b",
+     "x &copy2026 y", "&foo; is no reference", "fish & chips", "&#x; &#; &", "AT&T"],
+)  # fmt: skip
+def test_an_ampersand_that_starts_no_whole_reference_is_text(source):
+    assert parse_inline(source).text == source
+    assert parse_inline(f"<em>{source}</em>").text == source
+
+
+def test_whole_references_are_decoded_in_text_and_attributes():
+    inline = parse_inline(
+        '&amp;&lt;&eacute;&#233;&#xE9; <a href="https://x.org/?a=1&amp;b=2&c">l</a>'
+    )
+    assert inline.text == "&<ééé l"
+    assert inline.nodes[-1].attr("href") == "https://x.org/?a=1&b=2&c"
+
+
+@pytest.mark.parametrize("source", ["&#91;^n]", "[&#94;n]", "[^&#110;]", "&#x5B;^n&#x5D;"])
+def test_a_note_reference_is_only_one_written_as_such(source):
+    """An escaped reference is the text "[^n]": it cannot slip past the budgets, which
+    count the "[^" of the source."""
+    inline = parse_inline(f"a {source} b", note_ids=frozenset({"n"}))
+    assert inline.note_refs == ()
+    assert inline.text == "a [^n] b"
+    assert parse_inline("a [^n] b", note_ids=frozenset({"n"})).note_refs == ("n",)
+
+
+_TEXT = st.text(st.sampled_from([*"ab &;#x1[^n]<>\"'/=", "\u00e9", "\U0001f600"]), max_size=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXT)
+def test_any_text_written_escaped_reads_back_as_itself(text):
+    """What an editor's HTML escaping writes is what a reader gets back, references and all
+    (a "[" written as &#91; so that no "[^" reads as a note reference)."""
+    for written in (html.escape(text), html.escape(text, quote=False)):
+        written = written.replace("[", "&#91;")
+        assert parse_inline(written, allow_note_refs=False).text == text

@@ -378,3 +378,21 @@ def test_a_pdf_with_every_image_has_no_warnings(warning_client):
 @pytest.fixture(scope="module")
 def warning_client():
     return create_app(PDF_CONFIG).test_client()
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/render/html?foo=1", "foo"),
+        ("/v1/render/text?paper=a4", "paper"),
+        ("/v1/render/pdf?paper=a4&paper=letter", "paper"),
+        ("/v1/render/pdf?paper=a4&x=1", "x"),
+    ],
+)
+def test_a_query_parameter_a_render_route_does_not_take_is_400(pdf_client, path, name):
+    response = pdf_client.post(path, json=minimal())
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"].endswith("/bad-parameter")
+    assert problem["parameter"] == name

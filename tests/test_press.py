@@ -191,3 +191,23 @@ def test_the_pdf_answers_range_requests(api):
     assert part.status_code == 206
     assert part.data == whole[:5]
     assert part.headers["Accept-Ranges"] == "bytes"
+
+
+def test_if_range_takes_only_the_strong_etag_of_this_pdf(api):
+    assert api.put(minimal()).status_code == 201
+    whole = api.get("/articles/minimal.pdf")
+    etag = whole.headers["ETag"]
+    strong = api.get("/articles/minimal.pdf", headers={"Range": "bytes=0-4", "If-Range": etag})
+    assert (strong.status_code, strong.data) == (206, whole.data[:5])
+    for validator in (f"W/{etag}", '"another"'):
+        full = api.get(
+            "/articles/minimal.pdf", headers={"Range": "bytes=0-4", "If-Range": validator}
+        )
+        assert (full.status_code, full.data) == (200, whole.data)
+
+
+def test_if_none_match_is_judged_before_a_range(api):
+    assert api.put(minimal()).status_code == 201
+    etag = api.get("/articles/minimal.pdf").headers["ETag"]
+    fresh = api.get("/articles/minimal.pdf", headers={"Range": "bytes=0-4", "If-None-Match": etag})
+    assert (fresh.status_code, fresh.data) == (304, b"")

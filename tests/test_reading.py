@@ -154,3 +154,13 @@ def test_text_follows_the_reading(name):
     body, _, notes = text.partition(f"\n\n{notes_heading}\n{'-' * len(notes_heading)}\n\n")
     assert re.findall(r"\[([0-9a-z]+)\]", body) == [r.label for r in reading.references]
     assert re.findall(r"^\[([0-9a-z]+)\]", notes, re.MULTILINE) == [n.label for n in reading.notes]
+
+
+def test_backlink_letters_never_turn_into_digits():
+    from service.reading import backlink_letter
+
+    letters = [backlink_letter(n) for n in range(1, 60)]
+    assert letters[:3] == ["a", "b", "c"]
+    assert letters[25:29] == ["z", "aa", "ab", "ac"]
+    assert all(letter.isalpha() for letter in letters)
+    assert len(set(letters)) == len(letters)

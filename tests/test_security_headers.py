@@ -32,6 +32,7 @@ PAGES = {
     "articles.index",
     "subscriptions.form",
     "subscriptions.sign_up",
+    "subscriptions.confirm_page",
     "subscriptions.confirm",
     "subscriptions.unsubscribe_page",
     "subscriptions.unsubscribe",
@@ -104,7 +105,8 @@ def walked(request, tmp_path):
     unsubscribe = runtime.tokens.sign(Purpose.UNSUBSCRIBE, 1)
     row = runtime.subscriptions.subscriber_to_unsubscribe(unsubscribe)
     confirm = runtime.subscriptions.confirm_url(row).split("news.example.org", 1)[1]
-    answers.append(("subscriptions.confirm", "GET", confirm, client.get(confirm)))
+    answers.append(("subscriptions.confirm_page", "GET", confirm, client.get(confirm)))
+    answers.append(("subscriptions.confirm", "POST", confirm, client.post(confirm)))
     path = f"/unsubscribe/{unsubscribe}"
     answers.append(("subscriptions.unsubscribe_page", "GET", path, client.get(path)))
     answers.append(("subscriptions.unsubscribe", "POST", path, client.post(path)))

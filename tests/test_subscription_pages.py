@@ -89,7 +89,8 @@ def pages(tmp_path_factory) -> dict[str, str]:
     unsubscribe = runtime.tokens.sign(Purpose.UNSUBSCRIBE, 1)
     row = subscriptions.subscriber_to_unsubscribe(unsubscribe)
     confirm = subscriptions.confirm_url(row).removeprefix("https://news.example.org")
-    keep("confirmed", client.get(confirm), 200)
+    keep("confirm", client.get(confirm), 200)
+    keep("confirmed", client.post(confirm), 200)
     keep("confirm-link-broken", client.get("/subscribe/confirm/not-a-token", headers=browser), 404)
     keep("unsubscribe", client.get(f"/unsubscribe/{unsubscribe}"), 200)
     keep("unsubscribed", client.post(f"/unsubscribe/{unsubscribe}"), 200)
@@ -139,6 +140,7 @@ PAGES = [
     "form-expired",
     "check-your-inbox",
     "sign-up-too-often",
+    "confirm",
     "confirmed",
     "confirm-link-broken",
     "unsubscribe",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.errors import BadArticle
 from service.validation import validate_article
 
 from .corpus import PNG, every_block, minimal
@@ -282,3 +283,25 @@ def test_validation_leaves_its_input_untouched():
     article = validate_article(data)
     assert data == every_block()  # the very dict validated, against a fresh one
     assert article.id == data["id"]
+
+
+def test_a_key_that_holds_a_lone_surrogate_makes_the_body_unreadable():
+    from service.errors import UnreadableBody
+    from service.validation import parse_json
+
+    for raw in (
+        b'{"\\ud800": 1, "headline": "x"}',
+        b'{"body": [{"type": "paragraph", "\\udc00": 1}]}',
+    ):
+        with pytest.raises(UnreadableBody) as refused:
+            parse_json(raw)
+        assert "holds a lone surrogate, which is not text" in refused.value.detail
+
+
+def test_a_lone_surrogate_in_a_choice_is_named_as_such():
+    with pytest.raises(BadArticle) as refused:
+        validate_article(minimal(kind="\ud800", headline=None))
+    assert [(e.pointer, e.message) for e in refused.value.errors] == [
+        ("/kind", "holds a lone surrogate (a half of a UTF-16 pair), which is not text"),
+        ("/headline", "must be a string"),
+    ]

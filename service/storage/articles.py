@@ -7,14 +7,14 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..article import Article, Paragraph
+from ..article import ARTICLE_ID, Article, Paragraph
 from ..errors import BadArticle, PreconditionFailed
 from ..validation import validate_article
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
@@ -42,15 +42,17 @@ def summary_text(article: Article) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Preconditions:
-    """What the client said the stored article must be (RFC 9110 §13): `If-Match`, `If-None-Match`.
+    """What the client said the stored article must be (RFC 9110 §13): `If-Match`, else
+    `If-Unmodified-Since`; then `If-None-Match`.
 
-    Each is None when the header was absent, else its entity tags ("*" for any).
+    Each tag set is None when the header was absent, else its entity tags ("*" for any).
     """
 
     if_match: frozenset[str] | None = None
     if_none_match: frozenset[str] | None = None
+    if_unmodified_since: datetime | None = None
 
-    def check(self, current: str | None) -> None:
+    def check(self, current: str | None, stored_at: datetime | None = None) -> None:
         if self.if_match is not None and (
             current is None or ("*" not in self.if_match and current not in self.if_match)
         ):
@@ -58,6 +60,14 @@ class Preconditions:
                 "The article is not at the version named in If-Match"
                 + (": it does not exist." if current is None else f'; it is at "{current}".')
             )
+        since = self.if_unmodified_since
+        if self.if_match is None and since is not None and stored_at is not None:
+            # Last-Modified says whole seconds; so is the comparison (§13.1.4).
+            if stored_at.replace(microsecond=0) > since:
+                raise PreconditionFailed(
+                    "The article has changed since If-Unmodified-Since: it was stored at "
+                    f"{stored_at.replace(microsecond=0).isoformat()}."
+                )
         if (
             self.if_none_match is not None
             and current is not None
@@ -84,7 +94,7 @@ def put_article(
 ) -> Stored:
     """Create or replace the article; two writers racing on one id both end with a whole row."""
     row = session.get(StoredArticle, article.id, with_for_update=True)
-    preconditions.check(row.version if row else None)
+    preconditions.check(row.version if row else None, row.stored_at if row else None)
     version = content_version(document)
     if row is None:
         row = StoredArticle(id=article.id)
@@ -101,7 +111,7 @@ def put_article(
             row = session.get(StoredArticle, article.id, with_for_update=True)
             if row is None:
                 raise
-            preconditions.check(row.version)
+            preconditions.check(row.version, row.stored_at)
         else:
             return Stored(row, created=True, changed=True)
     if row.version == version:
@@ -155,7 +165,7 @@ def delete_article(
     row = session.get(StoredArticle, article_id, with_for_update=True)
     if row is None:
         return False
-    preconditions.check(row.version)
+    preconditions.check(row.version, row.stored_at)
     session.execute(delete(StoredArticle).where(StoredArticle.id == article_id))
     session.merge(ArticleDeletion(id=article_id, deleted_at=now))
     return True
@@ -213,13 +223,20 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
+        # A cursor comes back from the client: it is read as strictly as any other input.
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             moment, article_id = json.loads(raw)
             published_at = datetime.fromisoformat(moment)
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            published_at.astimezone(UTC)  # how it is compared in the database
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError,
+                OverflowError):  # fmt: skip
             raise BadCursor("is not a cursor from a previous page") from None
-        if not isinstance(article_id, str) or published_at.tzinfo is None:
+        if (
+            not isinstance(article_id, str)
+            or not ARTICLE_ID.fullmatch(article_id)
+            or published_at.tzinfo is None
+        ):
             raise BadCursor("is not a cursor from a previous page")
         return cls(published_at, article_id)
 
@@ -269,25 +286,31 @@ def list_articles(session: Session, query: ArticleQuery) -> ArticlePage:
 
 
 def published_between(
-    session: Session, start: datetime, end: datetime, kind: str | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    kind: str | None = None,
+    limit: int | None = None,
 ) -> list[StoredArticle]:
-    """Articles (of `kind`) published in [start, end), oldest first: a digest's or an edition's."""
+    """Articles (of `kind`) published in [start, end), oldest first: a digest's or an edition's;
+    the first `limit` of them when a limit is given."""
     statement = select(StoredArticle).where(
         StoredArticle.published_at >= start, StoredArticle.published_at < end
     )
     if kind is not None:
         statement = statement.where(StoredArticle.kind == kind)
     order = (StoredArticle.published_at, StoredArticle.id)
-    return list(session.scalars(statement.order_by(*order)))
+    return list(session.scalars(statement.order_by(*order).limit(limit)))
 
 
-def last_change(session: Session, kind: str | None = None) -> datetime | None:
-    """When the list of articles (of `kind`) last changed: a store or a deletion."""
-    stored = select(func.max(StoredArticle.stored_at))
-    if kind is not None:
-        stored = stored.where(StoredArticle.kind == kind)
+def last_change(session: Session) -> datetime | None:
+    """When any list of articles last changed: a store or a deletion.
+
+    Of any kind, whichever list asks: an article stored again as another kind leaves one
+    list and joins another, and the list it left changed then too.
+    """
     moments = [
-        session.scalar(stored),
+        session.scalar(select(func.max(StoredArticle.stored_at))),
         session.scalar(select(func.max(ArticleDeletion.deleted_at))),
     ]
     return max((moment for moment in moments if moment is not None), default=None)

@@ -10,16 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..article import Article
-from ..errors import NotFound
+from ..errors import EditionTooLarge, NotFound
 from .articles import article_of, published_between
 from .models import StoredArticle
 
 
-def published_on(session: Session, day: date, zone: ZoneInfo) -> list[Article]:
-    """Every article published on `day` as the clock reads in `zone`, oldest first."""
+def published_on(session: Session, day: date, zone: ZoneInfo, *, at_most: int) -> list[Article]:
+    """Every article published on `day` as the clock reads in `zone`, oldest first; refused
+    with EditionTooLarge when there are more than `at_most`, before any is read whole."""
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
-    return [article_of(row) for row in published_between(session, start, end)]
+    rows = published_between(session, start, end, limit=at_most + 1)
+    if len(rows) > at_most:
+        raise EditionTooLarge(
+            f"More than {at_most} articles were published on {day.isoformat()}; "
+            f"the limit is {at_most}."
+        )
+    return [article_of(row) for row in rows]
 
 
 def named(session: Session, article_ids: Sequence[str]) -> list[Article]:

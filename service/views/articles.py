@@ -83,7 +83,7 @@ def index() -> Response:
     runtime = current_runtime()
     with runtime.database.reading() as session:
         listed = list_articles(session, query)
-        changed = last_change(session, QUICK_READ)
+        changed = last_change(session)
     page = runtime.env.get_template("articles/list.html").render(
         site_context("Skip to the quick reads"),
         items=[_list_item(item) for item in listed.items],

@@ -41,7 +41,9 @@ def _preconditions() -> Preconditions:
         return frozenset({"*"}) if etags.star_tag else frozenset(etags.as_set(include_weak=weak))
 
     return Preconditions(
-        if_match=tags("If-Match", weak=False), if_none_match=tags("If-None-Match", weak=True)
+        if_match=tags("If-Match", weak=False),
+        if_none_match=tags("If-None-Match", weak=True),
+        if_unmodified_since=request.if_unmodified_since,  # None when absent or no date
     )
 
 

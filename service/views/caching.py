@@ -2,6 +2,13 @@
 
 `no-cache` lets browsers and proxies keep a copy but makes them ask first, so an article
 replaced or deleted is never shown from a cache.
+
+The preconditions are evaluated in the order of RFC 9110 §13.2.2: If-Match (strong), else
+If-Unmodified-Since; then If-None-Match (weak), else If-Modified-Since; and only then a
+Range, which If-Range lets through only when it names this very representation by a strong
+validator. A failed If-Match is a 412 problem, never the resource with another status.
+Werkzeug does the range arithmetic, on a copy of the request without the preconditions it
+would otherwise judge in its own order.
 """
 
 from __future__ import annotations
@@ -10,6 +17,17 @@ import hashlib
 from datetime import datetime
 
 from flask import Response, request
+from werkzeug.http import parse_date, parse_etags, unquote_etag
+
+from ..errors import PreconditionFailed
+
+_PRECONDITIONS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+)
 
 
 def conditional(
@@ -26,9 +44,53 @@ def conditional(
     if last_modified is not None:
         response.last_modified = last_modified
     response.cache_control.no_cache = True
+    modified = response.last_modified  # whole seconds, as the header says it
+    if not _if_match_holds(etag, modified):
+        raise PreconditionFailed(
+            "The resource is not the version If-Match or If-Unmodified-Since names."
+        )
+    if request.method in ("GET", "HEAD") and not _changed_for_client(etag, modified):
+        response.status_code = 304
+        response.set_data(b"")
+        response.headers.pop("Content-Length", None)
+        return response
+    environ = {key: value for key, value in request.environ.items() if key not in _PRECONDITIONS}
+    if not ranges or not _if_range_holds(etag, modified):
+        environ.pop("HTTP_RANGE", None)
     if ranges:
         length = response.calculate_content_length()
-        response.make_conditional(request, accept_ranges=True, complete_length=length)
+        response.make_conditional(environ, accept_ranges=True, complete_length=length)
     else:
-        response.make_conditional(request)
+        response.make_conditional(environ)
     return response
+
+
+def _if_match_holds(etag: str, modified: datetime | None) -> bool:
+    """If-Match by strong comparison, or, without it, If-Unmodified-Since."""
+    if "HTTP_IF_MATCH" in request.environ:
+        return request.if_match.contains(etag)  # strong; "*" matches what exists
+    since = request.if_unmodified_since
+    return since is None or modified is None or modified <= since
+
+
+def _changed_for_client(etag: str, modified: datetime | None) -> bool:
+    """False when If-None-Match (weak) or, without it, If-Modified-Since says the client's
+    copy is this one."""
+    if "HTTP_IF_NONE_MATCH" in request.environ:
+        return not request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is None or modified is None or modified > since
+
+
+def _if_range_holds(etag: str, modified: datetime | None) -> bool:
+    """True without If-Range, or when it names this representation by a strong validator:
+    its strong ETag, or its exact Last-Modified date."""
+    value = request.environ.get("HTTP_IF_RANGE")
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith(('"', "W/")):
+        tag, weak = unquote_etag(value)
+        return not weak and tag == etag and len(parse_etags(value)) == 1
+    moment = parse_date(value)
+    return moment is not None and modified is not None and moment == modified

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask import Blueprint, Response, current_app, json
@@ -10,12 +9,12 @@ from flask import Blueprint, Response, current_app, json
 from digests.render import digest_page_context
 from digests.runs import BackgroundSends, DailyDigest, daily_digest_for
 
+from ..days import day_from
 from ..errors import NotFound
 from ..runtime import current_runtime
 from .bearer import require_token
 
 bp = Blueprint("digests", __name__)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EXTENSION = "broadsheet.digests"
 
 
@@ -31,12 +30,10 @@ def _digests() -> tuple[DailyDigest, BackgroundSends]:
 
 
 def _day(text: str) -> date:
-    try:
-        if _DATE.fullmatch(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise NotFound(f"There is no digest for {text[:40]!r}: a digest date is YYYY-MM-DD.")
+    day = day_from(text)
+    if day is None:
+        raise NotFound(f"There is no digest for {text[:40]!r}: a digest date is YYYY-MM-DD.")
+    return day
 
 
 def _nothing_in(day: date, daily: DailyDigest) -> NotFound:

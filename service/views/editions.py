@@ -8,8 +8,9 @@ from datetime import date
 from flask import Blueprint, Response, request
 
 from ..article import Article
+from ..days import day_from
 from ..edition_printer import EditionJob
-from ..edition_request import day_from, read_edition_request
+from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
 from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
 from ..printing import Printed
@@ -31,7 +32,9 @@ def of_the_day(day: str) -> Response:
         raise NotFound(f"There is no edition {day!r}: editions are named YYYY-MM-DD.")
     runtime = current_runtime()
     with runtime.database.reading() as session:
-        articles = published_on(session, on, runtime.settings.timezone)
+        articles = published_on(
+            session, on, runtime.settings.timezone, at_most=runtime.settings.edition_max_articles
+        )
     if not articles:
         raise EmptyEdition(
             f"No article was published on {on.isoformat()} ({runtime.settings.timezone.key})."
@@ -73,7 +76,8 @@ def _edition(
     )
     job = EditionJob(edition, runtime.env, settings)
     headers = {"ETag": f'"{job.etag}"', "Cache-Control": "no-cache"}
-    if request.if_none_match.contains(job.etag):
+    # Weak comparison (RFC 9110 §13.1.2), as on every other route.
+    if request.if_none_match.contains_weak(job.etag):
         return Response(status=304, headers=headers)
     printed = runtime.pdf_cache.get(job.etag)
     if printed is None:

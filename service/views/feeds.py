@@ -19,7 +19,7 @@ def _latest():
     runtime = current_runtime()
     with runtime.database.reading() as session:
         page = list_articles(session, ArticleQuery(kind=QUICK_READ, limit=FEED_SIZE))
-        changed = last_change(session, QUICK_READ)
+        changed = last_change(session)
     return runtime.settings, page.items, changed
 
 

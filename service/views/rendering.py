@@ -22,6 +22,13 @@ def sf_string(text: str) -> str:
 
 @bp.post(f"/<any({', '.join(FORMATS)}):fmt>")
 def render(fmt: str) -> Response:
+    allowed = ("paper",) if fmt == "pdf" else ()
+    for name in request.args:
+        if name not in allowed:
+            take = f"use {', '.join(allowed)}" if allowed else "this route takes none"
+            raise BadParameter(f"{name} is not a parameter here; {take}.", parameter=name)
+        if len(request.args.getlist(name)) > 1:
+            raise BadParameter(f"{name} is given more than once.", parameter=name)
     paper = "a4"
     if fmt == "pdf":
         paper = request.args.get("paper", "a4").lower()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
-from ..storage.subscribers import Status
+from ..storage.subscribers import Status, SubscriberRow
 from ..subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from .bearer import require_token
 from .body import json_from_request
@@ -147,11 +148,29 @@ def sign_up() -> Response:
 
 
 @bp.get("/subscribe/confirm/<token>")
+def confirm_page(token: str) -> Response:
+    """One button that confirms: opening the link changes nothing, so a link scanner that
+    opens it for a mail provider cannot confirm a sign-up a stranger made."""
+    subscriptions = _runtime().subscriptions
+    return _one_button(
+        lambda: subscriptions.subscriber_to_confirm(token),
+        "subscriptions/confirm.html",
+        done=Status.CONFIRMED,
+        answer_done=_subscribed,
+    )
+
+
+@bp.post("/subscribe/confirm/<token>")
 def confirm(token: str) -> Response:
+    """The page's button. The signed token is the proof, as for unsubscribing: no cookie."""
     try:
         _runtime().subscriptions.confirm(token)
     except NotFound:
         return _invalid_link()
+    return _subscribed()
+
+
+def _subscribed() -> Response:
     return _message(
         200,
         "You are subscribed",
@@ -162,13 +181,31 @@ def confirm(token: str) -> Response:
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> Response:
+    subscriptions = _runtime().subscriptions
+    return _one_button(
+        lambda: subscriptions.subscriber_to_unsubscribe(token),
+        "subscriptions/unsubscribe.html",
+        done=Status.UNSUBSCRIBED,
+        answer_done=_unsubscribed,
+    )
+
+
+def _one_button(
+    find: Callable[[], SubscriberRow],
+    template: str,
+    *,
+    done: Status,
+    answer_done: Callable[[], Response],
+) -> Response:
+    """The page a signed link opens: one button that posts back to the same address, or
+    what was done already; opening it changes nothing."""
     try:
-        row = _runtime().subscriptions.subscriber_to_unsubscribe(token)
+        row = find()
     except NotFound:
         return _invalid_link()
-    if row.status is Status.UNSUBSCRIBED:
-        return _unsubscribed()
-    return _page("subscriptions/unsubscribe.html", email=row.email, action=request.path)
+    if row.status is done:
+        return answer_done()
+    return _page(template, email=row.email, action=request.path)
 
 
 @bp.post("/unsubscribe/<token>")

@@ -1,0 +1,25 @@
+"""A day named in a URL, a request body or a command: YYYY-MM-DD, a real date, and one whose
+neighbours are real dates too (a digest's window starts the day before, an edition's day
+ends at the next midnight), so no day a client names can overflow the calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_DAY = re.compile(DATE_PATTERN)
+FIRST_DAY = dt.date.min + dt.timedelta(days=1)
+LAST_DAY = dt.date.max - dt.timedelta(days=1)
+
+
+def day_from(text: str) -> dt.date | None:
+    """The day `text` names as YYYY-MM-DD (ASCII digits, a real date, from 0001-01-02 to
+    9999-12-30), or None."""
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
