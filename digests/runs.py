@@ -121,9 +121,9 @@ class DailyDigest:
     def open_run(self, day: date, now: datetime | None = None) -> Opening:
         """Open the day's run unless it is open already or there is nothing to send; refuse
         with DigestNotDue while the day's window is still open."""
-        self.check_sendable()
         run = self.ledger.run(day)
         if run is not None:
+            self.check_sendable()
             return Opening(None, run, opened_now=False)
         closes = self.schedule.window(day).end
         if closes > (now or datetime.now(UTC)):
@@ -135,6 +135,7 @@ class DailyDigest:
         digest = self.assemble(day)
         if not digest:
             return Opening(digest, None, opened_now=False)
+        self.check_sendable()
         won = self.ledger.open_run(
             day,
             self.render(digest),
