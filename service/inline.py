@@ -222,7 +222,8 @@ class _InlineParser(HTMLParser):
         # A run of text arrives in pieces; it is judged whole. `raw` keeps the source as
         # written (references blanked) to spot unfinished tags; `text` the decoded words.
         self.raw: list[str] = []
-        self.text: list[tuple[str, bool]] = []  # (value, as written)
+        self.text: list[str] = []
+        self.decoded: list[int] = []  # which runs of `text` a reference decoded
         # Each frame: (element name, attributes, children so far).
         self.stack: list[tuple[str, tuple[tuple[str, str], ...], list[Node]]] = [("", (), [])]
 
@@ -254,13 +255,17 @@ class _InlineParser(HTMLParser):
         self._close_top()
 
     def handle_data(self, data):
+        if AMPERSAND not in data:  # most text: no reference to read
+            self.raw.append(data)
+            self.text.append(data)
+            return
         for value, number in references(data):
             if number is None:  # text as written
                 self.raw.append(value)
-                self.text.append((value, True))
+                self.text.append(value)
             elif number == "":  # a named reference, decoded
                 self.raw.append(" ")
-                self.text.append((value, False))
+                self._decoded(value)
             else:
                 self.raw.append(" ")
                 self._charref(number)
@@ -273,35 +278,37 @@ class _InlineParser(HTMLParser):
         if not 0 < code <= 0x10FFFF or forbidden_character(chr(code)):
             self.problems.append(f"&#{name}; is not a character that may appear in text")
             return
-        self.text.append((unescape(f"&#{name};"), False))
+        self._decoded(unescape(f"&#{name};"))
+
+    def _decoded(self, value: str) -> None:
+        self.decoded.append(len(self.text))
+        self.text.append(value)
 
     def _flush_text(self) -> None:
         if not self.text:
             return
-        raw, runs = "".join(self.raw), self.text
-        self.raw, self.text = [], []
+        raw, runs, decoded = "".join(self.raw), self.text, self.decoded
+        self.raw, self.text, self.decoded = [], [], []
         if _UNFINISHED_TAG.search(raw):
             self.problems.append("contains an unfinished or malformed tag")
         # A note reference is one written as such: "&#91;^n]" is the text "[^n]", so a
-        # reference cannot hide from the budgets, which count the "[^" of the source.
-        pending: list[str] = []
-        written: list[str] = []
-        for value, as_written in [*runs, ("", False)]:
-            if as_written:
-                written.append(value)
-                continue
-            text = "".join(written)
-            written = []
+        # reference cannot hide from the budgets, which count the "[^" of the source. The
+        # runs between decoded ones are searched; a decoded run is text as it stands.
+        pending = ""
+        start = 0
+        for end in [*decoded, len(runs)]:
+            written = "".join(runs[start:end])
             position = 0
-            for match in _NOTE_REF.finditer(text):
-                pending.append(text[position : match.start()])
-                self._text("".join(pending))
-                pending = []
+            for match in _NOTE_REF.finditer(written):
+                self._text(pending + written[position : match.start()])
+                pending = ""
                 self._note_ref(match.group(1))
                 position = match.end()
-            pending.append(text[position:])
-            pending.append(value)
-        self._text("".join(pending))
+            pending += written[position:]
+            if end < len(runs):
+                pending += runs[end]
+            start = end + 1
+        self._text(pending)
 
     def _text(self, value: str) -> None:
         if value:

@@ -58,7 +58,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"the key {key!r} appears twice in one object")
         # A lone surrogate is no character: no field has such a name, and a model cannot
         # even read the object that holds it to report its other problems.
-        if _SURROGATE.search(key):
+        if not key.isascii() and _SURROGATE.search(key):
             raise ValueError(f"the key {key!r} holds a lone surrogate, which is not text")
         result[key] = value
     return result
