@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from service.addresses import Mailbox
@@ -170,6 +171,12 @@ class DigestComposer:
     def sender_address(self) -> str:
         return self.sender.address
 
+    @cached_property
+    def _message_id_parts(self) -> tuple[str, str]:
+        """The mail domain and the installation's tag, the same in every copy: made once."""
+        domain = self.sender_address.rpartition("@")[2] or "localhost"
+        return domain, self.settings.message_id_tag
+
     def template(self, body: EmailBody) -> DigestTemplate:
         return DigestTemplate(
             body,
@@ -187,12 +194,12 @@ class DigestComposer:
         name: str | None,
         now: datetime,
     ) -> bytes:
-        domain = self.sender_address.rpartition("@")[2] or "localhost"
+        domain, tag = self._message_id_parts
         data = template.render(
             name=name,
             address=email,
             when=now,
-            message_id=digest_message_id(day, subscriber_id, domain, self.settings.message_id_tag),
+            message_id=digest_message_id(day, subscriber_id, domain, tag),
             unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id),
         )
         return self.dkim.sign(data) if self.dkim else data

@@ -166,7 +166,7 @@ def tokenize(parser: HTMLParser, source: str) -> None:
     Character references are read here, not by the standard library's tokenizer, which
     guesses: it decodes "&amp" without its ";", adds a ";" to "R&D" and drops the "&" of
     "a&b" at the end of the input. Every "&" reaches the tokenizer as AMPERSAND, a
-    character no field may hold, and `references` reads the text and attribute values
+    character no field may hold; handle_data and decode_attribute read the references
     strictly. Without "<" there is no tag, and the text goes to handle_data directly.
     """
     if "<" in source:
@@ -183,30 +183,16 @@ AMPERSAND = "\ufdd0"
 _REFERENCE = re.compile(AMPERSAND + r"(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{0,31});")
 
 
-def references(data: str):
-    """Split tokenizer text into (value, decoded) runs: each whole character reference
-    decoded as its own run, everything between it taken as written (with its "&")."""
-    position = 0
-    for match in _REFERENCE.finditer(data):
-        if match.start() > position:
-            yield data[position : match.start()].replace(AMPERSAND, "&"), None
+def decode_attribute(value: str) -> str:
+    """An attribute value with its whole references decoded; any other "&" stays."""
+
+    def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name[0] == "#":
-            yield "", name[1:]  # a numeric reference: the caller judges the character
-        else:
-            decoded = html5.get(name + ";")
-            yield (decoded, "") if decoded is not None else (f"&{name};", None)
-        position = match.end()
-    if position < len(data):
-        yield data[position:].replace(AMPERSAND, "&"), None
+            return unescape(f"&{name};")  # the character rules judge it afterwards
+        return html5.get(name + ";", f"&{name};")
 
-
-def decode_attribute(value: str) -> str:
-    """An attribute value with its whole references decoded; a bare "&" stays."""
-    out = []
-    for text, number in references(value):
-        out.append(text if number is None or number == "" else unescape(f"&#{number};"))
-    return "".join(out)
+    return _REFERENCE.sub(one, value).replace(AMPERSAND, "&")
 
 
 class _InlineParser(HTMLParser):
@@ -256,19 +242,27 @@ class _InlineParser(HTMLParser):
 
     def handle_data(self, data):
         if AMPERSAND not in data:  # most text: no reference to read
-            self.raw.append(data)
-            self.text.append(data)
+            self._written(data)
             return
-        for value, number in references(data):
-            if number is None:  # text as written
-                self.raw.append(value)
-                self.text.append(value)
-            elif number == "":  # a named reference, decoded
+        position = 0
+        for match in _REFERENCE.finditer(data):
+            self._written(data[position : match.start()].replace(AMPERSAND, "&"))
+            name = match.group(1)
+            if name[0] == "#":
                 self.raw.append(" ")
-                self._decoded(value)
+                self._charref(name[1:])
+            elif (decoded := html5.get(name + ";")) is None:
+                self._written(f"&{name};")  # no such name: the text as written
             else:
                 self.raw.append(" ")
-                self._charref(number)
+                self._decoded(decoded)
+            position = match.end()
+        self._written(data[position:].replace(AMPERSAND, "&"))
+
+    def _written(self, value: str) -> None:
+        if value:
+            self.raw.append(value)
+            self.text.append(value)
 
     def _charref(self, name: str) -> None:
         try:
