@@ -3,7 +3,8 @@
 The id comes from the client's X-Request-Id when it is a safe token (so a proxy's id carries
 through), else it is made here; it goes back in the answer and onto every log record of the
 request. The counter and the access line name the request by its URL rule, never by the path
-alone, so a scan of random paths adds no label values.
+alone, so a scan of random paths adds no label values; the path the line also gives has any
+confirm or unsubscribe token taken out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from .metrics import count_request
 HEADER = "X-Request-Id"
 SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 PATH_LIMIT = 200
+# Paths whose last part is a capability: whoever holds a confirm or unsubscribe link can use
+# it (an unsubscribe link never expires), so no log line carries one. Every route that takes
+# a <token> starts with one of these (tests/test_access.py).
+TOKEN_PATHS = ("/subscribe/confirm/", "/unsubscribe/")
 logger = logging.getLogger(__name__)
 
 
@@ -49,7 +54,7 @@ def _finish(response: Response) -> Response:
     count_request(request.method, rule, response.status_code)
     duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
     method = printable(request.method, 20)
-    path = printable(request.path, PATH_LIMIT)
+    path = logged_path()
     logger.info(
         "%s %s %s %.1f ms",
         method,
@@ -67,6 +72,17 @@ def _finish(response: Response) -> Response:
         },
     )
     return response
+
+
+def logged_path(limit: int = PATH_LIMIT) -> str:
+    """The request's path for a log line: one escaped line, cut to `limit`, with any token
+    in it replaced by "<token>", whether or not the path matched a route."""
+    path = request.path
+    for prefix in TOKEN_PATHS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            path = prefix + "<token>"
+            break
+    return printable(path, limit)
 
 
 def _forget(_error: BaseException | None) -> None:

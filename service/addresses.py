@@ -18,6 +18,8 @@ LOCAL_HOSTS = frozenset({"localhost"})
 _SETTING = re.compile(r"\s*(?:(?P<name>[^<>]*?)\s*<(?P<address>[^<>]*)>|(?P<bare>[^<>\s]*))\s*")
 _QUOTED_NAME = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _SPECIALS = frozenset('()<>[]:;@\\,"')
+# Providers that deliver every dotted spelling of a local part to one mailbox.
+_DOTS_IGNORED = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
 class BadAddress(ValueError):
@@ -43,6 +45,18 @@ def checked_address(address: str) -> str:
         return f"{result.local_part}@{host.lower()}"
     # An internationalised domain goes out as its A-label (xn--…), which every server reads.
     return result.ascii_email or result.normalized
+
+
+def mailbox_key(address: str) -> str:
+    """One key for the spellings of a checked address that reach one mailbox: letter case, a
+    "+tag" (sub-addressing, RFC 5233: most providers deliver it to the base mailbox) and, at
+    Gmail, dots. Wider than a subscriber's identity, so only what counts sign-ups uses it:
+    a stranger cannot send one inbox more confirmations by varying the spelling."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTS_IGNORED:
+        local, domain = local.replace(".", "") or local, _DOTS_IGNORED[domain]
+    return f"{local}@{domain}"
 
 
 @dataclass(frozen=True, slots=True)

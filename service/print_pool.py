@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from .errors import PrinterUnavailable, RenderRefused
-from .metrics import waiting_for_printer
+from .metrics import mark_process_dead, waiting_for_printer
 
 if TYPE_CHECKING:
     from .printing import Printed
@@ -137,6 +137,10 @@ class _Worker:
         self.process.kill()
         self.process.join(timeout=5)
         self.connection.close()
+        # Importing the metrics gave the printer a live-gauge file in the multiprocess
+        # directory; without this each replaced printer would leave one for every scrape.
+        if self.process.pid is not None:
+            mark_process_dead(self.process.pid)
 
 
 class IsolatedPrinter:

@@ -8,6 +8,7 @@ from flask import Flask, Response, json, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from .access import logged_path
 from .errors import PROBLEM_BASE, BroadsheetError, RateLimited
 from .labels import labels_for
 from .logs import printable
@@ -30,7 +31,7 @@ def _from_broadsheet_error(error: BroadsheetError) -> Response:
         logger.warning(
             "Refused %s %s (%s): %s",
             printable(request.method, 20),
-            printable(request.path),
+            logged_path(),
             pointers,
             printable(error.detail),
         )
@@ -66,7 +67,7 @@ def _from_unexpected(error: Exception) -> Response:
     logger.error(
         "Unexpected error on %s %s",
         printable(request.method, 20),
-        printable(request.path),
+        logged_path(),
         exc_info=error,
     )
     return problem_response(
@@ -81,9 +82,11 @@ def _from_unexpected(error: Exception) -> Response:
 
 def wants_html() -> bool:
     """Browsers asking for a page get one; API routes and API clients get problem+json."""
-    if request.path.startswith("/v1/"):
+    if request.path.startswith("/v1/") or request.mimetype == "application/json":
         return False
-    best = request.accept_mimetypes.best_match(["text/html", PROBLEM_JSON, "application/json"])
+    # Problem JSON first: a client that accepts anything (curl, requests: "*/*") gets it; a
+    # page only goes to one that ranks HTML above JSON, as a browser does.
+    best = request.accept_mimetypes.best_match([PROBLEM_JSON, "application/json", "text/html"])
     return best == "text/html"
 
 

@@ -3,14 +3,15 @@
 Every endpoint has a decided budget in `ENDPOINTS` (tests/test_rate_limits.py fails on one
 that has none). A budget is a setting in flask-limiter's rate syntax, and all the routes of
 one budget draw on one counter per client: a client's PDFs come from one pool, whichever
-route prints them. Sign-ups also spend a budget per e-mail address, counted in the view once
-the address is read. The client is `request.remote_addr`, which a trusted proxy may set
-(TRUSTED_PROXIES, in `create_app`).
+route prints them. Sign-ups also spend a budget per mailbox, counted in the view once
+the address is read (`addresses.mailbox_key`). The client is `request.remote_addr`, which a
+trusted proxy may set (TRUSTED_PROXIES, in `create_app`), and an IPv6 client is its /64.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -70,7 +71,19 @@ EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    """The client a budget belongs to. An IPv6 host is given a whole /64 (RFC 6177) and may
+    use any address in it, so IPv6 clients are counted by their /64; an IPv4 address mapped
+    into IPv6 is the IPv4 client it names."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def budget_of_request() -> str:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from service.access import HEADER, PATH_LIMIT
+from service.access import HEADER, PATH_LIMIT, TOKEN_PATHS
 from service.logs import NO_REQUEST, configure_logging, request_id
 
 from .corpus import minimal
@@ -117,3 +117,51 @@ def test_hostile_paths_stay_on_one_line(client, logged, log_format):
     if log_format == "json":
         (access,) = records(stream)
         assert access["path"].startswith("/a\\n2026-03-12")
+
+
+def test_every_route_that_takes_a_token_is_one_whose_token_is_kept_out_of_logs(app):
+    token_rules = [r.rule for r in app.url_map.iter_rules() if "token" in r.arguments]
+    assert token_rules  # the confirm and unsubscribe links
+    for rule in token_rules:
+        assert rule.startswith(TOKEN_PATHS), rule
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_confirm_and_unsubscribe_tokens_never_reach_a_log_line(app, logged, log_format):
+    from service.storage.schema import upgrade
+    from service.tokens import Purpose
+
+    from .conftest import runtime_of
+
+    runtime = runtime_of(app)
+    upgrade(runtime.engine)
+    unsubscribe = runtime.tokens.sign(Purpose.UNSUBSCRIBE, 1)
+    confirm = runtime.tokens.sign(Purpose.CONFIRM, 1, "2026-03-12T08:00:00+00:00")
+    stream = logged(log_format)
+    client = app.test_client()
+    answers = [
+        client.get(f"/unsubscribe/{unsubscribe}").status_code,
+        client.post(f"/unsubscribe/{unsubscribe}").status_code,
+        client.get(f"/subscribe/confirm/{confirm}").status_code,
+        client.post(f"/subscribe/confirm/{confirm}").status_code,
+        client.put(f"/unsubscribe/{unsubscribe}").status_code,  # 405: no route, still kept out
+        client.get(f"/unsubscribe/{unsubscribe}/more").status_code,  # 404
+    ]
+    assert answers[4:] == [405, 404]
+    text = stream.getvalue()
+    assert len(text.splitlines()) >= len(answers)
+    for token in (unsubscribe, confirm):
+        for part in token.split("."):
+            assert part not in text
+    assert "/unsubscribe/<token>" in text
+    assert "/subscribe/confirm/<token>" in text
+
+
+def test_a_refused_write_names_its_path_on_one_unambiguous_line(client, logged):
+    stream = logged("text")  # the app has no API token, so every write is refused and logged
+    client.delete("/v1/articles/a%0Ab")
+    client.delete("/v1/articles/a%5Cnb")
+    warnings = [line for line in stream.getvalue().splitlines() if "Refused a write" in line]
+    assert len(warnings) == 2, stream.getvalue()
+    assert "/v1/articles/a\\nb:" in warnings[0]
+    assert "/v1/articles/a\\\\nb:" in warnings[1]

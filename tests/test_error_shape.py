@@ -99,6 +99,30 @@ def test_browsers_get_an_html_error_page(client):
     assert b"<h1>Not Found</h1>" in response.data
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/nothing-here", {}, 404),
+        ("PATCH", "/subscribe", {}, 405),
+        ("POST", "/subscribe", {"json": {"email": "not-an-address"}}, 422),
+        # A JSON body is answered in JSON, even from a client that ranks HTML first.
+        ("POST", "/subscribe", {"json": {"email": "x"}, "headers": {"Accept": "text/html"}}, 422),
+    ],
+)
+def test_a_client_that_accepts_anything_gets_problem_json(client, method, path, kwargs, status):
+    kwargs = {"headers": {"Accept": "*/*"}, **kwargs}  # curl's and requests' default
+    response = client.open(path, method=method, **kwargs)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == status
+
+
+def test_a_browser_ranking_html_above_anything_gets_the_page(client):
+    response = client.get("/nothing-here", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
 def test_wrong_method_is_405_problem(client):
     response = client.get("/v1/render/html")
     assert response.status_code == 405

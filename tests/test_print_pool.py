@@ -99,3 +99,23 @@ def test_a_worker_stays_flat_over_many_distinct_images():
     assert printer.pids() == [pid]
     growth = worker.memory_info().rss - settled
     assert growth < 40 * 1024 * 1024, f"grew {growth >> 20} MB over 30 renders"
+
+
+def test_a_retired_printer_leaves_no_live_gauge_in_the_metrics_directory(tmp_path, monkeypatch):
+    """A printer imports the metrics, so under gunicorn it writes a live-gauge file of its
+    own; each printer retired used to leave one behind for every scrape to read."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))  # the printers inherit it
+    client, printer = make_client(PDF_WORKER_MAX_JOBS=1)
+    printer.warm_up()
+    (first,) = printer.pids()
+    assert (shared / f"gauge_livesum_{first}.db").exists()  # what the test watches for
+    seen = {first}
+    for n in range(3):
+        assert client.post("/v1/render/pdf", json=minimal(headline=f"Job {n}")).status_code == 200
+        seen.update(printer.pids())
+    assert len(seen) >= 3  # retired after each job
+    printer.close()
+    left = sorted(path.name for path in shared.glob("gauge_live*.db"))
+    assert not [name for name in left if int(name.rsplit("_", 1)[1][:-3]) in seen], left

@@ -15,10 +15,13 @@ import uuid
 
 import pytest
 from lxml import html as lxml_html
+from sqlalchemy import select
 
 from service import create_app
+from service.addresses import mailbox_key
 from service.errors import PROBLEM_BASE
 from service.rate_limits import BUDGETS, ENDPOINTS, EXEMPT, EXEMPT_PATHS
+from service.storage.models import Subscriber
 from service.storage.schema import upgrade
 
 from .conftest import require_tool, runtime_of
@@ -445,3 +448,60 @@ def test_the_problem_body_is_json_with_the_house_shape(limited_app):
     response = _request(client, "GET", "/v1/schema/article.json", "192.0.2.1")
     _assert_limited(response)
     assert set(json.loads(response.get_data())) == {"type", "title", "status", "detail"}
+
+
+# One mailbox, one client: however they are spelt --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("Reader@Example.org", "reader@example.org"),
+        ("reader+news@example.org", "reader@example.org"),
+        ("reader+a+b@example.org", "reader@example.org"),
+        ("+only@example.org", "+only@example.org"),  # no base mailbox to fold into
+        ("j.doe@example.org", "j.doe@example.org"),  # dots count everywhere but Gmail
+        ("J.Doe+x@GoogleMail.com", "jdoe@gmail.com"),
+        ("jdoe@gmail.com", "jdoe@gmail.com"),
+    ],
+)
+def test_the_mailbox_key_folds_the_spellings_of_one_mailbox(address, key):
+    assert mailbox_key(address) == key
+
+
+def test_sub_addresses_and_gmail_dots_share_the_mailbox_budget(limited_app):
+    app = limited_app(RATELIMIT_SIGNUP="100 per hour")
+    client = app.test_client()
+    for n, address in enumerate(["b+1@example.org", "b+2@example.org"]):
+        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
+        assert response.status_code == 202
+    _assert_limited(
+        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "B+news@example.org"})
+    )
+    for n, address in enumerate(["j.doe@gmail.com", "jdoe@googlemail.com"]):
+        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
+        assert response.status_code == 202
+    _assert_limited(
+        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "J.D.O.E+x@gmail.com"})
+    )
+    # Each spelling is still its own sign-up: the limit counts, the store keeps what was sent.
+    with runtime_of(app).engine.connect() as connection:
+        emails = set(connection.execute(select(Subscriber.email)).scalars())
+    assert emails == {"b+1@example.org", "b+2@example.org", "j.doe@gmail.com", "jdoe@googlemail.com"}
+
+
+def test_an_ipv6_client_is_its_slash_64(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    for host in ("2001:db8:1:3::1", "2001:db8:1:3:ffff::9"):
+        assert _request(client, "GET", "/feed.json", host).status_code == 200
+    _assert_limited(_request(client, "GET", "/feed.json", "2001:db8:1:3::abcd"))
+    assert _request(client, "GET", "/feed.json", "2001:db8:1:4::1").status_code == 200
+
+
+def test_an_ipv4_address_mapped_into_ipv6_is_that_ipv4_client(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    assert _request(client, "GET", "/feed.json", "192.0.2.7").status_code == 200
+    assert _request(client, "GET", "/feed.json", "::ffff:192.0.2.7").status_code == 200
+    _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.7"))

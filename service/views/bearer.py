@@ -7,6 +7,7 @@ import logging
 
 from flask import request
 
+from ..access import logged_path
 from ..errors import Unauthorized
 from ..runtime import current_runtime
 
@@ -25,6 +26,6 @@ def require_token() -> None:
     """Let the request through only with the configured API token."""
     expected = current_runtime().settings.api_token
     if not expected:
-        logger.warning("Refused a write to %s: BROADSHEET_API_TOKEN is not set", request.path)
+        logger.warning("Refused a write to %s: BROADSHEET_API_TOKEN is not set", logged_path())
     if not expected or not carries(expected):
         raise Unauthorized("Send the API token as Authorization: Bearer <token>.")

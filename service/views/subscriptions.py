@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, json, request, session
 
+from ..addresses import mailbox_key
 from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
 from ..runtime import Runtime, current_runtime
@@ -108,7 +109,7 @@ def _after_sign_up() -> None:
 
 def _spend_address_budget(request_data: SignUpRequest) -> None:
     # Every attempt counts, known address or not, so a refusal tells nothing about it.
-    _runtime().rate_limits.spend_sign_up(store.email_key(request_data.email))
+    _runtime().rate_limits.spend_sign_up(mailbox_key(request_data.email))
 
 
 @bp.get("/subscribe")
