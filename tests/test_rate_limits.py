@@ -487,7 +487,12 @@ def test_sub_addresses_and_gmail_dots_share_the_mailbox_budget(limited_app):
     # Each spelling is still its own sign-up: the limit counts, the store keeps what was sent.
     with runtime_of(app).engine.connect() as connection:
         emails = set(connection.execute(select(Subscriber.email)).scalars())
-    assert emails == {"b+1@example.org", "b+2@example.org", "j.doe@gmail.com", "jdoe@googlemail.com"}
+    assert emails == {
+        "b+1@example.org",
+        "b+2@example.org",
+        "j.doe@gmail.com",
+        "jdoe@googlemail.com",
+    }
 
 
 def test_an_ipv6_client_is_its_slash_64(limited_app):
