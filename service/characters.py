@@ -1,6 +1,7 @@
 """The character rules every string of an article follows, in one place (SPEC §1).
 
-No field may hold a C0 or C1 control, a lone surrogate or a noncharacter. Only fields that
+No field may hold a C0 or C1 control, a lone surrogate or a noncharacter, nor more than 30
+combining marks in a row. Only fields that
 may span lines (inline text such as paragraphs, captions, notes; descriptions) may hold
 a line feed or a tab; every other field is a single line. In every line of every field,
 each bidirectional embedding, override or isolate is closed in the order it was opened,
@@ -11,6 +12,7 @@ Inline text is judged after its character references are decoded.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
@@ -24,6 +26,32 @@ _FORBIDDEN_IN_BMP = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# Unicode's stream-safe limit (UAX #15): no text of any language stacks more than 30
+# combining marks (non-starters) on one character. A longer run is one grapheme that
+# shaping lays out as a whole: 20,000 marks on one letter held a PDF printer for 4 s.
+MAX_MARKS = 30
+
+
+def _non_starters(first: int, last: int) -> str:
+    """The non-starters from `first` to `last`, as the ranges of a character class."""
+    ranges: list[str] = []
+    start = None
+    for code in range(first, last + 2):
+        if code <= last and unicodedata.combining(chr(code)):
+            if start is None:
+                start = code
+        elif start is not None:
+            ranges.append(f"{chr(start)}-{chr(code - 1)}")
+            start = None
+    return "".join(ranges)
+
+
+# Two classes, as for the forbidden characters: a class with any astral range is tested
+# range by range (a hundred times slower), so the full one is for text that needs it.
+_BMP_MARKS = _non_starters(0, 0xFFFF)
+_MARK_RUN_IN_BMP = re.compile(f"[{_BMP_MARKS}]{{{MAX_MARKS + 1}}}")
+# Every non-starter lies below U+20000.
+_MARK_RUN = re.compile(f"[{_BMP_MARKS}{_non_starters(0x10000, 0x1FFFF)}]{{{MAX_MARKS + 1}}}")
 _NOT_IN_ONE_LINE = re.compile("[\t\n\u2028\u2029]")
 _LINE_BREAKS = re.compile("[\n\u2028\u2029]")
 _OPENERS = {
@@ -49,11 +77,18 @@ _CHARACTER_NAMES = {
 
 def forbidden_character(value: str) -> str | None:
     """Describe the first character no field may carry, or None."""
-    if value.isascii() or not _ASTRAL.search(value):
-        match = _FORBIDDEN_IN_BMP.search(value)
+    if value.isascii():
+        match, marks = _FORBIDDEN_IN_BMP.search(value), None
+    elif not _ASTRAL.search(value):
+        match, marks = _FORBIDDEN_IN_BMP.search(value), _MARK_RUN_IN_BMP
     else:
-        match = _FORBIDDEN.search(value)
+        match, marks = _FORBIDDEN.search(value), _MARK_RUN
     if match is None:
+        if marks is not None and marks.search(value):
+            return (
+                f"stacks more than {MAX_MARKS} combining marks on one character, more than "
+                "any writing uses (Unicode's stream-safe limit)"
+            )
         return None
     return f"contains the character U+{ord(match.group()):04X}, which is not allowed"
 

@@ -35,6 +35,8 @@ from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
+from .pdf_renderer import break_long_words
+from .print_budget import EDITION_LIMIT, check_print_budget, layout_cost
 from .printing import Printed
 from .reading import prefix_for
 from .settings import Settings
@@ -111,6 +113,7 @@ class EditionJob:
         self.edition = edition
         self.env = env
         running_title = f"{edition.publication} · {edition.title}"
+        self.layout = 0  # the print budget's weight of the parts so far
         self.parts = [
             self._part(position, article, settings, running_title)
             for position, article in enumerate(edition.articles, start=1)
@@ -137,12 +140,26 @@ class EditionJob:
         context = article_context(article, settings, prefix=prefix_for(position))
         context["paper"] = self.edition.paper
         context["running_title"] = running_title
-        html = self.env.get_template("editions/part.html").render(context)
+        # The guards a single PDF has: long runs made breakable, and the print budget (an
+        # article over it would hold a printer for the whole time limit, in any edition).
+        html = break_long_words(self.env.get_template("editions/part.html").render(context))
+        reading = context["reading"]
+        try:
+            check_print_budget(reading)
+        except RenderRefused as refusal:
+            raise EditionTooLarge(f"Article {position} ({article.id}): {refusal.detail}") from None
+        self.layout += layout_cost(reading)
+        if self.layout > EDITION_LIMIT:
+            raise EditionTooLarge(
+                f"The edition asks for more layout than one edition may take: it passes the "
+                f"edition's print budget of {EDITION_LIMIT:,} at article {position} "
+                f"({article.id}). Print it as several editions."
+            )
         etag = hashlib.sha256(
             f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
             + html.encode("utf-8")
         ).hexdigest()
-        labels = link_labels(context["reading"], context["labels"])
+        labels = link_labels(reading, context["labels"])
         return PartJob(position, article, html, labels, etag)
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:

@@ -41,8 +41,7 @@ def pixel_size(data: bytes, media_type: str) -> tuple[int, int] | None:
             width, height = struct.unpack(">II", data[16:24])
             return width, height
         if media_type == "image/gif":
-            width, height = struct.unpack("<HH", data[6:10])
-            return width, height
+            return _gif_size(data)
         if media_type == "image/webp":
             return _webp_size(data)
         if media_type == "image/jpeg":
@@ -51,6 +50,35 @@ def pixel_size(data: bytes, media_type: str) -> tuple[int, int] | None:
                 return image.size
     except (struct.error, OSError, SyntaxError, ValueError):
         return None
+    return None
+
+
+# Sub-blocks read before a GIF's first frame is given up as unreadable: real files have a
+# handful of extensions (XMP's raw bytes read as a few thousand), a hostile one millions.
+_GIF_MAX_SUB_BLOCKS = 100_000
+
+
+def _gif_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas a GIF's first frame is decoded on: its logical screen, widened when the
+    frame reaches past it (Pillow then decodes the whole frame, so a 1 by 1 screen could
+    hide 49 megapixels). None when no frame can be found."""
+    width, height, flags = struct.unpack("<HHB", data[6:11])
+    offset = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    budget = _GIF_MAX_SUB_BLOCKS
+    while offset < len(data) and budget > 0:
+        block = data[offset]
+        if block == 0x2C:  # the first image descriptor: where, and how large, the frame is
+            left, top, frame_width, frame_height = struct.unpack(
+                "<HHHH", data[offset + 1 : offset + 9]
+            )
+            return max(width, left + frame_width), max(height, top + frame_height)
+        if block != 0x21:  # neither a frame nor an extension (the trailer, or not a GIF)
+            return None
+        offset += 2  # the introducer and the extension's label, then its sub-blocks
+        while offset < len(data) and data[offset] and budget > 0:
+            offset += data[offset] + 1
+            budget -= 1
+        offset += 1
     return None
 
 

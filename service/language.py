@@ -10,7 +10,7 @@ from babel import Locale, UnknownLocaleError
 
 # Scripts written right to left, for tags Babel has no locale for (ISO 15924 codes).
 _RTL_SCRIPTS = frozenset(
-    {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Mend", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa"}
+    {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Mend", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa", "Yezi"}
 )
 _RTL_LANGUAGES = frozenset(
     {
@@ -66,8 +66,11 @@ def locale_for(tag: str) -> Locale:
 def direction_of(tag: str) -> str:
     """ "rtl" for right-to-left languages and scripts, otherwise "ltr"."""
     parsed = langcodes.Language.get(tag)
-    if parsed.script:
-        return "rtl" if parsed.script in _RTL_SCRIPTS else "ltr"
+    # A tag without a script is written in its language's usual one (CLDR's likely
+    # subtags: arz, Egyptian Arabic, is arz-Arab-EG), which Babel often has no locale for.
+    script = parsed.script or _likely_script(parsed)
+    if script:
+        return "rtl" if script in _RTL_SCRIPTS else "ltr"
     if parsed.language in _RTL_LANGUAGES:
         return "rtl"
     try:
@@ -75,3 +78,10 @@ def direction_of(tag: str) -> str:
     except (ValueError, UnknownLocaleError, TypeError):
         return "ltr"
     return "rtl" if locale.character_order == "right-to-left" else "ltr"
+
+
+def _likely_script(parsed: langcodes.Language) -> str | None:
+    try:
+        return parsed.maximize().script
+    except (ValueError, LookupError, KeyError):
+        return None

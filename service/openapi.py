@@ -134,6 +134,10 @@ _HEADERS = {
     "Link": {"description": 'the next page, rel="next"', "schema": {"type": "string"}},
     "Location": {"description": "the stored article", "schema": {"type": "string"}},
     "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}},
+    "Content-Range": {
+        "description": "the bytes sent and the whole length (206), or the length (416)",
+        "schema": {"type": "string"},
+    },
     "Broadsheet-Warnings": {
         "description": "RFC 8941 strings: each image left out, by pointer, and why",
         "schema": {"type": "string"},
@@ -148,6 +152,7 @@ _WHY = {
     408: "The body did not arrive within BODY_TIMEOUT; the connection is closed.",
     409: "The digest's window has not closed yet: it is not due.",
     412: "If-Match, If-Unmodified-Since or If-None-Match does not hold.",
+    416: "The one byte range asked for starts past the end; Content-Range gives the length.",
     413: "The body is larger than MAX_BODY_BYTES.",
     415: "The body is not application/json in UTF-8.",
     422: "The body breaks the contract, or exceeds a limit.",
@@ -167,7 +172,12 @@ def _problem(status: int, *, page: bool, why: str | None = None) -> dict[str, An
     if page:
         content["text/html"] = {"schema": {"type": "string"}}
     answer: dict[str, Any] = {"description": why or _WHY[status], "content": content}
-    headers = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+    headers = {
+        401: ("WWW-Authenticate",),
+        416: ("Content-Range",),
+        429: ("Retry-After",),
+        503: ("Retry-After",),
+    }
     if status in headers:
         answer["headers"] = _header_refs(*headers[status])
     return answer
@@ -282,6 +292,7 @@ def _stored_articles() -> dict[str, Any]:
     summary = {"application/json": {"$ref": SCHEMAS + "ArticleSummary"}}
     if_match = _header("If-Match", "the version the write expects to replace")
     if_none_match = _header("If-None-Match", "* to create only, or a version the client holds")
+    if_none_match_held = _header("If-None-Match", "a version the client holds")
     if_unmodified_since = _header(
         "If-Unmodified-Since",
         "an HTTP date: the write is refused if the article changed after it (without If-Match)",
@@ -326,8 +337,8 @@ def _stored_articles() -> dict[str, Any]:
                     ),
                     304: _not_modified(),
                 },
-                parameters=[if_none_match],
-                problems=[404],
+                parameters=[if_none_match_held],
+                problems=[404, 412],
             ),
             "delete": _operation(
                 "Delete an article",
@@ -349,7 +360,7 @@ def _stored_articles() -> dict[str, Any]:
                     304: _not_modified(),
                 },
                 parameters=list_parameters,
-                problems=[400],
+                problems=[400, 412],
             )
         },
     }
@@ -365,7 +376,7 @@ def _pages() -> dict[str, Any]:
                 "pages",
                 {200: _ok(html, "The page.", "ETag"), 304: _not_modified()},
                 parameters=[article_id],
-                problems=[404],
+                problems=[404, 412],
                 page=True,
             )
         },
@@ -375,11 +386,11 @@ def _pages() -> dict[str, Any]:
                 "pages",
                 {
                     200: _ok(["application/pdf"], "The PDF.", "ETag"),
-                    206: _ok(["application/pdf"], "The range asked for."),
+                    206: _ok(["application/pdf"], "The range asked for.", "Content-Range"),
                     304: _not_modified(),
                 },
                 parameters=[article_id],
-                problems=[404, 422, 503],
+                problems=[404, 412, 416, 422, 503],
                 page=True,
             )
         },
@@ -389,7 +400,7 @@ def _pages() -> dict[str, Any]:
                 "pages",
                 {200: _ok(html, "The list.", "ETag"), 304: _not_modified()},
                 parameters=[_query("cursor", {"type": "string"}, "where the previous page ended")],
-                problems=[400],
+                problems=[400, 412],
                 page=True,
             )
         },
@@ -398,6 +409,7 @@ def _pages() -> dict[str, Any]:
                 "The latest quick reads as Atom",
                 "feeds",
                 {200: _ok(["application/atom+xml"], "The feed.", "ETag"), 304: _not_modified()},
+                problems=[412],
             )
         },
         "/feed.json": {
@@ -408,6 +420,7 @@ def _pages() -> dict[str, Any]:
                     200: _ok({"application/feed+json": {"type": "object"}}, "The feed.", "ETag"),
                     304: _not_modified(),
                 },
+                problems=[412],
             )
         },
     }

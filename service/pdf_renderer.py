@@ -96,7 +96,8 @@ def render_pdf(
 LONG_WORD = 60
 BREAK_EVERY = 30
 _TEXT_RUN = re.compile(r">([^<]+)<")
-_UNBROKEN = re.compile(r"(?:&[#0-9A-Za-z]+;|[^\s&<])" + f"{{{LONG_WORD},}}")
+# A space that joins (no-break, figure, narrow no-break) is part of the run it sits in.
+_UNBROKEN = re.compile(r"(?:&[#0-9A-Za-z]+;|[^\s&<]|[\u00a0\u2007\u202f])" + f"{{{LONG_WORD},}}")
 _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
 
 

@@ -28,6 +28,10 @@ NOTE_REFERENCE = 300
 ELEMENT = 100
 NOTE = 200
 LIMIT = 150_000
+# An edition prints its articles in parallel on the printers, each within LIMIT; together
+# they may weigh this much, about 50 s of layout on the reference machine (25 s on two
+# printers): 300 quick reads of a typical 5,000 to 10,000, or 20 articles at the limit.
+EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")
 

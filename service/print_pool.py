@@ -24,6 +24,7 @@ import os
 import queue
 import resource
 import threading
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -71,9 +72,11 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
     from .images import MAX_IMAGE_PIXELS
     from .printing import Printer
 
-    # A backstop for what the header checks cannot see (a GIF frame wider than its canvas):
-    # Pillow itself refuses to decode more than twice the cap in this process.
+    # A backstop for what the header checks cannot see: Pillow itself refuses to decode
+    # more than the cap in this process (it only warns up to twice the cap; here that
+    # warning is an error too).
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
     printer = Printer(image_hosts, max_pages=max_pages)
     # The first render in a process loads fonts and hyphenation patterns; doing it before
     # saying ready keeps that out of a client's time limit, even after a worker is replaced.

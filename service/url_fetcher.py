@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import http.client
+import io
 import ipaddress
 import logging
 import socket
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .budgets import PIXELS
@@ -45,6 +47,19 @@ class FetchRefused(ValueError):
     def __init__(self, reason: str, *, transient: bool = False):
         super().__init__(reason)
         self.transient = transient
+
+
+def _decodable(body: bytes) -> None:
+    """Decode a PNG once, here, or refuse it. WeasyPrint keeps a PNG's bytes as they came
+    and decodes them only while writing the PDF, outside its own image errors: a PNG whose
+    header reads but whose data does not (no IDAT, a broken stream) failed the whole print,
+    every time. Refused here, it is left out and its alt text stands in. Other types are
+    decoded (or, JPEG, passed through) where WeasyPrint catches their errors."""
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            image.load()
+    except Exception as error:  # any failure to decode is the same answer: not this image
+        raise FetchRefused(f"the PNG image cannot be decoded ({type(error).__name__})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +158,8 @@ class SafeURLFetcher(URLFetcher):
         self._pixels += width * height
         if self._pixels > MAX_ARTICLE_PIXELS:
             raise FetchRefused(f"the article's images together pass {MAX_ARTICLE_PIXELS:,} pixels")
+        if media_type == "image/png":
+            _decodable(body)
 
     # data: URIs, decoded here rather than by urllib ------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 import subprocess
 import sys
 import time
@@ -90,6 +92,26 @@ def test_an_image_over_the_pixel_cap_is_refused_by_pointer(post_json):
     assert [e["pointer"] for e in errors] == ["/body/0/src"]
     assert "169,000,000 pixels" in errors[0]["message"]
     assert "25,000,000" in errors[0]["message"]
+
+
+def _gif(screen: tuple[int, int], frame: tuple[int, int], comment: bytes = b"") -> str:
+    """A GIF whose logical screen is `screen` and whose one frame is `frame` (no pixels)."""
+    header = b"GIF89a" + struct.pack("<HHBBB", *screen, 0, 0, 0)
+    extension = b"\x21\xfe" + bytes([len(comment)]) + comment + b"\x00" if comment else b""
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, *frame, 0) + b"\x08\x00"
+    data = header + extension + descriptor + b"\x3b"
+    return "data:image/gif;base64," + base64.b64encode(data).decode()
+
+
+def test_a_gif_frame_larger_than_its_screen_is_counted_whole(post_json):
+    """A 37 KB GIF with a 1 by 1 screen and a 7,000 by 7,000 frame decoded to 49 megapixels."""
+    response = post_json("/v1/render/pdf", hostile.images(1, _gif((1, 1), (7_000, 7_000))))
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["pointer"] == "/body/0/src"
+    assert "49,000,000 pixels (7,000 by 7,000)" in error["message"]
+    # The frame is found past extensions; a frame inside its screen counts as the screen.
+    assert validate_article(hostile.images(1, _gif((300, 200), (30, 20), b"made by hand")))
 
 
 def test_an_unreadable_image_size_is_refused():

@@ -107,6 +107,11 @@ BAD = {
     ),
     "note-text-override": (_every_block(["notes", 1, "text"], f"{RLO}x"), "/notes/1/text"),
     "standfirst-override": (minimal(standfirst=f"{RLO}x"), "/standfirst"),
+    # One letter under 20,000 combining marks held a PDF printer for 4 s; 31 is past
+    # Unicode's stream-safe limit, in any field, also after references are decoded.
+    "paragraph-31-marks": (_paragraph("a" + "\u0301" * 31), "/body/0/text"),
+    "headline-31-marks-charref": (minimal(headline="a" + "&#x301;" * 31), "/headline"),
+    "tag-31-astral-marks": (minimal(tags=["\U0001d165" + "\U0001d167" * 31]), "/tags/0"),
 }
 
 
@@ -132,6 +137,8 @@ GOOD = {
     "alt-blank-decorative": _image(alt="", decorative=True),
     "author-name-isolated": minimal(authors=[{"name": f"{RLI}نور{PDI} Haddad"}]),
     "tag-astral": minimal(tags=["🚲 bikes"]),
+    "paragraph-30-marks": _paragraph("a" + "\u0301" * 30 + " and on, " + "\u0301" * 30),
+    "paragraph-marks-of-real-writing": _paragraph("नमस्ते दुनिया, Tiếng Việt, عَرَبِيٌّ"),
 }
 
 
@@ -187,3 +194,12 @@ def test_the_bmp_shortcut_names_the_character_the_full_rule_names(value):
 def test_an_astral_noncharacter_after_plain_text_is_found():
     assert "U+1FFFE" in (characters.forbidden_character("plain \U0001f600 \U0001fffe") or "")
     assert characters.forbidden_character("plain \U0001f600") is None
+
+
+def test_the_stream_safe_rule_reads_the_same_with_or_without_astral_text():
+    from service.characters import forbidden_character
+
+    for prefix in ("", "🚲 "):
+        assert forbidden_character(prefix + "a" + "\u0301" * 31) is not None
+        assert forbidden_character(prefix + "a" + "\u0301" * 30) is None
+    assert forbidden_character("\U0001d165" + "\U0001d167" * 31) is not None

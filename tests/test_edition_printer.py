@@ -15,9 +15,12 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
+from service import edition_printer
 from service.edition_printer import EditionJob, print_edition
 from service.editions import EditionLimits, plan_edition
+from service.errors import EditionTooLarge
 from service.labels import labels_for
+from service.print_budget import EDITION_LIMIT, layout_cost
 from service.print_pool import IsolatedPrinter
 from service.printing import Printer
 from service.reading import read
@@ -26,7 +29,7 @@ from service.templating import build_environment
 from service.validation import validate_article
 
 from .conftest import require_tool
-from .corpus import article_words, examples, right_to_left
+from .corpus import article_words, examples, minimal, right_to_left
 
 TITLE = "Morning edition"
 BLEED = 3 * 72 / 25.4  # 3 mm in points: 8.5039
@@ -534,3 +537,48 @@ def test_press_pages_paint_in_cmyk_only(press_pdf, edition_pdf):
     assert _colour_operators(press_pdf).isdisjoint({"rg", "RG", "g", "G"})
     assert "k" in _colour_operators(press_pdf)  # the stamped folios
     assert "rg" in _colour_operators(edition_pdf)
+
+
+# The guards of a single PDF hold in an edition, and the edition has a budget of its own -----
+
+
+def _table_article(article_id: str, rows: int) -> dict:
+    header = [f"Column {n}" for n in range(10)]
+    return minimal(
+        id=article_id,
+        body=[{"type": "table", "caption": "Figures", "header": header, "rows": [header] * rows}],
+    )
+
+
+def test_an_article_over_the_print_budget_is_refused_before_anything_is_printed(env):
+    heavy = _table_article("big-table", 100)  # 1,100 cells of a 10-column table
+    with pytest.raises(EditionTooLarge) as refused:
+        EditionJob(_edition(articles=[ENGLISH, heavy]), env, Settings())
+    assert refused.value.detail.startswith("Article 2 (big-table): ")
+    assert "print budget" in refused.value.detail
+
+
+def test_a_long_run_of_characters_gets_its_breaks_in_an_edition_too(env):
+    word = "x" * 5000
+    joined = "a\u00a0" * 500  # no-break spaces join a run as much as letters do
+    article = minimal(id="long-words", body=[{"type": "paragraph", "text": f"{word} {joined}"}])
+    (part,) = EditionJob(_edition(articles=[article]), env, Settings()).parts
+    assert word not in part.html
+    assert joined not in part.html
+    assert part.html.count('<span class="long-word">') == 2
+
+
+def test_the_edition_as_a_whole_has_a_print_budget(env, monkeypatch):
+    articles = [ENGLISH, SPANISH, ARABIC]
+    weights = [layout_cost(read(validate_article(a))) for a in articles]
+    monkeypatch.setattr(edition_printer, "EDITION_LIMIT", sum(weights[:2]))
+    EditionJob(_edition(articles=articles[:2]), env, Settings())  # exactly at the budget
+    with pytest.raises(EditionTooLarge) as refused:
+        EditionJob(_edition(articles=articles), env, Settings())
+    assert "passes the edition's print budget" in refused.value.detail
+    assert "at article 3 (" in refused.value.detail
+
+
+def test_the_edition_budget_admits_the_largest_edition_of_typical_quick_reads():
+    typical = layout_cost(read(validate_article(ENGLISH)))
+    assert EDITION_LIMIT >= Settings().edition_max_articles * typical

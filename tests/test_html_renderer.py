@@ -41,6 +41,26 @@ def test_right_to_left_languages_set_dir(render, article, lang):
     assert (doc.get("lang"), doc.get("dir")) == (lang, "rtl")
 
 
+@pytest.mark.parametrize(
+    ("tag", "direction"),
+    [
+        # Written in Arabic script by default, and no Babel locale says so: these were ltr.
+        *[(tag, "rtl") for tag in ("arz", "pnb", "aeb", "arq", "ars", "glk", "khw", "ota")],
+        *[(tag, "rtl") for tag in ("ar", "fa", "ur", "he", "yi", "dv", "ckb", "ug", "sd")],
+        ("az-Arab", "rtl"),
+        ("pa-Arab", "rtl"),
+        ("ku", "ltr"),  # Kurmanji, Latin script by default
+        ("pa", "ltr"),
+        ("az", "ltr"),
+        ("ar-Latn", "ltr"),
+        ("en", "ltr"),
+    ],
+)
+def test_the_direction_follows_the_language_s_usual_script(render, tag, direction):
+    doc = render(minimal(language=tag))
+    assert (doc.get("lang"), doc.get("dir")) == (tag, direction)
+
+
 def test_inline_language_spans_are_kept(render):
     doc = render(right_to_left())
     span = doc.xpath("//main//span[@lang='en']")[0]

@@ -268,3 +268,30 @@ def test_the_checks_fail_on_answers_the_document_does_not_allow(fuzzed_app):
     assert "JsonSchemaError" in found("GET /healthz")
     fuzzed_app.view_functions["feeds.atom"] = lambda: 1 / 0
     assert "ServerError" in found("GET /feed.atom")
+
+
+def test_the_answers_of_the_preconditions_and_ranges_are_documented(fuzzed_app):
+    """Every route that tags its answers judges If-Match (412), and the PDF takes a Range
+    (416 past the end); each such answer is one the document allows for that route."""
+    client = fuzzed_app.test_client()
+    token = {"Authorization": f"Bearer {API_TOKEN}"}
+    article = examples()["bike-lanes"]
+    assert client.put(f"/v1/articles/{article['id']}", json=article, headers=token).status_code
+    stored = {"article_id": article["id"]}
+    operations = _operations(fuzzed_app, client.get("/openapi.json").get_json())
+    failed = {"If-Match": '"not-this-version"'}
+    cases = [
+        ("GET /v1/articles/{article_id}", stored, failed, 412),
+        ("GET /v1/articles", {}, failed, 412),
+        ("GET /articles/{article_id}", stored, failed, 412),
+        ("GET /articles/{article_id}.pdf", stored, failed, 412),
+        ("GET /articles", {}, failed, 412),
+        ("GET /feed.atom", {}, failed, 412),
+        ("GET /feed.json", {}, failed, 412),
+        ("GET /articles/{article_id}.pdf", stored, {"Range": "bytes=99999999-"}, 416),
+        ("GET /articles/{article_id}.pdf", stored, {"Range": "items=0-1"}, 200),
+    ]
+    for label, path_parameters, headers, expected in cases:
+        case = operations[label].Case(path_parameters=path_parameters)
+        status, failures = _check(case, {**token, **headers})
+        assert (label, status, failures) == (label, expected, []), headers

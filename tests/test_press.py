@@ -193,6 +193,23 @@ def test_the_pdf_answers_range_requests(api):
     assert part.headers["Accept-Ranges"] == "bytes"
 
 
+def test_a_range_of_another_unit_or_several_ranges_get_the_whole_pdf(api):
+    assert api.put(minimal()).status_code == 201
+    whole = api.get("/articles/minimal.pdf").data
+    for asked in ("items=0-1", "bytes=0-1,5-6", "bytes=abc"):
+        full = api.get("/articles/minimal.pdf", headers={"Range": asked})
+        assert (full.status_code, full.data) == (200, whole), asked
+
+
+def test_a_byte_range_past_the_end_is_416_with_the_length(api):
+    assert api.put(minimal()).status_code == 201
+    length = len(api.get("/articles/minimal.pdf").data)
+    refused = api.get("/articles/minimal.pdf", headers={"Range": f"bytes={length + 10}-"})
+    assert refused.status_code == 416
+    assert refused.mimetype == "application/problem+json"
+    assert refused.headers["Content-Range"] == f"bytes */{length}"
+
+
 def test_if_range_takes_only_the_strong_etag_of_this_pdf(api):
     assert api.put(minimal()).status_code == 201
     whole = api.get("/articles/minimal.pdf")

@@ -87,6 +87,18 @@ def test_a_20000_character_word_prints_whole(pdf_client):
     assert f"Start{word}end." in page_text(response.data)
 
 
+def test_a_run_joined_by_no_break_spaces_prints_in_time(pdf_client):
+    """10,000 letters joined by U+00A0 held a printer for its whole time limit: a no-break
+    space gives no line break, so the run is one word the long-word rule now sees."""
+    for joiner in ("\u00a0", "\u202f", "\u2007"):
+        run = ("a" + joiner) * 10_000
+        article = minimal(id="joined", body=[{"type": "paragraph", "text": run}])
+        started = time.monotonic()
+        response = pdf_client.post("/v1/render/pdf", json=article)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert time.monotonic() - started < 10
+
+
 def test_long_urls_print_whole(pdf_client):
     url = "https://example.org/" + long_word(1_950)  # links may be 2,000 long
     article = minimal(

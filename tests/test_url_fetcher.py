@@ -18,7 +18,7 @@ from service.printing import Printer
 from service.url_fetcher import FetchRefused, SafeURLFetcher, is_public_address
 
 from .corpus import PNG, minimal
-from .hostile import png_header
+from .hostile import png, png_header
 
 PNG_BYTES = base64.b64decode(PNG.split(",", 1)[1])
 
@@ -360,7 +360,7 @@ def test_an_image_with_too_many_pixels_is_not_fetched_for_decoding(image_host):
 
 def test_the_images_of_one_render_share_a_pixel_budget():
     fetcher = SafeURLFetcher()
-    first, second, third = (png_header(4_000 + n, 4_000) for n in range(3))
+    first, second, third = (png(4_000 + n, 4_000) for n in range(3))
     fetcher.fetch(first)
     fetcher.fetch(second)
     with pytest.raises(FetchRefused, match="together pass 40,000,000 pixels"):
@@ -393,4 +393,28 @@ def test_a_left_out_remote_image_is_named_by_pointer(image_host):
     assert job.warnings(printed) == [
         "/body/1/src: image left out, its alt text stands in (it has 169,000,000 pixels "
         "(13,000 by 13,000); the limit is 25,000,000)"
+    ]
+
+
+def test_a_png_whose_pixels_cannot_be_decoded_is_left_out_not_a_failed_print():
+    """WeasyPrint decodes a PNG only while writing the PDF, where a broken one failed the
+    whole print, every time; the fetcher now decodes it first and leaves it out."""
+    fetcher = SafeURLFetcher()
+    header_only = png_header(10, 10)  # a readable header, and no image data at all
+    with pytest.raises(FetchRefused, match="cannot be decoded"):
+        fetcher.fetch(header_only)
+    from service.pdf_renderer import PrintJob
+    from service.settings import Settings
+    from service.templating import build_environment
+    from service.validation import validate_article
+
+    body = [{"type": "image", "src": header_only, "alt": "a broken image"}]
+    job = PrintJob(
+        validate_article(minimal(body=body)), build_environment(), Settings(env="test"), "a4"
+    )
+    printed = job.print_with(Printer(fetcher=SafeURLFetcher(), max_pages=10))
+    assert printed.data.startswith(b"%PDF-")
+    assert job.warnings(printed) == [
+        "/body/0/src: image left out, its alt text stands in "
+        "(the PNG image cannot be decoded (OSError))"
     ]

@@ -5,10 +5,10 @@ replaced or deleted is never shown from a cache.
 
 The preconditions are evaluated in the order of RFC 9110 §13.2.2: If-Match (strong), else
 If-Unmodified-Since; then If-None-Match (weak), else If-Modified-Since; and only then a
-Range, which If-Range lets through only when it names this very representation by a strong
-validator. A failed If-Match is a 412 problem, never the resource with another status.
-Werkzeug does the range arithmetic, on a copy of the request without the preconditions it
-would otherwise judge in its own order.
+Range (one range of bytes; anything else is ignored), which If-Range lets through only when
+it names this very representation by a strong validator. A failed If-Match is a 412
+problem, never the resource with another status. Werkzeug does the range arithmetic, on a
+copy of the request without the preconditions it would otherwise judge in its own order.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def conditional(
         response.headers.pop("Content-Length", None)
         return response
     environ = {key: value for key, value in request.environ.items() if key not in _PRECONDITIONS}
-    if not ranges or not _if_range_holds(etag, modified):
+    if not ranges or not _one_byte_range() or not _if_range_holds(etag, modified):
         environ.pop("HTTP_RANGE", None)
     if ranges:
         length = response.calculate_content_length()
@@ -80,6 +80,14 @@ def _changed_for_client(etag: str, modified: datetime | None) -> bool:
         return not request.if_none_match.contains_weak(etag)
     since = request.if_modified_since
     return since is None or modified is None or modified > since
+
+
+def _one_byte_range() -> bool:
+    """True when Range asks for one range of bytes. Another unit, or several ranges (which
+    would need a multipart answer), is ignored and the whole answers, as RFC 9110 §14.2
+    allows; only a single byte range past the end is refused, with 416."""
+    wanted = request.range
+    return wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1
 
 
 def _if_range_holds(etag: str, modified: datetime | None) -> bool:
