@@ -245,3 +245,34 @@ def test_the_pages_pass_the_nu_checker(pages, nu_checker, tmp_path):
         if messages
     }
     assert errors == {}
+
+
+def test_the_list_dates_each_quick_read_on_its_day_in_the_publication_s_time_zone(tmp_path):
+    """Half past midnight in Madrid was listed as the day before, in UTC."""
+    from service import create_app
+    from service.storage.schema import upgrade
+
+    from .conftest import API_TOKEN, runtime_of
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'tz.sqlite3'}",
+            "API_TOKEN": API_TOKEN,
+            "TIMEZONE": "Europe/Madrid",
+        }
+    )
+    upgrade(runtime_of(app).engine)
+    try:
+        late = _quick_read(1, id="late", published_at="2026-03-11T23:30:00Z")  # 00:30, Madrid
+        stored = app.test_client().put(
+            "/v1/articles/late", json=late, headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )
+        assert stored.status_code == 201
+        doc = _doc(app.test_client().get("/articles"))
+        (time,) = doc.xpath("//main//li[h2]//time")
+        assert time.get("datetime") == "2026-03-12T00:30:00+01:00"
+        assert time.text_content() == "March 12, 2026"
+    finally:
+        runtime_of(app).engine.dispose()

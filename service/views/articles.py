@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 from typing import Any
 
 from babel.dates import format_date
@@ -86,7 +87,7 @@ def index() -> Response:
         changed = last_change(session)
     page = runtime.env.get_template("articles/list.html").render(
         site_context("Skip to the quick reads"),
-        items=[_list_item(item) for item in listed.items],
+        items=[_list_item(item, runtime.settings.timezone) for item in listed.items],
         first_url=url_for("articles.index") if query.after else None,
         next_url=url_for("articles.index", cursor=listed.next.encode()) if listed.next else None,
         direction_of=direction_of,
@@ -94,12 +95,15 @@ def index() -> Response:
     return conditional(Response(page, mimetype="text/html"), last_modified=changed)
 
 
-def _list_item(item: ArticleSummary) -> dict[str, Any]:
+def _list_item(item: ArticleSummary, timezone: tzinfo) -> dict[str, Any]:
+    # The day in the publication's time zone (TIMEZONE), the one its editions and digests
+    # file the article under; the database keeps only the UTC moment.
+    published = item.published_at.astimezone(timezone)
     return {
         "url": url_for("articles.page", article_id=item.id),
         "headline": item.headline,
         "summary": item.summary,
         "language": item.language,
-        "iso": item.published_at.isoformat(),
-        "date": format_date(item.published_at, "long", locale="en"),
+        "iso": published.isoformat(),
+        "date": format_date(published, "long", locale="en"),
     }
