@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -275,7 +276,18 @@ ShortText = Annotated[
 AltText = Annotated[
     str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
 ]
-Dimension = Annotated[int, Field(ge=1, le=20_000)]
+
+
+def _whole_number(value: Any) -> Any:
+    """1600.0 as 1600: JSON has one kind of number, and JSON Schema's "integer" (which the
+    published schema says) admits any number with no fraction. 1600.5 stays a float and is
+    refused as one; true and false are never numbers here."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Dimension = Annotated[int, Field(ge=1, le=20_000), BeforeValidator(_whole_number)]
 
 
 class Model(BaseModel):

@@ -305,3 +305,16 @@ def test_a_lone_surrogate_in_a_choice_is_named_as_such():
         ("/kind", "holds a lone surrogate (a half of a UTF-16 pair), which is not text"),
         ("/headline", "must be a string"),
     ]
+
+
+@pytest.mark.parametrize(("width", "accepted"), [(1600.0, True), (1600.5, False), (True, False)])
+def test_a_whole_number_written_with_a_fraction_is_the_number(post_json, width, accepted):
+    """The published schema says "integer", which JSON Schema lets 1600.0 match."""
+    image = {"type": "image", "src": PNG, "alt": "A map", "width": width, "height": 800}
+    response = post_json("/v1/render/html", minimal(body=[image]))
+    if accepted:
+        assert response.status_code == 200
+        assert b'width="1600"' in response.data
+    else:
+        assert response.status_code == 422
+        assert [e["pointer"] for e in response.get_json()["errors"]] == ["/body/0/width"]
