@@ -8,12 +8,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.article import Article
+from service.characters import with_bidi_closed
 from service.language import direction_of
 from service.reading import Field, ParagraphPart, Reading, read
 from service.settings import Settings
 
 TEASER_LENGTH = 240
 ELLIPSIS = "…"
+# A digest names at most this many quick reads, oldest first, and then says how many more
+# there were, linking to the list: each copy stays a mail of about a hundred kilobytes
+# (500 quick reads made 21 MB copies, near many relays' size limit).
+MAX_ITEMS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class Digest:
     date: date
     window: Window
     items: tuple[DigestItem, ...]
+    more: int = 0  # quick reads of the window past MAX_ITEMS, not in the digest
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -77,9 +83,9 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
 
 
 def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
-    """The standfirst, or else the first paragraph cut at a word boundary."""
+    """The standfirst, or else the first paragraph, cut at a word boundary."""
     if reading.standfirst is not None:
-        return " ".join(reading.standfirst.text.split())
+        return cut_at_word(" ".join(reading.standfirst.text.split()), length)
     paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
     if paragraph is None:
         return ""
@@ -87,26 +93,34 @@ def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
 
 
 def cut_at_word(text: str, length: int) -> str:
+    """`text` cut to `length` at a word boundary, with an ellipsis; any bidirectional
+    control the cut left open is closed, so it cannot reorder what follows the teaser."""
     if len(text) <= length:
         return text
     cut = text[: length + 1]
     space = cut.rfind(" ")
     # One very long word: cut inside it rather than return nothing.
     head = cut[:space] if space > 0 else text[:length]
-    return head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS
+    return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)
 
 
 def assemble(
-    articles: Iterable[Article], day: date, at: time, zone: ZoneInfo, settings: Settings
+    articles: Iterable[Article],
+    day: date,
+    at: time,
+    zone: ZoneInfo,
+    settings: Settings,
+    more: int = 0,
 ) -> Digest:
-    """The digest for `day`: every quick read published in its window, oldest first."""
+    """The digest for `day`: the quick reads published in its window, oldest first, at most
+    MAX_ITEMS of them; `more` counts those the caller did not even pass in."""
     window = digest_window(day, at, zone)
     chosen = sorted(
         (a for a in articles if a.is_quick_read and a.published_at in window),
         key=lambda a: (a.published_at.astimezone(UTC), a.id),
     )
-    items = tuple(_item(article, read(article), settings) for article in chosen)
-    return Digest(day, window, items)
+    items = tuple(_item(article, read(article), settings) for article in chosen[:MAX_ITEMS])
+    return Digest(day, window, items, more + len(chosen[MAX_ITEMS:]))
 
 
 def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:

@@ -11,6 +11,7 @@ from typing import Any
 from babel.dates import format_date
 from jinja2 import Environment
 
+from service.characters import with_bidi_closed
 from service.email_renderer import EmailBody, Inliner, unsubscribe_marker
 from service.labels import labels_for
 from service.page import inline_html
@@ -41,7 +42,20 @@ def _date_shown(digest: Digest) -> str:
 
 def _count_shown(digest: Digest) -> str:
     count = len(digest.items)
+    if digest.more:
+        return f"the first {count} of {count + digest.more} quick reads"
     return f"{count} quick read{'s' if count != 1 else ''}"
+
+
+def _more_shown(digest: Digest) -> str:
+    """The line after the items when the digest could not name them all, or ""."""
+    if not digest.more:
+        return ""
+    return f"{digest.more} more quick read{'s' if digest.more != 1 else ''} on the website:"
+
+
+def _more_url(settings: Settings) -> str:
+    return f"{settings.base_url}/articles"
 
 
 def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> dict[str, Any]:
@@ -74,7 +88,9 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
         "heading": "Today\u2019s quick reads",
         "date_shown": _date_shown(digest),
         "count_shown": _count_shown(digest),
-        "preheader": f"{_count_shown(digest)}: {headlines}"[:200],
+        "preheader": with_bidi_closed(f"{_count_shown(digest)}: {headlines}"[:200]),
+        "more_shown": _more_shown(digest),
+        "more_url": _more_url(settings),
         "reason": REASON,
         "digest": digest,
         "items": items,
@@ -103,6 +119,8 @@ def digest_text(digest: Digest, settings: Settings) -> str:
             lines.append(wrap(item.teaser, "   "))
         lines.append(f"   <{item.url}>")
         parts.append("\n".join(lines))
+    if digest.more:
+        parts.append(f"{wrap(_more_shown(digest))}\n<{_more_url(settings)}>")
     parts.append(wrap(REASON))
     return "\n\n".join(parts) + "\n"
 

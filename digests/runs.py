@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from service.article import Article
@@ -27,7 +27,7 @@ from service.settings import Settings
 from service.storage.articles import article_of
 from service.storage.models import StoredArticle
 
-from .assemble import Digest, Window, assemble, digest_date_at, digest_window
+from .assemble import MAX_ITEMS, Digest, Window, assemble, digest_date_at, digest_window
 from .ledger import Run, SendLedger
 from .message import DigestComposer, unsendable_because
 from .render import render_digest
@@ -67,17 +67,30 @@ class Opening:
         return self.run is None
 
 
-def quick_reads_in(engine: Engine, window: Window) -> list[Article]:
-    """The stored quick reads published in `window`, as articles."""
+def quick_reads_in(
+    engine: Engine, window: Window, at_most: int = MAX_ITEMS
+) -> tuple[list[Article], int]:
+    """The first `at_most` stored quick reads published in `window`, oldest first, as
+    articles, and how many more the window holds (counted, not read)."""
+    in_window = (
+        StoredArticle.kind == "quick-read",
+        StoredArticle.published_at >= window.start,
+        StoredArticle.published_at < window.end,
+    )
     with Session(engine) as session:
         rows = session.scalars(
-            select(StoredArticle).where(
-                StoredArticle.kind == "quick-read",
-                StoredArticle.published_at >= window.start,
-                StoredArticle.published_at < window.end,
-            )
+            select(StoredArticle)
+            .where(*in_window)
+            .order_by(StoredArticle.published_at, StoredArticle.id)
+            .limit(at_most)
         ).all()
-        return [article_of(row) for row in rows]
+        more = 0
+        if len(rows) == at_most:
+            total = session.scalar(
+                select(func.count()).select_from(StoredArticle).where(*in_window)
+            )
+            more = (total or 0) - at_most
+        return [article_of(row) for row in rows], more
 
 
 def sender_name() -> str:
@@ -106,8 +119,8 @@ class DailyDigest:
 
     def assemble(self, day: date) -> Digest:
         window = self.schedule.window(day)
-        articles = quick_reads_in(self.engine, window)
-        return assemble(articles, day, self.schedule.at, self.schedule.zone, self.settings)
+        articles, more = quick_reads_in(self.engine, window)
+        return assemble(articles, day, self.schedule.at, self.schedule.zone, self.settings, more)
 
     def render(self, digest: Digest) -> EmailBody:
         return render_digest(digest, self.env, self.settings, self.inliner)

@@ -138,6 +138,23 @@ def bidi_problem(value: str) -> str | None:
     return None
 
 
+def with_bidi_closed(value: str) -> str:
+    """`value` with each bidirectional embedding, override or isolate it leaves open on its
+    last line closed at its end, innermost first: for text cut from a longer field."""
+    if not _BIDI_CONTROLS.search(value):
+        return value
+    open_controls: list[str] = []
+    for character in value:
+        if character in _OPENERS:
+            open_controls.append(character)
+        elif character in _CLOSERS and open_controls:
+            if _OPENERS[open_controls[-1]] == character:
+                open_controls.pop()
+        elif character in "\n\u2028\u2029":
+            open_controls.clear()
+    return value + "".join(_OPENERS[opener] for opener in reversed(open_controls))
+
+
 def character_problem(value: str, *, line_breaks: bool) -> str | None:
     """Why `value` breaks the character rules, or None; `line_breaks` for multi-line fields."""
     return (

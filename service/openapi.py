@@ -585,9 +585,9 @@ def _digests() -> dict[str, Any]:
             "get": _operation(
                 "The digest of a date as a page",
                 "digests",
-                {200: _ok(["text/html"], "The digest.")},
+                {200: _ok(["text/html"], "The digest.", "ETag"), 304: _not_modified()},
                 parameters=[day],
-                problems=[404],
+                problems=[404, 412],
                 page=True,
             )
         },

@@ -164,13 +164,26 @@ def _image(part: ImagePart, labels: Labels) -> str:
     return wrap(" ".join(pieces))
 
 
+# Each value is named by its column's header, which is written once per row; a header past
+# this length would multiply the text by the rows (one of 20,000 characters over 1,249 rows
+# made 53 MB), so it is written once, after the caption, and its values name it "column N".
+HEADER_LABEL_LIMIT = 40
+
+
 def _table(part: TablePart) -> str:
     header = [" ".join(inline_text(cell).split()) for cell in part.header]
+    labels = [
+        name if len(name) <= HEADER_LABEL_LIMIT else f"column {number}"
+        for number, name in enumerate(header, start=1)
+    ]
     lines = [wrap(inline_text(part.caption))]
+    for label, name in zip(labels, header, strict=True):
+        if label != name:
+            lines.append(wrap(f"{label}: {name}", "  ", "    "))
     for row in part.rows:
         cells = [" ".join(inline_text(cell).split()) for cell in row]
         lines.append(
-            wrap("; ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True)), "  - ", "    ")
+            wrap("; ".join(f"{h}: {c}" for h, c in zip(labels, cells, strict=True)), "  - ", "    ")
         )
     return "\n".join(lines)
 

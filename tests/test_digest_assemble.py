@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from digests.assemble import (
     ELLIPSIS,
+    MAX_ITEMS,
+    TEASER_LENGTH,
     assemble,
     cut_at_word,
     digest_date_at,
     digest_window,
     teaser_for,
 )
+from service.characters import bidi_problem
 from service.reading import read
 from service.settings import Settings
 
@@ -215,3 +218,32 @@ def test_teaser_without_any_paragraph_is_empty():
 )
 def test_cut_at_word(text, length, expected):
     assert cut_at_word(text, length) == expected
+
+
+def test_a_long_standfirst_is_cut_like_a_paragraph():
+    """The whole standfirst went into every copy of the digest, however long."""
+    words = " ".join(f"word{n}" for n in range(100))
+    article = quick_read("x", "2026-03-11T09:00:00Z", standfirst=words)
+    teaser = teaser_for(read(article))
+    assert teaser.endswith(ELLIPSIS)
+    assert len(teaser) <= TEASER_LENGTH + 1
+
+
+def test_a_cut_closes_the_bidirectional_controls_it_leaves_open():
+    rli, pdi, rlo, pdf = "\u2067", "\u2069", "\u202e", "\u202c"
+    text = f"Lead {rli}" + "word " * 60 + f"{pdi} done {rlo}x{pdf}."
+    cut = cut_at_word(text, 100)
+    assert cut.count(rli) == cut.count(pdi) == 1
+    assert cut.endswith(ELLIPSIS + pdi)
+    assert cut_at_word(f"{rlo}{'x' * 300}{pdf}", 50).endswith(pdf)  # one long word
+    assert bidi_problem(cut) is None
+
+
+def test_a_digest_names_at_most_max_items_and_counts_the_rest():
+    articles = [
+        quick_read(f"q{n:03d}", f"2026-03-11T08:{n // 60:02d}:{n % 60:02d}Z")
+        for n in range(MAX_ITEMS + 2)
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS, more=5)
+    assert [item.article_id for item in digest.items] == [f"q{n:03d}" for n in range(MAX_ITEMS)]
+    assert digest.more == 7  # two passed in past the cap, five the caller never read

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 
+from digests.assemble import MAX_ITEMS
 from digests.ledger import SendLedger
 from service import create_app
 from service.mail.transport import MemoryTransport
@@ -120,3 +122,34 @@ def test_a_digest_whose_window_is_still_open_is_not_sent_409(app):
     assert "is not due until" in problem["detail"]
     assert SendLedger(runtime.engine).run(tomorrow) is None
     assert runtime.memory.sent == []
+
+
+def test_a_day_of_more_quick_reads_than_a_digest_names_says_how_many_more(app):
+    """Every quick read of the window went into every copy: 500 made 21 MB messages."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED])
+    for n in range(MAX_ITEMS + 3):
+        publish(app, quick_read_json(f"q{n:03d}", f"2026-03-11T08:{n // 60:02d}:{n % 60:02d}Z"))
+    client = app.test_client()
+    page = client.get("/digests/2026-03-12")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('class="digest-item"') == MAX_ITEMS
+    assert "the first 100 of 103 quick reads" in html
+    assert "3 more quick reads on the website:" in html
+    assert "q099" in html  # oldest first, as the mail
+    assert "q100" not in html
+    # The page is tagged like every other, and answers 304 to a client that has it.
+    etag = page.headers["ETag"]
+    assert client.get("/digests/2026-03-12", headers={"If-None-Match": etag}).status_code == 304
+    sent = client.post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert sent.get_json()["items"] == MAX_ITEMS
+    wait_until_sent(app, date(2026, 3, 12), 1)
+    (envelope,) = runtime.memory.sent
+    message = message_from_bytes(envelope.data, policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "3 more quick reads on the website:" in part
+        assert "https://news.example.org/articles" in part
+    assert len(envelope.data) < 300_000

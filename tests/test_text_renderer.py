@@ -12,7 +12,7 @@ from service.text_renderer import WIDTH, render_text, wrap
 from service.validation import validate_article
 
 from .conftest import runtime_of
-from .corpus import article_words, bad_examples, corpus, every_block
+from .corpus import article_words, bad_examples, corpus, every_block, minimal
 
 ARTICLES = corpus()
 
@@ -82,3 +82,21 @@ def test_wrap_fills_lines_as_textwrap_does(text, indent, hanging):
 def test_a_word_longer_than_a_line_stands_alone():
     long = "x" * (WIDTH + 10)
     assert wrap(f"short {long} tail") == f"short\n{long}\ntail"
+
+
+def test_a_long_table_header_is_written_once_not_once_per_row(post_json):
+    """A 55 KB article (two 19,990-character headers, 1,249 rows) came out as 53 MB of text."""
+    word = ("word " * 4000)[:19_990]
+    table = {
+        "type": "table",
+        "caption": "T",
+        "header": [word, "Votes"],
+        "rows": [["x", "9"]] * 1249,
+    }
+    response = post_json("/v1/render/text", minimal(body=[table]))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert len(response.data) < 200_000
+    assert " ".join(text.split()).count(word.strip()) == 1  # once, after the caption
+    assert "  column 1: word word" in text
+    assert "  - column 1: x; Votes: 9" in text  # a short header still names its values

@@ -13,6 +13,7 @@ from ..days import day_from
 from ..errors import NotFound
 from ..runtime import current_runtime
 from .bearer import require_token
+from .caching import conditional
 
 bp = Blueprint("digests", __name__)
 _EXTENSION = "broadsheet.digests"
@@ -56,7 +57,7 @@ def page(day: str) -> Response:
     html = runtime.env.get_template("digests/page.html").render(
         digest_page_context(digest, runtime.settings)
     )
-    return Response(html, mimetype="text/html")
+    return conditional(Response(html, mimetype="text/html"))
 
 
 @bp.post("/v1/digests/<day>/send")
