@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.days import day_from
 from service.errors import DigestNotDue, DigestUnsendable
-from service.logs import configure_logging, printable
+from service.logs import configure_logging, first_line, printable
+from service.storage.schema import schema_state
 
 from .runs import DailyDigest, daily_digest_for
 
@@ -30,7 +32,18 @@ def _runtime():
 
 
 def _daily() -> DailyDigest:
-    return daily_digest_for(_runtime())
+    """The digests of the running app, once its database is known to be the one this code
+    needs (a database never migrated, or unreachable, is one line, not a traceback)."""
+    runtime = _runtime()
+    try:
+        state = schema_state(runtime.engine)
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"Broadsheet cannot use its database: {first_line(error)}"
+        ) from None
+    if not state.is_current:
+        raise click.ClickException(state.describe())
+    return daily_digest_for(runtime)
 
 
 def _day(daily: DailyDigest, given: str | None, *, due: bool = False) -> date:
@@ -96,7 +109,7 @@ def send_command(given: str | None, dry_run: bool) -> None:
     """Send the digest of a date to every confirmed subscriber, once; safe to run again."""
     runtime = _runtime()
     configure_logging(log_format=runtime.settings.log_format)
-    daily = daily_digest_for(runtime)
+    daily = _daily()
     day = _day(daily, given, due=True)
     if dry_run:
         _dry_run(daily, day)

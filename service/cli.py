@@ -58,7 +58,10 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
         from dotenv import load_dotenv
 
-        load_dotenv(env_file, override=False, encoding="utf-8")
+        try:
+            load_dotenv(env_file, override=False, encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise BadSettings(f"{env_file} is not UTF-8 (byte {error.start})") from None
     ctx.obj = ScriptInfo(create_app=app_or_exit, set_debug_flag=False)
 
 

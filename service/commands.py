@@ -6,14 +6,17 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from datetime import date
 from pathlib import Path
 
 import click
+from alembic.util.exc import CommandError
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
@@ -23,7 +26,8 @@ from .edition_printer import print_edition
 from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .formats import FORMATS, PAPERS, Rendering
-from .logs import configure_logging
+from .language import is_valid_language_tag
+from .logs import configure_logging, first_line
 from .runtime import Runtime, current_runtime
 from .storage import schema
 from .storage.editions import named, published_on
@@ -47,6 +51,14 @@ class _Day(click.ParamType):
 
 
 DAY = _Day()
+# Where a database URL may carry a password besides its user part (libpq reads these).
+PASSWORD_QUERY_KEYS = ("password", "sslpassword", "passfile")
+
+
+def shown_database(url: URL) -> str:
+    """A database URL fit to print: its password hidden, the one in the user part (as
+    SQLAlchemy does) and any in the query."""
+    return url.difference_update_query(PASSWORD_QUERY_KEYS).render_as_string(hide_password=True)
 
 
 @click.command("render")
@@ -74,7 +86,7 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
             "or redirect standard output to a file."
         )
     try:
-        article = article_from_bytes(file.read_bytes(), source="file")
+        article = article_from_bytes(read_article_file(file), source="file")
         rendering = Rendering(article, fmt, current_runtime(), paper)
         data = rendering.produce()
     except OSError as error:
@@ -91,10 +103,40 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     for warning in rendering.warnings:
         click.echo(f"{file}: warning: {warning}", err=True)
     if output:
-        output.write_bytes(data)
+        _write(output, data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
     else:
-        sys.stdout.buffer.write(data)
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as error:
+            raise click.ClickException(f"standard output: {error.strerror or error}") from None
+
+
+def read_article_file(file: Path) -> bytes:
+    """An article file's bytes, read as the HTTP routes read a body: a regular file (not a
+    pipe or a device, which could block or never end) of at most MAX_BODY_BYTES."""
+    limit = current_runtime().settings.max_body_bytes
+    with open(file, "rb", buffering=0, opener=_nonblocking) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise click.ClickException(f"{file}: not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise click.ClickException(
+            f"{file}: larger than the limit of {limit} bytes (BROADSHEET_MAX_BODY_BYTES)"
+        )
+    return data
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def _write(output: Path, data: bytes) -> None:
+    try:
+        output.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"{output}: {error.strerror or error}") from None
 
 
 def _refused(where: object, error: BroadsheetError) -> None:
@@ -148,11 +190,17 @@ def edition_command(
         raise click.UsageError("Give article files or --ids, not both.")
     if not files and ids is None and on is None:
         raise click.UsageError("Give --date, --ids or article files.")
+    if language is not None and not is_valid_language_tag(language):
+        raise click.BadParameter(
+            f"{language!r} is not a registered BCP 47 tag", param_hint="--lang"
+        )
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"{output.parent} is not a folder", param_hint="-o")
     runtime = current_runtime()
     articles = []
     for file in files:
         try:
-            articles.append(article_from_bytes(file.read_bytes(), source="file"))
+            articles.append(article_from_bytes(read_article_file(file), source="file"))
         except OSError as error:
             raise click.ClickException(f"{file}: {error.strerror or error}") from None
         except BroadsheetError as error:
@@ -185,7 +233,7 @@ def edition_command(
             )
     except BroadsheetError as error:
         _refused("edition", error)
-    output.write_bytes(data)
+    _write(output, data)
     click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
 
 
@@ -223,7 +271,7 @@ def serve_command(host: str, port: int) -> None:
     # Flask refuses app.run() inside its own CLI; run werkzeug's server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     prepare_database(current_runtime())
-    database = current_runtime().engine.url  # printed with its password hidden
+    database = shown_database(current_runtime().engine.url)
     click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
     # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
     # dropped, so a stalled connection does not hold a thread; the body's own deadline is
@@ -265,8 +313,8 @@ def upgrade_command(revision: str, sql: bool) -> None:
             click.echo(state.describe(), err=True)
             sys.exit(1)
         state = schema.upgrade(_engine(), revision)
-    except SQLAlchemyError as error:
-        click.echo(f"Could not migrate the database: {error}", err=True)
+    except (SQLAlchemyError, CommandError) as error:
+        click.echo(f"Could not migrate the database: {first_line(error)}", err=True)
         sys.exit(1)
     click.echo(state.describe())
 
@@ -275,7 +323,11 @@ def upgrade_command(revision: str, sql: bool) -> None:
 @with_appcontext
 def current_command() -> None:
     """Say which revision the database is at, and whether it is the one this code needs."""
-    state = schema.schema_state(_engine())
+    try:
+        state = schema.schema_state(_engine())
+    except SQLAlchemyError as error:
+        click.echo(f"Could not read the database: {first_line(error)}", err=True)
+        sys.exit(1)
     click.echo(state.describe())
     sys.exit(0 if state.is_current else 1)
 
@@ -297,7 +349,7 @@ def prepare_database(runtime: Runtime) -> None:
         if not state.is_current and state.can_upgrade and runtime.settings.env != "production":
             state = schema.upgrade(engine)
     except SQLAlchemyError as error:
-        click.echo(f"Broadsheet cannot use its database: {error}".splitlines()[0], err=True)
+        click.echo(f"Broadsheet cannot use its database: {first_line(error)}", err=True)
         sys.exit(1)
     if not state.is_current:
         click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)

@@ -49,6 +49,12 @@ def _escape_unprintable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
+def first_line(error: BaseException) -> str:
+    """An error's message without what follows its first line (SQLAlchemy appends its SQL,
+    parameters and a link), for a one-line message."""
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
 def printable(value: object, limit: int = 300) -> str:
     """`value` as one unambiguous line for a log message, cut to `limit` characters."""
     text = str(value)

@@ -89,7 +89,7 @@ class Settings(BaseModel):
     )
     api_token: str | None = setting(
         None,
-        "a token of at least 16 characters, no spaces",
+        "a token of at least 16 visible ASCII characters (no spaces)",
         shown="unset: token-protected routes answer 401",
         secret=True,
     )
@@ -104,7 +104,7 @@ class Settings(BaseModel):
     )
     metrics_token: str | None = setting(
         None,
-        "a token of at least 16 characters, no spaces: GET /metrics then needs it (Bearer)",
+        "a token of at least 16 visible ASCII characters: GET /metrics then needs it (Bearer)",
         shown="unset",
         secret=True,
     )
@@ -131,7 +131,9 @@ class Settings(BaseModel):
         10.0, "a number of seconds above 0, at most 600: the time a request body may take"
     )
     ratelimit_storage_url: str = setting(
-        "memory://", "memory:// or a redis:// (rediss://) URL shared between machines"
+        "memory://",
+        "memory:// or a redis:// (rediss://) URL shared between machines",
+        secret=True,  # a Redis URL may hold a password
     )
     ratelimit_enabled: bool = setting(True, "true or false (false turns every rate limit off)")
     ratelimit_key_prefix: str = setting(
@@ -298,14 +300,21 @@ class Settings(BaseModel):
             raise ValueError() from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("needs http:// or https:// and a host")
-        if parts.query or parts.fragment:
-            raise ValueError("has a query or fragment")
+        # Every link, header and feed is this text plus a path: nothing may end it early
+        # (?, #), add a user (@), or break a header line or a URL (spaces, controls).
+        if any(c in "?#@" or c.isspace() or not c.isprintable() for c in value):
+            raise ValueError("has a query, a fragment, a user, a space or a control character")
+        try:
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError:
+            raise ValueError("has a port that is not a number from 0 to 65535") from None
         return value.rstrip("/")
 
     @field_validator("api_token", "metrics_token")
     @classmethod
     def _api_token(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) < 16 or any(c.isspace() for c in value)):
+        # What a client can send in a header: visible ASCII, no spaces.
+        if value is not None and (len(value) < 16 or not all("!" <= c <= "~" for c in value)):
             raise ValueError()
         return value
 

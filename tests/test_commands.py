@@ -362,3 +362,96 @@ def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
     result = runner.invoke(args=["render", str(path), "--to", "pdf", "-o", str(tmp_path / "a.pdf")])
     assert result.exit_code == 0, result.output
     assert f"{path}: warning: /body/0/src: image left out" in result.output
+
+
+# Hostile files, folders and databases: one line, never a traceback or a hang ------------
+
+
+def test_render_reads_only_a_regular_file_within_the_body_limit(make_app, tmp_path):
+    runner = make_app(MAX_BODY_BYTES=2048).test_cli_runner()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # reading one with nobody writing waited for ever
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 3000)
+    cases = [
+        (fifo, "not a regular file"),
+        (Path("/dev/zero"), "not a regular file"),  # read whole, it filled the memory
+        (big, "larger than the limit of 2048 bytes (BROADSHEET_MAX_BODY_BYTES)"),
+    ]
+    for path, message in cases:
+        started = time.monotonic()
+        result = runner.invoke(args=["render", str(path), "--to", "text"])
+        assert result.exit_code == 1, result.output
+        assert result.output == f"Error: {path}: {message}\n"
+        assert time.monotonic() - started < 10
+
+
+def test_render_to_a_missing_folder_is_one_line(runner, tmp_path):
+    out = tmp_path / "nowhere" / "article.txt"
+    result = runner.invoke(
+        args=["render", str(EXAMPLES / "bike-lanes.json"), "--to", "text", "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert result.output == f"Error: {out}: No such file or directory\n"
+
+
+def test_an_edition_s_language_and_folder_are_checked_before_printing(edition_runner, tmp_path):
+    files = [str(EXAMPLES / "bike-lanes.json")]
+    bad_lang = edition_runner().invoke(
+        args=["edition", *files, "-o", str(tmp_path / "e.pdf"), "--lang", "zz-invalid-!!"]
+    )
+    assert bad_lang.exit_code == 2
+    assert "'zz-invalid-!!' is not a registered BCP 47 tag" in bad_lang.output
+    nowhere = tmp_path / "nowhere" / "e.pdf"
+    bad_folder = edition_runner().invoke(args=["edition", *files, "-o", str(nowhere)])
+    assert bad_folder.exit_code == 2
+    assert f"{nowhere.parent} is not a folder" in bad_folder.output
+    for result in (bad_lang, bad_folder):
+        assert "Printing articles" not in result.output
+
+
+def test_a_database_that_cannot_be_opened_or_is_not_migrated_is_one_line(make_app, tmp_path):
+    unreachable = make_app(DATABASE_URL="sqlite:////nonexistent/folder/x.sqlite3")
+    result = unreachable.test_cli_runner().invoke(args=["db", "current"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Could not read the database: (sqlite3.OperationalError)")
+    assert len(result.output.splitlines()) == 1
+    fresh = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}").test_cli_runner()
+    for args in (["digest", "send"], ["digest", "preview", "-o", str(tmp_path)]):
+        result = fresh.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert len(result.output.splitlines()) == 1, result.output
+        assert "broadsheet db upgrade" in result.output or "revision" in result.output
+    bad = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}").test_cli_runner()
+    result = bad.invoke(args=["db", "upgrade", "nosuchrev"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Could not migrate the database: ")
+    assert len(result.output.splitlines()) == 1
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    env_file = tmp_path / "latin1.env"
+    env_file.write_bytes(b"BROADSHEET_PUBLISHER_NAME=Caf\xe9\n")
+    result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+    assert result.exit_code == 2
+    assert result.output == f"{env_file} is not UTF-8 (byte 29)\n"
+
+
+def test_a_database_url_is_shown_without_any_password():
+    from sqlalchemy import make_url
+
+    from service.commands import shown_database
+
+    for url in (
+        "postgresql+psycopg://app:S3cret@db/news",
+        "postgresql+psycopg://app@db/news?password=S3cret&sslmode=require",
+        "postgresql+psycopg://app@db/news?sslpassword=S3cret",
+    ):
+        shown = shown_database(make_url(url))
+        assert "S3cret" not in shown
+        assert shown.startswith("postgresql+psycopg://app")
+    assert "sslmode=require" in shown_database(make_url("postgresql://a@db/n?sslmode=require"))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service import create_app
+from service.logs import printable
 from service.settings import PREFIX, Settings, SettingsError, env_name
 
 from .corpus import EXAMPLES
@@ -46,18 +47,26 @@ BAD_VALUES = [
     ("SMTP_URL", "http://mail.example.org", "smtp://"),
     ("DATABASE_URL", "not a url", "a database URL"),
     ("DATABASE_URL", "mysql://user@host/db", "a database URL"),
-    ("API_TOKEN", "short", "at least 16 characters"),
+    ("API_TOKEN", "short", "at least 16 visible ASCII characters"),
+    ("API_TOKEN", "токен-для-записи-1234", "at least 16 visible ASCII characters"),
+    ("RATELIMIT_STORAGE_URL", "Redis://:S3cretRedisPw@redis.internal:6379/0", "redis://"),
+    ("BASE_URL", "https://news.example.org\r\nX-Evil: 1", "a control character"),
+    ("BASE_URL", "https://news.example.org/?", "a query"),
+    ("BASE_URL", "https://news.example.org/#", "a fragment"),
+    ("BASE_URL", "https://user:pw@news.example.org", "a user"),
+    ("BASE_URL", "https://news.example.org:99999", "a port"),
+    ("BASE_URL", "https://news.example.org\u202e", "a control character"),
     ("DKIM_KEY_FILE", "/nonexistent/key.pem", "a readable PEM private key file"),
     ("ENV", "staging", "production, development or test"),
 ]
-SECRET = {"DATABASE_URL", "SMTP_URL", "API_TOKEN", "SECRET_KEY"}
+SECRET = {"DATABASE_URL", "SMTP_URL", "API_TOKEN", "SECRET_KEY", "RATELIMIT_STORAGE_URL"}
 ISSUE_EXAMPLES = [("DIGEST_TIME", "25:00"), ("TIMEZONE", "Mars/Base"), ("PDF_WORKERS", "0")]
 
 
 def _check_line(lines: list[str], name: str, value: str, accepts: str) -> None:
     assert len(lines) == 1, lines
     line = lines[0]
-    shown = "" if name in SECRET else "=" + value.replace("\n", "\\n")
+    shown = "" if name in SECRET else "=" + printable(value)
     assert line.startswith(f"BROADSHEET_{name}{shown} is not valid"), line
     assert accepts in line, line
     if name in SECRET:
