@@ -36,7 +36,7 @@ from .metrics import timed_render
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
 from .pdf_renderer import break_long_words
-from .print_budget import EDITION_LIMIT, check_print_budget, layout_cost
+from .print_budget import EDITION_LIMIT, check_print_budget
 from .printing import Printed
 from .reading import prefix_for
 from .settings import Settings
@@ -88,6 +88,7 @@ class PartJob:
     html: str
     link_labels: dict[str, str]
     etag: str
+    layout: int  # its weight in the print budget
 
 
 _carriers: dict[tuple[str, str], bytes] = {}
@@ -113,11 +114,18 @@ class EditionJob:
         self.edition = edition
         self.env = env
         running_title = f"{edition.publication} · {edition.title}"
-        self.layout = 0  # the print budget's weight of the parts so far
-        self.parts = [
-            self._part(position, article, settings, running_title)
-            for position, article in enumerate(edition.articles, start=1)
-        ]
+        self.parts: list[PartJob] = []
+        layout = 0
+        for position, article in enumerate(edition.articles, start=1):
+            part = self._part(position, article, settings, running_title)
+            layout += part.layout
+            if layout > EDITION_LIMIT:
+                raise EditionTooLarge(
+                    f"The edition asks for more layout than one edition may take: it passes "
+                    f"the edition's print budget of {EDITION_LIMIT:,} at article {position} "
+                    f"({article.id}). Print it as several editions."
+                )
+            self.parts.append(part)
         fields = "\0".join(
             (
                 _ENGINE,
@@ -145,22 +153,15 @@ class EditionJob:
         html = break_long_words(self.env.get_template("editions/part.html").render(context))
         reading = context["reading"]
         try:
-            check_print_budget(reading)
+            layout = check_print_budget(reading)
         except RenderRefused as refusal:
             raise EditionTooLarge(f"Article {position} ({article.id}): {refusal.detail}") from None
-        self.layout += layout_cost(reading)
-        if self.layout > EDITION_LIMIT:
-            raise EditionTooLarge(
-                f"The edition asks for more layout than one edition may take: it passes the "
-                f"edition's print budget of {EDITION_LIMIT:,} at article {position} "
-                f"({article.id}). Print it as several editions."
-            )
         etag = hashlib.sha256(
             f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
             + html.encode("utf-8")
         ).hexdigest()
         labels = link_labels(reading, context["labels"])
-        return PartJob(position, article, html, labels, etag)
+        return PartJob(position, article, html, labels, etag, layout)
 
     def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
         """Print every part in parallel, merging each as it comes, then the front matter."""

@@ -36,8 +36,8 @@ EDITION_LIMIT = 20 * LIMIT
 _ELEMENT = re.compile(r"<[A-Za-z]")
 
 
-def check_print_budget(reading: Reading, limit: int = LIMIT) -> None:
-    """Raise RenderRefused, pointing where the article passes `limit`, if it is too heavy."""
+def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
+    """The article's weight; RenderRefused, pointing where it passes `limit`, if too heavy."""
     total = 0
     for pointer, cost in layout_costs(reading):
         total += cost
@@ -50,6 +50,7 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> None:
                 f"an inline element {ELEMENT}, a block {BLOCK}, a note {NOTE}) at {pointer}.",
                 [FieldError(pointer, f"passes the print budget of {limit:,} here")],
             )
+    return total
 
 
 def layout_cost(reading: Reading) -> int:

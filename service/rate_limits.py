@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import math
 import time
+from functools import lru_cache
 
 from flask import Flask, request
 from flask_limiter import Limit, Limiter
@@ -71,10 +72,14 @@ EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 def client_address() -> str:
+    return client_of(request.remote_addr or "")
+
+
+@lru_cache(maxsize=4096)
+def client_of(address: str) -> str:
     """The client a budget belongs to. An IPv6 host is given a whole /64 (RFC 6177) and may
     use any address in it, so IPv6 clients are counted by their /64; an IPv4 address mapped
-    into IPv6 is the IPv4 client it names."""
-    address = request.remote_addr or ""
+    into IPv6 is the IPv4 client it names. Cached: it runs for every request."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
     except ValueError:

@@ -276,15 +276,21 @@ def test_sign_ups_are_limited_per_client(limited_app):
     )
 
 
+def _one_mailbox_budget(client, accepted: list[str], refused: str) -> None:
+    """Sign up each of `accepted` from a client of its own (each accepted), then `refused`
+    from yet another: refused, since all of them spend one mailbox's budget of two."""
+    for n, address in enumerate(accepted):
+        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
+        assert response.status_code == 202
+    _assert_limited(_request(client, "POST", "/subscribe", "192.0.2.9", json={"email": refused}))
+
+
 def test_sign_ups_are_limited_per_address_whichever_client_sends_them(limited_app):
     app = limited_app(RATELIMIT_SIGNUP="100 per hour")
     client = app.test_client()
-    for n, address in enumerate(["Reader@Example.org", "reader@example.org"]):
-        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
-        assert response.status_code == 202
     # The same address, however it is written, from a third client.
-    _assert_limited(
-        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": " READER@example.org "})
+    _one_mailbox_budget(
+        client, ["Reader@Example.org", "reader@example.org"], " READER@example.org "
     )
     other = _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "o@example.org"})
     assert other.status_code == 202
@@ -472,18 +478,8 @@ def test_the_mailbox_key_folds_the_spellings_of_one_mailbox(address, key):
 def test_sub_addresses_and_gmail_dots_share_the_mailbox_budget(limited_app):
     app = limited_app(RATELIMIT_SIGNUP="100 per hour")
     client = app.test_client()
-    for n, address in enumerate(["b+1@example.org", "b+2@example.org"]):
-        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
-        assert response.status_code == 202
-    _assert_limited(
-        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "B+news@example.org"})
-    )
-    for n, address in enumerate(["j.doe@gmail.com", "jdoe@googlemail.com"]):
-        response = _request(client, "POST", "/subscribe", f"192.0.2.{n}", json={"email": address})
-        assert response.status_code == 202
-    _assert_limited(
-        _request(client, "POST", "/subscribe", "192.0.2.9", json={"email": "J.D.O.E+x@gmail.com"})
-    )
+    _one_mailbox_budget(client, ["b+1@example.org", "b+2@example.org"], "B+news@example.org")
+    _one_mailbox_budget(client, ["j.doe@gmail.com", "jdoe@googlemail.com"], "J.D.O.E+x@gmail.com")
     # Each spelling is still its own sign-up: the limit counts, the store keeps what was sent.
     with runtime_of(app).engine.connect() as connection:
         emails = set(connection.execute(select(Subscriber.email)).scalars())
