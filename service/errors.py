@@ -134,6 +134,10 @@ class RenderRefused(BroadsheetError):
     title = "The article exceeds a rendering limit"
 
 
+class PrintTimedOut(RenderRefused):
+    """The layout passed the time limit: the article may be too slow, or the machine busy."""
+
+
 class PrinterUnavailable(BroadsheetError):
     """Every PDF worker is busy, or one stopped: try again shortly."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import weasyprint
 from jinja2 import Environment
 
-from .errors import NotFound, PrinterUnavailable, RenderRefused
+from .errors import NotFound, PrinterUnavailable, PrintTimedOut, RenderRefused
 from .metrics import timed_render
 from .pdf_renderer import PrinterLike, PrintJob
 from .settings import Settings
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 PAPER = "a4"
 SERVICE_DIR = Path(__file__).resolve().parent
 _POLL_SECONDS = 0.05
+# A print that passed the time limit may have met a busy machine: it is refused for this long,
+# then tried again, so load cannot refuse an article for good nor a slow one hold the printers.
+TIMED_OUT_FOR = timedelta(minutes=10)
 _STOP = object()
 
 
@@ -105,6 +108,7 @@ class Press:
         self.wait_limit = 3 * time_limit
         self.claim_lifetime = timedelta(seconds=3 * time_limit + 10)
         self.layout = layout_fingerprint(settings, max_pages)
+        self.timed_out_for = TIMED_OUT_FOR
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._inflight: dict[tuple[str, str], Future[StoredPdf]] = {}
         self._lock = threading.Lock()
@@ -143,8 +147,9 @@ class Press:
                 if state.layout != self.layout:
                     self.submit(article_id, state.article_version)
                 return printed
-            if state.current and state.failure and state.layout == self.layout:
-                raise RenderRefused(state.failure)
+            refusal = state.refusal(self.layout, datetime.now(UTC)) if state.current else None
+            if refusal is not None:
+                raise RenderRefused(refusal)
             future = self.submit(article_id, state.article_version)
             if future is None:
                 raise PrinterUnavailable("The PDF printer is busy; try again shortly.")
@@ -201,8 +206,9 @@ class Press:
             printed = _printed(state)
             if printed is not None and state.layout == self.layout:
                 return printed
-            if state.failure and state.layout == self.layout:
-                raise RenderRefused(state.failure)
+            refusal = state.refusal(self.layout, datetime.now(UTC))
+            if refusal is not None:
+                raise RenderRefused(refusal)
             if time.monotonic() > deadline:
                 raise PrinterUnavailable("Another process is still printing this article.")
             time.sleep(_POLL_SECONDS)
@@ -221,8 +227,10 @@ class Press:
             for warning in job.warnings(printed):
                 logger.warning("The stored PDF of %r left out: %s", article_id, warning)
         except RenderRefused as refusal:
+            passing = isinstance(refusal, PrintTimedOut)
+            until = datetime.now(UTC) + self.timed_out_for if passing else None
             with self.database.writing() as session:
-                save_failure(session, article_id, version, self.layout, refusal.detail)
+                save_failure(session, article_id, version, self.layout, refusal.detail, until)
             logger.warning("Article %r cannot be printed: %s", article_id, refusal.detail)
             raise
         except BaseException:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from .errors import PrinterUnavailable, RenderRefused
+from .errors import PrinterUnavailable, PrintTimedOut, RenderRefused
 from .metrics import mark_process_dead, waiting_for_printer
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ class IsolatedPrinter:
                     "A PDF render passed the %.0f s limit; its worker was stopped", self.time_limit
                 )
                 self._replace(worker)
-                raise RenderRefused(
+                raise PrintTimedOut(
                     f"The article took longer than {self.time_limit:g} s to lay out."
                 )
             status, payload, worker.rss = worker.connection.recv()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service import create_app
 from service.pdf_renderer import PrintJob
@@ -152,6 +153,39 @@ def test_an_article_too_long_to_print_is_refused_once_and_remembered(api, printe
     assert printer.jobs == []
     # The reading page does not depend on the PDF.
     assert api.get(f"/articles/{article['id']}").status_code == 200
+
+
+def test_a_print_past_the_time_limit_is_refused_for_a_while_then_printed_again(
+    stored_app, api, printer
+):
+    """Load alone can push a print past the time limit: that refusal must not last for good."""
+    from service.errors import PrintTimedOut
+
+    printer.fail_with = PrintTimedOut("The article took longer than 20 s to lay out.")
+    assert api.put(minimal()).status_code == 201
+    before = datetime.now(UTC)
+    for _ in range(2):
+        response = api.get("/articles/minimal.pdf")
+        assert response.status_code == 422
+        assert "longer than 20 s" in response.get_json()["detail"]
+    assert len(printer.jobs) == 1  # the second reader was refused without a print
+    database = stored_app.extensions["broadsheet"].database
+    with database.reading() as session:
+        until = session.scalar(select(ArticlePdf.failure_until))
+    assert before + timedelta(minutes=9) < until < datetime.now(UTC) + timedelta(minutes=11)
+
+    printer.fail_with = None  # the machine is quiet again, and the ten minutes are over
+    with database.writing() as session:
+        session.execute(update(ArticlePdf).values(failure_until=before - timedelta(seconds=1)))
+    printed = api.get("/articles/minimal.pdf")
+    assert printed.status_code == 200
+    assert printed.data.startswith(b"%PDF")
+    assert len(printer.jobs) == 2
+    with database.reading() as session:
+        assert session.execute(select(ArticlePdf.failure, ArticlePdf.failure_until)).one() == (
+            None,
+            None,
+        )
 
 
 def test_a_printer_failure_is_503_and_the_next_reader_prints_again(stored_app, api, printer):

@@ -7,8 +7,12 @@ import os
 import signal
 
 import psutil
+import pytest
 
 from service import create_app
+from service.errors import PrintTimedOut
+from service.pdf_renderer import PrintJob
+from service.validation import validate_article
 
 from . import hostile
 from .conftest import runtime_of
@@ -38,6 +42,10 @@ def test_time_limit_stops_a_render_and_the_printer_recovers():
     response = client.post("/v1/render/pdf", json=long_article(300))
     assert response.status_code == 422
     assert "longer than 0.3 s" in response.get_json()["detail"]
+    runtime = runtime_of(app)
+    job = PrintJob(validate_article(long_article(300)), runtime.env, runtime.settings, "a4")
+    with pytest.raises(PrintTimedOut):  # the kind of refusal the press remembers only a while
+        job.print_with(pool)
     # A loaded machine may take more than 0.3 s for any render: what counts here is that
     # the pool, its stopped worker replaced, answers again.
     pool.time_limit = 60

@@ -60,6 +60,7 @@ class ArticlePdf(Base):
     etag: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     failure: Mapped[str | None] = mapped_column(Text)  # why it cannot be printed, if so
+    failure_until: Mapped[datetime | None]  # a passing failure holds until then; None: for good
     claimed_at: Mapped[datetime | None]  # a process took the print on at this moment
     printed_at: Mapped[datetime | None]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import ArticlePdf, StoredArticle
@@ -25,12 +25,21 @@ class PdfState:
     etag: str | None
     data: bytes | None
     failure: str | None
+    failure_until: datetime | None
     printed_at: datetime | None
 
     @property
     def current(self) -> bool:
         """Printed, or refused, for the article's present version."""
         return self.version == self.article_version
+
+    def refusal(self, layout: str, now: datetime) -> str | None:
+        """Why this version cannot be printed with `layout`, while the failure holds."""
+        if self.failure is None or self.layout != layout:
+            return None
+        if self.failure_until is not None and self.failure_until <= now:
+            return None
+        return self.failure
 
 
 def pdf_state(session: Session, article_id: str) -> PdfState | None:
@@ -43,6 +52,7 @@ def pdf_state(session: Session, article_id: str) -> PdfState | None:
             ArticlePdf.etag,
             ArticlePdf.data,
             ArticlePdf.failure,
+            ArticlePdf.failure_until,
             ArticlePdf.printed_at,
         )
         .outerjoin(ArticlePdf, ArticlePdf.article_id == StoredArticle.id)
@@ -59,13 +69,18 @@ def claim_print(
     now: datetime,
     stale_before: datetime,
 ) -> bool:
-    """Take on printing `version` with `layout`: False if done, or claimed by someone alive."""
+    """Take on printing `version` with `layout`: False if done, refused, or claimed by someone
+    alive. A passing failure that has run out may be printed again."""
     claimed = session.execute(
         update(ArticlePdf)
         .where(
             ArticlePdf.article_id == article_id,
             ArticlePdf.version == version,
-            or_(ArticlePdf.layout.is_(None), ArticlePdf.layout != layout),
+            or_(
+                ArticlePdf.layout.is_(None),
+                ArticlePdf.layout != layout,
+                and_(ArticlePdf.failure_until.is_not(None), ArticlePdf.failure_until <= now),
+            ),
             or_(ArticlePdf.claimed_at.is_(None), ArticlePdf.claimed_at < stale_before),
         )
         .values(claimed_at=now)
@@ -86,20 +101,27 @@ def save_print(
     saved = session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
-        .values(layout=layout, etag=etag, data=data, failure=None)
+        .values(layout=layout, etag=etag, data=data, failure=None, failure_until=None)
         .values(claimed_at=None, printed_at=now)
     )
     return saved.rowcount == 1  # type: ignore[attr-defined]
 
 
 def save_failure(
-    session: Session, article_id: str, version: str, layout: str, failure: str
+    session: Session,
+    article_id: str,
+    version: str,
+    layout: str,
+    failure: str,
+    until: datetime | None = None,
 ) -> None:
-    """Record that this version cannot be printed with this layout, so no one tries again."""
+    """Record that this version cannot be printed with this layout, so no one tries again:
+    for good, or `until` then when the failure may pass (a time limit under load)."""
     session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
-        .values(layout=layout, etag=None, data=None, failure=failure, claimed_at=None)
+        .values(layout=layout, etag=None, data=None, failure=failure, failure_until=until)
+        .values(claimed_at=None)
     )
 
 
