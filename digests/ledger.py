@@ -175,26 +175,12 @@ class SendLedger:
     def record_sent(self, delivery_id: int, token: str, *, now: datetime, reply: str) -> None:
         self.record(token, Result(delivery_id, "sent", reply, sent_at=now))
 
-    def release(self, token: str, delivery_ids: Iterable[int]) -> None:
-        """Hand back rows claimed but not sent (a clean stop), due again at once."""
-        ids = list(delivery_ids)
-        if not ids:
-            return
-        with self.writer.begin() as connection:
-            connection.execute(
-                update(LedgerEntry)
-                .where(
-                    LedgerEntry.id.in_(ids),
-                    LedgerEntry.claim_token == token,
-                    LedgerEntry.status == claims.CLAIMED,
-                )
-                .values(
-                    status="pending",
-                    claim_token=None,
-                    lease_expires_at=None,
-                    attempts=LedgerEntry.attempts - 1,
-                )
-            )
+    def release(
+        self, token: str, delivery_ids: Iterable[int], due_at: datetime | None = None
+    ) -> None:
+        """Hand back rows claimed but not sent (a clean stop, a server away): due again at
+        once, or at `due_at`."""
+        claims.release(self.writer, DELIVERIES, token, list(delivery_ids), due_at=due_at)
 
     # Reading ------------------------------------------------------------------------------
 

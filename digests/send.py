@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from service.mail.transport import Delivery, Envelope, Outcome, Transport
 from service.metrics import count_digest_message
+from service.storage import claims
 
 from .ledger import Claimed, Run, SendLedger
 from .message import DigestComposer, DigestTemplate
@@ -39,7 +40,7 @@ class SendOptions:
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait before attempt `attempts + 1`: doubling from retry_first up to retry_longest."""
-        return min(self.retry_first * 2 ** max(attempts - 1, 0), self.retry_longest)
+        return claims.backoff(self.retry_first, self.retry_longest, attempts)
 
 
 @dataclass
@@ -117,6 +118,8 @@ class DigestSender:
         self.options = options or SendOptions()
         self.clock = clock
         self.stop = stop or threading.Event()
+        # Never shorter than one message may take, or a live sender's could be taken over.
+        self.lease = max(self.options.lease, transport.longest_exchange)
 
     def send(self, day: date, progress: Callable[[int], None] | None = None) -> Summary:
         """Send what is due of `day`'s run until it is done, stopped, or the wait runs out."""
@@ -129,7 +132,7 @@ class DigestSender:
         try:
             while not self.stop.is_set():
                 token, batch = self.ledger.claim(
-                    day, now=self.clock(), lease=self.options.lease, limit=self.options.batch
+                    day, now=self.clock(), lease=self.lease, limit=self.options.batch
                 )
                 if batch:
                     self._send_batch(run, template, token, batch, summary, progress)
@@ -160,7 +163,7 @@ class DigestSender:
         goes before the reply to the one before it is on disk, and a message not taken is
         withdrawn before its data. The next message is written while this one's data is
         with the server."""
-        lease = self.options.lease
+        lease = self.lease
         written: list[Prepared] = []
         unrecorded: Result | None = None  # the reply to the message before, not yet on disk
         with self.ledger.steps() as steps:
@@ -186,6 +189,13 @@ class DigestSender:
                 unrecorded = self._send_one(prepared, summary, go_ahead, write_upcoming)
                 if progress:
                     progress(1)
+                if unrecorded is not None and unrecorded.uncounted:
+                    # The server is away: the rest of the batch waits as this one does.
+                    steps.record(token, unrecorded)
+                    rest = [later.delivery_id for later in batch[index + 1 :]]
+                    self.ledger.release(token, rest, unrecorded.next_attempt_at)
+                    logger.warning("The mail server is away; %d messages wait", len(rest) + 1)
+                    return
             if unrecorded is not None:
                 steps.record(token, unrecorded)
 
@@ -226,10 +236,17 @@ class DigestSender:
         if not go_ahead():
             summary.skipped += 1
             return None
-        if reply.outcome is Outcome.SENT:
+        if reply.gone:  # sent, or unconfirmed: never sent twice
             summary.sent += 1
             count_digest_message("sent")
             return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
+        if reply.outcome is Outcome.TEMPORARY and not reply.offered:
+            summary.retried += 1
+            count_digest_message("retried")
+            retry_at = self.clock() + options.backoff(row.attempts - 1)
+            return Result(
+                row.delivery_id, "pending", str(reply), next_attempt_at=retry_at, uncounted=True
+            )
         if reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
             summary.retried += 1
             count_digest_message("retried")

@@ -44,6 +44,7 @@ _RECORD = (
     "UPDATE digest_deliveries SET status = :status, reply = :reply,"
     " sent_at = COALESCE(:sent_at, sent_at),"
     " next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at),"
+    " attempts = attempts - :uncounted,"
     f" claim_token = NULL, lease_expires_at = NULL WHERE {_HELD}"
 )
 _NAMED = re.compile(r":(\w+)")
@@ -58,6 +59,8 @@ class Result:
     reply: str
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    # The attempt failed before the server saw the message: it does not count against it.
+    uncounted: bool = False
 
 
 class MessageSteps:
@@ -130,5 +133,6 @@ class MessageSteps:
                 if result.next_attempt_at
                 else None,
                 "reply": result.reply[:REPLY_LENGTH],
+                "uncounted": int(result.uncounted),
             },
         )

@@ -33,7 +33,7 @@ class RelayOptions:
     max_attempts: int = 30  # with the backoff above: about a day of trying
 
     def backoff(self, attempts: int) -> timedelta:
-        return min(self.retry_first * 2 ** max(attempts - 1, 0), self.retry_longest)
+        return claims.backoff(self.retry_first, self.retry_longest, attempts)
 
 
 class OutboxRelay:
@@ -60,20 +60,22 @@ class OutboxRelay:
     def deliver_due(self) -> int:
         """Send one batch of what is due; the number of rows handled (0: nothing was due)."""
         options = self.options
-        token, rows = claims.claim(
-            self.engine,
-            OUTBOX,
-            where=true(),
-            now=self.clock(),
-            lease=options.lease,
-            limit=options.batch,
-            returning=(OUTBOX.c.purpose, OUTBOX.c.subscriber_id, OUTBOX.c.attempts),
-        )
-        if not rows:
-            return 0
-        tag = self.subscriptions.settings.message_id_tag
         with self.transport() as transport:
-            for row in rows:
+            lease = max(options.lease, transport.longest_exchange)
+            token, rows = claims.claim(
+                self.engine,
+                OUTBOX,
+                where=true(),
+                now=self.clock(),
+                lease=lease,
+                limit=options.batch,
+                returning=(OUTBOX.c.purpose, OUTBOX.c.subscriber_id, OUTBOX.c.attempts),
+            )
+            tag = self.subscriptions.settings.message_id_tag
+            for index, row in enumerate(rows):
+                if not claims.take(self.writer, OUTBOX, row.id, token, self.clock() + lease):
+                    logger.info("Mail %d was taken over by another relay", row.id)
+                    continue
                 composed = self.subscriptions.compose(
                     row.purpose, row.subscriber_id, f"<outbox.{row.id}.{tag}@{self.domain}>"
                 )
@@ -88,8 +90,23 @@ class OutboxRelay:
                     signer=self.dkim,
                 )
                 reply = transport.send(envelope)
-                if reply.outcome is Outcome.SENT:
+                if reply.gone:
                     self._record(row.id, token, "sent", str(reply), sent_at=self.clock())
+                elif reply.outcome is Outcome.TEMPORARY and not reply.offered:
+                    # The server is away: the attempt is not the message's to count.
+                    retry_at = self.clock() + options.backoff(row.attempts - 1)
+                    self._record(
+                        row.id,
+                        token,
+                        "pending",
+                        str(reply),
+                        next_attempt_at=retry_at,
+                        attempts=OUTBOX.c.attempts - 1,
+                    )
+                    logger.warning("Mail %d waits for the mail server: %s", row.id, reply)
+                    rest = [later.id for later in rows[index + 1 :]]
+                    claims.release(self.writer, OUTBOX, token, rest, due_at=retry_at)
+                    break
                 elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
                     retry_at = self.clock() + options.backoff(row.attempts)
                     self._record(row.id, token, "pending", str(reply), next_attempt_at=retry_at)

@@ -1,5 +1,6 @@
 """A mail server that misbehaves mid-run: 421 and 451 are retried until delivered, 550 is
-recorded once and never retried, a dropped connection is reopened, nobody else notices."""
+recorded once and never retried, a message whose reply never came is never sent again,
+nobody else notices."""
 
 from __future__ import annotations
 
@@ -72,7 +73,10 @@ class Misbehaving:
             self.seen_data[address] += 1
             if self.data_count == self.drop_at:
                 self.dropped.append(address)
-                server.transport.close()  # gone without a word: the sender must try again
+                # Gone without a word after the data: the message may have arrived (this
+                # server kept it), and the sender must never send it again.
+                self.received.append((address, envelope.original_content))
+                server.transport.close()
                 return "421 4.4.2 Connection dropped"
             if address in self.busy and self.seen_data[address] == 1:
                 return "421 4.3.2 Too busy, closing the connection"
@@ -124,6 +128,9 @@ def test_4xx_are_delivered_in_the_end_5xx_once_and_nobody_else_is_affected(datab
         for a in greylisted + busy:
             assert entries[a].status == "sent"
             assert entries[a].attempts == 2
+        (dropped,) = handler.dropped
+        assert entries[dropped].status == "sent"
+        assert entries[dropped].reply.startswith("unconfirmed: no reply after the data")
         assert ledger.counts(DAY) == {"sent": 40 - len(gone), "failed": len(gone)}
         ids_seen = [
             email.message_from_bytes(data, policy=policy.default)["Message-ID"]

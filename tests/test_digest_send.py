@@ -331,3 +331,71 @@ def test_the_next_message_is_written_in_the_wait_but_sent_only_once_taken(engine
     # (the withdrawn one included); the last had nothing after it to write.
     assert transport.written_in_the_wait == [1, 1, 1, 1, 0]
     assert len(_composed) == 5
+
+
+def test_a_mail_server_away_uses_up_no_attempts_and_the_batch_waits_with_it(engine):
+    """Hours of outage must not turn into failures: only what the server says counts."""
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 5)
+    open_run(engine)
+    away = Delivery(Outcome.TEMPORARY, None, "could not connect: refused", offered=False)
+
+    class Away(ListeningTransport):
+        tries = 0
+
+        def send(self, message):
+            self.tries += 1
+            return away
+
+    options = SendOptions(
+        batch=5,
+        retry_first=timedelta(milliseconds=20),
+        max_attempts=2,
+        wait_for_retries=timedelta(milliseconds=300),
+        poll=0.01,
+    )
+    transport = Away()
+    summary = sender(engine, transport, options).send(DAY)
+    assert summary.failed == 0
+    # Each batch stops at its first failure to connect: one try per batch, not one a message.
+    assert summary.retried == transport.tries >= 3
+    with engine.connect() as connection:
+        rows = connection.execute(select(LedgerRow.status, LedgerRow.attempts)).all()
+    assert rows == [("pending", 0)] * 5
+    back = ListeningTransport()
+    assert sender(engine, back, options).send(DAY).sent == 5
+    assert sorted(back.recipients()) == emails(engine, ids)
+
+
+def test_an_unconfirmed_message_counts_as_sent_and_never_goes_again(engine):
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 2)
+    first, second = emails(engine, ids)
+    lost_reply = Delivery(Outcome.UNCONFIRMED, None, "no reply after the data, so it may have")
+    transport = ListeningTransport({first: [lost_reply]})
+    open_run(engine)
+    summary = sender(engine, transport).send(DAY)
+    assert (summary.sent, summary.retried, summary.failed) == (2, 0, 0)
+    assert transport.recipients() == Counter({second: 1})
+    with engine.connect() as connection:
+        replies = dict(connection.execute(select(LedgerRow.subscriber_id, LedgerRow.reply)).all())
+    assert replies[ids[0]].startswith("unconfirmed: no reply after the data")
+    assert sender(engine, ListeningTransport()).send(DAY).handled == 0
+
+
+def test_the_backoff_never_overflows_and_stops_at_its_longest():
+    longest = timedelta(hours=1)
+    options = SendOptions(retry_first=timedelta(days=1), retry_longest=longest)
+    assert [options.backoff(n) for n in (0, 1, 2, 42, 100, 10_000)] == [longest] * 6
+    options = SendOptions(retry_first=timedelta(minutes=1), retry_longest=longest)
+    assert [options.backoff(n) for n in (1, 2, 3, 7, 8, 100)] == [
+        timedelta(minutes=m) for m in (1, 2, 4, 60, 60, 60)
+    ]
+
+
+def test_the_lease_is_never_shorter_than_one_message_may_take(engine):
+    from service.mail.smtp import SmtpTransport
+
+    slow = SmtpTransport("smtp://127.0.0.1:2525?timeout=30&rate=0.25")
+    assert slow.longest_exchange == timedelta(seconds=14 * 30 + 4)
+    short = SendOptions(lease=timedelta(seconds=2))
+    assert sender(engine, slow, short).lease == slow.longest_exchange
+    assert sender(engine, ListeningTransport(), short).lease == timedelta(seconds=2)

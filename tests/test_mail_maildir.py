@@ -53,3 +53,4 @@ def test_an_outbox_that_cannot_be_written_is_temporary(tmp_path):
     delivery = MaildirTransport(blocked).send(_mail("Nowhere"))
     assert delivery.outcome is Outcome.TEMPORARY
     assert "outbox" in delivery.detail
+    assert not delivery.offered  # a full or broken disk is the transport's, not the message's

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
 import threading
+import time
 from email import message_from_bytes, policy
 
 import pytest
@@ -132,6 +134,32 @@ def test_a_dropped_connection_is_reopened_once(server):
     ]
 
 
+class KeepsThenDawdles(Recorder):
+    """Keeps each message, then takes longer than the client waits to say so."""
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(1.5)
+        return reply
+
+
+def test_a_reply_that_never_comes_after_the_data_is_unconfirmed_and_not_sent_again():
+    handler = KeepsThenDawdles()
+    controller = start(handler)
+    try:
+        with SmtpTransport(_url(controller, query="?timeout=0.5")) as transport:
+            delivery = transport.send(_message())
+        time.sleep(2)  # anything sent again would have been kept by now
+    finally:
+        controller.stop()
+    assert delivery.outcome is Outcome.UNCONFIRMED
+    assert delivery.gone
+    assert not delivery.sent
+    assert delivery.detail.startswith("no reply after the data, so it may have arrived")
+    assert len(handler.received) == 1  # not reopened and sent again
+    assert len(handler.servers) == 1
+
+
 def test_a_server_gone_for_good_is_temporary():
     handler = Recorder()
     controller = start(handler)
@@ -144,6 +172,7 @@ def test_a_server_gone_for_good_is_temporary():
     transport.close()
     assert (gone.outcome, gone.code) == (Outcome.TEMPORARY, None)
     assert "could not connect" in gone.detail
+    assert not gone.offered  # the transport's failure: the message's attempts are not spent
 
 
 def test_a_silent_server_times_out_as_temporary():

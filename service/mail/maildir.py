@@ -29,7 +29,8 @@ class MaildirTransport(Transport):
                 key = self._box.add(envelope.data.replace(b"\r\n", b"\n"))
         except OSError as error:
             logger.error("Could not write a message to the outbox %s: %s", self.path, error)
-            return Delivery(Outcome.TEMPORARY, None, f"could not write to the outbox: {error}")
+            detail = f"could not write to the outbox: {error}"
+            return Delivery(Outcome.TEMPORARY, None, detail, offered=False)
         return Delivery(Outcome.SENT, None, f"written to {self.path / 'new' / key}")
 
     def __repr__(self) -> str:

@@ -7,9 +7,12 @@ offers it; port 25 by default) or `smtps://…` (TLS from the first byte; port 4
 
 The reply decides the outcome: 250 is sent; a 4xx reply, a lost connection or a timeout is
 temporary; a 5xx reply is permanent, with its code and text. A failure before a message is
-offered (greeting, TLS, login) is the transport's, not the message's: temporary, so the
-message waits until the server or the settings are mended. The password never appears in a
-repr, a log line or an outcome.
+offered (greeting, TLS, login) is the transport's, not the message's: temporary and not
+offered, so the message waits, using up none of its attempts, until the server or the
+settings are mended. A connection lost after the message's data, before its reply, is
+unconfirmed: the server may have it, and it is never sent again (a dropped connection is
+reopened once only before the data). The password never appears in a repr, a log line or an
+outcome.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -31,6 +35,7 @@ from .transport import WITHDRAWN, Delivery, Envelope, Outcome, Transport
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+_EXCHANGE_WAITS = 14
 STARTTLS_MODES = ("auto", "require", "never")
 _ACCEPTS = (
     "SMTP_URL must look like smtp://[user:password@]host[:port][?starttls=auto|require|never"
@@ -146,6 +151,14 @@ class SmtpTransport(Transport):
     def __repr__(self) -> str:
         return f"SmtpTransport({self.url.redacted})"
 
+    @property
+    def longest_exchange(self) -> timedelta:  # type: ignore[override]
+        # Five replies to the message (MAIL, RCPT, DATA, the data itself, its reply), the
+        # rate cap's wait, then at worst a lost connection and a new one (connect, greeting,
+        # EHLO, STARTTLS, EHLO, two for the login) up to the next MAIL: one timeout each.
+        rate_wait = 1.0 / self.url.rate if self.url.rate else 0.0
+        return timedelta(seconds=_EXCHANGE_WAITS * self.url.timeout + rate_wait)
+
     def send(self, envelope: Envelope) -> Delivery:
         return self.send_overlapping(envelope, _nothing)
 
@@ -196,7 +209,7 @@ class SmtpTransport(Transport):
             try:
                 connection = self._connection or self._open()
             except _NotSent as failure:
-                return failure.delivery
+                return replace(failure.delivery, offered=False)
             self._connection = connection
             connection.gate, connection.meanwhile = gate, meanwhile
             try:
@@ -215,13 +228,16 @@ class SmtpTransport(Transport):
                 if error.smtp_code == 421:  # the server is closing this connection
                     self._drop()
                 return _reply(error.smtp_code, error.smtp_error)
-            except (TimeoutError, ssl.SSLError) as error:
-                self._drop()
-                return Delivery(Outcome.TEMPORARY, None, f"connection failed: {error}")
             except (smtplib.SMTPServerDisconnected, OSError) as error:
+                # smtplib reports a reply that timed out as a disconnection.
                 self._drop()
+                if connection.data_sent:
+                    detail = f"no reply after the data, so it may have arrived: {error}"
+                    return Delivery(Outcome.UNCONFIRMED, None, detail)
+                if isinstance(error, TimeoutError | ssl.SSLError):
+                    return Delivery(Outcome.TEMPORARY, None, f"connection failed: {error}")
                 if attempt == 1:
-                    continue  # a dropped connection is reopened once
+                    continue  # a connection dropped before the data is reopened once
                 return Delivery(Outcome.TEMPORARY, None, f"connection lost: {error}")
             finally:
                 connection.gate, connection.meanwhile = _always, _nothing
@@ -342,9 +358,11 @@ class _Connection(smtplib.SMTP):
         self.gate: Callable[[], bool] = _always
         self.meanwhile: Callable[[], None] = _nothing
         self._on_reply: Callable[[], Any] | None = None
+        self.data_sent = False  # the message's data went: it must not be sent again
         super().__init__(*args, **kwargs)
 
     def mail(self, sender: str, options: Any = ()) -> tuple[int, bytes]:
+        self.data_sent = False
         self._on_reply = self.gate
         try:
             return super().mail(sender, options)
@@ -370,6 +388,7 @@ class _Connection(smtplib.SMTP):
         if not quoted.endswith(b"\r\n"):
             quoted += b"\r\n"
         self.send(quoted + b".\r\n")
+        self.data_sent = True  # all of it, with its final dot: the server may now deliver it
         self.meanwhile()
         return self.getreply()
 

@@ -12,6 +12,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,9 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # not sent; try again later (4xx, lost connection, timeout)
     PERMANENT = "permanent"  # refused for good (5xx); do not send it again
+    # The data went but its reply never came: it may well have arrived, and sending it
+    # again could deliver it twice, so it counts as sent, with this said in the record.
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +43,18 @@ class Delivery:
     detail: str = ""
     # Recipients refused while others were accepted: address → (code, text).
     refused: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # False when the message never reached a server (no connection, TLS or login; a full
+    # disk): the transport's failure, not the message's, so it uses up none of its attempts.
+    offered: bool = True
 
     @property
     def sent(self) -> bool:
         return self.outcome is Outcome.SENT
+
+    @property
+    def gone(self) -> bool:
+        """Sent, or possibly sent: never to be sent again."""
+        return self.outcome in (Outcome.SENT, Outcome.UNCONFIRMED)
 
     def __str__(self) -> str:
         code = f" {self.code}" if self.code is not None else ""
@@ -88,6 +100,11 @@ def _address(who: Mailbox | str) -> str:
 
 class Transport(ABC):
     """Carries messages away; use as a context manager, or call `close()`."""
+
+    # The longest one message may take, from its MAIL command to the next message's (its
+    # replies, a rate-cap wait, a reconnection): a sender's lease on a message is never
+    # shorter, or a live sender's message could be taken over and sent twice.
+    longest_exchange: timedelta = timedelta(0)
 
     @abstractmethod
     def send(self, envelope: Envelope) -> Delivery:

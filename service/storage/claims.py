@@ -74,3 +74,48 @@ def claim(
 def held(table: Table, row_id: int, token: str) -> ColumnElement[bool]:
     """The row is still ours: claimed by us and not taken over since."""
     return and_(table.c.id == row_id, table.c.status == CLAIMED, table.c.claim_token == token)
+
+
+def take(engine: Engine, table: Table, row_id: int, token: str, until: datetime) -> bool:
+    """Renew our lease on one row just before working on it; False when it was taken over
+    (our lease ran out while we worked on the rows before it) and is no longer ours."""
+    with engine.execution_options(broadsheet_write=True).begin() as connection:
+        renewed = connection.execute(
+            update(table).where(held(table, row_id, token)).values(lease_expires_at=until)
+        )
+    return renewed.rowcount == 1
+
+
+def release(
+    engine: Engine,
+    table: Table,
+    token: str,
+    row_ids: Sequence[int],
+    *,
+    due_at: datetime | None = None,
+) -> None:
+    """Hand back rows claimed and not tried (a clean stop, a server away), their attempts
+    as they were: due again at once, or at `due_at`."""
+    if not row_ids:
+        return
+    values: dict[str, Any] = {"next_attempt_at": due_at} if due_at is not None else {}
+    with engine.execution_options(broadsheet_write=True).begin() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id.in_(row_ids), table.c.claim_token == token, table.c.status == CLAIMED)
+            .values(
+                status=PENDING,
+                claim_token=None,
+                lease_expires_at=None,
+                attempts=table.c.attempts - 1,
+                **values,
+            )
+        )
+
+
+def backoff(first: timedelta, longest: timedelta, attempts: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: doubling from `first`, never past `longest`."""
+    doublings = min(max(attempts - 1, 0), 64)  # 2**64 times any first wait passes any longest
+    if first.total_seconds() * 2.0**doublings >= longest.total_seconds():
+        return longest
+    return first * 2**doublings
