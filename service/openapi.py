@@ -441,7 +441,7 @@ def _editions() -> dict[str, Any]:
                     audience,
                     if_none_match,
                 ],
-                problems=[400, 404, 422, 503],
+                problems=[400, 404, 412, 422, 503],
                 page=True,
             )
         },
@@ -452,7 +452,7 @@ def _editions() -> dict[str, Any]:
                 pdf,
                 parameters=[audience, if_none_match],
                 body=_json_body("EditionRequest", "The articles, in order."),
-                problems=[*BODY_PROBLEMS, 404, 429, 503],
+                problems=[*BODY_PROBLEMS, 404, 412, 429, 503],
             )
         },
     }

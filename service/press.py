@@ -63,8 +63,14 @@ def _source_digest() -> str:
 
 
 def layout_fingerprint(settings: Settings, max_pages: int) -> str:
-    """Names what printed a PDF; a PDF printed by anything else is reprinted in the background."""
-    return hashlib.sha256(f"{_source_digest()}\0{settings!r}\0{max_pages}".encode()).hexdigest()
+    """Names what printed a PDF; a PDF printed by anything else is reprinted in the background.
+
+    Only the settings a printed article shows or depends on count (its links, the publisher
+    named, the hosts its images may come from, the page cap): machines that differ in the
+    rest, such as PDF_WORKERS, share the stored PDFs instead of reprinting them in turn.
+    """
+    shaping = (settings.base_url, settings.publisher_name, sorted(settings.image_hosts))
+    return hashlib.sha256(f"{_source_digest()}\0{shaping!r}\0{max_pages}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +244,15 @@ class Press:
                 release_claim(session, article_id, version)
             raise
         printed_at = datetime.now(UTC)
+        # Tagged by its bytes, not by what went in: a reprint by other code may differ, and a
+        # strong tag must change with any byte (a client's If-Range splices ranges by it).
+        etag = hashlib.sha256(data).hexdigest()
         with self.database.writing() as session:
-            kept = save_print(session, article_id, version, self.layout, job.etag, data, printed_at)
+            kept = save_print(session, article_id, version, self.layout, etag, data, printed_at)
         if not kept:
             raise _Superseded()
         logger.info("Printed article %r (%d bytes)", article_id, len(data))
-        return StoredPdf(job.etag, data, printed_at)
+        return StoredPdf(etag, data, printed_at)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the press threads once the prints already queued are done."""

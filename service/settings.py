@@ -42,6 +42,7 @@ DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_LONGEST_RATE_PERIOD = 366 * 24 * 3600  # seconds; Redis refuses an expiry far beyond
 _RATE = "a rate such as 20/minute or 100 per hour (several joined by ;)"
 
 
@@ -378,6 +379,14 @@ class Settings(BaseModel):
             raise ValueError()
         if scheme != "memory" and importlib.util.find_spec("redis") is None:
             raise ValueError("the redis client is not installed: pip install 'broadsheet[redis]'")
+        if scheme != "memory":
+            from redis.connection import parse_url  # what the limiter's storage will read
+
+            try:
+                parse_url(value)
+            except ValueError:  # its words may quote the URL, which may hold a password
+                reason = "it cannot be read: a host, a port up to 65535, known options"
+                raise ValueError(reason) from None
         return value
 
     @field_validator("ratelimit_key_prefix")
@@ -403,6 +412,8 @@ class Settings(BaseModel):
             raise ValueError() from None
         if any(rate.amount < 1 for rate in rates):
             raise ValueError("a rate of 0 would refuse every request")
+        if any(rate.get_expiry() > _LONGEST_RATE_PERIOD for rate in rates):
+            raise ValueError("a period longer than a year cannot be counted in Redis")
         return value.strip()
 
     @field_validator("trusted_proxies")

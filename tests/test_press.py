@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 from datetime import UTC, datetime, timedelta
@@ -25,9 +26,10 @@ def _pdf_text(data: bytes) -> str:
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def _expected_etag(app, article: dict) -> str:
+def _expected_pdf(app, article: dict) -> bytes:
     runtime = app.extensions["broadsheet"]
-    return PrintJob(validate_article(article), runtime.env, runtime.settings, "a4").etag
+    job = PrintJob(validate_article(article), runtime.env, runtime.settings, "a4")
+    return job.print_with(CountingPrinter()).data
 
 
 class TestWithTheRealPrinter:
@@ -127,7 +129,8 @@ def test_a_replaced_article_never_gets_the_old_pdf(stored_app, api, printer):
     assert api.put(second).status_code == 200  # while the first is still printing
     served = api.get("/articles/minimal.pdf")
     assert served.status_code == 200
-    assert served.headers["ETag"] == f'"{_expected_etag(stored_app, second)}"'
+    assert served.data == _expected_pdf(stored_app, second)
+    assert served.headers["ETag"] == f'"{hashlib.sha256(served.data).hexdigest()}"'
     stored_app.extensions["broadsheet"].press.close(timeout=30)
     again = api.get("/articles/minimal.pdf")
     assert again.headers["ETag"] == served.headers["ETag"]
@@ -218,6 +221,32 @@ def test_a_pdf_printed_by_other_code_is_served_and_reprinted_in_the_background(
     assert len(printer.jobs) == 2
 
 
+def test_a_reprint_with_other_bytes_gets_another_etag(stored_app, api):
+    """A strong tag names bytes: a client holding the old PDF must not get a range of the new
+    one spliced onto it, nor a 304."""
+    from service.printing import Printed
+
+    class Reworded(CountingPrinter):
+        def print(self, html: str, paper: str = "a4", link_labels=None) -> Printed:
+            return Printed(b"%PDF-1.7 the same article, laid out by a newer release")
+
+    assert api.put(minimal()).status_code == 201
+    old = api.get("/articles/minimal.pdf")
+    old_tag = old.headers["ETag"]
+    press = stored_app.extensions["broadsheet"].press
+    press.layout = "a newer release of Broadsheet"
+    press.get_printer = Reworded
+    assert api.get("/articles/minimal.pdf").data == old.data  # served, and reprinted after
+    press.close(timeout=30)
+    new = api.get("/articles/minimal.pdf", headers={"If-None-Match": old_tag})
+    assert new.status_code == 200
+    assert new.data == b"%PDF-1.7 the same article, laid out by a newer release"
+    assert new.headers["ETag"] != old_tag
+    spliced = api.get("/articles/minimal.pdf", headers={"Range": "bytes=9-", "If-Range": old_tag})
+    assert spliced.status_code == 200
+    assert spliced.data == new.data
+
+
 def test_the_pdf_answers_range_requests(api):
     assert api.put(minimal()).status_code == 201
     whole = api.get("/articles/minimal.pdf").data
@@ -262,3 +291,19 @@ def test_if_none_match_is_judged_before_a_range(api):
     etag = api.get("/articles/minimal.pdf").headers["ETag"]
     fresh = api.get("/articles/minimal.pdf", headers={"Range": "bytes=0-4", "If-None-Match": etag})
     assert (fresh.status_code, fresh.data) == (304, b"")
+
+
+def test_machines_that_differ_only_in_how_they_run_share_their_pdfs():
+    from service.press import layout_fingerprint
+
+    base = {"ENV": "test", "BASE_URL": "https://news.example.org"}
+    one = layout_fingerprint(Settings.load({}, base), 60)
+    assert one == layout_fingerprint(Settings.load({}, {**base, "PDF_WORKERS": 7}), 60)
+    assert one == layout_fingerprint(Settings.load({}, {**base, "RATELIMIT_ENABLED": False}), 60)
+    for shaping in (
+        {"BASE_URL": "https://other.example.org"},
+        {"PUBLISHER_NAME": "Another Paper"},
+        {"IMAGE_HOSTS": "images.example.org"},
+    ):
+        assert one != layout_fingerprint(Settings.load({}, {**base, **shaping}), 60), shaping
+    assert one != layout_fingerprint(Settings.load({}, base), 61)

@@ -50,6 +50,11 @@ BAD_VALUES = [
     ("API_TOKEN", "short", "at least 16 visible ASCII characters"),
     ("API_TOKEN", "токен-для-записи-1234", "at least 16 visible ASCII characters"),
     ("RATELIMIT_STORAGE_URL", "Redis://:S3cretRedisPw@redis.internal:6379/0", "redis://"),
+    # Each of these once passed the check and then stopped every start with a traceback.
+    ("RATELIMIT_STORAGE_URL", "redis://:S3cretRedisPw@127.0.0.1:badport/0", "cannot be read"),
+    ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1:99999/0", "cannot be read"),
+    ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1/0?socket_timeout=abc", "cannot be read"),
+    ("RATELIMIT_PAGES", "2 per 100000000000 years", "longer than a year"),
     ("BASE_URL", "https://news.example.org\r\nX-Evil: 1", "a control character"),
     ("BASE_URL", "https://news.example.org/?", "a query"),
     ("BASE_URL", "https://news.example.org/#", "a fragment"),

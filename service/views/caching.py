@@ -65,6 +65,13 @@ def conditional(
     return response
 
 
+def require_if_match(etag: str) -> None:
+    """For a response tagged before it is made (an edition): 412 when If-Match names
+    another version, before any work is spent on this one."""
+    if not _if_match_holds(etag, None):
+        raise PreconditionFailed("The resource is not the version If-Match names.")
+
+
 def _if_match_holds(etag: str, modified: datetime | None) -> bool:
     """If-Match by strong comparison, or, without it, If-Unmodified-Since."""
     if "HTTP_IF_MATCH" in request.environ:

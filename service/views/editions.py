@@ -17,6 +17,7 @@ from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
 from .body import json_from_request
+from .caching import require_if_match
 
 bp = Blueprint("editions", __name__)
 
@@ -46,12 +47,14 @@ def of_the_day(day: str) -> Response:
 def of_articles() -> Response:
     """The articles named in `article_ids`, in that order, with an optional title and date."""
     for_press = _audience()
-    asked = read_edition_request(json_from_request())
     runtime = current_runtime()
     limit = runtime.settings.edition_max_articles
-    count = len(asked.article_ids)
-    if count > limit:
-        raise EditionTooLarge(f"The edition has {count} articles; the limit is {limit}.")
+    body = json_from_request()
+    # Counted before each id is read, so that a long list costs no more than its count.
+    ids = body.get("article_ids") if isinstance(body, dict) else None
+    if isinstance(ids, list) and len(ids) > limit:
+        raise EditionTooLarge(f"The edition has {len(ids)} articles; the limit is {limit}.")
+    asked = read_edition_request(body)
     with runtime.database.reading() as session:
         articles = named(session, asked.article_ids)
     return _edition(articles, on=asked.on, title=asked.title, for_press=for_press)
@@ -76,6 +79,7 @@ def _edition(
     )
     job = EditionJob(edition, runtime.env, settings)
     headers = {"ETag": f'"{job.etag}"', "Cache-Control": "no-cache"}
+    require_if_match(job.etag)
     # Weak comparison (RFC 9110 §13.1.2), as on every other route.
     if request.if_none_match.contains_weak(job.etag):
         return Response(status=304, headers=headers)

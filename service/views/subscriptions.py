@@ -88,7 +88,10 @@ def _csrf_token() -> str:
 def _csrf_ok() -> bool:
     expected = session.get(CSRF_FIELD)
     given = request.form.get(CSRF_FIELD, "")
-    return isinstance(expected, str) and bool(expected) and hmac.compare_digest(expected, given)
+    if not isinstance(expected, str) or not expected:
+        return False
+    # As bytes: compare_digest refuses str with characters beyond ASCII, and a form may hold any.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) -> Response:
