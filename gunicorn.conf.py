@@ -44,9 +44,11 @@ def _cores() -> int:
 
 # The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a
 # PDF may wait for an idle printer (up to PDF_TIME_LIMIT) and be printed (up to it again;
-# a reader of a stored PDF waits three times the limit, the press's own bound). The margin
-# covers validation, rendering the HTML and sending the answer.
-REQUEST_LIMIT = _settings.body_timeout + 3 * _settings.pdf_time_limit
+# a reader of a stored PDF waits three times the limit, the press's own bound). An edition
+# prints its articles for up to twice the limit, the ones on a printer then finish within
+# it, and its cover takes up to it again: four times. The margin covers validation,
+# rendering the HTML and sending the answer.
+REQUEST_LIMIT = _settings.body_timeout + 4 * _settings.pdf_time_limit
 MARGIN = 10
 
 wsgi_app = "wsgi:app"
@@ -78,6 +80,18 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No access log of gunicorn's own: the app writes one line per request (service/access.py)
 # with its request id, route, status and time, in the format BROADSHEET_LOG_FORMAT names.
 accesslog = None
+# Gunicorn's own lines (starting, stopping, a worker replaced, a malformed request) go to the
+# root logger, so they are written by the app's handler, in BROADSHEET_LOG_FORMAT, escaped,
+# like every other line; its access logger is silenced, for the reason above.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": []},  # wsgi.py puts the app's handler there
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+    },
+    "handlers": {},
+    "formatters": {},
+}
 proc_name = "broadsheet"
 # Gunicorn 25.1+ opens a control socket at one fixed path per user: two servers on one
 # machine would share it, and systemd is what controls this one.

@@ -1,12 +1,13 @@
 """WSGI entry point: `app` for any WSGI server, with logging configured."""
 
+import os
 import sys
 
 from service import SettingsError, create_app
-from service.logs import configure_logging
+from service.logs import configure_logging, requested_format
 from service.runtime import EXTENSION
 
-configure_logging()
+configure_logging(log_format=requested_format(os.environ))
 try:
     app = create_app()
 except SettingsError as error:

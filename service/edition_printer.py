@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -35,12 +36,13 @@ from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
 from .page import article_context, link_labels
 from .pdf_merge import EditionMerge, PartFile
-from .pdf_renderer import break_long_words
+from .pdf_renderer import ascii_text, break_long_words
 from .print_budget import EDITION_LIMIT, check_print_budget
 from .printing import Printed
 from .reading import prefix_for
 from .settings import Settings
 from .templating import TEMPLATES_DIR
+from .url_fetcher import LeftOut
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ class EditionJob:
         self.env = env
         running_title = f"{edition.publication} · {edition.title}"
         self.parts: list[PartJob] = []
+        self.left_out: list[LeftOut] = []  # the images the parts printed without
         layout = 0
         for position, article in enumerate(edition.articles, start=1):
             part = self._part(position, article, settings, running_title)
@@ -163,12 +166,23 @@ class EditionJob:
         labels = link_labels(reading, context["labels"])
         return PartJob(position, article, html, labels, etag, layout)
 
-    def print_with(self, printer: EditionPrinterLike, progress: Progress | None = None) -> bytes:
-        """Print every part in parallel, merging each as it comes, then the front matter."""
-        with timed_render("edition"):
-            return self._print_with(printer, progress)
+    def print_with(
+        self,
+        printer: EditionPrinterLike,
+        progress: Progress | None = None,
+        time_limit: float | None = None,
+    ) -> bytes:
+        """Print every part in parallel, merging each as it comes, then the front matter.
 
-    def _print_with(self, printer: EditionPrinterLike, progress: Progress | None) -> bytes:
+        With `time_limit`, the parts not printed within that many seconds are given up and
+        the edition refused: the print budget is an estimate, and a request must end (the
+        parts already on a printer finish within the printer's own time limit)."""
+        with timed_render("edition"):
+            return self._print_with(printer, progress, time_limit)
+
+    def _print_with(
+        self, printer: EditionPrinterLike, progress: Progress | None, time_limit: float | None
+    ) -> bytes:
         edition = self.edition
         workers = max(1, int(getattr(printer, "size", 1)))
         with (
@@ -180,7 +194,7 @@ class EditionJob:
             futures = [
                 pool.submit(self._print_part, printer, part, Path(folder)) for part in self.parts
             ]
-            counts = self._merge_as_printed(futures, merge, Path(folder), progress)
+            counts = self._merge_as_printed(futures, merge, Path(folder), progress, time_limit)
             entries = contents(edition, counts)
             front_html = self.env.get_template("editions/front.html").render(
                 front_matter_context(edition, entries)
@@ -203,39 +217,48 @@ class EditionJob:
         merge: EditionMerge,
         folder: Path,
         progress: Progress | None,
+        time_limit: float | None,
     ) -> list[int]:
-        """Wait for every part, merging them in order as they come; the first failure stops
-        the rest. Returns each part's page count."""
+        """Wait for every part, merging them in order as they come; the first failure, or
+        the time limit, stops the rest. Returns each part's page count."""
         index_of = {future: index for index, future in enumerate(futures)}
         counts: list[int | None] = [None] * len(futures)
         merged = 0
-        for done, future in enumerate(as_completed(futures), start=1):
-            try:
+        try:
+            for done, future in enumerate(as_completed(futures, time_limit), start=1):
                 counts[index_of[future]] = future.result()
-            except BaseException:
-                for pending in futures:
-                    pending.cancel()
-                raise
-            if progress is not None:
-                progress(done, len(futures))
-            while merged < len(futures) and counts[merged] is not None:
-                part = self.parts[merged]
-                file = PartFile(
-                    _part_path(folder, part.position),
-                    part.article.headline.text,
-                    part.article.language,
-                    article_anchor(part.position),
-                )
-                merge.add(file, part.position)
-                merged += 1
+                if progress is not None:
+                    progress(done, len(futures))
+                while merged < len(futures) and counts[merged] is not None:
+                    part = self.parts[merged]
+                    file = PartFile(
+                        _part_path(folder, part.position),
+                        part.article.headline.text,
+                        part.article.language,
+                        article_anchor(part.position),
+                    )
+                    merge.add(file, part.position)
+                    merged += 1
+        except BaseException as error:
+            for pending in futures:
+                pending.cancel()
+            if isinstance(error, FutureTimeout):
+                printed = sum(count is not None for count in counts)
+                raise EditionTooLarge(
+                    f"The edition took longer than {time_limit:g} s to print ({printed} of "
+                    f"{len(futures)} articles printed). Print it as several editions."
+                ) from None
+            raise
         return [count or 0 for count in counts]
 
     def _print_part(self, printer: EditionPrinterLike, part: PartJob, folder: Path) -> int:
         """Print one article to a file in `folder`; return its page count."""
         try:
-            data = printer.print(
+            printed = printer.print(
                 part.html, self.edition.paper, part.link_labels, self.edition.layout
-            ).data
+            )
+            data = printed.data
+            self.left_out.extend(printed.left_out)
         except RenderRefused as refusal:
             raise EditionTooLarge(
                 f"Article {part.position} ({part.article.id}): {refusal.detail}"
@@ -244,6 +267,12 @@ class EditionJob:
         path.write_bytes(data)
         with pikepdf.open(path) as pdf:
             return len(pdf.pages)
+
+
+def left_out_warnings(left_out: Sequence[LeftOut]) -> list[str]:
+    """What an edition printed without, in words a client can act on (ASCII)."""
+    found = (f"an image left out, its alt text stands in ({item.reason})" for item in left_out)
+    return [ascii_text(line) for line in dict.fromkeys(found)]
 
 
 def _part_path(folder: Path, position: int) -> Path:

@@ -57,9 +57,8 @@ class BadRequest(BroadsheetError):
 
 
 class UnreadableBody(BadRequest):
-    """The body is empty, or not UTF-8 JSON the service will read."""
-
-    title = "The request body could not be read"
+    """The body is empty, or not UTF-8 JSON the service will read (a bad-request: one type,
+    one title, RFC 9457 §3.1.3; the detail says what is wrong)."""
 
 
 class BadParameter(BadRequest):
@@ -169,7 +168,7 @@ class PreconditionFailed(BroadsheetError):
 
     status = 412
     slug = "precondition-failed"
-    title = "The article has changed"
+    title = "The resource is not the version the request names"
 
 
 class InvalidEdition(BroadsheetError):

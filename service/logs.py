@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
@@ -132,6 +133,12 @@ def formatter_for(log_format: LogFormat) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else OneLineFormatter(LOG_FORMAT)
 
 
+def requested_format(environ: Mapping[str, str]) -> LogFormat:
+    """BROADSHEET_LOG_FORMAT as the environment gives it, read before the settings are (so
+    the lines written while they load are in that format too); the settings check it."""
+    return "json" if environ.get("BROADSHEET_LOG_FORMAT", "").strip().lower() == "json" else "text"
+
+
 def configure_logging(
     level: int = logging.INFO, stream: IO[str] | None = None, log_format: LogFormat = "text"
 ) -> logging.Handler:
@@ -148,6 +155,8 @@ def configure_logging(
     root.setLevel(level)
     # WeasyPrint reports every layout step at INFO; only its warnings are news.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # pikepdf announces its logger bridge at INFO on import: not progress of ours.
+    # pikepdf announces its logger bridge at INFO on import, alembic its plugins each time
+    # it loads: not progress of ours.
     logging.getLogger("pikepdf").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler

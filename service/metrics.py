@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -26,6 +27,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format (0.0.4), which every Prometheus version reads.
@@ -139,3 +143,9 @@ def mark_process_dead(pid: int) -> None:
     """Forget a dead worker's live gauges (gunicorn's child_exit hook); its counters stay."""
     if multiprocess_dir() is not None:
         multiprocess.mark_process_dead(pid)
+
+
+def metrics_open(settings: Settings) -> bool:
+    """Whether /metrics is there at all: a token or METRICS_PUBLIC opens it; otherwise it
+    answers every method as a path no rule matches does (even a 405 would say it exists)."""
+    return bool(settings.metrics_token) or settings.metrics_public

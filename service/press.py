@@ -45,9 +45,10 @@ logger = logging.getLogger(__name__)
 PAPER = "a4"
 SERVICE_DIR = Path(__file__).resolve().parent
 _POLL_SECONDS = 0.05
-# A print that passed the time limit may have met a busy machine: it is refused for this long,
-# then tried again, so load cannot refuse an article for good nor a slow one hold the printers.
-TIMED_OUT_FOR = timedelta(minutes=10)
+# A print that may come out better later (past the time limit, perhaps on a busy machine;
+# without an image whose server failed) stands for this long, then the first reader's visit
+# prints it again: load cannot refuse an article for good, nor a slow one hold the printers.
+RETRY_AFTER = timedelta(minutes=10)
 _STOP = object()
 
 
@@ -114,7 +115,7 @@ class Press:
         self.wait_limit = 3 * time_limit
         self.claim_lifetime = timedelta(seconds=3 * time_limit + 10)
         self.layout = layout_fingerprint(settings, max_pages)
-        self.timed_out_for = TIMED_OUT_FOR
+        self.retry_after = RETRY_AFTER
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._inflight: dict[tuple[str, str], Future[StoredPdf]] = {}
         self._lock = threading.Lock()
@@ -150,8 +151,8 @@ class Press:
                 raise NotFound(f"There is no article {article_id!r}.")
             printed = _printed(state) if state.current else None
             if printed is not None:
-                if state.layout != self.layout:
-                    self.submit(article_id, state.article_version)
+                if state.layout != self.layout or state.due_again(datetime.now(UTC)):
+                    self.submit(article_id, state.article_version)  # served meanwhile
                 return printed
             refusal = state.refusal(self.layout, datetime.now(UTC)) if state.current else None
             if refusal is not None:
@@ -234,9 +235,9 @@ class Press:
                 logger.warning("The stored PDF of %r left out: %s", article_id, warning)
         except RenderRefused as refusal:
             passing = isinstance(refusal, PrintTimedOut)
-            until = datetime.now(UTC) + self.timed_out_for if passing else None
+            again = datetime.now(UTC) + self.retry_after if passing else None
             with self.database.writing() as session:
-                save_failure(session, article_id, version, self.layout, refusal.detail, until)
+                save_failure(session, article_id, version, self.layout, refusal.detail, again)
             logger.warning("Article %r cannot be printed: %s", article_id, refusal.detail)
             raise
         except BaseException:
@@ -244,11 +245,15 @@ class Press:
                 release_claim(session, article_id, version)
             raise
         printed_at = datetime.now(UTC)
+        passing = any(item.transient for item in printed.left_out)
+        again = printed_at + self.retry_after if passing else None
         # Tagged by its bytes, not by what went in: a reprint by other code may differ, and a
         # strong tag must change with any byte (a client's If-Range splices ranges by it).
         etag = hashlib.sha256(data).hexdigest()
         with self.database.writing() as session:
-            kept = save_print(session, article_id, version, self.layout, etag, data, printed_at)
+            kept = save_print(
+                session, article_id, version, self.layout, etag, data, printed_at, again
+            )
         if not kept:
             raise _Superseded()
         logger.info("Printed article %r (%d bytes)", article_id, len(data))

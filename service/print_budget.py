@@ -17,8 +17,9 @@ import re
 from collections.abc import Iterator
 
 from .errors import FieldError, RenderRefused
+from .images import MAX_IMAGE_PIXELS, embedded_pixels
 from .inline import Inline
-from .reading import ListPart, Reading, TablePart
+from .reading import ImagePart, ListPart, Reading, TablePart
 
 BLOCK = 60
 LIST_ITEM = 200
@@ -27,6 +28,12 @@ TABLE_CELL_PER_COLUMN = 5  # narrower columns wrap their cells onto more lines
 NOTE_REFERENCE = 300
 ELEMENT = 100
 NOTE = 200
+# Decoding and embedding an image: 40 megapixels of PNG held a printer 2.4 s, so a
+# character's worth of layout is about 300 pixels. An image fetched at print time has no
+# size before it arrives: it weighs a megapixel here, and the fetcher's pixel cap and the
+# time limit bound the rest. The same image twice is decoded once.
+IMAGE_PIXELS = 300
+FETCHED_IMAGE = 1_000_000 // IMAGE_PIXELS
 LIMIT = 150_000
 # An edition prints its articles in parallel on the printers, each within LIMIT; together
 # they may weigh this much, about 50 s of layout on the reference machine (25 s on two
@@ -47,7 +54,8 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
                 f"print budget of {limit:,} (characters of text; a list item counts "
                 f"{LIST_ITEM}, a table cell {TABLE_CELL} and {TABLE_CELL_PER_COLUMN} more for each "
                 f"column of its table, a note reference {NOTE_REFERENCE}, "
-                f"an inline element {ELEMENT}, a block {BLOCK}, a note {NOTE}) at {pointer}.",
+                f"an inline element {ELEMENT}, a block {BLOCK}, a note {NOTE}, an image one "
+                f"for each {IMAGE_PIXELS} pixels) at {pointer}.",
                 [FieldError(pointer, f"passes the print budget of {limit:,} here")],
             )
     return total
@@ -62,9 +70,13 @@ def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
     yield "/headline", _inline(reading.headline.source)
     if reading.standfirst:
         yield "/standfirst", _inline(reading.standfirst.source)
+    images: set[str] = set()
     for index, part in enumerate(reading.body):
         cost = BLOCK + sum(_inline(field.source) for field in part.fields())
-        if isinstance(part, ListPart):
+        if isinstance(part, ImagePart) and part.source.src not in images:
+            images.add(part.source.src)
+            cost += _image(part.source.src)
+        elif isinstance(part, ListPart):
             cost += LIST_ITEM * len(part.items)
         elif isinstance(part, TablePart):
             cells = len(part.header) + sum(len(row) for row in part.rows)
@@ -73,6 +85,12 @@ def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
     for note in reading.notes:
         pointer = note.text.pointer.rpartition("/")[0]  # /notes/3/text -> /notes/3
         yield pointer, NOTE + _inline(note.text.source) + len(note.source.url or "")
+
+
+def _image(src: str) -> int:
+    if src.startswith("data:"):
+        return min(embedded_pixels(src), MAX_IMAGE_PIXELS) // IMAGE_PIXELS
+    return FETCHED_IMAGE
 
 
 def _inline(text: Inline) -> int:

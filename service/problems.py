@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import logging
 
+import werkzeug.exceptions
 from flask import Flask, Response, json, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from .access import logged_path
-from .errors import PROBLEM_BASE, BroadsheetError, RateLimited
+from .errors import (
+    PROBLEM_BASE,
+    BadRequest,
+    BroadsheetError,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RateLimited,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from .labels import labels_for
 from .logs import printable
+from .metrics import metrics_open
 from .runtime import current_runtime
 
 logger = logging.getLogger(__name__)
@@ -42,12 +54,31 @@ def _from_rate_limit(error: RateLimitExceeded) -> Response:
     return _from_broadsheet_error(RateLimited(current_runtime().rate_limits.retry_after()))
 
 
+# Werkzeug's refusals of the kinds Broadsheet refuses itself take Broadsheet's type and
+# title: one title per type (RFC 9457 §3.1.3), whoever refused.
+_SAME_TYPE: dict[int, type[BroadsheetError]] = {
+    error.status: error
+    for error in (
+        BadRequest,
+        NotFound,
+        RequestTimeout,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    )
+}
+
+
 def _from_http_exception(error: HTTPException) -> Response:
+    if error.code == 405 and request.path == "/metrics":
+        if not metrics_open(current_runtime().settings):
+            error = werkzeug.exceptions.NotFound()
     status = error.code or 500
-    slug = (error.name or "error").lower().replace(" ", "-")
+    ours = _SAME_TYPE.get(status)
+    slug = ours.slug if ours else (error.name or "error").lower().replace(" ", "-")
     body = {
         "type": PROBLEM_BASE + slug,
-        "title": error.name,
+        "title": ours.title if ours else error.name,
         "status": status,
         "detail": error.description or error.name,
     }

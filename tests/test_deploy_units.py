@@ -111,6 +111,7 @@ def test_the_settings_file_is_valid_settings():
     assert settings.env == "production"
     assert settings.secret_key
     assert settings.database_url == "sqlite:////var/lib/broadsheet/broadsheet.sqlite3"
+    assert settings.trusted_proxies == 1  # behind the reverse proxy the guide describes
     unknown = {n for n in values if n.startswith("BROADSHEET_")} - {
         f"BROADSHEET_{n}" for n in Settings.names()
     }

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from datetime import date
 
 import pikepdf
@@ -582,3 +583,28 @@ def test_the_edition_as_a_whole_has_a_print_budget(env, monkeypatch):
 def test_the_edition_budget_admits_the_largest_edition_of_typical_quick_reads():
     typical = layout_cost(read(validate_article(ENGLISH)))
     assert EDITION_LIMIT >= Settings().edition_max_articles * typical
+
+
+def test_articles_not_printed_within_the_time_limit_are_given_up(env):
+    """The budget is an estimate: a request for an edition still ends, and says why."""
+    from service.printing import Printed
+
+    class Slow:
+        max_pages = 60
+        size = 1
+        calls = 0
+
+        def print(self, html, paper="a4", link_labels=None, layout="reader"):
+            self.calls += 1
+            time.sleep(1.0)  # each print outlasts the edition's limit: none is merged
+            return Printed(b"never merged")
+
+    articles = [minimal(id=f"slow-{n}") for n in range(10)]
+    job = EditionJob(_edition(articles=articles), env, Settings())
+    printer = Slow()
+    started = time.perf_counter()
+    with pytest.raises(EditionTooLarge) as refused:
+        job.print_with(printer, time_limit=0.5)
+    assert time.perf_counter() - started < 3  # not the 10 s that ten articles would take
+    assert refused.value.detail.startswith("The edition took longer than 0.5 s to print")
+    assert printer.calls < 5  # the rest were given up before they reached a printer

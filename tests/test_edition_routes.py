@@ -193,3 +193,35 @@ def test_a_day_with_more_articles_than_the_limit_is_refused_reading_one_past_it(
     assert refused.value.detail == (
         "More than 1 articles were published on 2026-03-12; the limit is 1."
     )
+
+
+def test_an_edition_missing_an_image_for_now_says_so_and_is_not_kept(stored_app, api, monkeypatch):
+    """Cached, it would lack the image for as long as the cache kept it, and say nothing."""
+    from service.printing import Printed
+    from service.url_fetcher import LeftOut
+
+    runtime = stored_app.extensions["broadsheet"]
+    real = runtime.printer
+
+    class ImageServerDown:
+        size, max_pages = real.size, real.max_pages
+        prints = 0
+
+        def print(self, html, paper="a4", link_labels=None, layout="reader"):
+            printed = real.print(html, paper, link_labels, layout)
+            if "<article" not in html:
+                return printed  # the cover and the folios have no images
+            self.prints += 1
+            return Printed(printed.data, (LeftOut("d", "could not fetch: timed out", True),))
+
+    down = ImageServerDown()
+    monkeypatch.setattr(type(runtime), "printer", property(lambda _: down))
+    _store(api, MORNING)
+    for attempt in (1, 2):
+        response = api.client.get("/editions/2026-03-12.pdf")
+        assert response.status_code == 200
+        assert response.headers["Broadsheet-Warnings"] == (
+            '"an image left out, its alt text stands in (could not fetch: timed out)"'
+        )
+        assert down.prints == attempt  # printed again: the incomplete one was not kept
+    assert len(runtime.pdf_cache) == 0

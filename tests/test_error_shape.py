@@ -82,7 +82,7 @@ def test_an_empty_body_says_it_is_empty(post_json, raw):
     response = post_json("/v1/render/html", raw)
     assert response.status_code == 400
     problem = response.get_json()
-    assert problem["title"] == "The request body could not be read"
+    assert problem["title"] == "The request could not be understood"
     assert problem["detail"] == "The body is empty: an article is a JSON object."
 
 
@@ -96,7 +96,7 @@ def test_browsers_get_an_html_error_page(client):
     response = client.get("/nothing-here", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    assert b"<h1>Not Found</h1>" in response.data
+    assert b"<h1>Not found</h1>" in response.data
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,28 @@ def test_wrong_method_is_405_problem(client):
     response = client.get("/v1/render/html")
     assert response.status_code == 405
     assert response.get_json()["status"] == 405
+
+
+def test_one_problem_type_has_one_title_whoever_refused(make_app):
+    """RFC 9457 §3.1.3: a type's title does not vary. Werkzeug's refusals of the kinds
+    Broadsheet refuses itself once carried werkzeug's names ("Not Found", two 413 types)."""
+    from service.storage.schema import upgrade
+
+    app = make_app(MAX_BODY_BYTES=1024)
+    upgrade(app.extensions["broadsheet"].engine)
+    client = app.test_client()
+    client.get("/subscribe")
+    answers = [
+        client.get("/no-such-path"),  # routing (werkzeug)
+        client.get("/articles/no-such-article"),  # Broadsheet
+        client.post("/v1/render/html", data=b"", content_type="application/json"),
+        client.post("/v1/render/html", data=b"x" * 2000, content_type="application/json"),
+        client.post("/subscribe", data={"email": "x" * 3000}),  # werkzeug's form parser
+        client.get("/v1/articles?limit=0"),
+    ]
+    titles: dict[str, set[str]] = {}
+    for answer in answers:
+        problem = answer.get_json()
+        titles.setdefault(problem["type"], set()).add(problem["title"])
+    assert all(len(found) == 1 for found in titles.values()), titles
+    assert {t.rsplit("/", 1)[1] for t in titles} >= {"not-found", "payload-too-large"}

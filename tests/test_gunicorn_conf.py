@@ -49,7 +49,7 @@ def test_defaults_follow_the_cores_and_the_settings(environ):
     assert config["threads"] == 4
     assert config["preload_app"] is True
     # BODY_TIMEOUT 10 s, PDF_TIME_LIMIT 20 s: a body, a wait for a printer, a print, a margin.
-    assert config["timeout"] == 10 + 3 * 20 + 10
+    assert config["timeout"] == 10 + 4 * 20 + 10
     assert config["graceful_timeout"] == config["timeout"]
     assert config["max_requests"] > 0
     assert 0 < config["max_requests_jitter"] <= config["max_requests"]
@@ -68,7 +68,7 @@ def test_the_environment_overrides_and_the_time_limits_follow_the_settings(envir
     config = load_config()
     assert (config["workers"], config["threads"]) == (7, 2)
     assert config["bind"] == ["10.0.0.11:8000"]
-    assert config["timeout"] == 30 + 3 * 100 + 10
+    assert config["timeout"] == 30 + 4 * 100 + 10
     assert config["timeout"] > 100 + 30
 
 
@@ -265,3 +265,36 @@ def test_gunicorn_refuses_a_database_behind_in_production(tmp_path):
     output = log.read_text("utf-8", "replace")
     assert "Broadsheet will not serve: The database has no schema yet" in output
     assert "Booting worker" not in output
+
+
+def test_with_json_logs_every_line_gunicorn_writes_is_json(tmp_path):
+    """A log shipper reads one JSON object a line: gunicorn's own lines, those written while
+    the app loads, and those about a malformed request are no exception."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_environment(tmp_path, port, BROADSHEET_LOG_FORMAT="json")
+    migrate(env)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, log)
+    try:
+        wait_until_serving(server, base, log)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(b"NOT HTTP AT ALL\x1b[31m\r\n\r\n")
+            while client.recv(65536):
+                pass
+        with urllib.request.urlopen(f"{base}/v1/schema/article.json", timeout=30) as response:
+            assert response.status == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    lines = [line for line in log.read_text("utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # fails on the first line that is not
+    messages = " | ".join(record["message"] for record in records)
+    assert "Starting gunicorn" in messages
+    assert "Invalid request" in messages or "Bad request" in messages, messages
+    assert "GET /v1/schema/article.json 200" in messages
+    assert "Shutting down: Master" in messages
+    assert not any("\x1b" in line for line in lines)

@@ -48,9 +48,18 @@ def local(name: str, **labels: str) -> float:
 
 
 def test_metrics_is_not_there_unless_configured(make_app):
-    response = make_app().test_client().get("/metrics", headers={"Accept": "application/json"})
+    client = make_app().test_client()
+    response = client.get("/metrics", headers={"Accept": "application/json"})
     assert response.status_code == 404
     assert response.get_json()["status"] == 404
+    # Whatever is asked, as a path no rule matches answers: nothing says it exists.
+    for method in ("GET", "HEAD", "POST", "DELETE", "OPTIONS"):
+        for accept in ("application/json", "text/html"):
+            hidden = client.open("/metrics", method=method, headers={"Accept": accept})
+            absent = client.open("/metricz", method=method, headers={"Accept": accept})
+            assert hidden.status_code == absent.status_code == 404, method
+            assert "Allow" not in hidden.headers
+            assert hidden.data == absent.data.replace(b"/metricz", b"/metrics"), method
 
 
 @pytest.mark.parametrize(

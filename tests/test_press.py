@@ -174,21 +174,54 @@ def test_a_print_past_the_time_limit_is_refused_for_a_while_then_printed_again(
     assert len(printer.jobs) == 1  # the second reader was refused without a print
     database = stored_app.extensions["broadsheet"].database
     with database.reading() as session:
-        until = session.scalar(select(ArticlePdf.failure_until))
+        until = session.scalar(select(ArticlePdf.retry_after))
     assert before + timedelta(minutes=9) < until < datetime.now(UTC) + timedelta(minutes=11)
 
     printer.fail_with = None  # the machine is quiet again, and the ten minutes are over
     with database.writing() as session:
-        session.execute(update(ArticlePdf).values(failure_until=before - timedelta(seconds=1)))
+        session.execute(update(ArticlePdf).values(retry_after=before - timedelta(seconds=1)))
     printed = api.get("/articles/minimal.pdf")
     assert printed.status_code == 200
     assert printed.data.startswith(b"%PDF")
     assert len(printer.jobs) == 2
     with database.reading() as session:
-        assert session.execute(select(ArticlePdf.failure, ArticlePdf.failure_until)).one() == (
+        assert session.execute(select(ArticlePdf.failure, ArticlePdf.retry_after)).one() == (
             None,
             None,
         )
+
+
+def test_a_pdf_without_an_image_whose_server_failed_is_printed_again_later(
+    stored_app, api, printer
+):
+    """Kept for good, the PDF would lack the photo until the article changed."""
+    from service.printing import Printed
+    from service.url_fetcher import LeftOut
+
+    class ImageServerDown(CountingPrinter):
+        def print(self, html, paper="a4", link_labels=None):
+            printed = super().print(html, paper, link_labels)
+            return Printed(printed.data, (LeftOut("digest", "could not fetch: timed out", True),))
+
+    press = stored_app.extensions["broadsheet"].press
+    down = ImageServerDown()
+    press.get_printer = lambda: down
+    assert api.put(minimal()).status_code == 201
+    first = api.get("/articles/minimal.pdf")
+    assert first.status_code == 200
+    assert api.get("/articles/minimal.pdf").data == first.data
+    assert len(down.jobs) == 1  # within the ten minutes, not printed again
+    database = stored_app.extensions["broadsheet"].database
+    with database.writing() as session:
+        session.execute(update(ArticlePdf).values(retry_after=datetime.now(UTC)))
+    press.get_printer = lambda: printer  # the image's server is back
+    assert api.get("/articles/minimal.pdf").data == first.data  # served while it reprints
+    press.close(timeout=30)
+    assert len(printer.jobs) == 1
+    with database.reading() as session:
+        assert session.scalar(select(ArticlePdf.retry_after)) is None  # complete: it stands
+    assert api.get("/articles/minimal.pdf").status_code == 200
+    assert len(printer.jobs) == 1
 
 
 def test_a_printer_failure_is_503_and_the_next_reader_prints_again(stored_app, api, printer):

@@ -60,3 +60,23 @@ def test_the_densest_article_the_budget_allows_prints_in_time(kind):
     seconds = time.monotonic() - started
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert seconds < 15, seconds
+
+
+def test_images_weigh_by_their_pixels_once_each():
+    """Eight 5-megapixel photos once held a printer 2.4 s while weighing only their alt text."""
+    from service.print_budget import FETCHED_IMAGE, IMAGE_PIXELS, layout_cost
+    from service.reading import read
+    from service.validation import validate_article
+
+    def weight(*sources: str) -> int:
+        blocks = [{"type": "image", "src": src, "alt": "A photo"} for src in sources]
+        return layout_cost(read(validate_article(hostile.article(blocks))))
+
+    small, large = hostile.png_header(100, 100), hostile.png_header(2_500, 2_000)
+    one_small = weight(small)
+    assert weight(large) - one_small == (5_000_000 - 10_000) // IMAGE_PIXELS
+    assert weight(large, large) - weight(large) == weight(small, small) - one_small  # a block
+    fetched = "https://images.example.org/photo.jpg"
+    assert weight(fetched) - one_small == FETCHED_IMAGE - 10_000 // IMAGE_PIXELS
+    eight = [hostile.png_header(2_500, 1_999 - n) for n in range(8)]  # all the pixels allowed
+    assert weight(*eight) > 39_900_000 // IMAGE_PIXELS

@@ -60,7 +60,9 @@ class ArticlePdf(Base):
     etag: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     failure: Mapped[str | None] = mapped_column(Text)  # why it cannot be printed, if so
-    failure_until: Mapped[datetime | None]  # a passing failure holds until then; None: for good
+    # A refusal for time, or a PDF without an image whose server failed, may come out
+    # better: printed again by the first reader after then. None: the outcome stands.
+    retry_after: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]  # a process took the print on at this moment
     printed_at: Mapped[datetime | None]
 

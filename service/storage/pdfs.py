@@ -25,7 +25,7 @@ class PdfState:
     etag: str | None
     data: bytes | None
     failure: str | None
-    failure_until: datetime | None
+    retry_after: datetime | None
     printed_at: datetime | None
 
     @property
@@ -34,12 +34,14 @@ class PdfState:
         return self.version == self.article_version
 
     def refusal(self, layout: str, now: datetime) -> str | None:
-        """Why this version cannot be printed with `layout`, while the failure holds."""
-        if self.failure is None or self.layout != layout:
-            return None
-        if self.failure_until is not None and self.failure_until <= now:
+        """Why this version cannot be printed with `layout`, while the refusal holds."""
+        if self.failure is None or self.layout != layout or self.due_again(now):
             return None
         return self.failure
+
+    def due_again(self, now: datetime) -> bool:
+        """The outcome may come out better now (see ArticlePdf.retry_after)."""
+        return self.retry_after is not None and self.retry_after <= now
 
 
 def pdf_state(session: Session, article_id: str) -> PdfState | None:
@@ -52,7 +54,7 @@ def pdf_state(session: Session, article_id: str) -> PdfState | None:
             ArticlePdf.etag,
             ArticlePdf.data,
             ArticlePdf.failure,
-            ArticlePdf.failure_until,
+            ArticlePdf.retry_after,
             ArticlePdf.printed_at,
         )
         .outerjoin(ArticlePdf, ArticlePdf.article_id == StoredArticle.id)
@@ -70,7 +72,7 @@ def claim_print(
     stale_before: datetime,
 ) -> bool:
     """Take on printing `version` with `layout`: False if done, refused, or claimed by someone
-    alive. A passing failure that has run out may be printed again."""
+    alive. An outcome whose `retry_after` has come may be printed again."""
     claimed = session.execute(
         update(ArticlePdf)
         .where(
@@ -79,7 +81,7 @@ def claim_print(
             or_(
                 ArticlePdf.layout.is_(None),
                 ArticlePdf.layout != layout,
-                and_(ArticlePdf.failure_until.is_not(None), ArticlePdf.failure_until <= now),
+                and_(ArticlePdf.retry_after.is_not(None), ArticlePdf.retry_after <= now),
             ),
             or_(ArticlePdf.claimed_at.is_(None), ArticlePdf.claimed_at < stale_before),
         )
@@ -96,12 +98,14 @@ def save_print(
     etag: str,
     data: bytes,
     now: datetime,
+    retry_after: datetime | None = None,
 ) -> bool:
-    """Keep the PDF with its version; False when the article was replaced or deleted meanwhile."""
+    """Keep the PDF with its version (to be printed again after `retry_after`, if given);
+    False when the article was replaced or deleted meanwhile."""
     saved = session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
-        .values(layout=layout, etag=etag, data=data, failure=None, failure_until=None)
+        .values(layout=layout, etag=etag, data=data, failure=None, retry_after=retry_after)
         .values(claimed_at=None, printed_at=now)
     )
     return saved.rowcount == 1  # type: ignore[attr-defined]
@@ -113,14 +117,14 @@ def save_failure(
     version: str,
     layout: str,
     failure: str,
-    until: datetime | None = None,
+    retry_after: datetime | None = None,
 ) -> None:
     """Record that this version cannot be printed with this layout, so no one tries again:
-    for good, or `until` then when the failure may pass (a time limit under load)."""
+    for good, or until `retry_after` when the refusal may pass (a time limit under load)."""
     session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
-        .values(layout=layout, etag=None, data=None, failure=failure, failure_until=until)
+        .values(layout=layout, etag=None, data=None, failure=failure, retry_after=retry_after)
         .values(claimed_at=None)
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -9,7 +10,7 @@ from flask import Blueprint, Response, request
 
 from ..article import Article
 from ..days import day_from
-from ..edition_printer import EditionJob
+from ..edition_printer import EditionJob, left_out_warnings
 from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
 from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
@@ -18,7 +19,9 @@ from ..runtime import current_runtime
 from ..storage.editions import named, published_on
 from .body import json_from_request
 from .caching import require_if_match
+from .rendering import sf_string
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
@@ -85,8 +88,15 @@ def _edition(
         return Response(status=304, headers=headers)
     printed = runtime.pdf_cache.get(job.etag)
     if printed is None:
-        printed = runtime.pdf_cache.put(job.etag, Printed(job.print_with(runtime.printer)))
+        # The parts' deadline: twice the time limit, as gunicorn.conf.py's REQUEST_LIMIT allows.
+        data = job.print_with(runtime.printer, time_limit=2 * settings.pdf_time_limit)
+        # Not kept when an image is missing only for now (the cache says no to that).
+        printed = runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
     data = printed.data
+    warnings = left_out_warnings(printed.left_out)
+    if warnings:
+        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in warnings)
+        logger.warning("The edition %s left out: %s", job.etag, "; ".join(warnings))
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(data, mimetype="application/pdf", headers=headers)

@@ -1,6 +1,7 @@
-"""A print failure may pass: a time limit met under load holds only until `failure_until`.
+"""A print may come out better later: a refusal for time (met under load), or a PDF printed
+without an image whose server failed, holds until `retry_after`, then is printed again.
 
-Failures recorded before this revision were recorded by another layout, so the press prints
+Prints recorded before this revision were recorded by another layout, so the press prints
 those articles again when they are asked for; nothing needs rewriting.
 
 Revision ID: 0003
@@ -23,9 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("article_pdfs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("failure_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("retry_after", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("article_pdfs", schema=None) as batch_op:
-        batch_op.drop_column("failure_until")
+        batch_op.drop_column("retry_after")
