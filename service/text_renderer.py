@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from .article import Article
@@ -65,7 +66,8 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     first = indent
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
-        lines.append(_fill(line.split(), first, rest) or first.rstrip())
+        fill = _fill if line.isascii() or not _WIDE.search(line) else _fill_wide
+        lines.append(fill(line.split(), first, rest) or first.rstrip())
         first = rest
     return "\n".join(lines)
 
@@ -74,6 +76,8 @@ def _fill(words: list[str], first: str, rest: str) -> str:
     """Words filled greedily into WIDTH columns; a word longer than a line stands alone.
 
     What textwrap.fill does without breaking words or at hyphens, at a fifth of its cost.
+    A line with text in scripts written without spaces (Chinese, Japanese) goes to
+    `_fill_wide` instead.
     """
     if not words:
         return ""
@@ -85,6 +89,69 @@ def _fill(words: list[str], first: str, rest: str) -> str:
             line = rest + word
         else:
             line = f"{line} {word}"
+    lines.append(line)
+    return "\n".join(lines)
+
+
+# Characters a terminal shows two columns wide (East Asian Wide and Fullwidth): Hangul
+# Jamo, CJK punctuation, kana, ideographs, Hangul syllables, compatibility and fullwidth
+# forms, and the supplementary ideographs.
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+    "\U00020000-\U0003fffd]"
+)
+# Japanese and Chinese line-breaking rules (kinsoku): these never begin a line...
+_NO_START = frozenset(
+    "、。，．・：；？！ー）」』】〕〉》〙〗〟’”ゝゞヽヾぁぃぅぇぉっゃゅょゎゕゖ"  # noqa: RUF001
+    "ァィゥェォッャュョヮヵヶ々〻‐゠–〜…‥,.:;!?)]}%"  # noqa: RUF001
+)
+# ...and these never end one.
+_NO_END = frozenset("（「『【〔〈《〘〖〝‘“([{")  # noqa: RUF001
+
+
+def _columns(text: str) -> int:
+    return len(text) + len(_WIDE.findall(text))
+
+
+def _pieces(word: str) -> list[str]:
+    """`word` cut where a line may break inside it: before and after a wide character, but
+    never before closing punctuation or a small kana, nor after opening punctuation."""
+    pieces: list[str] = []
+    piece = ""
+    wide_before = False
+    for character in word:
+        wide = _WIDE.match(character) is not None
+        if (
+            piece
+            and (wide or wide_before)
+            and character not in _NO_START
+            and piece[-1] not in _NO_END
+        ):
+            pieces.append(piece)
+            piece = ""
+        piece += character
+        wide_before = wide
+    pieces.append(piece)
+    return pieces
+
+
+def _fill_wide(words: list[str], first: str, rest: str) -> str:
+    """`_fill` measured in the columns a terminal gives each character, breaking inside
+    words between the pieces `_pieces` cuts."""
+    lines = []
+    line, width, empty = first, _columns(first), True
+    for word in words:
+        for index, piece in enumerate(_pieces(word)):
+            glue = "" if index or empty else " "
+            needed = _columns(glue + piece)
+            if not empty and width + needed > WIDTH:
+                lines.append(line)
+                line, width, glue = rest, _columns(rest), ""
+                needed = _columns(piece)
+            line += glue + piece
+            width += needed
+            empty = False
     lines.append(line)
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -100,3 +101,60 @@ def test_a_long_table_header_is_written_once_not_once_per_row(post_json):
     assert " ".join(text.split()).count(word.strip()) == 1  # once, after the caption
     assert "  column 1: word word" in text
     assert "  - column 1: x; Votes: 9" in text  # a short header still names its values
+
+
+# Scripts written without spaces ---------------------------------------------------------------
+
+JAPANESE = (
+    "東京都は二〇二六年三月十二日、リバーサイド通りに自転車専用レーンを設ける計画を承認した。"
+    "工事は四月に始まり、「安全な街」を目指すという。費用は約十二億円で、市の予算から支出される"
+    "（関係者によると）。"
+)
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_japanese_is_wrapped_by_columns_and_never_breaks_before_closing_punctuation():
+    """A paragraph without spaces stayed one line of hundreds of columns."""
+    from service.text_renderer import _NO_END, _NO_START
+
+    lines = wrap(JAPANESE * 3).split("\n")
+    assert len(lines) > 5
+    assert all(_columns(line) <= WIDTH for line in lines)
+    assert all(_columns(line) >= WIDTH - 4 for line in lines[:-1])  # filled, not ragged
+    assert "".join(lines) == JAPANESE * 3  # nothing added or lost, no space put in
+    assert not any(line[0] in _NO_START for line in lines)
+    assert not any(line[-1] in _NO_END for line in lines)
+
+
+@given(
+    words=st.lists(
+        st.text(st.sampled_from("abc日本語、。「」（）ーっ1"), min_size=1, max_size=50),
+        min_size=1,
+        max_size=30,
+    ),
+    indent=st.sampled_from(["", "  - "]),
+)
+def test_mixed_text_keeps_every_character_and_its_spaces(words, indent):
+    wrapped = wrap(" ".join(words), indent)
+    for line in wrapped.split("\n"):
+        assert _columns(line) <= WIDTH or " " not in line.strip()
+    # Line breaks stand where a space was, or between two pieces of one word.
+    rejoined = "".join(line.removeprefix(indent) for line in wrapped.split("\n"))
+    assert rejoined.replace(" ", "") == "".join(words)
+
+
+def test_a_japanese_article_as_text_fits_the_width(post_json):
+    article = minimal(
+        id="jp",
+        language="ja",
+        headline="自転車専用レーン",
+        body=[{"type": "paragraph", "text": JAPANESE * 2}],
+    )
+    response = post_json("/v1/render/text", article)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert JAPANESE in text.replace("\n", "")
+    assert max(_columns(line) for line in text.splitlines()) <= 80
