@@ -114,14 +114,18 @@ def _columns(text: str) -> int:
     return len(text) + len(_WIDE.findall(text))
 
 
+# Korean is written with spaces between its words, which are not broken (CSS's keep-all).
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+
+
 def _pieces(word: str) -> list[str]:
-    """`word` cut where a line may break inside it: before and after a wide character, but
-    never before closing punctuation or a small kana, nor after opening punctuation."""
+    """`word` cut where a line may break inside it: before and after a wide character (but
+    Hangul), never before closing punctuation or a small kana, nor after opening punctuation."""
     pieces: list[str] = []
     piece = ""
     wide_before = False
     for character in word:
-        wide = _WIDE.match(character) is not None
+        wide = _WIDE.match(character) is not None and _HANGUL.match(character) is None
         if (
             piece
             and (wide or wide_before)

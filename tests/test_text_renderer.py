@@ -158,3 +158,10 @@ def test_a_japanese_article_as_text_fits_the_width(post_json):
     text = response.get_data(as_text=True)
     assert JAPANESE in text.replace("\n", "")
     assert max(_columns(line) for line in text.splitlines()) <= 80
+
+
+def test_korean_words_are_measured_wide_but_never_broken():
+    korean = " ".join(["자전거도로를"] * 20)
+    lines = wrap(korean).split("\n")
+    assert all(_columns(line) <= WIDTH for line in lines)
+    assert {word for line in lines for word in line.split()} == {"자전거도로를"}
