@@ -182,6 +182,10 @@ class SendLedger:
         once, or at `due_at`."""
         claims.release(self.writer, DELIVERIES, token, list(delivery_ids), due_at=due_at)
 
+    def postpone(self, day: date, until: datetime) -> None:
+        """Every waiting message of `day`'s run due no sooner than `until`."""
+        claims.postpone(self.writer, DELIVERIES, LedgerEntry.day == day, until)
+
     # Reading ------------------------------------------------------------------------------
 
     def counts(self, day: date) -> dict[str, int]:

@@ -190,11 +190,15 @@ class DigestSender:
                 if progress:
                     progress(1)
                 if unrecorded is not None and unrecorded.uncounted:
-                    # The server is away: the rest of the batch waits as this one does.
+                    # The server is away: the whole run waits as this message does, so the
+                    # next attempt is one connection, not one for each batch.
+                    retry_at = unrecorded.next_attempt_at
+                    assert retry_at is not None
                     steps.record(token, unrecorded)
                     rest = [later.delivery_id for later in batch[index + 1 :]]
-                    self.ledger.release(token, rest, unrecorded.next_attempt_at)
-                    logger.warning("The mail server is away; %d messages wait", len(rest) + 1)
+                    self.ledger.release(token, rest, retry_at)
+                    self.ledger.postpone(run.day, retry_at)
+                    logger.warning("The mail server is away; the run waits until %s", retry_at)
                     return
             if unrecorded is not None:
                 steps.record(token, unrecorded)

@@ -106,6 +106,7 @@ class OutboxRelay:
                     logger.warning("Mail %d waits for the mail server: %s", row.id, reply)
                     rest = [later.id for later in rows[index + 1 :]]
                     claims.release(self.writer, OUTBOX, token, rest, due_at=retry_at)
+                    claims.postpone(self.writer, OUTBOX, true(), retry_at)  # all of it waits
                     break
                 elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
                     retry_at = self.clock() + options.backoff(row.attempts)

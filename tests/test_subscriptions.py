@@ -669,6 +669,26 @@ def test_mail_taken_over_by_another_relay_is_left_to_it(app, client, monkeypatch
     assert [(m.status, m.attempts) for m in outbox(app)] == [("sent", 1), ("sent", 2), ("sent", 2)]
 
 
+def test_with_the_mail_server_away_the_outbox_tries_once_and_waits(app, client):
+    from service.mail.transport import Delivery, Outcome, Transport
+
+    class Away(Transport):
+        tries = 0
+
+        def send(self, envelope):
+            Away.tries += 1
+            return Delivery(Outcome.TEMPORARY, None, "could not connect: refused", offered=False)
+
+    for n in range(30):  # more than a batch
+        assert client.post("/subscribe", json={"email": f"w{n}@example.org"}).status_code == 202
+    runtime = app.extensions["broadsheet"]
+    runtime.relay.transport = Away
+    assert runtime.relay.deliver_all_due() == 20
+    assert Away.tries == 1
+    assert {(m.status, m.attempts) for m in outbox(app)} == {("pending", 0)}
+    assert runtime.relay.next_due() > datetime.now(UTC) + timedelta(seconds=20)
+
+
 def test_a_form_of_too_many_parts_is_413_saying_so(client):
     boundary = "b0undary"
     parts = "".join(

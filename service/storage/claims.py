@@ -49,13 +49,18 @@ def claim(
     """Claim up to `limit` due rows matching `where`; returns the claim token and the rows."""
     token = new_claim_token()
     candidates = select(table.c.id).where(where, due(table, now)).order_by(table.c.id).limit(limit)
-    postgres = engine.dialect.name == "postgresql"
-    if postgres:
-        candidates = candidates.with_for_update(skip_locked=True)
+    chosen: Any = candidates.scalar_subquery()
+    if engine.dialect.name == "postgresql":
+        # Locked and chosen once, in a materialized CTE: as a subquery, the planner may run it
+        # again for each row (a nested loop on a table not yet analysed, as a run's ledger is
+        # just after it opens), and each run skips the rows already taken and locks the next
+        # `limit`: a claim of 50 took all 200 rows of a new run.
+        locked = candidates.with_for_update(skip_locked=True).cte("candidates")
+        chosen = select(locked.prefix_with("MATERIALIZED").c.id)
     statement = (
         update(table)
         # The due condition again: PostgreSQL re-checks it on the locked row's latest version.
-        .where(table.c.id.in_(candidates.scalar_subquery()), due(table, now))
+        .where(table.c.id.in_(chosen), due(table, now))
         .values(
             status=CLAIMED,
             claim_token=token,
@@ -110,6 +115,17 @@ def release(
                 attempts=table.c.attempts - 1,
                 **values,
             )
+        )
+
+
+def postpone(engine: Engine, table: Table, where: ColumnElement[bool], until: datetime) -> None:
+    """Make every waiting row matching `where` due no sooner than `until` (the mail server
+    is away: one attempt when it may be back, not one for each batch of rows)."""
+    with engine.execution_options(broadsheet_write=True).begin() as connection:
+        connection.execute(
+            update(table)
+            .where(where, table.c.status == PENDING, table.c.next_attempt_at < until)
+            .values(next_attempt_at=until)
         )
 
 
