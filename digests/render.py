@@ -129,5 +129,6 @@ def digest_page_context(digest: Digest, settings: Settings) -> dict[str, Any]:
     """What the browser's page of the digest (digests/page.html) reads: the mail's words."""
     context = digest_context(digest, settings, "")
     context["labels"] = {"skip": "Skip to the digest"}
+    context["heading"] = "Quick reads"  # the page stays up after its day: not "Today's"
     context["subscribe_url"] = f"{settings.base_url}/subscribe"
     return context

@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import schema_patterns as patterns
-from .characters import character_problem, forbidden_character
+from .characters import character_problem, forbidden_character, is_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
 from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
@@ -58,7 +58,7 @@ def _inline_validator(
             raise _fail("empty", "must not be empty")
         context = info.context or {}
         try:
-            return parse_inline(
+            inline = parse_inline(
                 source,
                 note_ids=context.get("note_ids"),
                 allow_note_refs=allow_note_refs,
@@ -66,6 +66,10 @@ def _inline_validator(
             )
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
+        if is_blank(inline.text) and not inline.note_refs:
+            # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
+            raise _fail("empty", "must have visible text, not only markup or invisible characters")
+        return inline
 
     return PlainValidator(validate)
 
@@ -116,8 +120,8 @@ def _plain_validator(
 ) -> PlainValidator:
     def validate(value: Any) -> str:
         text = _require_str(value)
-        if not allow_blank and not text.strip():
-            raise _fail("empty", "must not be empty")
+        if not allow_blank and is_blank(text):
+            raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
         problem = character_problem(text, line_breaks=line_breaks)

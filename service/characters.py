@@ -170,3 +170,24 @@ def url_character_problem(url: str) -> str | None:
     if match is None:
         return None
     return f"link must not contain the bidirectional control U+{ord(match.group()):04X}"
+
+
+# Letters that show nothing: Hangul fillers and the blank braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Characters that take no space of their own: spaces and separators, formatting characters
+# (zero-width space and joiners, soft hyphen, word joiner, bidirectional marks, byte order
+# mark), combining marks with nothing to combine with, controls.
+_BLANK_CATEGORIES = frozenset(("Zs", "Zl", "Zp", "Cf", "Mn", "Me", "Cc"))
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` shows nothing a reader could see or hear: "must not be empty" means
+    visible text, not a zero-width space, a soft hyphen or a Hangul filler."""
+    if text.isascii():
+        return not text.strip()
+    return all(
+        character.isspace()
+        or character in _BLANK_LETTERS
+        or unicodedata.category(character) in _BLANK_CATEGORIES
+        for character in text
+    )

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .characters import (
     character_problem,
     forbidden_character,
+    is_blank,
     line_break_problem,
     url_character_problem,
 )
@@ -112,6 +113,16 @@ def _walk_text(nodes: tuple[Node, ...]):
             yield from _walk_text(node.children)
 
 
+def _has_an_empty_link(nodes: tuple[Node, ...]) -> bool:
+    for node in nodes:
+        if isinstance(node, Element):
+            if node.name == "a" and is_blank("".join(_walk_text(node.children))):
+                return True
+            if _has_an_empty_link(node.children):
+                return True
+    return False
+
+
 class InlineError(ValueError):
     """Inline text that breaks the allowlist; `problems` lists every reason found."""
 
@@ -141,6 +152,8 @@ def parse_inline(
     )
     decoded = character_problem(inline.text, line_breaks=allow_line_breaks)
     problems[:0] = [problem for problem in (written, decoded) if problem]
+    if _has_an_empty_link(nodes):
+        problems.append("a link must have visible text: an empty one is a silent tab stop")
     if problems:
         raise InlineError(list(dict.fromkeys(problems)))
     return inline

@@ -21,7 +21,6 @@ from .errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from .labels import labels_for
 from .logs import printable
 from .metrics import metrics_open
 from .runtime import current_runtime
@@ -125,12 +124,11 @@ def problem_response(body: dict, headers: dict[str, str] | None = None) -> Respo
     status = int(body["status"])
     if wants_html():
         runtime = current_runtime()
-        labels = labels_for("en")
         page = runtime.env.get_template("errors/error.html").render(
             problem=body,
             lang="en",
             dir="ltr",
-            labels=labels,
+            labels={"skip": "Skip to the message"},  # there is no article on this page
             label_lang="",
             publisher_name=runtime.settings.publisher_name,
         )

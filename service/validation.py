@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from .article import BLOCK_TYPES, Article, parse_datetime
 from .budgets import check_budget
+from .characters import is_blank
 from .errors import BadArticle, FieldError, UnreadableBody
 
 MAX_DEPTH = 16
@@ -173,14 +174,14 @@ def _block_errors(block: dict[str, Any], pointer: str):
         alt = block.get("alt")
         decorative = block.get("decorative", False)
         if decorative is True:
-            if isinstance(alt, str) and alt.strip():
+            if isinstance(alt, str) and not is_blank(alt):
                 yield FieldError(f"{pointer}/alt", "a decorative image must have no alt text")
             if block.get("caption") is not None:
                 yield FieldError(
                     f"{pointer}/caption",
                     "a decorative image has no caption; give it alt text instead",
                 )
-        elif decorative is False and (not isinstance(alt, str) or not alt.strip()):
+        elif decorative is False and (not isinstance(alt, str) or is_blank(alt)):
             yield FieldError(
                 f"{pointer}/alt", "is required: describe the image, or mark it decorative"
             )

@@ -317,3 +317,21 @@ class ApiClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
+
+
+@pytest.fixture(scope="session")
+def page_width(browser):
+    """How wide a document lays out in a viewport `width` CSS pixels wide (WCAG 1.4.10: at
+    320 px, text must reflow, not scroll sideways)."""
+
+    def measure(html: str, width: int = 320) -> int:
+        context = browser.new_context(viewport={"width": width, "height": 640})
+        context.route("**/*", lambda route: route.abort())
+        page = context.new_page()
+        try:
+            page.set_content(html, wait_until="load")
+            return int(page.evaluate("document.documentElement.scrollWidth"))
+        finally:
+            context.close()
+
+    return measure

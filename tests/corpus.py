@@ -206,6 +206,25 @@ def long_article(paragraphs: int = 80) -> dict[str, Any]:
     }
 
 
+def highlighted() -> dict[str, Any]:
+    """Links and code inside highlights (light in both schemes), in a language Broadsheet has
+    no interface words for (its own words, such as the mail's button, are in English)."""
+    return {
+        "id": "evidenziato",
+        "language": "it",
+        "headline": "Il consiglio approva le nuove piste ciclabili",
+        "published_at": "2026-03-12T08:00:00+01:00",
+        "body": [
+            {
+                "type": "paragraph",
+                "text": 'Il piano <mark>vedi <a href="https://example.org/piano">il testo</a> '
+                "e il parametro <code>rate_limit</code></mark> entra in vigore ad aprile.",
+            },
+            {"type": "paragraph", "text": "I lavori inizieranno <mark>lunedì</mark>."},
+        ],
+    }
+
+
 def corpus() -> dict[str, dict[str, Any]]:
     """Name → article JSON, for every test that renders 'all articles'."""
     return {
@@ -216,6 +235,7 @@ def corpus() -> dict[str, dict[str, Any]]:
         "many-notes": many_notes(),
         "long-article": long_article(),
         "minimal": minimal(),
+        "highlighted": highlighted(),
     }
 
 

@@ -137,6 +137,7 @@ def test_a_day_of_more_quick_reads_than_a_digest_names_says_how_many_more(app):
     assert html.count('class="digest-item"') == MAX_ITEMS
     assert "the first 100 of 103 quick reads" in html
     assert "3 more quick reads on the website:" in html
+    assert "<h1>Quick reads</h1>" in html  # the page stays up after its day: not "Today's"
     assert "q099" in html  # oldest first, as the mail
     assert "q100" not in html
     # The page is tagged like every other, and answers 304 to a client that has it.

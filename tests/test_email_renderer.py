@@ -231,3 +231,10 @@ def test_email_frame_footer_in_html_and_text(app):
         "Read online: <https://example.org/every-block>",
         "Unsubscribe: <https://x.org/u/d>",
     ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["bike-lanes", "highlighted", "minimal"])
+def test_the_email_reflows_on_a_narrow_screen(email_html, page_width, name):
+    """The 600-pixel frame kept its width at 320 px: every line scrolled sideways."""
+    assert page_width(email_html(ARTICLES[name])) <= 320

@@ -10,7 +10,7 @@ from service.html_renderer import render_html
 from service.validation import validate_article
 
 from .conftest import runtime_of
-from .corpus import article_words, corpus
+from .corpus import article_words, corpus, minimal
 
 ARTICLES = corpus()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -46,7 +46,9 @@ def nu_results(nu_checker, tmp_path_factory):
 def _error_page(app) -> str:
     response = app.test_client().get("/no-such-page", headers={"Accept": "text/html"})
     assert response.status_code == 404
-    return response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert ">Skip to the message</a>" in page  # there is no article to skip to
+    return page
 
 
 def _rate_limited_page() -> str:
@@ -102,3 +104,17 @@ def test_every_word_is_visible_in_the_page(app, visible_text, name):
     shown = _squash(visible_text(_render(app, name)))
     missing = [word for word in article_words(ARTICLES[name]) if word not in shown]
     assert missing == []
+
+
+@pytest.mark.browser
+def test_a_long_word_in_a_table_does_not_widen_the_page(app, page_width):
+    word = "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichen"
+    table = {
+        "type": "table",
+        "caption": f"Costs of the {word}",
+        "header": ["Item", "Source"],
+        "rows": [[word, "https://example.org/a/very/long/path/to/the/source/of/this/figure"]],
+    }
+    runtime = runtime_of(app)
+    html = render_html(validate_article(minimal(body=[table])), runtime.env, runtime.settings)
+    assert page_width(html) <= 320

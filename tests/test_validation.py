@@ -318,3 +318,59 @@ def test_a_whole_number_written_with_a_fraction_is_the_number(post_json, width, 
     else:
         assert response.status_code == 422
         assert [e["pointer"] for e in response.get_json()["errors"]] == ["/body/0/width"]
+
+
+@pytest.mark.parametrize(
+    ("article", "pointer"),
+    [
+        (minimal(headline="<em></em>"), "/headline"),
+        (minimal(headline="\u200b"), "/headline"),
+        (minimal(headline="\u3164"), "/headline"),
+        (minimal(body=[{"type": "heading", "level": 2, "text": "&nbsp;"}]), "/body/0/text"),
+        (minimal(body=[{"type": "heading", "level": 2, "text": "<b></b>"}]), "/body/0/text"),
+        (
+            minimal(body=[{"type": "image", "src": "https://example.org/a.png", "alt": "\u200b"}]),
+            "/body/0/alt",
+        ),
+        (
+            minimal(body=[{"type": "image", "src": "https://example.org/a.png", "alt": "\u00ad"}]),
+            "/body/0/alt",
+        ),
+        (
+            minimal(
+                body=[
+                    {
+                        "type": "table",
+                        "caption": "Costs",
+                        "header": ["<em></em>", "B"],
+                        "rows": [["1", "2"]],
+                    }
+                ]
+            ),
+            "/body/0/header/0",
+        ),
+        *(
+            (
+                minimal(
+                    body=[{"type": "paragraph", "text": f'Go <a href="https://a.org/">{x}</a>'}]
+                ),
+                "/body/0/text",
+            )
+            for x in ("", " ", "<em></em>", "<br>", "&#8203;", "\u2060")
+        ),
+    ],
+)
+def test_text_that_shows_nothing_counts_as_empty(article, pointer):
+    """axe found empty headings, cells, titles and links, and alt text of a zero-width space."""
+    with pytest.raises(BadArticle) as refused:
+        validate_article(article)
+    assert pointer in [error.pointer for error in refused.value.errors]
+
+
+def test_visible_text_in_any_script_is_not_empty():
+    from service.characters import is_blank
+
+    for text in ("a", "é", "日本", "ا", "\u0301a", "·", "—", "😀", "x\u200b"):
+        assert not is_blank(text), text
+    for text in ("", " \t\n", "\u00a0\u2003", "\u200b\u200c\u200d\u2060\ufeff\u00ad", "\u034f"):
+        assert is_blank(text), text
