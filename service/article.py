@@ -63,9 +63,12 @@ def _inline_validator(
                 note_ids=context.get("note_ids"),
                 allow_note_refs=allow_note_refs,
                 allow_line_breaks=allow_line_breaks,
+                allow_empty_links=context.get("stored", False),
             )
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
+        if context.get("stored"):
+            return inline  # see validate_article: read back as it was stored
         if is_blank(inline.text) and not inline.note_refs:
             # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
             raise _fail("empty", "must have visible text, not only markup or invisible characters")
@@ -118,9 +121,10 @@ HeadlineText = Annotated[
 def _plain_validator(
     max_length: int, *, line_breaks: bool = False, allow_blank: bool = False
 ) -> PlainValidator:
-    def validate(value: Any) -> str:
+    def validate(value: Any, info: ValidationInfo) -> str:
         text = _require_str(value)
-        if not allow_blank and is_blank(text):
+        stored = (info.context or {}).get("stored", False)
+        if not allow_blank and (not text.strip() if stored else is_blank(text)):
             raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")

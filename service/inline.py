@@ -137,6 +137,7 @@ def parse_inline(
     note_ids: frozenset[str] | None = None,
     allow_note_refs: bool = True,
     allow_line_breaks: bool = True,
+    allow_empty_links: bool = False,
 ) -> Inline:
     """Tokenize `source` and return its node tree, or raise InlineError with every problem.
 
@@ -152,7 +153,7 @@ def parse_inline(
     )
     decoded = character_problem(inline.text, line_breaks=allow_line_breaks)
     problems[:0] = [problem for problem in (written, decoded) if problem]
-    if _has_an_empty_link(nodes):
+    if not allow_empty_links and _has_an_empty_link(nodes):
         problems.append("a link must have visible text: an empty one is a silent tab stop")
     if problems:
         raise InlineError(list(dict.fromkeys(problems)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -73,8 +73,12 @@ def article_from_bytes(raw: bytes, source: str = "body") -> Article:
     return validate_article(parse_json(raw, source))
 
 
-def validate_article(data: Any) -> Article:
-    """Validate decoded JSON against the contract; raise BadArticle with every problem."""
+def validate_article(data: Any, *, stored: bool = False) -> Article:
+    """Validate decoded JSON against the contract; raise BadArticle with every problem.
+
+    `stored` reads back an article the service stored, perhaps under an earlier release: the
+    rules that came later about what a reader must be able to see (visible text, links with
+    text) are not applied again, so an upgrade never makes a stored article unreadable."""
     if not isinstance(data, dict):
         raise BadArticle([FieldError("", "the article must be a JSON object")])
     check_budget(data)  # first: it is the cheap bound on everything that follows
@@ -83,10 +87,11 @@ def validate_article(data: Any) -> Article:
         raise BadArticle(errors)
     article: Article | None = None
     try:
-        article = Article.model_validate(data, context={"note_ids": _declared_note_ids(data)})
+        context = {"note_ids": _declared_note_ids(data), "stored": stored}
+        article = Article.model_validate(data, context=context)
     except ValidationError as error:
         errors.extend(_field_errors(error))
-    errors.extend(_cross_field_errors(data))
+    errors.extend(_cross_field_errors(data, blank=_was_blank if stored else is_blank))
     if errors:
         raise BadArticle(list(dict.fromkeys(errors)))
     assert article is not None
@@ -139,7 +144,12 @@ def _field_errors(error: ValidationError):
         yield FieldError(pointer_to(loc), message)
 
 
-def _cross_field_errors(data: dict[str, Any]):
+def _was_blank(text: str) -> bool:
+    """What empty meant before visible text was asked for: white space alone."""
+    return not text.strip()
+
+
+def _cross_field_errors(data: dict[str, Any], blank: Callable[[str], bool] = is_blank):
     notes = data.get("notes")
     if isinstance(notes, list):
         seen: set[str] = set()
@@ -154,7 +164,7 @@ def _cross_field_errors(data: dict[str, Any]):
         level = 1
         for index, block in enumerate(body):
             if isinstance(block, dict):
-                yield from _block_errors(block, f"/body/{index}")
+                yield from _block_errors(block, f"/body/{index}", blank)
                 if block.get("type") == "heading" and block.get("level") in (2, 3, 4):
                     if block["level"] > level + 1:
                         yield FieldError(
@@ -169,19 +179,19 @@ def _cross_field_errors(data: dict[str, Any]):
         yield FieldError("/updated_at", "must not be earlier than published_at")
 
 
-def _block_errors(block: dict[str, Any], pointer: str):
+def _block_errors(block: dict[str, Any], pointer: str, blank: Callable[[str], bool]):
     if block.get("type") == "image":
         alt = block.get("alt")
         decorative = block.get("decorative", False)
         if decorative is True:
-            if isinstance(alt, str) and not is_blank(alt):
+            if isinstance(alt, str) and not blank(alt):
                 yield FieldError(f"{pointer}/alt", "a decorative image must have no alt text")
             if block.get("caption") is not None:
                 yield FieldError(
                     f"{pointer}/caption",
                     "a decorative image has no caption; give it alt text instead",
                 )
-        elif decorative is False and (not isinstance(alt, str) or is_blank(alt)):
+        elif decorative is False and (not isinstance(alt, str) or blank(alt)):
             yield FieldError(
                 f"{pointer}/alt", "is required: describe the image, or mark it decorative"
             )

@@ -8,6 +8,7 @@ import pytest
 from lxml import html as lxml_html
 from werkzeug.http import http_date
 
+from service.errors import BadArticle
 from service.html_renderer import render_html
 from service.validation import validate_article
 
@@ -276,3 +277,32 @@ def test_the_list_dates_each_quick_read_on_its_day_in_the_publication_s_time_zon
         assert time.text_content() == "March 12, 2026"
     finally:
         runtime_of(app).engine.dispose()
+
+
+def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
+    """Rules about what a reader must see came after some articles were stored: reading one
+    back must not turn it into a 500 on its page, the list, the feeds or the digest."""
+    from sqlalchemy import update
+
+    from service.storage.models import StoredArticle
+
+    assert api.put(minimal(id="older")).status_code == 201
+    older = minimal(
+        id="older",
+        headline="\u200b",
+        body=[
+            {"type": "paragraph", "text": 'See <a href="https://example.org/"><em></em></a>.'},
+            {"type": "image", "src": "https://example.org/a.png", "alt": "\u200b"},
+        ],
+    )
+    with pytest.raises(BadArticle) as refused:
+        validate_article(older)  # refused today...
+    assert {e.pointer for e in refused.value.errors} == {"/headline", "/body/0/text", "/body/1/alt"}
+    database = stored_app.extensions["broadsheet"].database
+    with database.writing() as session:  # ...but stored by an earlier release
+        session.execute(update(StoredArticle).values(document=older))
+    for path in ("/articles/older", "/articles", "/feed.json", "/feed.atom", "/quick-reads"):
+        assert api.get(path).status_code in (200, 404), path
+    assert api.get("/articles/older").status_code == 200
+    assert api.get("/feed.json").status_code == 200
+    assert api.put(older).status_code == 422  # storing it again meets today's rules
