@@ -10,6 +10,7 @@ breaks, so the decoded text is exactly what `build_message` would have produced.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -38,11 +39,19 @@ _URL = re.compile(r"https://[!-~]+")
 _QP_LINE = 74  # characters of URL per line, plus "=" for the soft break: within RFC 2045's 76
 
 
-def digest_message_id(day: date, subscriber_id: int, domain: str, tag: str) -> str:
+def digest_message_id(day: date, subscriber_id: int, domain: str, tag: str, run: str) -> str:
     """The same for every attempt at one subscriber's digest of one date, so a copy sent
     twice (a sender killed before it could record the reply) is recognisably one message;
-    `tag` (Settings.message_id_tag) keeps it apart from another installation's."""
-    return f"<digest.{day:%Y%m%d}.{subscriber_id}.{tag}@{domain}>"
+    `tag` (Settings.message_id_tag) keeps it apart from another installation's, and `run`
+    (run_tag) from another run of the same date, after a database rebuilt from nothing,
+    whose subscriber numbers name other people."""
+    return f"<digest.{day:%Y%m%d}.{subscriber_id}.{tag}.{run}@{domain}>"
+
+
+def run_tag(body: EmailBody) -> str:
+    """Eight hex digits naming one run: from its unsubscribe marker, random for each run and
+    the same for every sender of it."""
+    return hashlib.sha256(body.marker.encode()).hexdigest()[:8]
 
 
 def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeaders:
@@ -99,6 +108,7 @@ class DigestTemplate:
 
     def __init__(self, body: EmailBody, *, sender: Mailbox, lists: ListHeaders):
         self.mailto = lists.unsubscribe_mailto
+        self.run = run_tag(body)
         message = build_message(
             sender=sender,
             to=("", _STAND_IN_TO),
@@ -199,7 +209,7 @@ class DigestComposer:
             name=name,
             address=email,
             when=now,
-            message_id=digest_message_id(day, subscriber_id, domain, tag),
+            message_id=digest_message_id(day, subscriber_id, domain, tag, template.run),
             unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id),
         )
         return self.dkim.sign(data) if self.dkim else data

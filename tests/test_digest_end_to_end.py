@@ -219,7 +219,7 @@ def check_message(message, raw, address, name, headlines, dns_record) -> None:
     assert message["To"].addresses[0].addr_spec == address
     assert message["To"].addresses[0].display_name == name
     assert re.fullmatch(
-        r"<digest\.\d{8}\.\d+\.[0-9a-f]{10}@news\.example\.org>", message["Message-ID"]
+        r"<digest\.\d{8}\.\d+\.[0-9a-f]{10}\.[0-9a-f]{8}@news\.example\.org>", message["Message-ID"]
     )
     assert message["Date"].datetime is not None
     assert str(message["List-Id"]) == "Northside Brief digest <digest.news.example.org>"

@@ -17,7 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from itsdangerous import TimestampSigner
 
-from digests.message import DigestComposer, digest_message_id, list_headers, unsubscribe_url
+from digests.message import (
+    DigestComposer,
+    digest_message_id,
+    list_headers,
+    run_tag,
+    unsubscribe_url,
+)
 from service.email_renderer import EmailBody
 from service.messages import DkimSigner, build_message, serialise
 from service.settings import Settings
@@ -64,7 +70,7 @@ def direct(mail: EmailBody, subscriber_id: int, name: str, address: str) -> byte
             html=personal.html,
             date=NOW,
             message_id=digest_message_id(
-                DAY, subscriber_id, "news.example.org", SETTINGS.message_id_tag
+                DAY, subscriber_id, "news.example.org", SETTINGS.message_id_tag, run_tag(mail)
             ),
             list_headers=list_headers(SETTINGS, url, None),
         )
@@ -113,7 +119,9 @@ def test_each_copy_is_the_message_build_message_makes(name, address):
     message = parsed(fast)
     tag = SETTINGS.message_id_tag
     assert re.fullmatch("[0-9a-f]{10}", tag)
-    assert message["Message-ID"] == f"<digest.20260312.42.{tag}@news.example.org>"
+    run = run_tag(mail)
+    assert re.fullmatch("[0-9a-f]{8}", run)
+    assert message["Message-ID"] == f"<digest.20260312.42.{tag}.{run}@news.example.org>"
     token = str(message["List-Unsubscribe"]).strip("<>").rsplit("/", 1)[1]
     assert SIGNER.read(Purpose.UNSUBSCRIBE, token, 1) == (42,)
 
@@ -197,5 +205,9 @@ def test_message_ids_differ_between_installations_on_one_mail_domain():
     rekeyed = SETTINGS.model_copy(update={"secret_key": "another-secret-" + "k" * 32})
     tags = {SETTINGS.message_id_tag, other.message_id_tag, rekeyed.message_id_tag}
     assert len(tags) == 3
-    ids = {digest_message_id(DAY, 1, "example.org", tag) for tag in tags}
+    ids = {digest_message_id(DAY, 1, "example.org", tag, "0123abcd") for tag in tags}
     assert len(ids) == 3
+    # A run opened again for the same date (a database rebuilt from nothing) has new ids.
+    assert digest_message_id(DAY, 1, "example.org", SETTINGS.message_id_tag, "0123abcd") != (
+        digest_message_id(DAY, 1, "example.org", SETTINGS.message_id_tag, "4567ef01")
+    )
