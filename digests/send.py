@@ -247,7 +247,7 @@ class DigestSender:
         if reply.outcome is Outcome.TEMPORARY and not reply.offered:
             summary.retried += 1
             count_digest_message("retried")
-            retry_at = self.clock() + options.backoff(row.attempts - 1)
+            retry_at = self.clock() + options.retry_first  # the server's wait, not the row's
             return Result(
                 row.delivery_id, "pending", str(reply), next_attempt_at=retry_at, uncounted=True
             )

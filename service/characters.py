@@ -189,5 +189,11 @@ def is_blank(text: str) -> bool:
         character.isspace()
         or character in _BLANK_LETTERS
         or unicodedata.category(character) in _BLANK_CATEGORIES
+        or _IGNORABLE.match(character) is not None
         for character in text
     )
+
+
+# Default_Ignorable_Code_Point ranges with code points not yet assigned (category Cn): no
+# release of Unicode will give them anything to show.
+_IGNORABLE = re.compile("[\u2065\ufff0-\ufff8\U000e0000-\U000e0fff]")

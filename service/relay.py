@@ -93,8 +93,9 @@ class OutboxRelay:
                 if reply.gone:
                     self._record(row.id, token, "sent", str(reply), sent_at=self.clock())
                 elif reply.outcome is Outcome.TEMPORARY and not reply.offered:
-                    # The server is away: the attempt is not the message's to count.
-                    retry_at = self.clock() + options.backoff(row.attempts - 1)
+                    # The server is away: the attempt is not the message's to count, and the
+                    # wait is the server's (the first), not this message's backoff.
+                    retry_at = self.clock() + options.retry_first
                     self._record(
                         row.id,
                         token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from .article import Article
@@ -125,6 +126,9 @@ def _pieces(word: str) -> list[str]:
     piece = ""
     wide_before = False
     for character in word:
+        if _extends(character):
+            piece += character  # a mark, joiner or variation selector stays with its base
+            continue
         wide = _WIDE.match(character) is not None and _HANGUL.match(character) is None
         if (
             piece
@@ -138,6 +142,17 @@ def _pieces(word: str) -> list[str]:
         wide_before = wide
     pieces.append(piece)
     return pieces
+
+
+def _extends(character: str) -> bool:
+    """Part of the character before it: a combining mark, a zero-width joiner, a variation
+    selector (an ideograph's variant, an emoji's presentation)."""
+    return (
+        unicodedata.category(character) in ("Mn", "Me", "Mc")
+        or character == "\u200d"
+        or "\ufe00" <= character <= "\ufe0f"
+        or "\U000e0100" <= character <= "\U000e01ef"
+    )
 
 
 def _fill_wide(words: list[str], first: str, rest: str) -> str:

@@ -218,10 +218,11 @@ def highlighted() -> dict[str, Any]:
             {
                 "type": "paragraph",
                 "text": 'Il piano <mark>vedi <a href="https://example.org/piano">il testo</a> '
-                "e il parametro <code>rate_limit</code></mark> entra in vigore ad aprile.",
+                "e il parametro <code>rate_limit</code>[^fonte]</mark> entra in vigore ad aprile.",
             },
             {"type": "paragraph", "text": "I lavori inizieranno <mark>lunedì</mark>."},
         ],
+        "notes": [{"id": "fonte", "text": "Delibera del consiglio, 11 marzo 2026."}],
     }
 
 

@@ -350,6 +350,10 @@ def test_a_mail_server_away_uses_up_no_attempts_and_the_run_waits_with_it(engine
     options = SendOptions(
         batch=5, retry_first=timedelta(seconds=30), max_attempts=2, wait_for_retries=timedelta(0)
     )
+    with engine.begin() as connection:  # the first has been tried before (a 4xx, say)
+        connection.execute(
+            update(LedgerRow).where(LedgerRow.subscriber_id == min(ids)).values(attempts=1)
+        )
     transport = Away()
     summary = sender(engine, transport, options).send(DAY)
     assert (transport.tries, summary.retried, summary.failed) == (1, 1, 0)  # not one a batch
@@ -357,9 +361,10 @@ def test_a_mail_server_away_uses_up_no_attempts_and_the_run_waits_with_it(engine
         rows = connection.execute(
             select(LedgerRow.status, LedgerRow.attempts, LedgerRow.next_attempt_at)
         ).all()
-    assert {(status, attempts) for status, attempts, _ in rows} == {("pending", 0)}
-    soonest = min(due for _, _, due in rows)
-    assert soonest > datetime.now(UTC) + timedelta(seconds=25)  # all of it waits
+    assert {(status, attempts) for status, attempts, _ in rows} == {("pending", 0), ("pending", 1)}
+    # All of it waits the server's first wait, not the backoff of the row it met first.
+    latest = datetime.now(UTC) + timedelta(seconds=31)
+    assert all(latest - timedelta(seconds=6) < due < latest for _, _, due in rows)
     with engine.begin() as connection:  # half a minute on, the server is back
         connection.execute(update(LedgerRow).values(next_attempt_at=datetime.now(UTC)))
     back = ListeningTransport()

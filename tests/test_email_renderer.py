@@ -13,7 +13,7 @@ from service.email_renderer import Inliner, render_email
 from service.validation import validate_article
 
 from .conftest import runtime_of
-from .corpus import article_words, corpus, every_block, examples
+from .corpus import article_words, corpus, every_block, examples, minimal
 
 ARTICLES = corpus()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -238,3 +238,22 @@ def test_email_frame_footer_in_html_and_text(app):
 def test_the_email_reflows_on_a_narrow_screen(email_html, page_width, name):
     """The 600-pixel frame kept its width at 320 px: every line scrolled sideways."""
     assert page_width(email_html(ARTICLES[name])) <= 320
+
+
+@pytest.mark.browser
+def test_long_words_in_the_email_break_on_a_narrow_screen(email_html, page_width):
+    word = "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichen"
+    url = "https://example.org/a/very/long/path/to/the/source/of/this/figure/and/more"
+    article = minimal(
+        headline=f"The {word}",
+        body=[
+            {"type": "paragraph", "text": f"{url} and <code>{word}{word}</code>"},
+            {
+                "type": "table",
+                "caption": f"Costs of the {word}",
+                "header": ["Item", "Source", "A", "B", "C", "D"],
+                "rows": [[word, url, "alpha", "beta", "gamma", "delta"]],
+            },
+        ],
+    )
+    assert page_width(email_html(article)) <= 320

@@ -165,3 +165,15 @@ def test_korean_words_are_measured_wide_but_never_broken():
     lines = wrap(korean).split("\n")
     assert all(_columns(line) <= WIDTH for line in lines)
     assert {word for line in lines for word in line.split()} == {"자전거도로를"}
+
+
+def test_a_mark_or_variation_selector_stays_with_its_character():
+    """Decomposed Japanese (NFD) lost its dakuten to the next line: 'げ' ended a line as 'け'."""
+    decomposed = unicodedata.normalize("NFD", "がぎぐげご" * 20)
+    lines = wrap("A" + decomposed).split("\n")
+    assert len(lines) > 2
+    assert not any(unicodedata.category(line[0]) == "Mn" for line in lines)
+    variant = "漢" * 35 + "葛\U000e0100" + "城" * 40
+    lines = wrap(variant).split("\n")
+    assert not any(line.startswith("\U000e0100") for line in lines)
+    assert "".join(lines) == variant

@@ -349,6 +349,20 @@ def test_a_whole_number_written_with_a_fraction_is_the_number(post_json, width, 
             ),
             "/body/0/header/0",
         ),
+        (  # decorative: its alt must be empty as the schema says (^\s*$), and as read back
+            minimal(
+                body=[
+                    {
+                        "type": "image",
+                        "src": "https://example.org/a.png",
+                        "decorative": True,
+                        "alt": "\u200b",
+                    }
+                ]
+            ),
+            "/body/0/alt",
+        ),
+        (minimal(headline="\u2065\ufff0\U000e0000\U000e01f0"), "/headline"),
         *(
             (
                 minimal(
@@ -372,5 +386,12 @@ def test_visible_text_in_any_script_is_not_empty():
 
     for text in ("a", "é", "日本", "ا", "\u0301a", "·", "—", "😀", "x\u200b"):
         assert not is_blank(text), text
-    for text in ("", " \t\n", "\u00a0\u2003", "\u200b\u200c\u200d\u2060\ufeff\u00ad", "\u034f"):
+    for text in (
+        "",
+        " \t\n",
+        "\u00a0\u2003",
+        "\u200b\u200c\u200d\u2060\ufeff\u00ad",
+        "\u034f",
+        "\u2065\ufff0\U000e0000\U000e0fff",  # default-ignorable, not yet assigned
+    ):
         assert is_blank(text), text
