@@ -29,6 +29,7 @@ BEYOND_A_PATTERN = (
     "is not a character that may appear in text",
     "refers to a note the article does not have",
     "bidirectional",
+    "a link must have visible text",  # the published pattern cannot see inside a link
 )
 
 
