@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import schema_patterns as patterns
-from .characters import character_problem, forbidden_character, is_blank
+from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
 from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
 from .language import direction_of, is_valid_language_tag
@@ -69,7 +69,8 @@ def _inline_validator(
             raise _fail("inline_markup", "; ".join(error.problems)) from None
         if context.get("stored"):
             return inline  # see validate_article: read back as it was stored
-        if is_blank(inline.text) and not inline.note_refs:
+        plain = source.isascii() and "<" not in source and "&" not in source
+        if not plain and is_blank(inline.text) and not inline.note_refs:
             # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
             raise _fail("empty", "must have visible text, not only markup or invisible characters")
         return inline
@@ -123,8 +124,8 @@ def _plain_validator(
 ) -> PlainValidator:
     def validate(value: Any, info: ValidationInfo) -> str:
         text = _require_str(value)
-        stored = (info.context or {}).get("stored", False)
-        if not allow_blank and (not text.strip() if stored else is_blank(text)):
+        blank = was_blank if (info.context or {}).get("stored") else is_blank
+        if not allow_blank and blank(text):
             raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")

@@ -197,3 +197,9 @@ def is_blank(text: str) -> bool:
 # Default_Ignorable_Code_Point ranges with code points not yet assigned (category Cn): no
 # release of Unicode will give them anything to show.
 _IGNORABLE = re.compile("[\u2065\ufff0-\ufff8\U000e0000-\U000e0fff]")
+
+
+def was_blank(text: str) -> bool:
+    """What empty meant before visible text was asked for: white space alone. An article
+    stored by an earlier release is read back by this rule (validation's `stored`)."""
+    return not text.strip()

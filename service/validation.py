@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .article import BLOCK_TYPES, Article, parse_datetime
 from .budgets import check_budget
-from .characters import is_blank
+from .characters import is_blank, was_blank
 from .errors import BadArticle, FieldError, UnreadableBody
 
 MAX_DEPTH = 16
@@ -91,7 +91,7 @@ def validate_article(data: Any, *, stored: bool = False) -> Article:
         article = Article.model_validate(data, context=context)
     except ValidationError as error:
         errors.extend(_field_errors(error))
-    errors.extend(_cross_field_errors(data, blank=_was_blank if stored else is_blank))
+    errors.extend(_cross_field_errors(data, blank=was_blank if stored else is_blank))
     if errors:
         raise BadArticle(list(dict.fromkeys(errors)))
     assert article is not None
@@ -142,11 +142,6 @@ def _field_errors(error: ValidationError):
             message = "must be one of " + ", ".join(BLOCK_TYPES)
         message = message[0].lower() + message[1:] if message else message
         yield FieldError(pointer_to(loc), message)
-
-
-def _was_blank(text: str) -> bool:
-    """What empty meant before visible text was asked for: white space alone."""
-    return not text.strip()
 
 
 def _cross_field_errors(data: dict[str, Any], blank: Callable[[str], bool] = is_blank):

@@ -141,6 +141,11 @@ class SmtpTransport(Transport):
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.url = SmtpUrl.parse(url) if isinstance(url, str) else url
+        # Five replies to the message (MAIL, RCPT, DATA, the data itself, its reply), the
+        # rate cap's wait, then at worst a lost connection and a new one (connect, greeting,
+        # EHLO, STARTTLS, EHLO, two for the login) up to the next MAIL: one timeout each.
+        rate_wait = 1.0 / self.url.rate if self.url.rate else 0.0
+        self.longest_exchange = timedelta(seconds=_EXCHANGE_WAITS * self.url.timeout + rate_wait)
         self.ssl_context = ssl_context or ssl.create_default_context()
         self._clock = clock
         self._sleep = sleep
@@ -150,14 +155,6 @@ class SmtpTransport(Transport):
 
     def __repr__(self) -> str:
         return f"SmtpTransport({self.url.redacted})"
-
-    @property
-    def longest_exchange(self) -> timedelta:  # type: ignore[override]
-        # Five replies to the message (MAIL, RCPT, DATA, the data itself, its reply), the
-        # rate cap's wait, then at worst a lost connection and a new one (connect, greeting,
-        # EHLO, STARTTLS, EHLO, two for the login) up to the next MAIL: one timeout each.
-        rate_wait = 1.0 / self.url.rate if self.url.rate else 0.0
-        return timedelta(seconds=_EXCHANGE_WAITS * self.url.timeout + rate_wait)
 
     def send(self, envelope: Envelope) -> Delivery:
         return self.send_overlapping(envelope, _nothing)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,9 +18,8 @@ from ..runtime import current_runtime
 from ..storage.editions import named, published_on
 from .body import json_from_request
 from .caching import require_if_match
-from .rendering import sf_string
+from .rendering import say_left_out
 
-logger = logging.getLogger(__name__)
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
@@ -93,10 +91,7 @@ def _edition(
         # Not kept when an image is missing only for now (the cache says no to that).
         printed = runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
     data = printed.data
-    warnings = left_out_warnings(printed.left_out)
-    if warnings:
-        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in warnings)
-        logger.warning("The edition %s left out: %s", job.etag, "; ".join(warnings))
+    say_left_out(headers, left_out_warnings(printed.left_out), f"The edition {job.etag}")
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(data, mimetype="application/pdf", headers=headers)

@@ -15,6 +15,14 @@ bp = Blueprint("rendering", __name__, url_prefix="/v1/render")
 logger = logging.getLogger(__name__)
 
 
+def say_left_out(headers: dict[str, str], warnings: list[str], what: str) -> None:
+    """SPEC §2: nothing is silently dropped. A PDF lacking something is still useful, so it
+    is sent, and what it lacks is said in Broadsheet-Warnings and in the log."""
+    if warnings:
+        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in warnings)
+        logger.warning("%s left out: %s", what, "; ".join(warnings))
+
+
 def sf_string(text: str) -> str:
     """An RFC 8941 string: quoted, with quotes and backslashes escaped (text is ASCII)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -44,13 +52,7 @@ def render(fmt: str) -> Response:
         if request.if_none_match.contains_weak(rendering.etag):
             return Response(status=304, headers=headers)
     data = rendering.produce()
-    if rendering.warnings:
-        # SPEC §2: nothing is silently dropped. The PDF is still useful, so it is sent,
-        # and what it lacks is said, by pointer, here and in the log.
-        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in rendering.warnings)
-        logger.warning(
-            "The %s of %s left out: %s", fmt, rendering.article.id, "; ".join(rendering.warnings)
-        )
+    say_left_out(headers, rendering.warnings, f"The {fmt} of {rendering.article.id}")
     if rendering.format.binary:
         headers["Content-Disposition"] = f'inline; filename="{rendering.filename}"'
     return Response(data, mimetype=rendering.format.media_type, headers=headers)
