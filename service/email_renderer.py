@@ -41,12 +41,39 @@ def _parse_css(css_body: str, validate: bool):
     return parser.parseString(css_body)
 
 
+# The presentational attributes premailer copies from styles, and the elements on which
+# HTML still defines them (old Outlook reads them there; anywhere else they are invalid
+# markup that no client reads). An image's width or height must be a number of pixels.
+_LEGACY_ATTRIBUTES = {
+    "bgcolor": frozenset({"body", "table", "tr", "td", "th"}),
+    "align": frozenset({"table", "tr", "td", "th", "caption", "thead", "tbody", "tfoot"}),
+    "valign": frozenset({"tr", "td", "th", "thead", "tbody", "tfoot"}),
+    "width": frozenset({"table", "td", "th", "img"}),
+    "height": frozenset({"td", "th", "img"}),
+}
+
+
 class _LockedPremailer(Premailer):
     """premailer whose CSS parser cannot reach the network or the disk (cssutils would
-    otherwise fetch @import URLs itself, whatever allow_network says)."""
+    otherwise fetch @import URLs itself, whatever allow_network says), and which copies a
+    style into a legacy attribute only where HTML defines that attribute."""
 
     def _parse_css_string(self, css_body, validate=True):
         return _parse_css(css_body, validate)
+
+    def _style_to_basic_html_attributes(self, element, style_content, force=False):
+        before = dict(element.attrib)
+        super()._style_to_basic_html_attributes(element, style_content, force=force)
+        tag = element.tag if isinstance(element.tag, str) else ""
+        for name in _LEGACY_ATTRIBUTES:
+            value = element.attrib.get(name)
+            if value is None or before.get(name) == value:
+                continue
+            if tag not in _LEGACY_ATTRIBUTES[name] or (tag == "img" and not value.isdigit()):
+                if name in before:
+                    element.attrib[name] = before[name]
+                else:
+                    del element.attrib[name]
 
 
 class Inliner:

@@ -1,4 +1,5 @@
-"""Every article renders as a page that axe-core and the Nu HTML Checker accept, words intact."""
+"""Every article renders as a page that axe-core and the Nu HTML Checker accept, words intact;
+its e-mail, styles inlined, passes the Nu HTML Checker too."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import pytest
 
+from service.email_renderer import render_email
 from service.html_renderer import render_html
 from service.validation import validate_article
 
@@ -19,6 +21,15 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 def _render(app, name: str) -> str:
     runtime = runtime_of(app)
     return render_html(validate_article(ARTICLES[name]), runtime.env, runtime.settings)
+
+
+def _email(app, name: str) -> str:
+    runtime = runtime_of(app)
+    article = validate_article(ARTICLES[name])
+    body = render_email(
+        article, runtime.env, runtime.settings, runtime.inliner, for_subscriber=True
+    )
+    return body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/t").html
 
 
 def _squash(text: str) -> str:
@@ -38,6 +49,7 @@ def nu_results(nu_checker, tmp_path_factory):
         }
     )
     documents = {name: _render(app, name) for name in ARTICLES}
+    documents.update({f"email-{name}": _email(app, name) for name in ARTICLES})
     documents["error-page"] = _error_page(app)
     documents["rate-limited-page"] = _rate_limited_page()
     return nu_checker(documents, tmp_path_factory.mktemp("nu"))
@@ -95,6 +107,13 @@ def test_the_rate_limited_page_is_accessible(axe, scheme):
 @pytest.mark.parametrize("name", [*ARTICLES, "error-page", "rate-limited-page"])
 def test_nu_html_checker_finds_no_errors(nu_results, name):
     errors = [(m.get("lastLine"), m["message"]) for m in nu_results[name]]
+    assert errors == []
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_the_e_mail_passes_the_nu_html_checker(nu_results, name):
+    """premailer copies styles into legacy attributes; only those HTML defines stay."""
+    errors = [(m.get("lastLine"), m["message"]) for m in nu_results[f"email-{name}"]]
     assert errors == []
 
 

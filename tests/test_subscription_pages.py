@@ -180,9 +180,7 @@ def test_the_digest_page_shows_the_mail_s_items_in_order(pages):
     ]
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_digest_email_passes_axe_at_a_and_aa(app, axe, scheme):
+def _digest_email(app) -> str:
     from zoneinfo import ZoneInfo
 
     runtime = app.extensions["broadsheet"]
@@ -200,6 +198,16 @@ def test_the_digest_email_passes_axe_at_a_and_aa(app, axe, scheme):
         runtime.settings,
     )
     body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
-    html = body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/t").html
-    violations = axe(html, EMAIL_AXE_TAGS, color_scheme=scheme)
+    return body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/t").html
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_digest_email_passes_axe_at_a_and_aa(app, axe, scheme):
+    violations = axe(_digest_email(app), EMAIL_AXE_TAGS, color_scheme=scheme)
     assert [(v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations] == []
+
+
+def test_the_digest_email_passes_the_nu_checker(app, nu_checker, tmp_path):
+    results = nu_checker({"digest-email": _digest_email(app)}, tmp_path)
+    assert [(m.get("lastLine"), m["message"]) for m in results["digest-email"]] == []
