@@ -140,7 +140,8 @@ def _field_errors(error: ValidationError):
         message = _MESSAGES.get(kind, item["msg"])
         if kind == "union_tag_invalid":
             message = "must be one of " + ", ".join(BLOCK_TYPES)
-        message = message[0].lower() + message[1:] if message else message
+        if message and not message[1:2].isupper():  # "HTML …" keeps its capitals
+            message = message[0].lower() + message[1:]
         yield FieldError(pointer_to(loc), message)
 
 

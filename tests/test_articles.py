@@ -279,6 +279,40 @@ def test_the_list_dates_each_quick_read_on_its_day_in_the_publication_s_time_zon
         runtime_of(app).engine.dispose()
 
 
+@pytest.mark.parametrize("zone", ["Europe/Madrid", "America/New_York"])
+def test_the_list_shows_moments_at_the_ends_of_the_calendar(tmp_path, zone):
+    """9999-12-31 in UTC is 10000-01-01 in Madrid, which Python cannot hold: the list
+    answered 500 for as long as such an article was the newest."""
+    from service import create_app
+    from service.storage.schema import upgrade
+
+    from .conftest import API_TOKEN, runtime_of
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'ends.sqlite3'}",
+            "API_TOKEN": API_TOKEN,
+            "TIMEZONE": zone,
+        }
+    )
+    upgrade(runtime_of(app).engine)
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {API_TOKEN}"}
+        for id_, moment in (("first", "0001-01-01T00:00:00Z"), ("last", "9999-12-31T23:59:59Z")):
+            article = _quick_read(1, id=id_, published_at=moment)
+            assert client.put(f"/v1/articles/{id_}", json=article, headers=auth).status_code == 201
+        listed = client.get("/articles")
+        assert listed.status_code == 200
+        times = [t.get("datetime") for t in _doc(listed).xpath("//main//li[h2]//time")]
+        assert times[0].startswith("9999-12-31T")
+        assert times[-1].startswith("0001-01-01T")
+    finally:
+        runtime_of(app).engine.dispose()
+
+
 def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
     """Rules about what a reader must see came after some articles were stored: reading one
     back must not turn it into a 500 on its page, the list, the feeds or the digest."""

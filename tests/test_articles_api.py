@@ -6,12 +6,13 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from service import create_app
-from service.storage.articles import content_version, put_article
+from service.storage.articles import content_version, next_stored_at, put_article
 from service.validation import validate_article
 
 from .conftest import API_TOKEN
@@ -198,10 +199,15 @@ def test_an_id_the_contract_forbids_cannot_be_stored(api):
 # 404 ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("article_id", ["no-such-article", "Not_An_Id", "x" * 300])
+@pytest.mark.parametrize(
+    "article_id", ["no-such-article", "Not_An_Id", "x" * 300, "a%00b", "caf%C3%A9"]
+)
 def test_unknown_articles_are_404(api, article_id):
+    """Whatever the id holds: PostgreSQL refuses text with a NUL outright (a 500 before)."""
     _problem(api.get(f"/v1/articles/{article_id}"), 404)
     _problem(api.delete(article_id), 404)
+    assert api.get(f"/articles/{article_id}").status_code == 404
+    assert api.get(f"/articles/{article_id}.pdf").status_code == 404
 
 
 # 412 ---------------------------------------------------------------------------------------
@@ -527,6 +533,34 @@ def test_lists_change_when_an_article_changes_kind(api):
 
 
 _QUICK_READ_LISTS = ("/feed.atom", "/feed.json", "/articles")
+
+
+def test_every_version_has_a_last_modified_second_of_its_own(api):
+    """Two versions stored within one second had one Last-Modified: a writer holding the
+    first's date overwrote the second (If-Unmodified-Since), and a reader holding it was
+    told 304 (If-Modified-Since)."""
+    assert api.put(minimal()).status_code == 201
+    first = api.get("/v1/articles/minimal").headers["Last-Modified"]
+    page_first = api.get("/articles/minimal").headers["Last-Modified"]
+    assert api.put(minimal(headline="Second")).status_code == 200  # within the second
+    second = api.get("/v1/articles/minimal").headers["Last-Modified"]
+    assert parsedate_to_datetime(second) > parsedate_to_datetime(first)
+    revalidated = api.get("/articles/minimal", headers={"If-Modified-Since": page_first})
+    assert revalidated.status_code == 200
+    stale = api.put(minimal(headline="Third"), headers={"If-Unmodified-Since": first})
+    _problem(stale, 412)
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "Second"
+
+
+def test_a_version_is_never_dated_before_the_one_it_replaces():
+    """A writer that waited on another's lock commits after it with an earlier clock."""
+    earlier = datetime(2026, 3, 12, 8, 0, 5, 900000, tzinfo=UTC)
+    assert next_stored_at(None, earlier) == earlier
+    assert next_stored_at(earlier, earlier.replace(second=4)) == datetime(
+        2026, 3, 12, 8, 0, 6, tzinfo=UTC
+    )
+    later = datetime(2026, 3, 12, 8, 1, tzinfo=UTC)
+    assert next_stored_at(earlier, later) == later
 
 
 def test_if_unmodified_since_guards_writes_when_if_match_is_absent(api):

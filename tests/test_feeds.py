@@ -104,6 +104,23 @@ def test_an_empty_atom_feed_is_still_valid(api):
         assert len(feed.findall(f"{A}{name}")) == 1
 
 
+def test_a_summary_cut_inside_a_bidirectional_override_closes_it(api):
+    """The first paragraph is cut at 280 characters; an override left open there reversed
+    whatever a feed reader showed after the summary."""
+    from service.characters import bidi_problem
+
+    paragraph = "word " * 54 + "\u202eturned around here\u202c and the paragraph goes on."
+    article = minimal(id="cut", kind="quick-read", body=[{"type": "paragraph", "text": paragraph}])
+    article.pop("standfirst", None)
+    assert api.put(article).status_code == 201
+    summary = api.get("/feed.json").get_json()["items"][0]["summary"]
+    assert "\u202e" in summary
+    assert summary.endswith("\u202c")
+    assert bidi_problem(summary) is None
+    atom = etree.fromstring(api.get("/feed.atom").data).findtext(f"{A}entry/{A}summary")
+    assert atom == summary
+
+
 def test_the_json_feed_follows_version_1_1(feeds):
     response = feeds.get("/feed.json")
     assert response.status_code == 200

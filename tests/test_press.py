@@ -306,6 +306,20 @@ def test_a_byte_range_past_the_end_is_416_with_the_length(api):
     assert refused.headers["Content-Range"] == f"bytes */{length}"
 
 
+def test_a_suffix_longer_than_the_pdf_is_the_whole_pdf(api):
+    """RFC 9110 §14.1.2: a reader asking for the last 64 KB of a 30 KB PDF (its trailer)
+    gets all of it; werkzeug alone answered 416."""
+    assert api.put(minimal()).status_code == 201
+    whole = api.get("/articles/minimal.pdf").data
+    length = len(whole)
+    tail = api.get("/articles/minimal.pdf", headers={"Range": "bytes=-10"})
+    assert (tail.status_code, tail.data) == (206, whole[-10:])
+    for suffix in (length, length + 1, 10 * length):
+        part = api.get("/articles/minimal.pdf", headers={"Range": f"bytes=-{suffix}"})
+        assert (part.status_code, part.data) == (206, whole), suffix
+        assert part.headers["Content-Range"] == f"bytes 0-{length - 1}/{length}"
+
+
 def test_if_range_takes_only_the_strong_etag_of_this_pdf(api):
     assert api.put(minimal()).status_code == 201
     whole = api.get("/articles/minimal.pdf")

@@ -259,6 +259,15 @@ def test_contract_violations_are_422_with_pointer(post_json, case, pointer):
     assert pointer in pointers
 
 
+def test_a_message_that_opens_with_an_acronym_keeps_its_capitals(post_json):
+    article = minimal(headline="a <!-- b -->", body=[{"type": "paragraph", "text": "c <!-- d -->"}])
+    errors = post_json("/v1/render/html", article).get_json()["errors"]
+    assert errors == [
+        {"pointer": pointer, "message": "HTML comments are not allowed"}
+        for pointer in ("/headline", "/body/0/text")
+    ]
+
+
 def test_all_problems_are_reported_together(post_json):
     article = minimal(
         id="BAD",

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -15,11 +15,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..article import ARTICLE_ID, Article, Paragraph
+from ..characters import with_bidi_closed
 from ..errors import BadArticle, PreconditionFailed
 from ..validation import validate_article
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
 
 SUMMARY_LENGTH = 280
+SECOND = timedelta(seconds=1)
+
+
+def could_be_stored(article_id: str) -> bool:
+    """Whether `article_id` is an id at all: anything else is unknown without a query (and
+    PostgreSQL refuses some text outright, a NUL character among it)."""
+    return ARTICLE_ID.fullmatch(article_id) is not None
+
+
+def next_stored_at(previous: datetime | None, now: datetime) -> datetime:
+    """When a new version is stored: now, but never within or before the second of the
+    version it replaces, so that Last-Modified, which counts whole seconds, tells every two
+    versions apart (If-Unmodified-Since, If-Modified-Since) and never goes back when writers
+    that waited on one another commit in another order than they came."""
+    if previous is None:
+        return now
+    return max(now, previous.replace(microsecond=0) + SECOND)
 
 
 def content_version(document: dict[str, Any]) -> str:
@@ -29,7 +47,8 @@ def content_version(document: dict[str, Any]) -> str:
 
 
 def summary_text(article: Article) -> str:
-    """The standfirst, or else the first paragraph cut at a word boundary."""
+    """The standfirst, or else the first paragraph cut at a word boundary (any
+    bidirectional control the cut left open closed, so it cannot reorder what follows)."""
     if article.standfirst:
         return article.standfirst.text
     first = next((block for block in article.body if isinstance(block, Paragraph)), None)
@@ -37,7 +56,7 @@ def summary_text(article: Article) -> str:
     if len(text) <= SUMMARY_LENGTH:
         return text
     cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:")
-    return f"{cut}…"
+    return with_bidi_closed(f"{cut}…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +135,7 @@ def put_article(
             return Stored(row, created=True, changed=True)
     if row.version == version:
         return Stored(row, created=False, changed=False)
-    _fill(row, article, document, version, now)
+    _fill(row, article, document, version, next_stored_at(row.stored_at, now))
     reset = session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article.id)
@@ -143,6 +162,8 @@ def _fill(
 
 
 def get_article(session: Session, article_id: str) -> StoredArticle | None:
+    if not could_be_stored(article_id):
+        return None
     return session.get(StoredArticle, article_id)
 
 
@@ -162,6 +183,8 @@ def delete_article(
     preconditions: Preconditions = Preconditions(),
 ) -> bool:
     """Delete the article and its PDF; False when there was none."""
+    if not could_be_stored(article_id):
+        return False
     row = session.get(StoredArticle, article_id, with_for_update=True)
     if row is None:
         return False

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from .articles import could_be_stored
 from .models import ArticlePdf, StoredArticle
 
 
@@ -46,6 +47,8 @@ class PdfState:
 
 def pdf_state(session: Session, article_id: str) -> PdfState | None:
     """The PDF of the article's present version, or None when there is no such article."""
+    if not could_be_stored(article_id):
+        return None
     row = session.execute(
         select(
             StoredArticle.version,

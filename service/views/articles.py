@@ -98,7 +98,10 @@ def index() -> Response:
 def _list_item(item: ArticleSummary, timezone: tzinfo) -> dict[str, Any]:
     # The day in the publication's time zone (TIMEZONE), the one its editions and digests
     # file the article under; the database keeps only the UTC moment.
-    published = item.published_at.astimezone(timezone)
+    try:
+        published = item.published_at.astimezone(timezone)
+    except OverflowError:  # within hours of 0001-01-01 or 9999-12-31: that day in UTC
+        published = item.published_at
     return {
         "url": url_for("articles.page", article_id=item.id),
         "headline": item.headline,

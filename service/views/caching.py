@@ -59,6 +59,12 @@ def conditional(
         environ.pop("HTTP_RANGE", None)
     if ranges:
         length = response.calculate_content_length()
+        if length is not None and "HTTP_RANGE" in environ:
+            start, _ = request.range.ranges[0]  # type: ignore[union-attr]
+            if start < -length:
+                # A suffix longer than the whole is the whole (RFC 9110 §14.1.2); werkzeug
+                # would refuse it with 416.
+                environ["HTTP_RANGE"] = f"bytes=-{length}"
         response.make_conditional(environ, accept_ranges=True, complete_length=length)
     else:
         response.make_conditional(environ)
