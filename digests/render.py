@@ -29,7 +29,8 @@ def _no_reference(reference: Reference) -> str:
     raise AssertionError("a headline holds no note reference")
 
 
-_headline_html = inline_html(_no_reference)
+# The headline is the words of the link to the article: a link of its own inside would nest.
+_headline_html = inline_html(_no_reference, links=False)
 
 
 def digest_subject(digest: Digest, settings: Settings) -> str:

@@ -44,9 +44,13 @@ def format_dateline(moment: datetime, language: str) -> Dateline:
 
 
 def inline_html(
-    reference: Callable[[Reference], str],
+    reference: Callable[[Reference], str], *, links: bool = True
 ) -> Callable[[Field | None], Markup]:
-    """Return a function that serialises a field to HTML, each note reference by `reference`."""
+    """Return a function that serialises a field to HTML, each note reference by `reference`.
+
+    Without `links`, a link is written as its words alone: for a field that is itself the
+    words of a link (a headline in a digest), where a link inside would nest one in another.
+    """
 
     def emit(pieces: tuple[Piece, ...], out: list[str]) -> None:
         for piece in pieces:
@@ -54,6 +58,8 @@ def inline_html(
                 out.append(escape(piece.value))
             elif isinstance(piece, Reference):
                 out.append(reference(piece))
+            elif piece.name == "a" and not links:
+                emit(children(piece), out)
             else:
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
                 out.append(f"<{piece.name}{attrs}>")

@@ -4,6 +4,7 @@ the Nu HTML Checker; the digest e-mail passes axe at levels A and AA."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import html as lxml_html
@@ -181,7 +182,6 @@ def test_the_digest_page_shows_the_mail_s_items_in_order(pages):
 
 
 def _digest_email(app) -> str:
-    from zoneinfo import ZoneInfo
 
     runtime = app.extensions["broadsheet"]
     articles = [
@@ -211,3 +211,28 @@ def test_the_digest_email_passes_axe_at_a_and_aa(app, axe, scheme):
 def test_the_digest_email_passes_the_nu_checker(app, nu_checker, tmp_path):
     results = nu_checker({"digest-email": _digest_email(app)}, tmp_path)
     assert [(m.get("lastLine"), m["message"]) for m in results["digest-email"]] == []
+
+
+def test_a_headline_with_a_link_links_once_to_the_article(app):
+    """The headline is the words of the link to the article: its own link nested another
+    link inside, which mail clients split so that part of it led elsewhere."""
+    from digests.render import digest_page_context
+
+    runtime = app.extensions["broadsheet"]
+    headline = 'Council <a href="https://example.org/x">approves</a> <em>new</em> lanes'
+    digest = assemble(
+        [quick_read("linked", "2026-03-11T09:00:00Z", headline=headline)],
+        datetime(2026, 3, 12, tzinfo=UTC).date(),
+        runtime.settings.digest_time,
+        ZoneInfo("UTC"),
+        runtime.settings,
+    )
+    mail = render_digest(digest, runtime.env, runtime.settings, runtime.inliner).html
+    page = runtime.env.get_template("digests/page.html").render(
+        digest_page_context(digest, runtime.settings)
+    )
+    for html in (mail, page):
+        (h2,) = lxml_html.document_fromstring(html).xpath("//h2[a]")
+        assert [a.get("href") for a in h2.iter("a")] == [runtime.settings.article_url("linked")]
+        assert " ".join(h2.text_content().split()) == "Council approves new lanes"
+        assert h2.xpath(".//a/em")
