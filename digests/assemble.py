@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.article import Article
-from service.characters import with_bidi_closed
+from service.characters import squeezed, with_bidi_closed
 from service.language import direction_of
 from service.reading import Field, ParagraphPart, Reading, read
 from service.settings import Settings
@@ -85,11 +85,11 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
 def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
     """The standfirst, or else the first paragraph, cut at a word boundary."""
     if reading.standfirst is not None:
-        return cut_at_word(" ".join(reading.standfirst.text.split()), length)
+        return cut_at_word(squeezed(reading.standfirst.text), length)
     paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
     if paragraph is None:
         return ""
-    return cut_at_word(" ".join(paragraph.text.text.split()), length)
+    return cut_at_word(squeezed(paragraph.text.text), length)
 
 
 def cut_at_word(text: str, length: int) -> str:

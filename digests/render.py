@@ -17,7 +17,7 @@ from service.labels import labels_for
 from service.page import inline_html
 from service.reading import Reference
 from service.settings import Settings
-from service.text_renderer import WIDTH, wrap
+from service.text_renderer import WIDTH, angled, inline_text, wrap
 
 from .assemble import Digest
 
@@ -115,13 +115,13 @@ def digest_text(digest: Digest, settings: Settings) -> str:
     title = digest_subject(digest, settings)
     parts = [f"{title}\n{'=' * min(len(title), WIDTH)}", _count_shown(digest)]
     for number, item in enumerate(digest.items, start=1):
-        lines = [wrap(f"{number}. {' '.join(item.headline.text.split())}", "", "   ")]
+        lines = [wrap(f"{number}. {inline_text(item.headline)}", "", "   ")]
         if item.teaser:
             lines.append(wrap(item.teaser, "   "))
-        lines.append(f"   <{item.url}>")
+        lines.append(f"   {angled(item.url)}")
         parts.append("\n".join(lines))
     if digest.more:
-        parts.append(f"{wrap(_more_shown(digest))}\n<{_more_url(settings)}>")
+        parts.append(f"{wrap(_more_shown(digest))}\n{angled(_more_url(settings))}")
     parts.append(wrap(REASON))
     return "\n\n".join(parts) + "\n"
 

@@ -203,3 +203,21 @@ def was_blank(text: str) -> bool:
     """What empty meant before visible text was asked for: white space alone. An article
     stored by an earlier release is read back by this rule (validation's `stored`)."""
     return not text.strip()
+
+
+# White space a line may break at: str.split's, less the no-break spaces (U+00A0, the
+# figure space U+2007 and the narrow U+202F), which hold a number or French punctuation
+# to its neighbour.
+_BREAKING_SPACE = re.compile("[^\\S\u00a0\u2007\u202f]+")
+
+
+def words_of(text: str) -> list[str]:
+    """The words of `text` between breaking spaces (str.split, but a no-break space binds)."""
+    if text.isascii():
+        return text.split()
+    return [word for word in _BREAKING_SPACE.split(text) if word]
+
+
+def squeezed(text: str) -> str:
+    """`text` on one line: each run of breaking white space one space, no-break spaces kept."""
+    return " ".join(words_of(text))

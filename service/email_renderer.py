@@ -24,7 +24,7 @@ from .article import Article
 from .page import article_context, inline_html
 from .reading import PAGE_ANCHORS, Reference
 from .settings import Settings
-from .text_renderer import article_text
+from .text_renderer import angled, article_text
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ def email_context(article: Article, settings: Settings) -> dict:
     """What the e-mail templates (the article inside the shared frame) read."""
     context = article_context(article, settings)
     context["email_inline"] = inline_html(mail_reference(settings.article_url(article.id)))
+    context["canonical_text"] = angled(context["canonical_url"])  # for the text part
     context["unsubscribe_url"] = ""
     return context
 

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from .article import Article
+from .characters import squeezed, words_of
 from .inline import Element, Text
 from .labels import Labels, labels_for
 from .page import format_dateline
@@ -40,7 +41,8 @@ def inline_text(field: Field | None) -> str:
 def _words(pieces: tuple[Piece, ...]) -> Iterator[str]:
     for piece in pieces:
         if isinstance(piece, Text):
-            yield piece.value
+            # A line feed in the text is white space, as on the page; only <br> breaks.
+            yield piece.value.replace("\n", " ")
         elif isinstance(piece, Reference):
             yield f"[{piece.label}]"
         elif piece.name == "br":
@@ -52,13 +54,20 @@ def _words(pieces: tuple[Piece, ...]) -> Iterator[str]:
 def _decorate(span: Span | Element, inner: str) -> str:
     if span.name == "a":
         href = span.attr("href") or ""
-        target = href.removeprefix("mailto:") if href.startswith("mailto:") else href
-        return inner if inner.strip() in (href, target) else f"{inner} <{target}>"
+        # mailto:desk@example.org is written as the address; with a ?subject= it stays a URL.
+        target = href.removeprefix("mailto:") if "?" not in href else href
+        return inner if inner.strip() in (href, target) else f"{inner} {angled(target)}"
     if span.name == "abbr" and span.attr("title"):
         return f"{inner} ({span.attr('title')})"
     if span.name == "q":
         return f"“{inner}”"
     return inner
+
+
+def angled(url: str) -> str:
+    """A URL in <angle brackets> (RFC 3986, appendix C), any bracket in it percent-encoded
+    so that it cannot end the URL early: a browser sends them so encoded anyway."""
+    return "<" + url.replace("<", "%3C").replace(">", "%3E") + ">"
 
 
 def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
@@ -68,7 +77,7 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
         fill = _fill if line.isascii() or not _WIDE.search(line) else _fill_wide
-        lines.append(fill(line.split(), first, rest) or first.rstrip())
+        lines.append(fill(words_of(line), first, rest) or first.rstrip())
         first = rest
     return "\n".join(lines)
 
@@ -176,8 +185,9 @@ def _fill_wide(words: list[str], first: str, rest: str) -> str:
 
 
 def _underline(title: str, mark: str) -> str:
-    title = " ".join(title.split())
-    return f"{title}\n{mark * min(len(title), WIDTH)}"
+    """A title wrapped like the text, underlined as wide as its widest line."""
+    lines = wrap(squeezed(title)).split("\n")
+    return "\n".join(lines) + "\n" + mark * min(max(map(_columns, lines)), WIDTH)
 
 
 def render_text(article: Article, settings: Settings) -> str:
@@ -185,9 +195,9 @@ def render_text(article: Article, settings: Settings) -> str:
     publisher = article.publisher.name if article.publisher else settings.publisher_name
     canonical = article.canonical_url or settings.article_url(article.id)
     labels = labels_for(article.language)
-    footer = [publisher, f"{labels['read_online']}: <{canonical}>"]
+    footer = [wrap(publisher), f"{labels['read_online']}: {angled(canonical)}"]
     if article.tags:
-        footer.insert(1, ", ".join(article.tags))
+        footer.insert(1, wrap(", ".join(article.tags)))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
 
 
@@ -195,12 +205,12 @@ def article_text(reading: Reading) -> str:
     """The article's words, from headline to notes, as `reading` orders them (no signature)."""
     article = reading.article
     labels = labels_for(article.language)
-    parts = [_underline(reading.headline.text, "=")]
+    parts = [_underline(inline_text(reading.headline), "=")]
     if reading.standfirst:
         parts.append(wrap(inline_text(reading.standfirst)))
     meta = []
     if article.authors:
-        meta.append(f"{labels['by']} " + ", ".join(a.name for a in article.authors))
+        meta.append(wrap(f"{labels['by']} " + ", ".join(a.name for a in article.authors)))
     meta.append(
         f"{labels['published']} {format_dateline(article.published_at, article.language).shown}"
     )
@@ -257,7 +267,7 @@ HEADER_LABEL_LIMIT = 40
 
 
 def _table(part: TablePart) -> str:
-    header = [" ".join(inline_text(cell).split()) for cell in part.header]
+    header = [squeezed(inline_text(cell)) for cell in part.header]
     labels = [
         name if len(name) <= HEADER_LABEL_LIMIT else f"column {number}"
         for number, name in enumerate(header, start=1)
@@ -267,7 +277,7 @@ def _table(part: TablePart) -> str:
         if label != name:
             lines.append(wrap(f"{label}: {name}", "  ", "    "))
     for row in part.rows:
-        cells = [" ".join(inline_text(cell).split()) for cell in row]
+        cells = [squeezed(inline_text(cell)) for cell in row]
         lines.append(
             wrap("; ".join(f"{h}: {c}" for h, c in zip(labels, cells, strict=True)), "  - ", "    ")
         )
@@ -278,5 +288,5 @@ def _note_lines(reading: Reading) -> Iterator[str]:
     for note in reading.notes:
         text = inline_text(note.text)
         if note.source.url:
-            text += f" <{note.source.url}>"
+            text += f" {angled(note.source.url)}"
         yield wrap(text, f"[{note.label}] ", " " * (len(note.label) + 3))

@@ -47,11 +47,27 @@ def test_every_word_is_in_the_text_rendering(app, name):
 # Line filling: what textwrap would do, without its cost.
 
 _WORD = st.text(st.sampled_from("abcdeé-/.,:«»ßنص"), min_size=1, max_size=90)
-_GAP = st.sampled_from([" ", "  ", "\t", " \u00a0"])
+_GAP = st.sampled_from([" ", "  ", "\t", " \u00a0", "\u00a0", "\u202f ", "\u2003"])
 _LINE = st.lists(st.tuples(_GAP, _WORD), max_size=40).map(
     lambda pairs: "".join(map("".join, pairs))
 )
 _TEXT = st.lists(_LINE, min_size=1, max_size=4).map("\n".join)
+
+
+_NO_BREAK = "\u00a0\u2007\u202f"
+
+
+def _breaking_words(line: str) -> list[str]:
+    """Words between white space, a no-break space binding (textwrap breaks at ASCII
+    white space only, so the words are joined with plain spaces for it)."""
+    words, word = [], ""
+    for character in line:
+        if character.isspace() and character not in _NO_BREAK:
+            words.append(word)
+            word = ""
+        else:
+            word += character
+    return [w for w in [*words, word] if w]
 
 
 def _textwrap(text: str, indent: str, hanging: str | None) -> str:
@@ -59,7 +75,7 @@ def _textwrap(text: str, indent: str, hanging: str | None) -> str:
     lines, first = [], indent
     for line in text.split("\n"):
         filled = textwrap.fill(
-            " ".join(line.split()),
+            " ".join(_breaking_words(line)),
             WIDTH,
             initial_indent=first,
             subsequent_indent=rest,
@@ -78,6 +94,102 @@ def _textwrap(text: str, indent: str, hanging: str | None) -> str:
 )
 def test_wrap_fills_lines_as_textwrap_does(text, indent, hanging):
     assert wrap(text, indent, hanging) == _textwrap(text, indent, hanging)
+
+
+def test_a_no_break_space_holds_its_neighbours_on_one_line():
+    """French and numbers: '3 100 000 €' was parted at the line's end, and the no-break
+    spaces written as plain ones."""
+    paragraph = (
+        "Le conseil municipal a finalement approuvé hier un budget total de "
+        "3\u00a0100\u00a0000\u00a0€ pour les pistes cyclables. "
+        "Le maire a déclaré : « Nous avons tenu parole\u202f! »"
+    )
+    wrapped = wrap(paragraph)
+    assert "3\u00a0100\u00a0000\u00a0€" in wrapped.split("\n")[1]
+    assert "parole\u202f!" in wrapped
+    assert wrapped.replace("\n", " ") == paragraph
+
+
+def test_text_breaks_lines_only_where_the_page_does(post_json):
+    """A line feed in a paragraph is white space on the page and in the mail's HTML: the text
+    part broke the line there too, leaving a ragged paragraph."""
+    source = (
+        "The city council voted on Tuesday to fund protected bike lanes along the\n"
+        "Riverside Drive corridor, ending a two-year debate over parking, safety and\n"
+        "the cost of the concrete curbs that will separate cyclists from traffic."
+    )
+    article = minimal(
+        body=[
+            {"type": "paragraph", "text": source},
+            {"type": "paragraph", "text": "One line<br>and another."},
+        ]
+    )
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert wrap(source.replace("\n", " ")) in text
+    assert "One line\nand another." in text
+
+
+def test_every_line_of_words_fits_the_width(post_json):
+    """Headline, headings, byline and tags were written on one line however long."""
+    title = "Council approves protected bike lanes along Riverside Drive after a two year debate"
+    article = minimal(
+        headline=title,
+        authors=[
+            {"name": n}
+            for n in [
+                "Priya Ramanathan",
+                "Dana Okafor",
+                "Jonathan Fitzgerald-Smythe",
+                "Maria del Carmen Rodríguez",
+            ]
+        ],
+        tags=[
+            "transport",
+            "city council",
+            "bike lanes",
+            "riverside drive",
+            "parking",
+            "public works",
+        ],
+        body=[
+            {
+                "type": "heading",
+                "level": 2,
+                "text": "What the council members who voted against the plan said",
+            },
+            {"type": "paragraph", "text": "Words."},
+        ],
+    )
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    lines = text.splitlines()
+    assert [line for line in lines if len(line) > WIDTH and " " in line.strip()] == []
+    head, rule = lines[1], lines[2]
+    assert " ".join([lines[0], head]) == title
+    assert set(rule) == {"="}
+    assert len(rule) == max(len(lines[0]), len(head))
+
+
+def test_links_in_text_can_be_followed(post_json):
+    """A headline's link is written out like any other; a target holding '>' is encoded so
+    it does not end the bracketed URL early; a mailto: with a query stays a URL."""
+    article = minimal(
+        headline='Council <a href="https://example.org/vote">approves</a> '
+        '<abbr title="Riverside Community Center">RCC</abbr> lanes',
+        body=[
+            {
+                "type": "paragraph",
+                "text": 'Write to <a href="https://example.org/a&gt;b">the desk</a> or '
+                '<a href="mailto:desk@example.org?subject=Tip">by mail</a>.',
+            }
+        ],
+    )
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert text.startswith(
+        "Council approves <https://example.org/vote> RCC (Riverside Community\nCenter) lanes\n"
+    )
+    squashed = " ".join(text.split())
+    assert "the desk <https://example.org/a%3Eb>" in squashed
+    assert "by mail <mailto:desk@example.org?subject=Tip>" in squashed
 
 
 def test_a_word_longer_than_a_line_stands_alone():

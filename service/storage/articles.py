@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..article import ARTICLE_ID, Article, Paragraph
-from ..characters import with_bidi_closed
+from ..characters import squeezed, with_bidi_closed
 from ..errors import BadArticle, PreconditionFailed
 from ..validation import validate_article
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
@@ -52,7 +52,7 @@ def summary_text(article: Article) -> str:
     if article.standfirst:
         return article.standfirst.text
     first = next((block for block in article.body if isinstance(block, Paragraph)), None)
-    text = " ".join(first.text.text.split()) if first else ""
+    text = squeezed(first.text.text) if first else ""
     if len(text) <= SUMMARY_LENGTH:
         return text
     cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:")
