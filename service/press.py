@@ -3,12 +3,15 @@
 Storing an article queues its print; a few press threads feed the printer pool, so no
 request thread ever lays out a page. A request that finds the print unfinished waits for
 that same print: one print per (article, version), shared by the threads of this process
-through a future, and by other processes through a claim in the database.
+through a future, and by other processes through a claim in the database. A print a reader
+waits for goes before those no one has asked for yet (after a bulk import, the last article
+stored would otherwise wait for every one before it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import queue
 import threading
@@ -50,6 +53,8 @@ _POLL_SECONDS = 0.05
 # prints it again: load cannot refuse an article for good, nor a slow one hold the printers.
 RETRY_AFTER = timedelta(minutes=10)
 _STOP = object()
+# The press queue's order: prints readers wait for, then those stored, then the stop.
+_FOR_A_READER, _FOR_A_WRITER, _LAST = 0, 1, 2
 
 
 @cache
@@ -116,22 +121,38 @@ class Press:
         self.claim_lifetime = timedelta(seconds=3 * time_limit + 10)
         self.layout = layout_fingerprint(settings, max_pages)
         self.retry_after = RETRY_AFTER
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        # (order, arrival, item): arrival keeps each order first come, first served.
+        self._queue: queue.PriorityQueue = queue.PriorityQueue(maxsize=queue_size)
+        self._arrivals = itertools.count()
         self._inflight: dict[tuple[str, str], Future[StoredPdf]] = {}
+        self._started: set[tuple[str, str]] = set()
+        self._hurried: set[tuple[str, str]] = set()  # queued again, ahead, for a reader
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     # Asked by writers ------------------------------------------------------------------
 
-    def submit(self, article_id: str, version: str) -> Future[StoredPdf] | None:
-        """Queue the print of this version (once); None when the queue is full."""
+    def submit(
+        self, article_id: str, version: str, *, reader: bool = False
+    ) -> Future[StoredPdf] | None:
+        """Queue the print of this version (once); None when the queue is full. A `reader`
+        waiting for it moves it ahead of every print no reader waits for."""
         key = (article_id, version)
+        order = _FOR_A_READER if reader else _FOR_A_WRITER
         with self._lock:
-            if key in self._inflight:
-                return self._inflight[key]
+            known = self._inflight.get(key)
+            if known is not None:
+                if reader and key not in self._started and key not in self._hurried:
+                    # Queued again ahead; whichever entry comes out first prints it.
+                    try:
+                        self._queue.put_nowait((order, next(self._arrivals), (key, known)))
+                        self._hurried.add(key)
+                    except queue.Full:
+                        pass  # it prints in its turn
+                return known
             future: Future[StoredPdf] = Future()
             try:
-                self._queue.put_nowait((key, future))
+                self._queue.put_nowait((order, next(self._arrivals), (key, future)))
             except queue.Full:
                 logger.warning("The press queue is full; %s will print when first asked", key)
                 return None
@@ -157,7 +178,7 @@ class Press:
             refusal = state.refusal(self.layout, datetime.now(UTC)) if state.current else None
             if refusal is not None:
                 raise RenderRefused(refusal)
-            future = self.submit(article_id, state.article_version)
+            future = self.submit(article_id, state.article_version, reader=True)
             if future is None:
                 raise PrinterUnavailable("The PDF printer is busy; try again shortly.")
             try:
@@ -177,10 +198,14 @@ class Press:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
+            _, _, item = self._queue.get()
             if item is _STOP:
                 return
             key, future = item
+            with self._lock:
+                if key in self._started or future.done():
+                    continue  # the other entry of a print a reader hurried
+                self._started.add(key)
             try:
                 future.set_result(self._print(*key))
             except (_Superseded, RenderRefused) as error:
@@ -194,6 +219,8 @@ class Press:
             finally:
                 with self._lock:
                     self._inflight.pop(key, None)
+                    self._started.discard(key)
+                    self._hurried.discard(key)
 
     def _print(self, article_id: str, version: str) -> StoredPdf:
         """Print this version if no one else is; otherwise wait for whoever is."""
@@ -264,6 +291,6 @@ class Press:
         with self._lock:
             threads, self._threads = self._threads, []
         for _ in threads:
-            self._queue.put(_STOP)
+            self._queue.put((_LAST, next(self._arrivals), _STOP))
         for thread in threads:
             thread.join(timeout)

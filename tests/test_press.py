@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -80,6 +81,31 @@ def test_readers_arriving_during_the_print_wait_for_that_same_print(stored_app, 
     assert len({r.headers["ETag"] for r in responses}) == 1
     assert len(printer.jobs) == 1
     assert set(printer.threads) == {"broadsheet-press"}
+
+
+def test_a_reader_s_print_goes_before_those_no_one_asked_for(stored_app, api, printer):
+    """After a bulk import, a reader of the last article stored waited behind every print
+    before it, and was told 503 when that took longer than the wait."""
+    press = stored_app.extensions["broadsheet"].press
+    printer.delay = 0.2
+    count = 12
+    for n in range(count):
+        article = minimal(id=f"bulk-{n:02d}", headline=f"Bulk article number {n:02d}")
+        assert api.put(article).status_code == 201
+    started = time.monotonic()
+    last = api.get(f"/articles/bulk-{count - 1:02d}.pdf")
+    waited = time.monotonic() - started
+    assert last.status_code == 200
+
+    def order() -> list[int]:
+        return [next(n for n in range(count) if f"number {n:02d}" in job) for job in printer.jobs]
+
+    # Printed once the prints already begun were done: at most one round of the threads.
+    assert order().index(count - 1) <= 2 * press.workers, order()
+    assert waited < (count - 2 * press.workers) * printer.delay
+    for n in range(count):  # every other print is still made, once
+        assert api.get(f"/articles/bulk-{n:02d}.pdf").status_code == 200
+    assert sorted(order()) == list(range(count))
 
 
 def test_a_pdf_the_store_could_not_queue_is_printed_once_when_asked(
