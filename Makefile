@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The extras installed with the package: production needs none, or postgres,redis.
 EXTRAS ?= test,bench
 
-.PHONY: install serve test lint typecheck bench load system-deps clean
+.PHONY: install serve test lint typecheck bench load system-deps runtime-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ install: $(STAMP)
 
 ## Serve the app on embedded defaults (SQLite and a Maildir in ./instance), as development:
 ## no SECRET_KEY needed. Production sets BROADSHEET_SECRET_KEY and runs wsgi:app.
-serve: $(STAMP)
+serve: runtime-deps $(STAMP)
 	BROADSHEET_ENV=development $(BIN)/broadsheet serve
 
+## The Debian packages the tests need, and those the service alone needs (Pango, fonts).
 system-deps:
 	bash scripts/system-deps
+
+runtime-deps:
+	bash scripts/system-deps --runtime
 
 ## Run every test (installs what the tests need first).
 test: system-deps $(STAMP) node_modules/.installed lint

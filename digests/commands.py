@@ -6,6 +6,7 @@ Plain click commands: the app comes from the command line's script info (what th
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -20,8 +21,10 @@ from service.errors import DigestNotDue, DigestUnsendable
 from service.logs import configure_logging, first_line, printable
 from service.storage.schema import schema_state
 
+from .message import unsendable_because
 from .runs import DailyDigest, daily_digest_for
 
+logger = logging.getLogger(__name__)
 digest_group = click.Group("digest", help="The daily digest: preview it, send it.")
 PREVIEW_TOKEN = "preview-of-your-own-link"
 
@@ -89,10 +92,13 @@ def preview_command(given: str | None, output: Path) -> None:
         body = daily.render(digest)
     settings = _runtime().settings
     personal = body.personalise(unsubscribe_url=f"{settings.base_url}/unsubscribe/{PREVIEW_TOKEN}")
-    output.mkdir(parents=True, exist_ok=True)
     for suffix, content in (("html", personal.html), ("txt", personal.text)):
         path = output / f"digest-{day.isoformat()}.{suffix}"
-        path.write_text(content, "utf-8")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, "utf-8")
+        except OSError as error:
+            raise click.ClickException(f"{path}: {error.strerror or error}") from None
         click.echo(f"Wrote {path}")
     click.echo(f"Subject: {personal.subject}")
 
@@ -183,8 +189,14 @@ def scheduler_command() -> None:
     from .scheduler import run_scheduler
 
     runtime = _runtime()
+    daily = _daily()  # the database checked first, as `digest send` does
+    reason = unsendable_because(runtime.settings)
+    if reason is not None and runtime.settings.env == "production":
+        raise click.ClickException(reason)  # it would run, and refuse every day's digest
     configure_logging(log_format=runtime.settings.log_format)
-    run_scheduler(daily_digest_for(runtime), runtime.transport, runtime.relay)
+    if reason is not None:
+        logger.warning("%s (sign-up mail is still relayed)", reason)
+    run_scheduler(daily, runtime.transport, runtime.relay)
 
 
 COMMANDS = (digest_group, scheduler_command)

@@ -152,6 +152,9 @@ def run_scheduler(
         scheduler.add_job(send_daily_digest, id=CATCH_UP_JOB, name="Catch up the daily digest")
 
     def stop_cleanly(signum, _frame) -> None:
+        if stop.is_set():  # a second signal (Ctrl-C twice, timeout's group kill)
+            logger.info("Still stopping (signal %d): finishing the message in hand", signum)
+            return
         logger.info("Stopping the scheduler (signal %d) after the message in hand", signum)
         stop.set()
         scheduler.shutdown(wait=True)

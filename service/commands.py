@@ -263,7 +263,7 @@ def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the app with the development server."""
@@ -305,7 +305,11 @@ def _engine() -> Engine:
 def upgrade_command(revision: str, sql: bool) -> None:
     """Apply the database migrations (up to REVISION, by default all)."""
     if sql:
-        schema.upgrade_sql(_engine().url.render_as_string(hide_password=False), revision)
+        try:
+            schema.upgrade_sql(_engine().url.render_as_string(hide_password=False), revision)
+        except CommandError as error:
+            click.echo(f"Could not write the SQL: {first_line(error)}", err=True)
+            sys.exit(1)
         return
     try:
         state = schema.schema_state(_engine())
@@ -338,7 +342,12 @@ def current_command() -> None:
 @with_appcontext
 def revision_command(message: str, autogenerate: bool) -> None:
     """Write the next migration script (run `db upgrade` first when autogenerating)."""
-    click.echo(f"Wrote {schema.new_revision(_engine(), message, autogenerate)}")
+    try:
+        written = schema.new_revision(_engine(), message, autogenerate)
+    except (SQLAlchemyError, CommandError) as error:
+        click.echo(f"Could not write a revision: {first_line(error)}", err=True)
+        sys.exit(1)
+    click.echo(f"Wrote {written}")
 
 
 def prepare_database(runtime: Runtime) -> None:

@@ -10,7 +10,11 @@ adds what it cannot know from HTML alone, and mends what it leaves loose:
 - a note reference becomes /Reference, and each endnote's body a /Note with an /ID, listed
   in the tree's /IDTree;
 - internal links get an /Alt and annotation /Contents that say what they do ("Note 2",
-  "Back to reference 2a") instead of the bare destination name.
+  "Back to reference 2a") instead of the bare destination name;
+- an element inside a link (a <span> or <em> in an <a>) gets no link annotation of its own:
+  WeasyPrint gives every box inside a link one, tagged under that element and named by the
+  bare destination, a second stop on the same spot for a keyboard or a screen reader; one
+  placed apart from the link's own becomes another area of the link.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.get("/StructTreeRoot")
         if root is not None:
+            _drop_nested_links(pdf, root)
             parent_tree = _parent_tree(root)
             _label_links(root, link_labels)
             _mark_notes(pdf, root)
@@ -81,6 +86,83 @@ def _destination(link: PdfObject) -> str | None:
             if isinstance(dest, String | Name):
                 return str(dest).lstrip("/")
     return None
+
+
+def _rect(annotation: PdfObject) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _within(inner: tuple[float, ...], outer: tuple[float, ...], slack: float = 0.5) -> bool:
+    return (
+        inner[0] >= outer[0] - slack
+        and inner[1] >= outer[1] - slack
+        and inner[2] <= outer[2] + slack
+        and inner[3] <= outer[3] + slack
+    )
+
+
+def _enclosing_link(element: PdfObject) -> PdfObject | None:
+    parent = element.get("/P")
+    while parent is not None and "/S" in parent:
+        if parent.S == Name.Link:
+            return parent
+        parent = parent.get("/P")
+    return None
+
+
+def _drop_nested_links(pdf: pikepdf.Pdf, root: PdfObject) -> None:
+    """Give each link annotation of an element inside a link to that link: dropped where it
+    lies within one of the link's own, else (a box placed apart, such as a contents entry's
+    page number) moved under the /Link element, where it is named with the link."""
+    nums = root.ParentTree.get("/Nums", Array())
+    owners = {
+        int(nums[i]): nums[i + 1]
+        for i in range(0, len(nums) - 1, 2)
+        if isinstance(nums[i + 1], Dictionary)
+    }
+    dropped: set[int] = set()
+    moved: dict[int, PdfObject] = {}
+    for page in pdf.pages:
+        annotations = page.obj.get("/Annots")
+        if not annotations:
+            continue
+        own: dict[Any, list[tuple[float, float, float, float]]] = {}
+        for annotation in annotations:
+            element = owners.get(int(annotation.get("/StructParent", -1)))
+            if element is not None and element.S == Name.Link:
+                own.setdefault(element.objgen, []).append(_rect(annotation))
+        kept = []
+        for annotation in annotations:
+            key = int(annotation.get("/StructParent", -1))
+            element = owners.get(key)
+            outer = _enclosing_link(element) if element is not None else None
+            if element is None or outer is None:
+                kept.append(annotation)
+                continue
+            reference = [
+                k
+                for k in _kids(element)
+                if isinstance(k, Dictionary)
+                and k.get("/Type") == Name.OBJR
+                and k.Obj.objgen == annotation.objgen
+            ]
+            element.K = Array([k for k in _kids(element) if k not in reference])
+            if any(_within(_rect(annotation), r) for r in own.get(outer.objgen, ())):
+                dropped.add(key)
+                continue
+            outer.K = Array([*_kids(outer), *reference])
+            moved[key] = outer
+            kept.append(annotation)
+        if len(kept) < len(annotations):
+            page.obj.Annots = Array(kept)
+    if dropped or moved:
+        pairs: list[Any] = []
+        for i in range(0, len(nums) - 1, 2):
+            key = int(nums[i])
+            if key not in dropped:
+                pairs += [nums[i], moved.get(key, nums[i + 1])]
+        root.ParentTree.Nums = Array(pairs)
 
 
 def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:

@@ -37,7 +37,10 @@ FETCHED_IMAGE = 1_000_000 // IMAGE_PIXELS
 LIMIT = 150_000
 # An edition prints its articles in parallel on the printers, each within LIMIT; together
 # they may weigh this much, about 50 s of layout on the reference machine (25 s on two
-# printers): 300 quick reads of a typical 5,000 to 10,000, or 20 articles at the limit.
+# printers), or 20 articles at the limit. Each article also costs its own start, about a
+# tenth of a second of a printer whatever its weight: 300 quick reads of 5,000 to 10,000
+# weigh half of this and still took 42 s, past an edition request's deadline (twice
+# PDF_TIME_LIMIT), which is why EDITION_MAX_ARTICLES is 200 (about 28 s).
 EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")

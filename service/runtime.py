@@ -15,9 +15,10 @@ from .email_renderer import Inliner
 from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
-from .press import Press
+from .press import RETRY_AFTER, Press
 from .print_pool import IsolatedPrinter
 from .rate_limits import RateLimits
+from .refusals import RecentRefusals
 from .relay import OutboxRelay, RelayThread
 from .settings import Settings
 from .storage.db import Database, create_database_engine
@@ -60,6 +61,10 @@ class Runtime:
     engine: Engine
     pdf_cache: PdfCache
     inliner: Inliner = field(default_factory=Inliner)
+    # Editions the request's deadline stopped, refused at once for a while (public URLs).
+    edition_refusals: RecentRefusals = field(
+        default_factory=lambda: RecentRefusals(lasting=RETRY_AFTER.total_seconds())
+    )
     dkim: DkimSigner | None = None
     instance_path: Path = Path("instance")
 

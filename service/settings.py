@@ -126,7 +126,9 @@ class Settings(BaseModel):
         shown="unset: PDFs load data: images only",
     )
     max_body_bytes: int = setting(
-        2 * 1024 * 1024, "a whole number of bytes, at least 1024", shown="2097152 (2 MiB)"
+        2 * 1024 * 1024,
+        "a whole number of bytes, 1024 to 1073741824 (1 GiB)",
+        shown="2097152 (2 MiB)",
     )
     body_timeout: float = setting(
         10.0, "a number of seconds above 0, at most 600: the time a request body may take"
@@ -164,7 +166,7 @@ class Settings(BaseModel):
     pdf_cache_size: int = setting(128, "a whole number of PDFs kept in memory, 0 turns it off")
     pdf_workers: int = setting(2, "a whole number of printer processes, 1 to 64")
     edition_max_articles: int = setting(
-        300, "a whole number of articles in one print edition, 1 to 10000"
+        200, "a whole number of articles in one print edition, 1 to 10000"
     )
     pdf_worker_max_jobs: int = setting(
         500, "a whole number of PDFs a printer process prints before a fresh one replaces it"
@@ -305,6 +307,13 @@ class Settings(BaseModel):
         # (?, #), add a user (@), or break a header line or a URL (spaces, controls).
         if any(c in "?#@" or c.isspace() or not c.isprintable() for c in value):
             raise ValueError("has a query, a fragment, a user, a space or a control character")
+        if not value.isascii():
+            # It goes into headers (Location, Link) and mail as it is: HTTP and mail headers
+            # carry ASCII. An internationalised name has an ASCII form that means the same.
+            raise ValueError(
+                "holds characters beyond ASCII: write the host in its xn-- form and "
+                "percent-encode the path"
+            )
         try:
             parts.port  # noqa: B018 - reading it checks it
         except ValueError:
@@ -369,7 +378,7 @@ class Settings(BaseModel):
     @field_validator("max_body_bytes")
     @classmethod
     def _body_bytes(cls, value: int) -> int:
-        return _within(value, 1024, None)
+        return _within(value, 1024, 1 << 30)
 
     @field_validator("ratelimit_storage_url")
     @classmethod
@@ -466,8 +475,26 @@ class Settings(BaseModel):
     @field_validator("dkim_key_file")
     @classmethod
     def _key_file(cls, value: str | None) -> str | None:
-        if value is not None and not (os.path.isfile(value) and os.access(value, os.R_OK)):
+        if value is None:
+            return None
+        if not (os.path.isfile(value) and os.access(value, os.R_OK)):
             raise ValueError()
+        import dkim  # the signer that will use it: a trial signature proves the key
+
+        try:
+            with open(value, "rb") as file:
+                key = file.read(64 * 1024)
+            dkim.sign(b"From: a@example.org\r\n\r\nx\r\n", b"s", b"example.org", key)
+        except Exception:  # dkimpy raises several kinds for a key it cannot use
+            raise ValueError("it holds no PEM private key the DKIM signer can use") from None
+        return value
+
+    @field_validator("dkim_selector", "dkim_domain")
+    @classmethod
+    def _dns_name(cls, value: str | None) -> str | None:
+        # Written raw into DKIM-Signature (s=, d=) and looked up in the DNS.
+        if value is not None and not _DNS_NAME.fullmatch(value):
+            raise ValueError("not a DNS name of ASCII letters, digits and hyphens (xn-- form)")
         return value
 
     @model_validator(mode="after")
@@ -476,6 +503,18 @@ class Settings(BaseModel):
         if any(parts) and not all(parts):
             raise ValueError("dkim")
         return self
+
+    @field_validator("secret_key", "api_token", "metrics_token")
+    @classmethod
+    def _not_a_placeholder(cls, value: str | None) -> str | None:
+        # deploy/broadsheet.env.example's stand-ins, public in the repository.
+        if value is not None and value.startswith(PLACEHOLDER):
+            raise ValueError(f"it is the example's stand-in ({PLACEHOLDER}…): make one up")
+        return value
+
+
+PLACEHOLDER = "replace-with"
+_DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 def env_name(field: str) -> str:

@@ -455,3 +455,19 @@ def test_a_database_url_is_shown_without_any_password():
         assert "S3cret" not in shown
         assert shown.startswith("postgresql+psycopg://app")
     assert "sslmode=require" in shown_database(make_url("postgresql://a@db/n?sslmode=require"))
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "0"])
+def test_serve_refuses_a_port_that_is_not_one(runner, port):
+    """70000 wrapped around to another port while the banner named it; -1 was a traceback."""
+    result = runner.invoke(args=["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--port'" in result.output
+
+
+def test_db_upgrade_to_an_unknown_revision_is_one_line_with_or_without_sql(runner):
+    for args in (["db", "upgrade", "nosuch"], ["db", "upgrade", "nosuch", "--sql"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "nosuch" in result.output

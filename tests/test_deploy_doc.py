@@ -28,6 +28,9 @@ RUN_BY: dict[str, list[str]] = {
         "tests/test_commands.py::test_broadsheet_serve_answers",
     ],
     "make test": [".ci/run"],
+    "make runtime-deps": [
+        "tests/test_deploy_doc.py::test_make_runtime_deps_leaves_the_service_s_packages_installed"
+    ],
     "make install": [".ci/run", "tests/test_deploy_doc.py::test_make_install_installs_extras"],
     "make install EXTRAS=postgres,redis": [
         "tests/test_deploy_doc.py::test_make_install_installs_extras"
@@ -117,6 +120,36 @@ def test_make_install_installs_extras():
         assert f"pip install -q -e '.[{named}]'" in done.stdout
         for extra in named.split(","):
             assert extra in extras, f"pyproject.toml has no extra {extra!r}"
+
+
+def test_make_runtime_deps_leaves_the_service_s_packages_installed():
+    """The document's `make runtime-deps`, run for real: it installs what is missing (as
+    root) and exits 0; afterwards every package the service needs is installed, the CJK
+    fonts among them, and the test-only ones were not asked for."""
+    require_tool(shutil.which("make") is not None, "make")
+    require_tool(shutil.which("dpkg-query") is not None, "dpkg-query (Debian)")
+    _, argv = runnable(doc_command("make runtime-deps"))
+    env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    script = (ROOT / "scripts" / "system-deps").read_text("utf-8")
+    runtime = re.search(r"runtime=\(([^)]*)\)", script)
+    assert runtime is not None
+    packages = runtime[1].split()
+    assert "fonts-noto-cjk" in packages
+    assert "chromium" not in packages
+    for package in packages:
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+        )
+        if os.geteuid() != 0:  # the script could only say what to install
+            require_tool("install ok installed" in status.stdout, f"the Debian package {package}")
+        assert "install ok installed" in status.stdout, package
+    usage = subprocess.run(
+        ["bash", "scripts/system-deps", "--tests"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert usage.returncode == 2
+    assert "usage" in usage.stderr
 
 
 def test_db_upgrade_as_documented(database_url):

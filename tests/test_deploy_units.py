@@ -13,7 +13,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from service import Settings
+from service.settings import SettingsError
 
 from .conftest import require_tool
 from .deploy_commands import ROOT, VENV_BIN, doc_command, runnable
@@ -101,12 +104,16 @@ def test_systemd_waits_longer_than_gunicorn_lets_requests_finish(monkeypatch):
     assert web["RuntimeDirectory"] == "broadsheet-web"
 
 
-def test_the_settings_file_is_valid_settings():
+def test_the_settings_file_is_valid_settings_once_its_stand_ins_are_replaced():
     values = {}
     for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, value = line.partition("=")
             values[name] = value
+    with pytest.raises(SettingsError, match="stand-in"):
+        Settings.load(environ=values)  # left as it is, it is refused
+    values["BROADSHEET_SECRET_KEY"] = "made-up-for-this-test-" + "k" * 30
+    values["BROADSHEET_API_TOKEN"] = "made-up-token-for-this-test"
     settings = Settings.load(environ=values)
     assert settings.env == "production"
     assert settings.secret_key
@@ -125,6 +132,7 @@ def _run(argv: list[str], tmp_path: Path, **extra: str) -> subprocess.Popen:
         {
             "PYTHONPATH": str(ROOT),
             "BROADSHEET_SECRET_KEY": "units-test-secret",
+            "BROADSHEET_BASE_URL": "https://news.example.org",  # a digest needs https
             "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'units.sqlite3'}",
             **extra,
         }
@@ -169,6 +177,52 @@ def test_the_scheduler_unit_runs_and_stops_on_sigterm(tmp_path):
     output = "".join(lines)
     assert process.returncode == 0, output
     assert "The scheduler has stopped" in output
+
+
+def _scheduler_refuses(tmp_path: Path, **extra: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "FLASK_"))}
+    env.update({"PYTHONPATH": str(ROOT), "BROADSHEET_SECRET_KEY": "units-test-secret", **extra})
+    done = subprocess.run(
+        [str(VENV_BIN / "broadsheet"), "scheduler"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    return done.stderr
+
+
+def test_the_scheduler_refuses_in_one_line_a_database_it_cannot_use(tmp_path):
+    """It printed a traceback with the SQL every 5 s under systemd, or ran on a schema that
+    `digest send` refuses."""
+    fresh = _scheduler_refuses(
+        tmp_path,
+        BROADSHEET_BASE_URL="https://news.example.org",
+        BROADSHEET_DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}",
+    )
+    assert "broadsheet db upgrade" in fresh
+    away = _scheduler_refuses(
+        tmp_path,
+        BROADSHEET_BASE_URL="https://news.example.org",
+        BROADSHEET_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/test",
+    )
+    assert "cannot use its database" in away
+
+
+def test_the_scheduler_refuses_in_one_line_to_run_without_an_https_base_url(tmp_path):
+    """It ran, and every day logged that the digest could not be sent."""
+    _run(["true"], tmp_path).communicate(timeout=30)  # only for its migrated database
+    said = _scheduler_refuses(
+        tmp_path,
+        BROADSHEET_BASE_URL="http://news.example.org",
+        BROADSHEET_DATABASE_URL=f"sqlite:///{tmp_path / 'units.sqlite3'}",
+    )
+    assert "BROADSHEET_BASE_URL" in said
+    assert "must be https" in said
 
 
 def test_the_digest_send_unit_sends_nothing_when_there_is_nothing(tmp_path):

@@ -59,6 +59,21 @@ def publish(app, *documents) -> None:
         assert response.status_code == 201
 
 
+def test_preview_into_a_folder_it_cannot_write_is_one_line(app, tmp_path):
+    """A folder that cannot be made, or a file in the way, was a traceback."""
+    publish(app, quick_read_json("first", "2026-03-11T09:00:00Z"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", "utf-8")
+    for output in (blocker, blocker / "inside", Path("/proc/no-such-folder")):
+        result = app.test_cli_runner().invoke(
+            args=["digest", "preview", "--date", DAY, "-o", str(output)]
+        )
+        assert result.exit_code in (1, 2), result.output  # 2: click's own check of -o
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "Error: " in result.output
+        assert str(output) in result.output
+
+
 def test_preview_writes_both_parts(app, tmp_path):
     publish(
         app,

@@ -31,6 +31,7 @@ from service.validation import validate_article
 
 from .conftest import require_tool
 from .corpus import article_words, examples, minimal, right_to_left
+from .pdf_links import assert_one_clickable_link_each
 
 TITLE = "Morning edition"
 BLEED = 3 * 72 / 25.4  # 3 mm in points: 8.5039
@@ -294,6 +295,14 @@ def test_note_backlinks_return_within_their_article(edition_pdf):
                 assert target in ranges[owner]
                 back += 1
     assert back == 9
+
+
+def test_every_link_is_one_link_with_an_area_to_click(edition_pdf):
+    """The contents' entries and the notes' back-links had an annotation for each box inside
+    the link as well, named by the bare anchor ("article-1"), and note references none to
+    click."""
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        assert assert_one_clickable_link_each(pdf) > 20
 
 
 # Structure ------------------------------------------------------------------------------

@@ -81,12 +81,12 @@ def test_a_date_without_articles_is_422(api):
 
 
 def test_too_many_articles_are_refused_before_any_lookup(api):
-    ids = [f"piece-{n}" for n in range(301)]  # none stored: the limit answers first
+    ids = [f"piece-{n}" for n in range(201)]  # none stored: the limit answers first
     response = api.client.post("/v1/editions", json={"article_ids": ids})
     assert response.status_code == 422
     problem = response.get_json()
     assert problem["type"].endswith("/edition-limit")
-    assert problem["detail"] == "The edition has 301 articles; the limit is 300."
+    assert problem["detail"] == "The edition has 201 articles; the limit is 200."
     # Before each id is read, too: 400,000 bad ids once cost 37 s and a 28 MB answer.
     for many in (["A"] * 400_000, ["a"] * 400_000):
         started = time.perf_counter()
@@ -225,3 +225,42 @@ def test_an_edition_missing_an_image_for_now_says_so_and_is_not_kept(stored_app,
         )
         assert down.prints == attempt  # printed again: the incomplete one was not kept
     assert len(runtime.pdf_cache) == 0
+
+
+def test_an_edition_stopped_by_its_deadline_is_refused_at_once_for_a_while(
+    stored_app, api, monkeypatch
+):
+    """A day's paper is a public URL: each request for an edition that cannot be printed in
+    time held both printers for the whole deadline, again and again."""
+    from service.edition_printer import EditionJob
+    from service.errors import EditionTooLarge
+
+    runtime = stored_app.extensions["broadsheet"]
+    tries: list[float | None] = []
+
+    def too_slow(self, printer, progress=None, time_limit=None):
+        tries.append(time_limit)
+        raise EditionTooLarge("The edition took longer than 40 s to print (1 of 2 printed).")
+
+    monkeypatch.setattr(EditionJob, "print_with", too_slow)
+    _store(api, MORNING, EVENING)
+    first = api.client.get("/editions/2026-03-12.pdf")
+    again = api.client.get("/editions/2026-03-12.pdf")
+    for response in (first, again):
+        assert response.status_code == 422
+        assert response.get_json()["type"].endswith("/edition-limit")
+    assert tries == [2 * runtime.settings.pdf_time_limit]  # printed once, not twice
+    assert "tried again in" in again.get_json()["detail"]
+    assert again.get_json()["detail"].startswith("The edition took longer than 40 s")
+
+    # Another edition (one article changed) is tried; and the refusal lapses.
+    _store(api, minimal(**{**EVENING, "headline": "Evening news, updated"}))
+    assert api.client.get("/editions/2026-03-12.pdf").status_code == 422
+    assert len(tries) == 2
+    _store(api, EVENING)  # the first edition again: still refused at once
+    assert api.client.get("/editions/2026-03-12.pdf").status_code == 422
+    assert len(tries) == 2
+    later = time.monotonic() + runtime.edition_refusals.lasting + 1
+    monkeypatch.setattr("service.refusals.time.monotonic", lambda: later)
+    assert api.client.get("/editions/2026-03-12.pdf").status_code == 422
+    assert len(tries) == 3

@@ -17,6 +17,7 @@ from service import create_app
 from . import hostile
 from .conftest import require_tool, runtime_of
 from .corpus import article_words, corpus, every_block, minimal
+from .pdf_links import assert_one_clickable_link_each, link_annotations
 
 ARTICLES = corpus()
 PDF_CONFIG = {
@@ -122,6 +123,60 @@ def test_notes_are_note_and_reference_with_readable_links(rendered):
         assert "Back to reference 1b" in alts
         contents = {str(a.Contents) for p in pdf.pages for a in p.get("/Annots", [])}
         assert "Note 3" in contents
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_every_link_is_one_link_with_an_area_to_click(rendered, name):
+    """A note reference's link had no height (the superscript's line-height 0), and each box
+    inside a link (the two spans of a back-link) had an annotation of its own, tagged as a
+    span and named by the bare anchor: a second stop on the same spot."""
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        assert_one_clickable_link_each(pdf)
+
+
+def test_the_notes_links_are_counted_once(rendered):
+    with pikepdf.open(io.BytesIO(rendered("every-block"))) as pdf:
+        contents = [str(a.Contents) for _, a, _ in link_annotations(pdf)]
+    assert contents.count("Back to reference 1a") == 1
+    assert contents.count("Back to reference 1b") == 1
+
+
+def test_a_table_taller_than_the_page_starts_where_the_text_ends(pdf_client):
+    """Kept whole, a long table was pushed past a page holding only the header and a page
+    holding only its caption; it now breaks between rows, its caption with its first rows."""
+    table = {
+        "type": "table",
+        "caption": "Votes by ward",
+        "header": ["Ward", "Votes"],
+        "rows": [[f"Ward {n}", str(1000 + n)] for n in range(1, 61)],
+    }
+    article = minimal(body=[{"type": "paragraph", "text": "Turnout rose in every ward."}, table])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages]
+    assert len(pages) == 2
+    assert "Votes by ward" in pages[0]
+    assert "Ward 1\n" in pages[0] or "Ward 1 " in pages[0]
+    assert "Ward 60" in pages[1]
+    assert "Ward" in pages[1].split("Ward 3", 1)[0]  # the header is repeated
+
+
+def test_chinese_and_japanese_print_in_a_font_that_has_them(pdf_client):
+    """Without a CJK font every Han character printed as an empty box."""
+    article = minimal(
+        language="zh-Hans",
+        headline="市议会批准自行车道",
+        body=[{"type": "paragraph", "text": "市议会以七票对两票通过了这项计划。日本語の文も。"}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        fonts = {
+            str(font.get("/BaseFont"))
+            for page in pdf.pages
+            for font in page.Resources.get("/Font", {}).values()
+        }
+    assert any("CJK" in font for font in fonts), fonts
 
 
 def test_prefixed_anchors_keep_references_notes_and_link_labels(app):

@@ -133,9 +133,30 @@ def test_two_bad_values_give_two_lines():
     ]
 
 
+def _private_key_file(folder) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "dkim.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = folder / "dkim.pub.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return str(path)
+
+
 def test_dkim_settings_go_together(tmp_path):
-    key = tmp_path / "dkim.pem"
-    key.write_text("not checked here", "utf-8")
+    key = _private_key_file(tmp_path)
     with pytest.raises(SettingsError, match="set all three or none"):
         Settings.load(overrides={"ENV": "test", "DKIM_SELECTOR": "s1"})
     settings = Settings.load(
@@ -147,6 +168,83 @@ def test_dkim_settings_go_together(tmp_path):
         }
     )
     assert settings.dkim_key_file == str(key)
+
+
+def test_dkim_settings_are_what_a_signature_can_use(tmp_path):
+    """A public key or any readable file passed, then every mail send crashed; a selector
+    or domain with spaces or non-ASCII went raw into DKIM-Signature and never verified."""
+    key = _private_key_file(tmp_path)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key", "utf-8")
+    good = {"ENV": "test", "DKIM_SELECTOR": "mail2026", "DKIM_DOMAIN": "example.org"}
+    for bad_file in (str(tmp_path / "dkim.pub.pem"), str(junk)):
+        with pytest.raises(SettingsError, match="no PEM private key the DKIM signer can use"):
+            Settings.load(overrides={**good, "DKIM_KEY_FILE": bad_file})
+    for name, value in (
+        ("DKIM_SELECTOR", "mail 2026;x"),
+        ("DKIM_DOMAIN", "not a domain"),
+        ("DKIM_DOMAIN", "bücher.de"),
+        ("DKIM_DOMAIN", "-example.org"),
+    ):
+        with pytest.raises(SettingsError, match=f"BROADSHEET_{name}=.* DNS name"):
+            Settings.load(overrides={**good, "DKIM_KEY_FILE": key, name: value})
+    loaded = Settings.load(
+        overrides={**good, "DKIM_KEY_FILE": key, "DKIM_DOMAIN": "xn--bcher-kva.de"}
+    )
+    assert loaded.dkim_domain == "xn--bcher-kva.de"
+
+
+def test_the_example_s_stand_in_secrets_are_refused():
+    """deploy/broadsheet.env.example is public: left unedited, anyone could write articles
+    and forge confirmation links."""
+    example = (ROOT / "deploy" / "broadsheet.env.example").read_text("utf-8")
+    stand_ins = dict(
+        line.split("=", 1)
+        for line in example.splitlines()
+        if line.startswith(("BROADSHEET_SECRET_KEY=", "BROADSHEET_API_TOKEN="))
+    )
+    assert len(stand_ins) == 2
+    for variable, value in stand_ins.items():
+        name = variable.removeprefix("BROADSHEET_")
+        with pytest.raises(SettingsError, match=f"{variable} is not valid .*stand-in"):
+            Settings.load(overrides={"ENV": "production", "SECRET_KEY": "k" * 40, name: value})
+
+
+def test_a_base_url_beyond_ascii_is_refused():
+    """It was accepted, then every list with a next page was a 500 under gunicorn (a Link
+    header beyond ASCII) while the access line said 200."""
+    for url in ("https://新闻.example/路", "https://новости.рф", "https://news.example.org/é"):
+        with pytest.raises(SettingsError, match="xn-- form"):
+            Settings.load(overrides={"ENV": "test", "BASE_URL": url})
+    assert (
+        Settings.load(
+            overrides={"ENV": "test", "BASE_URL": "https://xn--efvy88h.example/%E8%B7%AF"}
+        ).base_url
+        == "https://xn--efvy88h.example/%E8%B7%AF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("smtp://digest:pw@mail.example.org:587?starttls=never", "starttls=require or smtps"),
+        ("smtp://mail.example.org?timeout=1e15", "timeout must be a number from 0.001"),
+        ("smtp://mail.example.org?rate=1e-320", "rate must be a number from 0.001"),
+    ],
+)
+def test_an_smtp_url_that_could_never_send_is_refused(url, why):
+    with pytest.raises(SettingsError, match=why):
+        Settings.load(overrides={"ENV": "test", "SMTP_URL": url})
+
+
+def test_a_password_over_plain_smtp_is_fine_on_this_machine():
+    url = "smtp://digest:pw@127.0.0.1:2525?starttls=never"
+    assert Settings.load(overrides={"ENV": "test", "SMTP_URL": url}).smtp_url == url
+
+
+def test_the_body_limit_has_a_ceiling():
+    with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
+        Settings.load(overrides={"ENV": "test", "MAX_BODY_BYTES": 100_000_000_000})
 
 
 def test_an_unknown_override_is_refused():

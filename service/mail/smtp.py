@@ -93,6 +93,12 @@ class SmtpUrl:
         password = unquote(parts.password) if parts.password is not None else None
         if password is not None and not username:
             raise BadSmtpUrl("a password needs a user name")
+        if password is not None and starttls == "never" and not _is_loopback(parts.hostname):
+            # The transport would refuse every connection (see _open): say so at start.
+            raise BadSmtpUrl(
+                "with a password and starttls=never it could only log in unencrypted, which "
+                "is refused beyond this machine; use starttls=require or smtps://"
+            )
         return cls(
             scheme=scheme,
             host=parts.hostname,
@@ -100,8 +106,8 @@ class SmtpUrl:
             username=username,
             password=password,
             starttls=starttls,
-            timeout=_positive(options.get("timeout", "30"), "timeout"),
-            rate=_positive(options["rate"], "rate") if "rate" in options else None,
+            timeout=_positive(options.get("timeout", "30"), "timeout", 3600),
+            rate=_positive(options["rate"], "rate", 1_000_000) if "rate" in options else None,
             helo=options.get("helo") or None,
         )
 
@@ -111,13 +117,15 @@ class SmtpUrl:
         return f"{self.scheme}://{user}{self.host}:{self.port}"
 
 
-def _positive(value: str, name: str) -> float:
+def _positive(value: str, name: str, most: float) -> float:
+    """A number above 0 and at most `most`, and not too small to be a number of seconds
+    (1e-320 would make its reciprocal infinite)."""
     try:
         number = float(value)
     except ValueError:
         number = 0.0
-    if not 0 < number < float("inf"):
-        raise BadSmtpUrl(f"{name} must be a positive number")
+    if not 0.001 <= number <= most:
+        raise BadSmtpUrl(f"{name} must be a number from 0.001 to {most:g}")
     return number
 
 

@@ -12,7 +12,7 @@ from ..days import day_from
 from ..edition_printer import EditionJob, left_out_warnings
 from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
-from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound
+from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound, RenderRefused
 from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
@@ -86,8 +86,13 @@ def _edition(
         return Response(status=304, headers=headers)
     printed = runtime.pdf_cache.get(job.etag)
     if printed is None:
+        runtime.edition_refusals.check(job.etag)
         # The parts' deadline: twice the time limit, as gunicorn.conf.py's REQUEST_LIMIT allows.
-        data = job.print_with(runtime.printer, time_limit=2 * settings.pdf_time_limit)
+        try:
+            data = job.print_with(runtime.printer, time_limit=2 * settings.pdf_time_limit)
+        except (EditionTooLarge, RenderRefused) as refusal:
+            runtime.edition_refusals.remember(job.etag, refusal)
+            raise
         # Not kept when an image is missing only for now (the cache says no to that).
         printed = runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
     data = printed.data
