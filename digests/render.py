@@ -115,7 +115,8 @@ def digest_text(digest: Digest, settings: Settings) -> str:
     title = digest_subject(digest, settings)
     parts = [f"{title}\n{'=' * min(len(title), WIDTH)}", _count_shown(digest)]
     for number, item in enumerate(digest.items, start=1):
-        lines = [wrap(f"{number}. {inline_text(item.headline)}", "", "   ")]
+        # Its link is the article's, written below: a link inside would come first.
+        lines = [wrap(f"{number}. {inline_text(item.headline, links=False)}", "", "   ")]
         if item.teaser:
             lines.append(wrap(item.teaser, "   "))
         lines.append(f"   {angled(item.url)}")

@@ -263,7 +263,8 @@ def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+# 0 is any free port; 70000 wrapped around to another port while the banner named it.
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the app with the development server."""

@@ -46,8 +46,15 @@ class RecentRefusals:
             raise error
 
     def remember(self, key: str, error: BroadsheetError) -> None:
+        # A copy without its traceback: the frames it holds would keep the whole job (every
+        # article's HTML) alive for as long as the refusal is remembered.
+        kept = copy.copy(error)
+        kept.__traceback__ = kept.__context__ = kept.__cause__ = None
+        now = time.monotonic()
         with self._lock:
-            self._items[key] = _Refusal(error, time.monotonic() + self.lasting)
+            for old in [k for k, refusal in self._items.items() if refusal.until <= now]:
+                del self._items[old]
+            self._items[key] = _Refusal(kept, now + self.lasting)
             self._items.move_to_end(key)
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)

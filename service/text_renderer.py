@@ -31,14 +31,15 @@ from .settings import Settings
 WIDTH = 72
 
 
-def inline_text(field: Field | None) -> str:
-    """A field as words: link targets in <angle brackets>, note references as [n]."""
+def inline_text(field: Field | None, *, links: bool = True) -> str:
+    """A field as words: link targets in <angle brackets>, note references as [n]. Without
+    `links`, a link is its words alone (a digest's headline, whose link is the article)."""
     if field is None:
         return ""
-    return "".join(_words(field.pieces))
+    return "".join(_words(field.pieces, links))
 
 
-def _words(pieces: tuple[Piece, ...]) -> Iterator[str]:
+def _words(pieces: tuple[Piece, ...], links: bool = True) -> Iterator[str]:
     for piece in pieces:
         if isinstance(piece, Text):
             # A line feed in the text is white space, as on the page; only <br> breaks.
@@ -47,8 +48,10 @@ def _words(pieces: tuple[Piece, ...]) -> Iterator[str]:
             yield f"[{piece.label}]"
         elif piece.name == "br":
             yield "\n"
+        elif piece.name == "a" and not links:
+            yield "".join(_words(children(piece), links))
         else:
-            yield _decorate(piece, "".join(_words(children(piece))))
+            yield _decorate(piece, "".join(_words(children(piece), links)))
 
 
 def _decorate(span: Span | Element, inner: str) -> str:

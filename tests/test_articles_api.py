@@ -543,13 +543,42 @@ def test_every_version_has_a_last_modified_second_of_its_own(api):
     first = api.get("/v1/articles/minimal").headers["Last-Modified"]
     page_first = api.get("/articles/minimal").headers["Last-Modified"]
     assert api.put(minimal(headline="Second")).status_code == 200  # within the second
-    second = api.get("/v1/articles/minimal").headers["Last-Modified"]
-    assert parsedate_to_datetime(second) > parsedate_to_datetime(first)
     revalidated = api.get("/articles/minimal", headers={"If-Modified-Since": page_first})
     assert revalidated.status_code == 200
     stale = api.put(minimal(headline="Third"), headers={"If-Unmodified-Since": first})
     _problem(stale, 412)
     assert api.get("/v1/articles/minimal").get_json()["headline"] == "Second"
+
+
+def test_an_article_stored_again_after_its_deletion_is_dated_after_it(api):
+    """Deleted and stored again within a second, it had the old version's Last-Modified."""
+    assert api.put(minimal()).status_code == 201
+    first = api.get("/v1/articles/minimal").headers["Last-Modified"]
+    assert api.delete("minimal").status_code == 204
+    assert api.put(minimal(headline="Another article")).status_code == 201
+    revalidated = api.get("/v1/articles/minimal", headers={"If-Modified-Since": first})
+    assert revalidated.status_code == 200
+    stale = api.put(minimal(headline="Mine"), headers={"If-Unmodified-Since": first})
+    _problem(stale, 412)
+
+
+def test_last_modified_never_runs_ahead_of_date(api):
+    """Versions stored in quick succession are a second apart each, ahead of the clock; the
+    header says no later than Date (RFC 9110 §8.8.2.1), and a client that sends it back is
+    never told that nothing changed."""
+    for n in range(5):
+        assert api.put(minimal(headline=f"Edit number {n}")).status_code in (200, 201)
+    for path in ("/v1/articles/minimal", "/articles/minimal"):
+        response = api.get(path)
+        said = parsedate_to_datetime(response.headers["Last-Modified"])
+        assert said <= parsedate_to_datetime(response.headers["Date"])
+        again = api.get(path, headers={"If-Modified-Since": response.headers["Last-Modified"]})
+        assert again.status_code == 200
+    stale = api.put(
+        minimal(headline="Late"),
+        headers={"If-Unmodified-Since": api.get(path).headers["Last-Modified"]},
+    )
+    _problem(stale, 412)  # the stored version is newer than the date it was shown with
 
 
 def test_a_version_is_never_dated_before_the_one_it_replaces():

@@ -112,5 +112,5 @@ def test_a_bad_smtp_url_stops_the_settings_with_its_reason_and_no_password():
                 "BROADSHEET_SMTP_URL": "smtp://u:hunter2@m.example.org?rate=0",
             }
         )
-    assert "BROADSHEET_SMTP_URL is not valid (rate must be a positive number)" in str(raised.value)
+    assert "BROADSHEET_SMTP_URL is not valid (rate must be a number from 0.001" in str(raised.value)
     assert "hunter2" not in str(raised.value)

@@ -231,6 +231,12 @@ def test_a_headline_with_a_link_links_once_to_the_article(app):
     page = runtime.env.get_template("digests/page.html").render(
         digest_page_context(digest, runtime.settings)
     )
+    text = render_digest(digest, runtime.env, runtime.settings, runtime.inliner).text
+    item = text.split("\n1. ", 1)[1]
+    # In the text part too, the first address under the headline is the article's.
+    assert item.startswith("Council approves new lanes\n")
+    assert "https://example.org/x" not in text
+    assert f"<{runtime.settings.article_url('linked')}>" in item
     for html in (mail, page):
         (h2,) = lxml_html.document_fromstring(html).xpath("//h2[a]")
         assert [a.get("href") for a in h2.iter("a")] == [runtime.settings.article_url("linked")]

@@ -329,7 +329,8 @@ def test_the_answer_is_the_same_whether_the_address_is_known(app, client):
     # The confirmed subscriber is told they are subscribed; their record is untouched.
     purposes = [(m.purpose, m.subscriber_id) for m in outbox(app)]
     known = rows(app)["known@example.org"]
-    assert purposes.count(("already-subscribed", known.id)) == 2
+    # Told once: the second sign-up finds the first one's mail still waiting.
+    assert purposes.count(("already-subscribed", known.id)) == 1
     assert known.status == "confirmed"
     assert known.consent_form == "json"
 
@@ -533,8 +534,54 @@ def test_one_click_unsubscribe_needs_no_cookie_no_csrf_and_answers_200(app, clie
 def test_signing_up_again_after_leaving_needs_a_new_confirmation(app, client):
     subscriber_id = sign_up_confirmed(app, client, "back@example.org")
     client.post(f"/unsubscribe/{tokens(app, subscriber_id)['unsubscribe']}")
+    assert rows(app)["back@example.org"].unsubscribed_at is not None
     client.post("/subscribe", json={"email": "back@example.org"})
     assert rows(app)["back@example.org"].status == "pending"
+    confirm = tokens(app, subscriber_id)["confirm"]
+    assert client.post(f"/subscribe/confirm/{confirm}").status_code == 200
+    back = rows(app)["back@example.org"]
+    assert back.status == "confirmed"
+    assert back.unsubscribed_at is None  # it said "confirmed" and "left" at once
+
+
+def test_a_form_sent_twice_mails_once(app, client):
+    """Both mails carried the same link: the relay writes a mail when it sends it."""
+    for _ in range(2):
+        assert client.post("/subscribe", json={"email": "twice@example.org"}).status_code == 202
+    assert [(m.purpose, m.status) for m in outbox(app)] == [("confirm", "pending")]
+    sign_up_confirmed(app, client, "known@example.org")
+    for _ in range(2):  # the "you are subscribed already" mail, likewise
+        client.post("/subscribe", json={"email": "known@example.org"})
+    purposes = [
+        m.purpose for m in outbox(app) if m.subscriber_id == rows(app)["known@example.org"].id
+    ]
+    assert purposes.count("confirm") == 1
+    assert len(purposes) == 2
+
+
+def test_the_confirmation_page_shows_the_name_the_mail_will_be_addressed_to(app, client):
+    """Anyone may sign up an address under any name before its owner confirms; the owner
+    now sees the name before confirming it."""
+    client.post("/subscribe", json={"email": "alice@example.org", "name": "Mallory"})
+    confirm = tokens(app, rows(app)["alice@example.org"].id)["confirm"]
+    page = lxml_html.document_fromstring(client.get(f"/subscribe/confirm/{confirm}").data)
+    text = " ".join(page.xpath("string(//main)").split())
+    assert "sent to alice@example.org, addressed to Mallory." in text
+    assert page.xpath("//main//a[text()='sign up again']/@href") == ["/subscribe"]
+
+
+def test_the_form_says_when_the_digest_goes_out(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": database_url,
+            "DIGEST_TIME": "19:30",
+            "TIMEZONE": "Europe/Madrid",
+        }
+    )
+    text = app.test_client().get("/subscribe").get_data(as_text=True)
+    assert "Every day at 19:30 (Europe/Madrid), the quick reads of the day before" in text
 
 
 # The list behind the token ----------------------------------------------------------------

@@ -116,8 +116,11 @@ def put_article(
     preconditions.check(row.version if row else None, row.stored_at if row else None)
     version = content_version(document)
     if row is None:
+        # After a deletion, the version it removed may have been stored this very second.
+        deleted = session.get(ArticleDeletion, article.id)
+        previous = deleted.deleted_at if deleted is not None else None
         row = StoredArticle(id=article.id)
-        _fill(row, article, document, version, now)
+        _fill(row, article, document, version, next_stored_at(previous, now))
         try:
             with session.begin_nested():
                 session.add(row)

@@ -111,7 +111,7 @@ def confirm(connection: Connection, subscriber_id: int, consented_at: datetime, 
             Subscriber.status == Status.PENDING,
             Subscriber.consented_at == consented_at,
         )
-        .values(status=Status.CONFIRMED, confirmed_at=now)
+        .values(status=Status.CONFIRMED, confirmed_at=now, unsubscribed_at=None)
     )
     row = find(connection, subscriber_id)
     return row is not None and row.status is Status.CONFIRMED and row.consented_at == consented_at

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, json, request, session
+from flask import Blueprint, Response, json, request, session, url_for
 
 from ..addresses import mailbox_key
 from ..errors import BadParameter, NotFound, UnsupportedMediaType
@@ -64,6 +64,8 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         label_lang="",
         publisher_name=runtime.settings.publisher_name,
         publisher_address=runtime.settings.publisher_address,
+        # When the digest goes out, as its readers' clocks may not say: "07:00 (Europe/Madrid)".
+        digest_time=f"{runtime.settings.digest_time:%H:%M} ({runtime.settings.timezone.key})",
         **context,
     )
     response = Response(html, status=status, mimetype="text/html")
@@ -209,7 +211,13 @@ def _one_button(
         return _invalid_link()
     if row.status is done:
         return answer_done()
-    return _page(template, email=row.email, action=request.path)
+    return _page(
+        template,
+        email=row.email,
+        name=row.name,
+        action=request.path,
+        form_url=url_for("subscriptions.form"),
+    )
 
 
 @bp.post("/unsubscribe/<token>")
