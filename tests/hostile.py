@@ -85,6 +85,18 @@ def characters(total: int) -> dict[str, Any]:
     return result
 
 
+def written_in(pattern: str, total: int) -> dict[str, Any]:
+    """Paragraphs of `pattern` repeated, `total` characters in all."""
+    result = article([])
+    texts, rest = [], total
+    while rest > 0:
+        size = min(rest, 19_000)
+        texts.append((pattern * (size // len(pattern) + 1))[:size].strip() or "x")
+        rest -= size
+    result["body"] = [{"type": "paragraph", "text": text} for text in texts]
+    return result
+
+
 def text_characters(value: Any, key: str = "") -> int:
     """Characters of every string of the article but image sources (the budget's measure)."""
     if isinstance(value, str):
@@ -182,6 +194,8 @@ def densest(kind: str) -> dict:
         "note-references": note_references,
         "elements": inline_elements,
         "characters": characters,
+        "japanese": lambda n: written_in("市議会は七対二で計画を承認した。", n),
+        "combining-marks": lambda n: written_in("a" + "\u0301" * 30 + " ", n),
     }[kind]
     low, high = 1, 200_000
     while low < high:

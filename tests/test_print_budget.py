@@ -49,7 +49,16 @@ def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, buil
 
 
 @pytest.mark.parametrize(
-    "kind", ["list-items", "table-cells", "note-references", "elements", "characters"]
+    "kind",
+    [
+        "list-items",
+        "table-cells",
+        "note-references",
+        "elements",
+        "characters",
+        "japanese",
+        "combining-marks",
+    ],
 )
 def test_the_densest_article_the_budget_allows_prints_in_time(kind):
     """The estimate is honest: at the budget's edge a PDF takes well under the time limit."""
@@ -80,3 +89,25 @@ def test_images_weigh_by_their_pixels_once_each():
     assert weight(fetched) - one_small == FETCHED_IMAGE - 10_000 // IMAGE_PIXELS
     eight = [hostile.png_header(2_500, 1_999 - n) for n in range(8)]  # all the pixels allowed
     assert weight(*eight) > 39_900_000 // IMAGE_PIXELS
+
+
+def test_a_character_beyond_latin_weighs_three():
+    """Japanese, many scripts in turn, and stacked marks took about three times as long to
+    lay out as English of the same length; French costs as English."""
+    from service.print_budget import layout_cost
+    from service.reading import read
+    from service.validation import validate_article
+
+    from .corpus import minimal
+
+    def weight(text: str) -> int:
+        body = [{"type": "paragraph", "text": text}]
+        return layout_cost(read(validate_article(minimal(body=body)))) - layout_cost(
+            read(validate_article(minimal(body=[{"type": "paragraph", "text": "x"}])))
+        )
+
+    english = weight("w" * 3_000)
+    assert weight("é" * 3_000) == english  # Latin-1 and Latin Extended
+    assert weight("漢" * 3_000) == english + 2 * 3_000
+    marks = ("a" + "\u0301" * 29 + " ") * 100
+    assert weight(marks) == weight("w" * len(marks)) + 2 * 2_900
