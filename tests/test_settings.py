@@ -228,6 +228,7 @@ def test_a_base_url_beyond_ascii_is_refused():
     ("url", "why"),
     [
         ("smtp://digest:pw@mail.example.org:587?starttls=never", "starttls=require or smtps"),
+        ("smtp://digest@mail.example.org:587?starttls=never", "starttls=require or smtps"),
         ("smtp://mail.example.org?timeout=1e15", "timeout must be a number from 0.001"),
         ("smtp://mail.example.org?rate=1e-320", "rate must be a number from 0.001"),
     ],

@@ -559,6 +559,20 @@ def test_a_form_sent_twice_mails_once(app, client):
     assert len(purposes) == 2
 
 
+def test_signing_up_again_gives_a_waiting_mail_its_retries_anew(app, client):
+    """Merged into a mail that had spent most of its attempts (a full mailbox), a second
+    sign-up got one try, then "failed" for good."""
+    assert client.post("/subscribe", json={"email": "full@example.org"}).status_code == 202
+    runtime = app.extensions["broadsheet"]
+    later = datetime.now(UTC) + timedelta(hours=6)
+    with runtime.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).values(attempts=29, next_attempt_at=later))
+    assert client.post("/subscribe", json={"email": "full@example.org"}).status_code == 202
+    (message,) = outbox(app)
+    assert message.attempts == 0
+    assert message.next_attempt_at < datetime.now(UTC) + timedelta(seconds=1)
+
+
 def test_the_confirmation_page_shows_the_name_the_mail_will_be_addressed_to(app, client):
     """Anyone may sign up an address under any name before its owner confirms; the owner
     now sees the name before confirming it."""
@@ -581,7 +595,7 @@ def test_the_form_says_when_the_digest_goes_out(database_url):
         }
     )
     text = app.test_client().get("/subscribe").get_data(as_text=True)
-    assert "Every day at 19:30 (Europe/Madrid), the quick reads of the day before" in text
+    assert "Every day at 19:30 (Europe/Madrid), the quick reads of the 24 hours before" in text
 
 
 # The list behind the token ----------------------------------------------------------------

@@ -93,10 +93,10 @@ class SmtpUrl:
         password = unquote(parts.password) if parts.password is not None else None
         if password is not None and not username:
             raise BadSmtpUrl("a password needs a user name")
-        if password is not None and starttls == "never" and not _is_loopback(parts.hostname):
+        if username and starttls == "never" and not _is_loopback(parts.hostname):
             # The transport would refuse every connection (see _open): say so at start.
             raise BadSmtpUrl(
-                "with a password and starttls=never it could only log in unencrypted, which "
+                "with a user and starttls=never it could only log in unencrypted, which "
                 "is refused beyond this machine; use starttls=require or smtps://"
             )
         return cls(

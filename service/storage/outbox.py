@@ -27,7 +27,7 @@ def enqueue(connection: Connection, *, purpose: str, subscriber_id: int, now: da
                 OutboxMessage.purpose == purpose,
                 OutboxMessage.status == "pending",
             )
-            .values(next_attempt_at=now)
+            .values(next_attempt_at=now, attempts=0)  # a new request: its retries start over
             .returning(OutboxMessage.id)
         )
         .scalars()
