@@ -45,13 +45,12 @@ def conditional(
         response.last_modified = last_modified
     response.cache_control.no_cache = True
     modified = response.last_modified  # whole seconds, as the header says it
-    now = datetime.now(UTC).replace(microsecond=0)
-    if modified is not None and modified > now:
-        # Versions stored in quick succession are dated a second apart, so the newest may be
-        # ahead of the clock. The header never says a date after Date (RFC 9110 §8.8.2.1);
-        # the comparisons below keep the true one, so a client holding this date is told
-        # "changed" (or 412), never "the same".
-        response.last_modified = now
+    if modified is not None and modified >= datetime.now(UTC).replace(microsecond=0):
+        # A date names one version only once its second is over (RFC 9110 §8.8.2.2): another
+        # change within it would carry the same date. Until then, or while a version is
+        # dated ahead (versions stored in quick succession are a second apart), no date is
+        # said and the ETag alone validates; the comparisons below keep the true date.
+        del response.headers["Last-Modified"]
     if not _if_match_holds(etag, modified):
         raise PreconditionFailed(
             "The resource is not the version If-Match or If-Unmodified-Since names."
