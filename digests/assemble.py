@@ -85,11 +85,11 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
 def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
     """The standfirst, or else the first paragraph, cut at a word boundary."""
     if reading.standfirst is not None:
-        return cut_at_word(squeezed(reading.standfirst.text), length)
+        return cut_at_word(squeezed(reading.standfirst.plain), length)
     paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
     if paragraph is None:
         return ""
-    return cut_at_word(squeezed(paragraph.text.text), length)
+    return cut_at_word(squeezed(paragraph.text.plain), length)
 
 
 def cut_at_word(text: str, length: int) -> str:

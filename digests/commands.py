@@ -180,7 +180,7 @@ def _dry_run(daily: DailyDigest, day: date) -> None:
     audience = daily.ledger.confirmed_count()
     click.echo(f"Dry run: {len(digest.items)} quick reads would go to {audience} subscribers:")
     for item in digest.items:
-        click.echo(f"  {item.published_at.isoformat()}  {item.headline.text}")
+        click.echo(f"  {item.published_at.isoformat()}  {item.headline.plain}")
 
 
 @click.command("scheduler")

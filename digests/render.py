@@ -75,7 +75,7 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
                 "dir": item.direction,
             }
         )
-    headlines = ", ".join(item.headline.text for item in digest.items)
+    headlines = ", ".join(item.headline.plain for item in digest.items)
     return {
         "lang": LANGUAGE,
         "dir": "ltr",

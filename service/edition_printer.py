@@ -233,7 +233,7 @@ class EditionJob:
                     part = self.parts[merged]
                     file = PartFile(
                         _part_path(folder, part.position),
-                        part.article.headline.text,
+                        part.article.headline.plain,
                         part.article.language,
                         article_anchor(part.position),
                     )

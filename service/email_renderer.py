@@ -164,4 +164,4 @@ def render_email(
     html = inliner.inline(env.get_template("email/article.html").render(context))
     context["article_text"] = article_text(context["reading"])
     text = env.get_template("email/article.txt").render(context)
-    return EmailBody(article.headline.text, html, text, marker)
+    return EmailBody(article.headline.plain, html, text, marker)

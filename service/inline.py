@@ -92,6 +92,13 @@ class Inline:
         """The words as a reader sees them, without markup or note references."""
         return "".join(_walk_text(self.nodes))
 
+    @property
+    def plain(self) -> str:
+        """The words as plain text shows them: a <q> in quotation marks, and <sup> and <sub>
+        as Unicode super- and subscripts where each character has one (10⁶, m², CO₂), so
+        that 10<sup>6</sup> never reads as 106. For titles, subjects, feeds and lists."""
+        return "".join(_walk_plain(self.nodes))
+
     def __str__(self) -> str:
         return self.text
 
@@ -111,6 +118,36 @@ def _walk_text(nodes: tuple[Node, ...]):
         elif isinstance(node, Element):
             yield "\n" if node.name == "br" else ""
             yield from _walk_text(node.children)
+
+
+def _walk_plain(nodes: tuple[Node, ...]):
+    for node in nodes:
+        if isinstance(node, Text):
+            yield node.value
+        elif isinstance(node, Element):
+            if node.name == "br":
+                yield "\n"
+            elif node.name in QUOTED or node.name in RAISED:
+                yield marked(node.name, "".join(_walk_plain(node.children)))
+            else:
+                yield from _walk_plain(node.children)
+
+
+QUOTED = frozenset({"q"})
+RAISED = {
+    "sup": str.maketrans("0123456789+-\u2212=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ"),
+    "sub": str.maketrans("0123456789+-\u2212=()", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎"),
+}
+
+
+def marked(name: str, words: str) -> str:
+    """What a <q>, <sup> or <sub> adds to its words in plain text (see `Inline.plain`)."""
+    if name in QUOTED:
+        return f"“{words}”"
+    table = RAISED.get(name)
+    if table is not None and words and all(ord(c) in table for c in words):
+        return words.translate(table)
+    return words
 
 
 def _has_an_empty_link(nodes: tuple[Node, ...]) -> bool:

@@ -173,7 +173,7 @@ def json_ld(article: Article, publisher_name: str, canonical: str) -> str:
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": article.headline.text,
+        "headline": article.headline.plain,
         "inLanguage": article.language,
         "datePublished": article.published_at.isoformat(),
         "mainEntityOfPage": canonical,
@@ -182,7 +182,7 @@ def json_ld(article: Article, publisher_name: str, canonical: str) -> str:
     if article.updated_at:
         data["dateModified"] = article.updated_at.isoformat()
     if article.standfirst:
-        data["description"] = article.standfirst.text
+        data["description"] = article.standfirst.plain
     if article.authors:
         data["author"] = [
             {"@type": "Person", "name": a.name, **({"url": a.url} if a.url else {})}

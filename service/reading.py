@@ -109,6 +109,11 @@ class Field:
         return self.source.text
 
     @property
+    def plain(self) -> str:
+        """The words as plain text shows them (`Inline.plain`)."""
+        return self.source.plain
+
+    @property
     def references(self) -> tuple[Reference, ...]:
         return tuple(_references(self.pieces))
 

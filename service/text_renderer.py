@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from .article import Article
 from .characters import squeezed, words_of
-from .inline import Element, Text
+from .inline import Element, Text, marked
 from .labels import Labels, labels_for
 from .page import format_dateline
 from .reading import (
@@ -62,9 +62,7 @@ def _decorate(span: Span | Element, inner: str) -> str:
         return inner if inner.strip() in (href, target) else f"{inner} {angled(target)}"
     if span.name == "abbr" and span.attr("title"):
         return f"{inner} ({span.attr('title')})"
-    if span.name == "q":
-        return f"“{inner}”"
-    return inner
+    return marked(span.name, inner)
 
 
 def angled(url: str) -> str:

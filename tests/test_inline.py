@@ -98,3 +98,25 @@ def test_any_text_written_escaped_reads_back_as_itself(text):
     for written in (html.escape(text), html.escape(text, quote=False)):
         written = written.replace("[", "&#91;")
         assert parse_inline(written, allow_note_refs=False).text == text
+
+
+@pytest.mark.parametrize(
+    ("source", "plain"),
+    [
+        ("Costs rose 10<sup>6</sup> times", "Costs rose 10⁶ times"),
+        ("A 40 m<sup>2</sup> flat, 10<sup>−3</sup> g", "A 40 m² flat, 10⁻³ g"),
+        ("CO<sub>2</sub> and H<sub>2</sub>O", "CO₂ and H₂O"),
+        # Letters with no superscript form stay as they are: an ordinal reads well flat.
+        ("the 1<sup>er</sup> arrondissement", "the 1er arrondissement"),
+        ("x<sup>2a</sup>", "x2a"),
+        ("She said <q>no</q>.", "She said “no”."),
+        ("<q>a <sup>2</sup></q>", "“a ²”"),
+    ],
+)
+def test_plain_words_keep_quotes_and_raised_figures(source, plain):
+    """10<sup>6</sup> flattened to "106" in titles, subjects, feeds and plain text."""
+    inline = parse_inline(source)
+    assert inline.plain == plain
+    assert inline.text == html.unescape(source.replace("<q>", "").replace("</q>", "")).replace(
+        "<sup>", ""
+    ).replace("</sup>", "").replace("<sub>", "").replace("</sub>", "")

@@ -289,3 +289,28 @@ def test_a_mark_or_variation_selector_stays_with_its_character():
     lines = wrap(variant).split("\n")
     assert not any(line.startswith("\U000e0100") for line in lines)
     assert "".join(lines) == variant
+
+
+def test_raised_figures_and_quotes_read_true_everywhere_plain_text_goes(app, api):
+    """A headline "Costs rose 10<sup>6</sup> times" read "Costs rose 106 times" in the
+    text part, the mail's title, the page title and the feeds."""
+    from service.email_renderer import render_email
+
+    article = minimal(
+        id="raised",
+        kind="quick-read",
+        headline="Costs rose 10<sup>6</sup> times, <q>too much</q>",
+        standfirst="CO<sub>2</sub> fell by 3 m<sup>3</sup>.",
+    )
+    want = "Costs rose 10⁶ times, “too much”"
+    settings = runtime_of(app).settings
+    assert render_text(validate_article(article), settings).startswith(want + "\n")
+    runtime = runtime_of(app)
+    body = render_email(validate_article(article), runtime.env, settings, runtime.inliner)
+    assert body.subject == want
+    assert f"<title>{want}</title>" in body.html
+    assert api.put(article).status_code == 201
+    page = api.get("/articles/raised").get_data(as_text=True)
+    assert f"<title>{want} — " in page
+    item = api.get("/feed.json").get_json()["items"][0]
+    assert (item["title"], item["summary"]) == (want, "CO₂ fell by 3 m³.")

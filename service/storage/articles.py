@@ -50,9 +50,9 @@ def summary_text(article: Article) -> str:
     """The standfirst, or else the first paragraph cut at a word boundary (any
     bidirectional control the cut left open closed, so it cannot reorder what follows)."""
     if article.standfirst:
-        return article.standfirst.text
+        return article.standfirst.plain
     first = next((block for block in article.body if isinstance(block, Paragraph)), None)
-    text = squeezed(first.text.text) if first else ""
+    text = squeezed(first.text.plain) if first else ""
     if len(text) <= SUMMARY_LENGTH:
         return text
     cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:")
@@ -155,7 +155,7 @@ def _fill(
 ) -> None:
     row.kind = article.kind
     row.language = article.language
-    row.headline = article.headline.text
+    row.headline = article.headline.plain
     row.summary = summary_text(article)
     row.published_at = article.published_at
     row.updated_at = article.updated_at
