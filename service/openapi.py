@@ -273,7 +273,7 @@ def _rendering(formats: Mapping[str, str], papers: Sequence[str]) -> dict[str, A
                 200: _ok([media_type], "The tagged PDF.", "ETag", "Broadsheet-Warnings"),
                 304: _not_modified(),
             }
-            problems.append(503)
+            problems += [412, 503]
         paths[f"/v1/render/{name}"] = {
             "post": _operation(
                 f"Render an article as {name}",

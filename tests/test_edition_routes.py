@@ -108,6 +108,12 @@ def test_if_match_naming_another_edition_is_412_before_printing(api):
     named = {"article_ids": ["morning"]}
     refused = api.client.post("/v1/editions", json=named, headers={"If-Match": '"another"'})
     assert refused.status_code == 412
+    # "*" on a GET: the edition exists, so 304; on a POST that false condition is a 412.
+    star = {"If-None-Match": "*"}
+    assert api.client.get("/editions/2026-03-12.pdf", headers=star).status_code == 304
+    refused = api.client.post("/v1/editions", json=named, headers=star)
+    assert refused.status_code == 412
+    assert refused.mimetype == "application/problem+json"
 
 
 def test_a_malformed_request_points_at_each_field(api):

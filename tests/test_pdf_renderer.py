@@ -316,7 +316,7 @@ def test_etag_and_if_none_match(pdf_client):
 
 @pytest.mark.parametrize(
     "header",
-    ["W/{etag}", '"other", {etag}', 'W/"other", W/{etag}', "*"],
+    ["W/{etag}", '"other", {etag}', 'W/"other", W/{etag}'],
 )
 def test_if_none_match_uses_weak_comparison(pdf_client, header):
     etag = pdf_client.post("/v1/render/pdf", json=every_block()).headers["ETag"]
@@ -325,6 +325,15 @@ def test_if_none_match_uses_weak_comparison(pdf_client, header):
     )
     assert again.status_code == 304
     assert again.headers["ETag"] == etag
+
+
+def test_if_none_match_star_on_a_post_is_a_412_not_an_empty_304(pdf_client):
+    """ "*" asks that no version exist (RFC 9110 §13.1.2); a rendering always exists, and
+    for a POST a false condition is a 412. It was a 304 to a client that held nothing."""
+    response = pdf_client.post("/v1/render/pdf", json=every_block(), headers={"If-None-Match": "*"})
+    assert response.status_code == 412
+    assert response.mimetype == "application/problem+json"
+    assert "If-None-Match" in response.get_json()["detail"]
 
 
 def test_if_none_match_with_other_tags_renders(pdf_client):

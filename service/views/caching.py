@@ -84,6 +84,23 @@ def require_if_match(etag: str) -> None:
         raise PreconditionFailed("The resource is not the version If-Match names.")
 
 
+def client_holds(etag: str) -> bool:
+    """If-None-Match names `etag` (weak comparison): answer 304, the client has this one.
+
+    On a POST whose answer is tagged by its body (a rendering, an edition), a tag the client
+    lists still earns a 304. "*" earns none: it asks that no current version exist, and one
+    always does, so the condition is false and RFC 9110 §13.1.2 makes that a 412 for any
+    method but GET and HEAD (it used to be a 304 with nothing in it for a client that never
+    held anything).
+    """
+    match = request.if_none_match
+    if match.star_tag and request.method not in ("GET", "HEAD"):
+        raise PreconditionFailed(
+            "If-None-Match: * asks that no version exist, and this request always makes one."
+        )
+    return match.contains_weak(etag)
+
+
 def _if_match_holds(etag: str, modified: datetime | None) -> bool:
     """If-Match by strong comparison, or, without it, If-Unmodified-Since."""
     if "HTTP_IF_MATCH" in request.environ:

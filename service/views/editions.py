@@ -17,7 +17,7 @@ from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
 from .body import json_from_request
-from .caching import require_if_match
+from .caching import client_holds, require_if_match
 from .rendering import say_left_out
 
 bp = Blueprint("editions", __name__)
@@ -82,7 +82,7 @@ def _edition(
     headers = {"ETag": f'"{job.etag}"', "Cache-Control": "no-cache"}
     require_if_match(job.etag)
     # Weak comparison (RFC 9110 §13.1.2), as on every other route.
-    if request.if_none_match.contains_weak(job.etag):
+    if client_holds(job.etag):
         return Response(status=304, headers=headers)
     printed = runtime.pdf_cache.get(job.etag)
     if printed is None:

@@ -10,6 +10,7 @@ from ..errors import BadParameter
 from ..formats import FORMATS, PAPERS, Rendering
 from ..runtime import current_runtime
 from .body import article_from_request
+from .caching import client_holds
 
 bp = Blueprint("rendering", __name__, url_prefix="/v1/render")
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def render(fmt: str) -> Response:
     if rendering.etag is not None:
         headers = {"ETag": f'"{rendering.etag}"', "Cache-Control": "no-cache"}
         # Weak comparison (RFC 9110 §13.1.2): W/"x" names the same PDF as "x".
-        if request.if_none_match.contains_weak(rendering.etag):
+        if client_holds(rendering.etag):
             return Response(status=304, headers=headers)
     data = rendering.produce()
     say_left_out(headers, rendering.warnings, f"The {fmt} of {rendering.article.id}")
