@@ -287,7 +287,13 @@ class Settings(BaseModel):
     @classmethod
     def _mail_from(cls, value: Any) -> Any:
         # Parsed once, here, into (name, address): nothing reads an address out of it again.
-        return parse_mailbox(value) if isinstance(value, str) else value
+        mailbox = parse_mailbox(value) if isinstance(value, str) else value
+        # The name goes into every From line: one line of text, as PUBLISHER_NAME.
+        if isinstance(mailbox, Mailbox) and (
+            problem := character_problem(mailbox.name, line_breaks=False)
+        ):
+            raise ValueError(f"the display name {problem}")
+        return mailbox
 
     @field_validator("unsubscribe_mailto")
     @classmethod

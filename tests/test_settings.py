@@ -41,6 +41,10 @@ BAD_VALUES = [
     ("BASE_URL", "ftp://example.org", "an http(s) URL"),
     ("BASE_URL", "https://example.org/?a=1", "an http(s) URL"),
     ("MAIL_FROM", "not an address", "a mailbox"),
+    # A quoted display name took a line break, an escape or an open override into every From.
+    ("MAIL_FROM", '"News\nX" <news@example.org>', "single line"),
+    ("MAIL_FROM", '"News\x1b[31m" <news@example.org>', "U+001B"),
+    ("MAIL_FROM", '"\u202eNews" <news@example.org>', "U+202E"),
     ("UNSUBSCRIBE_MAILTO", "nobody", "an e-mail address"),
     ("IMAGE_HOSTS", "images.example.org,127.0.0.1", "host names separated by commas"),
     ("PUBLISHER_NAME", "Two\nlines", "one line of text"),
