@@ -26,6 +26,7 @@ PATH_LIMIT = 200
 # it (an unsubscribe link never expires), so no log line carries one. Every route that takes
 # a <token> starts with one of these (tests/test_access.py).
 TOKEN_PATHS = ("/subscribe/confirm/", "/unsubscribe/")
+_SLASHES = re.compile("//+")
 logger = logging.getLogger(__name__)
 
 
@@ -78,8 +79,11 @@ def logged_path(limit: int = PATH_LIMIT) -> str:
     """The request's path for a log line: one escaped line, cut to `limit`, with any token
     in it replaced by "<token>", whether or not the path matched a route."""
     path = request.path
+    # Werkzeug redirects //subscribe//confirm/T to the path with its slashes merged, and
+    # the line for that redirect is written too: match the path as it will be merged.
+    merged = _SLASHES.sub("/", path)
     for prefix in TOKEN_PATHS:
-        if path.startswith(prefix) and len(path) > len(prefix):
+        if merged.startswith(prefix) and len(merged) > len(prefix):
             path = prefix + "<token>"
             break
     return printable(path, limit)

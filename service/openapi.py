@@ -9,7 +9,7 @@ from .article import Article
 from .days import DATE_PATTERN
 from .edition_request import ARTICLE_ID_PATTERN, EditionRequest
 from .errors import PROBLEM_BASE
-from .storage.models import Status
+from .storage.models import MAX_SUBSCRIBER_ID, Status
 from .subscriptions import SignUpRequest
 
 OPENAPI = "3.1.0"
@@ -21,7 +21,6 @@ KINDS = ("article", "quick-read")
 AUDIENCES = ("readers", "press")
 LIST_LIMIT = (1, 100, 20)
 SUBSCRIBER_LIMIT = (1, 500, 100)
-MAX_AFTER = 10**18
 METHODS = ("get", "put", "post", "delete")
 # Routes no rate limit refuses: leaving, and what probes and scrapers call by design.
 UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz", "/metrics"})
@@ -485,7 +484,9 @@ def _subscriptions() -> dict[str, Any]:
     subscriber_parameters = [
         _query("status", {"enum": [s.value for s in Status]}, "only subscribers in this state"),
         _query(
-            "after", {"type": "integer", "minimum": 0, "maximum": MAX_AFTER}, "the last id seen"
+            "after",
+            {"type": "integer", "minimum": 0, "maximum": MAX_SUBSCRIBER_ID},
+            "the last id seen",
         ),
         _query(
             "limit",
@@ -630,12 +631,12 @@ def _service() -> dict[str, Any]:
                 "service",
                 {
                     200: _ok(["text/plain"], "The metrics in the Prometheus text format."),
+                    401: _problem(401, page=True, why="The metrics token is missing or wrong."),
                     404: _problem(404, page=True, why="Metrics are not configured."),
                 },
-                problems=[401],
                 page=True,
             )
-            | {"security": [{}, {"bearer": []}]},
+            | {"security": [{}, {"metrics": []}]},
         },
         "/v1/schema/article.json": {
             "get": _operation(
@@ -709,7 +710,12 @@ def openapi_document(
                     "type": "http",
                     "scheme": "bearer",
                     "description": "BROADSHEET_API_TOKEN",
-                }
+                },
+                "metrics": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "BROADSHEET_METRICS_TOKEN, when it is set",
+                },
             },
         },
     }
@@ -739,6 +745,9 @@ def describe(schema: dict[str, Any]) -> str:
     return words
 
 
+TOKEN_NAMES = {"bearer": "the API token", "metrics": "the metrics token"}
+
+
 def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The operations grouped by tag, in document order, each in plain words for the page."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -756,7 +765,7 @@ def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "method": method.upper(),
                     "path": path,
                     "summary": operation["summary"],
-                    "token": {"bearer": []} in security and {} not in security,
+                    "token": next((TOKEN_NAMES[name] for need in security for name in need), None),
                     "token_optional": {} in security,
                     "parameters": [
                         {

@@ -152,11 +152,28 @@ def test_token_routes_name_the_bearer_scheme(client):
         ("DELETE", "/v1/articles/{article_id}"),
         ("GET", "/v1/subscribers"),
         ("POST", "/v1/digests/{day}/send"),
-        ("GET", "/metrics"),
     }
-    assert document["paths"]["/metrics"]["get"]["security"] == [{}, {"bearer": []}]
-    for method, path in guarded - {("GET", "/metrics")}:
+    for method, path in guarded:
         assert "401" in document["paths"][path][method.lower()]["responses"]
+
+
+def test_metrics_name_their_own_token_in_the_document_and_on_the_page(app, client):
+    """/metrics takes BROADSHEET_METRICS_TOKEN, never the API token; the document said the
+    API token, so a client built from it was refused."""
+    document = _document(client)
+    scheme = document["components"]["securitySchemes"]["metrics"]
+    assert (scheme["scheme"], scheme["description"].split(",")[0]) == (
+        "bearer",
+        "BROADSHEET_METRICS_TOKEN",
+    )
+    metrics = document["paths"]["/metrics"]["get"]
+    assert metrics["security"] == [{}, {"metrics": []}]
+    assert "metrics token" in metrics["responses"]["401"]["description"]
+    page = client.get("/docs").get_data(as_text=True)
+    section = page[page.index('id="get--metrics"') :][:600]
+    assert "Takes the metrics token when one is configured for it." in section
+    subscribers = page[page.index('id="get--v1-subscribers"') :][:600]
+    assert "Needs the API token." in subscribers
 
 
 def test_media_types_follow_the_formats():

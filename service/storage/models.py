@@ -85,6 +85,11 @@ class Status(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+# A subscriber id is an INTEGER: 32 bits on PostgreSQL, so no id, and no "after" a client
+# may ask the list for, is larger (a larger bound parameter was a 500 there).
+MAX_SUBSCRIBER_ID = 2**31 - 1
+
+
 class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (

@@ -23,6 +23,7 @@ from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
+from ..storage.models import MAX_SUBSCRIBER_ID
 from ..storage.subscribers import Status, SubscriberRow
 from ..subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from .bearer import require_token
@@ -269,7 +270,7 @@ def index() -> Response:
             raise BadParameter(
                 "status must be one of pending, confirmed, unsubscribed.", parameter="status"
             ) from None
-    after = _whole("after", 0, 0, 10**18)
+    after = _whole("after", 0, 0, MAX_SUBSCRIBER_ID)
     limit = _whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     with _runtime().engine.connect() as connection:
         rows = store.page(connection, after=after, limit=limit + 1, status=status)
