@@ -131,6 +131,10 @@ class EditionMerge:
         for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents"):
             if key in source.Root:
                 out.Root[key] = _copied(out, source.Root[key])
+        # The output intent names the profile the pages already share: one copy, not two.
+        for intent in out.Root.get("/OutputIntents", Array()):
+            if "/DestOutputProfile" in intent:
+                intent.DestOutputProfile = _one_profile(intent.DestOutputProfile, self.profiles)
         out.trailer.Info = _copied(out, source.trailer.Info)
         if self.tags is not None:
             self.tags.finish()
@@ -203,8 +207,12 @@ def _share_in(holder: PdfObject, seen: dict[bytes, PdfObject], visited: set) -> 
 def _shared(space: PdfObject, seen: dict[bytes, PdfObject]) -> PdfObject:
     if not (isinstance(space, Array) and len(space) == 2 and space[0] == Name.ICCBased):
         return space
-    key = hashlib.sha256(space[1].read_raw_bytes()).digest()
-    return Array([Name.ICCBased, seen.setdefault(key, space[1])])
+    return Array([Name.ICCBased, _one_profile(space[1], seen)])
+
+
+def _one_profile(profile: PdfObject, seen: dict[bytes, PdfObject]) -> PdfObject:
+    """The first profile seen with these bytes."""
+    return seen.setdefault(hashlib.sha256(profile.read_raw_bytes()).digest(), profile)
 
 
 # Destinations ---------------------------------------------------------------------------

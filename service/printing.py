@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -33,6 +35,24 @@ class _Layout:
     stylesheets: list[CSS]
     variant: str
     color_profiles: dict = field(default_factory=dict)
+
+
+class _FileProfile(ColorProfile):
+    """An output profile embedded as its file's very bytes.
+
+    WeasyPrint embeds what Pillow's `tobytes()` makes of the profile, and Pillow serialises
+    it anew each time, differently once the profile's name has been read (as the first PDF
+    does): a worker's first press PDF and its later ones differed under one ETag.
+    """
+
+    def __init__(self, original: ColorProfile, data: bytes):
+        super().__init__(io.BytesIO(data), original.src, original.rendering_intent,
+                         original.components)  # fmt: skip
+        self.data = data
+
+    @property
+    def content(self) -> bytes:
+        return self.data
 
 
 class _BundledProfile(URLFetcher):
@@ -92,6 +112,9 @@ class Printer:
                         color_profiles=layout.color_profiles,
                     )
                 )
+            profile = PRESS_PROFILE.read_bytes() if layout.color_profiles else b""
+            for key, parsed in layout.color_profiles.items():
+                layout.color_profiles[key] = _FileProfile(parsed, profile)
             self._layouts[name] = layout
         return self._layouts[name]
 

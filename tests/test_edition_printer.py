@@ -23,7 +23,7 @@ from service.errors import EditionTooLarge
 from service.labels import labels_for
 from service.print_budget import EDITION_LIMIT, layout_cost
 from service.print_pool import IsolatedPrinter
-from service.printing import Printer
+from service.printing import PRESS_PROFILE, Printer
 from service.reading import read
 from service.settings import Settings
 from service.templating import build_environment
@@ -454,6 +454,28 @@ def test_etag_changes_with_the_articles_and_the_variant(env):
     assert EditionJob(_edition(articles=edited), env, Settings()).etag != base
     assert EditionJob(_edition(articles=ARTICLES[::-1]), env, Settings()).etag != base
     assert EditionJob(_edition(for_press=True), env, Settings()).etag != base
+
+
+def test_the_press_edition_is_the_same_bytes_from_a_printer_new_or_used(press_pdf, env):
+    """A printer's first press PDF embedded its profile as Pillow re-serialised it, and its
+    later ones differently: one ETag, two files, depending on which worker answered."""
+    printer = Printer(max_pages=60)
+    first = print_edition(_edition(for_press=True), env, Settings(), printer)
+    assert print_edition(_edition(for_press=True), env, Settings(), printer) == first
+    assert first == press_pdf
+
+
+def test_the_press_edition_embeds_its_output_profile_once_as_the_file_is(press_pdf):
+    """The output intent held a copy of its own beside the one the pages share (136 KB)."""
+    with pikepdf.open(io.BytesIO(press_pdf)) as pdf:
+        profiles = [
+            o
+            for o in pdf.objects
+            if isinstance(o, pikepdf.Stream) and o.read_bytes()[36:40] == b"acsp"  # ICC magic
+        ]
+        assert len(profiles) == 1
+        assert profiles[0].read_bytes() == PRESS_PROFILE.read_bytes()
+        assert pdf.Root.OutputIntents[0].DestOutputProfile.objgen == profiles[0].objgen
 
 
 # Press ----------------------------------------------------------------------------------
