@@ -217,6 +217,7 @@ def edition_command(
             ),
             title=title,
             on=on,
+            zone=runtime.settings.timezone,
             language=language,
             paper=paper,
             for_press=audience == "press",

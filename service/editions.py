@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, tzinfo
 from typing import Any
 
 from babel.dates import format_date
@@ -90,11 +90,13 @@ def plan_edition(
     limits: EditionLimits,
     title: str | None = None,
     on: date | None = None,
+    zone: tzinfo = UTC,
     language: str | None = None,
     paper: str = "a4",
     for_press: bool = False,
 ) -> Edition:
-    """Check the articles against the limits and settle what the cover says."""
+    """Check the articles against the limits and settle what the cover says: without `on`,
+    the day of the latest article in `zone` (TIMEZONE), the day whose edition holds it."""
     if not articles:
         raise EmptyEdition("An edition needs at least one article.")
     if len(articles) > limits.max_articles:
@@ -120,7 +122,7 @@ def plan_edition(
     words = words_for(language)
     return Edition(
         title=title.strip() if title and title.strip() else words["edition"],
-        date=on or max(a.published_at for a in articles).date(),
+        date=on or max(a.published_at for a in articles).astimezone(zone).date(),
         articles=tuple(articles),
         publication=publication,
         language=language,

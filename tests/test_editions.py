@@ -86,6 +86,27 @@ def test_defaults_title_date_and_language_come_from_the_articles():
     assert (chosen.title, chosen.date, chosen.layout) == ("Late", date(2026, 1, 2), "press")
 
 
+@pytest.mark.parametrize(
+    ("published_at", "zone", "day"),
+    [
+        ("2026-03-12T23:30:00Z", "Europe/Paris", date(2026, 3, 13)),
+        ("2026-03-12T23:30:00Z", "UTC", date(2026, 3, 12)),
+        # The article's own offset says the 13th; in New York it is still the 12th.
+        ("2026-03-13T01:30:00+02:00", "America/New_York", date(2026, 3, 12)),
+    ],
+)
+def test_the_default_date_is_the_latest_article_s_day_in_the_service_s_zone(
+    published_at, zone, day
+):
+    """The day edition of TIMEZONE's day holds the article; a POST without a date dated
+    the cover by the article's own offset, a day whose edition did not hold it."""
+    from zoneinfo import ZoneInfo
+
+    article = validate_article(minimal(id="late", published_at=published_at))
+    edition = plan_edition([article], publication="P", limits=EditionLimits(), zone=ZoneInfo(zone))
+    assert edition.date == day
+
+
 def test_contents_number_article_pages_from_one():
     edition = plan_edition(_articles(3), publication="P", limits=EditionLimits())
     entries = contents(edition, [2, 1, 3])

@@ -76,6 +76,7 @@ def _edition(
         ),
         title=title,
         on=on,
+        zone=settings.timezone,
         for_press=for_press,
     )
     job = EditionJob(edition, runtime.env, settings)
