@@ -12,6 +12,7 @@ from jinja2 import Environment
 from sqlalchemy import Engine
 
 from .email_renderer import Inliner
+from .in_flight import InFlight
 from .mail.transport import Transport, open_transport
 from .messages import DkimSigner, signer_from_config
 from .pdf_renderer import PdfCache
@@ -65,6 +66,8 @@ class Runtime:
     edition_refusals: RecentRefusals = field(
         default_factory=lambda: RecentRefusals(lasting=RETRY_AFTER.total_seconds())
     )
+    # Editions being printed: a request for one already under way waits for it.
+    edition_prints: InFlight = field(default_factory=InFlight)
     dkim: DkimSigner | None = None
     instance_path: Path = Path("instance")
 

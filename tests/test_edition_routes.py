@@ -270,3 +270,42 @@ def test_an_edition_stopped_by_its_deadline_is_refused_at_once_for_a_while(
     monkeypatch.setattr("service.refusals.time.monotonic", lambda: later)
     assert api.client.get("/editions/2026-03-12.pdf").status_code == 422
     assert len(tries) == 3
+
+
+def test_simultaneous_requests_for_one_edition_share_one_print(stored_app, api, monkeypatch):
+    """The day's paper is public: four readers at once each printed the whole edition
+    (four times its parts, cover and folios), holding every printer for up to the deadline."""
+    import threading
+
+    runtime = stored_app.extensions["broadsheet"]
+    real = runtime.printer
+
+    class Slow:
+        size, max_pages = real.size, real.max_pages
+        jobs = 0
+        lock = threading.Lock()
+
+        def print(self, html, paper="a4", link_labels=None, layout="reader"):
+            with self.lock:
+                self.jobs += "<article" in html  # a part, not the cover or the folios
+            time.sleep(0.3)  # long enough for every request to arrive while it prints
+            return real.print(html, paper, link_labels, layout)
+
+    slow = Slow()
+    monkeypatch.setattr(type(runtime), "printer", property(lambda _: slow))
+    _store(api, MORNING, EVENING)
+    answers: list = []
+
+    def ask():
+        answers.append(stored_app.test_client().get("/editions/2026-03-12.pdf"))
+
+    readers = [threading.Thread(target=ask) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(60)
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.headers["ETag"] for a in answers}) == 1
+    assert len({a.data for a in answers}) == 1
+    assert slow.jobs == 2  # each of the two articles printed once
+    assert len(runtime.edition_prints) == 0

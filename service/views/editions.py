@@ -89,13 +89,21 @@ def _edition(
     if printed is None:
         runtime.edition_refusals.check(job.etag)
         # The parts' deadline: twice the time limit, as gunicorn.conf.py's REQUEST_LIMIT allows.
-        try:
-            data = job.print_with(runtime.printer, time_limit=2 * settings.pdf_time_limit)
-        except (EditionTooLarge, RenderRefused) as refusal:
-            runtime.edition_refusals.remember(job.etag, refusal)
-            raise
-        # Not kept when an image is missing only for now (the cache says no to that).
-        printed = runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
+        deadline = 2 * settings.pdf_time_limit
+
+        def print_it() -> Printed:
+            try:
+                data = job.print_with(runtime.printer, time_limit=deadline)
+            except (EditionTooLarge, RenderRefused) as refusal:
+                runtime.edition_refusals.remember(job.etag, refusal)
+                raise
+            # Not kept when an image is missing only for now (the cache says no to that).
+            return runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
+
+        # Readers asking at the same moment share one print (the cover and merge included).
+        printed = runtime.edition_prints.run(
+            job.etag, print_it, wait=deadline + settings.pdf_time_limit
+        )
     data = printed.data
     say_left_out(headers, left_out_warnings(printed.left_out), f"The edition {job.etag}")
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
