@@ -207,10 +207,17 @@ def run_bare(database_url: str, port: int) -> None:
     template = composer.template(run.body)
     now = datetime.now(UTC)
     with engine.connect() as connection:
-        people = connection.execute(select(Subscriber.id, Subscriber.email, Subscriber.name)).all()
+        people = connection.execute(
+            select(Subscriber.id, Subscriber.created_at, Subscriber.email, Subscriber.name)
+        ).all()
     messages = [
-        (email, composer.compose(template, DAY, subscriber_id=i, email=email, name=name, now=now))
-        for i, email, name in people
+        (
+            email,
+            composer.compose(
+                template, DAY, subscriber_id=i, created_at=at, email=email, name=name, now=now
+            ),
+        )
+        for i, at, email, name in people
     ]
     sender = composer.sender_address
     before = rss_now_mb()

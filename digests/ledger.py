@@ -53,6 +53,7 @@ class Claimed:
     attempts: int
     email: str
     name: str | None
+    created_at: datetime  # when the subscriber's row was made: their unsubscribe link says
 
 
 class SendLedger:
@@ -137,9 +138,9 @@ class SendLedger:
             people = {
                 row.id: row
                 for row in connection.execute(
-                    select(Subscriber.id, Subscriber.email, Subscriber.name).where(
-                        Subscriber.id.in_([row.subscriber_id for row in rows])
-                    )
+                    select(
+                        Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.created_at
+                    ).where(Subscriber.id.in_([row.subscriber_id for row in rows]))
                 )
             }
         claimed = [
@@ -149,6 +150,7 @@ class SendLedger:
                 row.attempts,
                 people[row.subscriber_id].email,
                 people[row.subscriber_id].name,
+                people[row.subscriber_id].created_at,
             )
             for row in rows
             if row.subscriber_id in people

@@ -29,7 +29,7 @@ from service.messages import (
     serialise,
 )
 from service.settings import Settings
-from service.tokens import Purpose, TokenSigner
+from service.tokens import TokenSigner
 
 _STAND_IN_TO = "recipient@example.com"
 _STAND_IN_ID = "<stand-in.message-id@example.com>"
@@ -74,8 +74,10 @@ def unsendable_because(settings: Settings) -> str | None:
     return None
 
 
-def unsubscribe_url(settings: Settings, signer: TokenSigner, subscriber_id: int) -> str:
-    return f"{settings.base_url}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, subscriber_id)}"
+def unsubscribe_url(
+    settings: Settings, signer: TokenSigner, subscriber_id: int, created_at: datetime
+) -> str:
+    return f"{settings.base_url}/unsubscribe/{signer.unsubscribe(subscriber_id, created_at)}"
 
 
 def _soft_broken(text: str) -> re.Pattern[bytes]:
@@ -200,6 +202,7 @@ class DigestComposer:
         day: date,
         *,
         subscriber_id: int,
+        created_at: datetime,
         email: str,
         name: str | None,
         now: datetime,
@@ -210,6 +213,6 @@ class DigestComposer:
             address=email,
             when=now,
             message_id=digest_message_id(day, subscriber_id, domain, tag, template.run),
-            unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id),
+            unsubscribe_url=unsubscribe_url(self.settings, self.signer, subscriber_id, created_at),
         )
         return self.dkim.sign(data) if self.dkim else data

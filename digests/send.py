@@ -210,6 +210,7 @@ class DigestSender:
                 template,
                 run.day,
                 subscriber_id=row.subscriber_id,
+                created_at=row.created_at,
                 email=row.email,
                 name=row.name,
                 now=now,

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, TypeGuard
 from jinja2 import Environment
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .addresses import LOCAL_HOSTS, BadAddress, Mailbox, checked_address
 from .characters import character_problem
@@ -28,9 +28,9 @@ from .request_models import RequestModel, in_words, request_errors
 from .settings import Settings
 from .storage import outbox
 from .storage import subscribers as store
-from .storage.models import Status
+from .storage.models import MAX_SUBSCRIBER_ID, Status
 from .storage.subscribers import Consent, SubscriberRow
-from .tokens import Purpose, TokenSigner
+from .tokens import Purpose, TokenSigner, made_at
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -111,8 +111,16 @@ def read_sign_up(data: Any) -> SignUpRequest:
 
 
 def _an_id(value: Any) -> TypeGuard[int]:
-    """A subscriber id as a signed link carries it: a positive 64-bit whole number."""
-    return type(value) is int and 0 < value < 2**63
+    """A subscriber id as a signed link carries it: a positive whole number an id can be."""
+    return type(value) is int and 0 < value <= MAX_SUBSCRIBER_ID
+
+
+def _named(connection: Connection, subscriber_id: Any, second: int | None) -> SubscriberRow:
+    """The subscriber an unsubscribe link names: its id, and the row made when it says."""
+    row = store.find(connection, subscriber_id) if _an_id(subscriber_id) else None
+    if row is None or not made_at(row.created_at, second):
+        raise NotFound("This link is not valid.")
+    return row
 
 
 class Subscriptions:
@@ -186,21 +194,17 @@ class Subscriptions:
 
     def subscriber_to_unsubscribe(self, token: str) -> SubscriberRow:
         """Who an unsubscribe link names, changing nothing; NotFound when nobody."""
-        (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
+        subscriber_id, second = self.signer.read_unsubscribe(token)
         with self.engine.connect() as connection:
-            row = store.find(connection, subscriber_id) if _an_id(subscriber_id) else None
-        if row is None:
-            raise NotFound("This link is not valid.")
-        return row
+            return _named(connection, subscriber_id, second)
 
     def unsubscribe(self, token: str) -> SubscriberRow:
-        (subscriber_id,) = self.signer.read(Purpose.UNSUBSCRIBE, token, 1)
+        subscriber_id, second = self.signer.read_unsubscribe(token)
         with self.writer.begin() as connection:
-            if not _an_id(subscriber_id) or not store.unsubscribe(
-                connection, subscriber_id, self.clock()
-            ):
+            named = _named(connection, subscriber_id, second)
+            if not store.unsubscribe(connection, named.id, self.clock()):
                 raise NotFound("This link is not valid.")
-            row = store.find(connection, subscriber_id)
+            row = store.find(connection, named.id)
         assert row is not None
         return row
 
@@ -210,8 +214,8 @@ class Subscriptions:
         token = self.signer.sign(Purpose.CONFIRM, row.id, row.consented_at.isoformat())
         return f"{self.settings.base_url}/subscribe/confirm/{token}"
 
-    def unsubscribe_url(self, subscriber_id: int) -> str:
-        token = self.signer.sign(Purpose.UNSUBSCRIBE, subscriber_id)
+    def unsubscribe_url(self, row: SubscriberRow) -> str:
+        token = self.signer.unsubscribe(row.id, row.created_at)
         return f"{self.settings.base_url}/unsubscribe/{token}"
 
     def compose(
@@ -232,7 +236,7 @@ class Subscriptions:
             "publisher_name": self.settings.publisher_name,
             "publisher": None,
             "settings": self.settings,
-            "unsubscribe_url": self.unsubscribe_url(row.id) if purpose != CONFIRM else "",
+            "unsubscribe_url": self.unsubscribe_url(row) if purpose != CONFIRM else "",
             "confirm_url": self.confirm_url(row) if purpose == CONFIRM else "",
             "purpose": purpose,
             "name": row.name,

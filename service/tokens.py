@@ -3,12 +3,18 @@
 A confirmation token expires; an unsubscribe token never does, because an old digest in
 someone's inbox must still let them leave. Anything forged, altered, expired or made for
 another purpose is simply not found.
+
+A link names its subscriber by id and by the second their row was made (a confirmation by
+the sign-up it confirms): an id SQLite gives again after a row is deleted (an erasure by
+hand) names someone new, whom an old link must not name. Unsubscribe links signed before
+they carried the second name the id alone and are still honoured.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 
@@ -64,8 +70,19 @@ class TokenSigner:
         serializer = self._serializer(purpose)
         return _signer(self.secret_key, purpose).sign(serializer.dump_payload(list(parts))).decode()
 
-    def read(self, purpose: Purpose, token: str, arity: int) -> tuple[int | str, ...]:
-        """The `arity` values the token was signed with, or NotFound."""
+    def unsubscribe(self, subscriber_id: int, created_at: datetime) -> str:
+        return self.sign(Purpose.UNSUBSCRIBE, subscriber_id, _second(created_at))
+
+    def read_unsubscribe(self, token: str) -> tuple[int | str, int | None]:
+        """The subscriber id, and the second their row was made (None in an older link)."""
+        values = self.read(Purpose.UNSUBSCRIBE, token, (2, 1))
+        return values[0], values[1] if len(values) == 2 and type(values[1]) is int else None
+
+    def read(
+        self, purpose: Purpose, token: str, arity: int | tuple[int, ...]
+    ) -> tuple[int | str, ...]:
+        """The values the token was signed with (`arity` of them, or one of the counts it
+        lists), or NotFound."""
         max_age = self.confirm_max_age if purpose is Purpose.CONFIRM else None
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age)
@@ -73,8 +90,18 @@ class TokenSigner:
             raise NotFound(INVALID) from None
         if not (
             isinstance(value, list)
-            and len(value) == arity
+            and len(value) in (arity if isinstance(arity, tuple) else (arity,))
             and all(isinstance(v, int | str) and not isinstance(v, bool) for v in value)
         ):
             raise NotFound(INVALID)
         return tuple(value)
+
+
+def _second(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def made_at(created_at: datetime, second: int | None) -> bool:
+    """Whether a row made at `created_at` is the one a link naming `second` was made for
+    (a link without one names whoever has the id)."""
+    return second is None or _second(created_at) == second

@@ -38,6 +38,7 @@ SIGNER = TokenSigner("test-secret")
 MARKER = "https://unsubscribe.invalid/0123456789abcdef0123456789abcdef"
 DAY = date(2026, 3, 12)
 NOW = datetime(2026, 3, 12, 7, 0, 3, tzinfo=UTC)
+JOINED = datetime(2026, 2, 1, 9, 30, 15, 250_000, tzinfo=UTC)  # when the subscriber signed up
 # Links are signed with the time; both ways of making a message must sign in the same second.
 FIXED_TIME = patch.object(TimestampSigner, "get_timestamp", lambda self: 1_773_300_000)
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe")
@@ -59,7 +60,7 @@ def parsed(raw: bytes) -> email.message.EmailMessage:
 
 def direct(mail: EmailBody, subscriber_id: int, name: str, address: str) -> bytes:
     """The same message made the slow way: personalised, then built and serialised whole."""
-    url = unsubscribe_url(SETTINGS, SIGNER, subscriber_id)
+    url = unsubscribe_url(SETTINGS, SIGNER, subscriber_id, JOINED)
     personal = mail.personalise(unsubscribe_url=url)
     return serialise(
         build_message(
@@ -112,7 +113,13 @@ def test_each_copy_is_the_message_build_message_makes(name, address):
     composer = DigestComposer(SETTINGS, SIGNER)
     mail = body()
     fast = composer.compose(
-        composer.template(mail), DAY, subscriber_id=42, email=address, name=name, now=NOW
+        composer.template(mail),
+        DAY,
+        subscriber_id=42,
+        created_at=JOINED,
+        email=address,
+        name=name,
+        now=NOW,
     )
     assert_same_message(fast, direct(mail, 42, name, address))
     assert_lines_fit(fast)
@@ -123,7 +130,7 @@ def test_each_copy_is_the_message_build_message_makes(name, address):
     assert re.fullmatch("[0-9a-f]{8}", run)
     assert message["Message-ID"] == f"<digest.20260312.42.{tag}.{run}@news.example.org>"
     token = str(message["List-Unsubscribe"]).strip("<>").rsplit("/", 1)[1]
-    assert SIGNER.read(Purpose.UNSUBSCRIBE, token, 1) == (42,)
+    assert SIGNER.read_unsubscribe(token) == (42, int(JOINED.timestamp()))
 
 
 @settings(max_examples=60, deadline=None)
@@ -140,6 +147,7 @@ def test_the_url_survives_any_column_in_quoted_printable(prefix, html_prefix, su
         composer.template(mail),
         DAY,
         subscriber_id=subscriber_id,
+        created_at=JOINED,
         email="reader@example.org",
         name="Reader",
         now=NOW,
@@ -153,7 +161,9 @@ def test_an_address_that_could_end_the_header_is_refused():
     template = composer.template(body())
     for address in ("a@b.org\r\nBcc: x@evil.example", "a b@example.org", "<a@b.org>"):
         with pytest.raises(ValueError, match="address"):
-            composer.compose(template, DAY, subscriber_id=1, email=address, name="", now=NOW)
+            composer.compose(
+                template, DAY, subscriber_id=1, created_at=JOINED, email=address, name="", now=NOW
+            )
 
 
 def test_each_copy_is_dkim_signed_and_verifies():
@@ -169,7 +179,13 @@ def test_each_copy_is_dkim_signed_and_verifies():
     template = composer.template(body())
     for subscriber_id in (1, 2):
         signed = composer.compose(
-            template, DAY, subscriber_id=subscriber_id, email="r@example.org", name="R", now=NOW
+            template,
+            DAY,
+            subscriber_id=subscriber_id,
+            created_at=JOINED,
+            email="r@example.org",
+            name="R",
+            now=NOW,
         )
         assert signed.startswith(b"DKIM-Signature:")
         assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
@@ -182,10 +198,16 @@ def test_a_mailto_unsubscribe_goes_with_the_url():
     composer = DigestComposer(SETTINGS, SIGNER, unsubscribe_mailto="leave@news.example.org")
     fast = parsed(
         composer.compose(
-            composer.template(body()), DAY, subscriber_id=7, email="r@example.org", name="", now=NOW
+            composer.template(body()),
+            DAY,
+            subscriber_id=7,
+            created_at=JOINED,
+            email="r@example.org",
+            name="",
+            now=NOW,
         )
     )
-    url = unsubscribe_url(SETTINGS, SIGNER, 7)
+    url = unsubscribe_url(SETTINGS, SIGNER, 7, JOINED)
     assert str(fast["List-Unsubscribe"]) == f"<{url}>, <mailto:leave@news.example.org>"
 
 

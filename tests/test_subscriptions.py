@@ -427,7 +427,8 @@ def tokens(app, subscriber_id: int) -> dict[str, str]:
         runtime.tokens.sign(Purpose.UNSUBSCRIBE, subscriber_id)
     )
     confirm = runtime.subscriptions.confirm_url(row).rsplit("/", 1)[1]
-    return {"confirm": confirm, "unsubscribe": runtime.tokens.sign(Purpose.UNSUBSCRIBE, row.id)}
+    leave = runtime.subscriptions.unsubscribe_url(row).rsplit("/", 1)[1]
+    return {"confirm": confirm, "unsubscribe": leave}
 
 
 def altered(token: str) -> str:
@@ -491,6 +492,39 @@ def test_a_new_sign_up_replaces_the_consent_and_the_old_link(app, client):
 
 
 # Leaving ------------------------------------------------------------------------------------
+
+
+def test_an_old_link_never_names_whoever_gets_the_id_next(app, client):
+    """SQLite gives a deleted row's id again (an erasure by hand, then a sign-up): the old
+    subscriber's unsubscribe link named the new one, showed their address and let them go.
+    A link names the row made when it says; one signed before that (the id alone) is still
+    honoured, as old digests in inboxes carry it."""
+    runtime = app.extensions["broadsheet"]
+    first = sign_up_confirmed(app, client, "erased@example.org")
+    old_link = tokens(app, first)["unsubscribe"]
+    with runtime.engine.begin() as connection:
+        connection.execute(Subscriber.__table__.delete().where(Subscriber.id == first))
+    time.sleep(1.1)  # a row made in another second
+    second = sign_up_confirmed(app, client, "newcomer@example.org")
+    if second != first:  # PostgreSQL's sequence never gives an id again: as SQLite does
+        with runtime.engine.begin() as connection:
+            mail = OutboxMessage.__table__
+            connection.execute(mail.delete().where(mail.c.subscriber_id == second))
+            connection.execute(update(Subscriber).where(Subscriber.id == second).values(id=first))
+    for answer in (client.get(f"/unsubscribe/{old_link}"), client.post(f"/unsubscribe/{old_link}")):
+        assert answer.status_code == 404
+        assert b"newcomer" not in answer.data
+    assert rows(app)["newcomer@example.org"].status == "confirmed"
+    assert client.post(f"/unsubscribe/{tokens(app, first)['unsubscribe']}").status_code == 200
+    assert rows(app)["newcomer@example.org"].status == "unsubscribed"
+
+
+def test_an_unsubscribe_link_signed_before_links_named_the_second_still_works(app, client):
+    runtime = app.extensions["broadsheet"]
+    subscriber_id = sign_up_confirmed(app, client, "early@example.org")
+    legacy = runtime.tokens.sign(Purpose.UNSUBSCRIBE, subscriber_id)
+    assert client.post(f"/unsubscribe/{legacy}").status_code == 200
+    assert rows(app)["early@example.org"].status == "unsubscribed"
 
 
 def test_the_unsubscribe_page_has_one_button_and_sets_no_cookie(app, client):

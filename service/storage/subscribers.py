@@ -26,6 +26,7 @@ class SubscriberRow:
     name: str | None
     status: Status
     consented_at: datetime
+    created_at: datetime
 
 
 def email_key(email: str) -> str:
@@ -33,7 +34,9 @@ def email_key(email: str) -> str:
 
 
 def _row(row) -> SubscriberRow:
-    return SubscriberRow(row.id, row.email, row.name, Status(row.status), row.consented_at)
+    return SubscriberRow(
+        row.id, row.email, row.name, Status(row.status), row.consented_at, row.created_at
+    )
 
 
 def _sign_up_statement(dialect_name: str):
@@ -68,7 +71,12 @@ def _sign_up_statement(dialect_name: str):
             "confirmed_at": keep_if_confirmed(Subscriber.confirmed_at, null()),
         },
     ).returning(
-        Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status, Subscriber.consented_at
+        Subscriber.id,
+        Subscriber.email,
+        Subscriber.name,
+        Subscriber.status,
+        Subscriber.consented_at,
+        Subscriber.created_at,
     )
 
 
