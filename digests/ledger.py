@@ -199,6 +199,24 @@ class SendLedger:
             )
             return {status: count for status, count in rows}
 
+    def days_waiting(self) -> list[date]:
+        """The days whose runs still have messages to send (waiting or claimed), oldest
+        first: one probe of the (day, status) index per run."""
+        waiting = (
+            select(LedgerEntry.id)
+            .where(
+                LedgerEntry.day == DigestRun.day,
+                LedgerEntry.status.in_((claims.PENDING, claims.CLAIMED)),
+            )
+            .exists()
+        )
+        with self.engine.connect() as connection:
+            return list(
+                connection.execute(select(DigestRun.day).where(waiting).order_by(DigestRun.day))
+                .scalars()
+                .all()
+            )
+
     def confirmed_count(self) -> int:
         """How many would receive a run opened now."""
         with self.engine.connect() as connection:

@@ -3,8 +3,11 @@
 The daily job fires at DIGEST_TIME in TIMEZONE (zoneinfo, so daylight saving moves it with
 the clocks). Firing is idempotent: the job opens the day's run, which only one process can
 do, then helps send whatever is due; so schedulers may run on several machines and there
-is still one digest per day. A second job, every few minutes, sends retries that came due
-and the outbox. On start the scheduler catches up a digest that is due and not yet sent.
+is still one digest per day. A second job, every few minutes, opens the digest now due if
+its firing was missed within the misfire grace (the job failed, the database was away, or
+DIGEST_TIME did not exist that day: a midnight spring-forward), sends what came due in
+every run with messages waiting, however old, and the outbox. On start the scheduler
+catches up a digest that is due and not yet sent.
 SIGTERM (or Ctrl-C) stops it after the message in hand.
 
 Jobs are module-level functions with fixed ids; they find what they need in `_jobs`,
@@ -18,7 +21,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -58,8 +61,9 @@ def _current() -> Jobs:
     return _jobs
 
 
-def send_daily_digest() -> None:
-    """Open the run of the digest now due (if nobody has) and send what is due of it."""
+def send_daily_digest(*, missed: bool = False) -> None:
+    """Open the run of the digest now due (if nobody has) and send what is due of it.
+    `missed`: opened by the periodic job, which says nothing when there is nothing to send."""
     jobs = _current()
     now = datetime.now(UTC)
     day = jobs.daily.schedule.due_date(now)
@@ -69,8 +73,11 @@ def send_daily_digest() -> None:
         logger.error("The digest of %s is not sent: %s", day, error.detail)
         return
     if opening.empty:
-        logger.info("No quick reads for the digest of %s: nothing is sent", day)
+        if not missed:
+            logger.info("No quick reads for the digest of %s: nothing is sent", day)
         return
+    if missed and opening.opened_now:
+        logger.warning("The digest of %s was not opened at its time: opened now", day)
     summary = jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
     logger.info(
         "Digest %s: %d sent, %d to retry, %d failed, %d skipped by this process",
@@ -83,20 +90,34 @@ def send_daily_digest() -> None:
 
 
 def send_pending_mail() -> None:
-    """Send retries now due in the runs of the last two days, and the outbox."""
+    """Open the digest now due if its firing was missed; send what came due in every run
+    with messages waiting, oldest first; then the outbox."""
     jobs = _current()
-    today = jobs.daily.schedule.due_date(datetime.now(UTC))
-    for day in (today - timedelta(days=1), today):
+    day = missed_digest(jobs.daily, datetime.now(UTC))
+    if day is not None:
+        try:
+            send_daily_digest(missed=True)
+        except Exception:  # the database away, say: tried again at the next turn
+            logger.exception("The digest of %s could not be opened; trying again shortly", day)
+    for day in jobs.daily.ledger.days_waiting():
         if jobs.stop.is_set():
             return
-        if jobs.daily.ledger.run(day) is not None and jobs.daily.remaining(day):
-            try:
-                jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
-            except DigestUnsendable as error:
-                logger.error("The digest of %s is not sent: %s", day, error.detail)
-                break  # the sign-up mail below does not depend on it
+        try:
+            jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
+        except DigestUnsendable as error:
+            logger.error("The digest of %s is not sent: %s", day, error.detail)
+            break  # the sign-up mail below does not depend on it
     if not jobs.stop.is_set():
         jobs.relay.deliver_all_due()
+
+
+def missed_digest(daily: DailyDigest, now: datetime) -> date | None:
+    """The date whose digest is due at `now`, not opened, and due no longer ago than the
+    misfire grace (past it, no digest goes out late); or None."""
+    day = daily.schedule.due_date(now)
+    if now - daily.schedule.window(day).end > MISFIRE_GRACE or daily.ledger.run(day) is not None:
+        return None
+    return day
 
 
 def needs_catch_up(daily: DailyDigest, now: datetime) -> bool:

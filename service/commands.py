@@ -45,7 +45,7 @@ class _Day(click.ParamType):
         day = day_from(str(value))
         if day is None:
             self.fail(
-                f"{value!r} is not a date as YYYY-MM-DD (0001-01-02 to 9999-12-30)", param, ctx
+                f"{value!r} is not a date as YYYY-MM-DD (0001-01-03 to 9999-12-30)", param, ctx
             )
         return day
 

@@ -46,6 +46,9 @@ _LONGEST_RATE_PERIOD = 366 * 24 * 3600  # seconds; Redis refuses an expiry far b
 _RATE = "a rate such as 20/minute or 100 per hour (several joined by ;)"
 
 
+_NOT_IN_BASE_URL = frozenset("=&\"'<>\\^`{|}")
+
+
 class SettingsError(Exception):
     """Settings the service cannot start with; `lines` has one line per bad variable."""
 
@@ -320,6 +323,11 @@ class Settings(BaseModel):
                 "holds characters beyond ASCII: write the host in its xn-- form and "
                 "percent-encode the path"
             )
+        if any(c in _NOT_IN_BASE_URL for c in value):
+            # Each digest copy sets the link into its quoted-printable parts and its HTML as
+            # it is (the fast path): "=" would start an escape there, and the others end an
+            # attribute or begin a reference. None belongs in a site's base address.
+            raise ValueError(f"holds one of {' '.join(sorted(_NOT_IN_BASE_URL))}")
         try:
             parts.port  # noqa: B018 - reading it checks it
         except ValueError:

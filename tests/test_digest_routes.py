@@ -75,6 +75,24 @@ def test_a_date_that_is_not_one_is_404(app, text):
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize(("zone", "at"), [("Asia/Tokyo", "07:00"), ("Europe/Berlin", "00:30")])
+def test_the_first_days_are_404_in_a_zone_ahead_of_utc(database_url, zone, at):
+    """The window of 0001-01-02 starts on 0001-01-01 at DIGEST_TIME; with the zone's offset
+    larger than DIGEST_TIME that is before year 1 in UTC: an OverflowError, a 500."""
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "API_TOKEN": TOKEN, "MAIL_RELAY": False,
+         "BASE_URL": "https://news.example.org", "TIMEZONE": zone, "DIGEST_TIME": at}
+    )  # fmt: skip
+    upgrade(app.extensions["broadsheet"].engine)
+    client = app.test_client()
+    for day in ("0001-01-02", "0001-01-01"):
+        assert client.get(f"/digests/{day}").status_code == 404
+        assert client.post(f"/v1/digests/{day}/send", headers=AUTH).status_code == 404
+        assert client.get(f"/editions/{day}.pdf").status_code == 404
+    assert client.get("/digests/0001-01-03").status_code == 404  # no quick reads, no overflow
+    app.extensions["broadsheet"].engine.dispose()
+
+
 def test_an_empty_window_is_404_and_opens_no_run(app):
     add_subscribers(app.extensions["broadsheet"].engine, [Status.CONFIRMED])
     response = app.test_client().post("/v1/digests/2026-03-12/send", headers=AUTH)

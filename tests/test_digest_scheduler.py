@@ -155,6 +155,122 @@ def test_firing_on_an_empty_window_sends_nothing_and_opens_no_run(jobs):
     assert SendLedger(engine).run(plan.schedule.due_date(datetime.now(UTC))) is None
 
 
+class _Outbox:
+    def __init__(self):
+        self.turns = 0
+
+    def deliver_all_due(self) -> int:
+        self.turns += 1
+        return 0
+
+
+def _every_minutes(database_url, minutes_ago: float):
+    """A scheduler whose DIGEST_TIME (UTC) was `minutes_ago` minutes ago."""
+    engine = migrated_engine(database_url)
+    at = (
+        (datetime.now(UTC) - timedelta(minutes=minutes_ago)).time().replace(second=0, microsecond=0)
+    )
+    plan, memory, outbox = daily(engine, at=at), MemoryTransport(), _Outbox()
+    scheduler._jobs = scheduler.Jobs(plan, lambda: memory, relay=outbox, stop=threading.Event())
+    return plan, memory, outbox, engine
+
+
+def test_a_missed_firing_is_opened_by_the_periodic_job_within_the_grace(database_url):
+    """A daily job that raised once (the database locked or away), or one that never fired
+    (DIGEST_TIME inside a midnight spring-forward), lost the day's digest for everyone:
+    only the daily job opened runs, and only at start was a missed one caught up."""
+    plan, memory, outbox, engine = _every_minutes(database_url, 10)
+    try:
+        day = plan.schedule.due_date(datetime.now(UTC))
+        add_subscribers(engine, [Status.CONFIRMED] * 3)
+        store(
+            engine,
+            quick_read_json(
+                "due", (plan.schedule.window(day).end - timedelta(minutes=5)).isoformat()
+            ),
+        )
+        # Nothing fired at DIGEST_TIME, or it raised: the next turn of the periodic job opens it.
+        scheduler.send_pending_mail()
+        assert len(memory.sent) == 3
+        assert SendLedger(engine).counts(day) == {"sent": 3}
+        scheduler.send_pending_mail()  # and only once
+        assert len(memory.sent) == 3
+        assert outbox.turns == 2
+    finally:
+        scheduler._jobs = None
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "now", "day"),
+    [
+        # Clocks jump from 00:00 to 01:00 that night: DIGEST_TIME 00:00 or 00:30 never comes,
+        # and APScheduler's cron does not fire for the date at all.
+        ("Africa/Cairo", time(0, 0), "2025-04-24T22:10:00Z", date(2025, 4, 25)),
+        ("America/Santiago", time(0, 30), "2025-09-07T04:40:00Z", date(2025, 9, 7)),
+        ("Asia/Beirut", time(0, 0), "2025-03-29T22:05:00Z", date(2025, 3, 30)),
+    ],
+)
+def test_a_date_whose_digest_time_does_not_exist_is_still_opened(tmp_path, zone, at, now, day):
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        plan = daily(engine, zone, at)
+        moment = datetime.fromisoformat(now)
+        assert plan.schedule.due_date(moment) == day
+        assert scheduler.missed_digest(plan, moment) == day  # the periodic job opens it
+        trigger = scheduler.build_scheduler(plan).get_job(scheduler.DAILY_JOB).trigger
+        fires = trigger.get_next_fire_time(None, moment - timedelta(days=1))
+        assert fires.date() != day  # the daily job never does
+    finally:
+        engine.dispose()
+
+
+def test_past_the_grace_the_periodic_job_opens_no_late_digest(database_url):
+    plan, memory, outbox, engine = _every_minutes(
+        database_url, scheduler.MISFIRE_GRACE.total_seconds() / 60 + 10
+    )
+    try:
+        day = plan.schedule.due_date(datetime.now(UTC))
+        add_subscribers(engine, [Status.CONFIRMED])
+        store(
+            engine,
+            quick_read_json(
+                "due", (plan.schedule.window(day).end - timedelta(minutes=5)).isoformat()
+            ),
+        )
+        scheduler.send_pending_mail()
+        assert memory.sent == []
+        assert SendLedger(engine).run(day) is None
+        assert outbox.turns == 1
+    finally:
+        scheduler._jobs = None
+        engine.dispose()
+
+
+def test_messages_waiting_in_runs_of_any_age_are_sent(database_url):
+    """The mail server away for days: only the runs of today and yesterday were tried again,
+    so the older ones waited for ever, though README says a run waits however long."""
+    from service.email_renderer import EmailBody
+
+    plan, memory, _, engine = _every_minutes(database_url, 60 * 30)
+    try:
+        add_subscribers(engine, [Status.CONFIRMED] * 2)
+        marker = "https://unsubscribe.invalid/0123456789abcdef0123456789abcdef"
+        body = EmailBody("Digest", f'<a href="{marker}">Leave</a>', f"<{marker}>\n", marker)
+        today = plan.schedule.due_date(datetime.now(UTC))
+        days = [today - timedelta(days=back) for back in (5, 2, 1)]
+        for day in days:
+            SendLedger(engine).open_run(day, body, 1, now=datetime.now(UTC), opened_by="test")
+        assert SendLedger(engine).days_waiting() == days
+        scheduler.send_pending_mail()
+        assert len(memory.sent) == 6
+        assert [SendLedger(engine).counts(day) for day in days] == [{"sent": 2}] * 3
+        assert SendLedger(engine).days_waiting() == []
+    finally:
+        scheduler._jobs = None
+        engine.dispose()
+
+
 def test_no_web_process_builds_a_scheduler(tmp_path):
     program = (
         "import sys, threading\n"

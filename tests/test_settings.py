@@ -65,6 +65,10 @@ BAD_VALUES = [
     ("BASE_URL", "https://user:pw@news.example.org", "a user"),
     ("BASE_URL", "https://news.example.org:99999", "a port"),
     ("BASE_URL", "https://news.example.org\u202e", "a control character"),
+    # Set as it is into each digest's quoted-printable parts and HTML: "=da" became byte DA.
+    ("BASE_URL", "https://news.example.org/edition=daily", "holds one of"),
+    ("BASE_URL", 'https://news.example.org/a"b', "holds one of"),
+    ("BASE_URL", "https://news.example.org/a&b", "holds one of"),
     ("DKIM_KEY_FILE", "/nonexistent/key.pem", "a readable PEM private key file"),
     ("ENV", "staging", "production, development or test"),
 ]
