@@ -7,31 +7,26 @@ from functools import lru_cache
 
 import langcodes
 from babel import Locale, UnknownLocaleError
+from langcodes.data_dicts import LIKELY_SUBTAGS, MACROLANGUAGES
 
-# Scripts written right to left, for tags Babel has no locale for (ISO 15924 codes).
+# Scripts written right to left (ISO 15924 codes; Unicode's bidi class R and AL scripts).
 _RTL_SCRIPTS = frozenset(
-    {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Mend", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa", "Yezi"}
-)
+    {
+        "Adlm", "Arab", "Aran", "Armi", "Avst", "Chrs", "Cprt", "Elym", "Hatr", "Hebr", "Hung",
+        "Khar", "Lydi", "Mand", "Mani", "Mend", "Narb", "Nbat", "Nkoo", "Orkh", "Ougr", "Palm",
+        "Phli", "Phlp", "Phnx", "Prti", "Rohg", "Samr", "Sarb", "Sogd", "Sogo", "Syrc", "Thaa",
+        "Yezi",
+    }
+)  # fmt: skip
+# Languages written right to left whose usual script CLDR does not give, or gives through a
+# macrolanguage written otherwise (South Azerbaijani and Southern Uzbek are written in
+# Arabic script; Azerbaijani and Uzbek in Latin).
 _RTL_LANGUAGES = frozenset(
     {
-        "ar",
-        "arc",
-        "ckb",
-        "dv",
-        "fa",
-        "he",
-        "iw",
-        "ks",
-        "ku-Arab",
-        "nqo",
-        "ps",
-        "sd",
-        "syr",
-        "ug",
-        "ur",
-        "yi",
+        "ar", "arc", "azb", "ckb", "dv", "fa", "hbo", "he", "iw", "jpr", "jrb", "ks", "nqo",
+        "ps", "sd", "syc", "syr", "ug", "ur", "uzs", "yi",
     }
-)
+)  # fmt: skip
 
 
 # RFC 5646 syntax: alphanumeric subtags of 1 to 8 characters joined by hyphens.
@@ -66,13 +61,16 @@ def locale_for(tag: str) -> Locale:
 def direction_of(tag: str) -> str:
     """ "rtl" for right-to-left languages and scripts, otherwise "ltr"."""
     parsed = langcodes.Language.get(tag)
-    # A tag without a script is written in its language's usual one (CLDR's likely
-    # subtags: arz, Egyptian Arabic, is arz-Arab-EG), which Babel often has no locale for.
-    script = parsed.script or _likely_script(parsed)
-    if script:
-        return "rtl" if script in _RTL_SCRIPTS else "ltr"
+    if parsed.script:
+        return "rtl" if parsed.script in _RTL_SCRIPTS else "ltr"
     if parsed.language in _RTL_LANGUAGES:
         return "rtl"
+    # A tag without a script is written in its language's usual one (CLDR's likely
+    # subtags: arz, Egyptian Arabic, is arz-Arab-EG), which Babel often has no locale for;
+    # a language CLDR has none for, in its macrolanguage's (acm, Iraqi Arabic: ar).
+    script = _likely_script(parsed.language)
+    if script:
+        return "rtl" if script in _RTL_SCRIPTS else "ltr"
     try:
         locale = Locale.parse(tag, sep="-")
     except (ValueError, UnknownLocaleError, TypeError):
@@ -80,8 +78,13 @@ def direction_of(tag: str) -> str:
     return "rtl" if locale.character_order == "right-to-left" else "ltr"
 
 
-def _likely_script(parsed: langcodes.Language) -> str | None:
-    try:
-        return parsed.maximize().script
-    except (ValueError, LookupError, KeyError):
-        return None
+def _likely_script(language: str | None) -> str | None:
+    """The script CLDR's likely subtags give `language` or its macrolanguage; None when
+    neither has any (langcodes would then guess Latin, as it does for any unknown tag)."""
+    for code in (language, MACROLANGUAGES.get(language or "")):
+        if code and code in LIKELY_SUBTAGS:
+            try:
+                return langcodes.Language.get(code).maximize().script
+            except (ValueError, LookupError, KeyError):
+                return None
+    return None

@@ -47,6 +47,12 @@ def test_right_to_left_languages_set_dir(render, article, lang):
         # Written in Arabic script by default, and no Babel locale says so: these were ltr.
         *[(tag, "rtl") for tag in ("arz", "pnb", "aeb", "arq", "ars", "glk", "khw", "ota")],
         *[(tag, "rtl") for tag in ("ar", "fa", "ur", "he", "yi", "dv", "ckb", "ug", "sd")],
+        # CLDR has no likely script for these, and langcodes then guesses Latin: Arabic
+        # varieties (through their macrolanguage), Arabic-script Azerbaijani and Uzbek,
+        # Ancient Hebrew, Judeo-Arabic and Judeo-Persian, Syriac, and Aramaic (Armi).
+        *[(tag, "rtl") for tag in ("acm", "afb", "ajp", "ayl", "acq", "azb", "uzs", "aii")],
+        *[(tag, "rtl") for tag in ("hbo", "yih", "jrb", "jpr", "syc", "arc")],
+        ("uz", "ltr"),
         ("az-Arab", "rtl"),
         ("pa-Arab", "rtl"),
         ("ku", "ltr"),  # Kurmanji, Latin script by default
