@@ -31,6 +31,12 @@ class Dateline:
     lang: str  # "" when the words are in the article's language, else the fallback's tag
 
 
+def html_datetime(moment: datetime) -> str:
+    """A moment for a datetime attribute: HTML allows at most three digits of a second's
+    fraction (RFC 3339 and isoformat() give up to six)."""
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+
+
 def format_dateline(moment: datetime, language: str) -> Dateline:
     """A date as the article's readers write it, in the article's own offset."""
     locale = locale_for(language)
@@ -40,7 +46,7 @@ def format_dateline(moment: datetime, language: str) -> Dateline:
         get_timezone_gmt(moment, "long", locale=locale),
     )
     same = locale.language == language.split("-")[0].lower()
-    return Dateline(moment.isoformat(), shown, "" if same else locale.language)
+    return Dateline(html_datetime(moment), shown, "" if same else locale.language)
 
 
 def inline_html(
@@ -112,7 +118,10 @@ def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
     for note in reading.notes:
         result[note.anchor] = f"{labels['note']} {note.label}"
         for backlink in note.backlinks:
-            result[backlink.anchor] = f"{labels['back_to']} {note.label}{backlink.letter}"
+            # "ii, b", never "iib": with letters or roman numerals, a label and a letter
+            # run together name another note (note ii's second reference, note iib).
+            letter = f", {backlink.letter}" if backlink.letter else ""
+            result[backlink.anchor] = f"{labels['back_to']} {note.label}{letter}"
     return result
 
 

@@ -146,11 +146,28 @@ def test_endnotes_roles_numbers_and_backlinks(render):
     first_backlinks = items[0].xpath(".//a[@role='doc-backlink']")
     assert [a.get("href") for a in first_backlinks] == ["#ref-first-1", "#ref-first-2"]
     assert [a.text_content().split("↩")[-1] for a in first_backlinks] == [
-        "\ufe0eaBack to reference 1a",
-        "\ufe0ebBack to reference 1b",
+        "\ufe0eaBack to reference 1, a",
+        "\ufe0ebBack to reference 1, b",
     ]
     assert not items[3].xpath(".//a[@role='doc-backlink']")
     assert items[0].xpath(".//a[@class='note-url']/@href") == ["https://example.org/first"]
+
+
+@pytest.mark.parametrize("numbering", ["lower-roman", "lower-alpha", "decimal"])
+def test_every_backlink_has_a_name_of_its_own(render, numbering):
+    """Note i cited nine times and note ii once: "Back to reference i" + "i" and
+    "Back to reference ii" were one name for two places (lower-alpha, 28 notes: "ab")."""
+    body = [{"type": "paragraph", "text": "Said often. [^one]"} for _ in range(9)]
+    body += [{"type": "paragraph", "text": f"Once. [^n{n}]"} for n in range(2, 29)]
+    notes = [{"id": "one", "text": "The first."}]
+    notes += [{"id": f"n{n}", "text": f"Source {n}."} for n in range(2, 29)]
+    doc = render(minimal(note_numbering=numbering, body=body, notes=notes))
+    names = [
+        (a.get("href"), a.xpath("string(span[@class='visually-hidden'])"))
+        for a in doc.xpath("//a[@role='doc-backlink']")
+    ]
+    assert len(names) == 9 + 27
+    assert len({name for _, name in names}) == len(names), names
 
 
 def test_note_numbering_style_matches_in_refs_and_list(render):
@@ -221,3 +238,16 @@ def test_css_has_dark_mode_focus_motion_forced_colors_and_print(render):
         "max-width: var(--measure)",
     ):
         assert feature in css
+
+
+def test_a_moment_with_a_fraction_of_a_second_is_a_valid_datetime_attribute(render, api):
+    """RFC 3339 allows any fraction; HTML's datetime at most three digits (Nu refused
+    "08:00:00.500000+01:00" on the page, in the mail and on the list)."""
+    article = minimal(id="fraction", kind="quick-read", published_at="2026-03-12T08:00:00.5+01:00")
+    (moment,) = render(article).xpath("//time/@datetime")
+    assert moment == "2026-03-12T08:00:00.500+01:00"
+    assert api.put(article).status_code == 201
+    listed = lxml_html.document_fromstring(api.client.get("/articles").data)
+    assert listed.xpath("//time/@datetime") == ["2026-03-12T07:00:00.500+00:00"]
+    whole = render(minimal(published_at="2026-03-12T08:00:00Z")).xpath("//time/@datetime")
+    assert whole == ["2026-03-12T08:00:00+00:00"]

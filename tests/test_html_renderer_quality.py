@@ -137,3 +137,14 @@ def test_a_long_word_in_a_table_does_not_widen_the_page(app, page_width):
     runtime = runtime_of(app)
     html = render_html(validate_article(minimal(body=[table])), runtime.env, runtime.settings)
     assert page_width(html) <= 320
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["de", "he"])
+def test_a_long_tag_does_not_widen_the_page(app, page_width, language):
+    """A flex item keeps its word's width: one long tag scrolled the whole page sideways
+    (515 px at a 375 px viewport; WCAG 1.4.10)."""
+    tag = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz"
+    runtime = runtime_of(app)
+    article = validate_article(minimal(language=language, tags=[tag, "x" * 200]))
+    assert page_width(render_html(article, runtime.env, runtime.settings)) <= 320

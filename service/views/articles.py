@@ -13,6 +13,7 @@ from ..errors import NotFound
 from ..html_renderer import render_html
 from ..language import direction_of
 from ..metrics import timed_render
+from ..page import html_datetime
 from ..problems import wants_html
 from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
@@ -107,6 +108,6 @@ def _list_item(item: ArticleSummary, timezone: tzinfo) -> dict[str, Any]:
         "headline": item.headline,
         "summary": item.summary,
         "language": item.language,
-        "iso": published.isoformat(),
+        "iso": html_datetime(published),
         "date": format_date(published, "long", locale="en"),
     }
