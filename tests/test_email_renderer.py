@@ -269,3 +269,33 @@ def test_a_decorative_image_has_an_empty_alt_whatever_alt_it_was_sent(email_html
     image = {"type": "image", "src": PNG, "decorative": True, "alt": " "}
     doc = lxml_html.document_fromstring(email_html(minimal(body=[image])))
     assert doc.xpath("//img[@class='image']/@alt") == [""]
+
+
+def test_right_to_left_mail_mirrors_its_sides(email_html):
+    """Mail clients know no logical properties: list numbers were cut off at the right edge,
+    the quote rule and table text sat on the left of an Arabic mail."""
+    from lxml import html as lxml_html
+
+    body = [
+        {"type": "list", "style": "numbered", "items": [f"بند {n}" for n in range(12)]},
+        {"type": "quote", "text": "قول", "attribution": "فلان"},
+        {"type": "quote", "lang": "en", "text": "An English quote"},
+        {"type": "table", "caption": "جدول", "header": ["أ", "ب"], "rows": [["1", "2"]]},
+    ]
+    doc = lxml_html.document_fromstring(email_html(minimal(language="ar", body=body)))
+
+    def style(path):
+        return dict(
+            part.strip().split(":", 1)
+            for part in doc.xpath(path)[0].get("style").split(";")
+            if part.strip()
+        )
+
+    assert style("//td[@class='content']//ol")["padding"] == "0 28px 0 0"
+    arabic = style("//blockquote[not(@lang)]")
+    assert (arabic["border-right"], arabic["border-left"]) == ("4px solid #8a1c1c", "0")
+    english = style("//blockquote[@lang='en']")
+    assert (english["border-left"], english["border-right"]) == ("4px solid #8a1c1c", "0")
+    assert style("//table[@class='data']//th")["text-align"] == "right"
+    assert style("//table[@class='data']/caption")["text-align"] == "right"
+    assert style("//p[@class='attribution']")["margin"] == "-12px 20px 24px 0"
