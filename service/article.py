@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
-from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline
+from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline, written_url
 from .language import direction_of, is_valid_language_tag
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
@@ -142,7 +142,7 @@ def _validate_url(value: Any) -> str:
     problem = link_problem(url, frozenset({"http", "https"}))
     if problem:
         raise _fail("url", problem)
-    return url
+    return written_url(url)
 
 
 def parse_datetime(text: str) -> datetime:
@@ -205,7 +205,7 @@ def _validate_image_src(value: Any) -> str:
     problem = link_problem(src, frozenset({"https"}))
     if problem:
         raise _fail("image_src", f"must be an https URL or a data: URI ({problem})")
-    return src
+    return written_url(src)
 
 
 def _validate_data_uri(src: str) -> str:

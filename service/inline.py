@@ -411,6 +411,8 @@ class _InlineParser(HTMLParser):
                 problem = _attribute_problem(tag, name, value)
                 if problem:
                     self.problems.append(problem)
+                elif tag == "a" and name == "href":
+                    value = written_url(value)
                 seen[name] = value
         if tag == "a" and "href" not in seen:
             self.problems.append('<a> needs an "href" attribute')
@@ -475,10 +477,33 @@ def _attribute_problem(tag: str, name: str, value: str) -> str | None:
     return None
 
 
+# What the URL standard has a browser percent-encode in a path, query or fragment, and so
+# what no valid href carries as it is (the Nu checker refuses it): | [ ] { } ^ ` " < > and a
+# % that starts no escape. White space, controls and backslashes are refused before.
+_TO_ENCODE = re.compile(r'["<>\[\]^`{|}\x7f]|%(?![0-9A-Fa-f]{2})')
+
+
+def written_url(url: str) -> str:
+    """A link validated by `link_problem` as an href carries it: what a browser would
+    percent-encode anyway encoded, and each "#" after the first (the fragment's start)
+    encoded too; the same address, written so every checker reads it as one."""
+    scheme, colon, rest = url.partition(":")
+    host = ""
+    if rest.startswith("//"):
+        end = next((i for i, c in enumerate(rest) if i >= 2 and c in "/?#"), len(rest))
+        host, rest = rest[:end], rest[end:]
+    rest = _TO_ENCODE.sub(lambda m: f"%{ord(m.group()):02X}", rest)
+    head, hash_, fragment = rest.partition("#")
+    return f"{scheme}{colon}{host}{head}{hash_}{fragment.replace('#', '%23')}"
+
+
 def link_problem(url: str, schemes: frozenset[str]) -> str | None:
     """Explain why `url` is not an absolute link with one of `schemes`, or return None."""
     if url != url.strip() or any(ch.isspace() for ch in url):
         return f"link {url!r} must not contain white space"
+    if "\\" in url:
+        # A browser reads it as "/" in a web address, so the link would not go where it says.
+        return f"link {url!r} must not contain a backslash"
     bidi = url_character_problem(url)
     if bidi:
         return bidi
@@ -496,6 +521,8 @@ def link_problem(url: str, schemes: frozenset[str]) -> str | None:
         return None if parts.path and "@" in parts.path else f"link {url!r} needs an address"
     if not parts.hostname:
         return f"link {url!r} needs a host name"
+    if ":" not in parts.hostname and "" in parts.hostname.removesuffix(".").split("."):
+        return f"link {url!r} has an empty label in its host name"
     if parts.username is not None or parts.password is not None:
         return f"link {url!r} must not carry a user name or password"
     if len(url) > 2000:

@@ -22,8 +22,10 @@ LANGUAGE_TAG = TAG_SYNTAX.pattern
 # The character rules of characters.py as a pattern can say them (bidi balance it cannot).
 CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
 CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
-_HOST = r"[^\s\"'<>/?#@\\]+"
-_PATH = r"(?:[/?#][^\s\"'<>]*)?"
+# A host of labels none of which is empty; no backslash anywhere (a browser reads it as /).
+_LABEL = r"[^\s\"'<>/?#@\\.]+"
+_HOST = rf"{_LABEL}(?:\.{_LABEL})*\.?"
+_PATH = r"(?:[/?#][^\s\"'<>\\]*)?"
 
 
 def any_case(word: str) -> str:

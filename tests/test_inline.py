@@ -120,3 +120,24 @@ def test_plain_words_keep_quotes_and_raised_figures(source, plain):
     assert inline.text == html.unescape(source.replace("<q>", "").replace("</q>", "")).replace(
         "<sup>", ""
     ).replace("</sup>", "").replace("<sub>", "").replace("</sub>", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "written"),
+    [
+        ("https://fonts.example.org/css?family=A|B", "https://fonts.example.org/css?family=A%7CB"),
+        ("https://e.org/list?f[c]=red", "https://e.org/list?f%5Bc%5D=red"),
+        ("https://e.org/a%zz%41%", "https://e.org/a%25zz%41%25"),
+        ("https://e.org/a#b#c", "https://e.org/a#b%23c"),
+        ("https://[::1]:8080/x[1]", "https://[::1]:8080/x%5B1%5D"),  # the host keeps its []
+        ("https://e.org/{x}^`", "https://e.org/%7Bx%7D%5E%60"),
+        ("mailto:desk@e.org?subject=a|b", "mailto:desk@e.org?subject=a%7Cb"),
+        ("https://e.org/plain?q=1&r=2#top", "https://e.org/plain?q=1&r=2#top"),
+    ],
+)
+def test_a_link_is_written_as_an_href_carries_it(url, written):
+    from service.inline import LINK_SCHEMES, link_problem, written_url
+
+    assert link_problem(url, LINK_SCHEMES) is None
+    assert written_url(url) == written
+    assert written_url(written) == written  # once written, it stays as it is

@@ -85,6 +85,17 @@ BAD = {
         _with_block({"type": "paragraph", "text": '<a href="/x">a</a>'}),
         "/body/0/text",
     ),
+    # A browser reads a backslash as "/": https://example.org\@evil.example goes to example.org
+    "link-backslash": (
+        _with_block(
+            {"type": "paragraph", "text": '<a href="https://example.org\\@evil.example">a</a>'}
+        ),
+        "/body/0/text",
+    ),
+    "note-url-empty-label": (
+        minimal(notes=[{"id": "n", "text": "A note.", "url": "https://example..org/a"}]),
+        "/notes/0/url",
+    ),
     "link-credentials": (
         _with_block({"type": "paragraph", "text": '<a href="https://u:p@example.org">a</a>'}),
         "/body/0/text",
