@@ -279,7 +279,13 @@ def serve_command(host: str, port: int) -> None:
     # dropped, so a stalled connection does not hold a thread; the body's own deadline is
     # in request_body.
     timeout = current_runtime().settings.body_timeout
-    handler = type("TimedRequestHandler", (WSGIRequestHandler,), {"timeout": timeout})
+    handler = type(
+        "TimedRequestHandler",
+        (WSGIRequestHandler,),
+        # The app writes one access line per request, tokens hidden; werkzeug's own line
+        # would carry the whole path: a confirm or unsubscribe link, token and all.
+        {"timeout": timeout, "log_request": lambda self, code="-", size="-": None},
+    )
     run_simple(
         host,
         port,

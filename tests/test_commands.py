@@ -77,10 +77,19 @@ def test_broadsheet_serve_answers(tmp_path):
         # serve migrated its database itself, as development: the stored articles answer.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles", timeout=10) as r:
             assert json.load(r) == {"items": [], "next": None}
+        # A link's token is never logged: werkzeug's own request line carried it whole.
+        secret = "WzEsMTc5NjAxNTg3N10.aw0HIw.GVdycYt_roHTaQc7OG893jr73vk"
+        for path in (f"/unsubscribe/{secret}", f"/subscribe/confirm/{secret}"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+            assert refused.value.code == 404
     finally:
         server.terminate()
         server.wait(timeout=10)
+        output = server.stdout.read().decode()
         server.stdout.close()
+    assert "/unsubscribe/<token>" in output
+    assert secret.split(".")[0] not in output
 
 
 def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
