@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 # The extras installed with the package: production needs none, or postgres,redis.
 EXTRAS ?= test,bench
+# One stamp per set of extras: `make install EXTRAS=postgres,redis` on a machine already
+# installed with other extras installs these too, instead of finding nothing to do.
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .PHONY: install serve test lint typecheck bench load system-deps runtime-deps clean
 
@@ -47,6 +50,7 @@ bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/email.py
 	$(BIN)/python bench/edition.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/digest.py
 
 ## The service under load: gunicorn with gunicorn.conf.py, driven by wrk (needs wrk).
 load: $(STAMP)

@@ -85,11 +85,15 @@ class Settings(BaseModel):
     )
     mail_from: Mailbox = setting(
         Mailbox("Broadsheet", "digest@localhost"),
-        'a mailbox: Name <user@host>, the name in double quotes if it holds , : ; @ < > ( ) or "',
+        "a mailbox: Name <user@host>, the name one line, in double quotes if it holds "
+        '( ) < > [ ] : ; @ \\ , or "',
         shown="`Broadsheet <digest@localhost>`",
     )
     base_url: str = setting(
-        "http://localhost:5000", "an http(s) URL with no query, the service as readers reach it"
+        "http://localhost:5000",
+        "an http(s) URL, the service as readers reach it, with no query, fragment, user, or "
+        "= & \" ' < > and kin; a digest needs https (its one-click unsubscribe link, RFC 8058): "
+        "with http none is sent",
     )
     api_token: str | None = setting(
         None,
@@ -157,7 +161,9 @@ class Settings(BaseModel):
         "3 per hour", _RATE + " per e-mail address for sign-ups"
     )
     ratelimit_token: str = setting(
-        "600 per minute", _RATE + " per client for the routes behind the API token"
+        "600 per minute",
+        _RATE + " per client for the API: stored articles (reads need no token), "
+        "subscribers, digest sends",
     )
     trusted_proxies: int = setting(
         0,
