@@ -31,6 +31,7 @@ from service.errors import DigestUnsendable
 from service.mail.transport import Transport
 from service.relay import OutboxRelay
 
+from .message import unsendable_because
 from .runs import DailyDigest
 
 logger = logging.getLogger(__name__)
@@ -112,12 +113,15 @@ def send_pending_mail() -> None:
 
 
 def missed_digest(daily: DailyDigest, now: datetime) -> date | None:
-    """The date whose digest is due at `now`, not opened, and due no longer ago than the
-    misfire grace (past it, no digest goes out late); or None."""
+    """The date whose digest is due at `now` and not opened, due for longer than a turn of
+    the periodic job (the daily job opens it at its time) and no longer than the misfire
+    grace (past it, no digest goes out late); or None. None too when no digest can be sent
+    with these settings: the daily job has said why, once."""
     day = daily.schedule.due_date(now)
-    if now - daily.schedule.window(day).end > MISFIRE_GRACE or daily.ledger.run(day) is not None:
+    late = now - daily.schedule.window(day).end
+    if not PENDING_EVERY < late <= MISFIRE_GRACE or unsendable_because(daily.settings):
         return None
-    return day
+    return None if daily.ledger.run(day) is not None else day
 
 
 def needs_catch_up(daily: DailyDigest, now: datetime) -> bool:

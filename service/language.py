@@ -63,11 +63,17 @@ def direction_of(tag: str) -> str:
     parsed = langcodes.Language.get(tag)
     if parsed.script:
         return "rtl" if parsed.script in _RTL_SCRIPTS else "ltr"
+    # A tag without a script is written in its language's usual one there (CLDR's likely
+    # subtags: pa-PK is pa-Arab-PK, ug-KZ ug-Cyrl-KZ; arz, Egyptian Arabic, arz-Arab-EG),
+    # which Babel often has no locale for; a language CLDR has none for, in its
+    # macrolanguage's (acm, Iraqi Arabic: ar), unless the list above knows better.
+    regional = f"{parsed.language}-{parsed.territory}"
+    if parsed.territory and regional in LIKELY_SUBTAGS:
+        script = _likely_script(regional)
+        if script:
+            return "rtl" if script in _RTL_SCRIPTS else "ltr"
     if parsed.language in _RTL_LANGUAGES:
         return "rtl"
-    # A tag without a script is written in its language's usual one (CLDR's likely
-    # subtags: arz, Egyptian Arabic, is arz-Arab-EG), which Babel often has no locale for;
-    # a language CLDR has none for, in its macrolanguage's (acm, Iraqi Arabic: ar).
     script = _likely_script(parsed.language)
     if script:
         return "rtl" if script in _RTL_SCRIPTS else "ltr"
@@ -79,8 +85,9 @@ def direction_of(tag: str) -> str:
 
 
 def _likely_script(language: str | None) -> str | None:
-    """The script CLDR's likely subtags give `language` or its macrolanguage; None when
-    neither has any (langcodes would then guess Latin, as it does for any unknown tag)."""
+    """The script CLDR's likely subtags give `language` (or language-REGION) or its
+    macrolanguage; None when neither has any (langcodes would then guess Latin, as it does
+    for any unknown tag)."""
     for code in (language, MACROLANGUAGES.get(language or "")):
         if code and code in LIKELY_SUBTAGS:
             try:

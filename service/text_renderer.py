@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from .article import Article
 from .characters import squeezed, words_of
-from .inline import Element, Text, marked
+from .inline import Element, Text, marked, written_url
 from .labels import Labels, labels_for
 from .page import format_dateline
 from .reading import (
@@ -59,7 +59,11 @@ def _decorate(span: Span | Element, inner: str) -> str:
         href = span.attr("href") or ""
         # mailto:desk@example.org is written as the address; with a ?subject= it stays a URL.
         target = href.removeprefix("mailto:") if "?" not in href else href
-        return inner if inner.strip() in (href, target) else f"{inner} {angled(target)}"
+        # The href is written (inline.written_url); words that are the URL as sent match it.
+        words = inner.strip()
+        if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
+            return inner
+        return f"{inner} {angled(target)}"
     if span.name == "abbr" and span.attr("title"):
         return f"{inner} ({span.attr('title')})"
     return marked(span.name, inner)

@@ -82,6 +82,7 @@ def test_broadsheet_serve_answers(tmp_path):
         for path in (f"/unsubscribe/{secret}", f"/subscribe/confirm/{secret}"):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+            refused.value.close()
             assert refused.value.code == 404
     finally:
         server.terminate()

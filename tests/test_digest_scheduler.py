@@ -225,6 +225,27 @@ def test_a_date_whose_digest_time_does_not_exist_is_still_opened(tmp_path, zone,
         engine.dispose()
 
 
+def test_the_periodic_job_leaves_the_due_time_to_the_daily_job_and_an_unsendable_day_alone(
+    database_url,
+):
+    """Within a turn of DIGEST_TIME the daily job opens the run (both at once logged a false
+    "missed"); with settings that cannot send (an http BASE_URL) the periodic job re-assembled
+    the digest and logged the same refusal every two minutes for four hours."""
+    engine = migrated_engine(database_url)
+    try:
+        now = datetime.now(UTC)
+        at = (now - timedelta(minutes=1)).time()
+        plan = daily(engine, at=at)
+        assert scheduler.missed_digest(plan, now) is None
+        assert scheduler.missed_digest(plan, now + timedelta(minutes=5)) == plan.schedule.due_date(
+            now
+        )
+        plan.settings = Settings(base_url="http://localhost:5000")
+        assert scheduler.missed_digest(plan, now + timedelta(minutes=5)) is None
+    finally:
+        engine.dispose()
+
+
 def test_past_the_grace_the_periodic_job_opens_no_late_digest(database_url):
     plan, memory, outbox, engine = _every_minutes(
         database_url, scheduler.MISFIRE_GRACE.total_seconds() / 60 + 10

@@ -93,6 +93,8 @@ def test_defaults_title_date_and_language_come_from_the_articles():
         ("2026-03-12T23:30:00Z", "UTC", date(2026, 3, 12)),
         # The article's own offset says the 13th; in New York it is still the 12th.
         ("2026-03-13T01:30:00+02:00", "America/New_York", date(2026, 3, 12)),
+        # Paris's day is past the calendar's end: the day in UTC (it was a 500).
+        ("9999-12-31T23:30:00Z", "Europe/Paris", date(9999, 12, 31)),
     ],
 )
 def test_the_default_date_is_the_latest_article_s_day_in_the_service_s_zone(

@@ -53,6 +53,10 @@ def test_right_to_left_languages_set_dir(render, article, lang):
         *[(tag, "rtl") for tag in ("acm", "afb", "ajp", "ayl", "acq", "azb", "uzs", "aii")],
         *[(tag, "rtl") for tag in ("hbo", "yih", "jrb", "jpr", "syc", "arc")],
         ("uz", "ltr"),
+        # The region names the usual script where a language has two (CLDR likely subtags).
+        *[(tag, "rtl") for tag in ("pa-PK", "az-IR", "uz-AF", "ky-CN", "ha-CM", "tg-PK")],
+        *[(tag, "ltr") for tag in ("ug-KZ", "ug-MN", "en-PK")],
+        ("acm-IQ", "rtl"),
         ("az-Arab", "rtl"),
         ("pa-Arab", "rtl"),
         ("ku", "ltr"),  # Kurmanji, Latin script by default

@@ -460,3 +460,16 @@ def test_a_query_parameter_a_render_route_does_not_take_is_400(pdf_client, path,
     problem = response.get_json()
     assert problem["type"].endswith("/bad-parameter")
     assert problem["parameter"] == name
+
+
+def test_raised_figures_read_true_in_the_outline_and_the_running_header(pdf_client):
+    """The h1's bookmark and running header took its markup's text: CO2 at 106 tonnes."""
+    body = [{"type": "heading", "level": 2, "text": "Area in m<sup>2</sup>"}]
+    body += [{"type": "paragraph", "text": "word " * 300} for _ in range(8)]
+    article = minimal(headline="CO<sub>2</sub> at 10<sup>6</sup> tonnes", body=body)
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    headline, headings = reader.outline
+    assert (headline.title, [h.title for h in headings]) == ("CO₂ at 10⁶ tonnes", ["Area in m²"])
+    assert "CO₂ at 10⁶ tonnes" in reader.pages[1].extract_text()

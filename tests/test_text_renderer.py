@@ -291,6 +291,16 @@ def test_a_mark_or_variation_selector_stays_with_its_character():
     assert "".join(lines) == variant
 
 
+def test_a_link_whose_words_are_its_url_is_written_once(post_json):
+    """The href is written with | as %7C; the words stay as sent, and no longer matched it,
+    so the URL came out twice."""
+    url = "https://fonts.example.org/css?family=A|B"
+    article = minimal(body=[{"type": "paragraph", "text": f'See <a href="{url}">{url}</a> now.'}])
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert f"See {url} now." in text
+    assert "%7C" not in text
+
+
 def test_raised_figures_and_quotes_read_true_everywhere_plain_text_goes(app, api):
     """A headline "Costs rose 10<sup>6</sup> times" read "Costs rose 106 times" in the
     text part, the mail's title, the page title and the feeds."""
