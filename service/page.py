@@ -7,6 +7,7 @@ metadata come from here so the three always agree.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
+from .characters import with_bidi_closed
 from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
@@ -112,6 +114,23 @@ def list_separators(count: int, locale) -> list[str]:
     return [*separators, ""]
 
 
+RUNNING_HEAD_COLUMNS = 90  # two lines of the 8-point running head, the widest letters too
+
+
+def running_head(words: str, columns: int = RUNNING_HEAD_COLUMNS) -> str:
+    """The headline as a PDF's running head shows it: at most `columns` columns (a wide
+    character counts two), cut at a space if there is one late enough, with an ellipsis.
+    Whole, a 300-character headline wrapped upwards past the top of the sheet."""
+    used = 0
+    for index, character in enumerate(words):
+        used += 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        if used > columns:
+            cut = words[:index]
+            space = cut.rfind(" ")
+            return with_bidi_closed((cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…")
+    return words
+
+
 def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
     """What each internal link does, in words: for PDF /Alt, where hidden text cannot go."""
     result = {}
@@ -147,6 +166,7 @@ def article_context(
         "labels": labels,
         "label_lang": labels.lang_attr(article.language),
         "reading": reading,
+        "running_head": running_head(reading.headline.plain),
         "anchors": reading.anchors,
         "depth": depth,
         "shared_document": False,  # True when set among other articles (html_renderer)

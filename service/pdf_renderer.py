@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
+from html import unescape
 from typing import Protocol
 
 import weasyprint
@@ -114,11 +116,48 @@ def _break_runs(match: re.Match[str]) -> str:
 
 
 def _break_run(match: re.Match[str]) -> str:
-    characters = _CHARACTER.findall(match[0])  # a character reference is one character
-    pieces = (
-        "".join(characters[i : i + BREAK_EVERY]) for i in range(0, len(characters), BREAK_EVERY)
-    )
-    return '<span class="long-word">' + "\u200b".join(pieces) + "</span>"
+    """The run with a break opportunity after every BREAK_EVERY characters that have none
+    of their own: never inside a character (a base and its marks, a joined sequence) and
+    never next to punctuation that may not begin or end a line (until twice the length: a
+    hostile run of nothing else must break too); a character of a script
+    that breaks between its letters (Han, kana, Hangul, Thai…) is an opportunity itself."""
+    out: list[str] = []
+    since = 0
+    previous = ""
+    for written in _CHARACTER.findall(match[0]):  # a character reference is one character
+        character = unescape(written) if written.startswith("&") else written
+        if _BREAKS_ITSELF.match(character):
+            since = 0
+        elif since >= 2 * BREAK_EVERY or (
+            since >= BREAK_EVERY and _may_break_between(previous, character)
+        ):  # past twice the length it breaks anyway: a run of marks or dots is still bounded
+            out.append("\u200b")
+            since = 0
+        out.append(written)
+        since += 1
+        previous = character
+    return '<span class="long-word">' + "".join(out) + "</span>"
+
+
+# Scripts written without spaces, whose lines break between letters (UAX #14 ideographic
+# and complex-context classes): the layout engine breaks these runs itself.
+_BREAKS_ITSELF = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u1100-\u11ff\u2e80-\u303e"
+    "\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff"
+    "\uff00-\uffef\U00020000-\U0003fffd]"
+)
+
+
+def _may_break_between(before: str, after: str) -> bool:
+    """Whether a line may end after `before` and begin with `after`: not inside a grapheme
+    (a mark, a joiner, a variation selector or a skin tone joins what precedes it), not
+    before closing punctuation, not after opening punctuation."""
+    if before == "\u200d" or after == "\u200d":
+        return False
+    kind = unicodedata.category(after)
+    if kind[0] == "M" or kind == "Sk" or kind in ("Pe", "Pf", "Po"):
+        return False
+    return unicodedata.category(before) not in ("Ps", "Pi")
 
 
 def ascii_text(text: str, limit: int = 300) -> str:

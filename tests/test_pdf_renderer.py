@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import shutil
@@ -473,3 +474,107 @@ def test_raised_figures_read_true_in_the_outline_and_the_running_header(pdf_clie
     headline, headings = reader.outline
     assert (headline.title, [h.title for h in headings]) == ("CO₂ at 10⁶ tonnes", ["Area in m²"])
     assert "CO₂ at 10⁶ tonnes" in reader.pages[1].extract_text()
+
+
+def _image_boxes(pdf: pikepdf.Pdf, page: pikepdf.Page) -> list[tuple[float, float]]:
+    """The bottom and top (in points) of each image drawn on `page`, transforms composed."""
+    ctm, stack, boxes = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0], [], []
+    images = {
+        str(name)
+        for name, xobject in page.resources.get("/XObject", {}).items()
+        if xobject.get("/Subtype") == "/Image"
+    }
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop()
+        elif op == "cm":
+            a, b, c, d, e, f = (float(x) for x in operands)
+            A, B, C, D, E, F = ctm
+            ctm = [a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
+                   e * A + f * C + E, e * B + f * D + F]  # fmt: skip
+        elif op == "Do" and str(operands[0]) in images:
+            bottom, top = sorted((ctm[5], ctm[5] + ctm[3]))
+            boxes.append((bottom, top))
+    return boxes
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_a_tall_picture_keeps_to_one_page_with_its_caption(pdf_client, paper):
+    """A portrait photo declared 1200 by 1800 was drawn the measure wide, ran past the
+    sheet over the footer, and left its caption on the next page."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (400, 600), (30, 120, 200)).save(picture, "PNG")
+    src = "data:image/png;base64," + base64.b64encode(picture.getvalue()).decode()
+    image = {"type": "image", "src": src, "alt": "The mayor", "caption": "At her desk.",
+             "width": 1200, "height": 1800}  # fmt: skip
+    before, after = ({"type": "paragraph", "text": words} for words in ("Before.", "After."))
+    body = [before, image, after]
+    response = pdf_client.post(f"/v1/render/pdf?paper={paper}", json=minimal(body=body))
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        drawn = [(index, _image_boxes(pdf, page)) for index, page in enumerate(pdf.pages)]
+        ((index, [(bottom, top)]),) = [(i, boxes) for i, boxes in drawn if boxes]
+        height = float(pdf.pages[index].MediaBox[3])
+    margin_bottom, margin_top = 24 * 72 / 25.4, 22 * 72 / 25.4  # print.css's page margins
+    assert margin_bottom - 0.5 <= bottom < top <= height - margin_top + 0.5
+    assert "At her desk." in reader.pages[index].extract_text()
+
+
+@pytest.mark.parametrize("headline", ["市议会周二以七比二的投票结果批准了" * 17, "WWW MMM " * 37])
+def test_a_long_headline_keeps_the_running_head_on_the_sheet(pdf_client, headline):
+    """300 characters wrapped upwards from the running head's baseline, past the sheet's top."""
+    body = [{"type": "paragraph", "text": "word " * 300} for _ in range(6)]
+    article = minimal(headline=headline.strip()[:300], body=body, language="zh-Hans")
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        assert len(pdf.pages) > 1
+    boxes = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-bbox", "-", "-"],
+        input=response.data, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    tops = [float(top) for top in re.findall(r'yMin="([-0-9.]+)"', boxes)]
+    assert min(tops) >= 0
+    assert "…" in boxes  # cut, with an ellipsis
+
+
+def test_the_running_head_is_cut_at_a_word_within_its_columns():
+    from service.page import running_head
+
+    assert running_head("Short headline") == "Short headline"
+    cut = running_head("word " * 40)
+    assert cut.endswith("word…")
+    assert len(cut) <= 91
+    assert running_head("中" * 100) == "中" * 45 + "…"
+    from service.characters import bidi_problem
+
+    assert bidi_problem(running_head("\u202eturned " * 30)) is None  # what it cut is closed
+
+
+def test_a_list_holds_list_items_only_tags_included(pdf_client):
+    """Printed inline, the tags' white space became text beside each item: /Span in /L."""
+    article = minimal(tags=["transport", "council", "cycling"], body=[
+        {"type": "list", "style": "bulleted", "items": ["one", "two"]},
+    ])  # fmt: skip
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    found: list[tuple[str, str]] = []
+
+    def walk(node):
+        kids = node.get("/K")
+        kids = kids if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+        for kid in kids:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                if node.get("/S") == "/L":
+                    found.append((str(node.S), str(kid.S)))
+                walk(kid)
+
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        walk(pdf.Root.StructTreeRoot)
+    assert len(found) == 5  # two items, three tags
+    assert {kid for _, kid in found} == {"/LI"}

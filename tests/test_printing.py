@@ -99,6 +99,29 @@ def test_a_run_joined_by_no_break_spaces_prints_in_time(pdf_client):
         assert time.monotonic() - started < 10
 
 
+def test_long_runs_break_between_characters_never_inside_one_or_before_closing_marks():
+    """A break every 30 code points split a decomposed "hồng" (a line began with its
+    accent) and put a Chinese full stop at the start of a line."""
+    import unicodedata
+
+    from service.pdf_renderer import break_long_words
+
+    def pieces(text: str) -> list[str]:
+        html = break_long_words(f"<body><p>{text}</p></body>")
+        inner = html.split('<span class="long-word">', 1)[1].split("</span>", 1)[0]
+        return inner.split("\u200b")
+
+    vietnamese = unicodedata.normalize("NFD", "hồngtìmđườngnướcmắt" * 8)
+    assert len(pieces(vietnamese)) > 2
+    assert all(unicodedata.category(p[0])[0] != "M" for p in pieces(vietnamese))
+    chinese = "市议会周二批准" * 13 + "。" + "新的自行车道" * 5
+    assert "\u200b" not in break_long_words(f"<body><p>{chinese}</p></body>")  # breaks itself
+    dotted = "a" * 29 + "." * 3 + "b" * 40 + ")" + "c" * 40
+    assert all(p[0] not in ".)" for p in pieces(dotted))
+    for hostile in ("." * 10_000, "\u0301" * 10_000, "a\u200d" * 5_000):
+        assert max(len(p) for p in pieces(hostile)) <= 60  # still bounded
+
+
 def test_long_urls_print_whole(pdf_client):
     url = "https://example.org/" + long_word(1_950)  # links may be 2,000 long
     article = minimal(
