@@ -141,6 +141,11 @@ def pre_fork(server, worker) -> None:
     import multiprocessing
     import threading
 
+    for thread in threading.enumerate():
+        # A one-shot timer ends by itself: limits' memory storage (5.8) starts one for 10 ms
+        # when it is made, and again on use, so a worker starts its own when it needs one.
+        if isinstance(thread, threading.Timer):
+            thread.join(timeout=5)
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     children = multiprocessing.active_children()
     if threads or children:
