@@ -12,12 +12,14 @@ from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from . import pdf_languages
 from .errors import RenderRefused
 from .pdf_tags import finish_tagging
 from .templating import TEMPLATES_DIR
 from .url_fetcher import LeftOut, SafeURLFetcher
 
 logger = logging.getLogger(__name__)
+pdf_languages.install()
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 # A layout names the stylesheets over print.css and the PDF variant: a single article, an

@@ -639,3 +639,13 @@ def test_articles_not_printed_within_the_time_limit_are_given_up(env):
     assert time.perf_counter() - started < 3  # not the 10 s that ten articles would take
     assert refused.value.detail.startswith("The edition took longer than 0.5 s to print")
     assert printer.calls < 5  # the rest were given up before they reached a printer
+
+
+def test_language_changes_inside_articles_are_declared_in_the_edition(edition_pdf):
+    """Each article's own /Lang, and the languages inside it (an English word in the
+    Arabic article), survive the merge (PDF/UA-1 §7.2)."""
+    from .test_pdf_renderer import _languages
+
+    found = set(_languages(edition_pdf))
+    assert {("/Art", "ar"), ("/Art", "es"), ("/Art", "en")} <= found
+    assert ("/Span", "en") in found

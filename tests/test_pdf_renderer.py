@@ -578,3 +578,37 @@ def test_a_list_holds_list_items_only_tags_included(pdf_client):
         walk(pdf.Root.StructTreeRoot)
     assert len(found) == 5  # two items, three tags
     assert {kid for _, kid in found} == {"/LI"}
+
+
+def _languages(data: bytes) -> list[tuple[str, str]]:
+    """(structure type, /Lang) of every structure element that declares a language."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node):
+        kids = node.get("/K")
+        kids = kids if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+        for kid in kids:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                if "/Lang" in kid:
+                    found.append((str(kid.S), str(kid.Lang)))
+                walk(kid)
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        walk(pdf.Root.StructTreeRoot)
+    return found
+
+
+def test_every_change_of_language_is_declared_in_the_structure(pdf_client):
+    """PDF/UA-1 §7.2: WeasyPrint declared the document's language only, so a screen reader
+    read a Hebrew quote and French words with the English voice."""
+    body = [
+        {"type": "paragraph",
+         "text": 'He said <span lang="fr">je ne sais quoi</span>, and <q>Schadenfreude</q>.'},
+        {"type": "quote", "lang": "he", "text": "בְּרֵאשִׁית בָּרָא אֱלֹהִים"},
+    ]  # fmt: skip
+    response = pdf_client.post("/v1/render/pdf", json=minimal(body=body))
+    assert response.status_code == 200
+    assert set(_languages(response.data)) == {("/Span", "fr"), ("/BlockQuote", "he")}
+    # A label Broadsheet has no words for in the article's language is English, and says so.
+    response = pdf_client.post("/v1/render/pdf", json=minimal(language="yo"))
+    assert ("/Span", "en") in set(_languages(response.data))
