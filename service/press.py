@@ -84,12 +84,14 @@ class StoredPdf:
     etag: str
     data: bytes
     printed_at: datetime
+    left_out: tuple[str, ...] = ()  # what it left out, in Broadsheet-Warnings' words
 
 
 def _printed(state: PdfState) -> StoredPdf | None:
     if state.data is None or state.etag is None or state.printed_at is None:
         return None
-    return StoredPdf(state.etag, state.data, state.printed_at)
+    left_out = tuple(state.warnings.split("\n")) if state.warnings else ()
+    return StoredPdf(state.etag, state.data, state.printed_at, left_out)
 
 
 class _Superseded(Exception):
@@ -258,7 +260,8 @@ class Press:
             with timed_render("pdf"):
                 printed = job.print_with(self.get_printer())
             data = printed.data
-            for warning in job.warnings(printed):
+            warnings = job.warnings(printed)
+            for warning in warnings:
                 logger.warning("The stored PDF of %r left out: %s", article_id, warning)
         except RenderRefused as refusal:
             passing = isinstance(refusal, PrintTimedOut)
@@ -279,12 +282,12 @@ class Press:
         etag = hashlib.sha256(data).hexdigest()
         with self.database.writing() as session:
             kept = save_print(
-                session, article_id, version, self.layout, etag, data, printed_at, again
+                session, article_id, version, self.layout, etag, data, printed_at, again, warnings
             )
         if not kept:
             raise _Superseded()
         logger.info("Printed article %r (%d bytes)", article_id, len(data))
-        return StoredPdf(etag, data, printed_at)
+        return StoredPdf(etag, data, printed_at, tuple(warnings))
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the press threads once the prints already queued are done."""

@@ -64,6 +64,22 @@ class TestWithTheRealPrinter:
         assert len(printer.jobs) == 2
 
 
+    def test_a_stored_pdf_says_what_it_left_out_as_the_render_route_does(self, api, printer):
+        """The image was left out (its host is not allowed) and only the log said so: a
+        client fetching /articles/{id}.pdf could not know."""
+        image = {"type": "image", "src": "https://images.example.org/a.png", "alt": "A map"}
+        article = minimal(id="hotlinked", body=[{"type": "paragraph", "text": "Hi."}, image])
+        assert api.put(article).status_code == 201
+        answers = [api.get("/articles/hotlinked.pdf") for _ in range(2)]  # printed, then stored
+        assert len(printer.jobs) == 1
+        for answer in answers:
+            assert answer.status_code == 200
+            warning = answer.headers["Broadsheet-Warnings"]
+            assert warning.startswith('"/body/1/src: image left out, its alt text stands in')
+        assert api.put(minimal(id="whole")).status_code == 201
+        assert "Broadsheet-Warnings" not in api.get("/articles/whole.pdf").headers
+
+
 def test_readers_arriving_during_the_print_wait_for_that_same_print(stored_app, api, printer):
     printer.delay = 0.5
     assert api.put(minimal()).status_code == 201

@@ -60,6 +60,8 @@ class ArticlePdf(Base):
     etag: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     failure: Mapped[str | None] = mapped_column(Text)  # why it cannot be printed, if so
+    # What the PDF left out, one warning a line (Broadsheet-Warnings), if anything.
+    warnings: Mapped[str | None] = mapped_column(Text)
     # A refusal for time, or a PDF without an image whose server failed, may come out
     # better: printed again by the first reader after then. None: the outcome stands.
     retry_after: Mapped[datetime | None]

@@ -6,6 +6,7 @@ same version twice; a claim older than `stale_before` belongs to a process that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,7 @@ class PdfState:
     failure: str | None
     retry_after: datetime | None
     printed_at: datetime | None
+    warnings: str | None = None  # what the PDF left out, one warning a line
 
     @property
     def current(self) -> bool:
@@ -59,6 +61,7 @@ def pdf_state(session: Session, article_id: str) -> PdfState | None:
             ArticlePdf.failure,
             ArticlePdf.retry_after,
             ArticlePdf.printed_at,
+            ArticlePdf.warnings,
         )
         .outerjoin(ArticlePdf, ArticlePdf.article_id == StoredArticle.id)
         .where(StoredArticle.id == article_id)
@@ -102,14 +105,15 @@ def save_print(
     data: bytes,
     now: datetime,
     retry_after: datetime | None = None,
+    warnings: Sequence[str] = (),
 ) -> bool:
-    """Keep the PDF with its version (to be printed again after `retry_after`, if given);
-    False when the article was replaced or deleted meanwhile."""
+    """Keep the PDF with its version (to be printed again after `retry_after`, if given)
+    and what it left out; False when the article was replaced or deleted meanwhile."""
     saved = session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
         .values(layout=layout, etag=etag, data=data, failure=None, retry_after=retry_after)
-        .values(claimed_at=None, printed_at=now)
+        .values(claimed_at=None, printed_at=now, warnings="\n".join(warnings) or None)
     )
     return saved.rowcount == 1  # type: ignore[attr-defined]
 
@@ -128,6 +132,7 @@ def save_failure(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article_id, ArticlePdf.version == version)
         .values(layout=layout, etag=None, data=None, failure=failure, retry_after=retry_after)
+        .values(warnings=None)
         .values(claimed_at=None)
     )
 

@@ -19,6 +19,7 @@ from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
 from .caching import conditional
 from .list_query import article_query
+from .rendering import sf_string
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
 
@@ -69,8 +70,10 @@ def pdf(article_id: str) -> Response:
         printed = current_runtime().press.pdf(article_id)
     except NotFound:
         return not_found(article_id)
-    response = Response(printed.data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{article_id}.pdf"'
+    headers = {"Content-Disposition": f'inline; filename="{article_id}.pdf"'}
+    if printed.left_out:  # as the render route says it; logged when it was printed
+        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in printed.left_out)
+    response = Response(printed.data, mimetype="application/pdf", headers=headers)
     return conditional(response, etag=printed.etag, last_modified=printed.printed_at, ranges=True)
 
 
