@@ -8,13 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.article import Article
-from service.characters import squeezed, with_bidi_closed
+from service.characters import cut_at_word, squeezed
 from service.language import direction_of
 from service.reading import Field, ParagraphPart, Reading, read
 from service.settings import Settings
 
 TEASER_LENGTH = 240
-ELLIPSIS = "…"
 # A digest names at most this many quick reads, oldest first, and then says how many more
 # there were, linking to the list: each copy stays a mail of about a hundred kilobytes
 # (500 quick reads made 21 MB copies, near many relays' size limit).
@@ -90,18 +89,6 @@ def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
     if paragraph is None:
         return ""
     return cut_at_word(squeezed(paragraph.text.plain), length)
-
-
-def cut_at_word(text: str, length: int) -> str:
-    """`text` cut to `length` at a word boundary, with an ellipsis; any bidirectional
-    control the cut left open is closed, so it cannot reorder what follows the teaser."""
-    if len(text) <= length:
-        return text
-    cut = text[: length + 1]
-    space = cut.rfind(" ")
-    # One very long word: cut inside it rather than return nothing.
-    head = cut[:space] if space > 0 else text[:length]
-    return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)
 
 
 def assemble(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
@@ -141,9 +142,15 @@ def bidi_problem(value: str) -> str | None:
 def with_bidi_closed(value: str) -> str:
     """`value` with each bidirectional embedding, override or isolate it leaves open on its
     last line closed at its end, innermost first: for text cut from a longer field."""
+    return value + bidi_closers(bidi_left_open(value))
+
+
+def bidi_left_open(value: str, already: Sequence[str] = ()) -> list[str]:
+    """The bidirectional controls still open at the end of `value` (outermost first), given
+    those `already` open before it."""
+    open_controls = list(already)
     if not _BIDI_CONTROLS.search(value):
-        return value
-    open_controls: list[str] = []
+        return open_controls
     for character in value:
         if character in _OPENERS:
             open_controls.append(character)
@@ -152,7 +159,43 @@ def with_bidi_closed(value: str) -> str:
                 open_controls.pop()
         elif character in "\n\u2028\u2029":
             open_controls.clear()
-    return value + "".join(_OPENERS[opener] for opener in reversed(open_controls))
+    return open_controls
+
+
+def bidi_closers(open_controls: Sequence[str]) -> str:
+    """What closes `open_controls`, innermost first."""
+    return "".join(_OPENERS[opener] for opener in reversed(open_controls))
+
+
+def may_part(before: str, after: str) -> bool:
+    """Whether text may be cut or broken between `before` and `after` without splitting a
+    character as a reader sees it: a combining mark, a variation selector or a skin tone
+    belongs to what precedes it, and a zero-width joiner joins both sides."""
+    if before == "\u200d" or after == "\u200d":
+        return False
+    kind = unicodedata.category(after)
+    return kind[0] != "M" and kind != "Sk"
+
+
+ELLIPSIS = "…"
+
+
+def cut_at_word(text: str, length: int) -> str:
+    """`text` cut to at most `length` characters with an ellipsis: at the last space if one
+    falls in the second half, so no word is cut; else (scripts written without spaces, one
+    long word) between two characters that may part. Any bidirectional control the cut left
+    open is closed, so it cannot reorder what follows."""
+    if len(text) <= length:
+        return text
+    space = text.rfind(" ", 0, length + 1)
+    if space >= length // 2:
+        head = text[:space]
+    else:
+        end = length
+        while end > length // 2 and not may_part(text[end - 1], text[end]):
+            end -= 1
+        head = text[:end]
+    return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)
 
 
 def character_problem(value: str, *, line_breaks: bool) -> str | None:

@@ -15,6 +15,7 @@ from jinja2 import Environment
 from weasyprint.urls import iri_to_uri
 
 from .article import Article
+from .characters import may_part
 from .errors import RenderRefused
 from .metrics import count_pdf_cache
 from .page import article_context, link_labels
@@ -149,13 +150,10 @@ _BREAKS_ITSELF = re.compile(
 
 
 def _may_break_between(before: str, after: str) -> bool:
-    """Whether a line may end after `before` and begin with `after`: not inside a grapheme
-    (a mark, a joiner, a variation selector or a skin tone joins what precedes it), not
-    before closing punctuation, not after opening punctuation."""
-    if before == "\u200d" or after == "\u200d":
-        return False
-    kind = unicodedata.category(after)
-    if kind[0] == "M" or kind == "Sk" or kind in ("Pe", "Pf", "Po"):
+    """Whether a line may end after `before` and begin with `after`: not inside a character
+    as a reader sees it (characters.may_part), not before closing punctuation, not after
+    opening punctuation."""
+    if not may_part(before, after) or unicodedata.category(after) in ("Pe", "Pf", "Po"):
         return False
     return unicodedata.category(before) not in ("Ps", "Pi")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 from .article import Article
-from .characters import squeezed, words_of
+from .characters import bidi_closers, bidi_left_open, squeezed, words_of
 from .inline import Element, Text, marked, written_url
 from .labels import Labels, labels_for
 from .page import format_dateline
@@ -57,15 +58,18 @@ def _words(pieces: tuple[Piece, ...], links: bool = True) -> Iterator[str]:
 def _decorate(span: Span | Element, inner: str) -> str:
     if span.name == "a":
         href = span.attr("href") or ""
-        # mailto:desk@example.org is written as the address; with a ?subject= it stays a URL.
-        target = href.removeprefix("mailto:") if "?" not in href else href
+        # mailto:desk@example.org is written as the address, decoded (mailto:j%C3%B6rg@… is
+        # jörg@…), whatever the scheme's case; with a ?subject= it stays a URL.
+        scheme, _, address = href.partition(":")
+        target = unquote(address) if scheme.lower() == "mailto" and "?" not in href else href
         # The href is written (inline.written_url); words that are the URL as sent match it.
         words = inner.strip()
         if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
             return inner
         return f"{inner} {angled(target)}"
-    if span.name == "abbr" and span.attr("title"):
-        return f"{inner} ({span.attr('title')})"
+    title = span.attr("title") if span.name == "abbr" else None
+    if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once
+        return f"{inner} ({title})"
     return marked(span.name, inner)
 
 
@@ -82,9 +86,25 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
         fill = _fill if line.isascii() or not _WIDE.search(line) else _fill_wide
-        lines.append(fill(words_of(line), first, rest) or first.rstrip())
+        filled = fill(words_of(line), first, rest) or first.rstrip()
+        lines.append(filled if line.isascii() else _bidi_per_line(filled))
         first = rest
     return "\n".join(lines)
+
+
+def _bidi_per_line(filled: str) -> str:
+    """Each wrapped line closes the bidirectional controls open at its end and the next
+    reopens them after its indent: a terminal or mail client resolves direction line by
+    line, and an isolate split across lines left one opened and the next closed nothing."""
+    if "\n" not in filled:
+        return filled
+    out, carried = [], []
+    for line in filled.split("\n"):
+        body = line.lstrip(" ")
+        line = line[: len(line) - len(body)] + "".join(carried) + body
+        carried = bidi_left_open(body, carried)
+        out.append(line + bidi_closers(carried))
+    return "\n".join(out)
 
 
 def _fill(words: list[str], first: str, rest: str) -> str:

@@ -10,16 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digests.assemble import (
-    ELLIPSIS,
     MAX_ITEMS,
     TEASER_LENGTH,
     assemble,
-    cut_at_word,
     digest_date_at,
     digest_window,
     teaser_for,
 )
-from service.characters import bidi_problem
+from service.characters import ELLIPSIS, bidi_problem, cut_at_word
 from service.reading import read
 from service.settings import Settings
 
@@ -218,6 +216,32 @@ def test_teaser_without_any_paragraph_is_empty():
 )
 def test_cut_at_word(text, length, expected):
     assert cut_at_word(text, length) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "アップル社は12日、新型 iPhoneを発表した。"
+        + "価格は据え置きで、発売は来月になる見通しだ。" * 20,
+        "据新华社 报道，"
+        + "市议会周二以七比二的投票结果批准了沿河滨大道修建受保护自行车道的计划。" * 12,
+        "กรุงเทพฯ " + "ฝนตกหนักทำให้น้ำท่วมหลายพื้นที่ในเมืองหลวงเมื่อคืนที่ผ่านมา" * 8,
+    ],
+)
+def test_a_teaser_in_a_script_without_spaces_keeps_its_length(text):
+    """The cut went back to the one early space: a 400-character Japanese standfirst became
+    "アップル社は12日、新型 iPhone…"."""
+    cut = cut_at_word(text, TEASER_LENGTH)
+    assert TEASER_LENGTH // 2 <= len(cut) <= TEASER_LENGTH + 1
+    assert cut.endswith(ELLIPSIS)
+
+
+@pytest.mark.parametrize(("text", "lost"), [("x" + "👨‍👩‍👧" * 60, "\u200d…"), ("ก่" * 200, "ก…")])
+def test_a_cut_never_splits_a_character_as_a_reader_sees_it(text, lost):
+    """A joiner was left glued to the ellipsis; a Thai tone mark was dropped from its letter."""
+    cut = cut_at_word(text, 241)
+    assert not cut.endswith(lost)
+    assert cut[-2] in ("👧", "\u0e48")  # the family whole; the letter with its tone mark
 
 
 def test_a_long_standfirst_is_cut_like_a_paragraph():

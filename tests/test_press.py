@@ -63,7 +63,6 @@ class TestWithTheRealPrinter:
         assert "Council Approves" not in _pdf_text(after.data)
         assert len(printer.jobs) == 2
 
-
     def test_a_stored_pdf_says_what_it_left_out_as_the_render_route_does(self, api, printer):
         """The image was left out (its host is not allowed) and only the log said so: a
         client fetching /articles/{id}.pdf could not know."""

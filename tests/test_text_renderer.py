@@ -324,3 +324,34 @@ def test_raised_figures_and_quotes_read_true_everywhere_plain_text_goes(app, api
     assert f"<title>{want} — " in page
     item = api.get("/feed.json").get_json()["items"][0]
     assert (item["title"], item["summary"]) == (want, "CO₂ fell by 3 m³.")
+
+
+def test_a_wrapped_isolate_is_closed_and_reopened_on_each_line(post_json):
+    """The validator keeps every isolate on one line; the wrapping split one over four, the
+    first line left it open and the last closed nothing."""
+    from service.characters import bidi_problem
+
+    arabic = "هذا نص عربي طويل يستخدم لاختبار التفاف الأسطر في العرض النصي للمقالة " * 3
+    article = minimal(body=[{"type": "paragraph", "text": f"Start \u2067{arabic}\u2069 end."}])
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    lines = [line for line in text.splitlines() if "\u2067" in line or "\u2069" in line]
+    assert len(lines) >= 3
+    assert [bidi_problem(line) for line in lines] == [None] * len(lines)
+
+
+@pytest.mark.parametrize(
+    ("markup", "written"),
+    [
+        ('<a href="mailto:j%C3%B6rg@example.org">Jörg</a>', "Jörg <jörg@example.org>"),
+        ('<a href="mailto:j%C3%B6rg@example.org">jörg@example.org</a>', "jörg@example.org"),
+        ('<a href="MAILTO:desk@example.org">desk@example.org</a>', "desk@example.org"),
+        ('<abbr title="NASA">NASA</abbr>', "NASA"),
+        ('<abbr title="National Aeronautics">NASA</abbr>', "NASA (National Aeronautics)"),
+    ],
+)
+def test_addresses_are_written_decoded_and_nothing_twice(post_json, markup, written):
+    """An encoded mailto came out as <j%C3%B6rg@example.org>, neither URL nor address; an
+    upper-case MAILTO and an abbreviation titled with itself were written twice."""
+    article = minimal(body=[{"type": "paragraph", "text": f"See {markup} now."}])
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert f"See {written} now." in text

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..article import ARTICLE_ID, Article, Paragraph
-from ..characters import squeezed, with_bidi_closed
+from ..characters import cut_at_word, squeezed
 from ..errors import BadArticle, PreconditionFailed
 from ..validation import validate_article
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
@@ -53,10 +53,7 @@ def summary_text(article: Article) -> str:
         return article.standfirst.plain
     first = next((block for block in article.body if isinstance(block, Paragraph)), None)
     text = squeezed(first.text.plain) if first else ""
-    if len(text) <= SUMMARY_LENGTH:
-        return text
-    cut = text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:")
-    return with_bidi_closed(f"{cut}…")
+    return cut_at_word(text, SUMMARY_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
