@@ -98,7 +98,8 @@ def _bidi_per_line(filled: str) -> str:
     line, and an isolate split across lines left one opened and the next closed nothing."""
     if "\n" not in filled:
         return filled
-    out, carried = [], []
+    out: list[str] = []
+    carried: list[str] = []
     for line in filled.split("\n"):
         body = line.lstrip(" ")
         line = line[: len(line) - len(body)] + "".join(carried) + body
