@@ -17,7 +17,7 @@ from service.labels import labels_for
 from service.page import inline_html
 from service.reading import Reference
 from service.settings import Settings
-from service.text_renderer import WIDTH, angled, inline_text, wrap
+from service.text_renderer import angled, inline_text, underlined, wrap
 
 from .assemble import Digest
 
@@ -112,11 +112,12 @@ def render_digest(
 
 def digest_text(digest: Digest, settings: Settings) -> str:
     """The plain-text words: the title, then numbered headlines with teasers and links."""
-    title = digest_subject(digest, settings)
-    parts = [f"{title}\n{'=' * min(len(title), WIDTH)}", _count_shown(digest)]
+    parts = [underlined(digest_subject(digest, settings), "="), _count_shown(digest)]
     for number, item in enumerate(digest.items, start=1):
         # Its link is the article's, written below: a link inside would come first.
-        lines = [wrap(f"{number}. {inline_text(item.headline, links=False)}", "", "   ")]
+        section = f"{item.section}: " if item.section else ""  # as the HTML part shows it
+        headline = inline_text(item.headline, links=False)
+        lines = [wrap(f"{number}. {section}{headline}", "", "   ")]
         if item.teaser:
             lines.append(wrap(item.teaser, "   "))
         lines.append(f"   {angled(item.url)}")

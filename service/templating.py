@@ -19,4 +19,11 @@ def build_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         auto_reload=False,
         keep_trailing_newline=True,
     )
+    env.filters["wrapped"] = _wrapped  # text templates: a line filled to the text width
     return env
+
+
+def _wrapped(text: str) -> str:
+    from .text_renderer import wrap  # the renderers import this module
+
+    return wrap(text)

@@ -210,7 +210,7 @@ def _fill_wide(words: list[str], first: str, rest: str) -> str:
     return "\n".join(lines)
 
 
-def _underline(title: str, mark: str) -> str:
+def underlined(title: str, mark: str) -> str:
     """A title wrapped like the text, underlined as wide as its widest line."""
     lines = wrap(squeezed(title)).split("\n")
     return "\n".join(lines) + "\n" + mark * min(max(map(_columns, lines)), WIDTH)
@@ -221,7 +221,9 @@ def render_text(article: Article, settings: Settings) -> str:
     publisher = article.publisher.name if article.publisher else settings.publisher_name
     canonical = article.canonical_url or settings.article_url(article.id)
     labels = labels_for(article.language)
-    footer = [wrap(publisher), f"{labels['read_online']}: {angled(canonical)}"]
+    location = article.publisher.location if article.publisher else None
+    signed = f"{publisher} · {location}" if location else publisher  # as the mail signs it
+    footer = [wrap(signed), f"{labels['read_online']}: {angled(canonical)}"]
     if article.tags:
         footer.insert(1, wrap(", ".join(article.tags)))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
@@ -231,7 +233,9 @@ def article_text(reading: Reading) -> str:
     """The article's words, from headline to notes, as `reading` orders them (no signature)."""
     article = reading.article
     labels = labels_for(article.language)
-    parts = [_underline(inline_text(reading.headline), "=")]
+    # The section stands over the headline, as on the page and in the mail's HTML part.
+    title = underlined(inline_text(reading.headline), "=")
+    parts = [f"{wrap(article.section)}\n{title}" if article.section else title]
     if reading.standfirst:
         parts.append(wrap(inline_text(reading.standfirst)))
     meta = []
@@ -247,7 +251,7 @@ def article_text(reading: Reading) -> str:
     parts.append("\n".join(meta))
     parts.extend(_parts(reading, labels))
     if reading.notes:
-        parts.append(_underline(labels["notes"], "-"))
+        parts.append(underlined(labels["notes"], "-"))
         parts.append("\n".join(_note_lines(reading)))
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -257,7 +261,7 @@ def _parts(reading: Reading, labels: Labels) -> Iterator[str]:
         if isinstance(part, ParagraphPart):
             yield wrap(inline_text(part.text))
         elif isinstance(part, HeadingPart):
-            yield _underline(inline_text(part.text), "-" if part.source.level == 2 else "~")
+            yield underlined(inline_text(part.text), "-" if part.source.level == 2 else "~")
         elif isinstance(part, QuotePart):
             quote = wrap(f"“{inline_text(part.text)}”", indent="    ")
             if part.attribution:

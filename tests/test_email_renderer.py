@@ -211,7 +211,7 @@ def test_each_render_has_its_own_marker_and_nothing_is_left_behind(app):
 
 def test_email_text_part_is_text_not_html(app):
     text = _body(app, every_block(), for_subscriber=True).text
-    assert text.startswith("Every block & every element\n")
+    assert text.startswith("Science\nEvery block & every element\n")
     assert "a mail link <desk@example.org>" in text
     assert "&amp;" not in text
     assert "&lt;" not in text

@@ -242,3 +242,27 @@ def test_a_headline_with_a_link_links_once_to_the_article(app):
         assert [a.get("href") for a in h2.iter("a")] == [runtime.settings.article_url("linked")]
         assert " ".join(h2.text_content().split()) == "Council approves new lanes"
         assert h2.xpath(".//a/em")
+
+
+def test_the_digest_text_keeps_to_its_width_title_and_signature_included(app):
+    """The title and the signature (publisher, postal address) were written unwrapped: a
+    publisher name of thirty characters put the title past 72 columns on some dates."""
+    runtime = app.extensions["broadsheet"]
+    settings = runtime.settings.model_copy(
+        update={
+            "publisher_name": "The Riverside Evening Courier and Northside Brief",
+            "publisher_address": "Suite 1200, The Old Cotton Exchange Building, 1 Riverside "
+            "Drive, Duluth, Minnesota 55802, United States of America",
+        }
+    )
+    digest = assemble(
+        [quick_read("one", "2026-09-29T09:00:00Z")],
+        datetime(2026, 9, 30, tzinfo=UTC).date(),
+        settings.digest_time,
+        ZoneInfo("UTC"),
+        settings,
+    )
+    text = render_digest(digest, runtime.env, settings, runtime.inliner).text
+    long = [line for line in text.splitlines() if len(line) > 72 and "<" not in line]
+    assert long == []
+    assert "Wednesday, September 30, 2026" in " ".join(text.split())

@@ -22,7 +22,7 @@ def test_text_rendering(post_json):
     response = post_json("/v1/render/text", every_block())
     assert response.mimetype == "text/plain"
     text = response.get_data(as_text=True)
-    assert text.startswith("Every block & every element\n===")
+    assert text.startswith("Science\nEvery block & every element\n===")  # section, title
     assert "mail link <desk@example.org>" in text
     assert "[1]" in text
     notes = text.split("\nNotes\n-----\n\n")[1]
@@ -355,3 +355,26 @@ def test_addresses_are_written_decoded_and_nothing_twice(post_json, markup, writ
     article = minimal(body=[{"type": "paragraph", "text": f"See {markup} now."}])
     text = post_json("/v1/render/text", article).get_data(as_text=True)
     assert f"See {written} now." in text
+
+
+def test_the_section_and_the_publisher_s_place_are_in_the_text_too(app, post_json):
+    """The HTML part showed the section over the headline and the publisher's location in
+    the signature; the text part and /v1/render/text left both out, and so did the digest."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from digests.assemble import assemble
+    from digests.render import render_digest
+
+    article = minimal(section="City", publisher={"name": "Northside Brief", "location": "Duluth"})
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert text.startswith("City\nA minimal article\n===")
+    assert "\nNorthside Brief · Duluth\n" in text
+    runtime = runtime_of(app)
+    quick = validate_article(dict(article, kind="quick-read", published_at="2026-03-11T09:00:00Z"))
+    digest = assemble(
+        [quick], datetime(2026, 3, 12, tzinfo=UTC).date(), runtime.settings.digest_time,
+        ZoneInfo("UTC"), runtime.settings,
+    )  # fmt: skip
+    mail = render_digest(digest, runtime.env, runtime.settings, runtime.inliner).text
+    assert "\n1. City: A minimal article\n" in mail
