@@ -45,4 +45,4 @@ def test_flask_reaches_the_same_commands():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Council Approves Protected Bike Lanes")
+    assert result.stdout.startswith("City\nCouncil Approves Protected Bike Lanes")

@@ -156,7 +156,9 @@ def test_cli_renders_pdf(runner, tmp_path):
     assert out.read_bytes().startswith(b"%PDF-1.7")
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [("html", "<!DOCTYPE html>"), ("text", "Council")])
+@pytest.mark.parametrize(
+    ("fmt", "expected"), [("html", "<!DOCTYPE html>"), ("text", "City\nCouncil")]
+)
 def test_render_command(runner, fmt, expected, tmp_path):
     out = tmp_path / f"out.{fmt}"
     result = runner.invoke(

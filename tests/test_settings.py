@@ -398,7 +398,7 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
         PDF_WORKERS="1",
     )
     assert result.returncode == 0, result.stderr
-    assert out.read_text("utf-8").startswith("Council Approves")
+    assert out.read_text("utf-8").startswith("City\nCouncil Approves")
 
 
 # The README documents every setting -----------------------------------------------------
