@@ -171,6 +171,15 @@ class PreconditionFailed(BroadsheetError):
     title = "The resource is not the version the request names"
 
 
+class ArticleConflict(BroadsheetError):
+    """Writers creating and deleting one article kept taking it from under a PUT (ten times
+    over): nothing was stored, and the client may send it again."""
+
+    status = 409
+    slug = "article-conflict"
+    title = "The article kept changing while it was stored"
+
+
 class InvalidEdition(BroadsheetError):
     """An edition that cannot be set as asked (the same article twice, a malformed request);
     `errors` points at each field at fault when there is a request body."""

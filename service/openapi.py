@@ -233,6 +233,7 @@ def _operation(
     token: bool = False,
     problems: Sequence[int] = (),
     page: bool = False,
+    why: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "tags": [tag]}
     if parameters:
@@ -244,6 +245,8 @@ def _operation(
     answers = {str(status): answer for status, answer in responses.items()}
     for status in problems:
         answers.setdefault(str(status), _problem(status, page=page))
+    for status, reason in (why or {}).items():  # a problem this route has for a reason its own
+        answers[str(status)] = _problem(status, page=page, why=reason)
     operation["responses"] = dict(sorted(answers.items()))
     return operation
 
@@ -326,6 +329,7 @@ def _stored_articles() -> dict[str, Any]:
                 body=_json_body("Article", "The article; its id must be the one in the URL."),
                 token=True,
                 problems=[*BODY_PROBLEMS, 401, 412, 429],
+                why={409: "Writers creating and deleting this id kept taking it away; retry."},
             ),
             "get": _operation(
                 "The stored JSON, as it was sent",

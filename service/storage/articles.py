@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..article import ARTICLE_ID, Article, Paragraph
 from ..characters import cut_at_word, squeezed
-from ..errors import BadArticle, PreconditionFailed
+from ..errors import ArticleConflict, BadArticle, PreconditionFailed
 from ..validation import validate_article
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
 
@@ -101,23 +101,33 @@ class Stored:
     changed: bool  # a new version, which needs a new PDF
 
 
+CREATE_ATTEMPTS = 10
+
+
 def put_article(
     session: Session,
     article: Article,
     document: dict[str, Any],
-    now: datetime,
+    now: datetime | None = None,
     preconditions: Preconditions = Preconditions(),
 ) -> Stored:
-    """Create or replace the article; two writers racing on one id both end with a whole row."""
-    row = session.get(StoredArticle, article.id, with_for_update=True)
-    preconditions.check(row.version if row else None, row.stored_at if row else None)
+    """Create or replace the article; two writers racing on one id both end with a whole row.
+
+    The moment it is stored at is read once the row (or SQLite's write lock) is held, unless
+    `now` is given: a writer that waited for the lock across a second must not date its
+    version in a second readers were already told is over (a list's Last-Modified)."""
     version = content_version(document)
-    if row is None:
+    for _attempt in range(CREATE_ATTEMPTS):
+        row = session.get(StoredArticle, article.id, with_for_update=True)
+        moment = now or datetime.now(UTC)
+        preconditions.check(row.version if row else None, row.stored_at if row else None)
+        if row is not None:
+            break
         # After a deletion, the version it removed may have been stored this very second.
         deleted = session.get(ArticleDeletion, article.id)
         previous = deleted.deleted_at if deleted is not None else None
         row = StoredArticle(id=article.id)
-        _fill(row, article, document, version, next_stored_at(previous, now))
+        _fill(row, article, document, version, next_stored_at(previous, moment))
         try:
             with session.begin_nested():
                 session.add(row)
@@ -125,17 +135,16 @@ def put_article(
                 session.add(ArticlePdf(article_id=article.id, version=version))
         except IntegrityError:
             # Another writer created it between our look and our insert (PostgreSQL raises
-            # only once that writer has committed): replace what it stored.
+            # only once that writer has committed): look again, and replace what it stored,
+            # or create it after all if a deletion took it meanwhile.
             session.expunge_all()
-            row = session.get(StoredArticle, article.id, with_for_update=True)
-            if row is None:
-                raise
-            preconditions.check(row.version, row.stored_at)
-        else:
-            return Stored(row, created=True, changed=True)
+            continue
+        return Stored(row, created=True, changed=True)
+    else:  # writers and deleters kept taking it from under us; the client may try again
+        raise ArticleConflict("It kept being created and deleted meanwhile; try again.")
     if row.version == version:
         return Stored(row, created=False, changed=False)
-    _fill(row, article, document, version, next_stored_at(row.stored_at, now))
+    _fill(row, article, document, version, next_stored_at(row.stored_at, moment))
     reset = session.execute(
         update(ArticlePdf)
         .where(ArticlePdf.article_id == article.id)
@@ -179,10 +188,11 @@ def article_of(row: StoredArticle) -> Article:
 def delete_article(
     session: Session,
     article_id: str,
-    now: datetime,
+    now: datetime | None = None,
     preconditions: Preconditions = Preconditions(),
 ) -> bool:
-    """Delete the article and its PDF; False when there was none."""
+    """Delete the article and its PDF; False when there was none. The moment of deletion is
+    read once the row is held, unless `now` is given (see put_article)."""
     if not could_be_stored(article_id):
         return False
     row = session.get(StoredArticle, article_id, with_for_update=True)
@@ -190,7 +200,7 @@ def delete_article(
         return False
     preconditions.check(row.version, row.stored_at)
     session.execute(delete(StoredArticle).where(StoredArticle.id == article_id))
-    session.merge(ArticleDeletion(id=article_id, deleted_at=now))
+    session.merge(ArticleDeletion(id=article_id, deleted_at=now or datetime.now(UTC)))
     return True
 
 

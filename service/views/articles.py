@@ -87,8 +87,8 @@ def index() -> Response:
     query = replace(article_query(args, allowed=("cursor",), kind=QUICK_READ), limit=PAGE_SIZE)
     runtime = current_runtime()
     with runtime.database.reading() as session:
+        changed = last_change(session)  # first, as in views/feeds.py
         listed = list_articles(session, query)
-        changed = last_change(session)
     page = runtime.env.get_template("articles/list.html").render(
         site_context("Skip to the quick reads"),
         items=[_list_item(item, runtime.settings.timezone) for item in listed.items],

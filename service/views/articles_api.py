@@ -100,7 +100,7 @@ def put(article_id: str) -> Response:
     article = _article_for(article_id, data)
     runtime = current_runtime()
     with runtime.database.writing() as session:
-        stored = put_article(session, article, data, datetime.now(UTC), preconditions)
+        stored = put_article(session, article, data, preconditions=preconditions)
         summary = ArticleSummary.of(stored.article)
     if stored.changed:
         runtime.press.submit(summary.id, summary.version)
@@ -126,7 +126,7 @@ def delete(article_id: str) -> Response:
     require_token()
     preconditions = _preconditions()
     with current_runtime().database.writing() as session:
-        deleted = delete_article(session, article_id, datetime.now(UTC), preconditions)
+        deleted = delete_article(session, article_id, preconditions=preconditions)
     if not deleted:
         raise NotFound(f"There is no article {article_id!r}.")
     return Response(status=204)
