@@ -563,39 +563,22 @@ def test_a_list_holds_list_items_only_tags_included(pdf_client):
         {"type": "list", "style": "bulleted", "items": ["one", "two"]},
     ])  # fmt: skip
     response = pdf_client.post("/v1/render/pdf", json=article)
-    found: list[tuple[str, str]] = []
-
-    def walk(node):
-        kids = node.get("/K")
-        kids = kids if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
-        for kid in kids:
-            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
-                if node.get("/S") == "/L":
-                    found.append((str(node.S), str(kid.S)))
-                walk(kid)
-
     with pikepdf.open(io.BytesIO(response.data)) as pdf:
-        walk(pdf.Root.StructTreeRoot)
+        elements = list(_struct_elements(pdf.Root.StructTreeRoot))
+        lists = {e.objgen for e in elements if e.S == "/L"}
+        found = [str(e.S) for e in elements if "/P" in e and e.P.objgen in lists]
     assert len(found) == 5  # two items, three tags
-    assert {kid for _, kid in found} == {"/LI"}
+    assert set(found) == {"/LI"}
 
 
 def _languages(data: bytes) -> list[tuple[str, str]]:
     """(structure type, /Lang) of every structure element that declares a language."""
-    found: list[tuple[str, str]] = []
-
-    def walk(node):
-        kids = node.get("/K")
-        kids = kids if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
-        for kid in kids:
-            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
-                if "/Lang" in kid:
-                    found.append((str(kid.S), str(kid.Lang)))
-                walk(kid)
-
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        walk(pdf.Root.StructTreeRoot)
-    return found
+        return [
+            (str(e.S), str(e.Lang))
+            for e in _struct_elements(pdf.Root.StructTreeRoot)
+            if "/Lang" in e
+        ]
 
 
 def test_every_change_of_language_is_declared_in_the_structure(pdf_client):
