@@ -388,8 +388,13 @@ def _pages() -> dict[str, Any]:
                 "The stored article's PDF",
                 "pages",
                 {
-                    200: _ok(["application/pdf"], "The PDF.", "ETag"),
-                    206: _ok(["application/pdf"], "The range asked for.", "Content-Range"),
+                    200: _ok(["application/pdf"], "The PDF.", "ETag", "Broadsheet-Warnings"),
+                    206: _ok(
+                        ["application/pdf"],
+                        "The range asked for.",
+                        "Content-Range",
+                        "Broadsheet-Warnings",
+                    ),
                     304: _not_modified(),
                 },
                 parameters=[article_id],

@@ -117,7 +117,8 @@ def _break_runs(match: re.Match[str]) -> str:
 
 
 def _break_run(match: re.Match[str]) -> str:
-    """The run with a break opportunity after every BREAK_EVERY characters that have none
+    """The run with a break opportunity after every BREAK_EVERY columns (a wide character
+    counts two, so a run of full-width punctuation still fits the line) that have none
     of their own: never inside a character (a base and its marks, a joined sequence) and
     never next to punctuation that may not begin or end a line (until twice the length: a
     hostile run of nothing else must break too); a character of a script
@@ -127,21 +128,22 @@ def _break_run(match: re.Match[str]) -> str:
     previous = ""
     for written in _CHARACTER.findall(match[0]):  # a character reference is one character
         character = unescape(written) if written.startswith("&") else written
-        if _BREAKS_ITSELF.match(character):
-            since = 0
+        if _BREAKS_ITSELF.match(character) and unicodedata.category(character)[0] == "L":
+            since = 0  # a letter of such a script: a break may come before or after it
         elif since >= 2 * BREAK_EVERY or (
             since >= BREAK_EVERY and _may_break_between(previous, character)
         ):  # past twice the length it breaks anyway: a run of marks or dots is still bounded
             out.append("\u200b")
             since = 0
         out.append(written)
-        since += 1
+        since += 2 if unicodedata.east_asian_width(character) in "WF" else 1  # its width
         previous = character
     return '<span class="long-word">' + "".join(out) + "</span>"
 
 
 # Scripts written without spaces, whose lines break between letters (UAX #14 ideographic
-# and complex-context classes): the layout engine breaks these runs itself.
+# and complex-context classes): the layout engine breaks these runs itself, at their letters
+# (their punctuation, such as 。 and 」, may not begin a line: a run of it still gets breaks).
 _BREAKS_ITSELF = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u1100-\u11ff\u2e80-\u303e"
     "\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff"

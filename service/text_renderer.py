@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 from .article import Article
-from .characters import bidi_closers, bidi_left_open, squeezed, words_of
+from .characters import bidi_closers, bidi_left_open, character_problem, squeezed, words_of
 from .inline import Element, Text, marked, written_url
 from .labels import Labels, labels_for
 from .page import format_dateline
@@ -61,7 +61,17 @@ def _decorate(span: Span | Element, inner: str) -> str:
         # mailto:desk@example.org is written as the address, decoded (mailto:j%C3%B6rg@… is
         # jörg@…), whatever the scheme's case; with a ?subject= it stays a URL.
         scheme, _, address = href.partition(":")
-        target = unquote(address) if scheme.lower() == "mailto" and "?" not in href else href
+        target = href
+        if scheme.lower() == "mailto" and "?" not in href:
+            # Only a clean one-line address: decoding may bring back what no field may hold
+            # (an open override, a line break, bytes that are no UTF-8), which the href as
+            # sent was checked against; such a link stays written as sent.
+            try:
+                decoded = unquote(address, errors="strict")
+            except UnicodeDecodeError:
+                decoded = None
+            if decoded and not character_problem(decoded, line_breaks=False):
+                target = decoded
         # The href is written (inline.written_url); words that are the URL as sent match it.
         words = inner.strip()
         if words in (href, target) or (" " not in words and written_url(words) in (href, target)):

@@ -317,3 +317,12 @@ def test_the_page_passes_axe(client, axe, scheme):
 def test_the_page_passes_the_nu_checker(client, nu_checker, tmp_path):
     results = nu_checker({"docs": _docs(client)}, tmp_path)
     assert [(m.get("lastLine"), m["message"]) for m in results["docs"]] == []
+
+
+def test_every_pdf_route_declares_its_warnings_header(client):
+    """GET /articles/{id}.pdf says what it left out too; the document did not list it."""
+    document = _document(client)
+    stored = document["paths"]["/articles/{article_id}.pdf"]["get"]["responses"]
+    rendered = document["paths"]["/v1/render/pdf"]["post"]["responses"]
+    for answer in (stored["200"], stored["206"], rendered["200"]):
+        assert "Broadsheet-Warnings" in answer["headers"]

@@ -555,6 +555,7 @@ def test_the_running_head_is_cut_at_a_word_within_its_columns():
     from service.characters import bidi_problem
 
     assert bidi_problem(running_head("\u202eturned " * 30)) is None  # what it cut is closed
+    assert running_head("A" * 89 + "e\u0301" + "tail" * 10) == "A" * 89 + "…"  # é whole
 
 
 def test_a_list_holds_list_items_only_tags_included(pdf_client):

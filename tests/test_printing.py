@@ -122,6 +122,26 @@ def test_long_runs_break_between_characters_never_inside_one_or_before_closing_m
         assert max(len(p) for p in pieces(hostile)) <= 60  # still bounded
 
 
+@pytest.mark.parametrize("run", ["。" * 600, "「」" * 300, "ー" * 600])
+def test_a_run_of_full_width_punctuation_prints_whole(pdf_client, run):
+    """Counted as letters that break themselves, 。 after 。 got no break (none may begin a
+    line) and ran off the page: 49 of 600 were printed."""
+    article = minimal(id="marks", body=[{"type": "paragraph", "text": f"Start {run} end."}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    text = page_text(response.data)
+    assert sum(text.count(c) for c in set(run)) == len(run)
+
+
+def test_a_long_list_of_tags_wraps_and_prints_whole(pdf_client):
+    """With no space between the items, the tags were one unbreakable run: 12 of 40 printed."""
+    tags = [f"topic{n:02d}" for n in range(40)]
+    response = pdf_client.post("/v1/render/pdf", json=minimal(id="tagged", tags=tags))
+    assert response.status_code == 200
+    text = page_text(response.data)
+    assert [tag for tag in tags if tag not in text] == []
+
+
 def test_long_urls_print_whole(pdf_client):
     url = "https://example.org/" + long_word(1_950)  # links may be 2,000 long
     article = minimal(

@@ -378,3 +378,21 @@ def test_the_section_and_the_publisher_s_place_are_in_the_text_too(app, post_jso
     )  # fmt: skip
     mail = render_digest(digest, runtime.env, runtime.settings, runtime.inliner).text
     assert "\n1. City: A minimal article\n" in mail
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "mailto:%E2%80%AEgro.elpmaxe@ksed",  # an override no field may leave open
+        "mailto:desk%0D%0ABcc:x@evil.test@example.org",  # a line break
+        "mailto:d%FFesk@example.org",  # bytes that are no UTF-8
+    ],
+)
+def test_an_address_that_decodes_to_what_no_field_may_hold_stays_as_sent(post_json, href):
+    """Decoding brought back what the href as sent had been checked against."""
+    from service.characters import bidi_problem
+
+    text_of = minimal(body=[{"type": "paragraph", "text": f'Write to <a href="{href}">us</a>.'}])
+    text = post_json("/v1/render/text", text_of).get_data(as_text=True)
+    assert f"Write to us <{href}>." in text
+    assert bidi_problem(text) is None
