@@ -110,9 +110,7 @@ def _writers_of_one_id_in_turn(session: Session, article_id: str) -> None:
     does not exist yet, and creators racing deleters kept taking it from under each other.
     SQLite's write lock already makes every writer wait its turn."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(article_id, 0)))
-        )
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(article_id, 0))))
 
 
 def put_article(
