@@ -167,14 +167,17 @@ def bidi_closers(open_controls: Sequence[str]) -> str:
     return "".join(_OPENERS[opener] for opener in reversed(open_controls))
 
 
+def joins_previous(character: str) -> bool:
+    """Part of the character before it: a combining mark (variation selectors are marks
+    too: an ideograph's variant, an emoji's presentation) or a zero-width joiner."""
+    return character == "\u200d" or unicodedata.category(character)[0] == "M"
+
+
 def may_part(before: str, after: str) -> bool:
     """Whether text may be cut or broken between `before` and `after` without splitting a
-    character as a reader sees it: a combining mark, a variation selector or a skin tone
-    belongs to what precedes it, and a zero-width joiner joins both sides."""
-    if before == "\u200d" or after == "\u200d":
-        return False
-    kind = unicodedata.category(after)
-    return kind[0] != "M" and kind != "Sk"
+    character as a reader sees it: what joins the character before it, a skin tone, and
+    whatever follows a zero-width joiner stay with it."""
+    return before != "\u200d" and not joins_previous(after) and unicodedata.category(after) != "Sk"
 
 
 ELLIPSIS = "…"

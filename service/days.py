@@ -15,6 +15,15 @@ FIRST_DAY = dt.date.min + dt.timedelta(days=2)
 LAST_DAY = dt.date.max - dt.timedelta(days=1)
 
 
+def in_zone(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """`moment` in `zone`; within hours of 0001-01-01 or 9999-12-31, where the zone's time
+    is past the calendar's end, `moment` as it is (UTC)."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment
+
+
 def day_from(text: str) -> dt.date | None:
     """The day `text` names as YYYY-MM-DD (ASCII digits, a real date, from 0001-01-03 to
     9999-12-30), or None."""

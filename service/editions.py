@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, tzinfo
 from typing import Any
 
 from babel.dates import format_date
 
 from .article import Article
+from .days import in_zone
 from .errors import EditionTooLarge, EmptyEdition, InvalidEdition
 from .language import direction_of, locale_for
 from .pdf_renderer import MAX_CHARS_PER_PAGE
@@ -83,15 +84,6 @@ def text_length(article: Article) -> int:
     return sum(len(field.text) for field in read(article).fields())
 
 
-def _day_in(moment: datetime, zone: tzinfo) -> date:
-    """The day of `moment` in `zone`; within hours of 0001-01-01 or 9999-12-31, where the
-    zone's day is past the calendar's end, the day in UTC."""
-    try:
-        return moment.astimezone(zone).date()
-    except OverflowError:
-        return moment.astimezone(UTC).date()
-
-
 def plan_edition(
     articles: Sequence[Article],
     *,
@@ -131,7 +123,7 @@ def plan_edition(
     words = words_for(language)
     return Edition(
         title=title.strip() if title and title.strip() else words["edition"],
-        date=on or _day_in(max(a.published_at for a in articles), zone),
+        date=on or in_zone(max(a.published_at for a in articles), zone).date(),
         articles=tuple(articles),
         publication=publication,
         language=language,

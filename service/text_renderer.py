@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from urllib.parse import unquote
 
 from .article import Article
-from .characters import bidi_closers, bidi_left_open, character_problem, squeezed, words_of
+from .characters import (
+    bidi_closers,
+    bidi_left_open,
+    character_problem,
+    joins_previous,
+    squeezed,
+    words_of,
+)
 from .inline import Element, Text, marked, written_url
 from .labels import Labels, labels_for
 from .page import format_dateline
@@ -171,7 +177,7 @@ def _pieces(word: str) -> list[str]:
     piece = ""
     wide_before = False
     for character in word:
-        if _extends(character):
+        if joins_previous(character):
             piece += character  # a mark, joiner or variation selector stays with its base
             continue
         wide = _WIDE.match(character) is not None and _HANGUL.match(character) is None
@@ -187,17 +193,6 @@ def _pieces(word: str) -> list[str]:
         wide_before = wide
     pieces.append(piece)
     return pieces
-
-
-def _extends(character: str) -> bool:
-    """Part of the character before it: a combining mark, a zero-width joiner, a variation
-    selector (an ideograph's variant, an emoji's presentation)."""
-    return (
-        unicodedata.category(character) in ("Mn", "Me", "Mc")
-        or character == "\u200d"
-        or "\ufe00" <= character <= "\ufe0f"
-        or "\U000e0100" <= character <= "\U000e01ef"
-    )
 
 
 def _fill_wide(words: list[str], first: str, rest: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from babel.dates import format_date
 from flask import Blueprint, Response, request, url_for
 
+from ..days import in_zone
 from ..errors import NotFound
 from ..html_renderer import render_html
 from ..language import direction_of
@@ -19,7 +20,7 @@ from ..runtime import current_runtime
 from ..storage.articles import ArticleSummary, article_of, get_article, last_change, list_articles
 from .caching import conditional
 from .list_query import article_query
-from .rendering import sf_string
+from .rendering import warnings_header
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
 
@@ -72,7 +73,7 @@ def pdf(article_id: str) -> Response:
         return not_found(article_id)
     headers = {"Content-Disposition": f'inline; filename="{article_id}.pdf"'}
     if printed.left_out:  # as the render route says it; logged when it was printed
-        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in printed.left_out)
+        headers["Broadsheet-Warnings"] = warnings_header(printed.left_out)
     response = Response(printed.data, mimetype="application/pdf", headers=headers)
     return conditional(response, etag=printed.etag, last_modified=printed.printed_at, ranges=True)
 
@@ -102,10 +103,7 @@ def index() -> Response:
 def _list_item(item: ArticleSummary, timezone: tzinfo) -> dict[str, Any]:
     # The day in the publication's time zone (TIMEZONE), the one its editions and digests
     # file the article under; the database keeps only the UTC moment.
-    try:
-        published = item.published_at.astimezone(timezone)
-    except OverflowError:  # within hours of 0001-01-01 or 9999-12-31: that day in UTC
-        published = item.published_at
+    published = in_zone(item.published_at, timezone)
     return {
         "url": url_for("articles.page", article_id=item.id),
         "headline": item.headline,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from flask import Blueprint, Response, request
 
@@ -20,8 +21,13 @@ def say_left_out(headers: dict[str, str], warnings: list[str], what: str) -> Non
     """SPEC §2: nothing is silently dropped. A PDF lacking something is still useful, so it
     is sent, and what it lacks is said in Broadsheet-Warnings and in the log."""
     if warnings:
-        headers["Broadsheet-Warnings"] = ", ".join(sf_string(w) for w in warnings)
+        headers["Broadsheet-Warnings"] = warnings_header(warnings)
         logger.warning("%s left out: %s", what, "; ".join(warnings))
+
+
+def warnings_header(warnings: Sequence[str]) -> str:
+    """Broadsheet-Warnings: each warning an RFC 8941 string."""
+    return ", ".join(sf_string(w) for w in warnings)
 
 
 def sf_string(text: str) -> str:
