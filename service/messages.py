@@ -29,11 +29,12 @@ _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 # also for a reader that decodes our header and writes it out again.
 _ENCODED_WORD_START = "=?"
 _ENCODED_WORD_BROKEN = "=\u2060?"
-# Words written as they are: any printable ASCII in unstructured text (a Subject), atoms
-# and dots in a phrase (a display name). Anything else makes the whole text encoded-words.
+# Words written as they are: any printable ASCII in unstructured text (a Subject), atoms in
+# a phrase (a display name), where other printable ASCII ("J. R. R. Tolkien", a comma) is a
+# quoted-string: RFC 5322 §4 forbids generating the obsolete dotted phrase. Anything else
+# makes the whole text encoded-words.
 _TEXT_WORD = re.compile(r"[!-~]{1,60}")
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_PHRASE_WORD = re.compile(rf"(?=.{{1,60}}$){_ATEXT}+(?:\.{_ATEXT}*)*")
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60}")
 _ENCODED_WORD_BYTES = 36  # 48 base64 characters: a 60-character encoded-word
 _MACHINE_VALUE = re.compile(r"[!-~]{1,900}")
 _LIST_ID = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
@@ -83,6 +84,25 @@ def _header_words(text: str, plain_word: re.Pattern[str]) -> list[str]:
     words = text.split(" ")
     if not text or all(plain_word.fullmatch(word) for word in words):
         return [word for word in words if word]
+    return _encoded_words(text)
+
+
+def _phrase_words(text: str) -> list[str]:
+    """`text` as the words of a phrase: atoms as written; printable ASCII otherwise as one
+    quoted-string (a space in it may fold); anything else all encoded-words."""
+    text = header_text(text)
+    words = text.split(" ")
+    if not text or all(_ATOM.fullmatch(word) for word in words):
+        return [word for word in words if word]
+    if not all(_TEXT_WORD.fullmatch(word) for word in words):
+        return _encoded_words(text)
+    quoted = [word.replace("\\", "\\\\").replace('"', '\\"') for word in words]
+    quoted[0] = f'"{quoted[0]}'
+    quoted[-1] = f'{quoted[-1]}"'
+    return quoted
+
+
+def _encoded_words(text: str) -> list[str]:
     chunks: list[bytes] = [b""]
     for character in text:
         data = character.encode("utf-8")
@@ -127,7 +147,7 @@ def _mailbox_header(name: str, mailbox: Mailbox) -> _Folded:
 def _address_header(name: str, display_name: str, address: str) -> _Folded:
     if not header_text(display_name):
         return _folded(name, [address])
-    return _folded(name, [*_header_words(display_name, _PHRASE_WORD), f"<{address}>"])
+    return _folded(name, [*_phrase_words(display_name), f"<{address}>"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +210,7 @@ def _list_id_header(headers: ListHeaders) -> _Folded:
         raise ValueError(
             f"a List-Id is a dotted name such as daily.example.org: {headers.list_id!r}"
         )
-    words = _header_words(headers.list_name, _PHRASE_WORD)
+    words = _phrase_words(headers.list_name)
     return _folded("List-Id", [*words, f"<{headers.list_id}>"])
 
 

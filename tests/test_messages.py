@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+import email.utils
 import re
 from email import policy
 
@@ -182,7 +183,11 @@ def test_hostile_header_text_yields_exactly_the_intended_headers(subject, name, 
     assert "=?" not in parsed["Subject"]
     assert parsed["Subject"].replace("\u2060", "") == _as_one_line(subject).replace("\u2060", "")
     assert parsed["List-Id"].endswith(f"<{LIST.list_id}>")
-    assert _words(parsed["List-Id"]) == _words(f"{_as_one_line(list_name)} <{LIST.list_id}>")
+    phrase, _, list_id = parsed["List-Id"].rpartition("<")
+    phrase = phrase.strip()
+    if phrase.startswith('"'):  # a quoted-string; its quotes and escapes are syntax
+        phrase = email.utils.unquote(phrase)
+    assert _words(f"{phrase} <{list_id}") == _words(f"{_as_one_line(list_name)} <{LIST.list_id}>")
     for header, address in (("From", SENDER.address), ("To", READER.address)):
         (shown,) = parsed[header].addresses
         assert shown.addr_spec == address
@@ -218,6 +223,25 @@ def test_a_display_name_never_chooses_the_address():
 def test_any_display_name_stays_a_name(name):
     (shown,) = _parsed(serialise(_message(to=(name, "jane@example.org"))))["To"].addresses
     assert (shown.display_name, shown.addr_spec) == (name, "jane@example.org")
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("J. R. R. Tolkien", b'To: "J. R. R. Tolkien" <jane@example.org>'),
+        ("Doe, Jane", b'To: "Doe, Jane" <jane@example.org>'),
+        ('Jane "JJ" Doe', b'To: "Jane \\"JJ\\" Doe" <jane@example.org>'),
+        ("Jane Doe", b"To: Jane Doe <jane@example.org>"),
+    ],
+)
+def test_a_display_name_that_is_no_atoms_is_quoted_not_obsolete(name, written):
+    """RFC 5322 §4: the dotted phrase ("J. R. R. Tolkien" bare) is obsolete syntax, which
+    must not be generated; a reader's parser reports it as a defect."""
+    raw = serialise(_message(to=(name, "jane@example.org")))
+    assert written in _head_lines(raw)
+    header = _parsed(raw)["To"]
+    assert header.defects == ()
+    assert header.addresses[0].display_name == name
 
 
 @pytest.mark.parametrize(
