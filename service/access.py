@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 
 from flask import Flask, Response, g, request
 
@@ -43,6 +44,8 @@ def given_or_new_id(given: str | None) -> str:
 
 def _begin() -> None:
     g.request_started = time.perf_counter()
+    # Before the view reads anything: views/caching.py judges the dates it reads against it.
+    g.request_arrived_at = datetime.now(UTC)
     g.request_id = given_or_new_id(request.headers.get(HEADER))
     g.request_id_token = request_id.set(g.request_id)
 

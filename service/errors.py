@@ -213,6 +213,18 @@ class DigestNotDue(BroadsheetError):
     title = "The digest is not due yet"
 
 
+class StorageTooSlow(BroadsheetError):
+    """A write dated by the clock could not commit soon enough after that moment (see
+    storage/db.py): it was rolled back, so nothing is stored and the client may retry."""
+
+    status = 503
+    slug = "storage-too-slow"
+    title = "The database was too slow to store this"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
 class DigestUnsendable(BroadsheetError):
     """The settings cannot make a digest (BASE_URL is not https): refused before any copy is
     claimed, so nothing is marked failed for what the operator must mend."""

@@ -161,6 +161,12 @@ _WHY = {
 }
 
 
+_TOO_SLOW = (
+    "The database could not commit the write within a second of its date; nothing changed, "
+    "send it again."
+)
+
+
 def _header_refs(*names: str) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
@@ -329,7 +335,10 @@ def _stored_articles() -> dict[str, Any]:
                 body=_json_body("Article", "The article; its id must be the one in the URL."),
                 token=True,
                 problems=[*BODY_PROBLEMS, 401, 412, 429],
-                why={409: "Writers creating and deleting this id kept taking it away; retry."},
+                why={
+                    409: "Writers creating and deleting this id kept taking it away; retry.",
+                    503: _TOO_SLOW,
+                },
             ),
             "get": _operation(
                 "The stored JSON, as it was sent",
@@ -350,6 +359,7 @@ def _stored_articles() -> dict[str, Any]:
                 parameters=[if_match, if_unmodified_since],
                 token=True,
                 problems=[401, 404, 412, 429],
+                why={503: _TOO_SLOW},
             ),
         },
         "/v1/articles": {
@@ -418,6 +428,7 @@ def _pages() -> dict[str, Any]:
                 "feeds",
                 {200: _ok(["application/atom+xml"], "The feed.", "ETag"), 304: _not_modified()},
                 problems=[412],
+                page=True,
             )
         },
         "/feed.json": {
@@ -429,6 +440,7 @@ def _pages() -> dict[str, Any]:
                     304: _not_modified(),
                 },
                 problems=[412],
+                page=True,
             )
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import werkzeug.exceptions
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, json, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, _from_rate_limit)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
+    app.after_request(_vary_by_accept)
 
 
 def _from_broadsheet_error(error: BroadsheetError) -> Response:
@@ -116,8 +117,15 @@ def wants_html() -> bool:
         return False
     # Problem JSON first: a client that accepts anything (curl, requests: "*/*") gets it; a
     # page only goes to one that ranks HTML above JSON, as a browser does.
+    g.chose_by_accept = True  # a shared cache must keep the page and the JSON apart
     best = request.accept_mimetypes.best_match([PROBLEM_JSON, "application/json", "text/html"])
     return best == "text/html"
+
+
+def _vary_by_accept(response: Response) -> Response:
+    if g.get("chose_by_accept"):
+        response.vary.add("Accept")
+    return response
 
 
 def problem_response(body: dict, headers: dict[str, str] | None = None) -> Response:

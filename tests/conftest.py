@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from service import create_app
 from service.printing import Printed
 from service.runtime import Runtime, current_runtime
+from service.views import caching
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -69,6 +71,14 @@ def make_app():
     yield make
     for app in apps:
         runtime_of(app).engine.dispose()
+
+
+@pytest.fixture
+def dates_said_promptly(monkeypatch):
+    """Last-Modified said as soon as its second is over, without the margin left for dated
+    writes still on their way to their commit (service/views/caching.py): for tests of what a
+    date says, not of when it is first said (tests/test_dates_settle.py)."""
+    monkeypatch.setattr(caching, "DATE_SETTLES", timedelta(0))
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ def test_pages_link_to_the_feeds(api):
         }, path
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 @pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
 def test_every_page_answers_304_when_unchanged(api, path):
     api.put(_quick_read(1))
@@ -77,6 +78,7 @@ def test_every_page_answers_304_when_unchanged(api, path):
     assert api.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 @pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
 def test_a_replaced_article_is_never_answered_304(api, path):
     api.put(_quick_read(1))

@@ -512,6 +512,7 @@ def test_a_failed_if_match_on_a_get_is_a_412_problem_without_the_resource(api):
     assert api.get("/v1/articles/minimal", headers={"If-Match": "*"}).status_code == 200
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 def test_lists_change_when_an_article_changes_kind(api):
     first = minimal(id="first", kind="quick-read")
     second = minimal(id="second", kind="quick-read")
@@ -535,6 +536,7 @@ def test_lists_change_when_an_article_changes_kind(api):
 _QUICK_READ_LISTS = ("/feed.atom", "/feed.json", "/articles")
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 def test_a_date_is_said_once_its_second_is_over(api):
     """Two versions stored within one second shared one Last-Modified: a writer holding the
     first's date overwrote the second (If-Unmodified-Since), and a reader holding it was
@@ -558,6 +560,7 @@ def test_a_date_is_said_once_its_second_is_over(api):
     assert api.get("/v1/articles/minimal").get_json()["headline"] == "Second"
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 def test_an_article_stored_again_after_its_deletion_is_dated_after_it(api):
     """Deleted and stored again within a second, it had the old version's Last-Modified."""
     assert api.put(minimal()).status_code == 201
@@ -598,6 +601,7 @@ def test_a_version_is_never_dated_before_the_one_it_replaces():
     assert next_stored_at(earlier, later) == later
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
 def test_if_unmodified_since_guards_writes_when_if_match_is_absent(api):
     assert api.put(minimal()).status_code == 201
     time.sleep(1.1)  # a date is said once its second is over

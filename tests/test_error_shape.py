@@ -123,6 +123,26 @@ def test_a_browser_ranking_html_above_anything_gets_the_page(client):
     assert response.mimetype == "text/html"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nothing-here"), ("POST", "/feed.atom"), ("GET", "/articles/no-such-article")],
+)
+def test_an_answer_chosen_by_accept_says_so_to_caches(client, method, path):
+    """404 and 405 are cacheable by default: a shared cache must not give the page to an
+    API client, or the JSON to a browser (RFC 9110 §12.5.5)."""
+    page = client.open(path, method=method, headers={"Accept": "text/html"})
+    problem = client.open(path, method=method, headers={"Accept": "*/*"})
+    assert (page.mimetype, problem.mimetype) == ("text/html", "application/problem+json")
+    for response in (page, problem):
+        assert "Accept" in response.vary, (path, response.mimetype)
+
+
+def test_an_answer_the_same_for_every_accept_does_not_vary(client):
+    response = client.get("/v1/nothing-here", headers={"Accept": "text/html"})
+    assert response.mimetype == "application/problem+json"
+    assert "Accept" not in response.vary
+
+
 def test_wrong_method_is_405_problem(client):
     response = client.get("/v1/render/html")
     assert response.status_code == 405

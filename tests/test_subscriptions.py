@@ -462,6 +462,19 @@ def test_forged_altered_or_wrong_purpose_tokens_are_404(app, client, route, whic
     assert rows(app)["t@example.org"].status == "pending"
 
 
+@pytest.mark.parametrize("route", ["/subscribe/confirm/", "/unsubscribe/"])
+@pytest.mark.parametrize("accept", ["*/*", "application/json", "text/html"])
+def test_a_broken_link_opened_is_a_page_and_posted_is_negotiated(client, route, accept):
+    """Opened from a mail (GET), a link is a page whatever the Accept, broken or not (as the
+    README says); a POST to one is answered as any other form: by Accept."""
+    opened = client.get(route + "not-a-token", headers={"Accept": accept})
+    assert (opened.status_code, opened.mimetype) == (404, "text/html")
+    posted = client.post(route + "not-a-token", headers={"Accept": accept})
+    wanted = "text/html" if accept == "text/html" else "application/problem+json"
+    assert (posted.status_code, posted.mimetype) == (404, wanted)
+    assert "Accept" in posted.vary
+
+
 def test_a_confirmation_link_expires_and_an_unsubscribe_link_never_does(app, client, monkeypatch):
     client.post("/subscribe", json={"email": "old@example.org"})
     subscriber = rows(app)["old@example.org"]

@@ -18,6 +18,7 @@ from ..article import ARTICLE_ID, Article, Paragraph
 from ..characters import cut_at_word, squeezed
 from ..errors import ArticleConflict, BadArticle, PreconditionFailed
 from ..validation import validate_article
+from .db import date_write
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
 
 SUMMARY_LENGTH = 280
@@ -129,7 +130,7 @@ def put_article(
     _writers_of_one_id_in_turn(session, article.id)
     for _attempt in range(CREATE_ATTEMPTS):
         row = session.get(StoredArticle, article.id, with_for_update=True)
-        moment = now or datetime.now(UTC)
+        moment = now or date_write(session)
         preconditions.check(row.version if row else None, row.stored_at if row else None)
         if row is not None:
             break
@@ -211,7 +212,7 @@ def delete_article(
         return False
     preconditions.check(row.version, row.stored_at)
     session.execute(delete(StoredArticle).where(StoredArticle.id == article_id))
-    session.merge(ArticleDeletion(id=article_id, deleted_at=now or datetime.now(UTC)))
+    session.merge(ArticleDeletion(id=article_id, deleted_at=now or date_write(session)))
     return True
 
 

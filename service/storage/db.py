@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
@@ -12,6 +12,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from ..errors import StorageTooSlow
 
 BUSY_TIMEOUT_SECONDS = 10
 # Stable constraint names, so migrations name the same thing on SQLite and PostgreSQL.
@@ -23,6 +25,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 _WRITE = "broadsheet_write"
+# A writer that dates what it stores by the clock commits within this of that moment, or not
+# at all: readers say a date only once it is older than this and a margin (views/caching.py),
+# so no version dated in a second they already named can appear afterwards.
+DATED_WRITE_LIMIT = timedelta(seconds=1)
+_DATED = "broadsheet_dated_at"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -116,6 +123,21 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A session in a transaction that commits when the block ends, or rolls back."""
+        """A session in a transaction that commits when the block ends, or rolls back.
+
+        A write dated by `date_write` that reaches its commit more than DATED_WRITE_LIMIT
+        after that moment is rolled back (StorageTooSlow): the client may send it again."""
         with self._writers.begin() as session:
             yield session
+            dated = session.info.get(_DATED)
+            if dated is not None and datetime.now(UTC) - dated > DATED_WRITE_LIMIT:
+                raise StorageTooSlow(
+                    "The database took too long to store this; nothing was stored, send it again."
+                )
+
+
+def date_write(session: Session) -> datetime:
+    """The moment a write in `session` is dated at: now, with a promise to commit soon after."""
+    moment = datetime.now(UTC)
+    session.info.setdefault(_DATED, moment)
+    return moment

@@ -14,12 +14,18 @@ copy of the request without the preconditions it would otherwise judge in its ow
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from flask import Response, request
+from flask import Response, g, request
 from werkzeug.http import parse_date, parse_etags, unquote_etag
 
 from ..errors import PreconditionFailed
+from ..storage.db import DATED_WRITE_LIMIT
+
+SECOND = timedelta(seconds=1)
+# How long after its second a date is first said: the longest a dated write may take to
+# commit, and as much again for the commit itself.
+DATE_SETTLES = 2 * DATED_WRITE_LIMIT
 
 _PRECONDITIONS = (
     "HTTP_IF_MATCH",
@@ -45,11 +51,16 @@ def conditional(
         response.last_modified = last_modified
     response.cache_control.no_cache = True
     modified = response.last_modified  # whole seconds, as the header says it
-    if modified is not None and modified >= datetime.now(UTC).replace(microsecond=0):
+    arrived = g.get("request_arrived_at") or datetime.now(UTC)
+    if modified is not None and modified + SECOND + DATE_SETTLES > arrived:
         # A date names one version only once its second is over (RFC 9110 §8.8.2.2): another
-        # change within it would carry the same date. Until then, or while a version is
-        # dated ahead (versions stored in quick succession are a second apart), no date is
-        # said and the ETag alone validates; the comparisons below keep the true date.
+        # change within it would carry the same date. And a write dated in that second may
+        # still be on its way to its commit, for up to DATED_WRITE_LIMIT (storage/db.py):
+        # a list said to be of that date without it would keep its 304 once it lands. Hence
+        # the margin, counted from when the request arrived, before it read anything. Until
+        # then, or while a version is dated ahead (versions stored in quick succession are a
+        # second apart), no date is said and the ETag alone validates; the comparisons below
+        # keep the true date.
         del response.headers["Last-Modified"]
     if not _if_match_holds(etag, modified):
         raise PreconditionFailed(
