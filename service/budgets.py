@@ -44,7 +44,9 @@ _ELEMENT = re.compile(r"<[A-Za-z]")
 
 def check_budget(data: Any) -> None:
     """Raise OverBudget, naming each limit passed and where, if `data` costs too much."""
-    errors = _block_errors(data) + _walk_errors(data)
+    errors = _block_errors(data)
+    if _passes_a_walk_limit(data):
+        errors += _walk_errors(data)
     if errors:
         names = ", ".join(limit.describe() for limit, _ in errors)
         raise OverBudget(
@@ -76,6 +78,38 @@ class _Tally:
         if before + count > limit.maximum:
             path = (*path, max(0, limit.maximum - before))
         self.add(limit, count, path)
+
+
+def _passes_a_walk_limit(data: Any) -> bool:
+    """Whether `_walk_errors` finds anything: the same totals, without the paths it keeps to
+    point at where a limit is passed, which cost more than the counting."""
+    if not isinstance(data, (dict, list)):
+        return bool(_walk_errors(data))
+    values, characters, elements, references = 1, 0, 0, 0
+    stack: list[dict | list] = [data]
+    while stack:
+        container = stack.pop()
+        values += len(container)
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, item in pairs:
+            if isinstance(item, str):
+                if key == "src":
+                    continue  # image bytes have their own cap (service/images.py)
+                characters += len(item)
+                if "<" in item:
+                    elements += len(_ELEMENT.findall(item))
+                if "[^" in item:
+                    references += item.count("[^")
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
+        if (
+            values > VALUES.maximum
+            or characters > CHARACTERS.maximum
+            or elements > ELEMENTS.maximum
+            or references > NOTE_REFERENCES.maximum
+        ):
+            return True
+    return False
 
 
 def _walk_errors(data: Any) -> list[tuple[Limit, str]]:

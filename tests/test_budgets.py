@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from service import budgets
+from service import budgets, validation
 from service.article import Article
 from service.errors import BadArticle, OverBudget
 from service.validation import validate_article
@@ -183,3 +185,42 @@ def test_the_worst_allowed_article_renders_in_bounded_time_and_memory(name):
         assert seconds < 3, (fmt, seconds)
         assert size < 20_000_000, (fmt, size)
     assert figures["rss_mb"] < 600, figures
+
+
+# The quick count and the walk that names where: the same verdict ------------------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["", "word", "<em>a</em> [^n]", "<br><b>x</b>", "[^a][^b]", "long " * 5]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["text", "src", "items", "a"]), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_json_values)
+def test_the_quick_count_passes_a_limit_exactly_when_the_walk_names_one(data):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, maximum in (
+            ("VALUES", 12),
+            ("CHARACTERS", 40),
+            ("ELEMENTS", 3),
+            ("NOTE_REFERENCES", 2),
+        ):
+            limit = getattr(budgets, name)
+            patch.setattr(budgets, name, budgets.Limit(limit.key, maximum, limit.words))
+        assert budgets._passes_a_walk_limit(data) == bool(budgets._walk_errors(data))
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.dictionaries(st.text(max_size=2), _json_values, max_size=4), limit=st.integers(0, 4))
+def test_the_quick_depth_check_agrees_with_the_pointers(data, limit):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validation, "MAX_DEPTH", limit)
+        named = list(validation._depth_errors(data, "", 0))
+    assert validation._nests_deeper_than(data, limit) == bool(named)
