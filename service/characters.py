@@ -180,6 +180,22 @@ def may_part(before: str, after: str) -> bool:
     return before != "\u200d" and not joins_previous(after) and unicodedata.category(after) != "Sk"
 
 
+def may_part_at(text: str, index: int) -> bool:
+    """`may_part` between text[index - 1] and text[index], knowing the run around them: a
+    flag is a pair of regional indicators, so in a run of them a pair is never parted."""
+    if is_regional_indicator(text[index - 1]) and is_regional_indicator(text[index]):
+        start = index - 1
+        while start > 0 and is_regional_indicator(text[start - 1]):
+            start -= 1
+        return (index - start) % 2 == 0
+    return may_part(text[index - 1], text[index])
+
+
+def is_regional_indicator(character: str) -> bool:
+    """One of the 26 letters two of which make a flag (🇫 🇷: 🇫🇷)."""
+    return "\U0001f1e6" <= character <= "\U0001f1ff"
+
+
 ELLIPSIS = "…"
 
 
@@ -195,7 +211,7 @@ def cut_at_word(text: str, length: int) -> str:
         head = text[:space]
     else:
         end = length
-        while end > length // 2 and not may_part(text[end - 1], text[end]):
+        while end > length // 2 and not may_part_at(text, end):
             end -= 1
         head = text[:end]
     return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)

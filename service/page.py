@@ -18,7 +18,7 @@ from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
-from .characters import may_part, with_bidi_closed
+from .characters import may_part_at, with_bidi_closed
 from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
@@ -125,8 +125,8 @@ def running_head(words: str, columns: int = RUNNING_HEAD_COLUMNS) -> str:
     for index, character in enumerate(words):
         used += 2 if unicodedata.east_asian_width(character) in "WF" else 1
         if used > columns:
-            while index > 1 and not may_part(words[index - 1], words[index]):
-                index -= 1  # a letter keeps its marks
+            while index > 1 and not may_part_at(words, index):
+                index -= 1  # a letter keeps its marks, a flag its two halves
             cut = words[:index]
             space = cut.rfind(" ")
             return with_bidi_closed((cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…")

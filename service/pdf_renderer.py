@@ -15,7 +15,7 @@ from jinja2 import Environment
 from weasyprint.urls import iri_to_uri
 
 from .article import Article
-from .characters import may_part
+from .characters import is_regional_indicator, may_part
 from .errors import RenderRefused
 from .metrics import count_pdf_cache
 from .page import article_context, link_labels
@@ -126,18 +126,22 @@ def _break_run(match: re.Match[str]) -> str:
     out: list[str] = []
     since = 0
     previous = ""
+    indicators = 0  # regional indicators just before this character: odd, a flag is open
     for written in _CHARACTER.findall(match[0]):  # a character reference is one character
         character = unescape(written) if written.startswith("&") else written
+        in_flag = indicators % 2 == 1 and is_regional_indicator(character)
         if _BREAKS_ITSELF.match(character) and unicodedata.category(character)[0] == "L":
             since = 0  # a letter of such a script: a break may come before or after it
-        elif since >= 2 * BREAK_EVERY or (
-            since >= BREAK_EVERY and _may_break_between(previous, character)
+        elif not in_flag and (
+            since >= 2 * BREAK_EVERY
+            or (since >= BREAK_EVERY and _may_break_between(previous, character))
         ):  # past twice the length it breaks anyway: a run of marks or dots is still bounded
             out.append("\u200b")
             since = 0
         out.append(written)
         since += 2 if unicodedata.east_asian_width(character) in "WF" else 1  # its width
         previous = character
+        indicators = indicators + 1 if is_regional_indicator(character) else 0
     return '<span class="long-word">' + "".join(out) + "</span>"
 
 

@@ -244,6 +244,17 @@ def test_a_cut_never_splits_a_character_as_a_reader_sees_it(text, lost):
     assert cut[-2] in ("👧", "\u0e48")  # the family whole; the letter with its tone mark
 
 
+@pytest.mark.parametrize("lead", range(230, 242))
+def test_a_cut_never_splits_a_flag(lead):
+    """A flag is a pair of regional indicators; a cut between them left half a flag, which
+    shows as a lone letter in a box."""
+    france, germany = "\U0001f1eb\U0001f1f7", "\U0001f1e9\U0001f1ea"
+    cut = cut_at_word("x" * lead + (france + germany) * 5, 241)
+    flags = cut.removesuffix(ELLIPSIS).lstrip("x")
+    assert len(flags) % 2 == 0
+    assert flags == (france + germany) * (len(flags) // 4) + (france if len(flags) % 4 else "")
+
+
 def test_a_long_standfirst_is_cut_like_a_paragraph():
     """The whole standfirst went into every copy of the digest, however long."""
     words = " ".join(f"word{n}" for n in range(100))

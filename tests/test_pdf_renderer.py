@@ -556,6 +556,8 @@ def test_the_running_head_is_cut_at_a_word_within_its_columns():
 
     assert bidi_problem(running_head("\u202eturned " * 30)) is None  # what it cut is closed
     assert running_head("A" * 89 + "e\u0301" + "tail" * 10) == "A" * 89 + "…"  # é whole
+    france = "\U0001f1eb\U0001f1f7"
+    assert running_head("A" * 89 + france * 3) == "A" * 89 + "…"  # no half flag
 
 
 def test_a_list_holds_list_items_only_tags_included(pdf_client):

@@ -118,6 +118,8 @@ def test_long_runs_break_between_characters_never_inside_one_or_before_closing_m
     assert "\u200b" not in break_long_words(f"<body><p>{chinese}</p></body>")  # breaks itself
     dotted = "a" * 29 + "." * 3 + "b" * 40 + ")" + "c" * 40
     assert all(p[0] not in ".)" for p in pieces(dotted))
+    flags = "a" * 29 + "\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea" * 10
+    assert all(len(p.lstrip("a")) % 2 == 0 for p in pieces(flags))  # a break splits no flag
     for hostile in ("." * 10_000, "\u0301" * 10_000, "a\u200d" * 5_000):
         assert max(len(p) for p in pieces(hostile)) <= 60  # still bounded
 
