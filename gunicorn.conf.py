@@ -42,6 +42,16 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number from the environment, or one line saying what is wrong (not a trace)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdecimal() and 1 <= int(raw) <= 1024):
+        sys.exit(f"{name}={raw[:40]!r} is not valid: expected a whole number from 1 to 1024")
+    return int(raw)
+
+
 # The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a
 # PDF may wait for an idle printer (up to PDF_TIME_LIMIT) and be printed (up to it again;
 # a reader of a stored PDF waits three times the limit, the press's own bound). An edition
@@ -56,10 +66,10 @@ bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"]
 # Rendering is CPU work under the GIL, so one process per core; PDFs are laid out by
 # each worker's printer processes (PDF_WORKERS of them), so more workers would mean more
 # printers competing for the same cores and more memory, not more throughput.
-workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
+workers = _count("WEB_CONCURRENCY", max(2, _cores()))
 # Threads let a worker answer other requests while one waits for its printer or its body.
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+threads = _count("GUNICORN_THREADS", 4)
 preload_app = True
 timeout = int(REQUEST_LIMIT + MARGIN)
 # SIGTERM lets every request in flight finish: as long as the longest may take.

@@ -8,6 +8,7 @@ builds the app only when a command runs, so `--help` never needs the settings.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,12 +57,16 @@ def app_or_exit() -> Flask:
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
-        from dotenv import load_dotenv
+        from dotenv import dotenv_values
 
         try:
-            load_dotenv(env_file, override=False, encoding="utf-8")
+            values = dotenv_values(env_file, encoding="utf-8")
         except UnicodeDecodeError as error:
             raise BadSettings(f"{env_file} is not UTF-8 (byte {error.start})") from None
+        for name, value in values.items():
+            # A variable set but empty is unset to the settings: the file's value counts.
+            if value is not None and not os.environ.get(name, "").strip():
+                os.environ[name] = value
     ctx.obj = ScriptInfo(create_app=app_or_exit, set_debug_flag=False)
 
 

@@ -16,13 +16,15 @@ import click
 from alembic.util.exc import CommandError
 from flask import current_app
 from flask.cli import with_appcontext
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .article import Article
 from .days import day_from
 from .edition_printer import print_edition
+from .edition_request import Title
 from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .formats import FORMATS, PAPERS, Rendering
@@ -32,6 +34,9 @@ from .runtime import Runtime, current_runtime
 from .storage import schema
 from .storage.editions import named, published_on
 from .validation import article_from_bytes
+
+# The title rules of POST /v1/editions, for --title.
+_TITLE: TypeAdapter[str] = TypeAdapter(Title)
 
 
 class _Day(click.ParamType):
@@ -194,6 +199,12 @@ def edition_command(
         raise click.BadParameter(
             f"{language!r} is not a registered BCP 47 tag", param_hint="--lang"
         )
+    if title is not None:
+        try:
+            title = _TITLE.validate_python(title)
+        except ValidationError as error:
+            reason = error.errors(include_url=False)[0]["msg"]
+            raise click.BadParameter(f"the title {reason}", param_hint="--title") from None
     if not output.parent.is_dir():
         raise click.BadParameter(f"{output.parent} is not a folder", param_hint="-o")
     runtime = current_runtime()
@@ -274,7 +285,6 @@ def serve_command(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     prepare_database(current_runtime())
     database = shown_database(current_runtime().engine.url)
-    click.echo(f"Broadsheet on http://{host}:{port}/ (database: {database})")
     # A client silent for BODY_TIMEOUT (in its headers, its body or between requests) is
     # dropped, so a stalled connection does not hold a thread; the body's own deadline is
     # in request_body.
@@ -286,15 +296,21 @@ def serve_command(host: str, port: int) -> None:
         # would carry the whole path: a confirm or unsubscribe link, token and all.
         {"timeout": timeout, "log_request": lambda self, code="-", size="-": None},
     )
-    run_simple(
-        host,
-        port,
-        app,
-        threaded=True,
-        use_reloader=False,
-        use_debugger=False,
-        request_handler=handler,
-    )
+    try:
+        server = make_server(host, port, app, threaded=True, request_handler=handler)
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot listen on {host} port {port}: {error.strerror}"
+        ) from None
+    # The address bound, so --port 0 names the port chosen; an IPv6 host in brackets.
+    bound = f"[{host}]" if ":" in host else host
+    click.echo(f"Broadsheet on http://{bound}:{server.server_port}/ (database: {database})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @click.group("db")

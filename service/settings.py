@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import importlib.util
+import inspect
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -103,7 +105,7 @@ class Settings(BaseModel):
     )
     secret_key: str | None = setting(
         None,
-        "a long random string, the same in every process (signs tokens)",
+        "a long random string (16 characters at least), the same in every process (signs tokens)",
         shown="required unless ENV is development or test",
         secret=True,
     )
@@ -229,11 +231,16 @@ class Settings(BaseModel):
             settings = cls(**values)
         except ValidationError as error:
             raise SettingsError(_error_lines(error, values)) from None
-        if not settings.secret_key and settings.env == "production":
+        if settings.env == "production" and len(settings.secret_key or "") < MIN_SECRET_KEY:
+            # It signs confirmation and unsubscribe links and the forms' CSRF cookie: a short
+            # one can be guessed, and every link forged.
+            given = "is required" if not settings.secret_key else "is too short"
             raise SettingsError(
                 [
-                    f"{env_name('secret_key')} is required: expected "
-                    f"{cls.model_fields['secret_key'].description}; on a developer's machine, "
+                    f"{env_name('secret_key')} {given}: expected "
+                    f"{cls.model_fields['secret_key'].description}, such as python3 -c "
+                    "'import secrets; print(secrets.token_urlsafe(32))' makes; "
+                    "on a developer's machine, "
                     f"set {env_name('env')}=development instead"
                 ]
             )
@@ -318,6 +325,9 @@ class Settings(BaseModel):
             raise ValueError() from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("needs http:// or https:// and a host")
+        if not value.startswith(f"{parts.scheme}://"):
+            # Links, cookies and the digest test for "https://" as written.
+            raise ValueError(f"must begin with {parts.scheme}:// in lower case")
         # Every link, header and feed is this text plus a path: nothing may end it early
         # (?, #), add a user (@), or break a header line or a URL (spaces, controls).
         if any(c in "?#@" or c.isspace() or not c.isprintable() for c in value):
@@ -334,10 +344,15 @@ class Settings(BaseModel):
             # it is (the fast path): "=" would start an escape there, and the others end an
             # attribute or begin a reference. None belongs in a site's base address.
             raise ValueError(f"holds one of {' '.join(sorted(_NOT_IN_BASE_URL))}")
+        host = parts.hostname
+        if not (_DNS_NAME.fullmatch(host.rstrip(".")) or _is_ip_address(host)):
+            raise ValueError(f"{host!r} is not a host name")
         try:
-            parts.port  # noqa: B018 - reading it checks it
+            port = parts.port
         except ValueError:
-            raise ValueError("has a port that is not a number from 0 to 65535") from None
+            port = 0
+        if port == 0:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
         return value.rstrip("/")
 
     @field_validator("api_token", "metrics_token")
@@ -411,11 +426,18 @@ class Settings(BaseModel):
         if scheme != "memory":
             from redis.connection import parse_url  # what the limiter's storage will read
 
+            reason = "it cannot be read: a host, a port up to 65535, known options"
             try:
-                parse_url(value)
+                options = parse_url(value)
             except ValueError:  # its words may quote the URL, which may hold a password
-                reason = "it cannot be read: a host, a port up to 65535, known options"
                 raise ValueError(reason) from None
+            # parse_url takes any option and any database and leaves them to the connection,
+            # which failed on every request; the limiter swallowed that and limited nothing.
+            unknown = set(options) - _redis_options(options.get("connection_class"))
+            if unknown:
+                raise ValueError(f"{reason}; {', '.join(sorted(unknown))} is not one")
+            if int(options.get("db", 0)) < 0:
+                raise ValueError(f"{reason}; the database is a number from 0")
         return value
 
     @field_validator("ratelimit_key_prefix")
@@ -532,9 +554,40 @@ class Settings(BaseModel):
             raise ValueError(f"it is the example's stand-in ({PLACEHOLDER}…): make one up")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_text(cls, value: str | None) -> str | None:
+        # Signing encodes it as UTF-8: a byte that was not (a lone surrogate here) made every
+        # request a 500. Its words are not repeated: it is a secret.
+        if value is not None and not all(
+            c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF for c in value
+        ):
+            raise ValueError("it holds a control character or bytes that are not UTF-8")
+        return value
+
 
 PLACEHOLDER = "replace-with"
+MIN_SECRET_KEY = 16
 _DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
+
+
+def _redis_options(connection_class: type | None) -> set[str]:
+    """What a redis URL may set: what its connection class takes, and the pool's own."""
+    from redis.connection import Connection
+
+    names = {"connection_class", "max_connections"}
+    for cls in (connection_class or Connection).__mro__:
+        if "__init__" in cls.__dict__:
+            names.update(inspect.signature(cls.__dict__["__init__"]).parameters)
+    return names - {"self", "args", "kwargs"}
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def env_name(field: str) -> str:

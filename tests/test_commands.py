@@ -93,6 +93,31 @@ def test_broadsheet_serve_answers(tmp_path):
     assert secret.split(".")[0] not in output
 
 
+@pytest.mark.parametrize(("host", "shown"), [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")])
+def test_broadsheet_serve_names_the_address_it_listens_on(tmp_path, host, shown):
+    """--port 0 was announced as port 0, and an IPv6 host without its brackets."""
+    env = _environment(ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--host", host, "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        banner = next(line for line in server.stdout if line.startswith("Broadsheet on"))
+        url = banner.split()[2]
+        assert url.startswith(f"http://{shown}:")
+        assert not url.startswith(f"http://{shown}:0/")
+        with urllib.request.urlopen(f"{url}healthz", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
 def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
     """A client that opens a connection and says nothing does not hold a thread for ever."""
     port = _free_port()
@@ -290,6 +315,23 @@ def test_edition_command_prints_the_files_in_order(edition_runner, tmp_path):
     assert [i.title for i in reader.outline if not isinstance(i, list)] == headlines
     assert reader.metadata.title == "Weekend"
     assert list(reader.page_labels)[:2] == ["i", "1"]
+
+
+@pytest.mark.parametrize(
+    ("title", "says"),
+    [("bad\x01\x1b[31mred", "U+0001"), ("Two\nlines", "single line"), ("x" * 301, "1 to 300")],
+)
+def test_edition_command_keeps_the_title_rules_of_the_route(edition_runner, tmp_path, title, says):
+    """--title went into the cover and the PDF's metadata as given: controls, line breaks,
+    any length; POST /v1/editions refuses them."""
+    out = tmp_path / "edition.pdf"
+    result = edition_runner().invoke(
+        args=["edition", str(EXAMPLES / "bike-lanes.json"), "-o", str(out), "--title", title]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--title" in result.output
+    assert says in result.output
+    assert not out.exists()
 
 
 def test_edition_command_for_press(edition_runner, tmp_path):

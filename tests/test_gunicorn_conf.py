@@ -72,6 +72,18 @@ def test_the_environment_overrides_and_the_time_limits_follow_the_settings(envir
     assert config["timeout"] > 100 + 30
 
 
+@pytest.mark.parametrize("name", ["WEB_CONCURRENCY", "GUNICORN_THREADS"])
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "１", "99999"])
+def test_a_bad_count_stops_gunicorn_with_one_line(environ, name, value):
+    """GUNICORN_THREADS=abc ended in a traceback from the config file."""
+    environ.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        load_config()
+    assert str(stopped.value) == (
+        f"{name}={value!r} is not valid: expected a whole number from 1 to 1024"
+    )
+
+
 def test_a_bad_setting_stops_gunicorn_with_its_line(environ):
     environ.setenv("BROADSHEET_ENV", "production")
     with pytest.raises(SystemExit) as stopped:

@@ -326,6 +326,11 @@ def test_an_address_that_is_not_ascii_is_refused_before_the_server(server):
         ("smtp://mail.example.org?timeout=-1", "timeout"),
         ("smtp://mail.example.org?colour=blue", "colour"),
         ("smtp://:hunter2@mail.example.org", "user name"),
+        # Each passed the check, then every send stopped with a traceback inside smtplib.
+        ("smtps://digest:p%C3%A4sshunter2@mail.example.org", "printable ASCII"),
+        ("smtps://digest:hunter2%0D%0A@mail.example.org", "printable ASCII"),
+        ("smtp://mail.example.org?helo=a%0D%0AMAIL%20FROM:<x@evil>", "helo"),
+        ("smtp://mail.example.org?helo=m%C3%A4il.example.org", "helo"),
     ],
 )
 def test_a_bad_smtp_url_says_what_it_accepts(url, problem):
@@ -333,6 +338,12 @@ def test_a_bad_smtp_url_says_what_it_accepts(url, problem):
         SmtpUrl.parse(url)
     assert problem in str(raised.value)
     assert "hunter2" not in str(raised.value)
+
+
+def test_a_helo_name_and_a_password_with_a_space_are_taken():
+    assert SmtpUrl.parse("smtp://mail.example.org?helo=out.example.org").helo == "out.example.org"
+    assert SmtpUrl.parse("smtp://mail.example.org?helo=[192.0.2.1]").helo == "[192.0.2.1]"
+    assert SmtpUrl.parse("smtps://ada:two%20words@mail.example.org").password == "two words"
 
 
 def test_smtp_url_defaults_and_decoding():

@@ -69,6 +69,18 @@ BAD_VALUES = [
     ("BASE_URL", "https://news.example.org/edition=daily", "holds one of"),
     ("BASE_URL", 'https://news.example.org/a"b', "holds one of"),
     ("BASE_URL", "https://news.example.org/a&b", "holds one of"),
+    # Links, cookies and the digest test for "https://" as written: HTTPS:// was https to one
+    # and http to the others. And host names that no reader can reach.
+    ("BASE_URL", "HTTPS://news.example.org", "in lower case"),
+    ("BASE_URL", "https://a..b", "not a host name"),
+    ("BASE_URL", "https://-bad-.org", "not a host name"),
+    ("BASE_URL", "https://example.org:0", "a port"),
+    # Accepted by the check, then every request failed inside the limiter, which swallowed
+    # the error and limited nothing.
+    ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0?socket_timout=2", "socket_timout"),
+    ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/-1", "a number from 0"),
+    # Signing encodes it: a byte that was not UTF-8 made every request a 500.
+    ("SECRET_KEY", "long-random-secret-\udcff-value-0123456789", "not UTF-8"),
     ("DKIM_KEY_FILE", "/nonexistent/key.pem", "a readable PEM private key file"),
     ("ENV", "staging", "production, development or test"),
 ]
@@ -127,6 +139,25 @@ def test_secret_key_is_required_outside_development_and_tests():
     for env in ("development", "test"):
         assert Settings.load(environ={"BROADSHEET_ENV": env}).signing_key
     assert Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 32}).signing_key == "k" * 32
+
+
+def test_a_short_secret_key_is_refused_in_production():
+    """It signs every confirmation and unsubscribe link and the forms' CSRF cookie."""
+    for short in ("a", "k" * 15):
+        with pytest.raises(SettingsError) as refused:
+            Settings.load(environ={"BROADSHEET_SECRET_KEY": short})
+        assert refused.value.lines[0].startswith("BROADSHEET_SECRET_KEY is too short")
+        assert short not in refused.value.lines[0].split(":", 1)[0]
+    assert Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 16}).signing_key == "k" * 16
+    assert Settings.load(environ={"BROADSHEET_ENV": "development", "BROADSHEET_SECRET_KEY": "k"})
+
+
+def test_base_urls_readers_can_reach_are_accepted():
+    for url in ("https://news.example.org", "http://localhost:5000", "https://[::1]:8443/news"):
+        assert Settings.load(environ={"BROADSHEET_ENV": "test", "BROADSHEET_BASE_URL": url})
+    tls = "rediss://cache.internal:6380/2?ssl_cert_reqs=none&socket_timeout=2"
+    shared = {"BROADSHEET_ENV": "test", "BROADSHEET_RATELIMIT_STORAGE_URL": tls}
+    assert Settings.load(environ=shared)
 
 
 def test_two_bad_values_give_two_lines():
@@ -399,6 +430,17 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert out.read_text("utf-8").startswith("City\nCouncil Approves")
+
+
+def test_an_empty_variable_leaves_the_env_file_s_value(tmp_path):
+    """An empty variable is unset to the settings, but hid the file's value from them."""
+    env_file = tmp_path / "broadsheet.env"
+    env_file.write_text("BROADSHEET_PDF_WORKERS=0\n", "utf-8")
+    result = _broadsheet(
+        "-e", str(env_file), "serve", "--port", "1", ENV="development", PDF_WORKERS=""
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("BROADSHEET_PDF_WORKERS=0 is not valid")
 
 
 # The README documents every setting -----------------------------------------------------

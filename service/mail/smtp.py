@@ -51,6 +51,14 @@ class BadSmtpUrl(ValueError):
         self.reason = reason
 
 
+_PRINTABLE_ASCII = re.compile(r"[ -~]+")
+# What EHLO names (RFC 5321 §4.1.3): a domain, or an address literal such as [192.0.2.1].
+_HELO_NAME = re.compile(
+    r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?"
+    r"|\[(?:[0-9.]{7,15}|IPv6:[0-9A-Fa-f:.]{2,45})\]"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpUrl:
     """SMTP_URL, parsed and checked once; its repr and `redacted` leave the password out."""
@@ -93,6 +101,12 @@ class SmtpUrl:
         password = unquote(parts.password) if parts.password is not None else None
         if password is not None and not username:
             raise BadSmtpUrl("a password needs a user name")
+        if not all(_PRINTABLE_ASCII.fullmatch(value) for value in (username, password) if value):
+            # smtplib sends AUTH in ASCII only: a "päss" failed every send with a traceback.
+            raise BadSmtpUrl("the user name and password must be printable ASCII")
+        helo = options.get("helo") or None
+        if helo is not None and not _HELO_NAME.fullmatch(helo):
+            raise BadSmtpUrl("helo is a host name (mail.example.org) or an address in [ ]")
         if username and starttls == "never" and not _is_loopback(parts.hostname):
             # The transport would refuse every connection (see _open): say so at start.
             raise BadSmtpUrl(
@@ -108,7 +122,7 @@ class SmtpUrl:
             starttls=starttls,
             timeout=_positive(options.get("timeout", "30"), "timeout", 3600),
             rate=_positive(options["rate"], "rate", 1_000_000) if "rate" in options else None,
-            helo=options.get("helo") or None,
+            helo=helo,
         )
 
     @property
