@@ -32,7 +32,7 @@ def app(database_url):
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "commands-secret",
+            "SECRET_KEY": "commands-secret-0123",
             "DATABASE_URL": database_url,
             "BASE_URL": "https://news.example.org",
             "PUBLISHER_NAME": "Northside Brief",
@@ -159,7 +159,7 @@ def test_send_shows_a_progress_bar_on_a_terminal(app, database_url, tmp_path):
         {
             "PYTHONPATH": str(ROOT),
             "BROADSHEET_DATABASE_URL": database_url,
-            "BROADSHEET_SECRET_KEY": "commands-secret",
+            "BROADSHEET_SECRET_KEY": "commands-secret-0123",
             "BROADSHEET_BASE_URL": "https://news.example.org",
             "BROADSHEET_SMTP_URL": f"smtp://{controller.hostname}:{controller.port}",
             "COLUMNS": "100",

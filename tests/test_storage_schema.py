@@ -131,7 +131,7 @@ def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
     env |= {
         "BROADSHEET_DATABASE_URL": url,
-        "BROADSHEET_SECRET_KEY": "serve-test",
+        "BROADSHEET_SECRET_KEY": "serve-test-secret-0123",
         "BROADSHEET_ENV": "production",
         "PYTHONPATH": str(ROOT),
     }
