@@ -396,3 +396,26 @@ def test_an_address_that_decodes_to_what_no_field_may_hold_stays_as_sent(post_js
     text = post_json("/v1/render/text", text_of).get_data(as_text=True)
     assert f"Write to us <{href}>." in text
     assert bidi_problem(text) is None
+
+
+def test_nested_bidi_controls_are_bounded_so_the_text_stays_near_its_size(client):
+    """Each wrapped line reopens the controls still open: 5,000 nested isolates made a
+    420 KB article a 59 MB text part (and 120 MB of work in every e-mail render)."""
+    from service.characters import MAX_BIDI_DEPTH
+
+    def article(depth: int) -> dict:
+        words = "漢字 " * 3000
+        text = "\u2066" * depth + words + "\u2069" * depth
+        return minimal(body=[{"type": "paragraph", "text": text}] * 7)
+
+    deepest = article(MAX_BIDI_DEPTH)
+    answer = client.post("/v1/render/text", json=deepest)
+    assert answer.status_code == 200
+    sent = sum(len(block["text"].encode()) for block in deepest["body"])
+    assert len(answer.data) < 3 * sent
+    for route in ("/v1/render/text", "/v1/render/email", "/v1/render/html"):
+        refused = client.post(route, json=article(MAX_BIDI_DEPTH + 1))
+        assert refused.status_code == 422
+        errors = refused.get_json()["errors"]
+        assert [error["pointer"] for error in errors] == [f"/body/{n}/text" for n in range(7)]
+        assert all(f"more than {MAX_BIDI_DEPTH} deep" in error["message"] for error in errors)
