@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .article import Table
 from .errors import FieldError, RenderRefused
 from .images import MAX_IMAGE_PIXELS, embedded_pixels
 from .inline import Inline
@@ -69,6 +70,21 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
                 [FieldError(pointer, f"passes the print budget of {limit:,} here")],
             )
     return total
+
+
+# WeasyPrint's automatic table layout finds each cell's narrowest width by breaking its text
+# once for every word in it, so a cell costs about the square of its length (measured: 1,000
+# characters 1.9 s, 5,000 characters 53 s), which no weight per character can follow. A
+# table whose cells' squared lengths add up past this (about half a second of that work) is
+# laid out with fixed, equal columns instead (print.css), in time linear in its text; the
+# common table of short figures keeps columns sized to what they hold.
+AUTO_LAYOUT_LIMIT = 250_000
+
+
+def lays_out_slowly(table: Table) -> bool:
+    """Whether automatic layout of `table` would cost more than AUTO_LAYOUT_LIMIT."""
+    cells = [*table.header, *(cell for row in table.rows for cell in row)]
+    return sum(len(cell.text) ** 2 for cell in cells) > AUTO_LAYOUT_LIMIT
 
 
 def layout_cost(reading: Reading) -> int:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .print_budget import lays_out_slowly
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -20,6 +22,7 @@ def build_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrapped"] = _wrapped  # text templates: a line filled to the text width
+    env.tests["laid_out_slowly"] = lays_out_slowly  # a table print lays out in fixed columns
     return env
 
 

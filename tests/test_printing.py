@@ -168,3 +168,39 @@ def test_code_is_never_hyphenated(pdf_client):
     assert "\u2010" not in text
     assert "-" not in text
     assert all(text.count(word) == 12 for word in words)
+
+
+def _table(cell: str, rows: int = 1) -> dict:
+    return minimal(
+        id="table",
+        body=[
+            {
+                "type": "table",
+                "caption": "Submissions",
+                "header": ["Text", "Ward", "Votes", "Date"],
+                "rows": [[cell, "North", "12", "3 March"] for _ in range(rows)],
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(("length", "rows"), [(5_000, 1), (18_000, 1), (1_000, 10)])
+def test_a_table_with_long_cells_prints_in_time(pdf_client, length, rows):
+    """Automatic table layout costs the square of a cell's length: a 5 KB article with one
+    5,000-character cell held a printer for its whole time limit and was refused, and a
+    real table of ten 1,000-character answers took 20 s. Such tables now get fixed columns."""
+    cell = ("Residents asked for a crossing at the school gate " * 400)[:length].strip()
+    started = time.monotonic()
+    response = pdf_client.post("/v1/render/pdf", json=_table(cell, rows))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert time.monotonic() - started < 10
+    text = page_text(response.data)
+    assert text.count("3March") == rows  # page_text drops white space
+    assert "".join(cell.split()[-5:]) in "".join(text.split())
+
+
+def test_only_a_table_slow_to_lay_out_gets_fixed_columns(client):
+    figures = client.post("/v1/render/html", json=_table("Short answer", rows=20)).get_data(True)
+    assert "fixed-layout" not in figures
+    long = client.post("/v1/render/html", json=_table("word " * 120)).get_data(True)
+    assert '<table class="fixed-layout">' in long
