@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .article import Table
 from .errors import FieldError, RenderRefused
 from .images import MAX_IMAGE_PIXELS, embedded_pixels
 from .inline import Inline
@@ -89,7 +88,7 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
 AUTO_LAYOUT_LIMIT = 250_000
 
 
-def lays_out_slowly(table: Table) -> bool:
+def lays_out_slowly(table: TablePart) -> bool:
     """Whether automatic layout of `table` would cost more than AUTO_LAYOUT_LIMIT."""
     cells = [*table.header, *(cell for row in table.rows for cell in row)]
     return sum(len(cell.text) ** 2 for cell in cells) > AUTO_LAYOUT_LIMIT
