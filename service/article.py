@@ -64,6 +64,7 @@ def _inline_validator(
                 allow_note_refs=allow_note_refs,
                 allow_line_breaks=allow_line_breaks,
                 allow_empty_links=context.get("stored", False),
+                limit_nesting=not context.get("stored", False),
             )
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
@@ -124,12 +125,13 @@ def _plain_validator(
 ) -> PlainValidator:
     def validate(value: Any, info: ValidationInfo) -> str:
         text = _require_str(value)
-        blank = was_blank if (info.context or {}).get("stored") else is_blank
+        stored = (info.context or {}).get("stored", False)
+        blank = was_blank if stored else is_blank
         if not allow_blank and blank(text):
             raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
-        problem = character_problem(text, line_breaks=line_breaks)
+        problem = character_problem(text, line_breaks=line_breaks, nesting=not stored)
         if problem:
             raise _fail("character", problem)
         return text

@@ -111,7 +111,7 @@ def line_break_problem(value: str) -> str | None:
 MAX_BIDI_DEPTH = 16
 
 
-def bidi_problem(value: str) -> str | None:
+def bidi_problem(value: str, max_depth: int | None = MAX_BIDI_DEPTH) -> str | None:
     """Describe the first bidirectional control left open or closed out of order, or None."""
     if not _BIDI_CONTROLS.search(value):
         return None
@@ -122,11 +122,8 @@ def bidi_problem(value: str) -> str | None:
         for character in line:
             if character in _OPENERS:
                 open_controls.append(character)
-                if len(open_controls) > MAX_BIDI_DEPTH:
-                    return (
-                        f"nests bidirectional embeddings and isolates more than {MAX_BIDI_DEPTH}"
-                        " deep"
-                    )
+                if max_depth is not None and len(open_controls) > max_depth:
+                    return f"nests bidirectional embeddings and isolates more than {max_depth} deep"
             elif character in _CLOSERS:
                 if not open_controls:
                     return (
@@ -227,12 +224,14 @@ def cut_at_word(text: str, length: int) -> str:
     return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)
 
 
-def character_problem(value: str, *, line_breaks: bool) -> str | None:
-    """Why `value` breaks the character rules, or None; `line_breaks` for multi-line fields."""
+def character_problem(value: str, *, line_breaks: bool, nesting: bool = True) -> str | None:
+    """Why `value` breaks the character rules, or None; `line_breaks` for multi-line fields.
+    `nesting` False leaves out the limit on nested bidirectional controls, which came later:
+    an article stored before it is read back as it was."""
     return (
         forbidden_character(value)
         or (None if line_breaks else line_break_problem(value))
-        or bidi_problem(value)
+        or bidi_problem(value, max_depth=MAX_BIDI_DEPTH if nesting else None)
     )
 
 

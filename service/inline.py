@@ -175,11 +175,13 @@ def parse_inline(
     allow_note_refs: bool = True,
     allow_line_breaks: bool = True,
     allow_empty_links: bool = False,
+    limit_nesting: bool = True,
 ) -> Inline:
     """Tokenize `source` and return its node tree, or raise InlineError with every problem.
 
     `note_ids` is the set of notes the article defines; None skips that check (used when the
-    notes themselves are malformed and reported elsewhere).
+    notes themselves are malformed and reported elsewhere). `allow_empty_links` and
+    `limit_nesting` False read back what was stored before those rules (validate_article).
     """
     nodes, problems = _tree(source, note_ids, allow_note_refs, allow_line_breaks)
     inline = Inline(nodes, source)
@@ -188,7 +190,7 @@ def parse_inline(
     written = forbidden_character(source) or (
         None if allow_line_breaks else line_break_problem(source)
     )
-    decoded = character_problem(inline.text, line_breaks=allow_line_breaks)
+    decoded = character_problem(inline.text, line_breaks=allow_line_breaks, nesting=limit_nesting)
     problems[:0] = [problem for problem in (written, decoded) if problem]
     if not allow_empty_links and _has_an_empty_link(nodes):
         problems.append("a link must have visible text: an empty one is a silent tab stop")

@@ -326,17 +326,26 @@ def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
     from service.storage.models import StoredArticle
 
     assert api.put(minimal(id="older")).status_code == 201
+    nested = "\u2067" * 17 + "deep" + "\u2069" * 17  # more than 16 deep came later too
     older = minimal(
         id="older",
         headline="\u200b",
         body=[
             {"type": "paragraph", "text": 'See <a href="https://example.org/"><em></em></a>.'},
             {"type": "image", "src": "https://example.org/a.png", "alt": "\u200b"},
+            {"type": "paragraph", "text": nested},
+            {"type": "image", "src": "https://example.org/b.png", "alt": nested},
         ],
     )
     with pytest.raises(BadArticle) as refused:
         validate_article(older)  # refused today...
-    assert {e.pointer for e in refused.value.errors} == {"/headline", "/body/0/text", "/body/1/alt"}
+    assert {e.pointer for e in refused.value.errors} == {
+        "/headline",
+        "/body/0/text",
+        "/body/1/alt",
+        "/body/2/text",
+        "/body/3/alt",
+    }
     database = stored_app.extensions["broadsheet"].database
     with database.writing() as session:  # ...but stored by an earlier release
         session.execute(update(StoredArticle).values(document=older))
@@ -344,4 +353,7 @@ def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
         assert api.get(path).status_code in (200, 404), path
     assert api.get("/articles/older").status_code == 200
     assert api.get("/feed.json").status_code == 200
+    assert api.get("/articles/older.pdf").status_code == 200
+    edition = api.get("/editions/2026-03-12.pdf")  # the day's paper holds it
+    assert edition.status_code == 200, edition.get_data(as_text=True)[:300]
     assert api.put(older).status_code == 422  # storing it again meets today's rules
