@@ -57,16 +57,17 @@ def app_or_exit() -> Flask:
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
-        from dotenv import dotenv_values
+        from dotenv import dotenv_values, load_dotenv
 
         try:
-            values = dotenv_values(env_file, encoding="utf-8")
+            # A variable set but empty is unset to the settings: the file's value counts,
+            # also in the file's ${references}, which otherwise read the environment first.
+            for name in dotenv_values(env_file, interpolate=False, encoding="utf-8"):
+                if name in os.environ and not os.environ[name].strip():
+                    del os.environ[name]
+            load_dotenv(env_file, override=False, encoding="utf-8")
         except UnicodeDecodeError as error:
             raise BadSettings(f"{env_file} is not UTF-8 (byte {error.start})") from None
-        for name, value in values.items():
-            # A variable set but empty is unset to the settings: the file's value counts.
-            if value is not None and not os.environ.get(name, "").strip():
-                os.environ[name] = value
     ctx.obj = ScriptInfo(create_app=app_or_exit, set_debug_flag=False)
 
 

@@ -443,6 +443,23 @@ def test_an_empty_variable_leaves_the_env_file_s_value(tmp_path):
     assert result.stderr.startswith("BROADSHEET_PDF_WORKERS=0 is not valid")
 
 
+def test_the_environment_wins_inside_the_env_file_s_references(tmp_path):
+    env_file = tmp_path / "broadsheet.env"
+    env_file.write_text(
+        "BROADSHEET_SITE=file.example.org\nBROADSHEET_BASE_URL=https://${BROADSHEET_SITE}\n",
+        "utf-8",
+    )
+    out = tmp_path / "mail.html"
+    result = _broadsheet(
+        "-e", str(env_file), "render", str(EXAMPLES / "bike-lanes.json"), "--to", "email",
+        "-o", str(out), ENV="development", SITE="env.example.org",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    mail = out.read_text("utf-8")
+    assert "https://env.example.org/" in mail
+    assert "file.example.org" not in mail
+
+
 # The README documents every setting -----------------------------------------------------
 
 
