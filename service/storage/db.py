@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 from ..errors import StorageTooSlow
 
+logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 10
 # Stable constraint names, so migrations name the same thing on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -134,6 +136,16 @@ class Database:
                 raise StorageTooSlow(
                     "The database took too long to store this; nothing was stored, send it again."
                 )
+        if dated is not None and (late := datetime.now(UTC) - dated) > 2 * DATED_WRITE_LIMIT:
+            # The COMMIT itself took the readers' whole margin (an fsync stall): a list read
+            # meanwhile may have been dated without this write, and keep its 304 until the
+            # next change. Rare, and not undone; said, so that it can be seen.
+            logger.warning(
+                "A write committed %.1f s after its date, past the %d s in which no list date "
+                "is said: a list's Last-Modified may be stale until the next change.",
+                late.total_seconds(),
+                (2 * DATED_WRITE_LIMIT).total_seconds(),
+            )
 
 
 def date_write(session: Session) -> datetime:
