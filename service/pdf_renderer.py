@@ -35,7 +35,7 @@ MAX_CHARS_PER_PAGE = 8_000
 _ENGINE = hashlib.sha256(
     weasyprint.__version__.encode()
     + (TEMPLATES_DIR / "rendering" / "print.css").read_bytes()
-    + b"pdf/ua-1;tagging-v1;landscape-tables-v1"
+    + b"pdf/ua-1;tagging-v1;landscape-tables-v1;column-widths-v1"
 ).hexdigest()
 
 

@@ -94,6 +94,19 @@ def lays_out_slowly(table: TablePart) -> bool:
     return sum(len(cell.text) ** 2 for cell in cells) > AUTO_LAYOUT_LIMIT
 
 
+def column_widths(table: TablePart) -> list[int]:
+    """Percentages of the width for the columns of a table laid out in fixed columns: as
+    its longest cell (a word's worth at least, two lines' worth at most), so a column of
+    figures stays narrow beside one of long answers. They add up to 100."""
+    columns = list(zip(table.header, *table.rows, strict=False))
+    weights = [min(max(max(len(cell.text) for cell in column), 4), 60) for column in columns]
+    total = sum(weights)
+    widths = [max(1, 100 * weight // total) for weight in weights]
+    widest = weights.index(max(weights))
+    widths[widest] = max(1, widths[widest] + 100 - sum(widths))
+    return widths
+
+
 def layout_cost(reading: Reading) -> int:
     return sum(cost for _, cost in layout_costs(reading))
 

@@ -32,6 +32,13 @@ LAYOUTS = {
 PRESS_PROFILE = TEMPLATES_DIR / "editions" / "press-cmyk.icc"
 
 
+# The widths of a table in fixed columns, one class a percent (print_budget.column_widths;
+# the header cells carry them, and a fixed layout takes its widths from the first row).
+COLUMN_WIDTHS = "th[class^=\"col-\"] { box-sizing: border-box }\n" + "".join(
+    f"th.col-{n} {{ width: {n}% }}\n" for n in range(1, 101)
+)
+
+
 @dataclass
 class _Layout:
     stylesheets: list[CSS]
@@ -87,6 +94,7 @@ class Printer:
         self.fonts = FontConfiguration()
         self.fetcher = fetcher or SafeURLFetcher(image_hosts)
         stylesheet = (TEMPLATES_DIR / "rendering" / "print.css").read_text("utf-8")
+        stylesheet += COLUMN_WIDTHS
         self.stylesheet = CSS(string=stylesheet, font_config=self.fonts, url_fetcher=self.fetcher)
         # Wide tables go on pages of their own, turned to landscape (print.css: table.wide).
         self.paper = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .print_budget import lays_out_slowly
+from .print_budget import column_widths, lays_out_slowly
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -23,6 +23,7 @@ def build_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     )
     env.filters["wrapped"] = _wrapped  # text templates: a line filled to the text width
     env.tests["laid_out_slowly"] = lays_out_slowly  # a table print lays out in fixed columns
+    env.filters["column_widths"] = column_widths  # and their widths, in percent
     return env
 
 
