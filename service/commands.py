@@ -296,12 +296,8 @@ def serve_command(host: str, port: int) -> None:
         # would carry the whole path: a confirm or unsubscribe link, token and all.
         {"timeout": timeout, "log_request": lambda self, code="-", size="-": None},
     )
-    try:
-        server = make_server(host, port, app, threaded=True, request_handler=handler)
-    except OSError as error:
-        raise click.ClickException(
-            f"Cannot listen on {host} port {port}: {error.strerror}"
-        ) from None
+    # werkzeug says itself why it cannot listen (a port in use), and exits 1.
+    server = make_server(host, port, app, threaded=True, request_handler=handler)
     # The address bound, so --port 0 names the port chosen; an IPv6 host in brackets.
     bound = f"[{host}]" if ":" in host else host
     click.echo(f"Broadsheet on http://{bound}:{server.server_port}/ (database: {database})")

@@ -34,7 +34,7 @@ PRESS_PROFILE = TEMPLATES_DIR / "editions" / "press-cmyk.icc"
 
 # The widths of a table in fixed columns, one class a percent (print_budget.column_widths;
 # the header cells carry them, and a fixed layout takes its widths from the first row).
-COLUMN_WIDTHS = "th[class^=\"col-\"] { box-sizing: border-box }\n" + "".join(
+COLUMN_WIDTHS = 'th[class^="col-"] { box-sizing: border-box }\n' + "".join(
     f"th.col-{n} {{ width: {n}% }}\n" for n in range(1, 101)
 )
 
