@@ -98,12 +98,16 @@ def column_widths(table: TablePart) -> list[int]:
     """Percentages of the width for the columns of a table laid out in fixed columns: as
     its longest cell (a word's worth at least, two lines' worth at most), so a column of
     figures stays narrow beside one of long answers. They add up to 100."""
-    columns = list(zip(table.header, *table.rows, strict=False))
+    columns = list(zip(table.header, *table.rows, strict=True))  # validation: as wide
     weights = [min(max(max(len(cell.text) for cell in column), 4), 60) for column in columns]
-    total = sum(weights)
-    widths = [max(1, 100 * weight // total) for weight in weights]
-    widest = weights.index(max(weights))
-    widths[widest] = max(1, widths[widest] + 100 - sum(widths))
+    # One percent each (fifty columns at most), the rest as they weigh, rounded so that the
+    # whole is 100: the largest remainders get the percents the rounding down left.
+    spare, total = 100 - len(weights), sum(weights)
+    shares = [spare * weight / total for weight in weights]
+    widths = [1 + int(share) for share in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: int(shares[i]) - shares[i])
+    for i in by_remainder[: 100 - sum(widths)]:
+        widths[i] += 1
     return widths
 
 

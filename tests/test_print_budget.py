@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service import create_app
 from service.print_budget import LIMIT
@@ -126,3 +128,20 @@ def test_a_character_beyond_latin_weighs_three():
     assert weight("漢" * 3_000) == english + 2 * 3_000
     marks = ("a" + "\u0301" * 29 + " ") * 100
     assert weight(marks) == weight("w" * len(marks)) + 2 * 2_900
+
+
+@given(st.lists(st.integers(0, 5_000), min_size=1, max_size=50))
+def test_fixed_columns_share_the_whole_width_as_their_cells_ask(lengths):
+    from types import SimpleNamespace
+
+    from service.print_budget import column_widths
+
+    header = [SimpleNamespace(text="x" * length) for length in lengths]
+    widths = column_widths(SimpleNamespace(header=header, rows=[header]))
+    assert sum(widths) == 100  # more would run off the sheet
+    assert min(widths) >= 1
+    weights = [min(max(length, 4), 60) for length in lengths]
+    for a, b in zip(weights, widths, strict=True):  # a longer column is never narrower
+        for c, d in zip(weights, widths, strict=True):
+            if a > c:
+                assert b >= d
