@@ -96,10 +96,11 @@ def lays_out_slowly(table: TablePart) -> bool:
 
 def column_widths(table: TablePart) -> list[int]:
     """Percentages of the width for the columns of a table laid out in fixed columns: as
-    its longest cell (a word's worth at least, two lines' worth at most), so a column of
-    figures stays narrow beside one of long answers. They add up to 100."""
+    its longest cell asks (its longest word at least, so that no word is broken, and two
+    lines' worth at most), with room for the cell's padding, so a column of figures stays
+    narrow beside one of long answers. They add up to 100."""
     columns = list(zip(table.header, *table.rows, strict=True))  # validation: as wide
-    weights = [min(max(max(len(cell.text) for cell in column), 4), 60) for column in columns]
+    weights = [_column_weight([cell.text for cell in column]) for column in columns]
     # One percent each (fifty columns at most), the rest as they weigh, rounded so that the
     # whole is 100: the largest remainders get the percents the rounding down left.
     spare, total = 100 - len(weights), sum(weights)
@@ -109,6 +110,12 @@ def column_widths(table: TablePart) -> list[int]:
     for i in by_remainder[: 100 - sum(widths)]:
         widths[i] += 1
     return widths
+
+
+def _column_weight(texts: list[str]) -> int:
+    longest_word = max((len(word) for text in texts for word in text.split()), default=0)
+    longest = max(len(text) for text in texts)
+    return 2 + max(min(longest_word, 30), min(longest, 60), 3)  # 2: the padding's worth
 
 
 def layout_cost(reading: Reading) -> int:
