@@ -15,8 +15,8 @@ from service.settings import Settings
 
 TEASER_LENGTH = 240
 # A digest names at most this many quick reads, oldest first, and then says how many more
-# there were, linking to the list: each copy stays a mail of about a hundred kilobytes
-# (500 quick reads made 21 MB copies, near many relays' size limit).
+# there were, linking to the list (500 quick reads made 21 MB copies, near many relays' size
+# limit); render.py names fewer when the HTML part would pass its HTML_BUDGET.
 MAX_ITEMS = 100
 
 

@@ -6,6 +6,7 @@ recipient's link with a string replacement, so premailer never runs per recipien
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from babel.dates import format_date
@@ -98,13 +99,28 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
     }
 
 
+# Gmail shows an HTML part longer than 102 KB only up to there, behind "View entire
+# message": the postal address and the unsubscribe link at its foot with it. A digest whose
+# HTML would pass this names fewer quick reads, and the rest in its "more" line. The margin
+# is for quoted-printable, which makes the part a few percent longer as sent, and for each
+# recipient's unsubscribe link, which replaces a shorter placeholder.
+HTML_BUDGET = 92 * 1024
+
+
 def render_digest(
     digest: Digest, env: Environment, settings: Settings, inliner: Inliner
 ) -> EmailBody:
     """The digest for every recipient at once; personalise() puts in each one's link."""
     marker = unsubscribe_marker()
-    context = digest_context(digest, settings, marker)
-    html = inliner.inline(env.get_template("digests/email.html").render(context))
+    while True:
+        context = digest_context(digest, settings, marker)
+        html = inliner.inline(env.get_template("digests/email.html").render(context))
+        size, count = len(html.encode("utf-8")), len(digest.items)
+        if size <= HTML_BUDGET or count <= 1:
+            break
+        # Items weigh about the same: keep the share that fits, and at least one fewer.
+        keep = max(1, min(count - 1, count * HTML_BUDGET // size))
+        digest = replace(digest, items=digest.items[:keep], more=digest.more + count - keep)
     context["digest_text"] = digest_text(digest, settings)
     text = env.get_template("digests/email.txt").render(context)
     return EmailBody(context["title"], html, text, marker)

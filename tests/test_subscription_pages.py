@@ -3,6 +3,7 @@ the Nu HTML Checker; the digest e-mail passes axe at levels A and AA."""
 
 from __future__ import annotations
 
+import quopri
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -266,3 +267,40 @@ def test_the_digest_text_keeps_to_its_width_title_and_signature_included(app):
     long = [line for line in text.splitlines() if len(line) > 72 and "<" not in line]
     assert long == []
     assert "Wednesday, September 30, 2026" in " ".join(text.split())
+
+
+def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(app):
+    """A hundred quick reads with long headlines made a 109 KB HTML part: Gmail shows 102 KB
+    and hides the rest, the postal address and the unsubscribe link with it."""
+    from digests.assemble import MAX_ITEMS
+
+    runtime = app.extensions["broadsheet"]
+    standfirst = " ".join(["Residents of the riverside wards asked for safer crossings"] * 6)
+    articles = [
+        quick_read(
+            f"q{n:03d}",
+            f"2026-03-11T{8 + n // 60:02d}:{n % 60:02d}:00Z",
+            headline=f"Council approves the riverside transit budget after a long night {n}",
+            standfirst=standfirst,
+            section="City",
+        )
+        for n in range(MAX_ITEMS)
+    ]
+    digest = assemble(
+        articles,
+        datetime(2026, 3, 12, tzinfo=UTC).date(),
+        runtime.settings.digest_time,
+        ZoneInfo("UTC"),
+        runtime.settings,
+    )
+    body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
+    mail = body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/" + "t" * 80)
+    html = mail.html.encode("utf-8")
+    assert len(html) < 96 * 1024
+    assert len(quopri.encodestring(html)) < 102 * 1024  # as sent
+    shown = len(lxml_html.document_fromstring(mail.html).xpath("//h2[a]"))
+    assert 1 < shown < MAX_ITEMS
+    more = MAX_ITEMS - shown
+    for part in (mail.html, mail.text):
+        assert f"{more} more quick reads on the website" in " ".join(part.split())
+    assert mail.text.count("\n   <https://news.example.org/articles/q") == shown
