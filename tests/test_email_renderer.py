@@ -296,6 +296,36 @@ def test_right_to_left_mail_mirrors_its_sides(email_html):
     assert (arabic["border-right"], arabic["border-left"]) == ("4px solid #8a1c1c", "0")
     english = style("//blockquote[@lang='en']")
     assert (english["border-left"], english["border-right"]) == ("4px solid #8a1c1c", "0")
+    assert english["text-align"] == "left"  # it was flush right, its rule on the left
     assert style("//table[@class='data']//th")["text-align"] == "right"
     assert style("//table[@class='data']/caption")["text-align"] == "right"
     assert style("//p[@class='attribution']")["margin"] == "-12px 20px 24px 0"
+
+
+def test_an_image_keeps_its_own_size_in_the_mail_no_wider_than_the_column(email_html):
+    """Every image was 552 pixels wide with no height: a 120-pixel logo blown up 4.6 times,
+    and no client could keep the room for a picture before it loaded."""
+    from lxml import html as lxml_html
+
+    from .corpus import PNG
+
+    body = [
+        {"type": "image", "src": PNG, "alt": "A small logo", "width": 120, "height": 40},
+        {"type": "image", "src": PNG, "alt": "A wide photo", "width": 1600, "height": 900},
+        {"type": "image", "src": PNG, "alt": "No size given"},
+    ]
+    doc = lxml_html.document_fromstring(email_html(minimal(body=body)))
+    sizes = [(img.get("width"), img.get("height")) for img in doc.xpath("//img[@class='image']")]
+    assert sizes == [("120", "40"), ("552", "310"), ("552", None)]
+    for img in doc.xpath("//img[@class='image']"):
+        assert "max-width:100%" in img.get("style").replace(" ", "")
+        assert "width:100%" not in img.get("style").replace(" ", "").replace("max-width", "")
+
+
+def test_the_table_header_rule_shows_in_dark_mode(email_html):
+    """The header's rule was #1b1b1b on the dark #1a1a1a background: invisible."""
+    table = {"type": "table", "caption": "Votes", "header": ["Ward", "Votes"], "rows": [["N", "1"]]}
+    html = email_html(minimal(body=[table]))
+    dark = html.split("prefers-color-scheme: dark", 1)[1].split("@media", 1)[0]
+    rule = dark.split(".data th {", 1)[1].split("}", 1)[0]
+    assert "border-bottom-color: #ece9e4 !important" in rule
