@@ -36,6 +36,7 @@ _ENCODED_WORD_BROKEN = "=\u2060?"
 _TEXT_WORD = re.compile(r"[!-~]{1,60}")
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60}")
 _ENCODED_WORD_BYTES = 36  # 48 base64 characters: a 60-character encoded-word
+_WORDS = re.compile(r"\S+ *| +")  # a word with the spaces after it
 _MACHINE_VALUE = re.compile(r"[!-~]{1,900}")
 _LIST_ID = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 LINE_LENGTH = 78
@@ -103,13 +104,24 @@ def _phrase_words(text: str) -> list[str]:
 
 
 def _encoded_words(text: str) -> list[str]:
+    """`text` as encoded-words, each ending after a space where a word fits whole in one:
+    decoders join them anyway, but some (Python's address parser, gh-128110) put a space
+    between two, and then split a name in the middle of a word ("van der Waa ls")."""
     chunks: list[bytes] = [b""]
-    for character in text:
-        data = character.encode("utf-8")
-        if len(chunks[-1]) + len(data) > _ENCODED_WORD_BYTES:
-            chunks.append(b"")
-        chunks[-1] += data
-    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+    for word in _WORDS.findall(text):
+        data = word.encode("utf-8")
+        if len(chunks[-1]) + len(data) <= _ENCODED_WORD_BYTES:
+            chunks[-1] += data
+            continue
+        if len(data) <= _ENCODED_WORD_BYTES:
+            chunks.append(data)
+            continue
+        for character in word:  # longer than an encoded-word holds
+            piece = character.encode("utf-8")
+            if len(chunks[-1]) + len(piece) > _ENCODED_WORD_BYTES:
+                chunks.append(b"")
+            chunks[-1] += piece
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks if chunk]
 
 
 def _folded(name: str, words: list[str]) -> _Folded:

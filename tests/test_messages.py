@@ -244,6 +244,15 @@ def test_a_display_name_that_is_no_atoms_is_quoted_not_obsolete(name, written):
     assert header.addresses[0].display_name == name
 
 
+def test_encoded_words_end_between_words_where_they_can():
+    """Python's address parser (gh-128110) reads a space between two encoded-words: a long
+    non-ASCII name cut inside a word came out as "van der Waa ls-Longname"."""
+    name = "Johannes Diderik van der Waals-Longname Überprüfung"
+    raw = serialise(_message(to=(name, "jane@example.org")))
+    (shown,) = _parsed(raw)["To"].addresses
+    assert shown.display_name.split() == name.split()
+
+
 @pytest.mark.parametrize(
     "address",
     [
