@@ -64,7 +64,6 @@ def _inline_validator(
                 allow_note_refs=allow_note_refs,
                 allow_line_breaks=allow_line_breaks,
                 allow_empty_links=context.get("stored", False),
-                limit_nesting=not context.get("stored", False),
             )
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
@@ -131,7 +130,7 @@ def _plain_validator(
             raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:
             raise _fail("too_long", f"must be at most {max_length} characters")
-        problem = character_problem(text, line_breaks=line_breaks, nesting=not stored)
+        problem = character_problem(text, line_breaks=line_breaks)
         if problem:
             raise _fail("character", problem)
         return text

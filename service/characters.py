@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from . import later_rules
+
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
 )
@@ -224,14 +226,13 @@ def cut_at_word(text: str, length: int) -> str:
     return with_bidi_closed(head.rstrip(" ,;:\u2013\u2014-") + ELLIPSIS)
 
 
-def character_problem(value: str, *, line_breaks: bool, nesting: bool = True) -> str | None:
+def character_problem(value: str, *, line_breaks: bool) -> str | None:
     """Why `value` breaks the character rules, or None; `line_breaks` for multi-line fields.
-    `nesting` False leaves out the limit on nested bidirectional controls, which came later:
-    an article stored before it is read back as it was."""
+    The limit on nested bidirectional controls came later (later_rules.py)."""
     return (
         forbidden_character(value)
         or (None if line_breaks else line_break_problem(value))
-        or bidi_problem(value, max_depth=MAX_BIDI_DEPTH if nesting else None)
+        or bidi_problem(value, max_depth=MAX_BIDI_DEPTH if later_rules.apply() else None)
     )
 
 

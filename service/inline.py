@@ -7,6 +7,7 @@ tree knowing every element and attribute is one they expect.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from html import unescape
@@ -14,6 +15,9 @@ from html.entities import html5
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import idna
+
+from . import later_rules
 from .characters import (
     character_problem,
     forbidden_character,
@@ -175,13 +179,11 @@ def parse_inline(
     allow_note_refs: bool = True,
     allow_line_breaks: bool = True,
     allow_empty_links: bool = False,
-    limit_nesting: bool = True,
 ) -> Inline:
     """Tokenize `source` and return its node tree, or raise InlineError with every problem.
 
     `note_ids` is the set of notes the article defines; None skips that check (used when the
-    notes themselves are malformed and reported elsewhere). `allow_empty_links` and
-    `limit_nesting` False read back what was stored before those rules (validate_article).
+    notes themselves are malformed and reported elsewhere).
     """
     nodes, problems = _tree(source, note_ids, allow_note_refs, allow_line_breaks)
     inline = Inline(nodes, source)
@@ -190,7 +192,7 @@ def parse_inline(
     written = forbidden_character(source) or (
         None if allow_line_breaks else line_break_problem(source)
     )
-    decoded = character_problem(inline.text, line_breaks=allow_line_breaks, nesting=limit_nesting)
+    decoded = character_problem(inline.text, line_breaks=allow_line_breaks)
     problems[:0] = [problem for problem in (written, decoded) if problem]
     if not allow_empty_links and _has_an_empty_link(nodes):
         problems.append("a link must have visible text: an empty one is a silent tab stop")
@@ -529,4 +531,47 @@ def link_problem(url: str, schemes: frozenset[str]) -> str | None:
         return f"link {url!r} must not carry a user name or password"
     if len(url) > 2000:
         return "link is longer than 2000 characters"
+    if later_rules.apply() and (problem := _host_problem(parts.hostname, "[" in parts.netloc)):
+        return f"link {url!r} {problem}"
     return None
+
+
+# What the URL standard forbids in a host (its "forbidden domain code points", less those a
+# URL cannot hold at all); the HTML checkers refuse a link whose host holds one.
+_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+
+
+def _host_problem(host: str, bracketed: bool) -> str | None:
+    """Why `host` is none a browser or checker reads as written, or None: an IPv6 address in
+    brackets (without a zone), four decimal numbers when it ends in a number (the URL
+    standard reads any other numeric form, 0x7f.1 or 4294967296, as an address of its own),
+    or labels of at most 63 characters, those beyond ASCII and the xn-- ones valid IDNA."""
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "has a bracketed host that is not an IPv6 address"
+        return "names a network zone in its host, which links cannot" if "%" in host else None
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        if len(labels) == 4 and all(_DECIMAL_OCTET.fullmatch(label) for label in labels):
+            return None
+        return "has a host that ends in a number but is not an IPv4 address such as 192.0.2.1"
+    if _FORBIDDEN_IN_HOST.search(name):
+        return "has a character no host name may hold"
+    for label in labels:
+        if len(label) > 63:
+            return "has a label longer than 63 characters in its host name"
+        if not label.isascii() or label.lower().startswith("xn--"):
+            try:
+                idna.encode(label, uts46=True)
+            except (idna.IDNAError, UnicodeError):
+                return "has a host name that is not valid IDNA (an international domain name)"
+    if len(name) > 253:
+        return "has a host name longer than 253 characters"
+    return None
+
+
+_DECIMAL_OCTET = re.compile(r"25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]")

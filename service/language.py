@@ -9,6 +9,8 @@ import langcodes
 from babel import Locale, UnknownLocaleError
 from langcodes.data_dicts import LIKELY_SUBTAGS, MACROLANGUAGES
 
+from . import later_rules
+
 # Scripts written right to left (ISO 15924 codes; Unicode's bidi class R and AL scripts).
 _RTL_SCRIPTS = frozenset(
     {
@@ -33,9 +35,17 @@ _RTL_LANGUAGES = frozenset(
 TAG_SYNTAX = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
-@lru_cache(maxsize=512)
 def is_valid_language_tag(tag: str) -> bool:
-    """True when `tag` is a well-formed, registered BCP 47 tag."""
+    """True when `tag` is a well-formed, registered BCP 47 tag naming a language: a
+    private-use tag (x-klingon) or an irregular grandfathered one (i-klingon) names none a
+    reader's software knows, and checkers refuse it in a lang attribute (later_rules.py)."""
+    if tag[:2].lower() in ("x-", "i-") and later_rules.apply():
+        return False
+    return _registered(tag)
+
+
+@lru_cache(maxsize=512)
+def _registered(tag: str) -> bool:
     if len(tag) > 64 or not TAG_SYNTAX.fullmatch(tag):
         return False
     try:

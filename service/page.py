@@ -18,7 +18,7 @@ from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
-from .characters import may_part_at, with_bidi_closed
+from .characters import is_blank, may_part_at, with_bidi_closed
 from .inline import Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
@@ -80,7 +80,12 @@ def inline_html(
             return Markup("")
         out: list[str] = []
         emit(field.pieces, out)
-        return Markup("".join(out))
+        html = "".join(out)
+        if "[^" in field.source.source and is_blank(field.text):
+            # References alone (a "Sources" cell): with no running text around them each is
+            # a target of its own, which WCAG 2.2 wants 24 pixels square (base.css).
+            html = f'<span class="notes-only">{html}</span>'
+        return Markup(html)
 
     return render
 

@@ -18,12 +18,14 @@ NOT_BLANK = r"(?=[\s\S]*\S)"
 # noncharacters past U+FFFF aside: an ECMAScript pattern sees UTF-16 code units, where a
 # range of surrogates would refuse every emoji.
 FORBIDDEN = r"\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff"
-LANGUAGE_TAG = TAG_SYNTAX.pattern
+# Not a private-use (x-…) or irregular grandfathered (i-…) tag: language.py refuses them.
+LANGUAGE_TAG = "(?![xXiI]-)" + TAG_SYNTAX.pattern
 # The character rules of characters.py as a pattern can say them (bidi balance it cannot).
 CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
 CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
-# A host of labels none of which is empty; no backslash anywhere (a browser reads it as /).
-_LABEL = r"[^\s\"'<>/?#@\\.]+"
+# A host of labels none of which is empty or longer than 63, holding none of the characters
+# the URL standard forbids in a host; no backslash anywhere (a browser reads it as /).
+_LABEL = r"[^\s\"'<>/?#@\\.%|^]{1,63}"
 _HOST = rf"{_LABEL}(?:\.{_LABEL})*\.?"
 _PATH = r"(?:[/?#][^\s\"'<>\\]*)?"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import later_rules
 from .article import BLOCK_TYPES, Article, parse_datetime
 from .budgets import check_budget
 from .characters import is_blank, was_blank
@@ -76,9 +77,17 @@ def article_from_bytes(raw: bytes, source: str = "body") -> Article:
 def validate_article(data: Any, *, stored: bool = False) -> Article:
     """Validate decoded JSON against the contract; raise BadArticle with every problem.
 
-    `stored` reads back an article the service stored, perhaps under an earlier release: the
-    rules that came later about what a reader must be able to see (visible text, links with
-    text) are not applied again, so an upgrade never makes a stored article unreadable."""
+    `stored` reads back an article the service stored, perhaps under an earlier release:
+    the rules that came later (about what a reader must be able to see, and those of
+    later_rules.py) are not applied again, so an upgrade never makes it unreadable."""
+    if stored:
+        with later_rules.reading_stored():
+            return _validate_article(data, stored=True)
+    return _validate_article(data, stored=False)
+
+
+def _validate_article(data: Any, *, stored: bool) -> Article:
+    """validate_article, under the rules `stored` calls for."""
     if not isinstance(data, dict):
         raise BadArticle([FieldError("", "the article must be a JSON object")])
     check_budget(data)  # first: it is the cheap bound on everything that follows

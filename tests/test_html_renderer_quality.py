@@ -169,3 +169,60 @@ def test_a_long_tag_does_not_widen_the_page(app, page_width, language):
     runtime = runtime_of(app)
     article = validate_article(minimal(language=language, tags=[tag, "x" * 200]))
     assert page_width(render_html(article, runtime.env, runtime.settings)) <= 320
+
+
+def test_odd_but_valid_hosts_pass_the_nu_checker(client, nu_checker, tmp_path):
+    """The host rules refuse what no URL parser reads as written (tests/test_validation.py),
+    and nothing a checker accepts: an IDN, an IPv6 address, an underscore, a root dot."""
+    from .corpus import minimal
+
+    hosts = ["bücher.de", "[2001:db8::1]", "a_b.example.com", "example.org.", "例え.テスト"]
+    links = " ".join(f'<a href="https://{host}/x">{n}</a>' for n, host in enumerate(hosts))
+    article = minimal(
+        canonical_url="https://xn--bcher-kva.de/a",
+        authors=[{"name": "Ada", "url": "https://192.0.2.1/ada"}],
+        body=[
+            {"type": "paragraph", "text": f'See {links}, <span lang="en-x-house">ours</span>.'},
+            {"type": "image", "src": "https://[2001:db8::2]/a.png", "alt": "A photo"},
+        ],
+    )
+    documents = {}
+    for route in ("html", "email"):
+        response = client.post(f"/v1/render/{route}", json=article)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        documents[route] = response.get_data(as_text=True)
+    results = nu_checker(documents, tmp_path)
+    assert {name: [m["message"] for m in messages] for name, messages in results.items()} == {
+        "html": [],
+        "email": [],
+    }
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("route", ["html", "email"])
+def test_note_references_with_no_words_around_them_are_big_enough_targets(client, axe, route):
+    """A "Sources" cell of references alone failed axe's target-size (WCAG 2.2 AA): each
+    reference, 9 by 15 pixels with no running text around it, was a target of its own."""
+    from .corpus import minimal
+
+    article = minimal(
+        body=[
+            {
+                "type": "table",
+                "caption": "Claims and sources",
+                "header": ["Claim", "Sources"],
+                "rows": [["Turnout rose", "[^a] [^b]"], ["Rents fell", "[^b]"]],
+            },
+            {"type": "paragraph", "text": "[^a] [^b]"},
+            {"type": "paragraph", "text": "In running text they stay small.[^a][^b]"},
+        ],
+        notes=[{"id": "a", "text": "Electoral roll."}, {"id": "b", "text": "Council minutes."}],
+    )
+    response = client.post(f"/v1/render/{route}", json=article)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.count('class="notes-only"') == 3  # the two cells and the paragraph
+    tags = AXE_TAGS if route == "html" else [t for t in AXE_TAGS if t != "best-practice"]
+    for scheme in ("light", "dark"):
+        violations = axe(html, tags, color_scheme=scheme)
+        assert [(v["id"], [n["html"][:100] for n in v["nodes"][:2]]) for v in violations] == []

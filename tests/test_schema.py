@@ -30,6 +30,9 @@ SCHEMA_CANNOT_EXPRESS = {
     "link-in-link": "how inline elements nest",
     "note-in-link": "how inline elements nest",
     "markup-duplicate-attr": "an attribute given twice",
+    "author-url-ipv4-range": "the range of each number of an IPv4 address",
+    "link-host-hex-ipv4": "how the URL standard reads a host that ends in a number",
+    "link-host-bad-punycode": "Punycode decoding (IDNA)",
 }
 
 

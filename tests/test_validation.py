@@ -96,6 +96,41 @@ BAD = {
         minimal(notes=[{"id": "n", "text": "A note.", "url": "https://example..org/a"}]),
         "/notes/0/url",
     ),
+    # Hosts no URL parser reads as written: the Nu checker refused the pages and mails.
+    "canonical-host-pipe": (
+        minimal(canonical_url="https://news|paper.example/a"),
+        "/canonical_url",
+    ),
+    "author-url-ipv4-range": (
+        minimal(authors=[{"name": "A", "url": "https://1.2.3.256/a"}]),
+        "/authors/0/url",
+    ),
+    "link-host-bad-punycode": (
+        _with_block({"type": "paragraph", "text": '<a href="https://xn--zz.example/">a</a>'}),
+        "/body/0/text",
+    ),
+    "image-host-caret": (
+        _with_block({"type": "image", "src": "https://img^cdn.example/a.png", "alt": "A"}),
+        "/body/0/src",
+    ),
+    "note-url-long-label": (
+        minimal(notes=[{"id": "n", "text": "A note.", "url": f"https://{'a' * 64}.example/"}]),
+        "/notes/0/url",
+    ),
+    "link-host-zone": (
+        _with_block({"type": "paragraph", "text": '<a href="https://[fe80::1%25eth0]/">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-host-hex-ipv4": (
+        _with_block({"type": "paragraph", "text": '<a href="https://0x7f.1/">a</a>'}),
+        "/body/0/text",
+    ),
+    # Private-use and irregular grandfathered tags name no language: axe refused them.
+    "language-private-use": (minimal(language="x-klingon"), "/language"),
+    "span-lang-grandfathered": (
+        _with_block({"type": "paragraph", "text": '<span lang="i-klingon">Qapla\'</span>'}),
+        "/body/0/text",
+    ),
     "link-credentials": (
         _with_block({"type": "paragraph", "text": '<a href="https://u:p@example.org">a</a>'}),
         "/body/0/text",
