@@ -89,7 +89,7 @@ def preview_command(given: str | None, output: Path) -> None:
         if not digest:
             _say_empty(daily, day, "nothing would be sent")
             return
-        body = daily.render(digest)
+        _, body = daily.render(digest)
     settings = _runtime().settings
     personal = body.personalise(unsubscribe_url=f"{settings.base_url}/unsubscribe/{PREVIEW_TOKEN}")
     for suffix, content in (("html", personal.html), ("txt", personal.text)):
@@ -177,6 +177,7 @@ def _dry_run(daily: DailyDigest, day: date) -> None:
     if not digest:
         _say_empty(daily, day, "nothing would be sent")
         return
+    digest, _ = daily.render(digest)  # as the mail would name them
     audience = daily.ledger.confirmed_count()
     click.echo(f"Dry run: {len(digest.items)} quick reads would go to {audience} subscribers:")
     for item in digest.items:

@@ -111,6 +111,14 @@ def render_digest(
     digest: Digest, env: Environment, settings: Settings, inliner: Inliner
 ) -> EmailBody:
     """The digest for every recipient at once; personalise() puts in each one's link."""
+    return render_fitted(digest, env, settings, inliner)[1]
+
+
+def render_fitted(
+    digest: Digest, env: Environment, settings: Settings, inliner: Inliner
+) -> tuple[Digest, EmailBody]:
+    """The digest as its mail names it (fewer items when the HTML would pass HTML_BUDGET,
+    the rest counted in `more`), and that mail."""
     marker = unsubscribe_marker()
     while True:
         context = digest_context(digest, settings, marker)
@@ -123,7 +131,7 @@ def render_digest(
         digest = replace(digest, items=digest.items[:keep], more=digest.more + count - keep)
     context["digest_text"] = digest_text(digest, settings)
     text = env.get_template("digests/email.txt").render(context)
-    return EmailBody(context["title"], html, text, marker)
+    return digest, EmailBody(context["title"], html, text, marker)
 
 
 def digest_text(digest: Digest, settings: Settings) -> str:

@@ -30,7 +30,7 @@ from service.storage.models import StoredArticle
 from .assemble import MAX_ITEMS, Digest, Window, assemble, digest_date_at, digest_window
 from .ledger import Run, SendLedger
 from .message import DigestComposer, unsendable_because
-from .render import render_digest
+from .render import render_fitted
 from .send import DigestSender, SendOptions, Summary
 
 logger = logging.getLogger(__name__)
@@ -122,8 +122,9 @@ class DailyDigest:
         articles, more = quick_reads_in(self.engine, window)
         return assemble(articles, day, self.schedule.at, self.schedule.zone, self.settings, more)
 
-    def render(self, digest: Digest) -> EmailBody:
-        return render_digest(digest, self.env, self.settings, self.inliner)
+    def render(self, digest: Digest) -> tuple[Digest, EmailBody]:
+        """The digest as its mail names it (render.HTML_BUDGET), and that mail."""
+        return render_fitted(digest, self.env, self.settings, self.inliner)
 
     def check_sendable(self) -> None:
         """Raise DigestUnsendable when the settings cannot make a digest at all."""
@@ -149,9 +150,10 @@ class DailyDigest:
         if not digest:
             return Opening(digest, None, opened_now=False)
         self.check_sendable()
+        digest, body = self.render(digest)  # the count recorded is the one the mail names
         won = self.ledger.open_run(
             day,
-            self.render(digest),
+            body,
             len(digest.items),
             now=datetime.now(UTC),
             opened_by=sender_name(),

@@ -172,3 +172,27 @@ def test_a_day_of_more_quick_reads_than_a_digest_names_says_how_many_more(app):
         assert "3 more quick reads on the website:" in part
         assert "https://news.example.org/articles" in part
     assert len(envelope.data) < 300_000
+
+
+def test_the_send_route_counts_the_items_the_mail_names(app):
+    """Past 92 KB of HTML the mail names fewer quick reads; the route said 100 while the mail
+    named 92 and said "the first 92 of 100"."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED])
+    standfirst = " ".join(["Residents of the riverside wards asked for safer crossings"] * 6)
+    for n in range(MAX_ITEMS):
+        article = quick_read_json(
+            f"q{n:03d}",
+            f"2026-03-11T08:{n // 60:02d}:{n % 60:02d}Z",
+            headline=f"Council approves the riverside transit budget after a long night {n}",
+            standfirst=standfirst,
+            section="City",
+        )
+        publish(app, article)
+    sent = app.test_client().post("/v1/digests/2026-03-12/send", headers=AUTH)
+    named = sent.get_json()["items"]
+    assert 1 < named < MAX_ITEMS
+    wait_until_sent(app, date(2026, 3, 12), 1)
+    (envelope,) = runtime.memory.sent
+    html = message_from_bytes(envelope.data, policy=policy.default).get_body(("html",))
+    assert f"the first {named} of {MAX_ITEMS} quick reads" in " ".join(html.get_content().split())
