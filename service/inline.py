@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from html import unescape
 from html.entities import html5
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import idna
 
@@ -543,35 +544,57 @@ _NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 
 def _host_problem(host: str, bracketed: bool) -> str | None:
-    """Why `host` is none a browser or checker reads as written, or None: an IPv6 address in
-    brackets (without a zone), four decimal numbers when it ends in a number (the URL
-    standard reads any other numeric form, 0x7f.1 or 4294967296, as an address of its own),
-    or labels of at most 63 characters, those beyond ASCII and the xn-- ones valid IDNA."""
+    """Why `host` is none a browser or checker reads as written, or None. As the URL
+    standard reads a host: percent-decoded, then mapped as UTS #46 says (full-width letters
+    and digits, upper case); then an IPv6 address in brackets (without a zone), four decimal
+    numbers when it ends in a number (0x7f.1 or 4294967296 would be read as an address of
+    their own), or labels of at most 63 characters as sent (xn-- and all), none holding a
+    forbidden character, an xn-- label that Punycode decodes, a mark first or a joiner."""
     if bracketed:
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
             return "has a bracketed host that is not an IPv6 address"
         return "names a network zone in its host, which links cannot" if "%" in host else None
-    name = host.removesuffix(".")
-    labels = name.split(".")
+    try:
+        name = unquote(host, errors="strict")
+        if not name.isascii():
+            name = idna.uts46_remap(name, std3_rules=False, transitional=False)
+    except (UnicodeError, idna.IDNAError):
+        return "has a host name that is not valid IDNA (an international domain name)"
+    labels = name.removesuffix(".").split(".")
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
         if len(labels) == 4 and all(_DECIMAL_OCTET.fullmatch(label) for label in labels):
             return None
         return "has a host that ends in a number but is not an IPv4 address such as 192.0.2.1"
-    if _FORBIDDEN_IN_HOST.search(name):
+    if _FORBIDDEN_IN_HOST.search(name) or "" in labels:
         return "has a character no host name may hold"
     for label in labels:
-        if len(label) > 63:
+        if label.isascii():
+            sent = label
+            if label.startswith("xn--") and not _punycode_decodes(label[4:]):
+                return "has an xn-- label in its host name that is not valid Punycode"
+        elif unicodedata.category(label[0])[0] == "M" or "\u200c" in label or "\u200d" in label:
+            return "has a host name that is not valid IDNA (an international domain name)"
+        else:
+            sent = "xn--" + label.encode("punycode").decode("ascii")
+        if len(sent) > 63:
             return "has a label longer than 63 characters in its host name"
-        if not label.isascii() or label.lower().startswith("xn--"):
-            try:
-                idna.encode(label, uts46=True)
-            except (idna.IDNAError, UnicodeError):
-                return "has a host name that is not valid IDNA (an international domain name)"
     if len(name) > 253:
         return "has a host name longer than 253 characters"
     return None
+
+
+def _punycode_decodes(encoded: str) -> bool:
+    """Whether an A-label's Punycode decodes to a label UTS #46 keeps as it is."""
+    try:
+        decoded = encoded.encode("ascii").decode("punycode")
+        return (
+            not decoded.isascii()
+            and idna.uts46_remap(decoded, std3_rules=False, transitional=False) == decoded
+        )
+    except (UnicodeError, ValueError, idna.IDNAError):
+        return False
 
 
 _DECIMAL_OCTET = re.compile(r"25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]")

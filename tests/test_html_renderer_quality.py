@@ -176,7 +176,19 @@ def test_odd_but_valid_hosts_pass_the_nu_checker(client, nu_checker, tmp_path):
     and nothing a checker accepts: an IDN, an IPv6 address, an underscore, a root dot."""
     from .corpus import minimal
 
-    hosts = ["bücher.de", "[2001:db8::1]", "a_b.example.com", "example.org.", "例え.テスト"]
+    hosts = [
+        "bücher.de",
+        "[2001:db8::1]",
+        "a_b.example.com",
+        "example.org.",
+        "例え.テスト",
+        "i❤.ws",  # UTS 46 as browsers map it, not the stricter IDNA 2008
+        "xn--n3h.net",
+        "1עברית.example",
+        "ab--ü.example",
+        "m%C3%BCnchen.de",  # percent-decoded first
+        "１２７.０.０.１",  # full-width digits: 127.0.0.1
+    ]
     links = " ".join(f'<a href="https://{host}/x">{n}</a>' for n, host in enumerate(hosts))
     article = minimal(
         canonical_url="https://xn--bcher-kva.de/a",

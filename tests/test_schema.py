@@ -32,6 +32,7 @@ SCHEMA_CANNOT_EXPRESS = {
     "markup-duplicate-attr": "an attribute given twice",
     "author-url-ipv4-range": "the range of each number of an IPv4 address",
     "link-host-hex-ipv4": "how the URL standard reads a host that ends in a number",
+    "link-host-full-width-ipv4": "how the URL standard reads a host that ends in a number",
     "link-host-bad-punycode": "Punycode decoding (IDNA)",
 }
 

@@ -121,6 +121,10 @@ BAD = {
         _with_block({"type": "paragraph", "text": '<a href="https://[fe80::1%25eth0]/">a</a>'}),
         "/body/0/text",
     ),
+    "link-host-full-width-ipv4": (
+        _with_block({"type": "paragraph", "text": '<a href="https://１２７.０.０.１.５/">a</a>'}),
+        "/body/0/text",
+    ),
     "link-host-hex-ipv4": (
         _with_block({"type": "paragraph", "text": '<a href="https://0x7f.1/">a</a>'}),
         "/body/0/text",
