@@ -4,7 +4,7 @@ the Nu HTML Checker; the digest e-mail passes axe at levels A and AA."""
 from __future__ import annotations
 
 import quopri
-from datetime import UTC, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -182,6 +182,11 @@ def test_the_digest_page_shows_the_mail_s_items_in_order(pages):
     ]
 
 
+def _digest_of(articles, settings, day=date(2026, 3, 12)):
+    """The digest for `day` (UTC) of `articles`, as the daily run would assemble it."""
+    return assemble(articles, day, settings.digest_time, ZoneInfo("UTC"), settings)
+
+
 def _digest_email(app) -> str:
 
     runtime = app.extensions["broadsheet"]
@@ -191,13 +196,7 @@ def _digest_email(app) -> str:
             "two", "2026-03-11T10:00:00Z", language="he", headline="כותרת", standfirst="תקציר."
         ),
     ]
-    digest = assemble(
-        articles,
-        datetime(2026, 3, 12, tzinfo=UTC).date(),
-        runtime.settings.digest_time,
-        ZoneInfo("UTC"),
-        runtime.settings,
-    )
+    digest = _digest_of(articles, runtime.settings)
     body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
     return body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/t").html
 
@@ -221,12 +220,8 @@ def test_a_headline_with_a_link_links_once_to_the_article(app):
 
     runtime = app.extensions["broadsheet"]
     headline = 'Council <a href="https://example.org/x">approves</a> <em>new</em> lanes'
-    digest = assemble(
-        [quick_read("linked", "2026-03-11T09:00:00Z", headline=headline)],
-        datetime(2026, 3, 12, tzinfo=UTC).date(),
-        runtime.settings.digest_time,
-        ZoneInfo("UTC"),
-        runtime.settings,
+    digest = _digest_of(
+        [quick_read("linked", "2026-03-11T09:00:00Z", headline=headline)], runtime.settings
     )
     mail = render_digest(digest, runtime.env, runtime.settings, runtime.inliner).html
     page = runtime.env.get_template("digests/page.html").render(
@@ -256,13 +251,7 @@ def test_the_digest_text_keeps_to_its_width_title_and_signature_included(app):
             "Drive, Duluth, Minnesota 55802, United States of America",
         }
     )
-    digest = assemble(
-        [quick_read("one", "2026-09-29T09:00:00Z")],
-        datetime(2026, 9, 30, tzinfo=UTC).date(),
-        settings.digest_time,
-        ZoneInfo("UTC"),
-        settings,
-    )
+    digest = _digest_of([quick_read("one", "2026-09-29T09:00:00Z")], settings, date(2026, 9, 30))
     text = render_digest(digest, runtime.env, settings, runtime.inliner).text
     long = [line for line in text.splitlines() if len(line) > 72 and "<" not in line]
     assert long == []
@@ -286,13 +275,7 @@ def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(app):
         )
         for n in range(MAX_ITEMS)
     ]
-    digest = assemble(
-        articles,
-        datetime(2026, 3, 12, tzinfo=UTC).date(),
-        runtime.settings.digest_time,
-        ZoneInfo("UTC"),
-        runtime.settings,
-    )
+    digest = _digest_of(articles, runtime.settings)
     body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
     mail = body.personalise(unsubscribe_url="https://news.example.org/unsubscribe/" + "t" * 80)
     html = mail.html.encode("utf-8")
