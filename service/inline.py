@@ -549,7 +549,8 @@ def _host_problem(host: str, bracketed: bool) -> str | None:
     and digits, upper case); then an IPv6 address in brackets (without a zone), four decimal
     numbers when it ends in a number (0x7f.1 or 4294967296 would be read as an address of
     their own), or labels of at most 63 characters as sent (xn-- and all), none holding a
-    forbidden character, an xn-- label that Punycode decodes, a mark first or a joiner."""
+    forbidden character, an xn-- label that Punycode decodes, a mark first or a joiner where
+    its script uses none; at most 253 characters as sent. An IPv4 address has no root dot."""
     if bracketed:
         try:
             ipaddress.IPv6Address(host)
@@ -564,37 +565,49 @@ def _host_problem(host: str, bracketed: bool) -> str | None:
         return "has a host name that is not valid IDNA (an international domain name)"
     labels = name.removesuffix(".").split(".")
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
-        if len(labels) == 4 and all(_DECIMAL_OCTET.fullmatch(label) for label in labels):
+        four = len(labels) == 4 and all(_DECIMAL_OCTET.fullmatch(label) for label in labels)
+        if four and not name.endswith("."):
             return None
         return "has a host that ends in a number but is not an IPv4 address such as 192.0.2.1"
     if _FORBIDDEN_IN_HOST.search(name) or "" in labels:
         return "has a character no host name may hold"
+    sent = []  # the labels as DNS carries them
     for label in labels:
-        if label.isascii():
-            sent = label
-            if label.startswith("xn--") and not _punycode_decodes(label[4:]):
+        if label.isascii() and label.startswith("xn--"):
+            decoded = _a_label_decoded(label[4:])
+            if decoded is None or _u_label_problem(decoded):
                 return "has an xn-- label in its host name that is not valid Punycode"
-        elif unicodedata.category(label[0])[0] == "M" or "\u200c" in label or "\u200d" in label:
-            return "has a host name that is not valid IDNA (an international domain name)"
-        else:
-            sent = "xn--" + label.encode("punycode").decode("ascii")
-        if len(sent) > 63:
+        elif not label.isascii():
+            if label.startswith("xn--") or _u_label_problem(label):
+                return "has a host name that is not valid IDNA (an international domain name)"
+            label = "xn--" + label.encode("punycode").decode("ascii")
+        if len(label) > 63:
             return "has a label longer than 63 characters in its host name"
-    if len(name) > 253:
+        sent.append(label)
+    if len(".".join(sent)) > 253:
         return "has a host name longer than 253 characters"
     return None
 
 
-def _punycode_decodes(encoded: str) -> bool:
-    """Whether an A-label's Punycode decodes to a label UTS #46 keeps as it is."""
+def _a_label_decoded(encoded: str) -> str | None:
+    """An A-label's Punycode decoded, if it decodes to a label UTS #46 keeps as it is."""
     try:
         decoded = encoded.encode("ascii").decode("punycode")
-        return (
-            not decoded.isascii()
-            and idna.uts46_remap(decoded, std3_rules=False, transitional=False) == decoded
-        )
+        kept = idna.uts46_remap(decoded, std3_rules=False, transitional=False) == decoded
     except (UnicodeError, ValueError, idna.IDNAError):
-        return False
+        return None
+    return decoded if kept and not decoded.isascii() else None
+
+
+def _u_label_problem(label: str) -> bool:
+    """Whether a label beyond ASCII breaks UTS #46's rules as browsers apply them: a
+    combining mark first, or a joiner (ZWNJ, ZWJ) where its script does not use one."""
+    if unicodedata.category(label[0])[0] == "M":
+        return True
+    return any(
+        character in "\u200c\u200d" and not idna.core.valid_contextj(label, position)
+        for position, character in enumerate(label)
+    )
 
 
 _DECIMAL_OCTET = re.compile(r"25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]")

@@ -188,6 +188,8 @@ def test_odd_but_valid_hosts_pass_the_nu_checker(client, nu_checker, tmp_path):
         "ab--ü.example",
         "m%C3%BCnchen.de",  # percent-decoded first
         "１２７.０.０.１",  # full-width digits: 127.0.0.1
+        "نامه\u200cای.ir",  # a joiner where Persian writes one
+        "faß.de",
     ]
     links = " ".join(f'<a href="https://{host}/x">{n}</a>' for n, host in enumerate(hosts))
     article = minimal(

@@ -33,6 +33,8 @@ SCHEMA_CANNOT_EXPRESS = {
     "author-url-ipv4-range": "the range of each number of an IPv4 address",
     "link-host-hex-ipv4": "how the URL standard reads a host that ends in a number",
     "link-host-full-width-ipv4": "how the URL standard reads a host that ends in a number",
+    "link-host-ipv4-root-dot": "how the URL standard reads a host that ends in a number",
+    "link-host-a-label-mark-first": "Punycode decoding (IDNA)",
     "link-host-bad-punycode": "Punycode decoding (IDNA)",
 }
 

@@ -125,6 +125,14 @@ BAD = {
         _with_block({"type": "paragraph", "text": '<a href="https://１２７.０.０.１.５/">a</a>'}),
         "/body/0/text",
     ),
+    "link-host-a-label-mark-first": (
+        _with_block({"type": "paragraph", "text": '<a href="https://xn--a-bga02n.com/">a</a>'}),
+        "/body/0/text",
+    ),
+    "link-host-ipv4-root-dot": (
+        _with_block({"type": "paragraph", "text": '<a href="https://192.0.2.1./">a</a>'}),
+        "/body/0/text",
+    ),
     "link-host-hex-ipv4": (
         _with_block({"type": "paragraph", "text": '<a href="https://0x7f.1/">a</a>'}),
         "/body/0/text",
