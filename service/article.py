@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import later_rules
 from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
@@ -57,18 +58,19 @@ def _inline_validator(
         if not source.strip():
             raise _fail("empty", "must not be empty")
         context = info.context or {}
+        stored = not later_rules.apply()  # a stored article read back as it was stored
         try:
             inline = parse_inline(
                 source,
                 note_ids=context.get("note_ids"),
                 allow_note_refs=allow_note_refs,
                 allow_line_breaks=allow_line_breaks,
-                allow_empty_links=context.get("stored", False),
+                allow_empty_links=stored,
             )
         except InlineError as error:
             raise _fail("inline_markup", "; ".join(error.problems)) from None
-        if context.get("stored"):
-            return inline  # see validate_article: read back as it was stored
+        if stored:
+            return inline
         plain = source.isascii() and "<" not in source and "&" not in source
         if not plain and is_blank(inline.text) and not inline.note_refs:
             # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
@@ -124,8 +126,7 @@ def _plain_validator(
 ) -> PlainValidator:
     def validate(value: Any, info: ValidationInfo) -> str:
         text = _require_str(value)
-        stored = (info.context or {}).get("stored", False)
-        blank = was_blank if stored else is_blank
+        blank = is_blank if later_rules.apply() else was_blank
         if not allow_blank and blank(text):
             raise _fail("empty", "must not be empty")  # invisible characters alone are empty
         if len(text) > max_length:

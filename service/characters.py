@@ -273,7 +273,7 @@ _IGNORABLE = re.compile("[\u2065\ufff0-\ufff8\U000e0000-\U000e0fff]")
 
 def was_blank(text: str) -> bool:
     """What empty meant before visible text was asked for: white space alone. An article
-    stored by an earlier release is read back by this rule (validation's `stored`)."""
+    stored by an earlier release is read back by this rule (later_rules.py)."""
     return not text.strip()
 
 

@@ -1,9 +1,10 @@
 """Rules that came after articles were stored judge what is sent, not what is read back.
 
 An article stored under an earlier release is read back (`validate_article(stored=True)`)
-inside `reading_stored()`: the checks added since (nesting of bidirectional controls,
-private-use language tags, hosts no URL parser accepts) ask `apply()` and let it pass, so an
-upgrade never turns a stored article into a 500. Storing it again meets today's rules.
+inside `reading_stored()`: the checks added since (visible text in a field and a link,
+nesting of bidirectional controls, private-use language tags, hosts no URL parser accepts)
+ask `apply()` and let it pass, so an upgrade never turns a stored article into a 500.
+Storing it again meets today's rules.
 """
 
 from __future__ import annotations

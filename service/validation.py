@@ -82,12 +82,12 @@ def validate_article(data: Any, *, stored: bool = False) -> Article:
     later_rules.py) are not applied again, so an upgrade never makes it unreadable."""
     if stored:
         with later_rules.reading_stored():
-            return _validate_article(data, stored=True)
-    return _validate_article(data, stored=False)
+            return _validate_article(data)
+    return _validate_article(data)
 
 
-def _validate_article(data: Any, *, stored: bool) -> Article:
-    """validate_article, under the rules `stored` calls for."""
+def _validate_article(data: Any) -> Article:
+    """validate_article, under the rules later_rules.apply() says."""
     if not isinstance(data, dict):
         raise BadArticle([FieldError("", "the article must be a JSON object")])
     check_budget(data)  # first: it is the cheap bound on everything that follows
@@ -96,11 +96,11 @@ def _validate_article(data: Any, *, stored: bool) -> Article:
         raise BadArticle(errors)
     article: Article | None = None
     try:
-        context = {"note_ids": _declared_note_ids(data), "stored": stored}
+        context = {"note_ids": _declared_note_ids(data)}
         article = Article.model_validate(data, context=context)
     except ValidationError as error:
         errors.extend(_field_errors(error))
-    errors.extend(_cross_field_errors(data, blank=was_blank if stored else is_blank))
+    errors.extend(_cross_field_errors(data, blank=is_blank if later_rules.apply() else was_blank))
     if errors:
         raise BadArticle(list(dict.fromkeys(errors)))
     assert article is not None
