@@ -67,7 +67,7 @@ _OPENERS = {
     "\u2068": "\u2069",  # FSI
 }
 _CLOSERS = frozenset(_OPENERS.values())
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Also the marks: a URL has no use for any character that changes reading order.
 _BIDI_IN_URL = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CHARACTER_NAMES = {
@@ -115,10 +115,10 @@ MAX_BIDI_DEPTH = 16
 
 def bidi_problem(value: str, max_depth: int | None = MAX_BIDI_DEPTH) -> str | None:
     """Describe the first bidirectional control left open or closed out of order, or None."""
-    if not _BIDI_CONTROLS.search(value):
+    if not BIDI_CONTROLS.search(value):
         return None
     for line in _LINE_BREAKS.split(value):
-        if not _BIDI_CONTROLS.search(line):
+        if not BIDI_CONTROLS.search(line):
             continue
         open_controls: list[str] = []
         for character in line:
@@ -158,7 +158,7 @@ def bidi_left_open(value: str, already: Sequence[str] = ()) -> list[str]:
     """The bidirectional controls still open at the end of `value` (outermost first), given
     those `already` open before it."""
     open_controls = list(already)
-    if not _BIDI_CONTROLS.search(value):
+    if not BIDI_CONTROLS.search(value):
         return open_controls
     for character in value:
         if character in _OPENERS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .characters import BIDI_CONTROLS
 from .errors import FieldError, RenderRefused
 from .images import MAX_IMAGE_PIXELS, embedded_pixels
 from .inline import Inline
@@ -56,7 +57,6 @@ EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")
 _BEYOND_LATIN = re.compile("[^\x00-\u024f]")
-_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
@@ -83,7 +83,7 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
 # once for every word in it, so a cell costs about the square of its length (measured: 1,000
 # characters 1.9 s, 5,000 characters 53 s), which no weight per character can follow. A
 # table whose cells' squared lengths add up past this (about half a second of that work) is
-# laid out with fixed, equal columns instead (print.css), in time linear in its text; the
+# laid out in fixed columns instead (print.css, column_widths), in time linear in its text; the
 # common table of short figures keeps columns sized to what they hold.
 AUTO_LAYOUT_LIMIT = 250_000
 
@@ -159,5 +159,5 @@ def _inline(text: Inline) -> int:
     )
     if not source.isascii():
         cost += BEYOND_LATIN * len(_BEYOND_LATIN.findall(source))
-    controls = len(_BIDI_CONTROL.findall(text.text))  # written or as references
+    controls = len(BIDI_CONTROLS.findall(text.text))  # written or as references
     return cost + controls * controls // BIDI_CONTROLS_SQUARED
