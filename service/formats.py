@@ -69,10 +69,10 @@ class Rendering:
         return self.article.id + self.format.suffix
 
     def produce(self) -> bytes:
+        if self.job is not None:  # timed by the cache, only when it prints
+            printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+            self.warnings = self.job.warnings(printed)
+            return printed.data
+        assert self.format.render is not None
         with timed_render(self.format.name):
-            if self.job is not None:
-                printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
-                self.warnings = self.job.warnings(printed)
-                return printed.data
-            assert self.format.render is not None
             return self.format.render(self.article, self.runtime).encode("utf-8")

@@ -93,12 +93,11 @@ def count_request(method: str, route: str | None, status: int) -> None:
 
 @contextmanager
 def timed_render(fmt: str) -> Iterator[None]:
-    """Time the block as one render of `fmt` (html, pdf, email, text or edition)."""
+    """Time the block as one render of `fmt` (html, pdf, email, text or edition). A block
+    that raises (a refusal, a time limit) made nothing, so it is not counted."""
     started = time.perf_counter()
-    try:
-        yield
-    finally:
-        RENDER_SECONDS.labels(format=fmt).observe(time.perf_counter() - started)
+    yield
+    RENDER_SECONDS.labels(format=fmt).observe(time.perf_counter() - started)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from weasyprint.urls import iri_to_uri
 from .article import Article
 from .characters import is_regional_indicator, may_part
 from .errors import RenderRefused
-from .metrics import count_pdf_cache
+from .metrics import count_pdf_cache, timed_render
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
 from .printing import PAPER_SIZES, Printed
@@ -212,4 +212,8 @@ class PdfCache:
 
     def render(self, job: PrintJob, printer: PrinterLike) -> Printed:
         cached = self.get(job.etag)
-        return cached if cached is not None else self.put(job.etag, job.print_with(printer))
+        if cached is not None:
+            return cached  # a look-up, counted by the cache's own metric, not as a render
+        with timed_render("pdf"):
+            printed = job.print_with(printer)
+        return self.put(job.etag, printed)

@@ -10,7 +10,7 @@ trusted proxy may set (TRUSTED_PROXIES, in `create_app`), and an IPv6 client is 
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import ipaddress
 import logging
 import math
@@ -79,11 +79,14 @@ def client_address() -> str:
 def client_of(address: str) -> str:
     """The client a budget belongs to. An IPv6 host is given a whole /64 (RFC 6177) and may
     use any address in it, so IPv6 clients are counted by their /64; an IPv4 address mapped
-    into IPv6 is the IPv4 client it names. Cached: it runs for every request."""
+    into IPv6 is the IPv4 client it names. Some proxies write the client's port too
+    (`192.0.2.1:4001`, `[2001:db8::1]:4001`): a host is one client whatever port it came
+    from. Anything else unreadable is one client of its own, not one per spelling.
+    Cached: it runs for every request."""
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
+        ip = ipaddress.ip_address(_without_port(address).split("%", 1)[0])  # no zone index
     except ValueError:
-        return address or "unknown"
+        return "unknown"
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
@@ -91,11 +94,23 @@ def client_of(address: str) -> str:
     return str(ip)
 
 
+def _without_port(address: str) -> str:
+    """`address` without a `:port` after an IPv4 address or a bracketed IPv6 address."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
+
+
 def budget_of_request() -> str:
-    """The budget the current request spends, or EXEMPT."""
+    """The budget the current request spends, or EXEMPT. A request no route answers (404,
+    405) spends the pages budget: asking costs the same whatever the answer."""
     rule = request.url_rule
-    if rule is None or rule.rule in EXEMPT_PATHS:
+    if (rule.rule if rule is not None else request.path) in EXEMPT_PATHS:
         return EXEMPT
+    if rule is None:
+        return "pages"
     endpoint = request.endpoint or ""
     if endpoint == "rendering.render" and (request.view_args or {}).get("fmt") == "pdf":
         return "pdf"
@@ -119,6 +134,9 @@ class RateLimits:
             default_limits=[
                 Limit(self._rate, scope=lambda _endpoint: budget_of_request(), shared=True)
             ],
+            # flask-limiter skips a request without an endpoint; one no route answers is
+            # still a request (budget_of_request gives it the pages budget).
+            request_identifier=lambda: request.endpoint or "unmatched",
             storage_uri=url,
             storage_options=dict(options),
             strategy="fixed-window",
@@ -127,6 +145,9 @@ class RateLimits:
             # A storage outage is logged and lets requests through: a limit guards the
             # service, it must not be what takes it down.
             swallow_errors=True,
+            # Every rate of a budget is counted, so a refusal knows all those used up and
+            # says when the last of them has room again (as `spend` does).
+            fail_on_first_breach=False,
             headers_enabled=False,
         )
 
@@ -146,12 +167,13 @@ class RateLimits:
         return getattr(self.settings, BUDGETS[budget]) if budget else ""
 
     def retry_after(self) -> int:
-        """Whole seconds until the budget the current request broke has room again."""
+        """Whole seconds until the budget the current request broke has room again: with
+        several of its rates used up, until the last of them has room."""
         reset = time.time() + 60
         try:
-            current = self.limiter.current_limit
-            if current is not None:
-                reset = current.window[0]
+            broken = [limit for limit in self.limiter.current_limits if limit.breached]
+            if broken:
+                reset = max(limit.window[0] for limit in broken)
         except Exception:
             logger.exception("Rate limit storage unreachable while timing a refusal")
         return max(1, math.ceil(reset - time.time()))
@@ -173,8 +195,10 @@ class RateLimits:
         raise RateLimited(math.ceil(reset - time.time()))
 
     def spend_sign_up(self, address_key: str) -> None:
-        """Count a sign-up for an address: hashed, so the storage holds no address."""
-        self.spend("signup_address", hashlib.sha256(address_key.encode()).hexdigest())
+        """Count a sign-up for an address under a keyed hash (HMAC with the secret key), so
+        the storage holds no address, nor a hash that a list of guesses could be tried on."""
+        key = hmac.new(self.settings.signing_key.encode(), address_key.encode(), "sha256")
+        self.spend("signup_address", key.hexdigest())
 
 
 # A Redis that stops answering costs a request at most a second or so, then it goes through.

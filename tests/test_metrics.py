@@ -152,6 +152,24 @@ def test_the_pdf_cache_counts_hits_and_misses():
     assert local("broadsheet_pdf_cache_total", result="hit") - hits == 2
 
 
+def test_a_pdf_render_is_timed_only_when_printed():
+    """A cache hit is a look-up (counted above), and a refused print made nothing."""
+    cache = PdfCache(max_items=4)
+    renders = local("broadsheet_render_seconds_count", format="pdf")
+    job = SimpleNamespace(etag="timed", print_with=lambda printer: Printed(b"%PDF-1.7 fake"))
+    for _ in range(3):
+        cache.render(job, printer=None)  # type: ignore[arg-type]
+    assert local("broadsheet_render_seconds_count", format="pdf") - renders == 1
+
+    def refuse(printer):
+        raise PrinterUnavailable("busy")
+
+    refused = SimpleNamespace(etag="refused", print_with=refuse)
+    with pytest.raises(PrinterUnavailable):
+        cache.render(refused, printer=None)  # type: ignore[arg-type]
+    assert local("broadsheet_render_seconds_count", format="pdf") - renders == 1
+
+
 def test_a_job_waiting_for_a_printer_is_in_the_queue_depth():
     # A pool whose only worker is taken: the next job waits for it, then gives up.
     printer = IsolatedPrinter(max_pages=1, time_limit=1.0, workers=1)

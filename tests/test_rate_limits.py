@@ -506,3 +506,73 @@ def test_an_ipv4_address_mapped_into_ipv6_is_that_ipv4_client(limited_app):
     assert _request(client, "GET", "/feed.json", "192.0.2.7").status_code == 200
     assert _request(client, "GET", "/feed.json", "::ffff:192.0.2.7").status_code == 200
     _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.7"))
+
+
+def test_a_port_written_by_the_proxy_gives_the_host_no_fresh_budget(limited_app):
+    app = limited_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+
+    def via_proxy(forwarded: str):
+        headers = {"X-Forwarded-For": forwarded}
+        return _request(client, "GET", "/feed.json", "10.0.0.5", headers=headers)
+
+    assert via_proxy("203.0.113.5:4001").status_code == 200
+    assert via_proxy("203.0.113.5:4002").status_code == 200
+    _assert_limited(via_proxy("203.0.113.5"))
+    assert via_proxy("[2001:db8::1]:1").status_code == 200
+    assert via_proxy("[2001:db8::2]:2").status_code == 200
+    _assert_limited(via_proxy("2001:db8::3"))  # the same /64, whatever the port
+
+
+def test_unreadable_client_addresses_share_one_budget(limited_app):
+    app = limited_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    answers = [
+        _request(
+            client, "GET", "/feed.json", "10.0.0.5", headers={"X-Forwarded-For": f"host-{n}"}
+        ).status_code
+        for n in range(3)
+    ]
+    assert answers == [200, 200, 429]
+
+
+def test_a_request_no_route_answers_spends_the_pages_budget(limited_app):
+    app = limited_app()
+    client = app.test_client()
+    assert _request(client, "GET", "/no-such-page", "192.0.2.1").status_code == 404
+    assert _request(client, "GET", "/v1/render/html", "192.0.2.1").status_code == 405
+    _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"))
+    _assert_limited(_request(client, "GET", "/another-page", "192.0.2.1"))
+    # The render budget is its own: the pages spent do not touch it.
+    render = _request(client, "POST", "/v1/render/html", "192.0.2.1", json={})
+    assert render.status_code == 422
+
+
+def test_retry_after_waits_for_every_rate_used_up(limited_app):
+    app = limited_app(RATELIMIT_PAGES="2 per minute; 2 per day")
+    client = app.test_client()
+    for _ in range(2):
+        assert _request(client, "GET", "/feed.json", "192.0.2.1").status_code == 200
+    # Both rates are used up: waiting out the minute would only meet the day's refusal.
+    seconds = _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"), 86400)
+    assert seconds > 3600
+
+
+def test_the_storage_holds_no_plain_hash_of_a_signing_up_address(limited_app, storage):
+    import hashlib
+
+    app = limited_app()
+    client = app.test_client()
+    address = "keyed@example.org"
+    response = _request(client, "POST", "/subscribe", "192.0.2.1", json={"email": address})
+    assert response.status_code == 202
+    backend = runtime_of(app).rate_limits.limiter.storage
+    if storage["RATELIMIT_STORAGE_URL"] == "memory://":
+        keys = [str(key) for key in backend.storage]
+    else:
+        keys = [key.decode() for key in backend.storage.scan_iter(match="*signup_address*")]
+    keys = [key for key in keys if storage["RATELIMIT_KEY_PREFIX"] in key]
+    assert any("/signup_address/" in key for key in keys), keys
+    # A plain hash of the mailbox could be matched against a list of guessed addresses.
+    plain = hashlib.sha256(mailbox_key(address).encode()).hexdigest()
+    assert not any(plain in key for key in keys)
