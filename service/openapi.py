@@ -129,6 +129,10 @@ def _model_schemas() -> dict[str, Any]:
 
 _HEADERS = {
     "ETag": {"description": "the version of the representation", "schema": {"type": "string"}},
+    "Last-Modified": {
+        "description": "when this version was stored (said once its second has settled)",
+        "schema": {"type": "string"},
+    },
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
     "Link": {"description": 'the next page, rel="next"', "schema": {"type": "string"}},
     "Location": {"description": "the stored article", "schema": {"type": "string"}},
@@ -156,8 +160,7 @@ _WHY = {
     415: "The body is not application/json in UTF-8.",
     422: "The body breaks the contract, or exceeds a limit.",
     429: "Too many requests from this client; wait Retry-After seconds.",
-    503: "Every PDF printer is busy, or the database is unreachable (for a digest: or "
-    "BASE_URL is not https, so no digest can be written).",
+    503: "Every PDF printer is busy, or the database is unreachable.",
 }
 
 
@@ -229,6 +232,26 @@ def _header(name: str, why: str) -> dict[str, Any]:
     }
 
 
+def _conditional_get(*, dated: bool = True, ranged: bool = False) -> list[dict[str, Any]]:
+    """The request headers a conditional GET reads (views/caching.py): the dates only where
+    the answer is dated (Last-Modified), and for a PDF the one byte range it serves."""
+    headers = [
+        _header("If-None-Match", "versions the client holds (weak comparison): 304"),
+        _header("If-Match", "the version the client expects (strong comparison): else 412"),
+    ]
+    if dated:
+        headers += [
+            _header("If-Modified-Since", "an HTTP date (without If-None-Match): 304 if unchanged"),
+            _header("If-Unmodified-Since", "an HTTP date (without If-Match): 412 if changed since"),
+        ]
+    if ranged:
+        headers += [
+            _header("Range", "one byte range, bytes=first-last: 206"),
+            _header("If-Range", "the ETag or date of the version the range is of"),
+        ]
+    return headers
+
+
 def _operation(
     summary: str,
     tag: str,
@@ -276,6 +299,7 @@ def _rendering(formats: Mapping[str, str], papers: Sequence[str]) -> dict[str, A
             parameters = [
                 _query("paper", {"enum": list(papers), "default": papers[0]}, "the paper size"),
                 _header("If-None-Match", "a version of this PDF the client holds (weak or strong)"),
+                _header("If-Match", "the version of this PDF the client expects: else 412"),
             ]
             responses = {
                 200: _ok([media_type], "The tagged PDF.", "ETag", "Broadsheet-Warnings"),
@@ -300,7 +324,6 @@ def _stored_articles() -> dict[str, Any]:
     summary = {"application/json": {"$ref": SCHEMAS + "ArticleSummary"}}
     if_match = _header("If-Match", "the version the write expects to replace")
     if_none_match = _header("If-None-Match", "* to create only, or a version the client holds")
-    if_none_match_held = _header("If-None-Match", "a version the client holds")
     if_unmodified_since = _header(
         "If-Unmodified-Since",
         "an HTTP date: the write is refused if the article changed after it (without If-Match)",
@@ -345,11 +368,14 @@ def _stored_articles() -> dict[str, Any]:
                 "articles",
                 {
                     200: _ok(
-                        {"application/json": {"$ref": SCHEMAS + "Article"}}, "The article.", "ETag"
+                        {"application/json": {"$ref": SCHEMAS + "Article"}},
+                        "The article.",
+                        "ETag",
+                        "Last-Modified",
                     ),
                     304: _not_modified(),
                 },
-                parameters=[if_none_match_held],
+                parameters=_conditional_get(),
                 problems=[404, 412],
             ),
             "delete": _operation(
@@ -372,7 +398,7 @@ def _stored_articles() -> dict[str, Any]:
                     ),
                     304: _not_modified(),
                 },
-                parameters=list_parameters,
+                parameters=[*list_parameters, *_conditional_get(dated=False)],
                 problems=[400, 412],
             )
         },
@@ -387,8 +413,8 @@ def _pages() -> dict[str, Any]:
             "get": _operation(
                 "The article's reading page",
                 "pages",
-                {200: _ok(html, "The page.", "ETag"), 304: _not_modified()},
-                parameters=[article_id],
+                {200: _ok(html, "The page.", "ETag", "Last-Modified"), 304: _not_modified()},
+                parameters=[article_id, *_conditional_get()],
                 problems=[404, 412],
                 page=True,
             )
@@ -398,7 +424,13 @@ def _pages() -> dict[str, Any]:
                 "The stored article's PDF",
                 "pages",
                 {
-                    200: _ok(["application/pdf"], "The PDF.", "ETag", "Broadsheet-Warnings"),
+                    200: _ok(
+                        ["application/pdf"],
+                        "The PDF.",
+                        "ETag",
+                        "Last-Modified",
+                        "Broadsheet-Warnings",
+                    ),
                     206: _ok(
                         ["application/pdf"],
                         "The range asked for.",
@@ -407,7 +439,7 @@ def _pages() -> dict[str, Any]:
                     ),
                     304: _not_modified(),
                 },
-                parameters=[article_id],
+                parameters=[article_id, *_conditional_get(ranged=True)],
                 problems=[404, 412, 416, 422, 503],
                 page=True,
             )
@@ -416,8 +448,11 @@ def _pages() -> dict[str, Any]:
             "get": _operation(
                 "Recent quick reads, 20 a page",
                 "pages",
-                {200: _ok(html, "The list.", "ETag"), 304: _not_modified()},
-                parameters=[_query("cursor", {"type": "string"}, "where the previous page ended")],
+                {200: _ok(html, "The list.", "ETag", "Last-Modified"), 304: _not_modified()},
+                parameters=[
+                    _query("cursor", {"type": "string"}, "where the previous page ended"),
+                    *_conditional_get(),
+                ],
                 problems=[400, 412],
                 page=True,
             )
@@ -426,7 +461,11 @@ def _pages() -> dict[str, Any]:
             "get": _operation(
                 "The latest quick reads as Atom",
                 "feeds",
-                {200: _ok(["application/atom+xml"], "The feed.", "ETag"), 304: _not_modified()},
+                {
+                    200: _ok(["application/atom+xml"], "The feed.", "ETag", "Last-Modified"),
+                    304: _not_modified(),
+                },
+                parameters=_conditional_get(),
                 problems=[412],
                 page=True,
             )
@@ -436,9 +475,15 @@ def _pages() -> dict[str, Any]:
                 "The latest quick reads as JSON Feed 1.1",
                 "feeds",
                 {
-                    200: _ok({"application/feed+json": {"type": "object"}}, "The feed.", "ETag"),
+                    200: _ok(
+                        {"application/feed+json": {"type": "object"}},
+                        "The feed.",
+                        "ETag",
+                        "Last-Modified",
+                    ),
                     304: _not_modified(),
                 },
+                parameters=_conditional_get(),
                 problems=[412],
                 page=True,
             )
@@ -449,6 +494,7 @@ def _pages() -> dict[str, Any]:
 def _editions() -> dict[str, Any]:
     audience = _query("for", {"enum": list(AUDIENCES), "default": AUDIENCES[0]}, "press: PDF/X-4")
     if_none_match = _header("If-None-Match", "a version of this edition the client holds")
+    if_match = _header("If-Match", "the version of this edition the client expects: else 412")
     pdf = {200: _ok(["application/pdf"], "The edition.", "ETag"), 304: _not_modified()}
     return {
         "/editions/{day}.pdf": {
@@ -460,6 +506,7 @@ def _editions() -> dict[str, Any]:
                     _path("day", DATE_PATTERN, "a date, YYYY-MM-DD"),
                     audience,
                     if_none_match,
+                    if_match,
                 ],
                 problems=[400, 404, 412, 422, 503],
                 page=True,
@@ -470,7 +517,7 @@ def _editions() -> dict[str, Any]:
                 "The print edition of the articles named",
                 "editions",
                 pdf,
-                parameters=[audience, if_none_match],
+                parameters=[audience, if_none_match, if_match],
                 body=_json_body("EditionRequest", "The articles, in order."),
                 problems=[*BODY_PROBLEMS, 404, 412, 429, 503],
             )
@@ -608,7 +655,7 @@ def _digests() -> dict[str, Any]:
                 "The digest of a date as a page",
                 "digests",
                 {200: _ok(["text/html"], "The digest.", "ETag"), 304: _not_modified()},
-                parameters=[day],
+                parameters=[day, *_conditional_get(dated=False)],
                 problems=[404, 412],
                 page=True,
             )
@@ -620,10 +667,16 @@ def _digests() -> dict[str, Any]:
                 {
                     200: _ok({"application/json": run}, "Already sent."),
                     202: _ok({"application/json": run}, "Sending."),
+                    # An operator must change a setting: no Retry-After, waiting mends nothing.
+                    503: {
+                        "description": "No digest can be written with these settings "
+                        "(digest-unsendable: BASE_URL is not https).",
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": SCHEMAS + "Problem"}}},
+                    },
                 },
                 parameters=[day],
                 token=True,
-                problems=[401, 404, 409, 429, 503],
+                problems=[401, 404, 409, 429],
             )
         },
     }

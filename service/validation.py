@@ -38,7 +38,7 @@ def parse_json(raw: bytes, source: str = "body") -> Any:
     except UnicodeDecodeError as error:
         raise UnreadableBody(f"The {source} is not UTF-8 (byte {error.start}).") from None
     if not text.strip():
-        raise UnreadableBody(f"The {source} is empty: an article is a JSON object.")
+        raise UnreadableBody(f"The {source} is empty: send a JSON object.")
     if text.startswith("\ufeff"):
         raise UnreadableBody(f"The {source} starts with a byte order mark; use UTF-8 without one.")
     try:

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -94,6 +94,40 @@ def test_delete_answers_204_then_the_article_is_gone(api):
     _problem(api.delete("minimal"), 404)
     assert api.get("/v1/articles").get_json()["items"] == []
     assert api.put(minimal()).status_code == 201
+
+
+def test_a_version_created_after_a_deletion_follows_the_version_deleted(api):
+    """Quick edits date versions ahead of the clock; the deletion and the next version must
+    follow them, or a write conditional on the old version's date would overwrite the new
+    article unseen (RFC 9110 §13.1.4)."""
+    for n in range(3):
+        last = api.put(minimal(headline=f"Edit {n}"))
+    mine = datetime.fromisoformat(last.get_json()["stored_at"].replace("Z", "+00:00"))
+    assert api.delete("minimal").status_code == 204
+    theirs = api.put(minimal(headline="Someone else's article"))
+    assert theirs.status_code == 201
+    created = datetime.fromisoformat(theirs.get_json()["stored_at"].replace("Z", "+00:00"))
+    assert created.replace(microsecond=0) > mine.replace(microsecond=0)
+    held = format_datetime(mine.replace(microsecond=0), usegmt=True)
+    blind = api.put(minimal(headline="Overwrite"), headers={"If-Unmodified-Since": held})
+    _problem(blind, 412)
+    assert api.get("/v1/articles/minimal").get_json()["headline"] == "Someone else's article"
+
+
+def test_a_deleted_article_leaves_no_trace_of_its_id(api, stored_app):
+    from sqlalchemy import select
+
+    from service.storage.models import ArticleDeletion
+
+    from .conftest import runtime_of
+
+    api.put(minimal(id="minister-named-in-report"), "minister-named-in-report")
+    api.put(minimal(id="another-one"), "another-one")
+    assert api.delete("minister-named-in-report").status_code == 204
+    assert api.delete("another-one").status_code == 204
+    with runtime_of(stored_app).database.reading() as session:
+        rows = session.execute(select(ArticleDeletion.id, ArticleDeletion.deleted_at)).all()
+    assert [row.id for row in rows] == [""]  # the latest deletion's moment, and no id
 
 
 def test_get_answers_304_to_the_current_etag(api):

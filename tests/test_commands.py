@@ -263,7 +263,7 @@ def test_a_pdf_is_not_written_to_a_terminal():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "The file is empty: an article is a JSON object."),
+        (b"", "The file is empty: send a JSON object."),
         (b"{oops", "The file is not JSON: Expecting property name enclosed in double quotes"),
         (b"\xef\xbb\xbf{}", "The file starts with a byte order mark; use UTF-8 without one."),
         (b"\xff", "The file is not UTF-8 (byte 0)."),

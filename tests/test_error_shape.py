@@ -83,7 +83,7 @@ def test_an_empty_body_says_it_is_empty(post_json, raw):
     assert response.status_code == 400
     problem = response.get_json()
     assert problem["title"] == "The request could not be understood"
-    assert problem["detail"] == "The body is empty: an article is a JSON object."
+    assert problem["detail"] == "The body is empty: send a JSON object."
 
 
 def test_unknown_route_is_404_problem(client):

@@ -12,13 +12,15 @@ from email import message_from_bytes, policy
 
 import pytest
 import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as AioSmtp
 
 from service.addresses import Mailbox
 from service.mail.smtp import SmtpTransport, SmtpUrl
 from service.mail.transport import WITHDRAWN, Envelope, Outcome
 from service.messages import build_message
 
-from .mail_server import Recorder, authenticator, start
+from .mail_server import Recorder, authenticator, free_port, start
 
 SENDER = Mailbox("Broadsheet", "digest@news.example.org")
 PASSWORD = "s3cret p@ss:w/rd"
@@ -469,3 +471,67 @@ def test_the_go_ahead_is_asked_while_mail_is_on_the_wire_and_no_withdraws(answer
         assert first is WITHDRAWN
         assert subjects == ["Second"]  # withdrawn before its data; the connection goes on
     assert len(handler.servers) == 1
+
+
+class _ScriptedController(Controller):
+    """A controller whose SMTP server is `server_class` (to script a command's reply)."""
+
+    def __init__(self, handler, server_class, **kwargs):
+        super().__init__(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
+        self.server_class = server_class
+
+    def factory(self):
+        return self.server_class(self.handler, **self.SMTP_kwargs)
+
+
+class RefusesTheFirstData(AioSmtp):
+    """Answers the first DATA command itself with 451, as a policy check may (Postfix's
+    smtpd_data_restrictions), before any 354."""
+
+    refusals = 1
+
+    async def smtp_DATA(self, arg):
+        if RefusesTheFirstData.refusals:
+            RefusesTheFirstData.refusals -= 1
+            await self.push("451 4.7.1 Service unavailable - try again later")
+            return
+        await super().smtp_DATA(arg)
+
+
+def test_a_refused_data_command_leaves_the_next_message_a_fresh_transaction():
+    """Without RSET the transaction stays open, and the next reader's MAIL is refused as a
+    nested command (503): a permanent failure of a message nothing was wrong with."""
+    RefusesTheFirstData.refusals = 1
+    handler = Recorder()
+    controller = _ScriptedController(handler, RefusesTheFirstData)
+    controller.start()
+    try:
+        with SmtpTransport(_url(controller)) as transport:
+            refused = transport.send(_message(to="first@example.org"))
+            after = transport.send(_message(to="second@example.org"))
+    finally:
+        controller.stop()
+    assert (refused.outcome, refused.code) == (Outcome.TEMPORARY, 451)
+    assert after.sent, after
+    assert [r.recipients for r in handler.received] == [["second@example.org"]]
+
+
+class RefusesEhlo(AioSmtp):
+    """An old or strict server that knows only HELO (RFC 5321 §3.2 asks the client to fall
+    back to it)."""
+
+    async def smtp_EHLO(self, hostname):
+        await self.push("502 5.5.2 Error: command not recognized")
+
+
+def test_a_server_that_refuses_ehlo_is_greeted_with_helo():
+    handler = Recorder()
+    controller = _ScriptedController(handler, RefusesEhlo)
+    controller.start()
+    try:
+        with SmtpTransport(_url(controller, query="?starttls=never")) as transport:
+            delivery = transport.send(_message())
+    finally:
+        controller.stop()
+    assert delivery.sent, delivery
+    assert len(handler.received) == 1

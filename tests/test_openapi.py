@@ -326,3 +326,55 @@ def test_every_pdf_route_declares_its_warnings_header(client):
     rendered = document["paths"]["/v1/render/pdf"]["post"]["responses"]
     for answer in (stored["200"], stored["206"], rendered["200"]):
         assert "Broadsheet-Warnings" in answer["headers"]
+
+
+def _header_parameters(operation: dict) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+def test_every_conditional_get_documents_the_headers_it_reads(client):
+    """A route that answers 304 reads the four preconditions; a generator of requests from
+    the document (Schemathesis) can only reach a 304, 412 or 206 through headers it names."""
+    paths = _document(client)["paths"]
+    conditional = [
+        (path, item["get"])
+        for path, item in paths.items()
+        if "304" in item.get("get", {}).get("responses", {})
+    ]
+    assert len(conditional) >= 8
+    for path, operation in conditional:
+        names = _header_parameters(operation)
+        assert {"If-None-Match", "If-Match"} <= names, path
+        # A dated answer is also judged by date (an edition is tagged before it is printed).
+        dated = "Last-Modified" in operation["responses"]["200"].get("headers", {})
+        by_date = {"If-Modified-Since", "If-Unmodified-Since"} <= names
+        assert by_date == dated, path
+        ranged = "206" in operation["responses"]
+        assert ({"Range", "If-Range"} <= names) == ranged, path
+
+
+def test_dated_answers_document_last_modified(client):
+    paths = _document(client)["paths"]
+    for path in (
+        "/v1/articles/{article_id}",
+        "/articles/{article_id}",
+        "/articles/{article_id}.pdf",
+        "/articles",
+        "/feed.atom",
+        "/feed.json",
+    ):
+        headers = paths[path]["get"]["responses"]["200"]["headers"]
+        assert "Last-Modified" in headers, path
+
+
+def test_tagged_posts_document_if_match(client):
+    paths = _document(client)["paths"]
+    for path in ("/v1/render/pdf", "/v1/editions"):
+        assert {"If-Match", "If-None-Match"} <= _header_parameters(paths[path]["post"]), path
+
+
+def test_a_digest_that_cannot_be_sent_says_no_retry_after(client):
+    """Only an operator's change of settings mends digest-unsendable: waiting does not."""
+    answer = _document(client)["paths"]["/v1/digests/{day}/send"]["post"]["responses"]["503"]
+    assert "Retry-After" not in answer.get("headers", {})
+    assert "BASE_URL" in answer["description"]

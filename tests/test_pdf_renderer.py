@@ -328,6 +328,30 @@ def test_if_none_match_uses_weak_comparison(pdf_client, header):
     assert again.headers["ETag"] == etag
 
 
+def test_if_match_naming_another_pdf_is_412_before_printing(pdf_client):
+    """RFC 9110 §13.1.1: If-Match is evaluated; a PDF is tagged before it is printed, so a
+    request for another version costs no print."""
+    from service import metrics
+
+    def looked_up() -> float:
+        return sum(
+            metrics.registry.get_sample_value("broadsheet_pdf_cache_total", {"result": r}) or 0
+            for r in ("hit", "miss")
+        )
+
+    before = looked_up()
+    refused = pdf_client.post(
+        "/v1/render/pdf", json=every_block(), headers={"If-Match": '"not-this-version"'}
+    )
+    assert refused.status_code == 412
+    assert refused.mimetype == "application/problem+json"
+    assert looked_up() == before  # neither printed nor looked for
+    etag = pdf_client.post("/v1/render/pdf", json=every_block()).headers["ETag"]
+    held = pdf_client.post("/v1/render/pdf", json=every_block(), headers={"If-Match": etag})
+    assert held.status_code == 200
+    assert held.data.startswith(b"%PDF-")
+
+
 def test_if_none_match_star_on_a_post_is_a_412_not_an_empty_304(pdf_client):
     """ "*" asks that no version exist (RFC 9110 §13.1.2); a rendering always exists, and
     for a POST a false condition is a 412. It was a 304 to a client that held nothing."""

@@ -62,6 +62,25 @@ def test_upgrade_twice_is_harmless_and_downgrade_empties(database_url):
         engine.dispose()
 
 
+def test_revision_0005_keeps_the_latest_deletion_and_no_deleted_id(database_url):
+    from service.storage.db import Database
+
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine, "0004")
+        database = Database(engine)
+        moments = [datetime(2026, 3, 12, 8, minute, tzinfo=UTC) for minute in (5, 30, 10)]
+        with database.writing() as session:
+            for n, moment in enumerate(moments):
+                session.add(ArticleDeletion(id=f"deleted-{n}", deleted_at=moment))
+        schema.upgrade(engine)
+        with database.reading() as session:
+            rows = session.execute(select(ArticleDeletion.id, ArticleDeletion.deleted_at)).all()
+        assert [(row.id, row.deleted_at) for row in rows] == [("", max(moments))]
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_connections_are_tuned(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'tuned.sqlite3'}")
     try:

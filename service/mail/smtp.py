@@ -291,12 +291,12 @@ class SmtpTransport(Transport):
                 connection = _Connection(
                     url.host, url.port, local_hostname=url.helo, timeout=url.timeout
                 )
-            connection.ehlo()
+            _greet(connection)
             encrypted = url.scheme == "smtps"
             if url.starttls != "never" and not encrypted:
                 if connection.has_extn("starttls"):
                     connection.starttls(context=self.ssl_context)
-                    connection.ehlo()
+                    _greet(connection)
                     encrypted = True
                 elif url.starttls == "require":
                     raise _NotSent(
@@ -402,6 +402,13 @@ class _Connection(smtplib.SMTP):
         self.putcmd("data")
         code, reply = self.getreply()
         if code != 354:
+            # The transaction is still open: without RSET the next message's MAIL would be
+            # refused as nested (503), a permanent failure of an innocent reader's mail
+            # (RFC 5321 §4.1.4). smtplib's sendmail resets only after a refused message.
+            if code == 421:
+                self.close()
+            else:
+                self._rset()
             raise smtplib.SMTPDataError(code, reply)
         quoted = re.sub(rb"(?m)^\.", b"..", msg)  # a line's leading dot doubled (RFC 5321)
         if not quoted.endswith(b"\r\n"):
@@ -410,6 +417,18 @@ class _Connection(smtplib.SMTP):
         self.data_sent = True  # all of it, with its final dot: the server may now deliver it
         self.meanwhile()
         return self.getreply()
+
+
+def _greet(connection: smtplib.SMTP) -> None:
+    """EHLO, or HELO from a server that refuses EHLO (RFC 5321 §3.2): smtplib remembers the
+    refusal as a greeting and would never say HELO, so every MAIL would be refused (503)."""
+    code, _ = connection.ehlo()
+    if 200 <= code < 300:
+        return
+    code, reply = connection.helo()
+    if not 200 <= code < 300:
+        detail = f"the server refused both EHLO and HELO: {_text(reply)}"
+        raise _NotSent(Delivery(Outcome.TEMPORARY, code, detail))
 
 
 class _SslConnection(_Connection, smtplib.SMTP_SSL):

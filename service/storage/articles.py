@@ -22,6 +22,9 @@ from .db import date_write
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
 
 SUMMARY_LENGTH = 280
+# The one row of article_deletions: when an article was last deleted, under no article's
+# id (an id is never empty), so a deleted article leaves nothing of itself behind.
+LAST_DELETION = ""
 SECOND = timedelta(seconds=1)
 
 
@@ -134,8 +137,9 @@ def put_article(
         preconditions.check(row.version if row else None, row.stored_at if row else None)
         if row is not None:
             break
-        # After a deletion, the version it removed may have been stored this very second.
-        deleted = session.get(ArticleDeletion, article.id)
+        # After a deletion, the version it removed may have been stored this very second,
+        # and its deletion dated after it: the new version follows the latest deletion.
+        deleted = session.get(ArticleDeletion, LAST_DELETION)
         previous = deleted.deleted_at if deleted is not None else None
         row = StoredArticle(id=article.id)
         _fill(row, article, document, version, next_stored_at(previous, moment))
@@ -211,8 +215,16 @@ def delete_article(
     if row is None:
         return False
     preconditions.check(row.version, row.stored_at)
+    # Never dated before the version it removes (stored ahead after quick edits), so the
+    # version created next is dated after both and If-Unmodified-Since keeps its meaning.
+    deleted_at = next_stored_at(row.stored_at, now or date_write(session))
     session.execute(delete(StoredArticle).where(StoredArticle.id == article_id))
-    session.merge(ArticleDeletion(id=article_id, deleted_at=now or date_write(session)))
+    _writers_of_one_id_in_turn(session, LAST_DELETION)  # deleters take turns on its row
+    latest = session.get(ArticleDeletion, LAST_DELETION)
+    if latest is None:
+        session.add(ArticleDeletion(id=LAST_DELETION, deleted_at=deleted_at))
+    elif latest.deleted_at < deleted_at:
+        latest.deleted_at = deleted_at
     return True
 
 

@@ -70,7 +70,9 @@ class ArticlePdf(Base):
 
 
 class ArticleDeletion(Base):
-    """When an article was deleted, so lists and feeds change their Last-Modified."""
+    """When an article was last deleted, so lists and feeds change their Last-Modified and
+    an article created again is dated after it: one row, whose id is empty (LAST_DELETION
+    in storage/articles.py). No deleted article's id is kept."""
 
     __tablename__ = "article_deletions"
 

@@ -11,7 +11,7 @@ from ..errors import BadParameter
 from ..formats import FORMATS, PAPERS, Rendering
 from ..runtime import current_runtime
 from .body import article_from_request
-from .caching import client_holds
+from .caching import client_holds, require_if_match
 
 bp = Blueprint("rendering", __name__, url_prefix="/v1/render")
 logger = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def render(fmt: str) -> Response:
     headers = {}
     if rendering.etag is not None:
         headers = {"ETag": f'"{rendering.etag}"', "Cache-Control": "no-cache"}
+        require_if_match(rendering.etag)  # 412 before a print is spent on another version
         # Weak comparison (RFC 9110 §13.1.2): W/"x" names the same PDF as "x".
         if client_holds(rendering.etag):
             return Response(status=304, headers=headers)

@@ -292,7 +292,9 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
     if name not in request.args:
         return default
     value = request.args[name]
-    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+    # The length first: int() of thousands of digits is refused by Python itself.
+    readable = value.isascii() and value.isdigit() and len(value) <= len(str(high))
+    if not (readable and low <= int(value) <= high):
         raise BadParameter(f"{name} must be a whole number from {low} to {high}.", parameter=name)
     return int(value)
 
