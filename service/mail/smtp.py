@@ -408,7 +408,10 @@ class _Connection(smtplib.SMTP):
             if code == 421:
                 self.close()
             else:
-                self._rset()
+                try:
+                    self.rset()
+                except smtplib.SMTPServerDisconnected:
+                    pass  # gone: the next message opens a new connection
             raise smtplib.SMTPDataError(code, reply)
         quoted = re.sub(rb"(?m)^\.", b"..", msg)  # a line's leading dot doubled (RFC 5321)
         if not quoted.endswith(b"\r\n"):
