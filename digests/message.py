@@ -11,6 +11,7 @@ breaks, so the decoded text is exactly what `build_message` would have produced.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -55,11 +56,30 @@ def run_tag(body: EmailBody) -> str:
 
 
 def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeaders:
-    """List-Id digest.<host of BASE_URL>, named after the publisher, and how to leave."""
-    host = urlsplit(settings.base_url).hostname or "localhost"
+    """List-Id digest.<host of BASE_URL>, named after the publisher, and how to leave.
+
+    A List-Id is a dotted name (RFC 2919): a host written with its root dot loses it, and a
+    host that is an IP address gives way to the domain of MAIL_FROM."""
+    host = (urlsplit(settings.base_url).hostname or "localhost").rstrip(".")
+    if _is_ip_address(host):
+        host = settings.mail_from.address.rpartition("@")[2].rstrip(".")
     if "." not in host:
-        host += ".localdomain"  # a List-Id is a dotted name
-    return ListHeaders(f"digest.{host}", url, mailto, f"{settings.publisher_name} digest")
+        host += ".localdomain"
+    list_id = f"digest.{host}"
+    if not _DOTTED.fullmatch(list_id):  # a domain literal, say, or one not in its xn-- form
+        list_id = "digest.localdomain"
+    return ListHeaders(list_id, url, mailto, f"{settings.publisher_name} digest")
+
+
+_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def unsendable_because(settings: Settings) -> str | None:

@@ -6,6 +6,7 @@ recipient's link with a string replacement, so premailer never runs per recipien
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import replace
 from typing import Any
 
@@ -101,10 +102,18 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
 
 # Gmail shows an HTML part longer than 102 KB only up to there, behind "View entire
 # message": the postal address and the unsubscribe link at its foot with it. A digest whose
-# HTML would pass this names fewer quick reads, and the rest in its "more" line. The margin
-# is for quoted-printable, which makes the part a few percent longer as sent, and for each
-# recipient's unsubscribe link, which replaces a shorter placeholder.
+# HTML would pass this as sent names fewer quick reads, and the rest in its "more" line. As
+# sent is quoted-printable (messages.build_message), which writes each byte of a character
+# beyond ASCII as three: a digest in Chinese or Arabic is near three times its UTF-8 size.
+# The margin is for the soft line breaks the mail library places otherwise than
+# binascii does, and for each recipient's unsubscribe link, which replaces a shorter
+# placeholder.
 HTML_BUDGET = 92 * 1024
+
+
+def size_as_sent(html: str) -> int:
+    """The length of the HTML part's body in quoted-printable, as the mail sends it."""
+    return len(binascii.b2a_qp(html.encode("utf-8")))
 
 
 def render_digest(
@@ -123,7 +132,7 @@ def render_fitted(
     while True:
         context = digest_context(digest, settings, marker)
         html = inliner.inline(env.get_template("digests/email.html").render(context))
-        size, count = len(html.encode("utf-8")), len(digest.items)
+        size, count = size_as_sent(html), len(digest.items)
         if size <= HTML_BUDGET or count <= 1:
             break
         # Items weigh about the same: keep the share that fits, and at least one fewer.

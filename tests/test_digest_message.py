@@ -233,3 +233,33 @@ def test_message_ids_differ_between_installations_on_one_mail_domain():
     assert digest_message_id(DAY, 1, "example.org", SETTINGS.message_id_tag, "0123abcd") != (
         digest_message_id(DAY, 1, "example.org", SETTINGS.message_id_tag, "4567ef01")
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "mail_from", "list_id"),
+    [
+        ("https://news.example.org", "digest@news.example.org", "digest.news.example.org"),
+        # The root dot a settings file may keep (news.example.org. is the same host).
+        ("https://news.example.org.", "digest@news.example.org", "digest.news.example.org"),
+        # An IP address is no name: the sender's domain names the list.
+        ("https://[2001:db8::1]", "digest@mail.example.org", "digest.mail.example.org"),
+        ("https://192.0.2.7:8443", "digest@example.org", "digest.example.org"),
+        ("https://intranet", "digest@example.org", "digest.intranet.localdomain"),
+    ],
+)
+def test_every_accepted_base_url_gives_a_list_id_a_message_can_carry(base_url, mail_from, list_id):
+    """A List-Id the message builder refused stopped every digest after its run opened."""
+    settings = Settings(
+        base_url=base_url, mail_from=mail_from, secret_key="k" * 32, database_url="sqlite://"
+    )
+    headers = list_headers(settings, base_url + "/unsubscribe/t", None)
+    assert headers.list_id == list_id
+    message = build_message(
+        sender=("Broadsheet", mail_from),
+        to=("Reader", "reader@example.org"),
+        subject="Digest",
+        text="Words.",
+        html="<p>Words.</p>",
+        list_headers=headers,
+    )
+    assert f"<{list_id}>" in message["List-Id"]

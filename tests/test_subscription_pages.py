@@ -13,6 +13,7 @@ from lxml import html as lxml_html
 from digests.assemble import assemble
 from digests.render import render_digest
 from service import create_app
+from service.messages import build_message
 from service.storage.schema import upgrade
 from service.tokens import Purpose
 
@@ -258,20 +259,40 @@ def test_the_digest_text_keeps_to_its_width_title_and_signature_included(app):
     assert "Wednesday, September 30, 2026" in " ".join(text.split())
 
 
-def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(app):
+@pytest.mark.parametrize(
+    ("language", "headline", "sentence"),
+    [
+        (
+            "en",
+            "Council approves the riverside transit budget after a long night",
+            "Residents of the riverside wards asked for safer crossings",
+        ),
+        # Quoted-printable writes each byte of these characters as three: 94 KB of UTF-8
+        # went out as 212 KB before the budget counted the part as sent.
+        (
+            "zh",
+            "市议会通过河滨交通预算案经过漫长的夜晚讨论",
+            "河滨各区居民要求更安全的过街设施和自行车道",
+        ),
+    ],
+)
+def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(
+    app, language, headline, sentence
+):
     """A hundred quick reads with long headlines made a 109 KB HTML part: Gmail shows 102 KB
     and hides the rest, the postal address and the unsubscribe link with it."""
     from digests.assemble import MAX_ITEMS
 
     runtime = app.extensions["broadsheet"]
-    standfirst = " ".join(["Residents of the riverside wards asked for safer crossings"] * 6)
+    standfirst = " ".join([sentence] * 6)
     articles = [
         quick_read(
             f"q{n:03d}",
             f"2026-03-11T{8 + n // 60:02d}:{n % 60:02d}:00Z",
-            headline=f"Council approves the riverside transit budget after a long night {n}",
+            headline=f"{headline} {n}",
             standfirst=standfirst,
             section="City",
+            language=language,
         )
         for n in range(MAX_ITEMS)
     ]
@@ -281,6 +302,16 @@ def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(app):
     html = mail.html.encode("utf-8")
     assert len(html) < 96 * 1024
     assert len(quopri.encodestring(html)) < 102 * 1024  # as sent
+    message = build_message(
+        sender=("Broadsheet", "digest@news.example.org"),
+        to=("Reader", "reader@example.org"),
+        subject="Digest",
+        text=mail.text,
+        html=mail.html,
+    )
+    (html_part,) = [part for part in message.walk() if part.get_content_type() == "text/html"]
+    assert html_part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert len(html_part.get_payload()) < 102 * 1024  # the part's body as the mail sends it
     shown = len(lxml_html.document_fromstring(mail.html).xpath("//h2[a]"))
     assert 1 < shown < MAX_ITEMS
     more = MAX_ITEMS - shown
