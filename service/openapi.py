@@ -330,8 +330,16 @@ def _stored_articles() -> dict[str, Any]:
     )
     list_parameters = [
         _query("kind", {"enum": list(KINDS)}, "only this kind"),
-        _query("since", {"type": "string"}, "a date or RFC 3339 date-time: published at or after"),
-        _query("until", {"type": "string"}, "a date or RFC 3339 date-time: published before"),
+        _query(
+            "since",
+            {"type": "string"},
+            "an RFC 3339 date-time, or a date (its midnight in TIMEZONE): published at or after",
+        ),
+        _query(
+            "until",
+            {"type": "string"},
+            "an RFC 3339 date-time, or a date (its midnight in TIMEZONE): published before",
+        ),
         _query(
             "limit",
             {

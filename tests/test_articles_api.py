@@ -15,7 +15,7 @@ from service import create_app
 from service.storage.articles import content_version, next_stored_at, put_article
 from service.validation import validate_article
 
-from .conftest import API_TOKEN
+from .conftest import API_TOKEN, ApiClient
 from .corpus import corpus, examples, minimal
 
 PROBLEM = "application/problem+json"
@@ -177,6 +177,41 @@ def test_with_no_token_configured_every_write_is_401(database_url):
             _problem(response, 401)
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
     finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+def test_a_date_alone_is_a_day_in_timezone(database_url):
+    """Half past midnight in Madrid on 12 March is 11 March in UTC; the edition, the digest
+    and the list page all file it under the 12th, and so does the API."""
+    from service.storage.schema import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": database_url,
+            "API_TOKEN": API_TOKEN,
+            "TIMEZONE": "Europe/Madrid",
+        }
+    )
+    try:
+        upgrade(app.extensions["broadsheet"].engine)
+        api = ApiClient(app.test_client())
+        late = minimal(id="past-midnight", published_at="2026-03-12T00:30:00+01:00")
+        assert api.put(late).status_code == 201
+
+        def listed(query: str) -> list[str]:
+            answer = api.get(f"/v1/articles?{query}")
+            assert answer.status_code == 200, answer.get_json()
+            return [item["id"] for item in answer.get_json()["items"]]
+
+        assert listed("since=2026-03-12&until=2026-03-13") == ["past-midnight"]
+        assert listed("since=2026-03-11&until=2026-03-12") == []
+        assert listed("since=2026-03-11T23:30:00Z") == ["past-midnight"]  # an instant as said
+        problem = _problem(api.get("/v1/articles?since=0001-01-01"), 400)
+        assert problem["parameter"] == "since"
+    finally:
+        app.extensions["broadsheet"].press.close()  # it prints what was stored
         app.extensions["broadsheet"].engine.dispose()
 
 

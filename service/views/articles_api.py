@@ -134,7 +134,11 @@ def delete(article_id: str) -> Response:
 
 @bp.get("")
 def index() -> Response:
-    query = article_query(request.args, allowed=("kind", "since", "until", "cursor", "limit"))
+    query = article_query(
+        request.args,
+        allowed=("kind", "since", "until", "cursor", "limit"),
+        zone=current_runtime().settings.timezone,
+    )
     with current_runtime().database.reading() as session:
         page = list_articles(session, query)
     next_url = None

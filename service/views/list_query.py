@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, tzinfo
 
 from werkzeug.datastructures import MultiDict
 
 from ..article import parse_datetime
+from ..days import day_from
 from ..errors import BadParameter
 from ..storage.articles import ArticleQuery, BadCursor, Cursor
 
@@ -18,9 +19,14 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def article_query(
-    args: MultiDict[str, str], allowed: tuple[str, ...], kind: str | None = None
+    args: MultiDict[str, str],
+    allowed: tuple[str, ...],
+    kind: str | None = None,
+    zone: tzinfo = UTC,
 ) -> ArticleQuery:
-    """Read list parameters; anything unknown, repeated or malformed is a 400 naming it."""
+    """Read list parameters; anything unknown, repeated or malformed is a 400 naming it. A
+    date alone is that day's midnight in `zone` (TIMEZONE): the day an edition, a digest
+    and the list page file an article under."""
     for name in args:
         if name not in allowed:
             raise BadParameter(
@@ -40,14 +46,14 @@ def article_query(
             raise BadParameter(f"cursor {error}.", parameter="cursor") from None
     return ArticleQuery(
         kind=kind,
-        since=_moment(args, "since"),
-        until=_moment(args, "until"),
+        since=_moment(args, "since", zone),
+        until=_moment(args, "until", zone),
         after=after,
         limit=_limit(args),
     )
 
 
-def _moment(args: MultiDict[str, str], name: str) -> datetime | None:
+def _moment(args: MultiDict[str, str], name: str, zone: tzinfo) -> datetime | None:
     if name not in args:
         return None
     value = args[name].strip()
@@ -55,12 +61,15 @@ def _moment(args: MultiDict[str, str], name: str) -> datetime | None:
     value = re.sub(r" (\d{2}:\d{2})$", r"+\1", value)
     try:
         if _DATE.fullmatch(value):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            day = day_from(value)  # a neighbour of the calendar's ends overflows in a zone
+            if day is None:
+                raise ValueError(value)
+            return datetime.combine(day, time(), zone).astimezone(UTC)
         return parse_datetime(value)
     except ValueError:
         raise BadParameter(
-            f"{name} must be a date (2026-03-12) or an RFC 3339 date-time with an offset "
-            "(2026-03-12T08:00:00Z).",
+            f"{name} must be a date (2026-03-12, from 0001-01-03 to 9999-12-30) or an RFC "
+            "3339 date-time with an offset (2026-03-12T08:00:00Z).",
             parameter=name,
         ) from None
 
