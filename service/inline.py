@@ -101,7 +101,8 @@ class Inline:
     def plain(self) -> str:
         """The words as plain text shows them: a <q> in quotation marks, and <sup> and <sub>
         as Unicode super- and subscripts where each character has one (10⁶, m², CO₂), so
-        that 10<sup>6</sup> never reads as 106. For titles, subjects, feeds and lists."""
+        that 10<sup>6</sup> never reads as 106, else figures as 10^(-6.5) and x_(i+1).
+        For titles, subjects, feeds and lists."""
         return "".join(_walk_plain(self.nodes))
 
     def __str__(self) -> str:
@@ -150,8 +151,14 @@ def marked(name: str, words: str) -> str:
     if name in QUOTED:
         return f"“{words}”"
     table = RAISED.get(name)
-    if table is not None and words and all(ord(c) in table for c in words):
+    if table is None or not words:
+        return words
+    if all(ord(c) in table for c in words):
         return words.translate(table)
+    if any(c.isdigit() or c in "+-\u2212=/." for c in words):
+        # Figures that have no Unicode forms: 10<sup>-6.5</sup> as 10^(-6.5), never as
+        # 10-6.5; x<sub>i+1</sub> as x_(i+1). Words stay words (21<sup>st</sup> is 21st).
+        return f"{'^' if name == 'sup' else '_'}({words})"
     return words
 
 

@@ -86,7 +86,19 @@ def _decorate(span: Span | Element, inner: str) -> str:
     title = span.attr("title") if span.name == "abbr" else None
     if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once
         return f"{inner} ({title})"
+    direction = span.attr("dir") if span.name in ("span", "bdi") else None
+    if span.name == "bdi" or direction:
+        # The page isolates these words from their neighbours (a name in another script
+        # beside a number); in text, the Unicode isolates do it (UAX #9), or a terminal
+        # shows "Top scorer: 90 <name> points". _bidi_per_line keeps them whole per line.
+        return f"{_ISOLATES.get(direction or 'auto', FSI)}{inner}{PDI}"
+    if span.name == "s":
+        return f"~~{inner}~~"  # struck out on the page: no longer accurate, not current
     return marked(span.name, inner)
+
+
+LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+_ISOLATES = {"ltr": LRI, "rtl": RLI, "auto": FSI}
 
 
 def angled(url: str) -> str:

@@ -108,7 +108,12 @@ def test_any_text_written_escaped_reads_back_as_itself(text):
         ("CO<sub>2</sub> and H<sub>2</sub>O", "CO₂ and H₂O"),
         # Letters with no superscript form stay as they are: an ordinal reads well flat.
         ("the 1<sup>er</sup> arrondissement", "the 1er arrondissement"),
-        ("x<sup>2a</sup>", "x2a"),
+        ("the 21<sup>st</sup> century", "the 21st century"),
+        # Figures without Unicode forms are raised by a mark, never flattened into the base:
+        # "10-6.5" would read as 3.5.
+        ("x<sup>2a</sup>", "x^(2a)"),
+        ("Risk fell to 10<sup>-6.5</sup> a year", "Risk fell to 10^(-6.5) a year"),
+        ("2<sup>n/2</sup>; x<sub>i+1</sub>", "2^(n/2); x_(i+1)"),
         ("She said <q>no</q>.", "She said “no”."),
         ("<q>a <sup>2</sup></q>", "“a ²”"),
     ],
