@@ -34,7 +34,7 @@ from .editions import (
 )
 from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
-from .page import article_context, link_labels
+from .page import article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
 from .pdf_renderer import ascii_text, break_long_words
 from .print_budget import EDITION_LIMIT, check_print_budget
@@ -109,13 +109,20 @@ def _folio_carrier(printer: EditionPrinterLike, paper: str, layout: str) -> byte
     return cached
 
 
+# The columns of the running head "publication · title" in a page's top-left corner: the
+# top-right holds the article's own (page.RUNNING_HEAD_COLUMNS), and both fit side by side.
+EDITION_HEAD = 45
+
+
 class EditionJob:
     """What the printer needs for one edition, and the hash that names its PDF."""
 
     def __init__(self, edition: Edition, env: Environment, settings: Settings):
         self.edition = edition
         self.env = env
-        running_title = f"{edition.publication} · {edition.title}"
+        # Cut as a headline's running head is, to the width its corner of the page has:
+        # whole, an 80-letter title ran off the sheet over the article's running head.
+        running_title = running_head(f"{edition.publication} · {edition.title}", EDITION_HEAD)
         self.parts: list[PartJob] = []
         self.left_out: list[LeftOut] = []  # the images the parts printed without
         layout = 0
@@ -126,7 +133,8 @@ class EditionJob:
                 raise EditionTooLarge(
                     f"The edition asks for more layout than one edition may take: it passes "
                     f"the edition's print budget of {EDITION_LIMIT:,} at article {position} "
-                    f"({article.id}). Print it as several editions."
+                    f"({article.id}). Print it as several editions.",
+                    position=position,
                 )
             self.parts.append(part)
         fields = "\0".join(
@@ -158,7 +166,9 @@ class EditionJob:
         try:
             layout = check_print_budget(reading)
         except RenderRefused as refusal:
-            raise EditionTooLarge(f"Article {position} ({article.id}): {refusal.detail}") from None
+            raise EditionTooLarge(
+                f"Article {position} ({article.id}): {refusal.detail}", position=position
+            ) from None
         etag = hashlib.sha256(
             f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
             + html.encode("utf-8")
@@ -261,7 +271,8 @@ class EditionJob:
             self.left_out.extend(printed.left_out)
         except RenderRefused as refusal:
             raise EditionTooLarge(
-                f"Article {part.position} ({part.article.id}): {refusal.detail}"
+                f"Article {part.position} ({part.article.id}): {refusal.detail}",
+                position=part.position,
             ) from None
         path = _part_path(folder, part.position)
         path.write_bytes(data)

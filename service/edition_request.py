@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .article import ARTICLE_ID
-from .characters import character_problem
+from .characters import character_problem, is_blank
 from .days import DATE_PATTERN, day_from
 from .errors import EmptyEdition, FieldError, InvalidEdition
 from .request_models import RequestModel, in_words, request_errors
@@ -36,6 +36,8 @@ def _one_line(title: str) -> str:
     problem = character_problem(title, line_breaks=False)
     if problem:
         raise PydanticCustomError("character", problem)
+    if is_blank(title):  # printed as the cover's heading and the PDF's title
+        raise PydanticCustomError("empty", "must have visible text, not only invisible characters")
     return title
 
 
@@ -80,7 +82,11 @@ Title = Annotated[
 ]
 Day = Annotated[str, Field(pattern=DATE_PATTERN), in_words(_DATE), AfterValidator(_a_real_day)]
 ArticleId = Annotated[str, Field(pattern=ARTICLE_ID_PATTERN), in_words("must be an article id")]
-ArticleIds = Annotated[list[ArticleId], Field(min_length=1), WrapValidator(_each_once)]
+ArticleIds = Annotated[
+    list[ArticleId],
+    Field(min_length=1, json_schema_extra={"uniqueItems": True}),  # as _each_once holds
+    WrapValidator(_each_once),
+]
 
 
 class EditionRequest(RequestModel):

@@ -117,7 +117,8 @@ def plan_edition(
             raise EditionTooLarge(
                 f"Article {position} ({article.id}) has {text_length(article)} characters of "
                 f"text, more than {limits.max_pages_per_article} pages can hold; the limit is "
-                f"{limits.max_pages_per_article} pages per article."
+                f"{limits.max_pages_per_article} pages per article.",
+                position=position,
             )
     language = language or _most_common_language(articles)
     words = words_for(language)

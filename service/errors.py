@@ -197,11 +197,23 @@ class EmptyEdition(InvalidEdition):
 
 
 class EditionTooLarge(BroadsheetError):
-    """Too many articles, or an article too long, for the limits: refused before printing."""
+    """Too many articles, or an article too long, for the limits: refused before printing.
+    `position` (from 1) names the article at fault, when one is: a request that named its
+    articles is pointed at that one (views/editions.py)."""
 
     status = 422
     slug = "edition-limit"
     title = "The edition exceeds a printing limit"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        errors: Sequence[FieldError] = (),
+        *,
+        position: int | None = None,
+    ):
+        super().__init__(detail, errors)
+        self.position = position
 
 
 class DigestNotDue(BroadsheetError):

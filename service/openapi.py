@@ -745,9 +745,15 @@ def _service() -> dict[str, Any]:
 
 
 def openapi_document(
-    formats: Mapping[str, str], papers: Sequence[str], *, title: str, base_url: str
+    formats: Mapping[str, str],
+    papers: Sequence[str],
+    *,
+    title: str,
+    base_url: str,
+    edition_max_articles: int | None = None,
 ) -> dict[str, Any]:
-    """The whole document; `formats` maps each render format to its media type."""
+    """The whole document; `formats` maps each render format to its media type. The
+    settings a request is held to beside its model (EDITION_MAX_ARTICLES) are given."""
     paths: dict[str, Any] = {}
     for part in (
         _rendering(formats, papers),
@@ -773,6 +779,9 @@ def openapi_document(
         "Subscriber": _subscriber_schema(),
         "Problem": _problem_schema(),
     }
+    if edition_max_articles is not None:
+        ids = schemas["EditionRequest"]["properties"]["article_ids"]
+        ids["maxItems"] = edition_max_articles  # a setting, checked in views/editions.py
     return {
         "openapi": OPENAPI,
         "info": {

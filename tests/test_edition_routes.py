@@ -309,3 +309,83 @@ def test_simultaneous_requests_for_one_edition_share_one_print(stored_app, api, 
     assert len({a.data for a in answers}) == 1
     assert slow.jobs == 2  # each of the two articles printed once
     assert len(runtime.edition_prints) == 0
+
+
+@pytest.mark.parametrize("title", ["\u200b", "\u00ad\u200b", "\u3164"])
+def test_a_title_of_invisible_characters_is_refused(api, title):
+    """It was the cover's heading and the PDF's displayed title: a blank one."""
+    _store(api, MORNING)
+    response = api.client.post("/v1/editions", json={"article_ids": ["morning"], "title": title})
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["pointer"] == "/title"
+    assert "visible text" in error["message"]
+
+
+def test_a_long_title_s_running_head_stays_on_the_sheet(api):
+    """80 letters W ran the running head past the sheet's edge, over the article's own."""
+    import re
+    import shutil
+    import subprocess
+
+    from .conftest import require_tool
+
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    article = minimal(
+        id="long-one",
+        headline="A headline long enough to need a running head of its own on every page",
+        body=[{"type": "paragraph", "text": "Words of the article. " * 400}],
+    )
+    _store(api, article)
+    response = api.client.post(
+        "/v1/editions", json={"article_ids": ["long-one"], "title": "W" * 80}
+    )
+    assert response.status_code == 200
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        width = float(pdf.pages[2].mediabox[2])
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "3", "-l", "3", "-", "-"],
+        input=response.data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")
+    words = re.findall(r'xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)"', boxes)
+    assert words
+    assert all(float(x_max) <= width - 28 for _, _, x_max in words)  # inside the margin
+    assert all(float(y_min) >= 14 for _, y_min, _ in words)
+    assert "W" * 20 in boxes  # the title, cut with an ellipsis
+    assert "…" in boxes
+
+
+def test_an_article_over_a_limit_is_pointed_at_in_the_request(database_url):
+    """The refusal named the article in words only; a request that names its articles is
+    pointed at the one at fault."""
+    from service import create_app
+    from service.pdf_renderer import MAX_CHARS_PER_PAGE
+    from service.storage.schema import upgrade
+
+    from .conftest import API_TOKEN, ApiClient
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": database_url,
+            "API_TOKEN": API_TOKEN,
+            "PDF_MAX_PAGES": 2,
+        }
+    )
+    try:
+        upgrade(app.extensions["broadsheet"].engine)
+        api = ApiClient(app.test_client())
+        words = "Words of a long article. " * (2 * MAX_CHARS_PER_PAGE // 25 + 50)
+        long = minimal(id="too-long", body=[{"type": "paragraph", "text": words}])
+        _store(api, MORNING, long)
+        response = api.client.post("/v1/editions", json={"article_ids": ["morning", "too-long"]})
+        assert response.status_code == 422
+        problem = response.get_json()
+        assert problem["type"].endswith("/edition-limit")
+        assert [error["pointer"] for error in problem["errors"]] == ["/article_ids/1"]
+    finally:
+        app.extensions["broadsheet"].press.close()
+        app.extensions["broadsheet"].engine.dispose()

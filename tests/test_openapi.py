@@ -18,6 +18,7 @@ from service.openapi import describe, openapi_document, reference
 from service.request_models import in_words
 from service.views import editions, list_query, subscriptions
 
+from .conftest import runtime_of
 from .test_html_renderer_quality import AXE_TAGS
 
 METHODS = {"GET", "PUT", "POST", "DELETE"}
@@ -209,9 +210,13 @@ def test_each_request_schema_is_the_model_its_view_reads_with(client, name):
     module, path, media_type = READERS[name]
     model = getattr(module, name)
     schemas = _document(client)["components"]["schemas"]
-    assert schemas[name] == model.model_json_schema(
+    published = model.model_json_schema(
         mode="validation", ref_template="#/components/schemas/{model}"
     )
+    if name == "EditionRequest":  # and the one limit that is a setting, not the model's
+        limit = runtime_of(client.application).settings.edition_max_articles
+        published["properties"]["article_ids"]["maxItems"] = limit
+    assert schemas[name] == published
     body = _document(client)["paths"][path]["post"]["requestBody"]
     assert body["content"][media_type]["schema"] == {"$ref": f"#/components/schemas/{name}"}
 
@@ -378,3 +383,13 @@ def test_a_digest_that_cannot_be_sent_says_no_retry_after(client):
     answer = _document(client)["paths"]["/v1/digests/{day}/send"]["post"]["responses"]["503"]
     assert "Retry-After" not in answer.get("headers", {})
     assert "BASE_URL" in answer["description"]
+
+
+def test_the_edition_request_publishes_each_once_and_the_setting_s_limit(make_app):
+    """A client built from the document sent repeated ids, or more than the limit, and got
+    422s the document allowed."""
+    app = make_app(EDITION_MAX_ARTICLES=7)
+    ids = _document(app.test_client())["components"]["schemas"]["EditionRequest"]
+    ids = ids["properties"]["article_ids"]
+    assert ids["uniqueItems"] is True
+    assert (ids["minItems"], ids["maxItems"]) == (1, 7)

@@ -12,7 +12,14 @@ from ..days import day_from
 from ..edition_printer import EditionJob, left_out_warnings
 from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
-from ..errors import BadParameter, EditionTooLarge, EmptyEdition, NotFound, RenderRefused
+from ..errors import (
+    BadParameter,
+    EditionTooLarge,
+    EmptyEdition,
+    FieldError,
+    NotFound,
+    RenderRefused,
+)
 from ..printing import Printed
 from ..runtime import current_runtime
 from ..storage.editions import named, published_on
@@ -58,7 +65,13 @@ def of_articles() -> Response:
     asked = read_edition_request(body)
     with runtime.database.reading() as session:
         articles = named(session, asked.article_ids)
-    return _edition(articles, on=asked.on, title=asked.title, for_press=for_press)
+    try:
+        return _edition(articles, on=asked.on, title=asked.title, for_press=for_press)
+    except EditionTooLarge as refusal:
+        if refusal.position is None or refusal.errors:
+            raise
+        pointer = FieldError(f"/article_ids/{refusal.position - 1}", refusal.detail)
+        raise EditionTooLarge(refusal.detail, [pointer], position=refusal.position) from None
 
 
 def _edition(

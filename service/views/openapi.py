@@ -25,6 +25,7 @@ def document() -> dict[str, Any]:
             PAPERS,
             title=settings.publisher_name,
             base_url=settings.base_url,
+            edition_max_articles=settings.edition_max_articles,
         )
         current_app.extensions[_EXTENSION] = made
     return made
