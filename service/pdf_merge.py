@@ -27,6 +27,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from .folios import FolioFont
 from .reading import prefix_for
+from .templating import TEMPLATES_DIR
 
 # pikepdf types every lookup as a generic Object; a structure tree is dynamic by nature.
 PdfObject = Any
@@ -128,6 +129,8 @@ class EditionMerge:
         for page in pages:
             _explicit_annotations(page, targets)
         _share_profiles(pages, self.profiles)
+        if self.press:
+            _rgb_colour_managed(out)
         for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents"):
             if key in source.Root:
                 out.Root[key] = _copied(out, source.Root[key])
@@ -156,6 +159,39 @@ class EditionMerge:
             compress_streams=True,
         )
         return output.getvalue()
+
+
+# sRGB (IEC 61966-2-1) as an ICC v4 profile, made with Pillow's ImageCms.createProfile("sRGB")
+# (LittleCMS), its creation date fixed so that an edition's bytes never change with the day.
+SRGB_PROFILE = TEMPLATES_DIR / "editions" / "press-srgb.icc"
+
+
+def _rgb_colour_managed(out: pikepdf.Pdf) -> None:
+    """PDF/X-4 takes RGB only colour-managed (ISO 15930-7 §6.2.4.3): the photos and
+    WeasyPrint's crop marks are DeviceRGB, so every page and form says what that RGB is,
+    sRGB, as its /DefaultRGB (ISO 32000-1 §8.6.5.6), and the printer converts it to the
+    output intent's CMYK. Type and rules are already CMYK (editions/press.css)."""
+    profile = out.make_stream(SRGB_PROFILE.read_bytes(), N=3, Alternate=Name.DeviceRGB)
+    space = out.make_indirect(Array([Name.ICCBased, profile]))
+    visited: set = set()
+    for page in out.pages:
+        _default_rgb_in(page.obj, space, visited)
+
+
+def _default_rgb_in(holder: PdfObject, space: PdfObject, visited: set) -> None:
+    if holder.is_indirect:
+        if holder.objgen in visited:
+            return
+        visited.add(holder.objgen)
+    if "/Resources" not in holder:
+        holder.Resources = Dictionary()
+    resources = holder.Resources
+    if "/ColorSpace" not in resources:
+        resources.ColorSpace = Dictionary()
+    resources.ColorSpace.DefaultRGB = space
+    for xobject in resources.get("/XObject", Dictionary()).values():
+        if xobject.get("/Subtype") == Name.Form:
+            _default_rgb_in(xobject, space, visited)
 
 
 def _copied(out: pikepdf.Pdf, value: PdfObject) -> PdfObject:

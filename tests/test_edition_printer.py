@@ -21,6 +21,7 @@ from service.edition_printer import EditionJob, print_edition
 from service.editions import EditionLimits, plan_edition
 from service.errors import EditionTooLarge
 from service.labels import labels_for
+from service.pdf_merge import SRGB_PROFILE
 from service.print_budget import EDITION_LIMIT, layout_cost
 from service.print_pool import IsolatedPrinter
 from service.printing import PRESS_PROFILE, Printer
@@ -473,9 +474,35 @@ def test_the_press_edition_embeds_its_output_profile_once_as_the_file_is(press_p
             for o in pdf.objects
             if isinstance(o, pikepdf.Stream) and o.read_bytes()[36:40] == b"acsp"  # ICC magic
         ]
-        assert len(profiles) == 1
-        assert profiles[0].read_bytes() == PRESS_PROFILE.read_bytes()
-        assert pdf.Root.OutputIntents[0].DestOutputProfile.objgen == profiles[0].objgen
+        cmyk = [p for p in profiles if p.read_bytes()[16:20] == b"CMYK"]
+        assert len(cmyk) == 1
+        assert cmyk[0].read_bytes() == PRESS_PROFILE.read_bytes()
+        assert pdf.Root.OutputIntents[0].DestOutputProfile.objgen == cmyk[0].objgen
+        # And one sRGB profile, which every page's RGB is (the next test).
+        assert [p.read_bytes() for p in profiles if p not in cmyk] == [SRGB_PROFILE.read_bytes()]
+
+
+def test_the_press_edition_s_rgb_is_colour_managed(press_pdf):
+    """PDF/X-4 takes no DeviceRGB of itself: the photos and the crop marks were DeviceRGB
+    beside a CMYK output intent, which preflight refuses. Every page and every form they
+    are drawn in says that its RGB is sRGB (DefaultRGB, an ICC-based space)."""
+    with pikepdf.open(io.BytesIO(press_pdf)) as pdf:
+        holders, images = [], 0
+        stack = [page.obj for page in pdf.pages]
+        while stack:
+            holder = stack.pop()
+            holders.append(holder)
+            for xobject in holder.Resources.get("/XObject", {}).values():
+                if xobject.Subtype == "/Form":
+                    stack.append(xobject)
+                elif xobject.get("/ColorSpace") == "/DeviceRGB":
+                    images += 1
+        assert images >= 1  # the photo is there, as DeviceRGB
+        for holder in holders:
+            space = holder.Resources.ColorSpace.DefaultRGB
+            assert space[0] == "/ICCBased"
+            assert int(space[1].N) == 3
+            assert space[1].read_bytes() == SRGB_PROFILE.read_bytes()
 
 
 # Press ----------------------------------------------------------------------------------
