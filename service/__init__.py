@@ -56,6 +56,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.signing_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # Werkzeug answers a path with "//" by a 308 whose Location it builds from the Host
+    # header: any client could have a link of this site point at a host it names, the
+    # one-click unsubscribe POST included. No route has such a path: it is a 404.
+    app.url_map.merge_slashes = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from . import access, problems

@@ -81,7 +81,7 @@ class OneLineFormatter(logging.Formatter):
     """One record, one line: unprintable characters escaped, traceback lines indented."""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.message = record.getMessage()
+        record.message = _cut(record.getMessage(), MESSAGE_LIMIT)  # as the JSON lines are
         record.request_id = _request_id_of(record)
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)

@@ -179,6 +179,13 @@ def test_a_json_message_is_bounded(json_output):
     assert len(record["message"]) <= MESSAGE_LIMIT + 1
 
 
+def test_a_text_message_is_bounded_too(log_output):
+    logging.getLogger("service.test").warning("%s", "x" * 100_000)
+    (line,) = log_output.getvalue().splitlines()
+    assert "x" * MESSAGE_LIMIT + "…" in line
+    assert len(line) < MESSAGE_LIMIT + 200
+
+
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_wsgi_entry_point_logs_in_the_format_the_settings_name(tmp_path, log_format):
     root = Path(__file__).resolve().parent.parent

@@ -457,6 +457,21 @@ def test_a_remote_image_from_a_host_not_allowed_is_named(warning_client, caplog)
     assert all("/body/1/src" in line for line in logged)
 
 
+def test_many_images_left_out_keep_the_header_small_and_the_log_names_them(warning_client, caplog):
+    """40 images from 40 long host names made a 12 KB header: past what proxies take."""
+    hosts = [f"{n:02d}{'a' * 61}.{n:02d}{'b' * 61}.example" for n in range(40)]
+    body = [{"type": "image", "src": f"https://{host}/p.png", "alt": "A photo"} for host in hosts]
+    response = warning_client.post("/v1/render/pdf", json=minimal(id="many-images", body=body))
+    assert response.status_code == 200
+    header = response.headers["Broadsheet-Warnings"]
+    assert len(header) < 4096
+    warnings = re.findall(r'"((?:[^"\\]|\\.)*)"', header)
+    assert len(warnings) == 11
+    assert warnings[-1] == "and 30 more left out, each named in the log"
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "service.views.rendering"]
+    assert logged.count("image left out") == 40
+
+
 def test_a_pdf_with_every_image_has_no_warnings(warning_client):
     image = {"type": "image", "src": hostile.png(20, 10), "alt": "A swatch"}
     response = warning_client.post("/v1/render/pdf", json=minimal(id="all-in", body=[image]))

@@ -148,3 +148,21 @@ def test_the_policy_lets_a_page_run_no_script():
     assert directives["default-src"] == "'none'"
     assert "script-src" not in directives
     assert directives["frame-ancestors"] == "'none'"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/articles//bike-lanes"),
+        ("GET", "//feed.atom"),
+        ("POST", "/unsubscribe//a-token"),
+        ("GET", "/v1/articles//bike-lanes"),
+    ],
+)
+def test_no_answer_points_at_a_host_the_client_named(make_app, method, path):
+    """Werkzeug merged "//" by a 308 to http://<Host header>/…: a link of this site could be
+    made to lead elsewhere, and a one-click unsubscribe carried its token there over http."""
+    app = make_app(BASE_URL="https://news.example.org")
+    response = app.test_client().open(path, method=method, headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert "Location" not in response.headers

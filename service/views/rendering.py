@@ -25,9 +25,19 @@ def say_left_out(headers: dict[str, str], warnings: list[str], what: str) -> Non
         logger.warning("%s left out: %s", what, "; ".join(warnings))
 
 
+# Each warning is at most 300 characters; ten keep the header near 3 KB, under the 4 to 8 KB
+# of headers a proxy takes (nginx's proxy_buffer_size), whatever an article holds.
+HEADER_WARNINGS = 10
+
+
 def warnings_header(warnings: Sequence[str]) -> str:
-    """Broadsheet-Warnings: each warning an RFC 8941 string."""
-    return ", ".join(sf_string(w) for w in warnings)
+    """Broadsheet-Warnings: each warning an RFC 8941 string, the first ten, then how many
+    more there are (the log names them)."""
+    shown = [sf_string(w) for w in warnings[:HEADER_WARNINGS]]
+    if len(warnings) > HEADER_WARNINGS:
+        more = len(warnings) - HEADER_WARNINGS
+        shown.append(sf_string(f"and {more} more left out, each named in the log"))
+    return ", ".join(shown)
 
 
 def sf_string(text: str) -> str:
