@@ -140,7 +140,12 @@ def _most_common_language(articles: Sequence[Article]) -> str:
 
 
 def words_for(language: str) -> dict[str, str]:
-    return _WORDS.get(language.split("-")[0].lower(), _WORDS["en"])
+    """The cover's words in `language`, or in English where there are none for it."""
+    return _WORDS.get(_base(language), _WORDS["en"])
+
+
+def _base(language: str) -> str:
+    return language.split("-")[0].lower()
 
 
 def contents(edition: Edition, page_counts: Sequence[int]) -> list[ContentsEntry]:
@@ -158,12 +163,18 @@ def contents(edition: Edition, page_counts: Sequence[int]) -> list[ContentsEntry
 def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> dict[str, Any]:
     """What templates/editions/front.html needs: the cover and the contents."""
     locale = locale_for(edition.language)
+    words = words_for(edition.language)
+    # Words of a language this module has none for are English, and marked so (PDF/UA
+    # declares every change of language), as the labels of a page are (labels.py).
+    borrowed = _base(edition.language) not in _WORDS
     return {
         "edition": edition,
         "entries": entries,
         "lang": edition.language,
         "dir": direction_of(edition.language),
-        "words": words_for(edition.language),
+        "words": words,
+        "borrowed": borrowed,
+        "title_borrowed": borrowed and edition.title == words["edition"],
         "date_shown": format_date(edition.date, "long", locale=locale),
         "date_iso": f"{edition.date.isoformat()}T00:00:00+00:00",
     }

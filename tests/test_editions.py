@@ -157,3 +157,32 @@ def test_contents_too_long_for_the_page_cap_is_a_clear_refusal():
         print_edition(edition, env, settings, Printer(max_pages=2))
     assert refused.value.detail.startswith("The cover and contents of 120 articles: ")
     assert refused.value.detail.endswith("the limit is 2.")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "h1_lang", "h2_lang"),
+    [
+        ("ja", None, "en", "en"),  # no Japanese words here: English, marked English
+        ("ja", "朝刊", None, "en"),  # the publisher's own title is in the edition's language
+        ("es", None, None, None),
+        ("en-GB", None, None, None),
+    ],
+)
+def test_cover_words_in_another_language_say_so(language, title, h1_lang, h2_lang):
+    """PDF/UA declares every change of language: the cover's "Edition" and "Contents" fell
+    back to English in a Japanese edition and were read as Japanese."""
+    from lxml import html as lxml_html
+
+    from service.editions import contents, front_matter_context
+    from service.templating import build_environment
+
+    article = validate_article(minimal(language=language))
+    edition = plan_edition([article], publication="P", limits=EditionLimits(), title=title)
+    context = front_matter_context(edition, contents(edition, [1]))
+    page = build_environment().get_template("editions/front.html").render(context)
+    doc = lxml_html.document_fromstring(page)
+    assert doc.xpath("string(/html/@lang)") == language
+    assert doc.xpath("//h1")[0].get("lang") == h1_lang
+    assert doc.xpath("//h2")[0].get("lang") == h2_lang
+    if h2_lang:
+        assert doc.xpath("//h2")[0].get("dir") == "ltr"
