@@ -95,12 +95,27 @@ def render_pdf(
 # A run of this many characters with no break in it is no word of any language but a code,
 # a URL or a hostile string. Left whole, it is laid out again for every line it fills
 # (20,000 characters took minutes) and then runs off the page, so it gets a break
-# opportunity every BREAK_EVERY characters and is never hyphenated.
+# opportunity every BREAK_EVERY characters and is never hyphenated. A run is counted across
+# the inline elements it passes through (x<b>x</b><i>x</i>… is one word to the layout),
+# and a space the line may not break at is part of it: one before closing or infix
+# punctuation (UAX #14 LB13: "a ,a ,a ," has no break opportunity at all).
 LONG_WORD = 60
 BREAK_EVERY = 30
-_TEXT_RUN = re.compile(r">([^<]+)<")
+_TAG = re.compile(r"(<[^>]*>)")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+# Elements inside a line: a run goes on through them. Any other tag ends the run (a block,
+# a line break, a table cell), written as _BLOCK in the flattened text.
+_INLINE = frozenset(
+    "a abbr b bdi bdo cite code data dfn em i kbd mark q s samp small span strong sub sup "
+    "time u var".split()
+)
+_BLOCK = "\x00"
 # A space that joins (no-break, figure, narrow no-break) is part of the run it sits in.
-_UNBROKEN = re.compile(r"(?:&[#0-9A-Za-z]+;|[^\s&<]|[\u00a0\u2007\u202f])" + f"{{{LONG_WORD},}}")
+_UNBROKEN = re.compile(
+    r"(?:&[#0-9A-Za-z]+;|[^\s&<\x00]|[\u00a0\u2007\u202f]"
+    r"|[ \t\r\n]+(?=[,.;:!?)\]}/%\u3001\u3002\uff09\uff0c\uff0e\uff1a\uff1b]))"
+    + f"{{{LONG_WORD},}}"
+)
 _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
 
 
@@ -109,40 +124,85 @@ def break_long_words(html: str) -> str:
     head, body_tag, body = html.partition("<body")
     if not body_tag:
         return html
-    return head + body_tag + _TEXT_RUN.sub(_break_runs, body)
+    attributes, closed, content = body.partition(">")
+    parts = _TAG.split(content)  # text, tag, text, tag, …, text
+    flat: list[str] = []
+    starts: list[int] = []  # where each text part (parts[2k]) begins in the flattened text
+    position = 0
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            starts.append(position)
+            flat.append(part)
+            position += len(part)
+        else:
+            name = _TAG_NAME.match(part)
+            if name is None or name[1].lower() not in _INLINE:
+                flat.append(_BLOCK)
+                position += 1
+    text = "".join(flat)
+    breaks: list[int] = []
+    runs: list[tuple[int, int]] = []
+    for run in _UNBROKEN.finditer(text):
+        runs.append(run.span())
+        breaks.extend(_breaks_in(run))
+    if not runs:
+        return html
+    for k, start in enumerate(starts):
+        end = start + len(parts[2 * k])
+        parts[2 * k] = _marked(parts[2 * k], start, end, runs, breaks)
+    return head + body_tag + attributes + closed + "".join(parts)
 
 
-def _break_runs(match: re.Match[str]) -> str:
-    return ">" + _UNBROKEN.sub(_break_run, match[1]) + "<"
-
-
-def _break_run(match: re.Match[str]) -> str:
-    """The run with a break opportunity after every BREAK_EVERY columns (a wide character
-    counts two, so a run of full-width punctuation still fits the line) that have none
-    of their own: never inside a character (a base and its marks, a joined sequence) and
-    never next to punctuation that may not begin or end a line (until twice the length: a
-    hostile run of nothing else must break too); a character of a script
-    that breaks between its letters (Han, kana, Hangul, Thai…) is an opportunity itself."""
+def _marked(part: str, start: int, end: int, runs: list[tuple[int, int]], breaks: list[int]) -> str:
+    """A text part with the breaks that fall in it, and the runs in it as long words."""
+    inside = [(max(a, start), min(b, end)) for a, b in runs if max(a, start) < min(b, end)]
+    if not inside:
+        return part
+    cuts = {i - start for i in breaks if start <= i < end}
     out: list[str] = []
+    done = 0
+    for a, b in inside:
+        out.append(part[done : a - start])
+        piece = "".join(
+            ("\u200b" if i in cuts else "") + part[i] for i in range(a - start, b - start)
+        )
+        out.append(f'<span class="long-word">{piece}</span>')
+        done = b - start
+    out.append(part[done:])
+    return "".join(out)
+
+
+def _breaks_in(run: re.Match[str]) -> list[int]:
+    """Where in the text a break opportunity goes in `run`: after every BREAK_EVERY columns
+    (a wide character counts two, so a run of full-width punctuation still fits the line)
+    that have none of their own: never inside a character (a base and its marks, a joined
+    sequence) and never next to punctuation that may not begin or end a line (until twice
+    the length: a hostile run of nothing else must break too); a character of a script
+    that breaks between its letters (Han, kana, Hangul, Thai…) is an opportunity itself."""
+    breaks: list[int] = []
     since = 0
     previous = ""
     indicators = 0  # regional indicators just before this character: odd, a flag is open
-    for written in _CHARACTER.findall(match[0]):  # a character reference is one character
-        character = unescape(written) if written.startswith("&") else written
+    for written in _CHARACTER.finditer(run.string, run.start(), run.end()):
+        # A character reference is one character; a block's mark is never inside a run.
+        character = unescape(written[0]) if written[0].startswith("&") else written[0]
         in_flag = indicators % 2 == 1 and is_regional_indicator(character)
         if _BREAKS_ITSELF.match(character) and unicodedata.category(character)[0] == "L":
             since = 0  # a letter of such a script: a break may come before or after it
-        elif not in_flag and (
-            since >= 2 * BREAK_EVERY
-            or (since >= BREAK_EVERY and _may_break_between(previous, character))
-        ):  # past twice the length it breaks anyway: a run of marks or dots is still bounded
-            out.append("\u200b")
+        elif (
+            not in_flag
+            and (
+                since >= 2 * BREAK_EVERY
+                or (since >= BREAK_EVERY and _may_break_between(previous, character))
+            )
+            and not character.isspace()
+        ):  # past twice the length it breaks anyway: a run of
+            breaks.append(written.start())  # marks or dots is still bounded
             since = 0
-        out.append(written)
         since += 2 if unicodedata.east_asian_width(character) in "WF" else 1  # its width
         previous = character
         indicators = indicators + 1 if is_regional_indicator(character) else 0
-    return '<span class="long-word">' + "".join(out) + "</span>"
+    return breaks
 
 
 # Scripts written without spaces, whose lines break between letters (UAX #14 ideographic

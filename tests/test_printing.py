@@ -217,3 +217,33 @@ def test_only_a_table_slow_to_lay_out_gets_fixed_columns(client):
     widths = [int(w) for w in re.findall(r'<th scope="col" class="col-(\d+)">', long)]
     assert sum(widths) == 100
     assert widths[-1] == max(widths)  # the long text's column is the widest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The word is " + ("<b>" + "x" * 40 + "</b>") * 5 + " and ends here.",
+        "The word is " + ('<span lang="de">' + "y" * 20 + "</span><i>" + "z" * 20 + "</i>") * 6,
+        ("<b>" + "w" * 59 + "</b>") * 100,
+    ],
+)
+def test_a_long_word_cut_into_pieces_by_markup_prints_whole(pdf_client, text):
+    """Each piece was under 60 characters, so none got a break: the run went off the sheet
+    (17,700 characters printed as 80)."""
+    article = minimal(id="pieces", body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    words = re.sub(r"<[^>]+>", "", text)
+    assert "".join(words.split()) in "".join(unhyphenated(page_text(response.data)).split())
+
+
+@pytest.mark.parametrize("unit", ["a ,", "a .", "x )"])
+def test_spaces_the_line_may_not_break_at_are_no_escape_from_the_long_word_rule(pdf_client, unit):
+    """'a ,' three thousand times has no break opportunity (no break before a comma, even
+    after a space): 9 KB held a printer for its whole time limit, then was refused."""
+    article = minimal(id="no-breaks", body=[{"type": "paragraph", "text": unit * 3000}])
+    started = time.monotonic()
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert time.monotonic() - started < 10
+    assert page_text(response.data).count(unit.strip()[-1]) >= 3000
