@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -31,7 +32,9 @@ from .logs import printable
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 5.0
+TIMEOUT_SECONDS = 5.0  # one image, from connecting to its last byte
+# All of one render's images, from its first fetch: well within the printer's time limit.
+FETCH_BUDGET = 8.0
 MAX_ARTICLE_PIXELS = PIXELS.maximum
 
 Resolver = Callable[[str, int], list[str]]
@@ -135,9 +138,24 @@ class SafeURLFetcher(URLFetcher):
         self.begin_job()
 
     def begin_job(self) -> None:
-        """Forget the last render's images: what was left out, how many pixels were loaded."""
+        """Forget the last render's images: what was left out, how many pixels were loaded,
+        and when its time for fetching began."""
         self.left_out: list[LeftOut] = []
         self._pixels = 0
+        self._fetching_ends: float | None = None
+
+    def _until(self) -> float:
+        """When this fetch must be over: `timeout` from now, and within the render's whole
+        FETCH_BUDGET (counted from its first fetch), so that images can never hold a
+        printer until its time limit: a slow image is left out, the article still prints."""
+        now = time.monotonic()
+        if self._fetching_ends is None:
+            self._fetching_ends = now + FETCH_BUDGET
+        if now >= self._fetching_ends:
+            raise FetchRefused(
+                f"the article's images took more than {FETCH_BUDGET:g} s to fetch", transient=True
+            )
+        return min(now + self.timeout, self._fetching_ends)
 
     def fetch(self, url, headers=None):
         try:
@@ -215,11 +233,18 @@ class SafeURLFetcher(URLFetcher):
         return self._get(host, addresses[0], port, path)
 
     def _get(self, host: str, address: str, port: int, path: str) -> tuple[bytes, str]:
-        connection = _PinnedHTTPSConnection(host, address, port, self.ssl_context, self.timeout)
+        until = self._until()
+        connection = _PinnedHTTPSConnection(
+            host, address, port, self.ssl_context, _left(until, self.timeout)
+        )
+        sock: socket.socket | None = None
+        response: http.client.HTTPResponse | None = None
         try:
             connection.request(
                 "GET", path, headers={"Host": host, "Accept": "image/*", "User-Agent": "Broadsheet"}
             )
+            sock = connection.sock  # the response reads it after the connection lets go
+            _sock_timeout(sock, until, self.timeout)
             response = connection.getresponse()
             if response.status != 200:
                 raise FetchRefused(
@@ -228,16 +253,57 @@ class SafeURLFetcher(URLFetcher):
             media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if media_type not in IMAGE_TYPES:
                 raise FetchRefused(f"answered {media_type or 'no type'}, not an image")
-            body = response.read(self.max_bytes + 1)
+            body = _read_until(sock, response, self.max_bytes + 1, until, self.timeout)
             if len(body) > self.max_bytes:
                 raise FetchRefused("image too large")
             if not is_image_of_type(body, media_type):
                 raise FetchRefused(f"answered {media_type} but the data is not that image")
             return body, media_type
+        except TimeoutError:
+            raise FetchRefused(
+                f"took longer than {self.timeout:g} s to fetch", transient=True
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             raise FetchRefused(f"could not fetch: {error}", transient=True) from None
         finally:
+            if response is not None:
+                response.close()  # a response that closes the connection holds its socket
             connection.close()
+
+
+def _left(until: float, timeout: float) -> float:
+    """Seconds left before `until` (a socket timeout), or the fetch is over."""
+    left = until - time.monotonic()
+    if left <= 0:
+        raise FetchRefused(f"took longer than {timeout:g} s to fetch", transient=True)
+    return left
+
+
+def _sock_timeout(sock: socket.socket | None, until: float, timeout: float) -> None:
+    left = _left(until, timeout)
+    if sock is not None:
+        sock.settimeout(left)
+
+
+def _read_until(
+    sock: socket.socket | None,
+    response: http.client.HTTPResponse,
+    limit: int,
+    until: float,
+    timeout: float,
+) -> bytes:
+    """Up to `limit` bytes of the body, by the deadline: a socket timeout bounds each read,
+    not a server that sends a byte a second."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        _sock_timeout(sock, until, timeout)
+        chunk = response.read1(min(65536, limit - size))  # whatever one receive brings
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):

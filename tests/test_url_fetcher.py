@@ -8,6 +8,7 @@ import io
 import socket
 import ssl
 import threading
+import time
 
 import pikepdf
 import pytest
@@ -262,6 +263,15 @@ class _ImageHost(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "image/png")
             self.end_headers()
             self.wfile.write(PNG_BYTES + b"\0" * 5000)
+        elif self.path == "/drip.png":  # a byte at a time, each well within a read timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG_BYTES)))
+            self.end_headers()
+            for byte in PNG_BYTES[:40]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
         elif self.path == "/page.html":
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -326,6 +336,31 @@ def test_size_cap_and_content_type(image_host):
         fetcher(max_bytes=len(PNG_BYTES) + 10).fetch(f"https://images.test:{port}/big.png")
     with pytest.raises(FetchRefused, match="not an image"):
         fetcher().fetch(f"https://images.test:{port}/page.html")
+
+
+def test_a_host_that_drips_its_image_is_given_up_at_the_deadline(image_host):
+    """Each byte came within the read timeout, so a fetch ran on for as long as the host
+    liked and the printer was killed at its time limit: the article was refused."""
+    port, fetcher = image_host
+    started = time.monotonic()
+    with pytest.raises(FetchRefused, match="longer than 1 s") as refused:
+        fetcher(timeout=1.0).fetch(f"https://images.test:{port}/drip.png")
+    assert time.monotonic() - started < 2
+    assert refused.value.transient  # only for now: not cached
+
+
+def test_one_render_s_images_share_a_fetching_budget(image_host, monkeypatch):
+    from service import url_fetcher
+
+    port, fetcher = image_host
+    monkeypatch.setattr(url_fetcher, "FETCH_BUDGET", 0.5)
+    job = fetcher(timeout=5.0)
+    with pytest.raises(FetchRefused, match="longer than"):
+        job.fetch(f"https://images.test:{port}/drip.png")
+    with pytest.raises(FetchRefused, match="images took more than 0.5 s"):
+        job.fetch(f"https://images.test:{port}/ok.png")  # nothing left for another
+    job.begin_job()  # the next render has its own
+    assert job.fetch(f"https://images.test:{port}/ok.png").read() == PNG_BYTES
 
 
 def test_printer_embeds_an_allowed_remote_image(image_host):
