@@ -52,17 +52,23 @@ class FetchRefused(ValueError):
         self.transient = transient
 
 
-def _decodable(body: bytes) -> None:
-    """Decode a PNG once, here, or refuse it. WeasyPrint keeps a PNG's bytes as they came
-    and decodes them only while writing the PDF, outside its own image errors: a PNG whose
-    header reads but whose data does not (no IDAT, a broken stream) failed the whole print,
-    every time. Refused here, it is left out and its alt text stands in. Other types are
-    decoded (or, JPEG, passed through) where WeasyPrint catches their errors."""
+# Decoded here before WeasyPrint has them (a JPEG is passed through to the PDF as it came).
+DECODED_HERE = {"image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP"}
+
+
+def _decodable(body: bytes, media_type: str) -> None:
+    """Decode a PNG, GIF or WebP once, here, or refuse it. WeasyPrint keeps a PNG's bytes
+    as they came and decodes them only while writing the PDF, outside its own image errors:
+    a PNG whose header reads but whose data does not (no IDAT, a broken stream) failed the
+    whole print, every time. A GIF or WebP it cannot decode it drops without a word, so
+    nothing said the image was missing. Refused here, it is left out, its alt text stands
+    in, and the answer names it."""
     try:
         with Image.open(io.BytesIO(body)) as image:
             image.load()
     except Exception as error:  # any failure to decode is the same answer: not this image
-        raise FetchRefused(f"the PNG image cannot be decoded ({type(error).__name__})") from None
+        name = DECODED_HERE[media_type]
+        raise FetchRefused(f"the {name} image cannot be decoded ({type(error).__name__})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +182,8 @@ class SafeURLFetcher(URLFetcher):
         self._pixels += width * height
         if self._pixels > MAX_ARTICLE_PIXELS:
             raise FetchRefused(f"the article's images together pass {MAX_ARTICLE_PIXELS:,} pixels")
-        if media_type == "image/png":
-            _decodable(body)
+        if media_type in DECODED_HERE:
+            _decodable(body, media_type)
 
     # data: URIs, decoded here rather than by urllib ------------------------------------
 

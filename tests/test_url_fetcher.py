@@ -453,3 +453,31 @@ def test_a_png_whose_pixels_cannot_be_decoded_is_left_out_not_a_failed_print():
         "/body/0/src: image left out, its alt text stands in "
         "(the PNG image cannot be decoded (OSError))"
     ]
+
+
+@pytest.mark.parametrize("fmt", ["WEBP"])
+def test_an_undecodable_webp_is_named_not_dropped_silently(fmt):
+    """WeasyPrint dropped a broken WebP without a word: the PDF lacked the image and no
+    warning said so."""
+    from PIL import Image
+
+    from service.pdf_renderer import PrintJob
+    from service.settings import Settings
+    from service.templating import build_environment
+    from service.validation import validate_article
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, fmt)
+    whole = buffer.getvalue()
+    broken = whole[: len(whole) // 2]
+    media_type = f"image/{fmt.lower()}"
+    src = f"data:{media_type};base64,{base64.b64encode(broken).decode()}"
+    body = [{"type": "image", "src": src, "alt": "a broken image"}]
+    job = PrintJob(
+        validate_article(minimal(body=body)), build_environment(), Settings(env="test"), "a4"
+    )
+    printed = job.print_with(Printer(fetcher=SafeURLFetcher(), max_pages=10))
+    assert printed.data.startswith(b"%PDF-")
+    (warning,) = job.warnings(printed)
+    assert warning.startswith("/body/0/src: image left out, its alt text stands in")
+    assert f"the {'WebP' if fmt == 'WEBP' else 'GIF'} image cannot be decoded" in warning
