@@ -34,7 +34,7 @@ from .editions import (
 )
 from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
-from .page import article_context, link_labels, running_head
+from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
 from .pdf_renderer import ascii_text, break_long_words
 from .print_budget import EDITION_LIMIT, check_print_budget
@@ -109,11 +109,6 @@ def _folio_carrier(printer: EditionPrinterLike, paper: str, layout: str) -> byte
     return cached
 
 
-# The columns of the running head "publication · title" in a page's top-left corner: the
-# top-right holds the article's own (page.RUNNING_HEAD_COLUMNS), and both fit side by side.
-EDITION_HEAD = 45
-
-
 class EditionJob:
     """What the printer needs for one edition, and the hash that names its PDF."""
 
@@ -122,7 +117,9 @@ class EditionJob:
         self.env = env
         # Cut as a headline's running head is, to the width its corner of the page has:
         # whole, an 80-letter title ran off the sheet over the article's running head.
-        running_title = running_head(f"{edition.publication} · {edition.title}", EDITION_HEAD)
+        running_title = running_head(
+            f"{edition.publication} · {edition.title}", PUBLISHER_HEAD_COLUMNS
+        )
         self.parts: list[PartJob] = []
         self.left_out: list[LeftOut] = []  # the images the parts printed without
         layout = 0

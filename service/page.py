@@ -120,6 +120,8 @@ def list_separators(count: int, locale) -> list[str]:
 
 
 RUNNING_HEAD_COLUMNS = 90  # two lines of the 8-point running head, the widest letters too
+# The publisher's running head in the other top corner: both fit side by side on the sheet.
+PUBLISHER_HEAD_COLUMNS = 45
 
 
 def running_head(words: str, columns: int = RUNNING_HEAD_COLUMNS) -> str:
@@ -174,6 +176,8 @@ def article_context(
         "label_lang": labels.lang_attr(article.language),
         "reading": reading,
         "running_head": running_head(reading.headline.plain),
+        # The top-left corner's running head on a PDF's pages, cut as the headline's is.
+        "publisher_head": running_head(publisher_name, PUBLISHER_HEAD_COLUMNS),
         "anchors": reading.anchors,
         "depth": depth,
         "shared_document": False,  # True when set among other articles (html_renderer)

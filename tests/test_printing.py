@@ -247,3 +247,28 @@ def test_spaces_the_line_may_not_break_at_are_no_escape_from_the_long_word_rule(
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert time.monotonic() - started < 10
     assert page_text(response.data).count(unit.strip()[-1]) >= 3000
+
+
+def test_a_long_publisher_name_keeps_the_running_heads_on_the_sheet(pdf_client):
+    """200 letters W ran the publisher's running head past the sheet's edge, and the
+    headline's, squeezed beside it, wrapped upwards above its top."""
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    article = minimal(
+        id="wide-publisher",
+        headline="Wide " * 18,
+        publisher={"name": "W" * 200},
+        body=[{"type": "paragraph", "text": "word " * 1200}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "2", "-l", "2", "-", "-"],
+        input=response.data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")
+    words = re.findall(r'xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)"', boxes)
+    assert words
+    assert max(float(x_max) for _, _, x_max in words) < 595.28 - 28  # A4, inside the margin
+    assert min(float(y_min) for _, y_min, _ in words) > 14
+    assert "W" * 20 in boxes
