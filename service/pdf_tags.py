@@ -11,6 +11,8 @@ adds what it cannot know from HTML alone, and mends what it leaves loose:
   in the tree's /IDTree;
 - internal links get an /Alt and annotation /Contents that say what they do ("Note 2",
   "Back to reference 2a") instead of the bare destination name;
+- a figure's /BBox is in the page's own coordinates (WeasyPrint writes CSS pixels from the
+  top left; ISO 32000-1 §14.8.5.4.3 asks default user space, points from the bottom left);
 - an element inside a link (a <span> or <em> in an <a>) gets no link annotation of its own:
   WeasyPrint gives every box inside a link one, tagged under that element and named by the
   bare destination, a second stop on the same spot for a keyboard or a screen reader; one
@@ -40,6 +42,7 @@ def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
             _mark_notes(pdf, root)
             _content_to_artifacts(pdf, root, parent_tree)
             _index_ids(pdf, root)
+            _figure_boxes_in_user_space(root)
         output = io.BytesIO()
         pdf.save(
             output,
@@ -48,6 +51,23 @@ def finish_tagging(data: bytes, link_labels: Mapping[str, str]) -> bytes:
             compress_streams=True,
         )
         return output.getvalue()
+
+
+# CSS pixels per point: WeasyPrint draws each page under [0.75 0 0 -0.75 0 top].
+_POINTS_PER_PIXEL = 0.75
+
+
+def _figure_boxes_in_user_space(root: PdfObject) -> None:
+    for element in _elements(root):
+        attributes = element.get("/A")
+        if element.get("/S") != Name.Figure or not isinstance(attributes, Dictionary):
+            continue
+        box, page = attributes.get("/BBox"), element.get("/Pg")
+        if not isinstance(box, Array) or len(box) != 4 or page is None:
+            continue
+        left, _, _, top = (float(v) for v in page.MediaBox)
+        x1, y1, x2, y2 = (float(v) * _POINTS_PER_PIXEL for v in box)
+        attributes.BBox = Array([left + x1, top - y2, left + x2, top - y1])
 
 
 def _elements(node: PdfObject) -> Iterator[PdfObject]:

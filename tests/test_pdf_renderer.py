@@ -94,6 +94,44 @@ def test_one_alt_per_described_figure_and_decorative_images_are_artifacts(render
         assert _image_draws(pdf) == expected
 
 
+@pytest.mark.parametrize("name", ARTICLES)
+def test_each_figure_s_box_is_where_its_image_is_drawn(rendered, name):
+    """ISO 32000-1 §14.8.5.4.3: a /BBox is in default user space. WeasyPrint wrote CSS pixels
+    from the top left: a box past the page's right edge, upside down."""
+    with pikepdf.open(io.BytesIO(rendered(name))) as pdf:
+        figures = [e for e in _struct_elements(pdf.Root.StructTreeRoot) if e.S == "/Figure"]
+        drawn = _images_placed(pdf)  # decorative images too: those have no /Figure
+        for figure in figures:
+            box = [float(v) for v in figure.A.BBox]
+            on_its_page = [placed for page, placed in drawn if page.objgen == figure.Pg.objgen]
+            assert any(box == pytest.approx(placed, abs=1.0) for placed in on_its_page), (
+                box,
+                on_its_page,
+            )
+
+
+def _images_placed(pdf) -> list[tuple]:
+    """(page, [x1, y1, x2, y2]) of each image XObject drawn, in user space."""
+    found = []
+    for page in pdf.pages:
+        matrix, stack = pikepdf.Matrix(), []
+        images = {
+            name for name, x in page.Resources.get("/XObject", {}).items() if x.Subtype == "/Image"
+        }
+        for operands, operator in pikepdf.parse_content_stream(page):
+            if operator == pikepdf.Operator("q"):
+                stack.append(matrix)
+            elif operator == pikepdf.Operator("Q"):
+                matrix = stack.pop()
+            elif operator == pikepdf.Operator("cm"):
+                matrix = pikepdf.Matrix(*[float(v) for v in operands]) @ matrix
+            elif operator == pikepdf.Operator("Do") and str(operands[0]) in images:
+                corners = [matrix.transform((x, y)) for x in (0, 1) for y in (0, 1)]
+                xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+                found.append((page.obj, [min(xs), min(ys), max(xs), max(ys)]))
+    return found
+
+
 def _image_draws(pdf) -> list[str]:
     """The innermost marked-content tag around each image XObject drawn, page by page."""
     draws = []
