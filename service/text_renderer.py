@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from urllib.parse import unquote
 
@@ -17,6 +18,7 @@ from .characters import (
 )
 from .inline import Element, Text, marked, written_url
 from .labels import Labels, labels_for
+from .language import direction_of
 from .page import format_dateline
 from .reading import (
     Field,
@@ -270,7 +272,44 @@ def article_text(reading: Reading) -> str:
     if reading.notes:
         parts.append(underlined(labels["notes"], "-"))
         parts.append("\n".join(_note_lines(reading)))
-    return "\n\n".join(part for part in parts if part) + "\n"
+    text = "\n\n".join(part for part in parts if part) + "\n"
+    return in_direction(text, direction_of(article.language))
+
+
+def in_direction(text: str, direction: str) -> str:
+    """Each line read in the article's direction, as the page's dir sets it for every
+    paragraph. A terminal or mail client takes a line's direction from its first strong
+    letter (UAX #9, P2), so an Arabic line that opens with a Latin name showed left to
+    right, and an English one opening with an Arabic quote right to left. Such a line
+    begins with a mark of the article's direction (RLM or LRM), and only such a line."""
+    if direction == "ltr" and text.isascii():
+        return text
+    want, mark = ("R", "\u200f") if direction == "rtl" else ("L", "\u200e")
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        strong = _first_strong(line)
+        if strong is not None and strong != want:
+            lines[index] = mark + line
+    return "\n".join(lines)
+
+
+def _first_strong(line: str) -> str | None:
+    """L or R: the direction of the line's first strong letter outside an isolate."""
+    if line.isascii():
+        return "L" if any(c.isalpha() for c in line) else None
+    depth = 0
+    for character in line:
+        if character in "\u2066\u2067\u2068":
+            depth += 1
+        elif character == "\u2069":
+            depth = max(0, depth - 1)
+        elif not depth:
+            kind = unicodedata.bidirectional(character)
+            if kind == "L":
+                return "L"
+            if kind in ("R", "AL"):
+                return "R"
+    return None
 
 
 def _parts(reading: Reading, labels: Labels) -> Iterator[str]:

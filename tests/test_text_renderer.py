@@ -429,3 +429,29 @@ def test_nested_bidi_controls_are_bounded_so_the_text_stays_near_its_size(client
         errors = refused.get_json()["errors"]
         assert [error["pointer"] for error in errors] == [f"/body/{n}/text" for n in range(7)]
         assert all(f"more than {MAX_BIDI_DEPTH} deep" in error["message"] for error in errors)
+
+
+@pytest.mark.parametrize(
+    ("language", "paragraph", "mark"),
+    [
+        # An Arabic line that opens with a Latin name was shown left to right.
+        ("ar", "Bus Rapid Transit (BRT) في المدينة والضواحي المجاورة لها.", "\u200f"),
+        # An English line that opens with an Arabic quote was shown right to left.
+        ("en", "«مرحبا بكم» said the minister on Tuesday.", "\u200e"),
+    ],
+)
+def test_a_line_opening_in_the_other_script_keeps_the_article_s_direction(
+    post_json, language, paragraph, mark
+):
+    article = minimal(language=language, body=[{"type": "paragraph", "text": paragraph}])
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    (line,) = [
+        line for line in text.splitlines() if line.lstrip("\u200e\u200f").startswith(paragraph[:10])
+    ]
+    assert line == mark + paragraph
+
+
+def test_an_english_article_in_ascii_is_left_as_it_is(post_json):
+    text = post_json("/v1/render/text", minimal()).get_data(as_text=True)
+    assert "\u200e" not in text
+    assert "\u200f" not in text
