@@ -1,7 +1,9 @@
 """Gunicorn's settings for Broadsheet: `gunicorn --config gunicorn.conf.py wsgi:app`.
 
 Environment (besides the BROADSHEET_* settings, read here for the time limits):
-GUNICORN_BIND (127.0.0.1:8000), WEB_CONCURRENCY (worker processes, one per core),
+GUNICORN_BIND (127.0.0.1:8000), GUNICORN_WORKERS (worker processes, one per core; not
+gunicorn's own WEB_CONCURRENCY, which gunicorn reads before this file, with a traceback for
+a value that is no number: leave it unset),
 GUNICORN_THREADS (threads per worker, 4), PROMETHEUS_MULTIPROC_DIR (metrics of every
 worker in one place: emptied when the server starts).
 
@@ -66,7 +68,7 @@ bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"]
 # Rendering is CPU work under the GIL, so one process per core; PDFs are laid out by
 # each worker's printer processes (PDF_WORKERS of them), so more workers would mean more
 # printers competing for the same cores and more memory, not more throughput.
-workers = _count("WEB_CONCURRENCY", max(2, _cores()))
+workers = _count("GUNICORN_WORKERS", max(2, _cores()))
 # Threads let a worker answer other requests while one waits for its printer or its body.
 worker_class = "gthread"
 threads = _count("GUNICORN_THREADS", 4)
@@ -131,6 +133,15 @@ def on_starting(server) -> None:
     for stale in directory.glob("*.db"):
         if not stale.name.endswith(own):
             stale.unlink()
+
+
+def on_reload(server) -> None:
+    """SIGHUP: gunicorn has just applied logconfig_dict again, which empties the root
+    logger's handlers, the app's among them: without this, nothing at all was logged after
+    a reload, errors included. The workers about to be forked inherit it again."""
+    from service.logs import configure_logging
+
+    configure_logging(log_format=_settings.log_format)
 
 
 def when_ready(server) -> None:

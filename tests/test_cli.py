@@ -46,3 +46,19 @@ def test_flask_reaches_the_same_commands():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("City\nCouncil Approves Protected Bike Lanes")
+
+
+def test_flask_stops_on_a_bad_setting_as_broadsheet_does():
+    """One line, and exit status 2 as every command gives for a bad setting (it was 1)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env["BROADSHEET_DIGEST_TIME"] = "25:00"
+    for argv in (
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
+        [sys.executable, "-m", "service", "db", "current"],
+    ):
+        result = subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 2, (argv, result.stderr)
+        assert "BROADSHEET_DIGEST_TIME" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -106,7 +106,7 @@ def test_two_nodes_and_two_senders_send_each_message_once(database_url, tmp_path
             env = {
                 **base_env,
                 "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "WEB_CONCURRENCY": "2",
+                "GUNICORN_WORKERS": "2",
                 "GUNICORN_THREADS": "2",
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics),
             }

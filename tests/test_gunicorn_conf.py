@@ -29,7 +29,7 @@ def environ(monkeypatch):
     """A clean environment for the config: no BROADSHEET_*, gunicorn or metrics variables."""
     for name in list(os.environ):
         if name.startswith(("BROADSHEET_", "GUNICORN_")) or name in (
-            "WEB_CONCURRENCY",
+            "GUNICORN_WORKERS",
             "PROMETHEUS_MULTIPROC_DIR",
         ):
             monkeypatch.delenv(name)
@@ -60,7 +60,7 @@ def test_defaults_follow_the_cores_and_the_settings(environ):
 
 
 def test_the_environment_overrides_and_the_time_limits_follow_the_settings(environ):
-    environ.setenv("WEB_CONCURRENCY", "7")
+    environ.setenv("GUNICORN_WORKERS", "7")
     environ.setenv("GUNICORN_THREADS", "2")
     environ.setenv("GUNICORN_BIND", "10.0.0.11:8000")
     environ.setenv("BROADSHEET_PDF_TIME_LIMIT", "100")
@@ -72,7 +72,7 @@ def test_the_environment_overrides_and_the_time_limits_follow_the_settings(envir
     assert config["timeout"] > 100 + 30
 
 
-@pytest.mark.parametrize("name", ["WEB_CONCURRENCY", "GUNICORN_THREADS"])
+@pytest.mark.parametrize("name", ["GUNICORN_WORKERS", "GUNICORN_THREADS"])
 @pytest.mark.parametrize("value", ["abc", "0", "-2", "１", "99999"])
 def test_a_bad_count_stops_gunicorn_with_one_line(environ, name, value):
     """GUNICORN_THREADS=abc ended in a traceback from the config file."""
@@ -155,7 +155,7 @@ def server_environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str
             "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}",
             "BROADSHEET_MAIL_RELAY": "false",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "2",
+            "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "2",
         }
     )
@@ -310,3 +310,38 @@ def test_with_json_logs_every_line_gunicorn_writes_is_json(tmp_path):
     assert "GET /v1/schema/article.json 200" in messages
     assert "Shutting down: Master" in messages
     assert not any("\x1b" in line for line in lines)
+
+
+def test_after_sighup_every_line_is_still_logged(tmp_path):
+    """A reload applied logconfig_dict again, which emptied the root logger: after SIGHUP
+    nothing was logged at all, neither access lines nor errors."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_environment(tmp_path, port)
+    migrate(env)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, log)
+    try:
+        wait_until_serving(server, base, log)
+        old = {w.pid for w in psutil.Process(server.pid).children()}
+        server.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while True:  # new workers, forked after the reload, serving
+            workers = {w.pid for w in psutil.Process(server.pid).children()}
+            if len(workers) == 2 and not workers & old:
+                break
+            assert time.monotonic() < deadline, log.read_text("utf-8", "replace")
+            time.sleep(0.2)
+        wait_until_serving(server, base, log)
+        with urllib.request.urlopen(f"{base}/v1/schema/article.json", timeout=30) as response:
+            assert response.status == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    after = log.read_text("utf-8", "replace").split("Handling signal: hup", 1)[1]
+    assert "GET /v1/schema/article.json 200" in after
+    assert "Booting worker" in after
+    assert "Shutting down: Master" in after
