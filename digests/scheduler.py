@@ -109,7 +109,7 @@ def send_pending_mail() -> None:
             logger.error("The digest of %s is not sent: %s", day, error.detail)
             break  # the sign-up mail below does not depend on it
     if not jobs.stop.is_set():
-        jobs.relay.deliver_all_due()
+        jobs.relay.deliver_all_due(stop=jobs.stop)  # a SIGTERM ends it after the message in hand
 
 
 def missed_digest(daily: DailyDigest, now: datetime) -> date | None:

@@ -57,8 +57,9 @@ class OutboxRelay:
         self.options = options or RelayOptions()
         self.clock = clock
 
-    def deliver_due(self) -> int:
-        """Send one batch of what is due; the number of rows handled (0: nothing was due)."""
+    def deliver_due(self, stop: threading.Event | None = None) -> int:
+        """Send one batch of what is due; the number of rows handled (0: nothing was due).
+        Once `stop` is set, the message in hand is finished and the rest handed back."""
         options = self.options
         with self.transport() as transport:
             lease = max(options.lease, transport.longest_exchange)
@@ -73,6 +74,9 @@ class OutboxRelay:
             )
             tag = self.subscriptions.settings.message_id_tag
             for index, row in enumerate(rows):
+                if stop is not None and stop.is_set():
+                    claims.release(self.writer, OUTBOX, token, [r.id for r in rows[index:]])
+                    return index
                 if not claims.take(self.writer, OUTBOX, row.id, token, self.clock() + lease):
                     logger.info("Mail %d was taken over by another relay", row.id)
                     continue
@@ -118,10 +122,11 @@ class OutboxRelay:
                     logger.error("Mail %d could not be sent: %s", row.id, reply)
         return len(rows)
 
-    def deliver_all_due(self) -> int:
-        handled = total = self.deliver_due()
-        while handled:
-            handled = self.deliver_due()
+    def deliver_all_due(self, stop: threading.Event | None = None) -> int:
+        """Send batches until nothing is due, or until `stop` is set (see deliver_due)."""
+        handled = total = self.deliver_due(stop)
+        while handled and not (stop is not None and stop.is_set()):
+            handled = self.deliver_due(stop)
             total += handled
         return total
 
@@ -182,7 +187,7 @@ class RelayThread:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.relay.deliver_all_due()
+                self.relay.deliver_all_due(self._stop)
                 next_due = self.relay.next_due()
             except Exception:
                 logger.exception("The outbox relay failed; trying again shortly")

@@ -793,6 +793,33 @@ def test_mail_taken_over_by_another_relay_is_left_to_it(app, client, monkeypatch
     assert [(m.status, m.attempts) for m in outbox(app)] == [("sent", 1), ("sent", 2), ("sent", 2)]
 
 
+def test_a_stop_ends_the_outbox_after_the_message_in_hand(app, client, monkeypatch):
+    """SIGTERM to the scheduler waited for the whole outbox (400 sign-ups: 88 s, past the
+    unit's TimeoutStopSec); the rest is handed back, its attempts as they were."""
+    import threading
+
+    for n in range(4):
+        assert client.post("/subscribe", json={"email": f"s{n}@example.org"}).status_code == 202
+    runtime = app.extensions["broadsheet"]
+    relay, memory = runtime.relay, runtime.memory
+    stop = threading.Event()
+    record = relay._record
+
+    def record_then_stop(*args, **kwargs):
+        record(*args, **kwargs)
+        stop.set()  # SIGTERM while the first message was on its way
+
+    monkeypatch.setattr(relay, "_record", record_then_stop)
+    assert relay.deliver_all_due(stop) == 1
+    assert len(memory.sent) == 1
+    kept = outbox(app)
+    assert sorted(m.status for m in kept) == ["pending", "pending", "pending", "sent"]
+    assert {m.attempts for m in kept if m.status == "pending"} == {0}
+    monkeypatch.setattr(relay, "_record", record)
+    assert relay.deliver_all_due() == 3  # the next start sends the rest, once each
+    assert len(memory.sent) == 4
+
+
 def test_with_the_mail_server_away_the_outbox_tries_once_and_waits(app, client):
     from service.mail.transport import Delivery, Outcome, Transport
 
