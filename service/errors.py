@@ -133,7 +133,12 @@ class RenderRefused(BroadsheetError):
     title = "The article exceeds a rendering limit"
 
 
-class PrintTimedOut(RenderRefused):
+class PrintRefused(RenderRefused):
+    """A printer laid the article out and refused it (its page limit): a refusal that cost
+    a printer its time, so one not to be tried again at once."""
+
+
+class PrintTimedOut(PrintRefused):
     """The layout passed the time limit: the article may be too slow, or the machine busy."""
 
 

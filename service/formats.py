@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .article import Article
 from .email_renderer import render_email
+from .errors import PrintRefused
 from .html_renderer import render_html
 from .metrics import timed_render
 from .pdf_renderer import PAPERS, PrintJob
@@ -70,7 +71,13 @@ class Rendering:
 
     def produce(self) -> bytes:
         if self.job is not None:  # timed by the cache, only when it prints
-            printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+            refusals = self.runtime.print_refusals
+            refusals.check(self.job.etag)
+            try:
+                printed = self.runtime.pdf_cache.render(self.job, self.runtime.printer)
+            except PrintRefused as refusal:  # not a busy printer (503), nor a cheap refusal
+                refusals.remember(self.job.etag, refusal)
+                raise
             self.warnings = self.job.warnings(printed)
             return printed.data
         assert self.format.render is not None

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from .errors import PrinterUnavailable, PrintTimedOut, RenderRefused
+from .errors import PrinterUnavailable, PrintRefused, PrintTimedOut, RenderRefused
 from .metrics import mark_process_dead, waiting_for_printer
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ class IsolatedPrinter:
         if status == "ok":
             return payload
         if status == "refused":
-            raise RenderRefused(payload)
+            raise PrintRefused(payload)
         logger.error("PDF render failed: %s", payload)
         raise PrinterUnavailable("The PDF could not be produced.")
 

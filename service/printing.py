@@ -13,7 +13,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import pdf_languages
-from .errors import RenderRefused
+from .errors import PrintRefused
 from .pdf_tags import finish_tagging
 from .templating import TEMPLATES_DIR
 from .url_fetcher import LeftOut, SafeURLFetcher
@@ -147,7 +147,7 @@ class Printer:
             presentational_hints=False,
         )
         if len(document.pages) > self.max_pages:
-            raise RenderRefused(
+            raise PrintRefused(
                 f"The article would print on {len(document.pages)} pages; "
                 f"the limit is {self.max_pages}."
             )

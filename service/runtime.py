@@ -66,6 +66,11 @@ class Runtime:
     edition_refusals: RecentRefusals = field(
         default_factory=lambda: RecentRefusals(lasting=RETRY_AFTER.total_seconds())
     )
+    # Articles POSTed to the render route whose print was refused (its time limit, its page
+    # limit), refused at once for a while when sent again: each try held a printer.
+    print_refusals: RecentRefusals = field(
+        default_factory=lambda: RecentRefusals(lasting=RETRY_AFTER.total_seconds())
+    )
     # Editions being printed: a request for one already under way waits for it.
     edition_prints: InFlight = field(default_factory=InFlight)
     dkim: DkimSigner | None = None

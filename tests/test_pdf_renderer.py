@@ -675,3 +675,33 @@ def test_every_change_of_language_is_declared_in_the_structure(pdf_client):
     # A label Broadsheet has no words for in the article's language is English, and says so.
     response = pdf_client.post("/v1/render/pdf", json=minimal(language="yo"))
     assert ("/Span", "en") in set(_languages(response.data))
+
+
+def test_an_article_a_printer_refused_is_refused_at_once_when_sent_again(make_app, monkeypatch):
+    """Each try of an article past the time limit held a printer for the whole limit: the
+    same article sent again is now refused at once for a while, as an edition is."""
+    from service.errors import PrinterUnavailable, PrintTimedOut
+
+    from .conftest import CountingPrinter
+
+    app = make_app()
+    runtime = runtime_of(app)
+    slow = CountingPrinter(fail_with=PrintTimedOut("The article took longer than 20 s."))
+    monkeypatch.setattr(type(runtime), "printer", property(lambda _: slow))
+    client = app.test_client()
+    article = minimal(id="too-slow")
+    answers = [client.post("/v1/render/pdf", json=article) for _ in range(3)]
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert len(slow.jobs) == 1  # printed once, then refused without a printer
+    assert "Refused a moment ago" in answers[1].get_json()["detail"]
+    # Another article is its own print.
+    other = minimal(id="other", headline="Another article")
+    assert client.post("/v1/render/pdf", json=other).status_code == 422
+    assert len(slow.jobs) == 2
+    # A printer that was only busy (503) says nothing about the article: tried again.
+    busy = CountingPrinter(fail_with=PrinterUnavailable("Every printer is busy."))
+    monkeypatch.setattr(type(runtime), "printer", property(lambda _: busy))
+    for _ in range(2):
+        busy_article = minimal(id="busy", headline="Busy")
+        assert client.post("/v1/render/pdf", json=busy_article).status_code == 503
+    assert len(busy.jobs) == 2
