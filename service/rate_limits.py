@@ -94,6 +94,15 @@ def client_of(address: str) -> str:
     return str(ip)
 
 
+def host_address(address: str | None) -> str | None:
+    """The client's address as a consent record keeps it: the IP alone, without a port or
+    zone a proxy may have written, or None for anything that is no IP address."""
+    try:
+        return str(ipaddress.ip_address(_without_port(address or "").split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
 def _without_port(address: str) -> str:
     """`address` without a `:port` after an IPv4 address or a bracketed IPv6 address."""
     if address.startswith("["):

@@ -373,6 +373,50 @@ def test_the_timing_is_the_same_whether_the_address_is_known(app, client):
 # Confirming -------------------------------------------------------------------------------
 
 
+def test_both_outbox_mails_keep_their_text_to_72_columns(app, client):
+    """The confirmation's text was wrapped by hand around the publisher's name: 80 columns
+    with the shortest name, 112 with a long one."""
+    client.post("/subscribe", json={"email": "w@example.org"})
+    runtime = app.extensions["broadsheet"]
+    runtime.relay.deliver_all_due()
+    confirm = runtime.memory.sent[-1]
+    message = email.message_from_bytes(confirm.data, policy=policy.default)
+    path = re.search(
+        r"<https://news\.example\.org(/subscribe/confirm/[^>]+)>",
+        message.get_body(("plain",)).get_content(),
+    )[1]
+    client.post(path)
+    client.post("/subscribe", json={"email": "w@example.org"})  # the already-subscribed notice
+    runtime.relay.deliver_all_due()
+    for envelope in runtime.memory.sent[-2:]:
+        message = email.message_from_bytes(envelope.data, policy=policy.default)
+        text = message.get_body(("plain",)).get_content()
+        long = [line for line in text.splitlines() if len(line) > 72 and "<" not in line]
+        assert long == [], message["Subject"]
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "kept"),
+    [
+        (
+            "[2a02:8108:1234:5678:9abc:def0:1234:5678]:54321",
+            "2a02:8108:1234:5678:9abc:def0:1234:5678",
+        ),
+        ("203.0.113.7:4001", "203.0.113.7"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("not-an-address", None),
+    ],
+)
+def test_the_consent_keeps_the_client_s_address_alone(app, client, forwarded, kept):
+    """A proxy that writes the port too: the consent kept "203.0.113.7:4001", and a full
+    IPv6 address with its port passed the column's 45 characters, a 500 on PostgreSQL."""
+    response = client.post(
+        "/subscribe", json={"email": "ip@example.org"}, environ_base={"REMOTE_ADDR": forwarded}
+    )
+    assert response.status_code == 202
+    assert rows(app)["ip@example.org"].consent_ip == kept
+
+
 def test_the_confirmation_mail_confirms_once_and_stays_confirmed(app, client):
     client.post("/subscribe", json={"email": "c@example.org", "name": "Cee"})
     runtime = app.extensions["broadsheet"]

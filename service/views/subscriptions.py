@@ -21,6 +21,7 @@ from flask import Blueprint, Response, json, request, session, url_for
 from ..addresses import mailbox_key
 from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
+from ..rate_limits import host_address
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
 from ..storage.models import MAX_SUBSCRIBER_ID
@@ -129,7 +130,7 @@ def sign_up() -> Response:
     if request.mimetype == "application/json":
         request_data = read_sign_up(json_from_request())
         _spend_address_budget(request_data)
-        subscriptions.sign_up(request_data, ip=request.remote_addr, form="json")
+        subscriptions.sign_up(request_data, ip=host_address(request.remote_addr), form="json")
         _after_sign_up()
         body = {"status": "accepted", "detail": ACCEPTED}
         return Response(json.dumps(body), status=202, mimetype="application/json")
@@ -149,7 +150,7 @@ def sign_up() -> Response:
         errors = {e.pointer.lstrip("/"): e.message for e in error.errors}
         return _form(422, errors, values)
     _spend_address_budget(request_data)
-    subscriptions.sign_up(request_data, ip=request.remote_addr, form="form")
+    subscriptions.sign_up(request_data, ip=host_address(request.remote_addr), form="form")
     _after_sign_up()
     return _message(200, "Check your inbox", ACCEPTED)
 
