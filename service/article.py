@@ -24,7 +24,7 @@ from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
 from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline, written_url
-from .language import direction_of, is_valid_language_tag
+from .language import direction_of, language_tag_problem
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
@@ -174,8 +174,9 @@ def _validate_datetime(value: Any) -> datetime:
 
 def _validate_language(value: Any) -> str:
     tag = _require_str(value)
-    if not is_valid_language_tag(tag):
-        raise _fail("language", f"{tag!r} is not a valid BCP 47 language tag")
+    problem = language_tag_problem(tag)
+    if problem:
+        raise _fail("language", problem)
     return tag
 
 

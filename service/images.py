@@ -75,6 +75,7 @@ def _gif_size(data: bytes) -> tuple[int, int] | None:
         if block != 0x21:  # neither a frame nor an extension (the trailer, or not a GIF)
             return None
         offset += 2  # the introducer and the extension's label, then its sub-blocks
+        budget -= 1  # an extension counts, sub-blocks or none: an empty one is not free
         while offset < len(data) and data[offset] and budget > 0:
             offset += data[offset] + 1
             budget -= 1

@@ -35,6 +35,15 @@ _RTL_LANGUAGES = frozenset(
 TAG_SYNTAX = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
+def language_tag_problem(tag: str) -> str | None:
+    """Why `tag` names no language a reader's software knows, or None (see below)."""
+    if is_valid_language_tag(tag):
+        return None
+    if tag[:2].lower() in ("x-", "i-") and _registered(tag):
+        return f"{tag!r} is a private-use or irregular tag (x-…, i-…): name a language"
+    return f"{tag!r} is not a valid BCP 47 language tag"
+
+
 def is_valid_language_tag(tag: str) -> bool:
     """True when `tag` is a well-formed, registered BCP 47 tag naming a language: a
     private-use tag (x-klingon) or an irregular grandfathered one (i-klingon) names none a

@@ -25,9 +25,9 @@ CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
 CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 # A host of labels none of which is empty or longer than 63, holding none of the characters
 # the URL standard forbids in a host; no backslash anywhere (a browser reads it as /).
-_LABEL = r"[^\s\"'<>/?#@\\.%|^]{1,63}"
+_LABEL = r"""[^\s"'<>/?#@\\.%|^]{1,63}"""  # a plain " : ECMAScript's u flag has no \"
 _HOST = rf"{_LABEL}(?:\.{_LABEL})*\.?"
-_PATH = r"(?:[/?#][^\s\"'<>\\]*)?"
+_PATH = r"""(?:[/?#][^\s"'<>\\]*)?"""
 
 
 def any_case(word: str) -> str:

@@ -224,3 +224,44 @@ def test_the_quick_depth_check_agrees_with_the_pointers(data, limit):
         patch.setattr(validation, "MAX_DEPTH", limit)
         named = list(validation._depth_errors(data, "", 0))
     assert validation._nests_deeper_than(data, limit) == bool(named)
+
+
+@pytest.mark.parametrize(
+    ("unit", "problem"),
+    [
+        ("x<!--", "HTML comments are not allowed"),  # CVE-2025-6069: 4.7 s for 141 KB
+        ("<?", "processing instructions are not allowed"),
+        ("</", "contains an unfinished or malformed tag"),
+        ("<!", "markup declarations are not allowed"),
+        ("[<?>^", "processing instructions are not allowed"),  # "[^" split by a PI
+        ("<![ b", "markup declarations are not allowed"),  # was a stdlib assertion's words
+    ],
+)
+def test_markup_no_field_may_hold_is_refused_in_linear_time(unit, problem):
+    """The standard library's tokenizer scanned the rest of the text from each of these:
+    seven paragraphs of them, 141 KB, took seconds to refuse."""
+    text = unit * (19_900 // len(unit))  # as long as a paragraph may be
+    data = {
+        "id": "hostile",
+        "headline": "A headline",
+        "published_at": "2026-03-12T08:00:00Z",
+        "body": [{"type": "paragraph", "text": text + " <script>x</script>"}] * 7,
+    }
+    started = time.perf_counter()
+    with pytest.raises(BadArticle) as refused:
+        validate_article(data)
+    assert time.perf_counter() - started < 1.0
+    messages = {e.message for e in refused.value.errors if e.pointer == "/body/0/text"}
+    (message,) = messages
+    assert problem in message
+    assert "<script> is not allowed" in message  # and the field's other problems with it
+
+
+def test_a_gif_of_empty_extensions_is_bounded_too():
+    """An extension with no sub-blocks cost the header walk nothing: 520,000 of them."""
+    from service import images
+
+    gif = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0, 0, 0) + b"\x21\xf9\x00" * 520_000
+    started = time.perf_counter()
+    assert images.pixel_size(gif, "image/gif") is None  # no frame within the budget
+    assert time.perf_counter() - started < 0.1

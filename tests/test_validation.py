@@ -462,3 +462,16 @@ def test_visible_text_in_any_script_is_not_empty():
         "\u2065\ufff0\U000e0000\U000e0fff",  # default-ignorable, not yet assigned
     ):
         assert is_blank(text), text
+
+
+@pytest.mark.parametrize("tag", ["i-default", "x-klingon"])
+def test_a_private_use_language_tag_is_refused_for_what_it_is(tag):
+    """They are well-formed BCP 47; the refusal said they were not."""
+    from service.errors import BadArticle
+
+    with pytest.raises(BadArticle) as refused:
+        validate_article(minimal(language=tag))
+    (error,) = refused.value.errors
+    assert error.pointer == "/language"
+    assert "private-use or irregular" in error.message
+    assert "not a valid" not in error.message
