@@ -23,7 +23,15 @@ from . import later_rules
 from . import schema_patterns as patterns
 from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
-from .inline import NOTE_ID, Inline, InlineError, link_problem, parse_inline, written_url
+from .inline import (
+    MAX_LINK,
+    NOTE_ID,
+    Inline,
+    InlineError,
+    link_problem,
+    parse_inline,
+    written_url,
+)
 from .language import direction_of, language_tag_problem
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
@@ -240,7 +248,7 @@ Url = Annotated[
         {
             "type": "string",
             "format": "uri",
-            "maxLength": MAX_TEXT,
+            "maxLength": MAX_LINK,
             "pattern": patterns.whole(patterns.url(frozenset({"http", "https"}))),
         }
     ),
@@ -286,7 +294,9 @@ ShortText = Annotated[
     _string_schema(1000, pattern=patterns.plain_text(), line_breaks=True),
 ]
 AltText = Annotated[
-    str, _plain_validator(2000, allow_blank=True), _string_schema(2000, min_length=0)
+    str,
+    _plain_validator(2000, allow_blank=True),
+    _string_schema(2000, min_length=0, pattern=patterns.free_text()),
 ]
 
 

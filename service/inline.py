@@ -29,7 +29,7 @@ from .characters import (
 from .language import language_tag_problem
 
 NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_NOTE_REF = re.compile(r"\[\^([^\]\[]*)\]")  # never past the next "[": linear
+_NOTE_REF = re.compile(r"\[\^([^\]]*)\]")
 # Text that still looks like a tag after tokenizing is a tag the tokenizer could not finish.
 _UNFINISHED_TAG = re.compile(r"<[A-Za-z/!?]")
 
@@ -56,6 +56,7 @@ VOID_ELEMENTS = frozenset({"br"})
 # Real copy nests three or four elements at most; a bound keeps every tree walk shallow.
 MAX_DEPTH = 12
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+MAX_LINK = 2000  # characters of a link's URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,8 +563,8 @@ def link_problem(url: str, schemes: frozenset[str]) -> str | None:
         return f"link {url!r} has an empty label in its host name"
     if parts.username is not None or parts.password is not None:
         return f"link {url!r} must not carry a user name or password"
-    if len(url) > 2000:
-        return "link is longer than 2000 characters"
+    if len(url) > MAX_LINK:
+        return f"link is longer than {MAX_LINK} characters"
     if later_rules.apply() and (problem := _host_problem(parts.hostname, "[" in parts.netloc)):
         return f"link {url!r} {problem}"
     return None

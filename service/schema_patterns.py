@@ -25,8 +25,12 @@ CONTROLS_IN_ONE_LINE = "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]"
 CONTROLS_IN_LINES = "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 # A host of labels none of which is empty or longer than 63, holding none of the characters
 # the URL standard forbids in a host; no backslash anywhere (a browser reads it as /).
-_LABEL = r"""[^\s"'<>/?#@\\.%|^]{1,63}"""  # a plain " : ECMAScript's u flag has no \"
-_HOST = rf"{_LABEL}(?:\.{_LABEL})*\.?"
+_LABEL = r"""[^\s"'<>/?#@\\.%|^:]{1,63}"""  # a plain " : ECMAScript's u flag has no \"
+# A port, when there is one, is a number up to 65535 (leading zeros and all), or empty.
+_PORT = (
+    r"(?::0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
+)
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\]){_PORT}"
 _PATH = r"""(?:[/?#][^\s"'<>\\]*)?"""
 
 
@@ -92,8 +96,9 @@ def inline_text(allow_note_refs: bool, allow_line_breaks: bool) -> str:
     parts = [
         f"[^<\\[{FORBIDDEN}{breaks}]",
         r"<(?![A-Za-z/!?])",  # a < that starts no tag is text (inline._UNFINISHED_TAG)
-        # A [ that starts no note reference is text; a reference lies within one text run.
-        r"\[(?!\^(?:[^\]<]|<(?![A-Za-z/!?]))*\])",
+        # A [ that starts no note reference is text; a reference lies within one text run,
+        # as written: a whole character reference (&amp;) inside ends the run (inline.py).
+        r"\[(?!\^(?:[^\]<&]|&(?!" + _WHOLE_REFERENCE + r")|<(?![A-Za-z/!?]))*\])",
         *_tags(allow_line_breaks),
     ]
     if allow_note_refs:
@@ -101,8 +106,17 @@ def inline_text(allow_note_refs: bool, allow_line_breaks: bool) -> str:
     return f"^{NOT_BLANK}(?:" + "|".join(parts) + f")*{END}"
 
 
+# A whole character reference, as inline._REFERENCE reads one.
+_WHOLE_REFERENCE = r"(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{0,31});"
+
+
 def plain_text() -> str:
     return f"^{NOT_BLANK}[^{FORBIDDEN}]*{END}"
+
+
+def free_text() -> str:
+    """Text that may be blank (alt text: empty for a decorative image), of allowed characters."""
+    return f"^[^{FORBIDDEN}]*{END}"
 
 
 def image_src() -> str:

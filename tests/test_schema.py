@@ -150,3 +150,35 @@ def test_every_pattern_compiles_as_json_schema_asks(client):
     )
     done = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"canonical_url": "https://example.com/" + "a" * 3000},  # past a link's 2,000
+        {"canonical_url": "https://example.com:99999/"},  # no such port
+        {"canonical_url": "https://exa:mple.com/"},
+        {"body": [{"type": "image", "src": "https://example.org/a.png", "alt": "a\ufdd0b"}]},
+    ],
+)
+def test_what_the_server_refuses_and_a_schema_can_say_the_schema_refuses(validator, changes):
+    from service.errors import BadArticle
+    from service.validation import validate_article
+
+    article = minimal(**changes)
+    with pytest.raises(BadArticle):
+        validate_article(article)
+    assert list(validator.iter_errors(article)), "the schema took it"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com:0/", "https://example.com:65535/a", "https://example.com:/",
+     "https://example.com:08080/", "https://[2001:db8::1]:8080/x"],
+)  # fmt: skip
+def test_ports_and_address_literals_the_server_takes_the_schema_takes(validator, url):
+    from service.validation import validate_article
+
+    article = minimal(canonical_url=url)
+    validate_article(article)
+    assert list(validator.iter_errors(article)) == []

@@ -72,6 +72,8 @@ _LEAVES = st.sampled_from(
         "]",
         "[^",
         "[^n]",
+        "[^&amp;]",  # text: a reference ends the run a note reference must lie in
+        "[^a&b]",
         "'",
         '"',
         "=",
