@@ -136,10 +136,17 @@ def _walk_plain(nodes: tuple[Node, ...]):
                 yield "\n"
             elif node.name in QUOTED or node.name in RAISED:
                 yield marked(node.name, "".join(_walk_plain(node.children)))
+            elif node.name == "bdi" or (node.name == "span" and node.attr("dir")):
+                # Isolated as on the page (a name in another script beside a number), so a
+                # list, a feed or a subject shows "Party حزب: 3" as the page does.
+                opener = ISOLATES.get(node.attr("dir") or "auto", ISOLATES["auto"])
+                yield opener + "".join(_walk_plain(node.children)) + "\u2069"
             else:
                 yield from _walk_plain(node.children)
 
 
+# The Unicode isolate that stands for dir="…": LRI, RLI, FSI; each closed by PDI (U+2069).
+ISOLATES = {"ltr": "\u2066", "rtl": "\u2067", "auto": "\u2068"}
 QUOTED = frozenset({"q"})
 RAISED = {
     "sup": str.maketrans("0123456789+-\u2212=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ"),

@@ -81,13 +81,18 @@ def inline_html(
         out: list[str] = []
         emit(field.pieces, out)
         html = "".join(out)
-        if "[^" in field.source.source and is_blank(field.text):
+        if "[^" in field.source.source and _only_punctuation(field.text):
             # References alone (a "Sources" cell): with no running text around them each is
             # a target of its own, which WCAG 2.2 wants 24 pixels square (base.css).
             html = f'<span class="notes-only">{html}</span>'
         return Markup(html)
 
     return render
+
+
+def _only_punctuation(text: str) -> bool:
+    """Nothing a reader reads around note references: "[^a], [^b]; [^c]" in a cell."""
+    return is_blank("".join(c for c in text if unicodedata.category(c)[0] != "P"))
 
 
 def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:

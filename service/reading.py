@@ -44,6 +44,10 @@ class Anchors:
     def notes_heading(self) -> str:
         return f"{self.prefix}notes-heading"
 
+    def table(self, position: int) -> str:
+        """The id of a table's caption, `position` counting the body's blocks from 1."""
+        return f"{self.prefix}table-{position}"
+
     def note(self, note_id: str) -> str:
         return f"{self.prefix}note-{note_id}"
 

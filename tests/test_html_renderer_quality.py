@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from lxml import html as lxml_html
 
 from service.email_renderer import render_email
 from service.html_renderer import render_html
@@ -161,6 +162,26 @@ def test_a_long_word_in_a_table_does_not_widen_the_page(app, page_width):
 
 
 @pytest.mark.browser
+def test_a_table_of_many_columns_scrolls_alone(app, page_width):
+    """20 columns widened the whole page to 578 px at 320: the header, the text and the
+    footer panned with the table. The table scrolls in a region a keyboard can reach."""
+    table = {
+        "type": "table",
+        "caption": "Results by ward",
+        "header": [f"Ward {n}" for n in range(20)],
+        "rows": [[str(10 + n) for n in range(20)]],
+    }
+    runtime = runtime_of(app)
+    html = render_html(validate_article(minimal(body=[table])), runtime.env, runtime.settings)
+    assert page_width(html) <= 320
+    region = lxml_html.document_fromstring(html).xpath("//div[@class='table-scroll']")[0]
+    assert (region.get("role"), region.get("tabindex")) == ("region", "0")
+    assert region.xpath(f"string(.//caption[@id='{region.get('aria-labelledby')}'])") == (
+        "Results by ward"
+    )
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("language", ["de", "he"])
 def test_a_long_tag_does_not_widen_the_page(app, page_width, language):
     """A flex item keeps its word's width: one long tag scrolled the whole page sideways
@@ -225,7 +246,8 @@ def test_note_references_with_no_words_around_them_are_big_enough_targets(client
                 "type": "table",
                 "caption": "Claims and sources",
                 "header": ["Claim", "Sources"],
-                "rows": [["Turnout rose", "[^a] [^b]"], ["Rents fell", "[^b]"]],
+                # Punctuation between them is no running text either: "[^a], [^b]".
+                "rows": [["Turnout rose", "[^a], [^b]"], ["Rents fell", "[^b]"]],
             },
             {"type": "paragraph", "text": "[^a] [^b]"},
             {"type": "paragraph", "text": "In running text they stay small.[^a][^b]"},
@@ -240,3 +262,18 @@ def test_note_references_with_no_words_around_them_are_big_enough_targets(client
     for scheme in ("light", "dark"):
         violations = axe(html, tags, color_scheme=scheme)
         assert [(v["id"], [n["html"][:100] for n in v["nodes"][:2]]) for v in violations] == []
+
+
+def test_a_back_link_s_arrow_and_letter_stay_one_unit_in_right_to_left_text(app):
+    """In an RTL article "↩︎a ↩︎b ↩︎c" was one left-to-right run: the first back-link was drawn
+    in two pieces, its arrow by the note and its letter at the far end."""
+    runtime = runtime_of(app)
+    article = minimal(
+        language="fa",
+        body=[{"type": "paragraph", "text": "یک[^a] دو[^a] سه[^a]"}],
+        notes=[{"id": "a", "text": "منبع."}],
+    )
+    html = render_html(validate_article(article), runtime.env, runtime.settings)
+    arrows = lxml_html.document_fromstring(html).xpath("//a[@class='backlink']/span[1]")
+    assert len(arrows) == 3
+    assert {span.get("dir") for span in arrows} == {"ltr"}

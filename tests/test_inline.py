@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -115,6 +116,11 @@ def test_any_text_written_escaped_reads_back_as_itself(text):
         ("Risk fell to 10<sup>-6.5</sup> a year", "Risk fell to 10^(-6.5) a year"),
         ("2<sup>n/2</sup>; x<sub>i+1</sub>", "2^(n/2); x_(i+1)"),
         ("She said <q>no</q>.", "She said “no”."),
+        # Isolated as on the page: the list, the digest's teasers, feeds and subjects
+        # showed ": 3" on the wrong side of the Arabic name.
+        ("Party <bdi>حزب الأمة</bdi>: 3 seats", "Party \u2068حزب الأمة\u2069: 3 seats"),
+        ('<span dir="rtl">مرحبا</span> 3', "\u2067مرحبا\u2069 3"),
+        ('<span lang="fr">oui</span>', "oui"),
         ("<q>a <sup>2</sup></q>", "“a ²”"),
     ],
 )
@@ -122,9 +128,7 @@ def test_plain_words_keep_quotes_and_raised_figures(source, plain):
     """10<sup>6</sup> flattened to "106" in titles, subjects, feeds and plain text."""
     inline = parse_inline(source)
     assert inline.plain == plain
-    assert inline.text == html.unescape(source.replace("<q>", "").replace("</q>", "")).replace(
-        "<sup>", ""
-    ).replace("</sup>", "").replace("<sub>", "").replace("</sub>", "")
+    assert inline.text == html.unescape(re.sub(r"<[^>]+>", "", source))  # the words alone
 
 
 @pytest.mark.parametrize(
