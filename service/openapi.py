@@ -81,25 +81,32 @@ def _summary_schema() -> dict[str, Any]:
 
 def _subscriber_schema() -> dict[str, Any]:
     moment = {"type": ["string", "null"], "format": "date-time"}
+    consent = {
+        "type": "object",
+        "properties": {
+            "at": moment,
+            "ip": {"type": ["string", "null"]},
+            "form": {"type": ["string", "null"]},
+            "confirmed_at": moment,
+        },
+    }
     return {
         "type": "object",
-        "required": ["id", "email", "status", "created_at", "consent"],
+        "required": ["id", "email", "status", "created_at", "consent", "confirmed_consents"],
         "properties": {
             "id": {"type": "integer"},
             "email": {"type": "string"},
             "name": {"type": ["string", "null"]},
             "status": {"enum": [s.value for s in Status]},
             "created_at": {"type": "string", "format": "date-time"},
-            "consent": {
-                "type": "object",
-                "properties": {
-                    "at": moment,
-                    "ip": {"type": ["string", "null"]},
-                    "form": {"type": ["string", "null"]},
-                    "confirmed_at": moment,
-                },
-            },
+            "consent": consent,
             "unsubscribed_at": moment,
+            "confirmed_consents": {
+                "type": "array",
+                "items": consent,
+                "description": "every consent confirmed, oldest first, kept whatever later "
+                "sign-ups do to the consent above",
+            },
         },
     }
 

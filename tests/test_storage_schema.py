@@ -81,6 +81,38 @@ def test_revision_0005_keeps_the_latest_deletion_and_no_deleted_id(database_url)
         engine.dispose()
 
 
+def test_revision_0006_carries_over_the_consents_confirmed(database_url):
+    from service.storage.db import Database
+    from service.storage.models import ConfirmedConsent, Subscriber
+
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine, "0005")
+        moment = datetime(2026, 3, 12, 8, 30, tzinfo=UTC)
+        with engine.begin() as connection:
+            for n, confirmed in enumerate((moment + timedelta(minutes=5), None)):
+                connection.execute(
+                    Subscriber.__table__.insert().values(
+                        email=f"s{n}@example.org",
+                        email_key=f"s{n}@example.org",
+                        status="confirmed" if confirmed else "pending",
+                        created_at=moment,
+                        consented_at=moment,
+                        consent_ip="192.0.2.1",
+                        consent_form="form",
+                        confirmed_at=confirmed,
+                    )
+                )
+        schema.upgrade(engine)
+        with Database(engine).reading() as session:
+            kept = session.execute(select(ConfirmedConsent)).scalars().all()
+        assert [(k.consent_ip, k.consent_form, k.confirmed_at) for k in kept] == [
+            ("192.0.2.1", "form", moment + timedelta(minutes=5))
+        ]
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_connections_are_tuned(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'tuned.sqlite3'}")
     try:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from service import create_app
 from service.mail.transport import MemoryTransport
-from service.storage.models import OutboxMessage, Subscriber
+from service.storage.models import ConfirmedConsent, OutboxMessage, Subscriber
 from service.storage.schema import upgrade
 from service.subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from service.tokens import Purpose
@@ -565,8 +565,8 @@ def test_an_old_link_never_names_whoever_gets_the_id_next(app, client):
     second = sign_up_confirmed(app, client, "newcomer@example.org")
     if second != first:  # PostgreSQL's sequence never gives an id again: as SQLite does
         with runtime.engine.begin() as connection:
-            mail = OutboxMessage.__table__
-            connection.execute(mail.delete().where(mail.c.subscriber_id == second))
+            for table in (OutboxMessage.__table__, ConfirmedConsent.__table__):
+                connection.execute(table.delete().where(table.c.subscriber_id == second))
             connection.execute(update(Subscriber).where(Subscriber.id == second).values(id=first))
     for answer in (client.get(f"/unsubscribe/{old_link}"), client.post(f"/unsubscribe/{old_link}")):
         assert answer.status_code == 404
@@ -905,3 +905,35 @@ def test_a_form_of_too_many_parts_is_413_saying_so(client):
     assert response.get_json()["detail"] == (
         "The form has more parts, or a larger field, than a form may have."
     )
+
+
+def test_a_stranger_s_sign_up_keeps_the_consent_a_departed_subscriber_confirmed(app, client):
+    """Anyone typing a departed subscriber's address renewed the row, consent included: the
+    only record of when, where and how they consented, and confirmed, was overwritten."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    subscriber = sign_up_confirmed(app, client, "jo@example.org")
+    unsubscribe = tokens(app, subscriber)["unsubscribe"]
+    assert client.post(f"/unsubscribe/{unsubscribe}").status_code == 200
+
+    def listed() -> dict:
+        (item,) = [
+            i
+            for i in client.get("/v1/subscribers", headers=headers).get_json()["items"]
+            if i["email"].lower() == "jo@example.org"
+        ]
+        return item
+
+    before = listed()
+    (kept,) = before["confirmed_consents"]
+    assert kept == before["consent"]
+    assert kept["confirmed_at"] is not None
+    stranger = client.post(
+        "/subscribe",
+        json={"email": "JO@example.org", "name": "Someone Else"},
+        environ_base={"REMOTE_ADDR": "203.0.113.66"},
+    )
+    assert stranger.status_code == 202
+    after = listed()
+    assert after["status"] == "pending"
+    assert after["consent"]["ip"] == "203.0.113.66"  # the sign-up waiting for confirmation
+    assert after["confirmed_consents"] == [kept]  # and the proof behind the mail sent

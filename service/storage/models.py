@@ -115,6 +115,23 @@ class Subscriber(Base):
     unsubscribed_at: Mapped[datetime | None]
 
 
+class ConfirmedConsent(Base):
+    """Each consent a subscriber confirmed, kept whatever the row says later: the proof
+    behind the digests sent under it. A sign-up typed by anyone renews a departed
+    subscriber's row (pending again, with that sign-up's consent); this is not renewed."""
+
+    __tablename__ = "confirmed_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    consented_at: Mapped[datetime]
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_form: Mapped[str] = mapped_column(String(40))
+    confirmed_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (

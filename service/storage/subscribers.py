@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, case, null, select, update
+from sqlalchemy import Connection, bindparam, case, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import UtcDateTime
-from .models import Status, Subscriber
+from .models import ConfirmedConsent, Status, Subscriber
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,9 @@ def find(connection: Connection, subscriber_id: int) -> SubscriberRow | None:
 
 
 def confirm(connection: Connection, subscriber_id: int, consented_at: datetime, now: datetime):
-    """Confirm the sign-up the token was made for; True when that sign-up is (now) confirmed."""
-    connection.execute(
+    """Confirm the sign-up the token was made for; True when that sign-up is (now) confirmed.
+    The consent confirmed now is also kept apart, for good (ConfirmedConsent)."""
+    confirmed = connection.execute(
         update(Subscriber)
         .where(
             Subscriber.id == subscriber_id,
@@ -121,6 +122,19 @@ def confirm(connection: Connection, subscriber_id: int, consented_at: datetime, 
         )
         .values(status=Status.CONFIRMED, confirmed_at=now, unsubscribed_at=None)
     )
+    if confirmed.rowcount == 1:
+        connection.execute(
+            insert(ConfirmedConsent).from_select(
+                ["subscriber_id", "consented_at", "consent_ip", "consent_form", "confirmed_at"],
+                select(
+                    Subscriber.id,
+                    Subscriber.consented_at,
+                    Subscriber.consent_ip,
+                    Subscriber.consent_form,
+                    Subscriber.confirmed_at,
+                ).where(Subscriber.id == subscriber_id),
+            )
+        )
     row = find(connection, subscriber_id)
     return row is not None and row.status is Status.CONFIRMED and row.consented_at == consented_at
 
@@ -142,6 +156,22 @@ def page(
     query = select(Subscriber).where(Subscriber.id > after).order_by(Subscriber.id).limit(limit)
     if status is not None:
         query = query.where(Subscriber.status == status)
+    rows = list(connection.execute(query))
+    history: dict[int, list[dict]] = {row.id: [] for row in rows}
+    if rows:
+        for kept in connection.execute(
+            select(ConfirmedConsent)
+            .where(ConfirmedConsent.subscriber_id.in_(list(history)))
+            .order_by(ConfirmedConsent.id)
+        ):
+            history[kept.subscriber_id].append(
+                {
+                    "at": kept.consented_at,
+                    "ip": kept.consent_ip,
+                    "form": kept.consent_form,
+                    "confirmed_at": kept.confirmed_at,
+                }
+            )
     return [
         {
             "id": row.id,
@@ -156,6 +186,7 @@ def page(
                 "confirmed_at": row.confirmed_at,
             },
             "unsubscribed_at": row.unsubscribed_at,
+            "confirmed_consents": history[row.id],
         }
-        for row in connection.execute(query)
+        for row in rows
     ]

@@ -304,17 +304,22 @@ def _subscriber_json(row: dict[str, Any]) -> dict[str, Any]:
     def moment(value: datetime | None) -> str | None:
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
+    def consent(given: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "at": moment(given["at"]),
+            "ip": given["ip"],
+            "form": given["form"],
+            "confirmed_at": moment(given["confirmed_at"]),
+        }
+
     return {
         "id": row["id"],
         "email": row["email"],
         "name": row["name"],
         "status": row["status"],
         "created_at": moment(row["created_at"]),
-        "consent": {
-            "at": moment(row["consent"]["at"]),
-            "ip": row["consent"]["ip"],
-            "form": row["consent"]["form"],
-            "confirmed_at": moment(row["consent"]["confirmed_at"]),
-        },
+        "consent": consent(row["consent"]),
         "unsubscribed_at": moment(row["unsubscribed_at"]),
+        # Every consent confirmed, oldest first: what each digest sent was sent under.
+        "confirmed_consents": [consent(given) for given in row["confirmed_consents"]],
     }
