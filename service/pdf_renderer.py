@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from html import unescape
 from typing import Protocol
@@ -113,14 +114,19 @@ _BLOCK = "\x00"
 # A space that joins (no-break, figure, narrow no-break) is part of the run it sits in.
 _UNBROKEN = re.compile(
     r"(?:&[#0-9A-Za-z]+;|[^\s&<\x00]|[\u00a0\u2007\u202f]"
-    r"|[ \t\r\n]+(?=[,.;:!?)\]}/%\u3001\u3002\uff09\uff0c\uff0e\uff1a\uff1b]))"
-    + f"{{{LONG_WORD},}}"
+    r"|[ \t\r\n](?=[,.;:!?)\]}/%\u3001\u3002\uff09\uff0c\uff0e\uff1a\uff1b]))" + f"{{{LONG_WORD},}}"
 )
+# White space collapses to one space on the page (print.css sets no pre): collapsed here
+# first, a run of it is one character to every scan, which stays linear.
+_SPACES = re.compile(r"[ \t\r\n]{2,}")
 _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
 
 
 def break_long_words(html: str) -> str:
-    """The print HTML with every over-long run of characters in its body made breakable."""
+    """The print HTML with every over-long run of characters in its body made breakable.
+
+    Linear in the body: white space is collapsed first (one character to every scan), and
+    each text part finds its runs and breaks by bisection."""
     head, body_tag, body = html.partition("<body")
     if not body_tag:
         return html
@@ -131,6 +137,7 @@ def break_long_words(html: str) -> str:
     position = 0
     for index, part in enumerate(parts):
         if index % 2 == 0:
+            part = parts[index] = _SPACES.sub(" ", part)
             starts.append(position)
             flat.append(part)
             position += len(part)
@@ -145,20 +152,24 @@ def break_long_words(html: str) -> str:
     for run in _UNBROKEN.finditer(text):
         runs.append(run.span())
         breaks.extend(_breaks_in(run))
-    if not runs:
-        return html
-    for k, start in enumerate(starts):
-        end = start + len(parts[2 * k])
-        parts[2 * k] = _marked(parts[2 * k], start, end, runs, breaks)
+    if runs:
+        run_ends = [end for _, end in runs]
+        for k, start in enumerate(starts):
+            end = start + len(parts[2 * k])
+            # The runs and breaks within this part: both lists are in order of position.
+            first, last = bisect_right(run_ends, start), bisect_left(runs, (end, end))
+            if first < last:
+                cuts = breaks[bisect_left(breaks, start) : bisect_left(breaks, end)]
+                parts[2 * k] = _marked(parts[2 * k], start, end, runs[first:last], cuts)
     return head + body_tag + attributes + closed + "".join(parts)
 
 
 def _marked(part: str, start: int, end: int, runs: list[tuple[int, int]], breaks: list[int]) -> str:
-    """A text part with the breaks that fall in it, and the runs in it as long words."""
+    """A text part with its breaks (those within it), and its runs as long words."""
     inside = [(max(a, start), min(b, end)) for a, b in runs if max(a, start) < min(b, end)]
     if not inside:
         return part
-    cuts = {i - start for i in breaks if start <= i < end}
+    cuts = {i - start for i in breaks}
     out: list[str] = []
     done = 0
     for a, b in inside:
