@@ -16,8 +16,10 @@ import http.client
 import io
 import ipaddress
 import logging
+import os
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -245,6 +247,12 @@ class SafeURLFetcher(URLFetcher):
         )
         sock: socket.socket | None = None
         response: http.client.HTTPResponse | None = None
+        # The deadline holds whatever the server does between reads (a status line, a
+        # header or a chunk's size sent a byte at a time each within a read's timeout): at
+        # it, the connection is shut, and the read in hand ends at once.
+        cutter = threading.Timer(max(0.0, until - time.monotonic()), connection.cut)
+        cutter.daemon = True
+        cutter.start()
         try:
             connection.request(
                 "GET", path, headers={"Host": host, "Accept": "image/*", "User-Agent": "Broadsheet"}
@@ -264,14 +272,19 @@ class SafeURLFetcher(URLFetcher):
                 raise FetchRefused("image too large")
             if not is_image_of_type(body, media_type):
                 raise FetchRefused(f"answered {media_type} but the data is not that image")
+            if connection.was_cut:
+                raise TimeoutError  # what was read ends where the deadline cut it
             return body, media_type
-        except TimeoutError:
-            raise FetchRefused(
-                f"took longer than {self.timeout:g} s to fetch", transient=True
-            ) from None
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            if isinstance(error, TimeoutError) or connection.was_cut:
+                raise FetchRefused(
+                    f"took longer than {self.timeout:g} s to fetch", transient=True
+                ) from None
+            if isinstance(error, ValueError):
+                raise  # not a network error
             raise FetchRefused(f"could not fetch: {error}", transient=True) from None
         finally:
+            cutter.cancel()
             if response is not None:
                 response.close()  # a response that closes the connection holds its socket
             connection.close()
@@ -319,7 +332,30 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._context = context
+        self._raw: socket.socket | None = None
+        self.was_cut = False
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        # A second handle on the connection, for cut(): wrapping in TLS detaches `sock`.
+        self._raw = socket.socket(fileno=os.dup(sock.fileno()))
+        if self.was_cut:
+            self.cut()
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+    def cut(self) -> None:
+        """End every read in progress or to come, the TLS handshake's included: the fetch's
+        deadline, from another thread. Shutting the connection wakes a blocked read."""
+        self.was_cut = True
+        raw = self._raw
+        if raw is not None:
+            try:
+                raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+
+    def close(self) -> None:
+        super().close()
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()

@@ -272,6 +272,21 @@ class _ImageHost(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
                 time.sleep(0.1)
+        elif self.path == "/drip-headers.png":  # the status line and headers, a byte at a time
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nX-Slow: " + b"a" * 40
+            for byte in head:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+        elif self.path == "/drip-chunked.png":  # a chunk's size line, a byte at a time
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            for byte in b"0" * 40:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
         elif self.path == "/page.html":
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -347,6 +362,18 @@ def test_a_host_that_drips_its_image_is_given_up_at_the_deadline(image_host):
         fetcher(timeout=1.0).fetch(f"https://images.test:{port}/drip.png")
     assert time.monotonic() - started < 2
     assert refused.value.transient  # only for now: not cached
+
+
+@pytest.mark.parametrize("path", ["/drip-headers.png", "/drip-chunked.png"])
+def test_the_deadline_holds_for_headers_and_chunk_sizes_too(image_host, path):
+    """Each read got a fresh timeout: a status line, a header or a chunk's size sent a byte
+    at a time held a fetch for as long as the host liked (the printer's 20 s)."""
+    port, fetcher = image_host
+    started = time.monotonic()
+    with pytest.raises(FetchRefused, match="longer than 1 s") as refused:
+        fetcher(timeout=1.0).fetch(f"https://images.test:{port}{path}")
+    assert time.monotonic() - started < 2
+    assert refused.value.transient
 
 
 def test_one_render_s_images_share_a_fetching_budget(image_host, monkeypatch):
