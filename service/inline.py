@@ -233,27 +233,40 @@ def _tree(
 
 
 # What the standard library's tokenizer scans the rest of the input for, from each one:
-# "<!--" its "-->", "<!" and "<?" their ">", "</" not before a letter its ">". Thousands
-# of them made a refusal quadratic (CVE-2025-6069: 141 KB of "<!--" took 4.7 s). None is
-# allowed in inline text, so each is refused here, by its kind, and the tokenizer reads it
-# as text ("&lt;"), which costs nothing.
-_DECLARATION = re.compile(r"<(!--|!|\?|/(?![A-Za-z]))")
-_DECLARATION_PROBLEMS = {
+# "<!--" its "-->", "<!" and "<?" their ">", "</" or "<a" that no ">" closes their ">".
+# Thousands of them made a refusal quadratic (CVE-2025-6069: 141 KB of "<!--" took 4.7 s,
+# 12 KB of "<a" 3.5 s). None is allowed in inline text, so each is refused here, by its
+# kind, and the tokenizer reads it as text ("&lt;"), which costs nothing. A whole tag is
+# passed over as it is, quoted attribute values and all ("<!" may be in a title).
+_SCANNED = re.compile(
+    r"""<[A-Za-z](?:"[^"]*"|'[^']*'|[^'"<>])*+>"""  # a whole start tag: kept
+    r"""|</[A-Za-z][^<>]*+>"""  # a whole end tag: kept
+    r"""|<(!--|!|\?|/|(?=[A-Za-z]))"""  # the start of one that is not whole
+)
+_SCANNED_PROBLEMS = {
     "!--": "HTML comments are not allowed",
     "!": "markup declarations are not allowed",
     "?": "processing instructions are not allowed",
     "/": "contains an unfinished or malformed tag",
+    "": "contains an unfinished or malformed tag",
 }
 
 
 def _without_declarations(source: str) -> tuple[list[str], str]:
-    if "<!" not in source and "<?" not in source and "</" not in source:
+    if "<" not in source:
         return [], source
-    kinds = {match[1] for match in _DECLARATION.finditer(source)}
-    if not kinds:
-        return [], source
-    problems = [problem for kind, problem in _DECLARATION_PROBLEMS.items() if kind in kinds]
-    return problems, _DECLARATION.sub(lambda match: "&lt;" + match[1], source)
+    found: set[str] = set()
+
+    def one(match: re.Match[str]) -> str:
+        kind = match[1]
+        if kind is None:
+            return match[0]  # a whole tag
+        found.add(kind)
+        return "&lt;" + kind
+
+    cleared = _SCANNED.sub(one, source)
+    problems = [problem for kind, problem in _SCANNED_PROBLEMS.items() if kind in found]
+    return list(dict.fromkeys(problems)), cleared if found else source
 
 
 def tokenize(parser: HTMLParser, source: str) -> None:

@@ -280,8 +280,7 @@ class _ImageHost(http.server.BaseHTTPRequestHandler):
                 time.sleep(0.1)
         elif self.path == "/drip-chunked.png":  # a chunk's size line, a byte at a time
             self.wfile.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
             )
             for byte in b"0" * 40:
                 self.wfile.write(bytes([byte]))
