@@ -7,6 +7,7 @@ metadata come from here so the three always agree.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +93,12 @@ def inline_html(
 
 def _only_punctuation(text: str) -> bool:
     """Nothing a reader reads around note references: "[^a], [^b]; [^c]" in a cell."""
+    if _A_LETTER_OR_DIGIT.search(text):
+        return False  # running text, the common case: found in C
     return is_blank("".join(c for c in text if unicodedata.category(c)[0] != "P"))
+
+
+_A_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:

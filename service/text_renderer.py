@@ -283,16 +283,21 @@ def in_direction(text: str, direction: str) -> str:
     want, mark = ("R", "\u200f") if direction == "rtl" else ("L", "\u200e")
     lines = text.split("\n")
     for index, line in enumerate(lines):
+        if line.isascii():  # its first strong letter, if any, is Latin: left to right
+            if direction == "rtl" and _LATIN.search(line):
+                lines[index] = mark + line
+            continue
         strong = _first_strong(line)
         if strong is not None and strong != want:
             lines[index] = mark + line
     return "\n".join(lines)
 
 
+_LATIN = re.compile("[A-Za-z]")
+
+
 def _first_strong(line: str) -> str | None:
     """L or R: the direction of the line's first strong letter outside an isolate."""
-    if line.isascii():
-        return "L" if any(c.isalpha() for c in line) else None
     depth = 0
     for character in line:
         if character in "\u2066\u2067\u2068":
