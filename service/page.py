@@ -98,7 +98,8 @@ def _only_punctuation(text: str) -> bool:
     return is_blank("".join(c for c in text if unicodedata.category(c)[0] != "P"))
 
 
-_A_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+# Hangul fillers are letters to the regex, and blank to characters.is_blank: not counted.
+_A_LETTER_OR_DIGIT = re.compile("[^\\W_\u115f\u1160\u3164\uffa0]")
 
 
 def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:

@@ -119,6 +119,7 @@ _UNBROKEN = re.compile(
 # White space collapses to one space on the page (print.css sets no pre): collapsed here
 # first, a run of it is one character to every scan, which stays linear.
 _SPACES = re.compile(r"[ \t\r\n]{2,}")
+_WHITE = frozenset(" \t\r\n")
 _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
 
 
@@ -137,9 +138,17 @@ def break_long_words(html: str) -> str:
     flat: list[str] = []
     starts: list[int] = []  # where each text part (parts[2k]) begins in the flattened text
     position = 0
+    spaced = False  # the text before ended in white space, within this block
     for index, part in enumerate(parts):
         if index % 2 == 0:
-            part = parts[index] = _SPACES.sub(" ", part)
+            # Collapsed as the page collapses it, across inline elements too: "x <b> ,</b>"
+            # is "x ," on the page, whose space is no break opportunity before the comma.
+            part = _SPACES.sub(" ", part)
+            if spaced and part[:1] in _WHITE:
+                part = part[1:]
+            if part:
+                spaced = part[-1] in _WHITE
+            parts[index] = part
             starts.append(position)
             flat.append(part)
             position += len(part)
@@ -148,6 +157,7 @@ def break_long_words(html: str) -> str:
             if name is None or name[1].lower() not in _INLINE:
                 flat.append(_BLOCK)
                 position += 1
+                spaced = False
     text = "".join(flat)
     breaks: list[int] = []
     runs: list[tuple[int, int]] = []

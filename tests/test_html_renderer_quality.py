@@ -277,3 +277,15 @@ def test_a_back_link_s_arrow_and_letter_stay_one_unit_in_right_to_left_text(app)
     arrows = lxml_html.document_fromstring(html).xpath("//a[@class='backlink']/span[1]")
     assert len(arrows) == 3
     assert {span.get("dir") for span in arrows} == {"ltr"}
+
+
+def test_references_with_only_a_filler_between_are_big_targets(app):
+    """A Hangul filler is a letter to a regular expression and blank to the rules: the
+    quick check took it for running text."""
+    runtime = runtime_of(app)
+    article = minimal(
+        body=[{"type": "paragraph", "text": "[^a]\u3164[^b]"}],
+        notes=[{"id": "a", "text": "One."}, {"id": "b", "text": "Two."}],
+    )
+    html = render_html(validate_article(article), runtime.env, runtime.settings)
+    assert html.count('class="notes-only"') == 1
