@@ -292,7 +292,7 @@ def test_making_long_runs_breakable_is_linear(body):
 
 
 def test_white_space_collapses_across_inline_elements_as_on_the_page():
-    """"a <em> ,</em>" is "a ," on the page, with no break before the comma; collapsed part
+    """ "a <em> ,</em>" is "a ," on the page, with no break before the comma; collapsed part
     by part, it kept two spaces and the run went unseen: a 200 PDF lost 99 % of a paragraph
     off the sheet."""
     from service.pdf_renderer import break_long_words
