@@ -11,7 +11,6 @@ breaks, so the decoded text is exactly what `build_message` would have produced.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -29,7 +28,7 @@ from service.messages import (
     mailbox_header,
     serialise,
 )
-from service.settings import Settings
+from service.settings import Settings, is_ip_address
 from service.tokens import TokenSigner
 
 _STAND_IN_TO = "recipient@example.com"
@@ -61,7 +60,7 @@ def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeader
     A List-Id is a dotted name (RFC 2919): a host written with its root dot loses it, and a
     host that is an IP address gives way to the domain of MAIL_FROM."""
     host = (urlsplit(settings.base_url).hostname or "localhost").rstrip(".")
-    if _is_ip_address(host):
+    if is_ip_address(host):
         host = settings.mail_from.address.rpartition("@")[2].rstrip(".")
     if "." not in host:
         host += ".localdomain"
@@ -72,14 +71,6 @@ def list_headers(settings: Settings, url: str, mailto: str | None) -> ListHeader
 
 
 _DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
-
-
-def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def unsendable_because(settings: Settings) -> str | None:

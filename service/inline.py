@@ -238,10 +238,10 @@ def _tree(
 # 12 KB of "<a" 3.5 s). None is allowed in inline text, so each is refused here, by its
 # kind, and the tokenizer reads it as text ("&lt;"), which costs nothing. A whole tag is
 # passed over as it is, quoted attribute values and all ("<!" may be in a title).
+# A whole start or end tag, quoted attribute values and all: passed over as it is.
+_WHOLE_TAG = re.compile(r"""<[A-Za-z](?:"[^"]*"|'[^']*'|[^'"<>])*+>|</[A-Za-z][^<>]*+>""")
 _SCANNED = re.compile(
-    r"""<[A-Za-z](?:"[^"]*"|'[^']*'|[^'"<>])*+>"""  # a whole start tag: kept
-    r"""|</[A-Za-z][^<>]*+>"""  # a whole end tag: kept
-    r"""|<(!--|!|\?|/|(?=[A-Za-z]))"""  # the start of one that is not whole
+    _WHOLE_TAG.pattern + r"""|<(!--|!|\?|/|(?=[A-Za-z]))"""  # or one that is not whole
 )
 _SCANNED_PROBLEMS = {
     "!--": "HTML comments are not allowed",
@@ -250,9 +250,6 @@ _SCANNED_PROBLEMS = {
     "/": "contains an unfinished or malformed tag",
     "": "contains an unfinished or malformed tag",
 }
-
-
-_WHOLE_TAG = re.compile(r"""<[A-Za-z](?:"[^"]*"|'[^']*'|[^'"<>])*+>|</[A-Za-z][^<>]*+>""")
 
 
 def _without_declarations(source: str) -> tuple[list[str], str]:

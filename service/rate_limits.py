@@ -83,10 +83,10 @@ def client_of(address: str) -> str:
     (`192.0.2.1:4001`, `[2001:db8::1]:4001`): a host is one client whatever port it came
     from. Anything else unreadable is one client of its own, not one per spelling.
     Cached: it runs for every request."""
-    try:
-        ip = ipaddress.ip_address(_without_port(address).split("%", 1)[0])  # no zone index
-    except ValueError:
+    host = host_address(address)
+    if host is None:
         return "unknown"
+    ip = ipaddress.ip_address(host)
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)

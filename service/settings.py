@@ -345,7 +345,7 @@ class Settings(BaseModel):
             # attribute or begin a reference. None belongs in a site's base address.
             raise ValueError(f"holds one of {' '.join(sorted(_NOT_IN_BASE_URL))}")
         host = parts.hostname
-        if not (_DNS_NAME.fullmatch(host.rstrip(".")) or _is_ip_address(host)):
+        if not (_DNS_NAME.fullmatch(host.rstrip(".")) or is_ip_address(host)):
             raise ValueError(f"{host!r} is not a host name")
         try:
             port = parts.port
@@ -582,7 +582,8 @@ def _redis_options(connection_class: type | None) -> set[str]:
     return names - {"self", "args", "kwargs"}
 
 
-def _is_ip_address(host: str) -> bool:
+def is_ip_address(host: str) -> bool:
+    """True when `host` is an IPv4 or IPv6 address, not a name."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
