@@ -324,13 +324,8 @@ def test_a_title_of_invisible_characters_is_refused(api, title):
 
 def test_a_long_title_s_running_head_stays_on_the_sheet(api):
     """80 letters W ran the running head past the sheet's edge, over the article's own."""
-    import re
-    import shutil
-    import subprocess
+    from .test_printing import word_boxes
 
-    from .conftest import require_tool
-
-    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
     article = minimal(
         id="long-one",
         headline="A headline long enough to need a running head of its own on every page",
@@ -343,13 +338,7 @@ def test_a_long_title_s_running_head_stays_on_the_sheet(api):
     assert response.status_code == 200
     with pikepdf.open(io.BytesIO(response.data)) as pdf:
         width = float(pdf.pages[2].mediabox[2])
-    boxes = subprocess.run(
-        ["pdftotext", "-bbox", "-f", "3", "-l", "3", "-", "-"],
-        input=response.data,
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8")
-    words = re.findall(r'xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)"', boxes)
+    boxes, words = word_boxes(response.data, 3)
     assert words
     assert all(float(x_max) <= width - 28 for _, _, x_max in words)  # inside the margin
     assert all(float(y_min) >= 14 for _, y_min, _ in words)

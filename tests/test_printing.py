@@ -57,6 +57,19 @@ def page_text(pdf: bytes) -> str:
     return re.sub(r"[\s\u200b]+", "", "".join(words))
 
 
+def word_boxes(pdf: bytes, page: int) -> tuple[str, list[tuple[float, float, float]]]:
+    """pdftotext's boxes of a page (1-based): its XHTML, and each word's xMin, yMin, xMax."""
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")
+    words = re.findall(r'xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)"', boxes)
+    return boxes, [(float(a), float(b), float(c)) for a, b, c in words]
+
+
 def unhyphenated(text: str) -> str:
     return text.replace("\u2010", "")
 
@@ -252,7 +265,6 @@ def test_spaces_the_line_may_not_break_at_are_no_escape_from_the_long_word_rule(
 def test_a_long_publisher_name_keeps_the_running_heads_on_the_sheet(pdf_client):
     """200 letters W ran the publisher's running head past the sheet's edge, and the
     headline's, squeezed beside it, wrapped upwards above its top."""
-    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
     article = minimal(
         id="wide-publisher",
         headline="Wide " * 18,
@@ -261,13 +273,7 @@ def test_a_long_publisher_name_keeps_the_running_heads_on_the_sheet(pdf_client):
     )
     response = pdf_client.post("/v1/render/pdf", json=article)
     assert response.status_code == 200
-    boxes = subprocess.run(
-        ["pdftotext", "-bbox", "-f", "2", "-l", "2", "-", "-"],
-        input=response.data,
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8")
-    words = re.findall(r'xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)"', boxes)
+    boxes, words = word_boxes(response.data, 2)
     assert words
     assert max(float(x_max) for _, _, x_max in words) < 595.28 - 28  # A4, inside the margin
     assert min(float(y_min) for _, y_min, _ in words) > 14
