@@ -139,14 +139,21 @@ def _walk_plain(nodes: tuple[Node, ...]):
             elif node.name == "bdi" or (node.name == "span" and node.attr("dir")):
                 # Isolated as on the page (a name in another script beside a number), so a
                 # list, a feed or a subject shows "Party حزب: 3" as the page does.
-                opener = ISOLATES.get(node.attr("dir") or "auto", ISOLATES["auto"])
-                yield opener + "".join(_walk_plain(node.children)) + "\u2069"
+                yield isolated("".join(_walk_plain(node.children)), node.attr("dir"))
             else:
                 yield from _walk_plain(node.children)
 
 
 # The Unicode isolate that stands for dir="…": LRI, RLI, FSI; each closed by PDI (U+2069).
-ISOLATES = {"ltr": "\u2066", "rtl": "\u2067", "auto": "\u2068"}
+_ISOLATES = {"ltr": "\u2066", "rtl": "\u2067", "auto": "\u2068"}
+
+
+def isolated(words: str, direction: str | None) -> str:
+    """`words` as a <bdi> or <span dir> sets them apart, in plain text: inside a Unicode
+    isolate (LRI, RLI or FSI for dir="ltr", "rtl", "auto" or none) closed by PDI."""
+    return _ISOLATES.get(direction or "auto", _ISOLATES["auto"]) + words + "\u2069"
+
+
 QUOTED = frozenset({"q"})
 RAISED = {
     "sup": str.maketrans("0123456789+-\u2212=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ"),

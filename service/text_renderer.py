@@ -16,7 +16,7 @@ from .characters import (
     squeezed,
     words_of,
 )
-from .inline import ISOLATES, Element, Text, marked, written_url
+from .inline import Element, Text, isolated, marked, written_url
 from .labels import Labels, labels_for
 from .language import direction_of
 from .page import format_dateline
@@ -93,7 +93,7 @@ def _decorate(span: Span | Element, inner: str) -> str:
         # The page isolates these words from their neighbours (a name in another script
         # beside a number); in text, the Unicode isolates do it (UAX #9), or a terminal
         # shows "Top scorer: 90 <name> points". _bidi_per_line keeps them whole per line.
-        return f"{ISOLATES.get(direction or 'auto', ISOLATES['auto'])}{inner}\u2069"
+        return isolated(inner, direction)
     if span.name == "s":
         return f"~~{inner}~~"  # struck out on the page: no longer accurate, not current
     return marked(span.name, inner)
