@@ -312,7 +312,8 @@ def _read_until(
     timeout: float,
 ) -> bytes:
     """Up to `limit` bytes of the body, by the deadline: a socket timeout bounds each read,
-    not a server that sends a byte a second."""
+    not a server that sends a byte a second. The timer's cut alone is not enough here: on
+    Linux a read after shutdown still returns the bytes that keep arriving."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
