@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
 
 from .settings import Settings
-from .storage.articles import ArticleSummary
+from .storage.articles import ArticleSummary, Byline
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -27,9 +27,13 @@ def _title(settings: Settings) -> str:
 
 
 def atom_feed(
-    items: Sequence[ArticleSummary], settings: Settings, updated: datetime | None
+    items: Sequence[ArticleSummary],
+    settings: Settings,
+    updated: datetime | None,
+    credits: Mapping[str, Sequence[Byline]],
 ) -> bytes:
-    """RFC 4287: every entry with one id, title and updated; every link absolute."""
+    """RFC 4287: every entry with one id, title and updated; every link absolute. An entry
+    names its authors (else its publisher): one without takes the feed's (§4.2.1), the site."""
     ElementTree.register_namespace("", ATOM)
 
     def add(parent: ElementTree.Element, tag: str, text: str | None = None, **attrs: str):
@@ -52,6 +56,11 @@ def atom_feed(
         add(entry, "title", item.headline, type="text")
         add(entry, "updated", _rfc3339(item.updated_at or item.published_at))
         add(entry, "published", _rfc3339(item.published_at))
+        for person in credits.get(item.id, ()):
+            author = add(entry, "author")
+            add(author, "name", person.name)
+            if person.url:
+                add(author, "uri", person.url)
         add(entry, "link", rel="alternate", type="text/html", href=url)
         add(entry, "link", rel="enclosure", type="application/pdf", href=f"{url}.pdf")
         if item.summary:
@@ -59,8 +68,11 @@ def atom_feed(
     return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def json_feed(items: Sequence[ArticleSummary], settings: Settings) -> dict[str, Any]:
-    """JSON Feed 1.1: each item with its id, url and title, and text for readers to show."""
+def json_feed(
+    items: Sequence[ArticleSummary], settings: Settings, credits: Mapping[str, Sequence[Byline]]
+) -> dict[str, Any]:
+    """JSON Feed 1.1: each item with its id, url and title, and text for readers to show; its
+    authors (else its publisher), where an item without takes the feed's, the site."""
     base = settings.base_url
     return {
         "version": JSON_FEED,
@@ -79,6 +91,7 @@ def json_feed(items: Sequence[ArticleSummary], settings: Settings) -> dict[str, 
                 "date_published": _rfc3339(item.published_at),
                 "date_modified": _rfc3339(item.updated_at or item.published_at),
                 "language": item.language,
+                **({"authors": _authors(credits[item.id])} if credits.get(item.id) else {}),
                 "attachments": [
                     {"url": f"{settings.article_url(item.id)}.pdf", "mime_type": "application/pdf"}
                 ],
@@ -86,3 +99,7 @@ def json_feed(items: Sequence[ArticleSummary], settings: Settings) -> dict[str, 
             for item in items
         ],
     }
+
+
+def _authors(people: Sequence[Byline]) -> list[dict[str, str]]:
+    return [{"name": p.name, **({"url": p.url} if p.url else {})} for p in people]

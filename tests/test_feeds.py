@@ -152,3 +152,51 @@ def test_feeds_answer_304_until_a_quick_read_changes(feeds, path):
     again = feeds.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200
     assert b"quick-4" in again.data
+
+
+@pytest.fixture
+def credited(api):
+    """Three quick reads: one by two authors (one with a link), one by its publisher alone,
+    one crediting no one (the site's name, PUBLISHER_NAME, stands for it)."""
+    authors = [{"name": "Priya Ramanathan", "url": "https://example.org/priya"}, {"name": "Ó Sé"}]
+    publisher = {"name": "Northside Daily Brief", "url": "https://northside.example/"}
+    api.put(_quick_read(1, authors=authors, publisher=publisher))
+    api.put(_quick_read(2, publisher=publisher))
+    api.put(_quick_read(3))
+    return api
+
+
+def test_atom_entries_credit_their_authors_else_their_publisher(credited):
+    """RFC 4287 §4.2.1: an entry without an author takes the feed's, so each entry that
+    names someone says so itself; before, every article read as written by the site."""
+    feed = etree.fromstring(credited.get("/feed.atom").data)
+    assert feed.findtext(f"{A}author/{A}name") == "Test Publisher"
+    entries = {
+        entry.findtext(f"{A}id").rsplit("/", 1)[1]: entry for entry in feed.iter(f"{A}entry")
+    }
+
+    def credits(entry):
+        return [
+            (a.findtext(f"{A}name"), a.findtext(f"{A}uri")) for a in entry.findall(f"{A}author")
+        ]
+
+    assert credits(entries["quick-1"]) == [
+        ("Priya Ramanathan", "https://example.org/priya"),
+        ("Ó Sé", None),
+    ]
+    assert credits(entries["quick-2"]) == [("Northside Daily Brief", "https://northside.example/")]
+    assert credits(entries["quick-3"]) == []
+
+
+def test_json_feed_items_credit_their_authors_else_their_publisher(credited):
+    feed = credited.get("/feed.json").get_json()
+    assert feed["authors"] == [{"name": "Test Publisher"}]
+    items = {item["id"].rsplit("/", 1)[1]: item for item in feed["items"]}
+    assert items["quick-1"]["authors"] == [
+        {"name": "Priya Ramanathan", "url": "https://example.org/priya"},
+        {"name": "Ó Sé"},
+    ]
+    assert items["quick-2"]["authors"] == [
+        {"name": "Northside Daily Brief", "url": "https://northside.example/"}
+    ]
+    assert "authors" not in items["quick-3"]  # JSON Feed 1.1: the feed's authors apply

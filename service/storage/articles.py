@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..article import ARTICLE_ID, Article, Paragraph
 from ..characters import cut_at_word, squeezed
 from ..errors import ArticleConflict, BadArticle, PreconditionFailed
+from ..inline import written_url
 from ..validation import validate_article
 from .db import date_write
 from .models import ArticleDeletion, ArticlePdf, StoredArticle
@@ -340,6 +342,34 @@ def list_articles(session: Session, query: ArticleQuery) -> ArticlePage:
     items = items[: query.limit]
     last = items[-1] if more else None
     return ArticlePage(items, Cursor(last.published_at, last.id) if last else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Byline:
+    """One name an article is credited to, with its link if it has one."""
+
+    name: str
+    url: str | None = None
+
+
+def bylines(session: Session, ids: Sequence[str]) -> dict[str, tuple[Byline, ...]]:
+    """Whom each article credits: its authors, else its publisher, else no one (a feed then
+    credits the site). Read out of the stored JSON in the query, not the whole document
+    (whose images may weigh megabytes); each value was checked when it was stored."""
+    if not ids:
+        return {}
+    document = StoredArticle.document
+    statement = select(StoredArticle.id, document["authors"], document["publisher"])
+    credited = {}
+    for article_id, authors, publisher in session.execute(
+        statement.where(StoredArticle.id.in_(ids))
+    ):
+        named = authors or ([publisher] if publisher else [])
+        credited[article_id] = tuple(
+            Byline(person["name"], written_url(person["url"]) if person.get("url") else None)
+            for person in named
+        )
+    return credited
 
 
 def published_between(

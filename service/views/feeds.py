@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 
 from ..feeds import FEED_SIZE, atom_feed, json_feed
 from ..runtime import current_runtime
-from ..storage.articles import ArticleQuery, last_change, list_articles
+from ..storage.articles import ArticleQuery, bylines, last_change, list_articles
 from .caching import conditional
 
 bp = Blueprint("feeds", __name__)
@@ -22,19 +22,21 @@ def _latest():
         # after its date may be newer than the date says, never older (no 304 for stale).
         changed = last_change(session)
         page = list_articles(session, ArticleQuery(kind=QUICK_READ, limit=FEED_SIZE))
-    return runtime.settings, page.items, changed
+        credits = bylines(session, [item.id for item in page.items])
+    return runtime.settings, page.items, changed, credits
 
 
 @bp.get("/feed.atom")
 def atom() -> Response:
-    settings, items, changed = _latest()
-    response = Response(atom_feed(items, settings, changed), mimetype="application/atom+xml")
+    settings, items, changed, credits = _latest()
+    feed = atom_feed(items, settings, changed, credits)
+    response = Response(feed, mimetype="application/atom+xml")
     return conditional(response, last_modified=changed)
 
 
 @bp.get("/feed.json")
 def json_feed_document() -> Response:
-    settings, items, changed = _latest()
-    body = json.dumps(json_feed(items, settings), ensure_ascii=False, indent=1)
+    settings, items, changed, credits = _latest()
+    body = json.dumps(json_feed(items, settings, credits), ensure_ascii=False, indent=1)
     response = Response(body, mimetype="application/feed+json")
     return conditional(response, last_modified=changed)
