@@ -242,6 +242,18 @@ class StorageTooSlow(BroadsheetError):
         return {"Retry-After": "1"}
 
 
+class DatabaseUnavailable(BroadsheetError):
+    """The database did not answer (down, unreachable, locked past its wait, not migrated):
+    nothing was read or changed, and the same request may work shortly."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "The database is unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
 class DigestUnsendable(BroadsheetError):
     """The settings cannot make a digest (BASE_URL is not https): refused before any copy is
     claimed, so nothing is marked failed for what the operator must mend."""

@@ -172,9 +172,11 @@ _WHY = {
 
 
 _TOO_SLOW = (
-    "The database could not commit the write within a second of its date; nothing changed, "
-    "send it again."
+    "The database is unavailable, or could not commit the write within a second of its date; "
+    "nothing changed, send it again."
 )
+# Any route that reads the database (problems.py: database-unavailable, with Retry-After).
+_DATABASE = "The database is unavailable; nothing changed, try again after Retry-After."
 
 
 def _header_refs(*names: str) -> dict[str, Any]:
@@ -392,6 +394,7 @@ def _stored_articles() -> dict[str, Any]:
                 },
                 parameters=_conditional_get(),
                 problems=[404, 412],
+                why={503: _DATABASE},
             ),
             "delete": _operation(
                 "Delete an article",
@@ -415,6 +418,7 @@ def _stored_articles() -> dict[str, Any]:
                 },
                 parameters=[*list_parameters, *_conditional_get(dated=False)],
                 problems=[400, 412],
+                why={503: _DATABASE},
             )
         },
     }
@@ -431,6 +435,7 @@ def _pages() -> dict[str, Any]:
                 {200: _ok(html, "The page.", "ETag", "Last-Modified"), 304: _not_modified()},
                 parameters=[article_id, *_conditional_get()],
                 problems=[404, 412],
+                why={503: _DATABASE},
                 page=True,
             )
         },
@@ -469,6 +474,7 @@ def _pages() -> dict[str, Any]:
                     *_conditional_get(),
                 ],
                 problems=[400, 412],
+                why={503: _DATABASE},
                 page=True,
             )
         },
@@ -482,6 +488,7 @@ def _pages() -> dict[str, Any]:
                 },
                 parameters=_conditional_get(),
                 problems=[412],
+                why={503: _DATABASE},
                 page=True,
             )
         },
@@ -500,6 +507,7 @@ def _pages() -> dict[str, Any]:
                 },
                 parameters=_conditional_get(),
                 problems=[412],
+                why={503: _DATABASE},
                 page=True,
             )
         },
@@ -602,6 +610,7 @@ def _subscriptions() -> dict[str, Any]:
                 },
                 body=sign_up_body,
                 problems=[408, 413, 415, 429],
+                why={503: _DATABASE},
                 page=True,
             ),
         },
@@ -612,6 +621,7 @@ def _subscriptions() -> dict[str, Any]:
                 "subscribers",
                 {200: _ok(html, "The page, or that the sign-up is confirmed."), 404: invalid_link},
                 problems=[429],
+                why={503: _DATABASE},
                 page=True,
             ),
             "post": _operation(
@@ -619,6 +629,7 @@ def _subscriptions() -> dict[str, Any]:
                 "subscribers",
                 {200: _ok(html, "Subscribed."), 404: invalid_link},
                 problems=[429],
+                why={503: _DATABASE},
                 page=True,
             ),
         },
@@ -628,12 +639,14 @@ def _subscriptions() -> dict[str, Any]:
                 "The page with one button to unsubscribe",
                 "subscribers",
                 {200: _ok(html, "The page."), 404: invalid_link},
+                why={503: _DATABASE},
                 page=True,
             ),
             "post": _operation(
                 "Unsubscribe (also the RFC 8058 one-click POST)",
                 "subscribers",
                 {200: _ok(html, "Unsubscribed."), 404: invalid_link},
+                why={503: _DATABASE},
                 page=True,
             ),
         },
@@ -645,6 +658,7 @@ def _subscriptions() -> dict[str, Any]:
                 parameters=subscriber_parameters,
                 token=True,
                 problems=[400, 401, 429],
+                why={503: _DATABASE},
             )
         },
     }
@@ -672,6 +686,7 @@ def _digests() -> dict[str, Any]:
                 {200: _ok(["text/html"], "The digest.", "ETag"), 304: _not_modified()},
                 parameters=[day, *_conditional_get(dated=False)],
                 problems=[404, 412],
+                why={503: _DATABASE},
                 page=True,
             )
         },
@@ -685,8 +700,10 @@ def _digests() -> dict[str, Any]:
                     # An operator must change a setting: no Retry-After, waiting mends nothing.
                     503: {
                         "description": "No digest can be written with these settings "
-                        "(digest-unsendable: BASE_URL is not https).",
+                        "(digest-unsendable: BASE_URL is not https; no Retry-After), or the "
+                        "database is unavailable (database-unavailable, with Retry-After).",
                         "content": {PROBLEM_JSON: {"schema": {"$ref": SCHEMAS + "Problem"}}},
+                        "headers": _header_refs("Retry-After"),
                     },
                 },
                 parameters=[day],
@@ -710,7 +727,10 @@ def _service() -> dict[str, Any]:
                 "service",
                 {
                     200: _ok({"application/json": health}, "The process and its database answer."),
-                    503: _ok({"application/json": health}, "The database is unreachable."),
+                    503: _ok(
+                        {"application/json": health},
+                        "The database is unreachable, or its schema is behind this code.",
+                    ),
                 },
             )
         },

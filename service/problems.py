@@ -7,6 +7,8 @@ import logging
 import werkzeug.exceptions
 from flask import Flask, Response, g, json, request
 from flask_limiter import RateLimitExceeded
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .access import logged_path
@@ -14,6 +16,7 @@ from .errors import (
     PROBLEM_BASE,
     BadRequest,
     BroadsheetError,
+    DatabaseUnavailable,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
@@ -33,6 +36,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(BroadsheetError, _from_broadsheet_error)
     app.register_error_handler(RateLimitExceeded, _from_rate_limit)
     app.register_error_handler(HTTPException, _from_http_exception)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(unavailable, _from_database_failure)
     app.register_error_handler(Exception, _from_unexpected)
     app.after_request(_vary_by_accept)
 
@@ -92,6 +97,16 @@ def _from_http_exception(error: HTTPException) -> Response:
             body["detail"] = f"The request body is larger than the limit of {limit} bytes."
     headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type",)}
     return problem_response(body, headers)
+
+
+def _from_database_failure(error: Exception) -> Response:
+    """The database did not answer: the operator needs the error, the client a 503 to retry
+    (as /healthz says 503), not an internal error. A failed write was rolled back."""
+    logger.error(
+        "The database failed on %s %s", printable(request.method, 20), logged_path(), exc_info=error
+    )
+    detail = "The database did not answer. Nothing was changed; try again shortly."
+    return _from_broadsheet_error(DatabaseUnavailable(detail))
 
 
 def _from_unexpected(error: Exception) -> Response:

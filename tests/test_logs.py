@@ -191,6 +191,8 @@ def test_the_wsgi_entry_point_logs_in_the_format_the_settings_name(tmp_path, log
     root = Path(__file__).resolve().parent.parent
     script = (
         "import logging, wsgi\n"
+        "from service.storage.schema import upgrade\n"
+        "upgrade(wsgi.app.extensions['broadsheet'].engine)\n"
         "wsgi.app.test_client().get('/healthz', headers={'X-Request-Id': 'wsgi-1'})\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}

@@ -207,10 +207,12 @@ WRITER = textwrap.dedent(
     """
     import sys
     from service import create_app, metrics
+    from service.storage.schema import upgrade
     from tests.corpus import minimal
 
     requests, waiting = int(sys.argv[1]), int(sys.argv[2])
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "METRICS_PUBLIC": True})
+    upgrade(app.extensions["broadsheet"].engine)
     client = app.test_client()
     for _ in range(requests):
         assert client.get("/healthz").status_code == 200

@@ -379,10 +379,15 @@ def test_tagged_posts_document_if_match(client):
 
 
 def test_a_digest_that_cannot_be_sent_says_no_retry_after(client):
-    """Only an operator's change of settings mends digest-unsendable: waiting does not."""
-    answer = _document(client)["paths"]["/v1/digests/{day}/send"]["post"]["responses"]["503"]
-    assert "Retry-After" not in answer.get("headers", {})
+    """Only an operator's change of settings mends digest-unsendable: waiting does not. The
+    same status for a database that did not answer comes with Retry-After, so the header is
+    declared, and never required."""
+    document = _document(client)
+    answer = document["paths"]["/v1/digests/{day}/send"]["post"]["responses"]["503"]
     assert "BASE_URL" in answer["description"]
+    assert "digest-unsendable: BASE_URL is not https; no Retry-After" in answer["description"]
+    assert answer["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert "required" not in document["components"]["headers"]["Retry-After"]
 
 
 def test_the_edition_request_publishes_each_once_and_the_setting_s_limit(make_app):

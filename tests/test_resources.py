@@ -103,8 +103,8 @@ class Server:
                     return
             except OSError:
                 assert self.process.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not answer in 60 s"
-                time.sleep(0.2)
+            assert time.monotonic() < deadline, "the server was not ready in 60 s"
+            time.sleep(0.2)
 
     def get(self, path: str) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

@@ -65,12 +65,16 @@ class Base(DeclarativeBase):
 
 
 def create_database_engine(url: str | URL) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    A failed statement's error leaves its parameters out (hide_parameters): it is logged,
+    and the parameters hold subscribers' addresses and names, and articles' text."""
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     options: dict[str, Any] = {
-        "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+        "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        "hide_parameters": True,
     }
     if url.database in (None, "", ":memory:"):
         # One in-memory database seen by every thread, not one per thread.

@@ -8,6 +8,7 @@ migrations disagree, or when two branches left the chain with two heads.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import sys
@@ -92,6 +93,23 @@ def schema_state(engine: Engine) -> SchemaState:
     with engine.connect() as connection, _quiet_alembic():
         current = MigrationContext.configure(connection).get_current_heads()
     return SchemaState(tuple(current), head_revisions())
+
+
+def behind_this_code(connection: Connection) -> SchemaState | None:
+    """For readiness: the schema's state when it is behind this code (none yet, or an older
+    revision this code knows), else None. A newer schema is ready: a rolling upgrade
+    migrates before it replaces the code. One query; the scripts are read once a process."""
+    with _quiet_alembic():
+        current = tuple(MigrationContext.configure(connection).get_current_heads())
+    heads, known = _this_code()
+    if current and (set(current) == set(heads) or set(current) - known):
+        return None
+    return SchemaState(current, heads)
+
+
+@functools.cache
+def _this_code() -> tuple[tuple[str, ...], frozenset[str]]:
+    return head_revisions(), frozenset(_known_revisions())
 
 
 @contextmanager

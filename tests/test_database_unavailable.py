@@ -1,0 +1,112 @@
+"""A database that does not answer (down, refusing connections, not migrated) is a 503 the
+client may retry, with Retry-After, as /healthz says 503; never an internal error. And what
+a failed statement carried (a subscriber's address and name) never reaches the log."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from .conftest import API_TOKEN
+
+ROUTES = [
+    ("get", "/feed.atom"),
+    ("get", "/feed.json"),
+    ("get", "/articles"),
+    ("get", "/articles/some-article"),
+    ("get", "/articles/some-article.pdf"),
+    ("get", "/v1/articles"),
+    ("get", "/v1/articles/some-article"),
+    ("delete", "/v1/articles/some-article"),
+    ("get", "/v1/subscribers"),
+    ("get", "/digests/2026-03-12"),
+    ("post", "/v1/digests/2026-03-12/send"),
+    ("get", "/editions/2026-03-12.pdf"),
+]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens
+
+
+@pytest.fixture(params=["sqlite-in-a-missing-folder", "sqlite-not-migrated", "postgresql-down"])
+def down(request, make_app, tmp_path):
+    url = {
+        "sqlite-in-a-missing-folder": f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}",
+        "sqlite-not-migrated": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "postgresql-down": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test",
+    }[request.param]
+    app = make_app(
+        DATABASE_URL=url,
+        API_TOKEN=API_TOKEN,
+        BASE_URL="https://news.example.org",
+        RATELIMIT_ENABLED=False,
+    )
+    return app.test_client()
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_a_database_that_does_not_answer_is_a_503_to_retry(down, method, path):
+    response = getattr(down, method)(path, headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert response.status_code == 503, response.data[:300]
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"].endswith("/database-unavailable")
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_writes_answer_503_and_a_browser_gets_a_page(down):
+    article = {
+        "id": "some-article",
+        "headline": "A headline",
+        "published_at": "2026-03-12T08:00:00Z",
+        "body": [{"type": "paragraph", "text": "One paragraph."}],
+    }
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    stored = down.put("/v1/articles/some-article", json=article, headers=headers)
+    assert stored.status_code == 503
+    assert stored.get_json()["type"].endswith("/database-unavailable")
+    assert down.post("/subscribe", json={"email": "reader@example.org"}).status_code == 503
+    page = down.get("/articles", headers={"Accept": "text/html"})
+    assert page.status_code == 503
+    assert page.mimetype == "text/html"
+    assert b"The database is unavailable" in page.data
+    assert down.get("/healthz").status_code == 503
+
+
+def test_a_failed_statement_logs_no_address_or_name(make_app, tmp_path, caplog):
+    """The INSERT of a sign-up failed on a database without its tables: its parameters (the
+    address, the name, the IP) were written into the log with the error."""
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}", RATELIMIT_ENABLED=False)
+    with caplog.at_level(logging.ERROR):
+        answer = app.test_client().post(
+            "/subscribe", json={"email": "priya.private@example.org", "name": "Priya Private"}
+        )
+    assert answer.status_code == 503
+    logged = "\n".join(
+        record.getMessage() + "\n" + logging.Formatter().formatException(record.exc_info)
+        for record in caplog.records
+        if record.exc_info
+    )
+    assert "INSERT INTO subscribers" in logged  # the statement is there for the operator
+    assert "priya.private" not in logged
+    assert "Priya Private" not in logged
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_openapi_says_these_routes_may_answer_503_with_retry_after(app, method, path):
+    document = app.test_client().get("/openapi.json").get_json()
+    paths = document["paths"]
+    template = next(name for name in paths if _matches(name, path) and method in paths[name])
+    answer = paths[template][method]["responses"]["503"]
+    assert "Retry-After" in answer.get("headers", {}), (template, method)
+
+
+def _matches(template: str, path: str) -> bool:
+    import re
+
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path) is not None
