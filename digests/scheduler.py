@@ -1,12 +1,13 @@
 """`broadsheet scheduler`: APScheduler in the foreground, sending the digest every day.
 
 The daily job fires at DIGEST_TIME in TIMEZONE (zoneinfo, so daylight saving moves it with
-the clocks). Firing is idempotent: the job opens the day's run, which only one process can
-do, then helps send whatever is due; so schedulers may run on several machines and there
-is still one digest per day. A second job, every few minutes, opens the digest now due if
-its firing was missed within the misfire grace (the job failed, the database was away, or
-DIGEST_TIME did not exist that day: a midnight spring-forward), sends what came due in
-every run with messages waiting, however old, and the outbox. On start the scheduler
+the clocks), the moment the day's window closes (WindowCloses: once every day, the days the
+clocks change included). Firing is idempotent: the job opens the day's run, which only one
+process can do, then helps send whatever is due; so schedulers may run on several machines
+and there is still one digest per day. A second job, every few minutes, opens the digest
+now due if its firing was missed within the misfire grace (the job failed, the database
+was away), sends what came due in every run with messages waiting, however old, and the
+outbox. On start the scheduler
 catches up a digest that is due and not yet sent.
 SIGTERM (or Ctrl-C) stops it after the message in hand.
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from service.errors import DigestUnsendable
@@ -32,7 +33,7 @@ from service.mail.transport import Transport
 from service.relay import OutboxRelay
 
 from .message import unsendable_because
-from .runs import DailyDigest
+from .runs import DailyDigest, Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +126,48 @@ def missed_digest(daily: DailyDigest, now: datetime) -> date | None:
 
 
 def needs_catch_up(daily: DailyDigest, now: datetime) -> bool:
-    """True when the digest now due was never opened, or still has messages to send."""
+    """True when the digest now due still has messages to send, or was never opened and is
+    late by no more than the misfire grace: past it no digest goes out late, as with the
+    periodic job (a day found empty at its time, then given an article, was mailed hours
+    late by whichever restart came next). `broadsheet digest send` can still send it."""
     day = daily.schedule.due_date(now)
-    if daily.ledger.run(day) is None:
+    if daily.ledger.run(day) is not None:
+        return daily.remaining(day) > 0
+    late = now - daily.schedule.window(day).end
+    if late <= MISFIRE_GRACE:
         return True
-    return daily.remaining(day) > 0
+    logger.info(
+        "The digest of %s was due %s ago and was not opened (nothing to send then, or the "
+        "scheduler was away): it is not sent this late; `broadsheet digest send --date %s` "
+        "sends it",
+        day,
+        str(late).split(".")[0],
+        day,
+    )
+    return False
+
+
+class WindowCloses(BaseTrigger):
+    """Fires when each day's digest window closes (DIGEST_TIME in TIMEZONE), the very moment
+    the window's own arithmetic gives: once a day, on a day the clocks skip or repeat an
+    hour too. APScheduler's CronTrigger skipped the day after a spring-forward whenever
+    DIGEST_TIME fell between midnight and one (it moved 00:30 past the gap to 01:00 and on
+    to the next day), and fired twice on a fall-back day."""
+
+    def __init__(self, schedule: Schedule):
+        self.schedule = schedule
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        start = previous_fire_time + timedelta(microseconds=1) if previous_fire_time else now
+        day = self.schedule.due_date(start)  # its window closed at `start` or before
+        while (closes := self.schedule.window(day).end) < start:
+            day += timedelta(days=1)
+        return closes  # in UTC: a local time in a repeated hour equals no other zone's
+
+    def __str__(self) -> str:
+        return f"daily at {self.schedule.at:%H:%M} in {self.schedule.zone.key}"
 
 
 def build_scheduler(daily: DailyDigest) -> BlockingScheduler:
@@ -144,7 +182,7 @@ def build_scheduler(daily: DailyDigest) -> BlockingScheduler:
     )
     scheduler.add_job(
         send_daily_digest,
-        CronTrigger(hour=schedule.at.hour, minute=schedule.at.minute, timezone=schedule.zone),
+        WindowCloses(schedule),
         id=DAILY_JOB,
         name="Send the daily digest",
         replace_existing=True,

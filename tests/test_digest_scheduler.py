@@ -3,6 +3,7 @@ and never a scheduler in a web process."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -57,9 +58,8 @@ def test_the_daily_job_has_a_fixed_id_coalesces_and_forgives_hours_late(tmp_path
         assert job.coalesce is True
         assert job.max_instances == 1
         assert job.misfire_grace_time >= 3 * 3600
-        fields = {f.name: str(f) for f in job.trigger.fields}
-        assert (fields["hour"], fields["minute"]) == ("6", "45")
-        assert str(job.trigger.timezone) == "Europe/Madrid"
+        assert isinstance(job.trigger, scheduler.WindowCloses)
+        assert str(job.trigger) == "daily at 06:45 in Europe/Madrid"
         assert (
             built.get_job(scheduler.PENDING_JOB).func_ref == "digests.scheduler:send_pending_mail"
         )
@@ -70,7 +70,7 @@ def test_the_daily_job_has_a_fixed_id_coalesces_and_forgives_hours_late(tmp_path
 @pytest.mark.parametrize(
     ("zone", "at", "after", "expected"),
     [
-        # The cron trigger follows the clocks across both changes of New York's.
+        # The trigger follows the clocks across both changes of New York's.
         (
             "America/New_York",
             time(7),
@@ -94,6 +94,20 @@ def test_the_daily_job_has_a_fixed_id_coalesces_and_forgives_hours_late(tmp_path
             time(7),
             "2026-03-07T00:00:00+00:00",
             ["2026-03-07T10:30:00+00:00", "2026-03-08T09:30:00+00:00", "2026-03-09T09:30:00+00:00"],
+        ),
+        # Half past midnight in Berlin, the night the clocks go from 02:00 to 03:00: 00:30 of
+        # the 30th exists, yet APScheduler's cron went past it to the 31st.
+        (
+            "Europe/Berlin",
+            time(0, 30),
+            "2026-03-28T00:00:00+00:00",
+            ["2026-03-28T23:30:00+00:00", "2026-03-29T22:30:00+00:00", "2026-03-30T22:30:00+00:00"],
+        ),
+        (
+            "America/New_York",
+            time(0, 0),
+            "2026-03-08T00:00:00+00:00",
+            ["2026-03-08T05:00:00+00:00", "2026-03-09T04:00:00+00:00", "2026-03-10T04:00:00+00:00"],
         ),
     ],
 )
@@ -138,7 +152,7 @@ def test_firing_opens_the_run_once_and_a_second_firing_sends_nothing(jobs):
     add_subscribers(engine, [Status.CONFIRMED] * 3 + [Status.PENDING])
     window = plan.schedule.window(day)
     store(engine, quick_read_json("due", (window.end - timedelta(minutes=5)).isoformat()))
-    assert scheduler.needs_catch_up(plan, now)
+    assert scheduler.needs_catch_up(plan, window.end + timedelta(minutes=1))
     scheduler.send_daily_digest()
     assert len(memory.sent) == 3
     assert not scheduler.needs_catch_up(plan, now)
@@ -204,8 +218,9 @@ def test_a_missed_firing_is_opened_by_the_periodic_job_within_the_grace(database
 @pytest.mark.parametrize(
     ("zone", "at", "now", "day"),
     [
-        # Clocks jump from 00:00 to 01:00 that night: DIGEST_TIME 00:00 or 00:30 never comes,
-        # and APScheduler's cron does not fire for the date at all.
+        # Clocks jump from 00:00 to 01:00 that night: DIGEST_TIME 00:00 or 00:30 never comes
+        # (APScheduler's cron did not fire for the date at all); the window closes at the
+        # time the gap leads to, and the daily job fires then.
         ("Africa/Cairo", time(0, 0), "2025-04-24T22:10:00Z", date(2025, 4, 25)),
         ("America/Santiago", time(0, 30), "2025-09-07T04:40:00Z", date(2025, 9, 7)),
         ("Asia/Beirut", time(0, 0), "2025-03-29T22:05:00Z", date(2025, 3, 30)),
@@ -220,7 +235,8 @@ def test_a_date_whose_digest_time_does_not_exist_is_still_opened(tmp_path, zone,
         assert scheduler.missed_digest(plan, moment) == day  # the periodic job opens it
         trigger = scheduler.build_scheduler(plan).get_job(scheduler.DAILY_JOB).trigger
         fires = trigger.get_next_fire_time(None, moment - timedelta(days=1))
-        assert fires.date() != day  # the daily job never does
+        assert fires == plan.schedule.window(day).end
+        assert fires.astimezone(ZoneInfo(zone)).date() == day
     finally:
         engine.dispose()
 
@@ -243,6 +259,29 @@ def test_the_periodic_job_leaves_the_due_time_to_the_daily_job_and_an_unsendable
         plan.settings = Settings(base_url="http://localhost:5000")
         assert scheduler.missed_digest(plan, now + timedelta(minutes=5)) is None
     finally:
+        engine.dispose()
+
+
+def test_past_the_grace_a_restart_opens_no_late_digest_either(database_url, caplog):
+    """A day empty at its time stays unopened; an article stored into its window later was
+    mailed hours late by whichever restart of the scheduler came next, and not at all by a
+    scheduler left running: past the grace, neither sends it."""
+    plan, _memory, _outbox, engine = _every_minutes(
+        database_url, scheduler.MISFIRE_GRACE.total_seconds() / 60 + 10
+    )
+    try:
+        now = datetime.now(UTC)
+        day = plan.schedule.due_date(now)
+        add_subscribers(engine, [Status.CONFIRMED])
+        end = plan.schedule.window(day).end
+        store(engine, quick_read_json("late", (end - timedelta(minutes=5)).isoformat()))
+        with caplog.at_level(logging.INFO, logger="digests.scheduler"):
+            assert not scheduler.needs_catch_up(plan, now)
+        assert f"broadsheet digest send --date {day}" in caplog.text
+        assert scheduler.needs_catch_up(plan, end + scheduler.MISFIRE_GRACE)  # within it
+        assert SendLedger(engine).run(day) is None
+    finally:
+        scheduler._jobs = None
         engine.dispose()
 
 
@@ -320,3 +359,34 @@ def test_no_web_process_builds_a_scheduler(tmp_path):
 def test_today_is_the_date_in_the_time_zone():
     schedule = Schedule(time(7), ZoneInfo("Pacific/Kiritimati"))
     assert schedule.today(datetime(2026, 3, 11, 12, 0, tzinfo=UTC)) == date(2026, 3, 12)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Sydney",
+        "Africa/Cairo",
+        "Australia/Lord_Howe",
+    ],
+)
+@pytest.mark.parametrize("at", [time(0, 0), time(0, 30), time(2, 30), time(7, 0), time(23, 59)])
+def test_the_daily_job_fires_once_a_day_when_the_window_closes(tmp_path, zone, at):
+    """Two years of firings, as the scheduler asks for them (each after the one before):
+    one for every date, each the moment its window closes. APScheduler's cron skipped the
+    day after a spring-forward for a time between midnight and one, and fired twice on a
+    fall-back day for one in the repeated hour."""
+    engine = migrated_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    try:
+        plan = daily(engine, zone, at)
+        trigger = scheduler.build_scheduler(plan).get_job(scheduler.DAILY_JOB).trigger
+        first = date(2025, 1, 1)
+        fire = trigger.get_next_fire_time(None, plan.schedule.window(first).end)
+        for offset in range(730):
+            day = first + timedelta(days=offset)
+            assert fire == plan.schedule.window(day).end, day
+            assert plan.schedule.due_date(fire) == day
+            fire = trigger.get_next_fire_time(fire, fire)
+    finally:
+        engine.dispose()
