@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.commands import write_whole
 from service.days import day_from
 from service.errors import DigestNotDue, DigestUnsendable
 from service.logs import configure_logging, first_line, printable
@@ -96,7 +97,7 @@ def preview_command(given: str | None, output: Path) -> None:
         path = output / f"digest-{day.isoformat()}.{suffix}"
         try:
             output.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, "utf-8")
+            write_whole(path, content.encode("utf-8"))
         except OSError as error:
             raise click.ClickException(f"{path}: {error.strerror or error}") from None
         click.echo(f"Wrote {path}")
@@ -117,10 +118,10 @@ def send_command(given: str | None, dry_run: bool) -> None:
     configure_logging(log_format=runtime.settings.log_format)
     daily = _daily()
     day = _day(daily, given, due=True)
-    if dry_run:
-        _dry_run(daily, day)
-        return
     try:
+        if dry_run:
+            _dry_run(daily, day)
+            return
         opening = daily.open_run(day)
     except (DigestNotDue, DigestUnsendable) as error:
         raise click.ClickException(str(error)) from None
@@ -164,8 +165,10 @@ def send_command(given: str | None, dry_run: bool) -> None:
 
 
 def _dry_run(daily: DailyDigest, day: date) -> None:
+    """What `send` would do, refused as `send` would refuse it (not due, not sendable)."""
     run = daily.ledger.run(day)
     if run is not None:
+        daily.check_sendable()
         counts = daily.counts(day)
         click.echo(
             f"Dry run: the run for {day} is open ({run.items} quick reads, {run.audience} "
@@ -173,10 +176,12 @@ def _dry_run(daily: DailyDigest, day: date) -> None:
             + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         )
         return
+    daily.check_due(day)
     digest = daily.assemble(day)
     if not digest:
         _say_empty(daily, day, "nothing would be sent")
         return
+    daily.check_sendable()
     digest, _ = daily.render(digest)  # as the mail would name them
     audience = daily.ledger.confirmed_count()
     click.echo(f"Dry run: {len(digest.items)} quick reads would go to {audience} subscribers:")

@@ -139,13 +139,7 @@ class DailyDigest:
         if run is not None:
             self.check_sendable()
             return Opening(None, run, opened_now=False)
-        closes = self.schedule.window(day).end
-        if closes > (now or datetime.now(UTC)):
-            raise DigestNotDue(
-                f"The digest for {day.isoformat()} is not due until {closes.isoformat()}: "
-                "what is published until then belongs in it, and a digest once opened "
-                "takes nothing more."
-            )
+        self.check_due(day, now)
         digest = self.assemble(day)
         if not digest:
             return Opening(digest, None, opened_now=False)
@@ -161,6 +155,16 @@ class DailyDigest:
         if won:
             logger.info("Opened the digest run for %s: %d items", day, len(digest.items))
         return Opening(digest, self.ledger.run(day), opened_now=won)
+
+    def check_due(self, day: date, now: datetime | None = None) -> None:
+        """Raise DigestNotDue while the day's window is still open."""
+        closes = self.schedule.window(day).end
+        if closes > (now or datetime.now(UTC)):
+            raise DigestNotDue(
+                f"The digest for {day.isoformat()} is not due until {closes.isoformat()}: "
+                "what is published until then belongs in it, and a digest once opened "
+                "takes nothing more."
+            )
 
     def send(
         self,

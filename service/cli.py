@@ -8,18 +8,24 @@ builds the app only when a command runs, so `--help` never needs the settings.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import stat
+import sys
 from pathlib import Path
 from typing import IO, Any
 
 import click
 from flask import Flask
 from flask.cli import ScriptInfo
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from digests.commands import COMMANDS as DIGEST_COMMANDS
 
 from . import create_app
 from .commands import db_group, edition_command, render_command, serve_command
+from .logs import first_line
 from .settings import SettingsError
 
 COMMANDS: tuple[click.Command, ...] = (
@@ -59,16 +65,48 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
         from dotenv import dotenv_values, load_dotenv
 
-        try:
-            # A variable set but empty is unset to the settings: the file's value counts,
-            # also in the file's ${references}, which otherwise read the environment first.
-            for name in dotenv_values(env_file, interpolate=False, encoding="utf-8"):
-                if name in os.environ and not os.environ[name].strip():
-                    del os.environ[name]
-            load_dotenv(env_file, override=False, encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise BadSettings(f"{env_file} is not UTF-8 (byte {error.start})") from None
+        text = _read_env_file(env_file)
+        # A variable set but empty is unset to the settings: the file's value counts, also
+        # in the file's ${references}, which otherwise read the environment first.
+        for name in dotenv_values(stream=io.StringIO(text), interpolate=False):
+            if name in os.environ and not os.environ[name].strip():
+                del os.environ[name]
+        load_dotenv(stream=io.StringIO(text), override=False)
     ctx.obj = ScriptInfo(create_app=app_or_exit, set_debug_flag=False)
+
+
+ENV_FILE_LIMIT = 1 << 20
+
+
+def _read_env_file(path: Path) -> str:
+    """The settings file's text, read once: a pipe (`-e <(decrypt secrets.env)`) has nothing
+    left for a second read, which left every setting unread. A regular file or a pipe of at
+    most a MiB; a device (/dev/zero) is refused, not ignored."""
+    try:
+        with open(path, "rb", buffering=0, opener=_nonblocking_unless_pipe) as handle:
+            kind = os.fstat(handle.fileno()).st_mode
+            if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+                raise BadSettings(f"{path} is not a file of settings (a regular file or a pipe)")
+            data = b""
+            while len(data) <= ENV_FILE_LIMIT and (chunk := handle.read(ENV_FILE_LIMIT + 1)):
+                data += chunk
+    except OSError as error:
+        raise BadSettings(f"{path}: {error.strerror or error}") from None
+    if len(data) > ENV_FILE_LIMIT:
+        raise BadSettings(f"{path} is larger than a settings file may be ({ENV_FILE_LIMIT} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadSettings(f"{path} is not UTF-8 (byte {error.start})") from None
+
+
+def _nonblocking_unless_pipe(path: str, flags: int) -> int:
+    """Open without blocking (a device cannot hold the command), then read a pipe blocking:
+    its writer may be slower than this reader."""
+    descriptor = os.open(path, flags | os.O_NONBLOCK)
+    if stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+        os.set_blocking(descriptor, True)
+    return descriptor
 
 
 for _command in COMMANDS:
@@ -82,4 +120,25 @@ def register_commands(app: Flask) -> None:
 
 
 def main() -> None:
-    cli.main(prog_name="broadsheet")
+    """`broadsheet`. What is wrong around a command, not in it (standard output on a full
+    disk, a database that stops answering mid-command), is one line and exit status 1,
+    never a traceback; a command handles what it can say better itself."""
+    try:
+        code = cli.main(prog_name="broadsheet", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except (OperationalError, InterfaceError) as error:
+        click.echo(f"Error: the database did not answer: {first_line(error)}", err=True)
+        sys.exit(1)
+    except OSError as error:
+        if error.errno == errno.EPIPE:  # the reader left (`| head`): nothing to say to it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"Error: {where}{error.strerror or error}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)  # --help and ctx.exit(n) return theirs

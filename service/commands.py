@@ -7,6 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import sys
 from datetime import date
@@ -29,7 +30,7 @@ from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .formats import FORMATS, PAPERS, Rendering
 from .language import is_valid_language_tag
-from .logs import configure_logging, first_line
+from .logs import configure_logging, first_line, printable
 from .runtime import Runtime, current_runtime
 from .storage import schema
 from .storage.editions import named, published_on
@@ -108,7 +109,7 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     for warning in rendering.warnings:
         click.echo(f"{file}: warning: {warning}", err=True)
     if output:
-        _write(output, data)
+        write_whole(output, data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
     else:
         try:
@@ -137,9 +138,22 @@ def _nonblocking(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NONBLOCK)
 
 
-def _write(output: Path, data: bytes) -> None:
+def write_whole(output: Path, data: bytes) -> None:
+    """Write `data` to `output` whole or not at all: into a new file beside it, then renamed
+    over it, so a full disk or a quota never leaves a good file cut short (it was truncated
+    first, then written). The file keeps the mode of the one it replaces."""
+    part = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
     try:
-        output.write_bytes(data)
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with open(descriptor, "wb") as handle:
+                handle.write(data)
+            if output.is_file():
+                os.chmod(part, stat.S_IMODE(os.stat(output).st_mode))
+            os.replace(part, output)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
     except OSError as error:
         raise click.ClickException(f"{output}: {error.strerror or error}") from None
 
@@ -245,7 +259,7 @@ def edition_command(
             )
     except BroadsheetError as error:
         _refused("edition", error)
-    _write(output, data)
+    write_whole(output, data)
     click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
 
 
@@ -330,6 +344,9 @@ def upgrade_command(revision: str, sql: bool) -> None:
         except CommandError as error:
             click.echo(f"Could not write the SQL: {first_line(error)}", err=True)
             sys.exit(1)
+        except AssertionError:  # Alembic asserts on some malformed ranges (head+1, 0005:)
+            click.echo(_NOT_A_REVISION.format(revision=printable(revision, 80)), err=True)
+            sys.exit(1)
         return
     try:
         state = schema.schema_state(_engine())
@@ -340,7 +357,16 @@ def upgrade_command(revision: str, sql: bool) -> None:
     except (SQLAlchemyError, CommandError) as error:
         click.echo(f"Could not migrate the database: {first_line(error)}", err=True)
         sys.exit(1)
+    except AssertionError:  # Alembic asserts on some malformed revisions: nothing was changed
+        click.echo(_NOT_A_REVISION.format(revision=printable(revision, 80)), err=True)
+        sys.exit(1)
     click.echo(state.describe())
+
+
+_NOT_A_REVISION = (
+    "Could not migrate the database: {revision!r} is not a revision to upgrade to "
+    "(head, a revision id, or +N steps from the current one)"
+)
 
 
 @db_group.command("current")

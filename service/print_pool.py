@@ -278,7 +278,7 @@ class IsolatedPrinter:
             worker.connection.send(job)
             if not worker.connection.poll(self.time_limit):
                 logger.warning(
-                    "A PDF render passed the %.0f s limit; its worker was stopped", self.time_limit
+                    "A PDF render passed the %g s limit; its worker was stopped", self.time_limit
                 )
                 self._replace(worker)
                 raise PrintTimedOut(

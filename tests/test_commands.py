@@ -525,3 +525,136 @@ def test_db_upgrade_to_an_unknown_revision_is_one_line_with_or_without_sql(runne
         assert result.exit_code == 1, result.output
         assert isinstance(result.exception, SystemExit), result.exception
         assert "nosuch" in result.output
+
+
+@pytest.mark.parametrize("revision", ["head+1", "", "@"])
+def test_db_upgrade_to_a_malformed_revision_is_one_line(runner, revision):
+    """Alembic asserts on these (AssertionError): a 70-line traceback."""
+    for args in (["db", "upgrade", revision], ["db", "upgrade", revision, "--sql"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "is not a revision to upgrade to" in result.output
+
+
+def _broadsheet(*args: str, tmp_path, **kw) -> subprocess.CompletedProcess:
+    env = _environment(ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    kw.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        timeout=120,
+        **kw,
+    )
+
+
+def test_a_pdf_that_cannot_be_written_whole_leaves_the_old_file_as_it_was(tmp_path):
+    """A full disk or a quota (here a file size limit) truncated the good PDF already there
+    and left its first 8 KB: a corrupt PDF under the old name."""
+    import resource
+
+    target = tmp_path / "good.pdf"
+    first = _broadsheet("render", BIKE_LANES, "--to", "pdf", "-o", str(target), tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    good = target.read_bytes()
+    target.chmod(0o640)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    again = _broadsheet(
+        "render",
+        BIKE_LANES,
+        "--paper",
+        "letter",
+        "--to",
+        "pdf",
+        "-o",
+        str(target),
+        tmp_path=tmp_path,
+        preexec_fn=small_files,
+    )
+    assert again.returncode == 1
+    assert again.stderr.decode().strip().splitlines()[-1] == f"Error: {target}: File too large"
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    done = _broadsheet(
+        "render",
+        BIKE_LANES,
+        "--paper",
+        "letter",
+        "--to",
+        "pdf",
+        "-o",
+        str(target),
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 0
+    assert target.read_bytes() != good
+    assert target.stat().st_mode & 0o777 == 0o640  # the mode of the file it replaced
+
+
+def test_settings_from_a_pipe_are_read(tmp_path):
+    """`-e <(decrypt secrets.env)`: the file was read twice, and a pipe has nothing left the
+    second time, so none of its settings applied and the command ran on the defaults."""
+    script = (
+        f"{sys.executable} -m service -e <(echo BROADSHEET_DIGEST_TIME=25:00) "
+        f"render {BIKE_LANES} --to text"
+    )
+    env = _environment(ENV="development")
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout[:200]
+    assert result.stderr.startswith("BROADSHEET_DIGEST_TIME=25:00 is not valid")
+
+
+def test_settings_from_a_device_are_refused(tmp_path):
+    result = _broadsheet("-e", "/dev/zero", "db", "current", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.decode() == "/dev/zero is not a file of settings (a regular file or a pipe)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("db", "current"), ("db", "upgrade", "--sql"), ("render", BIKE_LANES, "--to", "text")],
+)
+def test_standard_output_on_a_full_disk_is_one_line(tmp_path, args):
+    with open("/dev/full", "wb") as full:
+        result = _broadsheet(*args, tmp_path=tmp_path, stdout=full)
+    said = result.stderr.decode()
+    assert result.returncode == 1, said
+    assert "Traceback" not in said
+    assert said.strip().splitlines()[-1].endswith("No space left on device")
+
+
+def test_a_database_that_stops_answering_mid_command_is_one_line(monkeypatch, capsys):
+    """`digest send` with SQLite locked past its busy timeout: a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from digests import commands as digest_commands
+    from service import cli
+
+    def locked():
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(digest_commands, "_daily", locked)
+    monkeypatch.setattr(sys, "argv", ["broadsheet", "digest", "send"])
+    monkeypatch.setenv("BROADSHEET_ENV", "development")
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", "sqlite://")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 1
+    said = capsys.readouterr().err
+    assert said.startswith("Error: the database did not answer: ")
+    assert "database is locked" in said
+    assert "Traceback" not in said

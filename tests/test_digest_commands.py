@@ -233,3 +233,28 @@ def test_a_base_url_no_digest_can_carry_stops_the_send_and_marks_nothing_failed(
     response = client.post(f"/v1/digests/{DAY}/send", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 503
     assert response.get_json()["type"].endswith("/digest-unsendable")
+
+
+def test_a_dry_run_is_refused_as_the_send_would_be(app, make_app, database_url):
+    """A dry run said mail would go out for a digest not yet due, and under settings no
+    digest can be sent with, where the send itself refuses both."""
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 2)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    publish(
+        app,
+        quick_read_json("news", "2026-03-11T09:00:00Z"),
+        quick_read_json("today", datetime.now(UTC).isoformat(timespec="seconds")),
+    )
+    runner = app.test_cli_runner()
+    not_due = ["digest", "send", "--date", tomorrow.date().isoformat()]
+    for args in (not_due, [*not_due, "--dry-run"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert "is not due until" in result.output
+    plain = make_app(DATABASE_URL=database_url, BASE_URL="http://localhost:5000")
+    for args in (["digest", "send", "--date", DAY], ["digest", "send", "--date", DAY, "--dry-run"]):
+        result = plain.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert "no digest is sent until it is" in result.output
+    assert SendLedger(engine).counts(date(2026, 3, 12)) == {}
