@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -108,6 +108,15 @@ def assemble(
     )
     items = tuple(_item(article, read(article), settings) for article in chosen[:MAX_ITEMS])
     return Digest(day, window, items, more + len(chosen[MAX_ITEMS:]))
+
+
+def as_mailed(
+    articles: Sequence[Article], day: date, at: time, zone: ZoneInfo, settings: Settings, more: int
+) -> Digest:
+    """The digest a run mailed: these articles (stored now; a deleted one is gone), in the
+    mail's order, and the `more` it counted."""
+    items = tuple(_item(article, read(article), settings) for article in articles)
+    return Digest(day, digest_window(day, at, zone), items, more)
 
 
 def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:

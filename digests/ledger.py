@@ -9,7 +9,7 @@ has not left), and record the SMTP reply against their claim token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,6 +42,10 @@ class Run:
     body: EmailBody
     items: int
     audience: int
+    # What the mail names, in order, and how many more it counted (None: opened before
+    # the ledger kept them, revision 0007).
+    article_ids: tuple[str, ...] | None = None
+    more: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,18 @@ class SendLedger:
     # Opening ------------------------------------------------------------------------------
 
     def open_run(
-        self, day: date, body: EmailBody, items: int, *, now: datetime, opened_by: str
+        self,
+        day: date,
+        body: EmailBody,
+        items: int,
+        *,
+        now: datetime,
+        opened_by: str,
+        article_ids: Sequence[str] = (),
+        more: int = 0,
     ) -> bool:
-        """Open the run for `day` and freeze its audience; False when it was already open."""
+        """Open the run for `day` and freeze its audience; False when it was already open.
+        `article_ids` and `more`: what the mail names, kept for the digest's page."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         with self.writer.begin() as connection:
             won = connection.execute(
@@ -82,6 +95,8 @@ class SendLedger:
                     marker=body.marker,
                     items=items,
                     audience=0,
+                    article_ids=list(article_ids),
+                    more=more,
                 )
                 .on_conflict_do_nothing(index_elements=["day"])
                 .returning(DigestRun.day)
@@ -117,6 +132,8 @@ class SendLedger:
             EmailBody(row.subject, row.html, row.text, row.marker),
             row.items,
             row.audience,
+            tuple(row.article_ids) if row.article_ids is not None else None,
+            row.more,
         )
 
     # Sending ------------------------------------------------------------------------------

@@ -27,7 +27,15 @@ from service.settings import Settings
 from service.storage.articles import article_of
 from service.storage.models import StoredArticle
 
-from .assemble import MAX_ITEMS, Digest, Window, assemble, digest_date_at, digest_window
+from .assemble import (
+    MAX_ITEMS,
+    Digest,
+    Window,
+    as_mailed,
+    assemble,
+    digest_date_at,
+    digest_window,
+)
 from .ledger import Run, SendLedger
 from .message import DigestComposer, unsendable_because
 from .render import render_fitted
@@ -122,6 +130,24 @@ class DailyDigest:
         articles, more = quick_reads_in(self.engine, window)
         return assemble(articles, day, self.schedule.at, self.schedule.zone, self.settings, more)
 
+    def shown(self, day: date) -> Digest:
+        """The digest of `day` as its page shows it: as mailed once its run is open (a quick
+        read stored into the window afterwards is not in it, nor one the mail left out
+        for size), else as it would be assembled now."""
+        run = self.ledger.run(day)
+        if run is None or run.article_ids is None:
+            return self.assemble(day)
+        with Session(self.engine) as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(StoredArticle).where(StoredArticle.id.in_(run.article_ids))
+                )
+            }
+            articles = [article_of(rows[i]) for i in run.article_ids if i in rows]
+        at, zone = self.schedule.at, self.schedule.zone
+        return as_mailed(articles, day, at, zone, self.settings, run.more or 0)
+
     def render(self, digest: Digest) -> tuple[Digest, EmailBody]:
         """The digest as its mail names it (render.HTML_BUDGET), and that mail."""
         return render_fitted(digest, self.env, self.settings, self.inliner)
@@ -151,6 +177,8 @@ class DailyDigest:
             len(digest.items),
             now=datetime.now(UTC),
             opened_by=sender_name(),
+            article_ids=[item.article_id for item in digest.items],
+            more=digest.more,
         )
         if won:
             logger.info("Opened the digest run for %s: %d items", day, len(digest.items))

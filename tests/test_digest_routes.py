@@ -196,3 +196,43 @@ def test_the_send_route_counts_the_items_the_mail_names(app):
     (envelope,) = runtime.memory.sent
     html = message_from_bytes(envelope.data, policy=policy.default).get_body(("html",))
     assert f"the first {named} of {MAX_ITEMS} quick reads" in " ".join(html.get_content().split())
+
+
+def test_the_page_of_a_sent_digest_shows_what_the_mail_named(app):
+    """The page was assembled again from what is stored now: a quick read stored into the
+    closed window after the run opened was on the page and in no mail, and the items the
+    mail left out for size were on the page too."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED])
+    standfirst = " ".join(["Residents of the riverside wards asked for safer crossings"] * 6)
+    for n in range(MAX_ITEMS):
+        article = quick_read_json(
+            f"q{n:03d}",
+            f"2026-03-11T08:{n // 60:02d}:{n % 60:02d}Z",
+            headline=f"Council approves the riverside transit budget after a long night {n}",
+            standfirst=standfirst,
+            section="City",
+        )
+        publish(app, article)
+    client = app.test_client()
+    before = client.get("/digests/2026-03-12").get_data(as_text=True)
+    assert before.count('class="digest-item"') == MAX_ITEMS  # not sent yet: all of them
+    sent = client.post("/v1/digests/2026-03-12/send", headers=AUTH)
+    named = sent.get_json()["items"]
+    assert 1 < named < MAX_ITEMS
+    wait_until_sent(app, date(2026, 3, 12), 1)
+    publish(app, quick_read_json("late-comer", "2026-03-11T07:00:00Z"))  # oldest of the window
+    response = client.delete("/v1/articles/q001", headers=AUTH)
+    assert response.status_code == 204
+
+    page = client.get("/digests/2026-03-12").get_data(as_text=True)
+    (envelope,) = runtime.memory.sent
+    mail = message_from_bytes(envelope.data, policy=policy.default).get_body(("html",))
+    mail_text = " ".join(mail.get_content().split())
+    assert "late-comer" not in page
+    assert "q001" not in page  # deleted since: it is not shown
+    assert page.count('class="digest-item"') == named - 1
+    assert f"q{named - 1:03d}" in page
+    assert f"q{named:03d}" not in page
+    assert f"the first {named} of {MAX_ITEMS} quick reads" in mail_text
+    assert f"{MAX_ITEMS - named} more quick reads on the website:" in " ".join(page.split())

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -172,6 +173,10 @@ class DigestRun(Base):
     marker: Mapped[str] = mapped_column(String(200))
     items: Mapped[int]
     audience: Mapped[int] = mapped_column(default=0)
+    # The quick reads the mail names, in its order, and how many more it counted: the
+    # digest's page shows the same. NULL for runs opened before revision 0007.
+    article_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    more: Mapped[int | None]
 
 
 class LedgerEntry(Base):

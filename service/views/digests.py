@@ -50,7 +50,7 @@ def _nothing_in(day: date, daily: DailyDigest) -> NotFound:
 def page(day: str) -> Response:
     daily, _ = _digests()
     on = _day(day)
-    digest = daily.assemble(on)
+    digest = daily.shown(on)
     if not digest:
         raise _nothing_in(on, daily)
     runtime = current_runtime()
