@@ -280,6 +280,46 @@ def test_note_urls_are_written_out(rendered):
     assert "https://example.org/first" in _pdf_text(rendered("every-block"))
 
 
+def test_every_link_of_the_article_s_text_prints_its_target(pdf_client):
+    """Paper has no links. Only body links whose scheme was written in lower case printed
+    their target: not those of the headline, the standfirst or a note's words, nor
+    HTTPS:// or MAILTO: links, which the contract accepts."""
+    article = minimal(
+        headline='Head <a href="https://example.org/hl">link</a>',
+        standfirst='Stand <a href="https://example.org/sf">link</a>',
+        body=[
+            {
+                "type": "paragraph",
+                "text": 'Body <a href="HTTPS://EXAMPLE.ORG/UP">upper</a>, '
+                '<a href="MAILTO:desk@example.org">mail</a>, '
+                '<a href="https://example.org/low">lower</a>.[^n]',
+            }
+        ],
+        notes=[
+            {
+                "id": "n",
+                "text": 'See <a href="https://example.org/report">the report</a>.',
+                "url": "https://example.org/source",
+            }
+        ],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    text = _pdf_text(response.data)
+    compact = text.replace(" ", "")  # a target breaks anywhere at a line's end
+    for target in (
+        "https://example.org/hl",
+        "https://example.org/sf",
+        "HTTPS://EXAMPLE.ORG/UP",
+        "MAILTO:desk@example.org",
+        "https://example.org/low",
+        "https://example.org/report",
+    ):
+        assert f"<{target}>" in compact, target
+    assert compact.count("https://example.org/source") == 1  # the note's url: its own words
+    assert "<#" not in text  # note references and back-links are the document's own
+
+
 @pytest.mark.parametrize(("paper", "size"), [("a4", (595, 842)), ("letter", (612, 792))])
 def test_paper_size(rendered, paper, size):
     reader = PdfReader(io.BytesIO(rendered("bike-lanes", paper)))
