@@ -23,8 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+import idna
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -118,7 +119,17 @@ def is_public_address(text: str) -> bool:
 
 
 def canonical_host(host: str) -> str:
-    return host.strip().lower().rstrip(".")
+    """A host as DNS and IMAGE_HOSTS name it: lower case, no root dot, and an international
+    name in A-labels (xn--): WeasyPrint hands over `bücher.example` percent-encoded, which
+    no IMAGE_HOSTS entry could match. '' for a name IDNA refuses."""
+    name = host.strip().rstrip(".")
+    if "%" in name or not name.isascii():
+        try:
+            name = unquote(name, errors="strict")
+            name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
+        except (UnicodeError, idna.IDNAError):
+            return ""
+    return name.lower()
 
 
 class SafeURLFetcher(URLFetcher):
@@ -222,7 +233,7 @@ class SafeURLFetcher(URLFetcher):
             raise FetchRefused("URLs with user information are not loaded")
         host = canonical_host(parts.hostname or "")
         if not host or host not in self.allowed_hosts:
-            raise FetchRefused(f"host {host!r} is not in BROADSHEET_IMAGE_HOSTS")
+            raise FetchRefused(f"host {host or parts.hostname!r} is not in BROADSHEET_IMAGE_HOSTS")
         try:
             ipaddress.ip_address(host)
         except ValueError:

@@ -238,6 +238,33 @@ def test_hosts_not_listed_are_refused_before_any_lookup():
     assert looked_up == []
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://b%C3%BCcher.example/photo.jpg",  # as WeasyPrint hands an international host
+        "https://bücher.example/photo.jpg",
+        "https://BÜCHER.example./photo.jpg",
+        "https://xn--bcher-kva.example/photo.jpg",
+    ],
+)
+def test_an_international_host_is_matched_in_its_a_label_form(url):
+    """IMAGE_HOSTS takes xn-- names; the image of bücher.example, which the contract and the
+    HTML accept, was refused as host 'b%c3%bccher.example': it could never print."""
+    looked_up = []
+    fetcher = SafeURLFetcher(
+        ["xn--bcher-kva.example"], resolver=lambda h, p: looked_up.append(h) or ["10.0.0.1"]
+    )
+    with pytest.raises(FetchRefused, match="not public"):  # past the list, to the lookup
+        fetcher.fetch(url)
+    assert looked_up == ["xn--bcher-kva.example"]
+
+
+def test_a_host_idna_refuses_is_named_as_written():
+    fetcher = SafeURLFetcher(["images.test"], resolver=lambda h, p: [])
+    with pytest.raises(FetchRefused, match=r"'b%ff\.example' is not in BROADSHEET_IMAGE_HOSTS"):
+        fetcher.fetch("https://b%ff.example/a.png")
+
+
 # A real TLS image host, on a loopback address the test (and only the test) allows -------
 
 
