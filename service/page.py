@@ -20,10 +20,10 @@ from markupsafe import Markup, escape
 
 from .article import Article, Image
 from .characters import is_blank, may_part_at, with_bidi_closed
-from .inline import Text
+from .inline import Element, Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .reading import Field, Piece, Reading, Reference, children, read
+from .reading import Field, Piece, Reading, Reference, Span, children, read
 from .settings import Settings
 
 
@@ -71,6 +71,8 @@ def inline_html(
                 emit(children(piece), out)
             else:
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
+                if piece.name == "abbr" and _expands(piece):
+                    attrs += ' class="expands"'  # print writes the title out (print.css)
                 out.append(f"<{piece.name}{attrs}>")
                 if piece.name != "br":
                     emit(children(piece), out)
@@ -89,6 +91,23 @@ def inline_html(
         return Markup(html)
 
     return render
+
+
+def _expands(abbr: Span | Element) -> bool:
+    """Whether an abbreviation's title says more than its words: RCC, not NASA titled NASA."""
+    title = (abbr.attr("title") or "").strip()
+    return bool(title) and title != _words(children(abbr)).strip()
+
+
+def _words(pieces: tuple[Piece, ...]) -> str:
+    return "".join(
+        piece.value
+        if isinstance(piece, Text)
+        else _words(children(piece))
+        if isinstance(piece, (Span, Element))
+        else ""
+        for piece in pieces
+    )
 
 
 def _only_punctuation(text: str) -> bool:

@@ -280,6 +280,20 @@ def test_note_urls_are_written_out(rendered):
     assert "https://example.org/first" in _pdf_text(rendered("every-block"))
 
 
+def test_an_abbreviation_s_expansion_is_written_out_on_paper(pdf_client):
+    """A screen shows an abbreviation's title on hover; paper showed nothing of it, and
+    the PDF's structure carried no /E either: "RCC" alone, as the text twin never was."""
+    text = (
+        '<abbr title="Riverside Community Center">RCC</abbr> met '
+        '<abbr title="NASA">NASA</abbr> and <abbr title=" BBC ">BBC</abbr>.'
+    )
+    article = minimal(body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    printed = _pdf_text(response.data)
+    assert "RCC (Riverside Community Center) met NASA and BBC." in printed
+
+
 def test_every_link_of_the_article_s_text_prints_its_target(pdf_client):
     """Paper has no links. Only body links whose scheme was written in lower case printed
     their target: not those of the headline, the standfirst or a note's words, nor
