@@ -35,8 +35,9 @@ def pdf_client():
         (lambda: hostile.table_cells(2_500), "/body/0"),
         (lambda: hostile.list_items(1_000), "/body/1"),
         (hostile.everything, "/body/1"),
+        (lambda: hostile.pull_quotes(2_000), "/body/619"),
     ],
-    ids=["2500-cells", "1000-items", "everything"],
+    ids=["2500-cells", "1000-items", "everything", "2000-pull-quotes"],
 )
 def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, build, pointer):
     """Valid for every other format, but more layout than one PDF may take."""
@@ -60,6 +61,7 @@ def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, buil
         "characters",
         "japanese",
         "combining-marks",
+        "pull-quotes",
     ],
 )
 def test_the_densest_article_the_budget_allows_prints_in_time(kind):
