@@ -225,6 +225,11 @@ def _fill_wide(words: list[str], first: str, rest: str) -> str:
     return "\n".join(lines)
 
 
+# The underline of each level of the body's headings (the headline's is "="): h3 and h4 had
+# the same, and a reader could not tell a section's parts from their parts.
+HEADING_MARKS = {2: "-", 3: "~", 4: "."}
+
+
 def underlined(title: str, mark: str) -> str:
     """A title wrapped like the text, underlined as wide as its widest line."""
     lines = wrap(squeezed(title)).split("\n")
@@ -255,7 +260,8 @@ def article_text(reading: Reading) -> str:
         parts.append(wrap(inline_text(reading.standfirst)))
     meta = []
     if article.authors:
-        meta.append(wrap(f"{labels['by']} " + ", ".join(a.name for a in article.authors)))
+        names = (f"{a.name} {angled(a.url)}" if a.url else a.name for a in article.authors)
+        meta.append(wrap(f"{labels['by']} " + ", ".join(names)))  # links written out
     meta.append(
         f"{labels['published']} {format_dateline(article.published_at, article.language).shown}"
     )
@@ -318,7 +324,7 @@ def _parts(reading: Reading, labels: Labels) -> Iterator[str]:
         if isinstance(part, ParagraphPart):
             yield wrap(inline_text(part.text))
         elif isinstance(part, HeadingPart):
-            yield underlined(inline_text(part.text), "-" if part.source.level == 2 else "~")
+            yield underlined(inline_text(part.text), HEADING_MARKS[part.source.level])
         elif isinstance(part, QuotePart):
             quote = wrap(f"“{inline_text(part.text)}”", indent="    ")
             if part.attribution:

@@ -217,6 +217,21 @@ def test_email_text_part_is_text_not_html(app):
     assert "&lt;" not in text
 
 
+def test_authors_links_and_tags_reach_both_parts_of_the_mail(app):
+    """The page and the PDF link each author who has an address and list the tags; the
+    mail named the authors as plain words in both parts and left the tags out."""
+    article = minimal(
+        authors=[{"name": "Ada Lovelace", "url": "https://example.org/ada"}, {"name": "Grace"}],
+        tags=["transport", "city hall"],
+    )
+    mail = _body(app, article)
+    doc = lxml_html.document_fromstring(mail.html)
+    (ada,) = doc.xpath("//p[@class='meta']/a[text()='Ada Lovelace']")
+    assert ada.get("href") == "https://example.org/ada"
+    assert "transport, city hall" in [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
+    assert "By Ada Lovelace <https://example.org/ada>, Grace" in mail.text
+
+
 def test_email_frame_footer_in_html_and_text(app):
     mail = _body(app, every_block(), for_subscriber=True).personalise(
         unsubscribe_url="https://x.org/u/d"

@@ -455,3 +455,18 @@ def test_an_english_article_in_ascii_is_left_as_it_is(post_json):
     text = post_json("/v1/render/text", minimal()).get_data(as_text=True)
     assert "\u200e" not in text
     assert "\u200f" not in text
+
+
+def test_each_heading_level_is_underlined_its_own_way():
+    """Levels 3 and 4 were both underlined with ~."""
+    from service.settings import Settings
+    from service.text_renderer import render_text
+    from service.validation import validate_article
+
+    from .corpus import minimal
+
+    body = [{"type": "heading", "level": n, "text": f"Level {n}"} for n in (2, 3, 4)]
+    text = render_text(validate_article(minimal(body=body)), Settings())
+    assert "Level 2\n-------\n" in text
+    assert "Level 3\n~~~~~~~\n" in text
+    assert "Level 4\n.......\n" in text
