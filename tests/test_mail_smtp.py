@@ -322,6 +322,9 @@ def test_an_address_that_is_not_ascii_is_refused_before_the_server(server):
         ("http://mail.example.org", "smtp://"),
         ("smtp://", "host"),
         ("smtp://mail.example.org:port", "port"),
+        ("smtp://mail.example.org:99999", "port is not a number from 1 to 65535"),
+        # An unclosed IPv6 address was said to be a port that is not a number.
+        ("smtp://digest:hunter2@[::1", "host is not a valid address"),
         ("smtp://mail.example.org?starttls=maybe", "starttls"),
         ("smtps://mail.example.org?starttls=require", "starttls"),
         ("smtp://mail.example.org?rate=0", "rate"),

@@ -78,9 +78,12 @@ class SmtpUrl:
         """Parse `url`, or raise BadSmtpUrl saying what SMTP_URL accepts (never echoing it)."""
         try:
             parts = urlsplit(url.strip())
+        except ValueError:  # urlsplit's one refusal: an IPv6 address not closed by "]"
+            raise BadSmtpUrl("its host is not a valid address ([ without ])") from None
+        try:
             port = parts.port
         except ValueError:
-            raise BadSmtpUrl("its port is not a number") from None
+            raise BadSmtpUrl("its port is not a number from 1 to 65535") from None
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
             raise BadSmtpUrl("it needs smtp:// or smtps://")
