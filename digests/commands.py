@@ -16,9 +16,9 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.commands import write_whole
 from service.days import day_from
 from service.errors import DigestNotDue, DigestUnsendable
+from service.files import write_whole
 from service.logs import configure_logging, first_line, printable
 from service.storage.schema import schema_state
 

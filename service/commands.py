@@ -7,7 +7,6 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import sys
 from datetime import date
@@ -28,6 +27,7 @@ from .edition_printer import print_edition
 from .edition_request import Title
 from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
+from .files import write_whole
 from .formats import FORMATS, PAPERS, Rendering
 from .language import is_valid_language_tag
 from .logs import configure_logging, first_line, printable
@@ -109,7 +109,7 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
     for warning in rendering.warnings:
         click.echo(f"{file}: warning: {warning}", err=True)
     if output:
-        write_whole(output, data)
+        _write(output, data)
         click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
     else:
         try:
@@ -138,22 +138,9 @@ def _nonblocking(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NONBLOCK)
 
 
-def write_whole(output: Path, data: bytes) -> None:
-    """Write `data` to `output` whole or not at all: into a new file beside it, then renamed
-    over it, so a full disk or a quota never leaves a good file cut short (it was truncated
-    first, then written). The file keeps the mode of the one it replaces."""
-    part = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
+def _write(output: Path, data: bytes) -> None:
     try:
-        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with open(descriptor, "wb") as handle:
-                handle.write(data)
-            if output.is_file():
-                os.chmod(part, stat.S_IMODE(os.stat(output).st_mode))
-            os.replace(part, output)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+        write_whole(output, data)
     except OSError as error:
         raise click.ClickException(f"{output}: {error.strerror or error}") from None
 
@@ -259,7 +246,7 @@ def edition_command(
             )
     except BroadsheetError as error:
         _refused("edition", error)
-    write_whole(output, data)
+    _write(output, data)
     click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
 
 
