@@ -658,3 +658,45 @@ def test_a_database_that_stops_answering_mid_command_is_one_line(monkeypatch, ca
     assert said.startswith("Error: the database did not answer: ")
     assert "database is locked" in said
     assert "Traceback" not in said
+
+
+def test_output_into_a_pipe_a_link_or_dev_stdout_goes_where_it_points(tmp_path):
+    """Written beside and renamed over, -o replaced a named pipe with a file (its reader
+    waited for ever), a symbolic link with a file, and /dev/stdout, as root, with a file."""
+    import threading
+
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    into_pipe = _broadsheet(
+        "render", BIKE_LANES, "--to", "text", "-o", str(pipe), tmp_path=tmp_path
+    )
+    reader.join(30)
+    assert into_pipe.returncode == 0
+    assert read
+    assert read[0].startswith(b"City\n")
+    assert pipe.is_fifo()
+
+    real, link = tmp_path / "real.txt", tmp_path / "link.txt"
+    real.write_text("old", "utf-8")
+    link.symlink_to(real.name)
+    through = _broadsheet("render", BIKE_LANES, "--to", "text", "-o", str(link), tmp_path=tmp_path)
+    assert through.returncode == 0
+    assert link.is_symlink()
+    assert real.read_bytes() == read[0]
+
+    dev_stdout = Path("/dev/stdout")
+    try:
+        stdout = _broadsheet(
+            "render", BIKE_LANES, "--to", "text", "-o", str(dev_stdout), tmp_path=tmp_path
+        )
+        assert stdout.returncode == 0
+        assert stdout.stdout == read[0]
+        assert dev_stdout.is_symlink()  # as root it became a file, for every process here
+    finally:
+        if dev_stdout.exists() and not dev_stdout.is_symlink():  # put the machine right
+            dev_stdout.unlink()
+            dev_stdout.symlink_to("/proc/self/fd/1")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

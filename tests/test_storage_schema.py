@@ -113,6 +113,64 @@ def test_revision_0006_carries_over_the_consents_confirmed(database_url):
         engine.dispose()
 
 
+def test_revision_0007_up_and_down_keeps_every_run_and_delivery(database_url):
+    """Its downgrade rebuilt digest_runs on SQLite (a batch), and dropping the old table
+    cascaded to digest_deliveries: a rollback erased the record of every digest sent."""
+    from alembic import command
+
+    from service.storage.models import Subscriber
+
+    engine = create_database_engine(database_url)
+    try:
+        schema.upgrade(engine, "0006")
+        moment = datetime(2026, 3, 12, 8, 30, tzinfo=UTC)
+        with engine.begin() as connection:
+            connection.execute(
+                Subscriber.__table__.insert().values(
+                    id=1,
+                    email="s@example.org",
+                    email_key="s@example.org",
+                    status="confirmed",
+                    created_at=moment,
+                    consented_at=moment,
+                    consent_ip=None,
+                    consent_form="form",
+                    confirmed_at=moment,
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO digest_runs (day, opened_at, opened_by, subject, html, text, "
+                    "marker, items, audience) VALUES ('2026-03-12', :at, 'test', 's', 'h', 't', "
+                    "'m', 1, 1)"
+                ),
+                {"at": moment.replace(tzinfo=None)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO digest_deliveries (day, subscriber_id, status, attempts, "
+                    "next_attempt_at) VALUES ('2026-03-12', 1, 'sent', 1, :at)"
+                ),
+                {"at": moment.replace(tzinfo=None)},
+            )
+
+        def counted() -> tuple[int, int]:
+            with engine.connect() as connection:
+                runs = connection.execute(text("SELECT count(*) FROM digest_runs")).scalar()
+                sent = connection.execute(text("SELECT count(*) FROM digest_deliveries")).scalar()
+            return runs, sent
+
+        schema.upgrade(engine)
+        assert counted() == (1, 1)
+        writer = engine.execution_options(broadsheet_write=True)
+        with writer.begin() as connection:
+            command.downgrade(schema.alembic_config(connection), "0006")
+        assert counted() == (1, 1)
+        assert "article_ids" not in {c["name"] for c in inspect(engine).get_columns("digest_runs")}
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_connections_are_tuned(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'tuned.sqlite3'}")
     try:

@@ -29,6 +29,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("digest_runs", schema=None) as batch_op:
-        batch_op.drop_column("more")
-        batch_op.drop_column("article_ids")
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35 and later), not a batch: a batch
+    # rebuilds the table on SQLite, and dropping the old digest_runs cascaded to every row
+    # of digest_deliveries (foreign keys are on), the record of every digest sent.
+    op.drop_column("digest_runs", "more")
+    op.drop_column("digest_runs", "article_ids")
