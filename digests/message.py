@@ -85,6 +85,16 @@ def unsendable_because(settings: Settings) -> str | None:
     return None
 
 
+def without_postal_address(settings: Settings) -> str | None:
+    """A warning when the digests go out with no postal address in their footer."""
+    if settings.publisher_address.strip():
+        return None
+    return (
+        "BROADSHEET_PUBLISHER_ADDRESS is empty: digests go out without a postal address, "
+        "which CAN-SPAM and most mail providers ask of list mail"
+    )
+
+
 def unsubscribe_url(
     settings: Settings, signer: TokenSigner, subscriber_id: int, created_at: datetime
 ) -> str:

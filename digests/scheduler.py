@@ -32,7 +32,7 @@ from service.errors import DigestUnsendable
 from service.mail.transport import Transport
 from service.relay import OutboxRelay
 
-from .message import unsendable_because
+from .message import unsendable_because, without_postal_address
 from .runs import DailyDigest, Schedule
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,8 @@ def run_scheduler(
     stop = threading.Event()
     _jobs = Jobs(daily, transport, relay, stop)
     scheduler = build_scheduler(daily)
+    if warning := without_postal_address(daily.settings):
+        logger.warning("%s", warning)
     if needs_catch_up(daily, datetime.now(UTC)):
         logger.info("The digest now due is not sent yet: catching up")
         scheduler.add_job(send_daily_digest, id=CATCH_UP_JOB, name="Catch up the daily digest")

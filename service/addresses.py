@@ -41,6 +41,11 @@ def checked_address(address: str) -> str:
             hint = " Such an address needs SMTPUTF8, which Broadsheet does not use."
         message = f"{address!r} is not an address Broadsheet can use: {error}{hint}"
         raise BadAddress(message) from None
+    if "=?" in result.local_part:
+        # Valid, but it opens an RFC 2047 encoded-word: a mail client may decode it into
+        # other words than the address (a display spoof), so no header carries it (the
+        # digest refused every copy to such a subscriber, after confirming them).
+        raise BadAddress(f"{address!r} is not an address Broadsheet can use: it holds '=?'")
     if on_this_host:
         return f"{result.local_part}@{host.lower()}"
     # An internationalised domain goes out as its A-label (xn--…), which every server reads.

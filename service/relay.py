@@ -70,7 +70,12 @@ class OutboxRelay:
                 now=self.clock(),
                 lease=lease,
                 limit=options.batch,
-                returning=(OUTBOX.c.purpose, OUTBOX.c.subscriber_id, OUTBOX.c.attempts),
+                returning=(
+                    OUTBOX.c.purpose,
+                    OUTBOX.c.subscriber_id,
+                    OUTBOX.c.attempts,
+                    OUTBOX.c.created_at,
+                ),
             )
             tag = self.subscriptions.settings.message_id_tag
             for index, row in enumerate(rows):
@@ -80,8 +85,14 @@ class OutboxRelay:
                 if not claims.take(self.writer, OUTBOX, row.id, token, self.clock() + lease):
                     logger.info("Mail %d was taken over by another relay", row.id)
                     continue
+                # The same for each try of a row; the moment it was queued tells two rows of
+                # one id apart, as a database rebuilt from nothing numbers them again
+                # (RFC 5322 §3.6.4: globally unique).
+                queued = _microseconds(row.created_at)
                 composed = self.subscriptions.compose(
-                    row.purpose, row.subscriber_id, f"<outbox.{row.id}.{tag}@{self.domain}>"
+                    row.purpose,
+                    row.subscriber_id,
+                    f"<outbox.{row.id}.{queued}.{tag}@{self.domain}>",
                 )
                 if composed is None:
                     self._record(row.id, token, "skipped", "no longer applies")
@@ -196,3 +207,9 @@ class RelayThread:
             if next_due is not None:
                 wait = min(max((next_due - self.relay.clock()).total_seconds(), 0.05), wait)
             self._wake.wait(wait)
+
+
+def _microseconds(moment: datetime) -> int:
+    if moment.tzinfo is None:  # SQLite hands a naive UTC moment back to a raw column
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1_000_000)

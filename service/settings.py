@@ -527,8 +527,14 @@ class Settings(BaseModel):
             with open(value, "rb") as file:
                 key = file.read(64 * 1024)
             dkim.sign(b"From: a@example.org\r\n\r\nx\r\n", b"s", b"example.org", key)
+            bits = dkim.crypto.parse_pem_private_key(key)["modulus"].bit_length()
         except Exception:  # dkimpy raises several kinds for a key it cannot use
             raise ValueError("it holds no PEM private key the DKIM signer can use") from None
+        if bits < 1024:  # it signs, and every receiver ignores the signature
+            raise ValueError(
+                f"it holds an RSA key of {bits} bits; receivers take no DKIM signature under "
+                "1,024 (RFC 8301): make one of 2,048"
+            )
         return value
 
     @field_validator("dkim_selector", "dkim_domain")

@@ -258,3 +258,24 @@ def test_a_dry_run_is_refused_as_the_send_would_be(app, make_app, database_url):
         assert result.exit_code == 1, result.output
         assert "no digest is sent until it is" in result.output
     assert SendLedger(engine).counts(date(2026, 3, 12)) == {}
+
+
+def test_a_send_without_a_postal_address_says_so(app, make_app, database_url):
+    """The footer's postal address is left out while PUBLISHER_ADDRESS is empty, its
+    default; the digests went out without it and nothing said so."""
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED])
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    bare = make_app(DATABASE_URL=database_url, BASE_URL="https://news.example.org")
+    memory = MemoryTransport()
+    bare.extensions["broadsheet"].transport = lambda: memory
+    result = bare.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert result.exit_code == 0, result.output
+    assert "PUBLISHER_ADDRESS is empty: digests go out without a postal address" in result.output
+    assert len(memory.sent) == 1
+    publish(app, quick_read_json("more-news", "2026-03-12T09:00:00Z"))
+    app.extensions["broadsheet"].transport = lambda: memory
+    again = app.test_cli_runner().invoke(args=["digest", "send", "--date", "2026-03-13"])
+    assert again.exit_code == 0, again.output
+    assert len(memory.sent) == 2  # sent, with the address this time, and no warning
+    assert "PUBLISHER_ADDRESS" not in again.output

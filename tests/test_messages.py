@@ -284,6 +284,16 @@ def test_bad_addresses_are_refused_where_they_enter(address):
         Mailbox("Reader", address)
 
 
+def test_an_address_opening_an_encoded_word_is_refused_where_it_enters(app):
+    """a=?b@example.org is a valid address: it was taken and confirmed, then every digest
+    copy to it was refused (no header carries '=?', which a client may decode as RFC 2047)."""
+    with pytest.raises(BadAddress, match="'=\\?'"):
+        Mailbox("Reader", "a=?b@example.org")
+    answer = app.test_client().post("/subscribe", json={"email": "a=?b@example.org"})
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["pointer"] == "/email"
+
+
 def test_non_ascii_before_the_at_is_refused_clearly():
     with pytest.raises(BadAddress, match="SMTPUTF8"):
         Mailbox("Jörg", "jörg@example.org")

@@ -209,6 +209,49 @@ def test_dkim_settings_go_together(tmp_path):
     assert settings.dkim_key_file == str(key)
 
 
+def _small_key_file(folder, bits: int = 768) -> str:
+    """An RSA key of `bits` bits, below what cryptography will generate (1,024): made from
+    two primes found here (a Fermat test is enough for a key no one trusts)."""
+    import math
+    import random
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def prime(size: int) -> int:
+        while True:
+            candidate = random.getrandbits(size) | (1 << (size - 1)) | 1
+            if all(pow(a, candidate - 1, candidate) == 1 for a in (2, 3, 5, 7, 11, 13, 17)):
+                return candidate
+
+    e = 65537
+    while True:
+        p, q = prime(bits // 2), prime(bits // 2)
+        phi = (p - 1) * (q - 1)
+        if p != q and math.gcd(e, phi) == 1 and (p * q).bit_length() == bits:
+            break
+    d = pow(e, -1, phi)
+    public = rsa.RSAPublicNumbers(e, p * q)
+    numbers = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), public)
+    path = folder / "small.pem"
+    path.write_bytes(
+        numbers.private_key().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+def test_a_dkim_key_too_small_for_any_receiver_is_refused(tmp_path):
+    """A 768-bit key passed the trial signature; every mail then carried a signature that
+    no receiver verifies (RFC 8301: under 1,024 bits MUST NOT be accepted)."""
+    good = {"ENV": "test", "DKIM_SELECTOR": "mail2026", "DKIM_DOMAIN": "example.org"}
+    with pytest.raises(SettingsError, match="an RSA key of 768 bits"):
+        Settings.load(overrides={**good, "DKIM_KEY_FILE": _small_key_file(tmp_path)})
+
+
 def test_dkim_settings_are_what_a_signature_can_use(tmp_path):
     """A public key or any readable file passed, then every mail send crashed; a selector
     or domain with spaces or non-ASCII went raw into DKIM-Signature and never verified."""

@@ -937,3 +937,34 @@ def test_a_stranger_s_sign_up_keeps_the_consent_a_departed_subscriber_confirmed(
     assert after["status"] == "pending"
     assert after["consent"]["ip"] == "203.0.113.66"  # the sign-up waiting for confirmation
     assert after["confirmed_consents"] == [kept]  # and the proof behind the mail sent
+
+
+def test_outbox_message_ids_differ_after_the_database_is_rebuilt(make_app, tmp_path):
+    """`<outbox.1.tag@host>` came from the row's id and the settings alone: a database
+    rebuilt from nothing sent its first mail under the Message-ID of an earlier, other one
+    (RFC 5322 §3.6.4), which a receiver may drop as a duplicate. A retry keeps its id."""
+    from service.mail.transport import MemoryTransport
+    from service.storage.schema import upgrade
+
+    seen = []
+    for attempt in range(2):
+        app = make_app(
+            DATABASE_URL=f"sqlite:///{tmp_path / f'rebuilt-{attempt}.sqlite3'}",
+            SECRET_KEY="subscriptions-secret",
+            BASE_URL="https://news.example.org",
+            MAIL_RELAY=False,
+            RATELIMIT_ENABLED=False,
+        )
+        runtime = app.extensions["broadsheet"]
+        upgrade(runtime.engine)
+        memory = MemoryTransport()
+        runtime.relay.transport = lambda memory=memory: memory
+        assert (
+            app.test_client().post("/subscribe", json={"email": "r@example.org"}).status_code == 202
+        )
+        runtime.relay.deliver_all_due()
+        (sent,) = memory.sent
+        seen.append(email.message_from_bytes(sent.data, policy=policy.default)["Message-ID"])
+    assert seen[0].startswith("<outbox.1.")
+    assert seen[1].startswith("<outbox.1.")
+    assert seen[0] != seen[1]
