@@ -14,11 +14,14 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import Flask, Response, g, request
 
 from .logs import NO_REQUEST, printable, request_id
 from .metrics import count_request
+from .request_body import drain_rest, has_body
+from .runtime import current_runtime
 
 HEADER = "X-Request-Id"
 SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -54,6 +57,11 @@ def _finish(response: Response) -> Response:
     if "request_id" not in g:  # a hook registered before ours refused the request
         _begin()
     response.headers[HEADER] = g.request_id
+    if has_body(request.environ):  # what the view left unread is dropped, within bounds
+        drain = partial(
+            drain_rest, request.environ, timeout=current_runtime().settings.body_timeout
+        )
+        response.call_on_close(drain)
     rule = request.url_rule.rule if request.url_rule is not None else None
     count_request(request.method, rule, response.status_code)
     duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)

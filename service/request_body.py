@@ -59,6 +59,45 @@ def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
     return b"".join(parts)
 
 
+# What is read and dropped of a body left unread by an answer given before it (a refusal);
+# past it, or past the body deadline, the connection ends instead.
+DRAIN_LIMIT = 1 << 20
+
+
+def has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request declares a body: a length above 0, or chunks."""
+    declared = environ.get("CONTENT_LENGTH", "").strip()
+    return declared not in ("", "0") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "")
+
+
+def drain_rest(environ: dict[str, Any], *, timeout: float) -> None:
+    """After the answer: read and drop what is left of the body, within `timeout` and
+    DRAIN_LIMIT bytes, so the connection can carry the client's next request; past either,
+    shut the socket's read side, which ends the connection. An answer given before the body
+    was read (a 401, a 413 on its declared length) otherwise left the server to read the
+    rest itself before the next request, in a worker thread and with no deadline: a dozen
+    clients dripping a byte a second held every thread of a gunicorn. A body read whole
+    costs one read that finds nothing."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    sock = _socket_of(environ)
+    deadline = time.monotonic() + timeout
+    dropped = 0
+    with WATCHDOG.watch(sock, deadline) as watch:
+        while True:
+            if dropped > DRAIN_LIMIT or time.monotonic() >= deadline:
+                watch.fire()
+                return
+            try:
+                data = stream.read(SLICE)
+            except (OSError, ValueError):
+                return  # the client left, or the watchdog shut the read side
+            if not data:
+                return
+            dropped += len(data)
+
+
 def _content_length(environ: dict[str, Any]) -> int | None:
     """The declared length, or None for a chunked body or none declared."""
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():

@@ -345,3 +345,85 @@ def test_after_sighup_every_line_is_still_logged(tmp_path):
     assert "GET /v1/schema/article.json 200" in after
     assert "Booting worker" in after
     assert "Shutting down: Master" in after
+
+
+def _early_refusal(port: int, request: bytes, drip: threading.Event) -> list[bytes]:
+    """Send a request the app refuses before reading its body, then drip the body a byte
+    at a time until `drip` is cleared or the server ends the connection."""
+    said: list[bytes] = []
+
+    def run() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(request)
+            said.append(connection.recv(200).split(b"\r\n")[0])
+            while drip.is_set():
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    said.append(b"ended")
+                    return
+                time.sleep(0.5)
+
+    threading.Thread(target=run, daemon=True).start()
+    return said
+
+
+def test_clients_dripping_a_refused_body_cannot_hold_gunicorn_s_threads(tmp_path):
+    """A refusal given before the body was read (413 on its declared length, 401 before a
+    PUT's body) left gunicorn to read the rest before the next request, in a worker thread
+    with no deadline: clients dripping a byte now and then held every thread, and the
+    server answered nothing else. The rest is read within BODY_TIMEOUT now, or the
+    connection ends; a body sent whole is read and the connection serves on."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_environment(tmp_path, port, BROADSHEET_BODY_TIMEOUT="2")
+    migrate(env)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, log)
+    drip = threading.Event()
+    drip.set()
+    try:
+        wait_until_serving(server, base, log)
+        too_large = (
+            b"POST /v1/render/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n{"
+        )
+        no_token = (
+            b"PUT /v1/articles/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n{"
+        )
+        # As many as gunicorn has threads (2 workers, 2 threads each): each holds one for
+        # at most the body deadline now; before, for as long as it dripped.
+        clients = [_early_refusal(port, too_large if n % 2 else no_token, drip) for n in range(4)]
+        time.sleep(1)
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 8  # the body deadline, 2 s, and some slack
+        deadline = time.monotonic() + 10
+        while not all(b"ended" in said for said in clients) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sorted({said[0] for said in clients}) == [
+            b"HTTP/1.1 401 UNAUTHORIZED",
+            b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE",
+        ]
+        assert all(b"ended" in said for said in clients), clients
+
+        # A refused body sent whole is read, and the connection carries the next request.
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            body = b"{" + b" " * 998 + b"}"
+            connection.sendall(
+                b"PUT /v1/articles/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            first = connection.recv(4096)
+            assert first.startswith(b"HTTP/1.1 401")
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(4096):
+                answer += chunk
+            assert b"HTTP/1.1 200 OK" in answer
+    finally:
+        drip.clear()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
