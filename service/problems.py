@@ -158,5 +158,8 @@ def problem_response(body: dict, headers: dict[str, str] | None = None) -> Respo
         response = Response(page, status=status, mimetype="text/html")
     else:
         response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    # An error holds for this moment: a shared cache keeps none (a 404 is cacheable by
+    # default, and an article stored a minute later stayed missing behind one).
+    response.headers["Cache-Control"] = "no-store"
     response.headers.update(headers or {})
     return response

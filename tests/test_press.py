@@ -330,6 +330,31 @@ def test_the_pdf_answers_range_requests(api):
     assert part.headers["Accept-Ranges"] == "bytes"
 
 
+def test_a_head_with_a_range_learns_the_whole_length(api):
+    """Range is for GET alone (RFC 9110 §14.2): HEAD answered 206 with the part's length
+    (or 416), so a client asking the size by HEAD learned the size of its range."""
+    assert api.put(minimal()).status_code == 201
+    length = len(api.get("/articles/minimal.pdf").data)
+    for asked in ("bytes=0-9", f"bytes={length + 10}-"):
+        head = api.client.head("/articles/minimal.pdf", headers={"Range": asked})
+        assert head.status_code == 200, asked
+        assert head.headers["Content-Length"] == str(length)
+        assert "Content-Range" not in head.headers
+
+
+def test_answers_carry_no_date_of_their_own_and_errors_are_not_stored(api):
+    """werkzeug's make_conditional added a Date beside the server's own (the development
+    server sent two); a 404 had no Cache-Control, and a shared cache may keep a 404."""
+    assert api.put(minimal()).status_code == 201
+    for path in ("/articles/minimal", "/articles/minimal.pdf", "/feed.atom"):
+        assert "Date" not in api.client.get(path).headers, path
+    for accept in ("application/json", "text/html"):
+        missing = api.client.get("/articles/nowhere", headers={"Accept": accept})
+        assert missing.status_code == 404
+        assert missing.headers["Cache-Control"] == "no-store", accept
+    assert api.client.get("/v1/articles/nowhere").headers["Cache-Control"] == "no-store"
+
+
 def test_a_range_of_another_unit_or_several_ranges_get_the_whole_pdf(api):
     assert api.put(minimal()).status_code == 201
     whole = api.get("/articles/minimal.pdf").data

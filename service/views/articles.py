@@ -50,7 +50,7 @@ def not_found(article_id: str) -> Response:
         .env.get_template("articles/not_found.html")
         .render(site_context("Skip to the message"), list_url=url_for("articles.index"))
     )
-    return Response(page, status=404, mimetype="text/html")
+    return Response(page, status=404, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/<article_id>")

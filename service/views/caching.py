@@ -72,7 +72,13 @@ def conditional(
         response.headers.pop("Content-Length", None)
         return response
     environ = {key: value for key, value in request.environ.items() if key not in _PRECONDITIONS}
-    if not ranges or not _one_byte_range() or not _if_range_holds(etag, modified):
+    # Range is for GET alone (RFC 9110 §14.2): a HEAD with one learns the whole length.
+    if (
+        not ranges
+        or request.method != "GET"
+        or not _one_byte_range()
+        or not _if_range_holds(etag, modified)
+    ):
         environ.pop("HTTP_RANGE", None)
     if ranges:
         length = response.calculate_content_length()
@@ -85,6 +91,8 @@ def conditional(
         response.make_conditional(environ, accept_ranges=True, complete_length=length)
     else:
         response.make_conditional(environ)
+    # werkzeug adds a Date, and every server writes its own: the development server sent two.
+    del response.headers["Date"]
     return response
 
 
