@@ -127,11 +127,17 @@ class Settings(BaseModel):
     )
     publisher_name: str = setting("Broadsheet", "one line of text, used when an article has none")
     publisher_address: str = setting(
-        "", "one line of text: the postal address in every mail footer", shown="empty"
+        "",
+        "one line of text: the postal address in every mail footer (none while it is empty: "
+        "the law where most readers live (CAN-SPAM) and most mail providers want one in list "
+        "mail, so `digest send` and the scheduler warn of it)",
+        shown="empty",
     )
     image_hosts: frozenset[str] = setting(
         frozenset(),
-        "host names separated by commas, such as images.example.org,cdn.example.net",
+        "host names separated by commas, such as images.example.org,cdn.example.net (an "
+        "international name in its xn-- form: it matches images of bücher.example however "
+        "their links write it)",
         shown="unset: PDFs load data: images only",
     )
     max_body_bytes: int = setting(
