@@ -20,7 +20,7 @@ from flask import Flask, Response, g, request
 
 from .logs import NO_REQUEST, printable, request_id
 from .metrics import count_request
-from .request_body import drain_rest, has_body
+from .request_body import drain_rest, left_unread
 from .runtime import current_runtime
 
 HEADER = "X-Request-Id"
@@ -53,15 +53,24 @@ def _begin() -> None:
     g.request_id_token = request_id.set(g.request_id)
 
 
+def _drop_what_was_left_unread(response: Response) -> None:
+    """After the answer, the body no one read is read and dropped, within bounds
+    (request_body.drain_rest). A form werkzeug parsed was read through request.stream."""
+    environ = request.environ
+    left = left_unread(environ)
+    parsed = request.__dict__.get("stream")  # werkzeug's cached stream, if a form was read
+    if left == 0 or (parsed is not None and getattr(parsed, "is_exhausted", False)):
+        return
+    timeout = current_runtime().settings.body_timeout
+    stream = parsed if parsed is not None else environ["wsgi.input"]
+    response.call_on_close(partial(drain_rest, environ, stream, left, timeout=timeout))
+
+
 def _finish(response: Response) -> Response:
     if "request_id" not in g:  # a hook registered before ours refused the request
         _begin()
     response.headers[HEADER] = g.request_id
-    if has_body(request.environ):  # what the view left unread is dropped, within bounds
-        drain = partial(
-            drain_rest, request.environ, timeout=current_runtime().settings.body_timeout
-        )
-        response.call_on_close(drain)
+    _drop_what_was_left_unread(response)
     rule = request.url_rule.rule if request.url_rule is not None else None
     count_request(request.method, rule, response.status_code)
     duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)

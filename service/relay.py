@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, Table, func, select, true, update
 
+from .addresses import BadAddress
 from .mail.transport import Envelope, Outcome, Transport
 from .messages import DkimSigner
 from .storage import claims
@@ -89,11 +90,18 @@ class OutboxRelay:
                 # one id apart, as a database rebuilt from nothing numbers them again
                 # (RFC 5322 §3.6.4: globally unique).
                 queued = _microseconds(row.created_at)
-                composed = self.subscriptions.compose(
-                    row.purpose,
-                    row.subscriber_id,
-                    f"<outbox.{row.id}.{queued}.{tag}@{self.domain}>",
-                )
+                try:
+                    composed = self.subscriptions.compose(
+                        row.purpose,
+                        row.subscriber_id,
+                        f"<outbox.{row.id}.{queued}.{tag}@{self.domain}>",
+                    )
+                except BadAddress as refused:  # taken under an older rule, refused now
+                    # Failed for good, not raised: it headed every batch, and the mail
+                    # queued behind it stayed claimed and unsent.
+                    self._record(row.id, token, "failed", str(refused))
+                    logger.warning("Mail %d cannot be addressed: %s", row.id, refused)
+                    continue
                 if composed is None:
                     self._record(row.id, token, "skipped", "no longer applies")
                     continue

@@ -50,47 +50,62 @@ def read_body(environ: dict[str, Any], *, limit: int, timeout: float) -> bytes:
                 break
             parts.append(data)
             received += len(data)
+            environ[RECEIVED] = received
         if watch.fired and received < wanted and length is not None:
             raise _too_slow(timeout)
     if received > limit:
         raise _too_large(limit)
     if length is not None and received < length:
         raise UnreadableBody(f"The body ended after {received} of {length} bytes.")
+    environ[WHOLE] = True
     return b"".join(parts)
 
 
 # What is read and dropped of a body left unread by an answer given before it (a refusal);
 # past it, or past the body deadline, the connection ends instead.
 DRAIN_LIMIT = 1 << 20
+RECEIVED = "broadsheet.body_received"  # bytes read_body took, in the WSGI environ
+WHOLE = "broadsheet.body_whole"  # read_body took the body to its end
 
 
-def has_body(environ: dict[str, Any]) -> bool:
-    """Whether the request declares a body: a length above 0, or chunks."""
+def left_unread(environ: dict[str, Any]) -> int | None:
+    """What of the declared body no one read: 0 for none (no body, read whole, or a
+    connection the server closes after this answer, reading nothing more); a number of
+    bytes for a declared length; None for chunks, which end when they end."""
+    if environ.get(WHOLE):
+        return 0
+    connection = environ.get("HTTP_CONNECTION", "").lower()
+    if "close" in connection or (
+        environ.get("SERVER_PROTOCOL") == "HTTP/1.0" and "keep-alive" not in connection
+    ):
+        return 0
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None
     declared = environ.get("CONTENT_LENGTH", "").strip()
-    return declared not in ("", "0") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "")
+    if not (declared.isascii() and declared.isdigit()):
+        return 0
+    return max(0, int(declared) - environ.get(RECEIVED, 0))
 
 
-def drain_rest(environ: dict[str, Any], *, timeout: float) -> None:
-    """After the answer: read and drop what is left of the body, within `timeout` and
-    DRAIN_LIMIT bytes, so the connection can carry the client's next request; past either,
-    shut the socket's read side, which ends the connection. An answer given before the body
-    was read (a 401, a 413 on its declared length) otherwise left the server to read the
-    rest itself before the next request, in a worker thread and with no deadline: a dozen
-    clients dripping a byte a second held every thread of a gunicorn. A body read whole
-    costs one read that finds nothing."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return
+def drain_rest(environ: dict[str, Any], stream: Any, left: int | None, *, timeout: float) -> None:
+    """After the answer: read and drop the `left` bytes of the body no one read (None: to
+    its last chunk), within `timeout` and DRAIN_LIMIT bytes, so the connection can carry the
+    client's next request; past either, shut the socket's read side, which ends the
+    connection. An answer given before the body was read (a 401, a 413 on its declared
+    length) otherwise left the server to read the rest itself before the next request, in a
+    worker thread and with no deadline: a dozen clients dripping a byte a second held every
+    thread of a gunicorn."""
     sock = _socket_of(environ)
     deadline = time.monotonic() + timeout
     dropped = 0
     with WATCHDOG.watch(sock, deadline) as watch:
-        while True:
+        while left is None or dropped < left:
             if dropped > DRAIN_LIMIT or time.monotonic() >= deadline:
                 watch.fire()
                 return
+            wanted = SLICE if left is None else min(SLICE, left - dropped)
             try:
-                data = stream.read(SLICE)
+                data = stream.read(wanted)
             except (OSError, ValueError):
                 return  # the client left, or the watchdog shut the read side
             if not data:

@@ -124,7 +124,7 @@ def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
     env = _environment(
         ENV="development",
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        BODY_TIMEOUT="1",
+        BODY_TIMEOUT="3",
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port)],
@@ -148,6 +148,21 @@ def test_broadsheet_serve_drops_a_silent_connection(tmp_path):
             started = time.monotonic()
             assert sock.recv(1024) == b""
             assert time.monotonic() - started < 5
+        # A body read whole leaves nothing to drop: the answer and the close come at once
+        # (the development server's input has no end of its own, and a drain of it held
+        # every POST's connection for the body timeout).
+        body = EXAMPLES.joinpath("bike-lanes.json").read_bytes()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /v1/render/text HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            started = time.monotonic()
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert time.monotonic() - started < 2  # BODY_TIMEOUT is 3 s
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -699,4 +714,18 @@ def test_output_into_a_pipe_a_link_or_dev_stdout_goes_where_it_points(tmp_path):
         if dev_stdout.exists() and not dev_stdout.is_symlink():  # put the machine right
             dev_stdout.unlink()
             dev_stdout.symlink_to("/proc/self/fd/1")
+    # Standard output a shell opened on a file (`>> log`): written through its descriptor,
+    # after what the file held, not over it by a new file of the same name.
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"kept from before\n")
+    script = (
+        f"{sys.executable} -m service render {BIKE_LANES} --to text -o /dev/stdout >> {log}; "
+        f"echo END >> {log}"
+    )
+    env = _environment(ENV="development")
+    appended = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, timeout=120
+    )
+    assert appended.returncode == 0
+    assert log.read_bytes() == b"kept from before\n" + read[0] + b"END\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -347,8 +347,10 @@ def test_after_sighup_every_line_is_still_logged(tmp_path):
     assert "Shutting down: Master" in after
 
 
-def _early_refusal(port: int, request: bytes, drip: threading.Event) -> list[bytes]:
-    """Send a request the app refuses before reading its body, then drip the body a byte
+def _early_refusal(
+    port: int, request: bytes, drip: threading.Event, piece: bytes = b"x"
+) -> list[bytes]:
+    """Send a request the app refuses before reading its body, then drip the body a piece
     at a time until `drip` is cleared or the server ends the connection."""
     said: list[bytes] = []
 
@@ -358,7 +360,7 @@ def _early_refusal(port: int, request: bytes, drip: threading.Event) -> list[byt
             said.append(connection.recv(200).split(b"\r\n")[0])
             while drip.is_set():
                 try:
-                    connection.sendall(b"x")
+                    connection.sendall(piece)
                 except OSError:
                     said.append(b"ended")
                     return
@@ -394,7 +396,12 @@ def test_clients_dripping_a_refused_body_cannot_hold_gunicorn_s_threads(tmp_path
         )
         # As many as gunicorn has threads (2 workers, 2 threads each): each holds one for
         # at most the body deadline now; before, for as long as it dripped.
-        clients = [_early_refusal(port, too_large if n % 2 else no_token, drip) for n in range(4)]
+        chunks = (  # a coding's name in any case (RFC 9112 §7): "Chunked" was not drained
+            b"PUT /v1/articles/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: Chunked\r\n\r\n1\r\n{\r\n"
+        )
+        clients = [_early_refusal(port, too_large if n % 2 else no_token, drip) for n in range(3)]
+        clients.append(_early_refusal(port, chunks, drip, piece=b"1\r\nx\r\n"))
         time.sleep(1)
         started = time.monotonic()
         with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:

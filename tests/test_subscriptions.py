@@ -968,3 +968,26 @@ def test_outbox_message_ids_differ_after_the_database_is_rebuilt(make_app, tmp_p
     assert seen[0].startswith("<outbox.1.")
     assert seen[1].startswith("<outbox.1.")
     assert seen[0] != seen[1]
+
+
+def test_a_stored_address_refused_by_a_later_rule_fails_alone(app, client):
+    """An '=?' address, taken before it was refused, made compose raise: the row headed
+    every batch, never failed, and every confirmation behind it stayed claimed and unsent."""
+    from sqlalchemy import update
+
+    for name in ("first", "second", "third"):
+        assert client.post("/subscribe", json={"email": f"{name}@example.org"}).status_code == 202
+    with app.extensions["broadsheet"].engine.begin() as connection:
+        connection.execute(
+            update(Subscriber)
+            .where(Subscriber.email == "first@example.org")
+            .values(email="a=?b@example.org")
+        )
+    runtime = app.extensions["broadsheet"]
+    runtime.relay.deliver_all_due()
+    assert sorted(e.recipients for e in runtime.memory.sent) == [
+        ("second@example.org",),
+        ("third@example.org",),
+    ]
+    assert [m.status for m in outbox(app)] == ["failed", "sent", "sent"]
+    assert "'=?'" in outbox(app)[0].reply
