@@ -79,12 +79,13 @@ def left_unread(environ: dict[str, Any]) -> int | None:
         environ.get("SERVER_PROTOCOL") == "HTTP/1.0" and "keep-alive" not in connection
     ):
         return 0
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+    if _chunked(environ):
         return None
-    declared = environ.get("CONTENT_LENGTH", "").strip()
-    if not (declared.isascii() and declared.isdigit()):
-        return 0
-    return max(0, int(declared) - environ.get(RECEIVED, 0))
+    try:
+        length = _content_length(environ)
+    except UnreadableBody:
+        return 0  # refused for it, before any of the body was read: nothing to go on
+    return max(0, (length or 0) - environ.get(RECEIVED, 0))
 
 
 def drain_rest(environ: dict[str, Any], stream: Any, left: int | None, *, timeout: float) -> None:
@@ -115,7 +116,7 @@ def drain_rest(environ: dict[str, Any], stream: Any, left: int | None, *, timeou
 
 def _content_length(environ: dict[str, Any]) -> int | None:
     """The declared length, or None for a chunked body or none declared."""
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+    if _chunked(environ):
         return None
     declared = environ.get("CONTENT_LENGTH", "").strip()
     if not declared:
@@ -123,6 +124,11 @@ def _content_length(environ: dict[str, Any]) -> int | None:
     if not (declared.isascii() and declared.isdigit()):
         raise UnreadableBody(f"The Content-Length {declared[:40]!r} is not a number of bytes.")
     return int(declared)
+
+
+def _chunked(environ: dict[str, Any]) -> bool:
+    """Whether the body comes in chunks (a coding's name is in any case, RFC 9112 §7)."""
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

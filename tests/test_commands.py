@@ -579,33 +579,13 @@ def test_a_pdf_that_cannot_be_written_whole_leaves_the_old_file_as_it_was(tmp_pa
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
 
-    again = _broadsheet(
-        "render",
-        BIKE_LANES,
-        "--paper",
-        "letter",
-        "--to",
-        "pdf",
-        "-o",
-        str(target),
-        tmp_path=tmp_path,
-        preexec_fn=small_files,
-    )
+    on_letter = ("render", BIKE_LANES, "--paper", "letter", "--to", "pdf", "-o", str(target))
+    again = _broadsheet(*on_letter, tmp_path=tmp_path, preexec_fn=small_files)
     assert again.returncode == 1
     assert again.stderr.decode().strip().splitlines()[-1] == f"Error: {target}: File too large"
     assert target.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    done = _broadsheet(
-        "render",
-        BIKE_LANES,
-        "--paper",
-        "letter",
-        "--to",
-        "pdf",
-        "-o",
-        str(target),
-        tmp_path=tmp_path,
-    )
+    done = _broadsheet(*on_letter, tmp_path=tmp_path)
     assert done.returncode == 0
     assert target.read_bytes() != good
     assert target.stat().st_mode & 0o777 == 0o640  # the mode of the file it replaced

@@ -102,9 +102,10 @@ def behind_this_code(connection: Connection) -> SchemaState | None:
     with _quiet_alembic():
         current = tuple(MigrationContext.configure(connection).get_current_heads())
     heads, known = _this_code()
-    if current and (set(current) == set(heads) or set(current) - known):
+    state = SchemaState(current, heads)
+    if current and (state.is_current or set(current) - known):  # up to date, or newer
         return None
-    return SchemaState(current, heads)
+    return state
 
 
 @functools.cache
