@@ -122,17 +122,17 @@ if (_folder := _metrics_dir()) is not None:
 
 
 def on_starting(server) -> None:
-    """Start the metrics afresh: files left by the processes of an earlier run would count."""
+    """Start the metrics afresh: files left by the processes of an earlier run would count.
+    Only prometheus_client's own files go (the folder may have been given carelessly), the
+    master's too: a file named for its pid may be an earlier run's (pids are reused), and
+    what the master wrote while loading the app is zeros (a forked worker writes its own)."""
     directory = _metrics_dir()
     if directory is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
-    # Only prometheus_client's own files (the folder may have been given carelessly), and
-    # not those this master has just written.
-    own = f"_{os.getpid()}.db"
-    for stale in directory.glob("*.db"):
-        if not stale.name.endswith(own):
-            stale.unlink()
+    from service.metrics import clear_multiprocess_dir
+
+    clear_multiprocess_dir()
 
 
 def on_reload(server) -> None:

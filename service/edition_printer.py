@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import copy_context
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -197,9 +198,14 @@ class EditionJob:
             EditionMerge(press=edition.for_press, identifier=self.etag) as merge,
             ThreadPoolExecutor(workers, thread_name_prefix="edition") as pool,
         ):
-            carrier = pool.submit(_folio_carrier, printer, edition.paper, edition.layout)
+            # Each task runs in a copy of this thread's context: its log lines carry the
+            # request's id, as the lines of the request's own thread do.
+            carrier = pool.submit(
+                copy_context().run, _folio_carrier, printer, edition.paper, edition.layout
+            )
             futures = [
-                pool.submit(self._print_part, printer, part, Path(folder)) for part in self.parts
+                pool.submit(copy_context().run, self._print_part, printer, part, Path(folder))
+                for part in self.parts
             ]
             counts = self._merge_as_printed(futures, merge, Path(folder), progress, time_limit)
             entries = contents(edition, counts)

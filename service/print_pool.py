@@ -65,8 +65,74 @@ def heap_trimmer() -> Callable[[], object] | None:
         return None  # not glibc: nothing to trim
 
 
+# The most log records one job (or the start) sends back; the rest are counted in one line.
+RECORDS_PER_JOB = 50
+
+
+class _Kept(logging.Handler):
+    """A printer's log records, kept to go back with its answer: a spawned process has no
+    logging of its own (its lines would reach stderr bare, outside the JSON format, without
+    the request's id), so the parent logs them, on the thread whose job it was."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[dict[str, Any]] = []
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "weasyprint" and "FetchRefused:" in record.getMessage():
+            return  # an image left out: the fetcher has said so, as a warning, not an error
+        if len(self.records) >= RECORDS_PER_JOB:
+            self.dropped += 1
+            return
+        self.records.append(
+            {
+                "name": record.name,
+                "levelno": record.levelno,
+                "levelname": record.levelname,
+                "msg": record.getMessage(),
+                "created": record.created,
+                "exc_text": self._traceback(record),
+            }
+        )
+
+    @staticmethod
+    def _traceback(record: logging.LogRecord) -> str | None:
+        return logging.Formatter().formatException(record.exc_info) if record.exc_info else None
+
+    def take(self) -> list[dict[str, Any]]:
+        records, self.records = self.records, []
+        if self.dropped:
+            records.append(
+                {
+                    "name": __name__,
+                    "levelno": logging.WARNING,
+                    "levelname": "WARNING",
+                    "msg": f"and {self.dropped} more lines from the printer, not logged",
+                }
+            )
+            self.dropped = 0
+        return records
+
+
+def log_from_printer(records: list[dict[str, Any]]) -> None:
+    """Log what a printer process logged, as if this thread had (its request id and all)."""
+    for fields in records:
+        logging.getLogger(fields["name"]).handle(logging.makeLogRecord(fields))
+
+
+def _keep_logs() -> _Kept:
+    kept = _Kept()
+    root = logging.getLogger()
+    root.handlers[:] = [kept]
+    root.setLevel(logging.INFO)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # every layout step
+    return kept
+
+
 def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int) -> None:
     """Worker process: build the printer once, then print whatever arrives."""
+    kept = _keep_logs()
     from PIL import Image
 
     from .images import MAX_IMAGE_PIXELS
@@ -83,7 +149,7 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
     printer.print(WARM_UP_HTML)
     trim = heap_trimmer()
     settled = resident_bytes()
-    connection.send(("ready", None, settled))
+    connection.send(("ready", None, settled, kept.take()))
     while True:
         try:
             html, paper, labels, layout = connection.recv()
@@ -102,7 +168,7 @@ def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int)
             gc.collect()
             if trim is not None:
                 trim()
-        connection.send((*reply, resident_bytes()))
+        connection.send((*reply, resident_bytes(), kept.take()))
 
 
 class WorkerDied(Exception):
@@ -130,7 +196,8 @@ class _Worker:
             return True
         try:
             if self.connection.poll(timeout):
-                status, _, self.rss = self.connection.recv()
+                status, _, self.rss, records = self.connection.recv()
+                log_from_printer(records)
                 self.ready = status == "ready"
         except (EOFError, OSError):
             raise WorkerDied() from None
@@ -284,10 +351,11 @@ class IsolatedPrinter:
                 raise PrintTimedOut(
                     f"The article took longer than {self.time_limit:g} s to lay out."
                 )
-            status, payload, worker.rss = worker.connection.recv()
+            status, payload, worker.rss, records = worker.connection.recv()
         except (EOFError, OSError):
             self._replace(worker)
             raise WorkerDied() from None
+        log_from_printer(records)
         self._give_back(worker)
         if status == "ok":
             return payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from datetime import date
 
@@ -13,6 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from service.logs import configure_logging
+
+from . import hostile
 from .corpus import minimal
 
 
@@ -378,3 +382,29 @@ def test_an_article_over_a_limit_is_pointed_at_in_the_request(database_url):
     finally:
         app.extensions["broadsheet"].press.close()
         app.extensions["broadsheet"].engine.dispose()
+
+
+def test_the_lines_of_an_editions_prints_carry_its_request_id(api):
+    """Its articles print on threads of a pool, which start with no request id: their lines
+    (here a printer's, for an image left out) said "-"."""
+    broken = minimal(id="broken-image", headline="A picture that cannot be shown")
+    undecodable = hostile.png_header(100, 100)  # a header and no pixels
+    broken["body"].append({"type": "image", "src": undecodable, "alt": "A picture"})
+    _store(api, MORNING, broken)
+    stream = io.StringIO()
+    handler = configure_logging(stream=stream, log_format="json")
+    try:
+        response = api.client.post(
+            "/v1/editions",
+            json={"article_ids": ["morning", "broken-image"]},
+            headers={"X-Request-Id": "edition-logs-1"},
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    finally:
+        logging.getLogger().removeHandler(handler)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    left_out = [r for r in records if r["message"].startswith("Not loading data:image/png")]
+    assert left_out
+    assert {r["request_id"] for r in left_out} == {"edition-logs-1"}
+    printed = [r for r in records if r["logger"] == "service.edition_printer"]
+    assert [r["request_id"] for r in printed] == ["edition-logs-1"]

@@ -96,14 +96,11 @@ def test_on_starting_empties_the_metrics_folder_of_metrics_files_only(environ, t
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"old")
     (folder / "notes.txt").write_text("not ours")
-    # What the master wrote while loading the app (preload), just before on_starting.
-    (folder / f"gauge_livesum_{os.getpid()}.db").write_bytes(b"the master's own")
+    # An earlier run's worker whose pid is now the master's: its counts are not this run's.
+    (folder / f"counter_{os.getpid()}.db").write_bytes(b"an earlier run's")
     environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
     load_config()["on_starting"](None)
-    assert sorted(p.name for p in folder.iterdir()) == [
-        f"gauge_livesum_{os.getpid()}.db",
-        "notes.txt",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
     fresh = tmp_path / "fresh" / "metrics"
     environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(fresh))

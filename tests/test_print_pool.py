@@ -3,6 +3,9 @@ worker is never handed a job; workers are retired after their jobs or memory; me
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import signal
 
@@ -11,7 +14,9 @@ import pytest
 
 from service import create_app
 from service.errors import PrintTimedOut
+from service.logs import configure_logging
 from service.pdf_renderer import PrintJob
+from service.print_pool import RECORDS_PER_JOB, _Kept
 from service.validation import validate_article
 
 from . import hostile
@@ -127,3 +132,41 @@ def test_a_retired_printer_leaves_no_live_gauge_in_the_metrics_directory(tmp_pat
     printer.close()
     left = sorted(path.name for path in shared.glob("gauge_live*.db"))
     assert not [name for name in left if int(name.rsplit("_", 1)[1][:-3]) in seen], left
+
+
+def test_a_printers_log_lines_are_the_requests_in_the_servers_format():
+    """A printer process is spawned with no logging of its own: its lines reached stderr
+    bare (no JSON, no time, no request id). They go back with its answer and are logged by
+    the thread whose job it was."""
+    stream = io.StringIO()
+    handler = configure_logging(stream=stream, log_format="json")
+    try:
+        client, _ = make_client()
+        article = minimal(id="broken-image")
+        undecodable = hostile.png_header(100, 100)  # a header and no pixels
+        article["body"].append({"type": "image", "src": undecodable, "alt": "A picture"})
+        response = client.post(
+            "/v1/render/pdf", json=article, headers={"X-Request-Id": "printer-logs-1"}
+        )
+        assert response.status_code == 200
+    finally:
+        logging.getLogger().removeHandler(handler)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]  # all JSON
+    from_printer = [r for r in records if r["logger"] == "service.url_fetcher"]
+    assert len(from_printer) == 1
+    assert from_printer[0]["message"].startswith("Not loading data:image/png")
+    assert from_printer[0]["level"] == "WARNING"
+    assert from_printer[0]["request_id"] == "printer-logs-1"
+    # WeasyPrint's own ERROR for the same image says nothing more.
+    assert not [r for r in records if r["logger"] == "weasyprint"]
+
+
+def test_a_printer_sends_back_a_bounded_number_of_lines():
+    kept = _Kept()
+    logger = logging.getLogger("tests.printer")
+    for n in range(RECORDS_PER_JOB + 7):
+        kept.handle(logger.makeRecord(logger.name, logging.WARNING, "", 0, "line %d", (n,), None))
+    records = kept.take()
+    assert len(records) == RECORDS_PER_JOB + 1
+    assert records[-1]["msg"] == "and 7 more lines from the printer, not logged"
+    assert kept.take() == []
