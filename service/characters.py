@@ -96,6 +96,13 @@ def forbidden_character(value: str) -> str | None:
     return f"contains the character U+{ord(match.group()):04X}, which is not allowed"
 
 
+def fit_for_a_page(value: str) -> str:
+    """`value` with each character no HTML document may hold (controls, noncharacters, lone
+    surrogates) replaced by U+FFFD, as a browser does with NUL: for showing input again
+    beside the error that names the character."""
+    return _FORBIDDEN.sub("\ufffd", value)
+
+
 def line_break_problem(value: str) -> str | None:
     """Describe the first character a single-line field may not carry, or None."""
     match = _NOT_IN_ONE_LINE.search(value)

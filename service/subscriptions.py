@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection, Engine
 
 from .addresses import LOCAL_HOSTS, BadAddress, Mailbox, checked_address
-from .characters import character_problem
+from .characters import character_problem, is_blank
 from .email_renderer import Inliner
 from .errors import BroadsheetError, FieldError, NotFound
 from .labels import labels_for
@@ -67,11 +67,12 @@ def _usable_address(email: str) -> str:
 
 
 def _shown_name(name: str) -> str | None:
-    """The name with its runs of white space made one space, or None when nothing is left."""
+    """The name with its runs of white space made one space, or None when nothing is left
+    that shows (a zero-width space or a Hangul filler alone is no name)."""
     name = " ".join(name.split())
     if name and (problem := character_problem(name, line_breaks=False)):
         raise PydanticCustomError("character", f"The name {problem}")
-    return name or None
+    return None if is_blank(name) else name
 
 
 Address = Annotated[

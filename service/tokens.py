@@ -13,13 +13,14 @@ they carried the second name the id alone and are still honoured.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, want_bytes
+from itsdangerous.encoding import base64_decode, base64_encode, want_bytes
 
 from .errors import NotFound
 
@@ -84,6 +85,8 @@ class TokenSigner:
         """The values the token was signed with (`arity` of them, or one of the counts it
         lists), or NotFound."""
         max_age = self.confirm_max_age if purpose is Purpose.CONFIRM else None
+        if not _as_signed(token):
+            raise NotFound(INVALID)
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age)
         except BadData:
@@ -95,6 +98,25 @@ class TokenSigner:
         ):
             raise NotFound(INVALID)
         return tuple(value)
+
+
+# What sign() makes: URL-safe base64 pieces joined by dots (a compressed payload, which ours
+# never are, would start with one).
+_SIGNED_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){2}")
+
+
+def _as_signed(token: str) -> bool:
+    """Whether `token` is written exactly as sign() writes one. itsdangerous decodes base64
+    leniently: characters outside the alphabet, and the unused low bits of the signature's
+    last character, are ignored, and the HMAC covers only what precedes the signature, so a
+    link with characters added or changed there was still taken, and reflected."""
+    if not _SIGNED_SHAPE.fullmatch(token):
+        return False
+    signature = token.rpartition(".")[2]
+    try:
+        return base64_encode(base64_decode(signature)).decode() == signature
+    except BadData:
+        return False
 
 
 def _second(moment: datetime) -> int:

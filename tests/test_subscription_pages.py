@@ -66,6 +66,17 @@ def pages(tmp_path_factory) -> dict[str, str]:
         ),
         422,
     )
+    # Characters no page may hold, shown again as U+FFFD beside the error naming them.
+    keep(
+        "form-with-forbidden-characters",
+        client.post(
+            "/subscribe",
+            data={"email": "a\x00b@example.org", "name": "x\x01y\ufdd0", "csrf_token": csrf},
+            content_type=form,
+        ),
+        422,
+    )
+    assert 'value="x\ufffdy\ufffd"' in found["form-with-forbidden-characters"][1]
     keep(
         "form-expired",
         client.post("/subscribe", data={"email": "a@example.org"}, content_type=form),

@@ -6,6 +6,7 @@ import email
 import gc
 import re
 import statistics
+import string
 import time
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -266,6 +267,10 @@ def test_a_sign_up_is_refused_field_by_field_in_words(body, errors):
         ({"email": "a@example.org", "name": "   "}, ("a@example.org", None)),
         ({"email": "a@example.org", "name": " Ann \n Reader\t"}, ("a@example.org", "Ann Reader")),
         ({"email": "a@example.org", "name": "x" * 200}, ("a@example.org", "x" * 200)),
+        # Nothing that shows is no name: "addressed to ." on the page, and in To: headers.
+        ({"email": "a@example.org", "name": "\u200b"}, ("a@example.org", None)),
+        ({"email": "a@example.org", "name": " \u3164 \u00ad "}, ("a@example.org", None)),
+        ({"email": "a@example.org", "name": "\u2800"}, ("a@example.org", None)),
     ],
 )
 def test_a_sign_up_is_taken_with_its_address_checked_and_its_name_on_one_line(body, taken):
@@ -503,6 +508,40 @@ def test_forged_altered_or_wrong_purpose_tokens_are_404(app, client, route, whic
     }[which]
     assert client.get(route + token).status_code == 404
     assert client.post(route + token).status_code == 404
+    assert rows(app)["t@example.org"].status == "pending"
+
+
+def _low_bits_changed(token: str) -> str:
+    """The signature's last character with an unused low bit flipped: the same bytes."""
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    last = token[-1]
+    return token[:-1] + alphabet[alphabet.index(last) ^ 1]
+
+
+@pytest.mark.parametrize("route", ["/subscribe/confirm/", "/unsubscribe/"])
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda token: token + "~~~~",
+        lambda token: token + "!!!!",
+        lambda token: token + "%00%00%00%00",
+        lambda token: token + "%3F%3F%3F%3F",
+        lambda token: token[:-4] + "~" + token[-4:-2] + "~" + token[-2:] + "~~",
+        lambda token: token[:-3] + "%C3%A9" + token[-3:],
+        _low_bits_changed,
+    ],
+    ids=["tildes", "bangs", "nul", "question-marks", "inside", "non-ascii", "low-bits"],
+)
+def test_a_link_with_characters_added_to_its_signature_is_404(app, client, route, alter):
+    """itsdangerous reads base64 leniently (characters outside the alphabet and a last
+    character's unused bits are ignored), and the signature is not itself signed: such
+    links confirmed and unsubscribed, and their page carried the added characters."""
+    client.post("/subscribe", json={"email": "t@example.org"})
+    made = tokens(app, rows(app)["t@example.org"].id)
+    token = made["confirm" if "confirm" in route else "unsubscribe"]
+    assert client.get(route + token).status_code == 200  # the link as made works
+    assert client.get(route + alter(token)).status_code == 404
+    assert client.post(route + alter(token)).status_code == 404
     assert rows(app)["t@example.org"].status == "pending"
 
 

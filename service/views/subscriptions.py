@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, json, request, session, url_for
 
 from ..addresses import mailbox_key
+from ..characters import fit_for_a_page
 from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
 from ..rate_limits import host_address
@@ -98,6 +99,9 @@ def _csrf_ok() -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
+_EMPTY_FORM = {"email": "", "name": ""}
+
+
 def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) -> Response:
     return _page(
         "subscriptions/form.html",
@@ -105,7 +109,8 @@ def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) 
         action="/subscribe",
         csrf_token=_csrf_token(),
         errors=errors or {},
-        values={"email": "", "name": "", **(values or {})},
+        # As typed, but for characters a page may not hold (the error names them).
+        values={key: fit_for_a_page(value) for key, value in (values or _EMPTY_FORM).items()},
     )
 
 
@@ -217,7 +222,7 @@ def _one_button(
         template,
         email=row.email,
         name=row.name,
-        action=request.path,
+        action=url_for(request.endpoint or "", **(request.view_args or {})),
         form_url=url_for("subscriptions.form"),
     )
 
