@@ -22,7 +22,6 @@ from tempfile import TemporaryDirectory
 from typing import Protocol
 
 import pikepdf
-import weasyprint
 from jinja2 import Environment
 
 from .article import Article
@@ -39,33 +38,13 @@ from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_
 from .pdf_merge import EditionMerge, PartFile
 from .pdf_renderer import ascii_text, break_long_words
 from .print_budget import EDITION_LIMIT, check_print_budget
-from .printing import Printed
+from .printing import Printed, source_digest
 from .reading import prefix_for
 from .settings import Settings
 from .templating import TEMPLATES_DIR
 from .url_fetcher import LeftOut
 
 logger = logging.getLogger(__name__)
-
-# Anything that changes an edition's bytes for the same articles: the engine, the
-# stylesheets and templates, and the merge (bump MERGE_VERSION when pdf_merge changes).
-MERGE_VERSION = b"edition-merge-v1"
-_ENGINE = hashlib.sha256(
-    weasyprint.__version__.encode()
-    + MERGE_VERSION
-    + b"".join(
-        (TEMPLATES_DIR / name).read_bytes()
-        for name in (
-            "rendering/print.css",
-            "rendering/_article.html",
-            "editions/edition.css",
-            "editions/press.css",
-            "editions/part.html",
-            "editions/front.html",
-            "editions/folio.html",
-        )
-    )
-).hexdigest()
 
 Progress = Callable[[int, int], None]
 
@@ -137,7 +116,7 @@ class EditionJob:
             self.parts.append(part)
         fields = "\0".join(
             (
-                _ENGINE,
+                source_digest(),  # any code, style or engine that shapes the bytes
                 edition.layout,
                 edition.paper,
                 edition.title,
@@ -168,7 +147,7 @@ class EditionJob:
                 f"Article {position} ({article.id}): {refusal.detail}", position=position
             ) from None
         etag = hashlib.sha256(
-            f"{_ENGINE}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
+            f"{source_digest()}\0{self.edition.layout}\0{self.edition.paper}\0".encode()
             + html.encode("utf-8")
         ).hexdigest()
         labels = link_labels(reading, context["labels"])

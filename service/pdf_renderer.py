@@ -11,7 +11,6 @@ from collections import OrderedDict
 from html import unescape
 from typing import Protocol
 
-import weasyprint
 from jinja2 import Environment
 from weasyprint.urls import iri_to_uri
 
@@ -21,10 +20,9 @@ from .errors import RenderRefused
 from .metrics import count_pdf_cache, timed_render
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
-from .printing import PAPER_SIZES, Printed
+from .printing import PAPER_SIZES, Printed, source_digest
 from .reading import ImagePart, Reading
 from .settings import Settings
-from .templating import TEMPLATES_DIR
 from .url_fetcher import url_digest
 
 PAPERS = tuple(PAPER_SIZES)
@@ -32,12 +30,6 @@ PAPERS = tuple(PAPER_SIZES)
 # 8,000. An article with more than that per allowed page is refused before layout, so an
 # oversized article costs a printer process nothing.
 MAX_CHARS_PER_PAGE = 8_000
-# Anything that changes the bytes of a PDF for the same HTML: engine and stylesheet.
-_ENGINE = hashlib.sha256(
-    weasyprint.__version__.encode()
-    + (TEMPLATES_DIR / "rendering" / "print.css").read_bytes()
-    + b"pdf/ua-1;tagging-v1;landscape-tables-v1;column-widths-v1"
-).hexdigest()
 
 
 class PrinterLike(Protocol):
@@ -61,7 +53,8 @@ class PrintJob:
         self.link_labels = link_labels(context["reading"], context["labels"])
         self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
-            f"{_ENGINE}\0{paper}\0".encode() + self.html.encode("utf-8")
+            # With everything that shapes the bytes for the same HTML: engines, code, styles.
+            f"{source_digest()}\0{paper}\0".encode() + self.html.encode("utf-8")
         ).hexdigest()[:32]
 
     def print_with(self, printer: PrinterLike) -> Printed:

@@ -21,15 +21,14 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
 
-import weasyprint
 from jinja2 import Environment
 
 from .errors import NotFound, PrinterUnavailable, PrintTimedOut, RenderRefused
 from .metrics import timed_render
 from .pdf_renderer import PrinterLike, PrintJob
+from .print_pool import unawaited
+from .printing import source_digest
 from .settings import Settings
 from .storage.articles import article_of, get_article
 from .storage.db import Database
@@ -41,12 +40,10 @@ from .storage.pdfs import (
     save_failure,
     save_print,
 )
-from .templating import TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
 PAPER = "a4"
-SERVICE_DIR = Path(__file__).resolve().parent
 _POLL_SECONDS = 0.05
 # A print that may come out better later (past the time limit, perhaps on a busy machine;
 # without an image whose server failed) stands for this long, then the first reader's visit
@@ -57,17 +54,6 @@ _STOP = object()
 _FOR_A_READER, _FOR_A_WRITER, _LAST = 0, 1, 2
 
 
-@cache
-def _source_digest() -> str:
-    """A hash of everything in this checkout that shapes a PDF: code, templates, styles."""
-    digest = hashlib.sha256(weasyprint.__version__.encode())
-    for root in (SERVICE_DIR, TEMPLATES_DIR):
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".html", ".css") and path.is_file():
-                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def layout_fingerprint(settings: Settings, max_pages: int) -> str:
     """Names what printed a PDF; a PDF printed by anything else is reprinted in the background.
 
@@ -76,7 +62,7 @@ def layout_fingerprint(settings: Settings, max_pages: int) -> str:
     rest, such as PDF_WORKERS, share the stored PDFs instead of reprinting them in turn.
     """
     shaping = (settings.base_url, settings.publisher_name, sorted(settings.image_hosts))
-    return hashlib.sha256(f"{_source_digest()}\0{shaping!r}\0{max_pages}".encode()).hexdigest()
+    return hashlib.sha256(f"{source_digest()}\0{shaping!r}\0{max_pages}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +115,7 @@ class Press:
         self._inflight: dict[tuple[str, str], Future[StoredPdf]] = {}
         self._started: set[tuple[str, str]] = set()
         self._hurried: set[tuple[str, str]] = set()  # queued again, ahead, for a reader
+        self._awaited: set[tuple[str, str]] = set()  # a reader waits for it
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -142,6 +129,8 @@ class Press:
         key = (article_id, version)
         order = _FOR_A_READER if reader else _FOR_A_WRITER
         with self._lock:
+            if reader:
+                self._awaited.add(key)
             known = self._inflight.get(key)
             if known is not None:
                 if reader and key not in self._started and key not in self._hurried:
@@ -157,6 +146,7 @@ class Press:
                 self._queue.put_nowait((order, next(self._arrivals), (key, future)))
             except queue.Full:
                 logger.warning("The press queue is full; %s will print when first asked", key)
+                self._awaited.discard(key)
                 return None
             self._inflight[key] = future
             if len(self._threads) < self.workers:
@@ -223,6 +213,7 @@ class Press:
                     self._inflight.pop(key, None)
                     self._started.discard(key)
                     self._hurried.discard(key)
+                    self._awaited.discard(key)
 
     def _print(self, article_id: str, version: str) -> StoredPdf:
         """Print this version if no one else is; otherwise wait for whoever is."""
@@ -257,7 +248,9 @@ class Press:
             if article is None:
                 raise _Superseded()
             job = PrintJob(article, self.env, self.settings, PAPER)
-            with timed_render("pdf"):
+            key = (article_id, version)
+            # Behind every print a reader waits for, until a reader waits for this one.
+            with timed_render("pdf"), unawaited(lambda: key not in self._awaited):
                 printed = job.print_with(self.get_printer())
             data = printed.data
             warnings = job.warnings(printed)

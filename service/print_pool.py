@@ -21,11 +21,14 @@ import gc
 import logging
 import multiprocessing
 import os
-import queue
 import resource
 import threading
+import time
 import warnings
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +192,7 @@ class _Worker:
         self.ready = False
         self.jobs = 0
         self.rss = 0
+        self.for_a_reader = False  # held for a print a reader waits for
 
     def wait_ready(self, timeout: float) -> bool:
         """True once the worker has built its printer; WorkerDied if it is gone."""
@@ -213,8 +217,33 @@ class _Worker:
             mark_process_dead(self.process.pid)
 
 
+# Set by a thread printing what no one is waiting for (the press, after a write): it says,
+# when asked, whether that is still so. Such a print takes a printer only while no print a
+# reader waits for (a request's PDF, an edition's part) is waiting for one.
+_unawaited: ContextVar[Callable[[], bool] | None] = ContextVar("unawaited", default=None)
+
+
+@contextmanager
+def unawaited(still_so: Callable[[], bool]) -> Iterator[None]:
+    """Print, within this block, behind every print a reader waits for, while `still_so()`."""
+    token = _unawaited.set(still_so)
+    try:
+        yield
+    finally:
+        _unawaited.reset(token)
+
+
+def behind_readers() -> bool:
+    """Whether the print this thread is about to make stands behind readers' prints."""
+    still_so = _unawaited.get()
+    return still_so is not None and still_so()
+
+
 class IsolatedPrinter:
-    """A small pool of printer processes with a per-render time limit."""
+    """A small pool of printer processes with a per-render time limit. A print a reader
+    waits for is handed the next free printer before any print no one waits for (after a
+    bulk import the press holds every printer, and an edition asked for meanwhile waited
+    behind all of it, past its deadline)."""
 
     def __init__(
         self,
@@ -235,8 +264,11 @@ class IsolatedPrinter:
         self.start_timeout = start_timeout
         self.size = workers
         self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: deque[_Worker] = deque()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a printer freed, a reader served
+        self._readers_waiting = 0
+        self._readers_printing = 0  # printers held for prints a reader waits for
         self._started = 0
         self._live: set[_Worker] = set()
         self._closed = False
@@ -249,16 +281,58 @@ class IsolatedPrinter:
         return worker
 
     def _take(self) -> _Worker:
-        with self._lock:
-            start = self._idle.empty() and self._started < self.size
-            if start:
-                self._started += 1
-        if start:
-            return self._new_worker()
-        try:
-            return self._idle.get(timeout=self.time_limit)
-        except queue.Empty:
-            raise PrinterUnavailable("Every PDF printer is busy; try again shortly.") from None
+        """An idle worker, or a new one while the pool is not full; waits up to the time
+        limit. A print no reader waits for waits while a reader's print does, and while a
+        reader's print is under way takes no printer but a spare one: the printer a reader's
+        print has just given back is for that reader's next print (an edition's next part),
+        not for the background print woken first."""
+        deadline = time.monotonic() + self.time_limit
+        counted = False
+        with self._changed:
+            try:
+                while True:
+                    behind = behind_readers()
+                    if not behind and not counted:
+                        self._readers_waiting += 1
+                        counted = True
+                    free = len(self._idle) + self.size - self._started
+                    if not behind or not (
+                        self._readers_waiting or (self._readers_printing and free < 2)
+                    ):
+                        if not behind:
+                            self._readers_printing += 1
+                        if self._idle:
+                            worker = self._idle.popleft()
+                            worker.for_a_reader = not behind
+                            return worker
+                        if self._started < self.size:
+                            self._started += 1
+                            break
+                        if not behind:
+                            self._readers_printing -= 1
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise PrinterUnavailable("Every PDF printer is busy; try again shortly.")
+                    self._changed.wait(remaining)
+            finally:
+                if counted:
+                    self._readers_waiting -= 1
+                    self._changed.notify_all()
+        worker = self._new_worker()
+        worker.for_a_reader = not behind
+        return worker
+
+    def _done_with(self, worker: _Worker) -> None:
+        """The worker is no longer held for a print (called with the lock held)."""
+        if worker.for_a_reader:
+            worker.for_a_reader = False
+            self._readers_printing -= 1
+
+    def _make_idle(self, worker: _Worker) -> None:
+        with self._changed:
+            self._done_with(worker)
+            self._idle.append(worker)
+            self._changed.notify_all()
 
     def _take_live(self) -> _Worker:
         """An idle worker whose process is running; dead ones met on the way are replaced."""
@@ -276,11 +350,12 @@ class IsolatedPrinter:
             return self._take_live()
 
     def _replace(self, worker: _Worker) -> None:
-        with self._lock:
+        with self._changed:
             self._live.discard(worker)
+            self._done_with(worker)
         worker.kill()
         if not self._closed:
-            self._idle.put(self._new_worker())
+            self._make_idle(self._new_worker())
 
     def _give_back(self, worker: _Worker) -> None:
         """Idle again, unless it has printed enough or grown too large: then a fresh one."""
@@ -292,7 +367,7 @@ class IsolatedPrinter:
             logger.info("A PDF worker holds %d MB; starting a fresh one", worker.rss >> 20)
             self._replace(worker)
         else:
-            self._idle.put(worker)
+            self._make_idle(worker)
 
     def pids(self) -> list[int]:
         """The process ids of the workers started so far (for measurements and tests)."""
@@ -301,14 +376,16 @@ class IsolatedPrinter:
 
     def warm_up(self) -> None:
         """Start every worker now rather than on the first request."""
-        workers = [self._take() for _ in range(self.size - self._started + self._idle.qsize())]
+        with self._lock:
+            count = self.size - self._started + len(self._idle)
+        workers = [self._take() for _ in range(count)]
         for worker in workers:
             try:
                 worker.wait_ready(self.start_timeout)
             except WorkerDied:
                 self._replace(worker)
                 continue
-            self._idle.put(worker)
+            self._make_idle(worker)
 
     def print(
         self,
@@ -367,8 +444,8 @@ class IsolatedPrinter:
     def close(self) -> None:
         self._closed = True
         while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                return
+            with self._lock:
+                if not self._idle:
+                    return
+                worker = self._idle.popleft()
             worker.kill()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
+import pikepdf
+import weasyprint
 from weasyprint import CSS, HTML
 from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
@@ -19,6 +24,28 @@ from .templating import TEMPLATES_DIR
 from .url_fetcher import LeftOut, SafeURLFetcher
 
 logger = logging.getLogger(__name__)
+
+SERVICE_DIR = Path(__file__).resolve().parent
+# What, beside the engines, shapes the bytes of a PDF: the code, templates, stylesheets and
+# colour profiles in this checkout.
+_SHAPING = (".py", ".html", ".css", ".icc")
+
+
+@cache
+def source_digest() -> str:
+    """A hash of everything that shapes a printed PDF: WeasyPrint's and pikepdf's (qpdf's)
+    versions and every file of code, template, style and colour profile. A stored PDF
+    printed by other code is printed again; an edition's ETag changes with any of it."""
+    digest = hashlib.sha256(
+        f"{weasyprint.__version__}\0{pikepdf.__version__}\0{pikepdf.__libqpdf_version__}".encode()
+    )
+    for root in (SERVICE_DIR, TEMPLATES_DIR):
+        for path in sorted(root.rglob("*")):
+            if path.suffix in _SHAPING and path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 pdf_languages.install()
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service import create_app
+from service import create_app, print_pool
 from service.printing import Printed
 from service.runtime import Runtime, current_runtime
 from service.views import caching
@@ -251,12 +251,14 @@ class CountingPrinter:
         self.fail_with = fail_with
         self.jobs: list[str] = []
         self.threads: list[str] = []  # the name of the thread each job came from
+        self.behind: list[bool] = []  # whether each job stood behind readers' prints
         self._lock = threading.Lock()
 
     def print(self, html: str, paper: str = "a4", link_labels=None) -> Printed:
         with self._lock:
             self.jobs.append(html)
             self.threads.append(threading.current_thread().name)
+            self.behind.append(print_pool.behind_readers())
         if self.delay:
             time.sleep(self.delay)
         if self.fail_with is not None:

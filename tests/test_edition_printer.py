@@ -16,7 +16,7 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from service import edition_printer
+from service import edition_printer, printing
 from service.edition_printer import EditionJob, print_edition
 from service.editions import EditionLimits, plan_edition
 from service.errors import EditionTooLarge
@@ -455,6 +455,29 @@ def test_etag_changes_with_the_articles_and_the_variant(env):
     assert EditionJob(_edition(articles=edited), env, Settings()).etag != base
     assert EditionJob(_edition(articles=ARTICLES[::-1]), env, Settings()).etag != base
     assert EditionJob(_edition(for_press=True), env, Settings()).etag != base
+
+
+def test_etag_changes_with_any_code_or_profile_that_shapes_the_bytes(env, monkeypatch, tmp_path):
+    """The ETag hashed seven templates and a hand-bumped number: a change to folios.py (or
+    pdf_tags.py, the colour profiles, pikepdf) changed the bytes under the same strong ETag."""
+    service_copy = shutil.copytree(printing.SERVICE_DIR, tmp_path / "service")
+    templates_copy = shutil.copytree(printing.TEMPLATES_DIR, tmp_path / "templates")
+    monkeypatch.setattr(printing, "SERVICE_DIR", service_copy)
+    monkeypatch.setattr(printing, "TEMPLATES_DIR", templates_copy)
+    printing.source_digest.cache_clear()
+    try:
+        etags = [EditionJob(_edition(), env, Settings()).etag]
+        for changed in (
+            service_copy / "folios.py",
+            service_copy / "pdf_tags.py",
+            templates_copy / "editions" / "press-cmyk.icc",
+        ):
+            changed.write_bytes(changed.read_bytes() + b"\n")
+            printing.source_digest.cache_clear()
+            etags.append(EditionJob(_edition(), env, Settings()).etag)
+        assert len(set(etags)) == len(etags)
+    finally:
+        printing.source_digest.cache_clear()
 
 
 def test_the_press_edition_is_the_same_bytes_from_a_printer_new_or_used(press_pdf, env):

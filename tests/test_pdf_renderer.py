@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from service import create_app
+from service import create_app, pdf_renderer
 
 from . import hostile
 from .conftest import require_tool, runtime_of
@@ -392,6 +392,16 @@ def test_second_render_is_byte_identical_without_the_cache():
     b = second.post("/v1/render/pdf", json=every_block())
     assert a.data == b.data
     assert a.headers["ETag"] == b.headers["ETag"]
+
+
+def test_the_etag_names_the_code_that_printed_as_well_as_the_html(pdf_client, monkeypatch):
+    """It hashed print.css and a hand-kept constant: a change to pdf_tags.py (or pikepdf, a
+    colour profile) gave other bytes under the same strong ETag."""
+    before = pdf_client.post("/v1/render/pdf", json=every_block()).headers["ETag"]
+    monkeypatch.setattr(pdf_renderer, "source_digest", lambda: "other code")
+    after = pdf_client.post("/v1/render/pdf", json=every_block(), headers={"If-None-Match": before})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before
 
 
 def test_etag_and_if_none_match(pdf_client):

@@ -123,6 +123,26 @@ def test_a_reader_s_print_goes_before_those_no_one_asked_for(stored_app, api, pr
     assert sorted(order()) == list(range(count))
 
 
+def test_the_press_prints_behind_readers_until_a_reader_waits(stored_app, api, printer):
+    """The printers are shared with requests: a print no one waits for takes one only when
+    no reader's print is waiting (an edition asked for after a bulk import waited behind
+    all of it, past its deadline, and was refused for ten minutes)."""
+    printer.delay = 0.2
+    count = 6
+    for n in range(count):
+        assert api.put(minimal(id=f"bulk-{n}", headline=f"Bulk number {n}")).status_code == 201
+    assert api.get(f"/articles/bulk-{count - 1}.pdf").status_code == 200
+    for n in range(count):
+        assert api.get(f"/articles/bulk-{n}.pdf").status_code == 200
+    behind = {
+        next(n for n in range(count) if f"number {n}" in job): flag
+        for job, flag in zip(printer.jobs, printer.behind, strict=True)
+    }
+    assert len(behind) == count
+    assert behind[0] is True  # begun before any reader asked
+    assert behind[count - 1] is False  # a reader waited for it
+
+
 def test_a_pdf_the_store_could_not_queue_is_printed_once_when_asked(
     stored_app, api, printer, monkeypatch
 ):

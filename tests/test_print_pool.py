@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import signal
+import threading
+import time
 
 import psutil
 import pytest
@@ -16,7 +18,7 @@ from service import create_app
 from service.errors import PrintTimedOut
 from service.logs import configure_logging
 from service.pdf_renderer import PrintJob
-from service.print_pool import RECORDS_PER_JOB, _Kept
+from service.print_pool import RECORDS_PER_JOB, _Kept, unawaited
 from service.validation import validate_article
 
 from . import hostile
@@ -170,3 +172,36 @@ def test_a_printer_sends_back_a_bounded_number_of_lines():
     assert len(records) == RECORDS_PER_JOB + 1
     assert records[-1]["msg"] == "and 7 more lines from the printer, not logged"
     assert kept.take() == []
+
+
+def test_a_readers_print_takes_the_next_printer_before_prints_no_one_waits_for():
+    """The press prints in the background on the same printers as requests: a reader's
+    print (a request's PDF, an edition's part) waiting for one goes first."""
+    _, pool = make_client()
+    pool.warm_up()
+    held = pool._take()  # the only printer, busy
+    finished: list[str] = []
+
+    def print_one(name: str, background: bool) -> None:
+        html = f"<html lang='en'><body><p>{name}</p></body></html>"
+        if background:
+            with unawaited(lambda: True):
+                pool.print(html)
+        else:
+            pool.print(html)
+        finished.append(name)
+
+    threads = [threading.Thread(target=print_one, args=(f"press-{n}", True)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # the press's prints wait first
+    reader = threading.Thread(target=print_one, args=("reader", False))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while pool._readers_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pool._make_idle(held)
+    for thread in [*threads, reader]:
+        thread.join(30)
+    assert finished[0] == "reader", finished
+    assert sorted(finished[1:]) == ["press-0", "press-1", "press-2"]
