@@ -51,7 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Tests drive routes hard (fuzzing, timing); the rate limit tests turn limits on.
         overrides.setdefault("RATELIMIT_ENABLED", False)
     settings = Settings.load(overrides=overrides)
-    app = Flask(__name__, instance_relative_config=True)
+    # No static folder: every page inlines its styles, and Flask's /static/<path> route
+    # would answer 404s outside every rate limit (flask-limiter exempts it by name).
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping({k: v for k, v in config.items() if k not in names})
     app.config["SECRET_KEY"] = settings.signing_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

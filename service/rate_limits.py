@@ -65,7 +65,6 @@ ENDPOINTS = {
     "subscriptions.unsubscribe_page": EXEMPT,
     "subscriptions.unsubscribe": EXEMPT,
     "health.healthz": EXEMPT,
-    "static": EXEMPT,
 }
 # Probes and scrapers call these often and by design; whatever endpoint serves them.
 EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
@@ -177,12 +176,15 @@ class RateLimits:
 
     def retry_after(self) -> int:
         """Whole seconds until the budget the current request broke has room again: with
-        several of its rates used up, until the last of them has room."""
+        several of its rates used up, until the last of them has room. Used up counts a
+        rate this very request filled without breaking it: waiting out only the broken one
+        would meet that one's refusal."""
         reset = time.time() + 60
         try:
-            broken = [limit for limit in self.limiter.current_limits if limit.breached]
-            if broken:
-                reset = max(limit.window[0] for limit in broken)
+            limits = self.limiter.current_limits
+            used_up = [limit for limit in limits if limit.breached or limit.window[1] == 0]
+            if used_up:
+                reset = max(limit.window[0] for limit in used_up)
         except Exception:
             logger.exception("Rate limit storage unreachable while timing a refusal")
         return max(1, math.ceil(reset - time.time()))
@@ -197,7 +199,9 @@ class RateLimits:
             refused = [rate for rate in self.rates[budget] if not strategy.hit(rate, *identifiers)]
             if not refused:
                 return
-            reset = max(strategy.get_window_stats(rate, *identifiers)[0] for rate in refused)
+            # Every rate with no room left, those this hit filled as well as those it broke.
+            windows = [strategy.get_window_stats(rate, *identifiers) for rate in self.rates[budget]]
+            reset = max(window.reset_time for window in windows if window.remaining == 0)
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
             return

@@ -35,8 +35,6 @@ def _app_routes(app) -> set[tuple[str, str]]:
     """Every (method, path) the app serves, in OpenAPI's spelling; `any(...)` expanded."""
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
         paths = [rule.rule]
         if match := re.search(r"<any\(([^)]*)\):(\w+)>", rule.rule):
             paths = [rule.rule.replace(match[0], v.strip()) for v in match[1].split(",")]
@@ -126,8 +124,7 @@ def test_every_rate_limited_route_documents_429(app, client):
     unlimited = {
         re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static"
-        and (ENDPOINTS.get(rule.endpoint) == EXEMPT or rule.rule in EXEMPT_PATHS)
+        if (ENDPOINTS.get(rule.endpoint) == EXEMPT or rule.rule in EXEMPT_PATHS)
     }
     assert unlimited == set(openapi.UNLIMITED)
     for path, item in _document(client)["paths"].items():

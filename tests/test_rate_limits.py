@@ -98,8 +98,6 @@ def _routes(app) -> list[tuple[str, str, str]]:
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             args = {name: ARGUMENTS.get(name, "x") for name in rule.arguments}
-            if rule.endpoint == "static":
-                args = {"filename": "nothing.css"}
             method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
             path = rule.build(args, append_unknown=False)[1]
             routes.append((rule.endpoint, method, path))
@@ -543,6 +541,8 @@ def test_a_request_no_route_answers_spends_the_pages_budget(limited_app):
     assert _request(client, "GET", "/v1/render/html", "192.0.2.1").status_code == 405
     _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"))
     _assert_limited(_request(client, "GET", "/another-page", "192.0.2.1"))
+    # Flask's static route answered 404s with no budget at all (flask-limiter skips it).
+    _assert_limited(_request(client, "GET", "/static/x.css", "192.0.2.1"))
     # The render budget is its own: the pages spent do not touch it.
     render = _request(client, "POST", "/v1/render/html", "192.0.2.1", json={})
     assert render.status_code == 422
@@ -556,6 +556,25 @@ def test_retry_after_waits_for_every_rate_used_up(limited_app):
     # Both rates are used up: waiting out the minute would only meet the day's refusal.
     seconds = _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"), 86400)
     assert seconds > 3600
+
+
+def test_retry_after_waits_for_a_rate_the_refused_request_filled(limited_app):
+    """The request a short rate refused had just filled the long one (the hour's third of
+    three): Retry-After named the short window, and a client that waited it out was refused
+    again for the hour. For pages (flask-limiter) and per address (our own spending)."""
+    app = limited_app(
+        RATELIMIT_PAGES="2 per 30 second; 3 per hour",
+        RATELIMIT_SIGNUP_ADDRESS="1 per 30 second; 2 per hour",
+    )
+    client = app.test_client()
+    for _ in range(2):
+        assert _request(client, "GET", "/feed.json", "192.0.2.1").status_code == 200
+    seconds = _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.1"))
+    assert seconds > 60
+    sign_up = {"email": "filled@example.org"}
+    assert _request(client, "POST", "/subscribe", "192.0.2.2", json=sign_up).status_code == 202
+    seconds = _assert_limited(_request(client, "POST", "/subscribe", "192.0.2.3", json=sign_up))
+    assert seconds > 60
 
 
 def test_the_storage_holds_no_plain_hash_of_a_signing_up_address(limited_app, storage):
