@@ -45,8 +45,10 @@ def _daily() -> DailyDigest:
         raise click.ClickException(
             f"Broadsheet cannot use its database: {first_line(error)}"
         ) from None
-    if not state.is_current:
+    if not state.serves_this_code:
         raise click.ClickException(state.describe())
+    if state.is_newer:
+        click.echo(state.serving_newer(), err=True)
     return daily_digest_for(runtime)
 
 

@@ -384,7 +384,8 @@ def revision_command(message: str, autogenerate: bool) -> None:
 
 
 def prepare_database(runtime: Runtime) -> None:
-    """Before serving: migrate in development; in production, refuse a schema behind in one line."""
+    """Before serving: migrate in development; in production, refuse a schema behind in one
+    line. A newer schema is served, with a line saying so (a rolling upgrade)."""
     engine = runtime.engine
     try:
         state = schema.schema_state(engine)
@@ -393,6 +394,8 @@ def prepare_database(runtime: Runtime) -> None:
     except SQLAlchemyError as error:
         click.echo(f"Broadsheet cannot use its database: {first_line(error)}", err=True)
         sys.exit(1)
-    if not state.is_current:
+    if not state.serves_this_code:
         click.echo(f"Broadsheet will not serve: {state.describe()}", err=True)
         sys.exit(1)
+    if state.is_newer:
+        click.echo(state.serving_newer(), err=True)

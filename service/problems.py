@@ -7,7 +7,7 @@ import logging
 import werkzeug.exceptions
 from flask import Flask, Response, g, json, request
 from flask_limiter import RateLimitExceeded
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _from_http_exception)
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(unavailable, _from_database_failure)
+    app.register_error_handler(ProgrammingError, _from_programming_error)
     app.register_error_handler(Exception, _from_unexpected)
     app.after_request(_vary_by_accept)
 
@@ -107,6 +108,17 @@ def _from_database_failure(error: Exception) -> Response:
     )
     detail = "The database did not answer. Nothing was changed; try again shortly."
     return _from_broadsheet_error(DatabaseUnavailable(detail))
+
+
+# PostgreSQL's codes for a schema not migrated yet: no such table, column or schema. SQLite
+# says so with an OperationalError, handled above; PostgreSQL with a ProgrammingError.
+_NOT_MIGRATED = frozenset({"42P01", "42703", "3F000"})
+
+
+def _from_programming_error(error: ProgrammingError) -> Response:
+    if getattr(error.orig, "sqlstate", None) in _NOT_MIGRATED:
+        return _from_database_failure(error)
+    return _from_unexpected(error)
 
 
 def _from_unexpected(error: Exception) -> Response:

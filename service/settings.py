@@ -282,7 +282,8 @@ class Settings(BaseModel):
         if value is None:
             return None
         try:
-            make_url(value).get_dialect().import_dbapi()
+            url = make_url(value)
+            url.get_dialect().import_dbapi()
         except (ArgumentError, NoSuchModuleError, ValueError):
             raise ValueError() from None
         except ImportError as error:
@@ -290,6 +291,10 @@ class Settings(BaseModel):
                 f"driver {error.name} is not installed; for PostgreSQL, "
                 "pip install 'broadsheet[postgres]'"
             ) from None
+        if url.host and "@" in url.host:
+            # The URL is split at its first @: the rest of the password would be taken for
+            # the host, and printed as one in every connection error.
+            raise ValueError("a password holding @ must be written percent-encoded, as %40")
         return value
 
     @field_validator("smtp_url")

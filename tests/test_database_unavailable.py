@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
-from .conftest import API_TOKEN
+from .conftest import API_TOKEN, POSTGRES_URL
 
 ROUTES = [
     ("get", "/feed.atom"),
@@ -33,20 +37,51 @@ def _closed_port() -> int:
         return probe.getsockname()[1]  # closed again when the block ends: nothing listens
 
 
-@pytest.fixture(params=["sqlite-in-a-missing-folder", "sqlite-not-migrated", "postgresql-down"])
+@contextmanager
+def _empty_postgresql_schema() -> Iterator[str]:
+    """A URL whose search path is a schema of no tables (PostgreSQL not migrated: it says
+    so with a ProgrammingError, where SQLite raises an OperationalError)."""
+    admin = create_engine(POSTGRES_URL)
+    schema = f"empty_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite-in-a-missing-folder",
+        "sqlite-not-migrated",
+        "postgresql-down",
+        "postgresql-not-migrated",
+    ]
+)
 def down(request, make_app, tmp_path):
-    url = {
-        "sqlite-in-a-missing-folder": f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}",
-        "sqlite-not-migrated": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-        "postgresql-down": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test",
-    }[request.param]
-    app = make_app(
-        DATABASE_URL=url,
-        API_TOKEN=API_TOKEN,
-        BASE_URL="https://news.example.org",
-        RATELIMIT_ENABLED=False,
-    )
-    return app.test_client()
+    with ExitStack() as stack:
+        url = {
+            "sqlite-in-a-missing-folder": lambda: (
+                f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}"
+            ),
+            "sqlite-not-migrated": lambda: f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+            "postgresql-down": lambda: (
+                f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test"
+            ),
+            "postgresql-not-migrated": lambda: stack.enter_context(_empty_postgresql_schema()),
+        }[request.param]()
+        app = make_app(
+            DATABASE_URL=url,
+            API_TOKEN=API_TOKEN,
+            BASE_URL="https://news.example.org",
+            RATELIMIT_ENABLED=False,
+        )
+        yield app.test_client()
+        app.extensions["broadsheet"].engine.dispose()
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)

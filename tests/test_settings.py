@@ -51,6 +51,12 @@ BAD_VALUES = [
     ("SMTP_URL", "http://mail.example.org", "smtp://"),
     ("DATABASE_URL", "not a url", "a database URL"),
     ("DATABASE_URL", "mysql://user@host/db", "a database URL"),
+    # Split at its first @: "PW@127.0.0.1" was the host, in every connection error.
+    (
+        "DATABASE_URL",
+        "postgresql+psycopg://postgres:S3cret@PW@127.0.0.1:5432/db",
+        "written percent-encoded, as %40",
+    ),
     ("API_TOKEN", "short", "at least 16 visible ASCII characters"),
     ("API_TOKEN", "токен-для-записи-1234", "at least 16 visible ASCII characters"),
     ("RATELIMIT_STORAGE_URL", "Redis://:S3cretRedisPw@redis.internal:6379/0", "redis://"),

@@ -63,9 +63,29 @@ class SchemaState:
         return set(self.current) == set(self.heads)
 
     @property
+    def is_newer(self) -> bool:
+        """At a revision this code does not know: a newer Broadsheet migrated it, as a
+        rolling upgrade does before it replaces the code on each node."""
+        return bool(self.current) and not self.can_upgrade
+
+    @property
+    def serves_this_code(self) -> bool:
+        """Whether this code may serve it: up to date, or newer (the node is yet to be
+        upgraded, and a restart must not take it out of service meanwhile)."""
+        return self.is_current or self.is_newer
+
+    @property
     def can_upgrade(self) -> bool:
         """False when the database is at a revision this code does not know (a newer one)."""
         return not set(self.current) - _known_revisions()
+
+    def serving_newer(self) -> str:
+        """The line a command says when it goes on with a newer schema."""
+        return (
+            f"Broadsheet goes on: the database schema is at revision {', '.join(self.current)},"
+            f" newer than this code's {', '.join(self.heads)} (a rolling upgrade under way);"
+            " run the newer Broadsheet on this node too."
+        )
 
     def describe(self) -> str:
         """One line saying where the schema stands and what to do about it."""
