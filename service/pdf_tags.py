@@ -185,6 +185,13 @@ def _drop_nested_links(pdf: pikepdf.Pdf, root: PdfObject) -> None:
         root.ParentTree.Nums = Array(pairs)
 
 
+def _first_language(element: PdfObject) -> PdfObject | None:
+    for kid in _kids(element):
+        if isinstance(kid, Dictionary) and "/S" in kid and "/Lang" in kid:
+            return kid.Lang
+    return None
+
+
 def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
     for element in list(_elements(root)):
         if element.S != Name.Link:
@@ -196,6 +203,10 @@ def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
         for kid in _kids(element):
             if isinstance(kid, Dictionary) and kid.get("/Type") == Name.OBJR:
                 kid.Obj.Contents = String(labels[dest])
+        # The /Alt is read instead of the link's content, so a language the content
+        # declares (an Arabic headline in an English edition's contents) is the /Alt's too.
+        if "/Lang" not in element and (lang := _first_language(element)) is not None:
+            element.Lang = lang
         # A labelled link inside an untyped inline (the <sup> around it) is a note
         # reference; backlinks sit in the note's list item. Ids are not read, since an
         # article set among others carries a prefix on each.

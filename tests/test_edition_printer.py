@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from service import edition_printer, printing
 from service.edition_printer import EditionJob, print_edition
-from service.editions import EditionLimits, plan_edition
+from service.editions import EditionLimits, contents, front_matter_context, plan_edition
 from service.errors import EditionTooLarge
 from service.labels import labels_for
 from service.pdf_merge import SRGB_PROFILE
@@ -361,6 +361,24 @@ def test_structure_tree_holds_every_article_with_its_language(edition_pdf):
             [e for e in _walk(a) if e.S == "/H1"] for a in articles
         ]  # each article has exactly its own headline
         assert [len(h) for h in headings] == [1, 1, 1]
+
+
+def test_the_contents_declare_each_article_s_language(edition_pdf):
+    """The contents' links are read by their /Alt (headline, page), which had no /Lang: an
+    Arabic headline was announced as English; a Spanish section label was English too."""
+    with pikepdf.open(io.BytesIO(edition_pdf)) as pdf:
+        (document,) = _kids(pdf.Root.StructTreeRoot)
+        front = [k for k in _kids(document) if k.get("/S") != "/Art"]
+        links = [e for k in front for e in _walk(k) if e.get("/S") == "/Link"]
+        languages = {str(link.Alt).rsplit(", ", 1)[0]: str(link.get("/Lang")) for link in links}
+        assert languages == dict(zip(HEADLINES, ["ar", "es", "en"], strict=True))
+
+
+def test_a_section_label_in_the_contents_is_in_its_article_s_language(env):
+    edition = _edition(articles=[{**SPANISH, "section": "Economía"}, ENGLISH])
+    entries = contents(edition, [1, 1])
+    html = env.get_template("editions/front.html").render(front_matter_context(edition, entries))
+    assert '<span class="entry-section" lang="es" dir="ltr">Economía</span>' in html
 
 
 def test_every_marked_content_reference_resolves_through_the_parent_tree(edition_pdf):
