@@ -432,8 +432,15 @@ class IsolatedPrinter:
         except (EOFError, OSError):
             self._replace(worker)
             raise WorkerDied() from None
-        log_from_printer(records)
+        except PrintTimedOut:
+            raise
+        except BaseException:
+            # Anything else (a job that would not pickle, an answer that would not load):
+            # the worker's state is unknown, and it must not stay held for ever.
+            self._replace(worker)
+            raise
         self._give_back(worker)
+        log_from_printer(records)
         if status == "ok":
             return payload
         if status == "refused":

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import pickle
 import signal
 import threading
 import time
@@ -205,3 +206,13 @@ def test_a_readers_print_takes_the_next_printer_before_prints_no_one_waits_for()
         thread.join(30)
     assert finished[0] == "reader", finished
     assert sorted(finished[1:]) == ["press-0", "press-1", "press-2"]
+
+
+def test_a_job_that_cannot_be_sent_leaves_no_printer_held():
+    """Only a dead pipe was handled: any other error while sending left its worker out of
+    the pool for good, counted as held for a reader (background prints waited on it)."""
+    _, pool = make_client()
+    with pytest.raises(pickle.PicklingError):
+        pool.print("<p>x</p>", link_labels={"a": lambda: None})  # a lambda does not pickle
+    assert pool._readers_printing == 0
+    assert pool.print("<html lang='en'><body><p>After</p></body></html>").data.startswith(b"%PDF")
