@@ -208,11 +208,16 @@ def test_a_readers_print_takes_the_next_printer_before_prints_no_one_waits_for()
     assert sorted(finished[1:]) == ["press-0", "press-1", "press-2"]
 
 
+class Unpicklable:
+    def __reduce__(self):
+        raise pickle.PicklingError("not this one")
+
+
 def test_a_job_that_cannot_be_sent_leaves_no_printer_held():
     """Only a dead pipe was handled: any other error while sending left its worker out of
     the pool for good, counted as held for a reader (background prints waited on it)."""
     _, pool = make_client()
     with pytest.raises(pickle.PicklingError):
-        pool.print("<p>x</p>", link_labels={"a": lambda: None})  # a lambda does not pickle
+        pool.print("<p>x</p>", link_labels={"a": Unpicklable()})
     assert pool._readers_printing == 0
     assert pool.print("<html lang='en'><body><p>After</p></body></html>").data.startswith(b"%PDF")
