@@ -121,7 +121,9 @@ class _Kept(logging.Handler):
 def log_from_printer(records: list[dict[str, Any]]) -> None:
     """Log what a printer process logged, as if this thread had (its request id and all)."""
     for fields in records:
-        logging.getLogger(fields["name"]).handle(logging.makeLogRecord(fields))
+        logger = logging.getLogger(fields["name"])
+        if logger.isEnabledFor(fields["levelno"]):  # this process's levels (pikepdf's INFO)
+            logger.handle(logging.makeLogRecord(fields))
 
 
 def _keep_logs() -> _Kept:
@@ -217,6 +219,8 @@ class _Worker:
             mark_process_dead(self.process.pid)
 
 
+# How often a print behind readers' prints asks again whether a reader now waits for it.
+_LOOK_AGAIN = 0.1
 # Set by a thread printing what no one is waiting for (the press, after a write): it says,
 # when asked, whether that is still so. Such a print takes a printer only while no print a
 # reader waits for (a request's PDF, an edition's part) is waiting for one.
@@ -313,12 +317,22 @@ class IsolatedPrinter:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise PrinterUnavailable("Every PDF printer is busy; try again shortly.")
-                    self._changed.wait(remaining)
+                    # A print behind readers looks again now and then: a reader may come to
+                    # wait for it, which no printer's return announces.
+                    self._changed.wait(min(remaining, _LOOK_AGAIN) if behind else remaining)
             finally:
                 if counted:
                     self._readers_waiting -= 1
                     self._changed.notify_all()
-        worker = self._new_worker()
+        try:
+            worker = self._new_worker()
+        except BaseException:
+            with self._changed:
+                self._started -= 1
+                if not behind:
+                    self._readers_printing -= 1
+                self._changed.notify_all()
+            raise
         worker.for_a_reader = not behind
         return worker
 

@@ -201,7 +201,11 @@ class RateLimits:
                 return
             # Every rate with no room left, those this hit filled as well as those it broke.
             windows = [strategy.get_window_stats(rate, *identifiers) for rate in self.rates[budget]]
-            reset = max(window.reset_time for window in windows if window.remaining == 0)
+            # (None when the refusing window rolled over just now: a second, then.)
+            reset = max(
+                (window.reset_time for window in windows if window.remaining == 0),
+                default=time.time() + 1,
+            )
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
             return

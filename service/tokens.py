@@ -100,9 +100,9 @@ class TokenSigner:
         return tuple(value)
 
 
-# What sign() makes: URL-safe base64 pieces joined by dots (a compressed payload, which ours
-# never are, would start with one).
-_SIGNED_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){2}")
+# What sign() makes: URL-safe base64 pieces joined by dots: payload, timestamp, signature. A
+# payload that zlib makes shorter is sent compressed, marked by a dot before it.
+_SIGNED_SHAPE = re.compile(r"\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){2}")
 
 
 def _as_signed(token: str) -> bool:

@@ -19,7 +19,7 @@ from service import create_app
 from service.errors import PrintTimedOut
 from service.logs import configure_logging
 from service.pdf_renderer import PrintJob
-from service.print_pool import RECORDS_PER_JOB, _Kept, unawaited
+from service.print_pool import RECORDS_PER_JOB, IsolatedPrinter, _Kept, unawaited
 from service.validation import validate_article
 
 from . import hostile
@@ -160,8 +160,10 @@ def test_a_printers_log_lines_are_the_requests_in_the_servers_format():
     assert from_printer[0]["message"].startswith("Not loading data:image/png")
     assert from_printer[0]["level"] == "WARNING"
     assert from_printer[0]["request_id"] == "printer-logs-1"
-    # WeasyPrint's own ERROR for the same image says nothing more.
+    # WeasyPrint's own ERROR for the same image says nothing more; pikepdf's INFO on start
+    # is below the level this process gives it.
     assert not [r for r in records if r["logger"] == "weasyprint"]
+    assert not [r for r in records if r["logger"].startswith("pikepdf")]
 
 
 def test_a_printer_sends_back_a_bounded_number_of_lines():
@@ -221,3 +223,38 @@ def test_a_job_that_cannot_be_sent_leaves_no_printer_held():
         pool.print("<p>x</p>", link_labels={"a": Unpicklable()})
     assert pool._readers_printing == 0
     assert pool.print("<html lang='en'><body><p>After</p></body></html>").data.startswith(b"%PDF")
+
+
+def test_a_background_print_a_reader_comes_to_wait_for_takes_the_spare_printer():
+    """Behind a reader's print under way it waits for two free printers; once a reader
+    waits for it, it is a reader's print, though no printer's return says so."""
+    _, pool = make_client(PDF_WORKERS=2)
+    pool.warm_up()
+    held = pool._take()  # a reader's print under way; the other printer is idle
+    awaited = threading.Event()
+    printed = threading.Event()
+
+    def press() -> None:
+        with unawaited(lambda: not awaited.is_set()):
+            pool.print("<html lang='en'><body><p>Stored</p></body></html>")
+        printed.set()
+
+    thread = threading.Thread(target=press)
+    thread.start()
+    assert not printed.wait(0.5)  # behind the reader, the spare kept for it
+    awaited.set()
+    assert printed.wait(10)  # while the reader still holds its printer
+    pool._make_idle(held)
+    thread.join(10)
+
+
+def test_a_printer_that_cannot_start_leaves_the_counts_as_they_were(monkeypatch):
+    pool = IsolatedPrinter(workers=2, max_pages=60, time_limit=5)  # none started yet
+
+    def no_process():
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(pool, "_new_worker", no_process)
+    with pytest.raises(OSError, match="Too many open files"):
+        pool.print("<p>x</p>")
+    assert (pool._started, pool._readers_printing, pool._readers_waiting) == (0, 0, 0)

@@ -11,9 +11,12 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
+from unittest.mock import patch
 
 import pytest
+from limits import WindowStats
 from lxml import html as lxml_html
 from sqlalchemy import select
 
@@ -575,6 +578,20 @@ def test_retry_after_waits_for_a_rate_the_refused_request_filled(limited_app):
     assert _request(client, "POST", "/subscribe", "192.0.2.2", json=sign_up).status_code == 202
     seconds = _assert_limited(_request(client, "POST", "/subscribe", "192.0.2.3", json=sign_up))
     assert seconds > 60
+
+
+def test_a_refusal_stands_when_its_window_rolls_over_before_it_is_timed(limited_app):
+    """Timing a refusal reads the windows again; one that had just rolled over left no rate
+    at zero, and the refused request went through, logged as a storage outage."""
+    app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
+    client = app.test_client()
+    sign_up = {"email": "rolled@example.org"}
+    assert _request(client, "POST", "/subscribe", "192.0.2.2", json=sign_up).status_code == 202
+    strategy = runtime_of(app).rate_limits.limiter.limiter
+    rolled_over = WindowStats(time.time() + 3600, 1)
+    with patch.object(strategy, "get_window_stats", return_value=rolled_over):
+        refused = _request(client, "POST", "/subscribe", "192.0.2.3", json=sign_up)
+    assert _assert_limited(refused) == 1
 
 
 def test_the_storage_holds_no_plain_hash_of_a_signing_up_address(limited_app, storage):
