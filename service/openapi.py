@@ -149,7 +149,27 @@ _HEADERS = {
         "schema": {"type": "string"},
     },
     "Broadsheet-Warnings": {
-        "description": "RFC 8941 strings: each image left out, by pointer, and why",
+        "description": "RFC 8941 strings: each image left out (by pointer, for one article),"
+        " and why",
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {
+        "description": 'inline, with the file\'s name: inline; filename="….pdf"',
+        "schema": {"type": "string"},
+    },
+    "Accept-Ranges": {"description": "bytes: one byte range may be asked for", "schema": {}},
+    "Cache-Control": {
+        "description": "no-cache on a tagged answer (revalidate with its ETag); no-store on"
+        " problems and on pages carrying tokens or a subscriber's data",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "Accept, where a page or a problem is chosen by it (outside /v1/)",
+        "schema": {"type": "string"},
+    },
+    "X-Request-Id": {
+        "description": "the request's id: the client's when 1 to 128 of A-Z a-z 0-9 . _ : -,"
+        " else a new one; on every line logged for it",
         "schema": {"type": "string"},
     },
 }
@@ -195,8 +215,8 @@ def _problem(status: int, *, page: bool, why: str | None = None) -> dict[str, An
         429: ("Retry-After",),
         503: ("Retry-After",),
     }
-    if status in headers:
-        answer["headers"] = _header_refs(*headers[status])
+    chosen_by_accept = ("Vary",) if page else ()
+    answer["headers"] = _header_refs(*headers.get(status, ()), "Cache-Control", *chosen_by_accept)
     return answer
 
 
@@ -210,15 +230,17 @@ def _ok(
     else:
         content = {m: {"schema": {"type": "string"}} for m in media_types}
     answer: dict[str, Any] = {"description": why, "content": content}
+    if "ETag" in headers:
+        headers = (*headers, "Cache-Control")
     if headers:
         answer["headers"] = _header_refs(*headers)
     return answer
 
 
-def _not_modified() -> dict[str, Any]:
+def _not_modified(*headers: str) -> dict[str, Any]:
     return {
         "description": "Not modified: If-None-Match names this version.",
-        "headers": _header_refs("ETag"),
+        "headers": _header_refs("ETag", "Cache-Control", *headers),
     }
 
 
@@ -311,7 +333,13 @@ def _rendering(formats: Mapping[str, str], papers: Sequence[str]) -> dict[str, A
                 _header("If-Match", "the version of this PDF the client expects: else 412"),
             ]
             responses = {
-                200: _ok([media_type], "The tagged PDF.", "ETag", "Broadsheet-Warnings"),
+                200: _ok(
+                    [media_type],
+                    "The tagged PDF.",
+                    "ETag",
+                    "Broadsheet-Warnings",
+                    "Content-Disposition",
+                ),
                 304: _not_modified(),
             }
             problems += [412, 503]
@@ -323,6 +351,7 @@ def _rendering(formats: Mapping[str, str], papers: Sequence[str]) -> dict[str, A
                 parameters=parameters,
                 body=_json_body("Article", "One article."),
                 problems=problems,
+                why={503: "Every PDF printer is busy; try again after Retry-After."} if pdf else {},
             )
         }
     return paths
@@ -400,7 +429,11 @@ def _stored_articles() -> dict[str, Any]:
                 "Delete an article",
                 "articles",
                 {204: {"description": "Deleted."}},
-                parameters=[if_match, if_unmodified_since],
+                parameters=[
+                    if_match,
+                    if_unmodified_since,
+                    _header("If-None-Match", "* or a version: 412 if it names what is stored"),
+                ],
                 token=True,
                 problems=[401, 404, 412, 429],
                 why={503: _TOO_SLOW},
@@ -414,7 +447,7 @@ def _stored_articles() -> dict[str, Any]:
                     200: _ok(
                         {"application/json": _page_of("ArticleSummary")}, "A page.", "ETag", "Link"
                     ),
-                    304: _not_modified(),
+                    304: _not_modified("Link"),
                 },
                 parameters=[*list_parameters, *_conditional_get(dated=False)],
                 problems=[400, 412],
@@ -450,17 +483,24 @@ def _pages() -> dict[str, Any]:
                         "ETag",
                         "Last-Modified",
                         "Broadsheet-Warnings",
+                        "Content-Disposition",
+                        "Accept-Ranges",
                     ),
                     206: _ok(
                         ["application/pdf"],
                         "The range asked for.",
+                        "ETag",
+                        "Last-Modified",
                         "Content-Range",
                         "Broadsheet-Warnings",
+                        "Content-Disposition",
+                        "Accept-Ranges",
                     ),
                     304: _not_modified(),
                 },
                 parameters=[article_id, *_conditional_get(ranged=True)],
                 problems=[404, 412, 416, 422, 503],
+                why={422: "The article cannot be printed within the limits (render-limit)."},
                 page=True,
             )
         },
@@ -518,7 +558,16 @@ def _editions() -> dict[str, Any]:
     audience = _query("for", {"enum": list(AUDIENCES), "default": AUDIENCES[0]}, "press: PDF/X-4")
     if_none_match = _header("If-None-Match", "a version of this edition the client holds")
     if_match = _header("If-Match", "the version of this edition the client expects: else 412")
-    pdf = {200: _ok(["application/pdf"], "The edition.", "ETag"), 304: _not_modified()}
+    pdf = {
+        200: _ok(
+            ["application/pdf"],
+            "The edition.",
+            "ETag",
+            "Broadsheet-Warnings",
+            "Content-Disposition",
+        ),
+        304: _not_modified(),
+    }
     return {
         "/editions/{day}.pdf": {
             "get": _operation(
@@ -532,6 +581,10 @@ def _editions() -> dict[str, Any]:
                     if_match,
                 ],
                 problems=[400, 404, 412, 422, 503],
+                why={
+                    422: "No article was published that day (empty-edition), or the edition"
+                    " passes a printing limit (edition-limit)."
+                },
                 page=True,
             )
         },
@@ -564,6 +617,7 @@ def _subscriptions() -> dict[str, Any]:
         "content": {
             "application/json": {"schema": {"$ref": SCHEMAS + "SignUpRequest"}},
             "application/x-www-form-urlencoded": {"schema": form},
+            "multipart/form-data": {"schema": form},
         },
     }
     accepted = {
@@ -598,14 +652,19 @@ def _subscriptions() -> dict[str, Any]:
                 "Sign up for the daily digest (double opt-in)",
                 "subscribers",
                 {
-                    200: _ok(html, "The form was accepted: check your inbox."),
+                    200: _ok(html, "The form was accepted: check your inbox.", "Cache-Control"),
                     202: _ok({"application/json": accepted}, "Accepted, whatever the address."),
                     400: _ok(
                         page_or_problem,
                         "The form had expired (no CSRF token), or the body cannot be read.",
+                        "Cache-Control",
+                        "Vary",
                     ),
                     422: _ok(
-                        page_or_problem, "A field cannot be used: the form again, or a problem."
+                        page_or_problem,
+                        "A field cannot be used: the form again, or a problem.",
+                        "Cache-Control",
+                        "Vary",
                     ),
                 },
                 body=sign_up_body,
@@ -619,7 +678,10 @@ def _subscriptions() -> dict[str, Any]:
             "get": _operation(
                 "The page with one button to confirm a sign-up (opening it confirms nothing)",
                 "subscribers",
-                {200: _ok(html, "The page, or that the sign-up is confirmed."), 404: invalid_link},
+                {
+                    200: _ok(html, "The page, or that the sign-up is confirmed.", "Cache-Control"),
+                    404: invalid_link,
+                },
                 problems=[429],
                 why={503: _DATABASE},
                 page=True,
@@ -627,7 +689,7 @@ def _subscriptions() -> dict[str, Any]:
             "post": _operation(
                 "Confirm a sign-up",
                 "subscribers",
-                {200: _ok(html, "Subscribed."), 404: invalid_link},
+                {200: _ok(html, "Subscribed.", "Cache-Control"), 404: invalid_link},
                 problems=[429],
                 why={503: _DATABASE},
                 page=True,
@@ -638,14 +700,14 @@ def _subscriptions() -> dict[str, Any]:
             "get": _operation(
                 "The page with one button to unsubscribe",
                 "subscribers",
-                {200: _ok(html, "The page."), 404: invalid_link},
+                {200: _ok(html, "The page.", "Cache-Control"), 404: invalid_link},
                 why={503: _DATABASE},
                 page=True,
             ),
             "post": _operation(
                 "Unsubscribe (also the RFC 8058 one-click POST)",
                 "subscribers",
-                {200: _ok(html, "Unsubscribed."), 404: invalid_link},
+                {200: _ok(html, "Unsubscribed.", "Cache-Control"), 404: invalid_link},
                 why={503: _DATABASE},
                 page=True,
             ),
@@ -654,7 +716,14 @@ def _subscriptions() -> dict[str, Any]:
             "get": _operation(
                 "Subscribers with their consent record, in id order",
                 "subscribers",
-                {200: _ok({"application/json": _page_of("Subscriber")}, "A page.", "Link")},
+                {
+                    200: _ok(
+                        {"application/json": _page_of("Subscriber")},
+                        "A page.",
+                        "Link",
+                        "Cache-Control",
+                    )
+                },
                 parameters=subscriber_parameters,
                 token=True,
                 problems=[400, 401, 429],
@@ -695,7 +764,7 @@ def _digests() -> dict[str, Any]:
                 "Send the day's digest in the background (idempotent)",
                 "digests",
                 {
-                    200: _ok({"application/json": run}, "Already sent."),
+                    200: _ok({"application/json": run}, "Done: no copy is left to send."),
                     202: _ok({"application/json": run}, "Sending."),
                     # An operator must change a setting: no Retry-After, waiting mends nothing.
                     503: {
@@ -703,7 +772,7 @@ def _digests() -> dict[str, Any]:
                         "(digest-unsendable: BASE_URL is not https; no Retry-After), or the "
                         "database is unavailable (database-unavailable, with Retry-After).",
                         "content": {PROBLEM_JSON: {"schema": {"$ref": SCHEMAS + "Problem"}}},
-                        "headers": _header_refs("Retry-After"),
+                        "headers": _header_refs("Retry-After", "Cache-Control"),
                     },
                 },
                 parameters=[day],
@@ -800,6 +869,10 @@ def openapi_document(
                 answers = item[method]["responses"]
                 answers.setdefault("429", _problem(429, page=not path.startswith("/v1/")))
                 item[method]["responses"] = dict(sorted(answers.items()))
+    for item in paths.values():  # every answer carries the request's id
+        for method in METHODS:
+            for answer in item.get(method, {}).get("responses", {}).values():
+                answer["headers"] = {**answer.get("headers", {}), **_header_refs("X-Request-Id")}
     schemas = {
         **_model_schemas(),
         "ArticleSummary": _summary_schema(),

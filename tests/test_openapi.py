@@ -322,12 +322,32 @@ def test_the_page_passes_the_nu_checker(client, nu_checker, tmp_path):
 
 
 def test_every_pdf_route_declares_its_warnings_header(client):
-    """GET /articles/{id}.pdf says what it left out too; the document did not list it."""
-    document = _document(client)
-    stored = document["paths"]["/articles/{article_id}.pdf"]["get"]["responses"]
-    rendered = document["paths"]["/v1/render/pdf"]["post"]["responses"]
-    for answer in (stored["200"], stored["206"], rendered["200"]):
-        assert "Broadsheet-Warnings" in answer["headers"]
+    """GET /articles/{id}.pdf says what it left out too, and so do the editions; the
+    document did not list it for them, nor the file name every PDF is sent with."""
+    paths = _document(client)["paths"]
+    stored = paths["/articles/{article_id}.pdf"]["get"]["responses"]
+    rendered = paths["/v1/render/pdf"]["post"]["responses"]
+    day = paths["/editions/{day}.pdf"]["get"]["responses"]
+    named = paths["/v1/editions"]["post"]["responses"]
+    for answer in (stored["200"], stored["206"], rendered["200"], day["200"], named["200"]):
+        assert {"Broadsheet-Warnings", "Content-Disposition", "ETag"} <= set(answer["headers"])
+
+
+def test_every_answer_declares_the_headers_sent_with_every_answer(client):
+    """X-Request-Id on every answer, Cache-Control on every problem and tagged answer, Vary
+    where a page or a problem is chosen by Accept: sent, and declared nowhere."""
+    for path, item in _document(client)["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for status, answer in operation["responses"].items():
+                headers = set(answer.get("headers", {}))
+                assert "X-Request-Id" in headers, (path, method, status)
+                content = answer.get("content", {})
+                if "application/problem+json" in content or "ETag" in headers:
+                    assert "Cache-Control" in headers, (path, method, status)
+                if status >= "400" and "text/html" in content and len(content) > 1:
+                    assert "Vary" in headers, (path, method, status)
 
 
 def _header_parameters(operation: dict) -> set[str]:
