@@ -16,8 +16,7 @@ from jinja2 import Environment
 from service.characters import with_bidi_closed
 from service.email_renderer import EmailBody, Inliner, unsubscribe_marker
 from service.labels import labels_for
-from service.page import inline_html
-from service.reading import Reference
+from service.page import headline_words
 from service.settings import Settings
 from service.text_renderer import angled, inline_text, underlined, wrap
 
@@ -25,14 +24,6 @@ from .assemble import Digest
 
 LANGUAGE = "en"
 REASON = "You receive this digest because you subscribed to it."
-
-
-def _no_reference(reference: Reference) -> str:
-    raise AssertionError("a headline holds no note reference")
-
-
-# The headline is the words of the link to the article: a link of its own inside would nest.
-_headline_html = inline_html(_no_reference, links=False)
 
 
 def digest_subject(digest: Digest, settings: Settings) -> str:
@@ -70,7 +61,7 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
         items.append(
             {
                 "url": item.url,
-                "headline": _headline_html(item.headline),
+                "headline": headline_words(item.headline),
                 "teaser": item.teaser,
                 "section": item.section,
                 "lang": "" if same else item.language,

@@ -18,8 +18,9 @@ from .article import Article
 from .days import in_zone
 from .errors import EditionTooLarge, EmptyEdition, InvalidEdition
 from .language import direction_of, locale_for
+from .page import headline_words
 from .pdf_renderer import MAX_CHARS_PER_PAGE
-from .reading import read
+from .reading import headline_of, read
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {"edition": "Edition", "contents": "Contents"},
@@ -177,6 +178,7 @@ def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> 
         "title_borrowed": borrowed and edition.title == words["edition"],
         "date_shown": format_date(edition.date, "long", locale=locale),
         "date_iso": f"{edition.date.isoformat()}T00:00:00+00:00",
+        "headline": lambda article: headline_words(headline_of(article)),
     }
 
 

@@ -93,6 +93,15 @@ def inline_html(
     return render
 
 
+def _no_reference(reference: Reference) -> str:
+    raise AssertionError("a headline holds no note reference")
+
+
+# A headline as the words of a link to its article (a digest's list, an edition's contents):
+# its markup and languages kept, a link of its own written as its words (it would nest).
+headline_words = inline_html(_no_reference, links=False)
+
+
 def _expands(abbr: Span | Element) -> bool:
     """Whether an abbreviation's title says more than its words: RCC, not NASA titled NASA."""
     title = (abbr.attr("title") or "").strip()

@@ -284,6 +284,12 @@ class Reading:
             yield note.text
 
 
+def headline_of(article: Article) -> Field:
+    """The article's headline as read, without walking the rest (a headline holds no note
+    reference)."""
+    return _Walk(article, Anchors("")).field("/headline", article.headline)
+
+
 def read(article: Article, prefix: str = "") -> Reading:
     """Walk `article` once: resolve and number every note reference in reading order."""
     walk = _Walk(article, Anchors(prefix))

@@ -374,6 +374,19 @@ def test_the_contents_declare_each_article_s_language(edition_pdf):
         assert languages == dict(zip(HEADLINES, ["ar", "es", "en"], strict=True))
 
 
+def test_a_headline_s_markup_and_languages_are_kept_in_the_contents(env):
+    """The contents wrote each headline as plain text: a French phrase in an English
+    headline lost its lang (PDF/UA declares each change); a link is written as its words."""
+    headline = (
+        'Council says <span lang="fr">déjà vu</span> on <a href="https://x.example">lanes</a>'
+    )
+    edition = _edition(articles=[{**ENGLISH, "headline": headline}, SPANISH])
+    entries = contents(edition, [1, 1])
+    html = env.get_template("editions/front.html").render(front_matter_context(edition, entries))
+    assert 'Council says <span lang="fr">déjà vu</span> on lanes</span>' in html
+    assert "x.example" not in html
+
+
 def test_a_section_label_in_the_contents_is_in_its_article_s_language(env):
     edition = _edition(articles=[{**SPANISH, "section": "Economía"}, ENGLISH])
     entries = contents(edition, [1, 1])
