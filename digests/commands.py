@@ -158,6 +158,12 @@ def send_command(given: str | None, dry_run: bool) -> None:
     click.echo(
         f"Sent {summary.sent}, retried {summary.retried}, failed {summary.failed}, "
         f"skipped {summary.skipped}."
+        + (
+            f" The mail server could not be reached {summary.waited} times (no message was"
+            " offered, none spent an attempt)."
+            if summary.waited
+            else ""
+        )
     )
     click.echo("The run: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     for failure in summary.failures[:20]:

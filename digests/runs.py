@@ -246,12 +246,13 @@ class BackgroundSends:
         try:
             summary = self.daily.send(day, self.transport())
             logger.info(
-                "Digest %s: %d sent, %d to retry, %d failed, %d skipped",
+                "Digest %s: %d sent, %d to retry, %d failed, %d skipped, %d waited for the server",
                 day,
                 summary.sent,
                 summary.retried,
                 summary.failed,
                 summary.skipped,
+                summary.waited,
             )
         except Exception:
             logger.exception("Sending the digest for %s stopped", day)

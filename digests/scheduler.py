@@ -82,12 +82,14 @@ def send_daily_digest(*, missed: bool = False) -> None:
         logger.warning("The digest of %s was not opened at its time: opened now", day)
     summary = jobs.daily.send(day, jobs.transport(), stop=jobs.stop)
     logger.info(
-        "Digest %s: %d sent, %d to retry, %d failed, %d skipped by this process",
+        "Digest %s: %d sent, %d to retry, %d failed, %d skipped, %d waited for the server,"
+        " by this process",
         day,
         summary.sent,
         summary.retried,
         summary.failed,
         summary.skipped,
+        summary.waited,
     )
 
 

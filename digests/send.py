@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from service.mail.transport import Delivery, Envelope, Outcome, Transport
+from service.mail.transport import Delivery, Envelope, Outcome, Transport, without_addresses
 from service.metrics import count_digest_message
 from service.storage import claims
 
@@ -45,17 +45,20 @@ class SendOptions:
 
 @dataclass
 class Summary:
-    """What one sender did: sent, retried (a temporary failure), failed for good, skipped."""
+    """What one sender did: sent, retried (a temporary failure), failed for good, skipped,
+    and the tries that waited for a mail server that could not be reached (no message was
+    offered, so none was retried: counted apart, in no metric)."""
 
     sent: int = 0
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    waited: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
-        return self.sent + self.retried + self.failed + self.skipped
+        return self.sent + self.retried + self.failed + self.skipped + self.waited
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +249,7 @@ class DigestSender:
             count_digest_message("sent")
             return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
         if reply.outcome is Outcome.TEMPORARY and not reply.offered:
-            summary.retried += 1
-            count_digest_message("retried")
+            summary.waited += 1  # the server was away: this message was not tried
             retry_at = self.clock() + options.retry_first  # the server's wait, not the row's
             return Result(
                 row.delivery_id, "pending", str(reply), next_attempt_at=retry_at, uncounted=True
@@ -263,5 +265,7 @@ class DigestSender:
         summary.failed += 1
         count_digest_message("failed")
         summary.failures.append(f"{row.email}: {text}")
-        logger.error("Digest to subscriber %d failed: %s", row.subscriber_id, text)
+        logger.error(
+            "Digest to subscriber %d failed: %s", row.subscriber_id, without_addresses(text)
+        )
         return Result(row.delivery_id, "failed", text)

@@ -127,7 +127,9 @@ class OutboxRelay:
                         next_attempt_at=retry_at,
                         attempts=OUTBOX.c.attempts - 1,
                     )
-                    logger.warning("Mail %d waits for the mail server: %s", row.id, reply)
+                    logger.warning(
+                        "Mail %d waits for the mail server: %s", row.id, reply.for_the_log
+                    )
                     rest = [later.id for later in rows[index + 1 :]]
                     claims.release(self.writer, OUTBOX, token, rest, due_at=retry_at)
                     claims.postpone(self.writer, OUTBOX, true(), retry_at)  # all of it waits
@@ -135,10 +137,10 @@ class OutboxRelay:
                 elif reply.outcome is Outcome.TEMPORARY and row.attempts < options.max_attempts:
                     retry_at = self.clock() + options.backoff(row.attempts)
                     self._record(row.id, token, "pending", str(reply), next_attempt_at=retry_at)
-                    logger.warning("Mail %d not sent yet, retrying: %s", row.id, reply)
+                    logger.warning("Mail %d not sent yet, retrying: %s", row.id, reply.for_the_log)
                 else:
                     self._record(row.id, token, "failed", str(reply))
-                    logger.error("Mail %d could not be sent: %s", row.id, reply)
+                    logger.error("Mail %d could not be sent: %s", row.id, reply.for_the_log)
         return len(rows)
 
     def deliver_all_due(self, stop: threading.Event | None = None) -> int:

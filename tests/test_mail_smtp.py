@@ -17,7 +17,7 @@ from aiosmtpd.smtp import SMTP as AioSmtp
 
 from service.addresses import Mailbox
 from service.mail.smtp import SmtpTransport, SmtpUrl
-from service.mail.transport import WITHDRAWN, Envelope, Outcome
+from service.mail.transport import WITHDRAWN, Envelope, Outcome, without_addresses
 from service.messages import build_message
 
 from .mail_server import Recorder, authenticator, free_port, start
@@ -538,3 +538,147 @@ def test_a_server_that_refuses_ehlo_is_greeted_with_helo():
         controller.stop()
     assert delivery.sent, delivery
     assert len(handler.received) == 1
+
+
+# Servers that misbehave on the wire: a raw socket, scripted --------------------------------
+
+
+class _RawServer:
+    """One connection, answered by `script(connection)` in a thread."""
+
+    def __init__(self, script):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.received = bytearray()
+        self.thread = threading.Thread(target=self._serve, args=(script,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, script) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            script(self, connection)
+
+    def read_line(self, connection) -> bytes:
+        line = bytearray()
+        while not line.endswith(b"\r\n"):
+            chunk = connection.recv(1)
+            if not chunk:
+                break
+            line += chunk
+        return bytes(line)
+
+    def up_to_data(self, connection) -> None:
+        connection.sendall(b"220 raw.example ESMTP\r\n")
+        for reply in (b"250 raw.example\r\n", b"250 ok\r\n", b"250 ok\r\n"):
+            self.read_line(connection)  # EHLO, MAIL, RCPT
+            connection.sendall(reply)
+        self.read_line(connection)  # DATA
+        connection.sendall(b"354 go on\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+
+def _big_message() -> Envelope:
+    # About 100 KB: it fits the socket buffers on loopback, so it is all "sent" at once.
+    text = "A long digest line of words.\n" * 3_500
+    message = build_message(
+        sender=SENDER, to=("Reader", "r@example.org"), subject="Long", text=text, html="<p>x</p>"
+    )
+    return Envelope.of(message, sender=SENDER, recipients=["r@example.org"])
+
+
+def test_a_server_that_hangs_up_in_the_middle_of_the_data_is_sent_again():
+    """It read 200 bytes and closed: the message was recorded as unconfirmed (possibly
+    delivered) and never sent again, and so lost."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        server.received += connection.recv(200)
+
+    server = _RawServer(script)
+    try:
+        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=2") as transport:
+            delivery = transport.send(_big_message())
+    finally:
+        server.close()
+    assert delivery.outcome is Outcome.TEMPORARY, delivery
+    assert delivery.detail.startswith("the server did not take the whole message")
+
+
+def test_a_reply_sent_a_line_at_a_time_cannot_hold_a_sender_past_its_timeout():
+    """Each line came within the timeout, the whole reply never: a sender was held past its
+    lease, and another sender sent the message again."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        while not server.received.endswith(b"\r\n.\r\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            server.received += chunk
+        for _ in range(40):
+            try:
+                connection.sendall(b"250-still here\r\n")
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    server = _RawServer(script)
+    started = time.monotonic()
+    try:
+        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
+            delivery = transport.send(_message())
+    finally:
+        server.close()
+    assert time.monotonic() - started < 3  # not the 8 s the reply would have taken
+    assert delivery.outcome is Outcome.UNCONFIRMED, delivery  # it had the whole message
+
+
+def test_a_greeting_sent_a_line_at_a_time_times_out():
+    def script(server, connection):
+        for _ in range(40):
+            try:
+                connection.sendall(b"220-hello\r\n")
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    server = _RawServer(script)
+    started = time.monotonic()
+    try:
+        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
+            delivery = transport.send(_message())
+    finally:
+        server.close()
+    assert time.monotonic() - started < 3
+    assert (delivery.outcome, delivery.offered) == (Outcome.TEMPORARY, False)
+
+
+def test_a_refusal_naming_its_recipient_logs_no_address(server, caplog):
+    """Servers name the address they refuse; the log names rows by id, never by address."""
+    handler, controller = server
+    handler.rcpt_replies["gone@example.org"] = (
+        "550 5.1.1 <gone@example.org>: Recipient address rejected"
+    )
+    with caplog.at_level(logging.WARNING), SmtpTransport(_url(controller)) as transport:
+        gone = transport.send(_message(to="gone@example.org"))
+    assert "<gone@example.org>" in gone.detail  # the outcome keeps the server's words
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "permanent 550: 5.1.1 <[an address]>: Recipient address rejected" in logged
+    assert "gone@example.org" not in logged
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("550 5.1.1 <a.b+c@example.org>: rejected", "550 5.1.1 <[an address]>: rejected"),
+        ("user x@y.example unknown", "user [an address] unknown"),
+        ("no address here", "no address here"),
+    ],
+)
+def test_addresses_are_masked_for_the_log(text, shown):
+    assert without_addresses(text) == shown

@@ -11,17 +11,25 @@ offered (greeting, TLS, login) is the transport's, not the message's: temporary 
 offered, so the message waits, using up none of its attempts, until the server or the
 settings are mended. A connection lost after the message's data, before its reply, is
 unconfirmed: the server may have it, and it is never sent again (a dropped connection is
-reopened once only before the data). The password never appears in a repr, a log line or an
-outcome.
+reopened once only before the data) — unless the server plainly did not take all of it (it
+reset the connection, or the end of the message was still unacknowledged in our send
+queue when it went away or stalled): that message is temporary, and sent again. Each reply
+must arrive whole within the timeout (a server sending one line of a long reply at a time
+cannot hold a sender past it), and the data within it too. The password never appears in a
+repr, a log line or an outcome.
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import logging
 import re
 import smtplib
+import socket
 import ssl
+import struct
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -208,7 +216,7 @@ class SmtpTransport(Transport):
                 "Mail to %d recipient(s) via %s: %s",
                 len(envelope.recipients),
                 self.url.redacted,
-                delivery,
+                delivery.for_the_log,
             )
         return delivery
 
@@ -253,6 +261,9 @@ class SmtpTransport(Transport):
             except (smtplib.SMTPServerDisconnected, OSError) as error:
                 # smtplib reports a reply that timed out as a disconnection.
                 self._drop()
+                if connection.data_sent and connection.not_taken:
+                    detail = f"the server did not take the whole message: {error}"
+                    return Delivery(Outcome.TEMPORARY, None, detail)
                 if connection.data_sent:
                     detail = f"no reply after the data, so it may have arrived: {error}"
                     return Delivery(Outcome.UNCONFIRMED, None, detail)
@@ -381,10 +392,12 @@ class _Connection(smtplib.SMTP):
         self.meanwhile: Callable[[], None] = _nothing
         self._on_reply: Callable[[], Any] | None = None
         self.data_sent = False  # the message's data went: it must not be sent again
+        self.not_taken = False  # …but the server plainly did not take all of it
         super().__init__(*args, **kwargs)
 
     def mail(self, sender: str, options: Any = ()) -> tuple[int, bytes]:
         self.data_sent = False
+        self.not_taken = False
         self._on_reply = self.gate
         try:
             return super().mail(sender, options)
@@ -395,7 +408,59 @@ class _Connection(smtplib.SMTP):
         hook, self._on_reply = self._on_reply, None
         if hook is not None:
             hook()  # the command is sent; its reply is on its way
-        return super().getreply()
+        return self._reply_within(self.timeout)
+
+    def _reply_within(self, seconds: float) -> tuple[int, bytes]:
+        """smtplib's getreply, with the whole reply due within `seconds`: smtplib's timeout
+        is per read, and a server sending a line of a long reply every so often held a
+        sender past its lease (another sender then sent the message again)."""
+        deadline = time.monotonic() + seconds
+        lines: list[bytes] = []
+        sock = self.sock
+        if sock is None:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        if self.file is None:
+            self.file = sock.makefile("rb")
+        try:
+            while True:
+                try:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"no whole reply within {seconds:g} s")
+                    sock.settimeout(remaining)
+                    line = self.file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
+                except OSError as error:
+                    self._lost(error)
+                    raise smtplib.SMTPServerDisconnected(
+                        f"Connection unexpectedly closed: {error}"
+                    ) from error
+                if not line:
+                    self._lost(None)
+                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+                if len(line) > smtplib._MAXLINE:  # type: ignore[attr-defined]
+                    self.close()
+                    raise smtplib.SMTPResponseException(500, b"Line too long.")
+                lines.append(line[4:].strip(b" \t\r\n"))
+                try:
+                    code = int(line[:3])
+                except ValueError:
+                    code = -1
+                    break
+                if line[3:4] != b"-":
+                    break
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(self.timeout)
+        return code, b"\n".join(lines)
+
+    def _lost(self, error: OSError | None) -> None:
+        """The connection is gone or stalled: say whether the server plainly did not take
+        the whole message (only then may it be sent again), then close it."""
+        if self.data_sent and self.sock is not None:
+            self.not_taken = isinstance(error, ConnectionResetError | BrokenPipeError) or (
+                _pending_error(self.sock) or _unacknowledged(self.sock) > 0
+            )
+        self.close()
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         if not self.gate():
@@ -423,6 +488,25 @@ class _Connection(smtplib.SMTP):
         self.data_sent = True  # all of it, with its final dot: the server may now deliver it
         self.meanwhile()
         return self.getreply()
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    """Bytes sent that the server's side has not acknowledged (Linux's SIOCOUTQ), or 0."""
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return 0
+    return int(struct.unpack("i", raw)[0])
+
+
+def _pending_error(sock: socket.socket) -> bool:
+    """Whether the server reset the connection (a reset is what a peer sends for data it
+    never read) though the read that found it gone saw only its end."""
+    try:
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except OSError:
+        return False
+    return code != 0
 
 
 def _greet(connection: smtplib.SMTP) -> None:

@@ -9,6 +9,7 @@ transport holds what it needs open (an SMTP connection) until `close()` or the e
 from __future__ import annotations
 
 import enum
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,20 @@ class Delivery:
         code = f" {self.code}" if self.code is not None else ""
         detail = f": {self.detail}" if self.detail else ""
         return f"{self.outcome}{code}{detail}"
+
+    @property
+    def for_the_log(self) -> str:
+        """As str(), with any e-mail address in the server's words masked: servers name the
+        recipient they refuse ("550 5.1.1 <reader@example.org>: …"), and the log names
+        subscribers and outbox rows by id, never by address."""
+        return without_addresses(str(self))
+
+
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:@\[\]]+@[^\s<>\"'(),;@\[\]]+")
+
+
+def without_addresses(text: str) -> str:
+    return _ADDRESS.sub("[an address]", text)
 
 
 @dataclass(frozen=True, slots=True)
