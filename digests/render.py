@@ -18,7 +18,7 @@ from service.email_renderer import EmailBody, Inliner, unsubscribe_marker
 from service.labels import labels_for
 from service.page import headline_words
 from service.settings import Settings
-from service.text_renderer import angled, inline_text, underlined, wrap
+from service.text_renderer import angled, in_direction, inline_text, underlined, wrap
 
 from .assemble import Digest
 
@@ -145,7 +145,9 @@ def digest_text(digest: Digest, settings: Settings) -> str:
         if item.teaser:
             lines.append(wrap(item.teaser, "   "))
         lines.append(f"   {angled(item.url)}")
-        parts.append("\n".join(lines))
+        # Each line read in its item's direction, as the article's text twin does and as
+        # the HTML part's dir sets it: a line takes its direction from its first letter.
+        parts.append(in_direction("\n".join(lines), item.direction))
     if digest.more:
         parts.append(f"{wrap(_more_shown(digest))}\n{angled(_more_url(settings))}")
     parts.append(wrap(REASON))

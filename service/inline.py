@@ -311,6 +311,8 @@ def decode_attribute(value: str) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name[0] == "#":
+            if not later_rules.apply():
+                return unescape(f"&{name};")  # as it was read when the article was stored
             # The character itself, for the character rules to judge as in text: unescape
             # mends what it is given (drops a control, maps &#x80; through Windows-1252,
             # makes &#0; U+FFFD), so a refused character became another, silently.

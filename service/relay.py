@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, Table, func, select, true, update
 
 from .addresses import BadAddress
-from .mail.transport import Envelope, Outcome, Transport
+from .mail.transport import Envelope, Outcome, Transport, without_addresses
 from .messages import DkimSigner
 from .storage import claims
 from .storage.models import OutboxMessage
@@ -100,7 +100,9 @@ class OutboxRelay:
                     # Failed for good, not raised: it headed every batch, and the mail
                     # queued behind it stayed claimed and unsent.
                     self._record(row.id, token, "failed", str(refused))
-                    logger.warning("Mail %d cannot be addressed: %s", row.id, refused)
+                    logger.warning(
+                        "Mail %d cannot be addressed: %s", row.id, without_addresses(str(refused))
+                    )
                     continue
                 if composed is None:
                     self._record(row.id, token, "skipped", "no longer applies")

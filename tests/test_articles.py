@@ -341,6 +341,13 @@ def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
                 "text": '<a href="https://0x7f.1/">x</a> <span lang="x-a">y</span>',
             },
             {"type": "image", "src": "https://img^cdn.example/c.png", "alt": "A photo"},
+            # References in attributes were mended by html.unescape, judged since; and a
+            # bracketed host followed by more than a port.
+            {
+                "type": "paragraph",
+                "text": '<abbr title="Costs &#x80;4m">C</abbr> <abbr title="a&#1;b">D</abbr> '
+                '<a href="https://e.example/a&#0;b">e</a> <a href="https://[::1]evil.example/">f</a>',
+            },
         ],
         language="i-klingon",
     )
@@ -354,6 +361,7 @@ def test_an_article_stored_before_a_rule_came_is_still_served(stored_app, api):
         "/body/3/alt",
         "/body/4/text",
         "/body/5/src",
+        "/body/6/text",
         "/language",
     }
     database = stored_app.extensions["broadsheet"].database

@@ -17,6 +17,7 @@ from digests.assemble import (
     digest_window,
     teaser_for,
 )
+from digests.render import digest_text
 from service.characters import ELLIPSIS, bidi_problem, cut_at_word
 from service.reading import read
 from service.settings import Settings
@@ -282,3 +283,25 @@ def test_a_digest_names_at_most_max_items_and_counts_the_rest():
     digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS, more=5)
     assert [item.article_id for item in digest.items] == [f"q{n:03d}" for n in range(MAX_ITEMS)]
     assert digest.more == 7  # two passed in past the cap, five the caller never read
+
+
+def test_each_item_s_text_lines_read_in_its_direction():
+    """A mail client takes a line's direction from its first letter: an English headline
+    opening with an Arabic quote showed right to left, an Arabic one opening with "Nasa" left
+    to right. Each line starts with its item's mark when it needs one, as the text twin's."""
+    articles = [
+        quick_read("en", "2026-03-11T09:00:00Z", headline="«السلام» is the word used"),
+        quick_read(
+            "ar",
+            "2026-03-11T10:00:00Z",
+            headline="Nasa تطلق صاروخا",
+            standfirst="Nasa تقول إن الإطلاق نجح.",
+            language="ar",
+        ),
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    lines = digest_text(digest, SETTINGS).splitlines()
+    assert "\u200e1. «السلام» is the word used" in lines
+    assert "\u200f2. Nasa تطلق صاروخا" in lines
+    assert "\u200f   Nasa تقول إن الإطلاق نجح." in lines
+    assert "   <https://news.example.org/articles/en>" in lines  # English: no mark needed

@@ -347,3 +347,29 @@ def test_the_table_header_rule_shows_in_dark_mode(email_html):
     dark = html.split("prefers-color-scheme: dark", 1)[1].split("@media", 1)[0]
     rule = dark.split(".data th {", 1)[1].split("}", 1)[0]
     assert "border-bottom-color: #ece9e4 !important" in rule
+
+
+@pytest.mark.browser
+def test_words_marked_up_inside_a_link_keep_its_colour_in_dark_mode(browser, email_html):
+    """The dark rule for em, span, sup… won over the colour they inherit from their link:
+    half a digest headline's words were off-white, the rest link blue."""
+    text = 'See <a href="https://x.example/">the <em>new</em> CO<sub>2</sub> <q>plan</q></a>.'
+    article = minimal(id="dark-link", body=[{"type": "paragraph", "text": text}])
+    html = email_html(article)
+    context = browser.new_context(color_scheme="dark")
+    context.route("**/*", lambda route: route.abort())
+    page = context.new_page()
+    try:
+        page.set_content(html, wait_until="load")
+        colours = page.evaluate(
+            """() => {
+                const link = [...document.querySelectorAll('a')]
+                    .find(a => a.href === 'https://x.example/');
+                return [link, ...link.querySelectorAll('*')].map(
+                    e => getComputedStyle(e).color);
+            }"""
+        )
+    finally:
+        context.close()
+    assert len(colours) == 4
+    assert set(colours) == {colours[0]}, colours

@@ -455,10 +455,14 @@ class _Connection(smtplib.SMTP):
 
     def _lost(self, error: OSError | None) -> None:
         """The connection is gone or stalled: say whether the server plainly did not take
-        the whole message (only then may it be sent again), then close it."""
-        if self.data_sent and self.sock is not None:
+        the whole message (only then may it be sent again), then close it. A reset says so
+        (a peer resets for data it never read); so does its end (`error` None) with the
+        message's end still unacknowledged: a closed socket reads nothing more. A stall
+        does not: what waits in the send queue still goes after the close, and a slow
+        server may take it whole (RFC 5321 §4.5.3.2.6: no resend after the dot)."""
+        if self.data_sent and self.sock is not None and not isinstance(error, TimeoutError):
             self.not_taken = isinstance(error, ConnectionResetError | BrokenPipeError) or (
-                _pending_error(self.sock) or _unacknowledged(self.sock) > 0
+                _pending_error(self.sock) or (error is None and _unacknowledged(self.sock) > 0)
             )
         self.close()
 

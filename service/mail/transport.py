@@ -70,7 +70,12 @@ class Delivery:
         return without_addresses(str(self))
 
 
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:@\[\]]+@[^\s<>\"'(),;@\[\]]+")
+# A local part of any atext (RFC 5322: letters, digits and !#$%&'*+-/=?^_`{|}~, dots
+# between), or quoted; then a domain or an address literal.
+_ADDRESS = re.compile(
+    r"(?:\"[^\"\r\n]*\"|[^\s<>\"(),;:@\[\]]+)"  # a local part: any atext, or quoted
+    r"@(?:\[[^\]\s]*\]|[^\s<>\"'(),;@\[\]]+)"  # a domain, or an address literal
+)
 
 
 def without_addresses(text: str) -> str:
