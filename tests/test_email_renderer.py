@@ -352,8 +352,14 @@ def test_the_table_header_rule_shows_in_dark_mode(email_html):
 @pytest.mark.browser
 def test_words_marked_up_inside_a_link_keep_its_colour_in_dark_mode(browser, email_html):
     """The dark rule for em, span, sup… won over the colour they inherit from their link:
-    half a digest headline's words were off-white, the rest link blue."""
-    text = 'See <a href="https://x.example/">the <em>new</em> CO<sub>2</sub> <q>plan</q></a>.'
+    half a digest headline's words were off-white, the rest link blue. On a highlight the
+    link keeps the dark blue, and a highlight inside a link the dark text (the light link
+    blue is 1.5:1 on its yellow)."""
+    text = (
+        'See <a href="https://x.example/1">the <em>new</em> CO<sub>2</sub> <q>plan</q></a>, '
+        '<mark><a href="https://x.example/2">the <em>marked</em> one</a></mark> and '
+        '<a href="https://x.example/3">a <mark><em>highlight</em></mark> in one</a>.'
+    )
     article = minimal(id="dark-link", body=[{"type": "paragraph", "text": text}])
     html = email_html(article)
     context = browser.new_context(color_scheme="dark")
@@ -362,14 +368,15 @@ def test_words_marked_up_inside_a_link_keep_its_colour_in_dark_mode(browser, ema
     try:
         page.set_content(html, wait_until="load")
         colours = page.evaluate(
-            """() => {
-                const link = [...document.querySelectorAll('a')]
-                    .find(a => a.href === 'https://x.example/');
-                return [link, ...link.querySelectorAll('*')].map(
-                    e => getComputedStyle(e).color);
-            }"""
+            """() => Object.fromEntries(['1', '2', '3'].map(n => {
+                const link = document.querySelector(`a[href="https://x.example/${n}"]`);
+                return [n, [link, ...link.querySelectorAll('*')].map(
+                    e => getComputedStyle(e).color)];
+            }))"""
         )
     finally:
         context.close()
-    assert len(colours) == 4
-    assert set(colours) == {colours[0]}, colours
+    light_blue, dark_blue, dark_text = "rgb(156, 192, 250)", "rgb(11, 87, 208)", "rgb(27, 27, 27)"
+    assert colours["1"] == [light_blue] * 4
+    assert colours["2"] == [dark_blue] * 2
+    assert colours["3"] == [light_blue, dark_text, dark_text]

@@ -690,28 +690,65 @@ def test_addresses_are_masked_for_the_log(text, shown):
     assert without_addresses(text) == shown
 
 
-def test_a_server_that_stalls_then_takes_the_whole_message_is_not_sent_twice():
-    """It stopped reading past the timeout with part of the message in our send queue, then
-    read it whole and took it: the queue still goes after a close, so such a message is
-    unconfirmed (RFC 5321 §4.5.3.2.6), not sent again (it arrived twice)."""
+def test_a_stall_before_the_message_is_on_the_wire_aborts_and_sends_again():
+    """The server stopped reading past the timeout with most of the message, its final dot
+    among it, still in our queue. A plain close would still send it, and a server that then
+    read it whole took it (sent twice, when it was sent again); leaving it unconfirmed lost
+    it when the server never read it. The connection is aborted: the end never arrives."""
+    outcomes = {}
+    for then in ("reads-the-rest", "closes"):
 
-    def script(server, connection):
+        def script(server, connection, then=then):
+            server.up_to_data(connection)
+            time.sleep(2.5)  # busy: not reading
+            if then == "closes":
+                return
+            with contextlib.suppress(OSError):
+                while not server.received.endswith(b"\r\n.\r\n"):
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    server.received += chunk
+                connection.sendall(b"250 2.0.0 queued\r\n")
+
+        server = _RawServer(script, receive_buffer=4096)
+        try:
+            with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
+                delivery = transport.send(_big_message())
+            server.thread.join(10)
+        finally:
+            server.close()
+        assert not server.received.endswith(b"\r\n.\r\n")  # the end never arrived
+        outcomes[then] = (delivery.outcome, delivery.detail.split(":")[0])
+    assert outcomes == {
+        "reads-the-rest": (Outcome.TEMPORARY, "the server did not take the whole message"),
+        "closes": (Outcome.TEMPORARY, "the server did not take the whole message"),
+    }
+
+
+def test_a_tls_server_that_read_it_all_and_ended_without_a_reply_is_unconfirmed(tls):
+    """It read the final dot and went away without close_notify: OpenSSL's own alert on
+    that end sat in the send queue and drew a reset, which read as "not taken", and the
+    message went twice."""
+    server_context, client_context = tls
+
+    def script(server, raw):
+        connection = server_context.wrap_socket(raw, server_side=True)
         server.up_to_data(connection)
-        time.sleep(2.5)  # busy: not reading
         while not server.received.endswith(b"\r\n.\r\n"):
             chunk = connection.recv(65536)
             if not chunk:
                 return
             server.received += chunk
-        with contextlib.suppress(OSError):
-            connection.sendall(b"250 2.0.0 queued\r\n")
+        connection.close()  # without unwrap(): no close_notify, as a server that crashed
 
-    server = _RawServer(script, receive_buffer=4096)
+    server = _RawServer(script)
     try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-            delivery = transport.send(_big_message())
+        url = f"smtps://127.0.0.1:{server.port}?timeout=2"
+        with SmtpTransport(url, ssl_context=client_context) as transport:
+            delivery = transport.send(_message())
         server.thread.join(10)
     finally:
         server.close()
-    assert server.received.endswith(b"\r\n.\r\n")  # it had the whole message
+    assert server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.UNCONFIRMED, delivery

@@ -21,6 +21,7 @@ repr, a log line or an outcome.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import ipaddress
 import logging
@@ -455,15 +456,29 @@ class _Connection(smtplib.SMTP):
 
     def _lost(self, error: OSError | None) -> None:
         """The connection is gone or stalled: say whether the server plainly did not take
-        the whole message (only then may it be sent again), then close it. A reset says so
-        (a peer resets for data it never read); so does its end (`error` None) with the
-        message's end still unacknowledged: a closed socket reads nothing more. A stall
-        does not: what waits in the send queue still goes after the close, and a slow
-        server may take it whole (RFC 5321 §4.5.3.2.6: no resend after the dot)."""
-        if self.data_sent and self.sock is not None and not isinstance(error, TimeoutError):
-            self.not_taken = isinstance(error, ConnectionResetError | BrokenPipeError) or (
-                _pending_error(self.sock) or (error is None and _unacknowledged(self.sock) > 0)
-            )
+        the whole message (only then may it be sent again), then close it.
+
+        - A stall with the message's end not yet on the wire: the connection is aborted
+          (a reset, and the kernel drops what it had queued), so the end never arrives.
+          With all of it sent once, a stall says nothing: what is in flight may still be
+          taken whole (RFC 5321 §4.5.3.2.6: no resend after the dot).
+        - A reset says so (a peer resets for data it never read).
+        - Over plain TCP, the server's end (`error` None) with the message's end still
+          unacknowledged says so too: a closed socket reads nothing more. Not over TLS,
+          whose own alert on an unexpected end sits in the queue and draws a reset.
+        """
+        sock = self.sock
+        if self.data_sent and sock is not None:
+            if isinstance(error, TimeoutError):
+                if _not_yet_sent(sock) > 0:
+                    _abort(sock)
+                    self.not_taken = True
+            elif isinstance(error, ConnectionResetError | BrokenPipeError):
+                self.not_taken = True
+            elif not isinstance(sock, ssl.SSLSocket):
+                self.not_taken = _pending_error(sock) or (
+                    error is None and _unacknowledged(sock) > 0
+                )
         self.close()
 
     def data(self, msg: Any) -> tuple[int, bytes]:
@@ -492,6 +507,24 @@ class _Connection(smtplib.SMTP):
         self.data_sent = True  # all of it, with its final dot: the server may now deliver it
         self.meanwhile()
         return self.getreply()
+
+
+# Linux's SIOCOUTNSQ: bytes in the send queue never yet put on the wire.
+_SIOCOUTNSQ = 0x894B
+
+
+def _not_yet_sent(sock: socket.socket) -> int:
+    try:
+        raw = fcntl.ioctl(sock.fileno(), _SIOCOUTNSQ, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return 0
+    return int(struct.unpack("i", raw)[0])
+
+
+def _abort(sock: socket.socket) -> None:
+    """Close with a reset: the kernel drops what it had not sent, so it never arrives."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _unacknowledged(sock: socket.socket) -> int:
