@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import struct
 import threading
 import time
 from email import message_from_bytes, policy
@@ -752,3 +753,80 @@ def test_a_tls_server_that_read_it_all_and_ended_without_a_reply_is_unconfirmed(
         server.close()
     assert server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.UNCONFIRMED, delivery
+
+
+def test_a_reply_line_sent_a_byte_at_a_time_cannot_outlast_the_timeout():
+    """A buffered readline waited the whole timeout for each byte: 45 bytes, one each half
+    second, held a sender 22 s with `timeout=1`."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        while not server.received.endswith(b"\r\n.\r\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            server.received += chunk
+        for byte in b"250 " + b"x" * 40 + b"\r\n":
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.3)
+
+    server = _RawServer(script)
+    started = time.monotonic()
+    try:
+        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
+            delivery = transport.send(_message())
+    finally:
+        server.close()
+    assert time.monotonic() - started < 3
+    assert delivery.outcome is Outcome.UNCONFIRMED, delivery
+
+
+def test_a_tls_server_that_resets_in_the_middle_of_the_data_is_sent_again(tls):
+    """TLS reads a reset as an end (a ragged EOF): the rule for resets never fired, and a
+    message the server never had was unconfirmed, lost."""
+    server_context, client_context = tls
+
+    def script(server, raw):
+        connection = server_context.wrap_socket(raw, server_side=True)
+        server.up_to_data(connection)
+        server.received += connection.recv(200)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+    server = _RawServer(script)
+    try:
+        url = f"smtps://127.0.0.1:{server.port}?timeout=2"
+        with SmtpTransport(url, ssl_context=client_context) as transport:
+            delivery = transport.send(_message())
+    finally:
+        server.close()
+    assert not server.received.endswith(b"\r\n.\r\n")
+    assert delivery.outcome is Outcome.TEMPORARY, delivery
+
+
+def test_a_message_not_taken_is_aborted_so_its_end_never_arrives():
+    """The server stopped reading, ended its side (half-close), then read on: the message
+    was declared not taken and sent again, while a plain close let the queued end go out,
+    and the server had it twice."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        time.sleep(0.5)
+        connection.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)
+        with contextlib.suppress(OSError):
+            while chunk := connection.recv(65536):
+                server.received += chunk
+
+    server = _RawServer(script, receive_buffer=4096)
+    try:
+        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
+            delivery = transport.send(_big_message())
+        server.thread.join(10)
+    finally:
+        server.close()
+    assert not server.received.endswith(b"\r\n.\r\n")
+    assert delivery.outcome is Outcome.TEMPORARY, delivery

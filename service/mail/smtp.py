@@ -181,6 +181,9 @@ class SmtpTransport(Transport):
         rate_wait = 1.0 / self.url.rate if self.url.rate else 0.0
         self.longest_exchange = timedelta(seconds=_EXCHANGE_WAITS * self.url.timeout + rate_wait)
         self.ssl_context = ssl_context or ssl.create_default_context()
+        # An end without close_notify reads as an end, with no alert of ours queued after
+        # it (the queue tells whether the server took the message: see _Connection._lost).
+        self.ssl_context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
         self._clock = clock
         self._sleep = sleep
         self._next_send = 0.0
@@ -394,6 +397,7 @@ class _Connection(smtplib.SMTP):
         self._on_reply: Callable[[], Any] | None = None
         self.data_sent = False  # the message's data went: it must not be sent again
         self.not_taken = False  # …but the server plainly did not take all of it
+        self._inbox = bytearray()  # what the server sent that no reply has read yet
         super().__init__(*args, **kwargs)
 
     def mail(self, sender: str, options: Any = ()) -> tuple[int, bytes]:
@@ -420,16 +424,10 @@ class _Connection(smtplib.SMTP):
         sock = self.sock
         if sock is None:
             raise smtplib.SMTPServerDisconnected("please run connect() first")
-        if self.file is None:
-            self.file = sock.makefile("rb")
         try:
             while True:
                 try:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError(f"no whole reply within {seconds:g} s")
-                    sock.settimeout(remaining)
-                    line = self.file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
+                    line = self._line_by(sock, deadline, seconds)
                 except OSError as error:
                     self._lost(error)
                     raise smtplib.SMTPServerDisconnected(
@@ -454,31 +452,64 @@ class _Connection(smtplib.SMTP):
                 self.sock.settimeout(self.timeout)
         return code, b"\n".join(lines)
 
+    def _line_by(self, sock: socket.socket, deadline: float, seconds: float) -> bytes:
+        """The next reply line (through its LF; at most _MAXLINE + 1 bytes), b"" at the
+        server's end, or TimeoutError once `deadline` passes: each read waits only what is
+        left, so a line sent a byte at a time cannot outlast it (a buffered readline waits
+        the whole timeout for each byte)."""
+        limit = smtplib._MAXLINE + 1  # type: ignore[attr-defined]
+        while True:
+            end = self._inbox.find(b"\n", 0, limit)
+            if end >= 0 or len(self._inbox) >= limit:
+                size = end + 1 if end >= 0 else limit
+                line = bytes(self._inbox[:size])
+                del self._inbox[:size]
+                return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no whole reply within {seconds:g} s")
+            sock.settimeout(remaining)
+            chunk = sock.recv(4096)
+            if not chunk:
+                self._inbox.clear()  # a line the server never finished is no reply
+                return b""
+            self._inbox += chunk
+
+    def starttls(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        reply = super().starttls(*args, **kwargs)
+        # Whatever came in the clear after the 220 is not the encrypted server's (RFC 3207
+        # §5: a command injected before TLS must not be taken as an answer after it).
+        self._inbox.clear()
+        return reply
+
+    def close(self) -> None:
+        self._inbox.clear()
+        super().close()
+
     def _lost(self, error: OSError | None) -> None:
         """The connection is gone or stalled: say whether the server plainly did not take
         the whole message (only then may it be sent again), then close it.
 
-        - A stall with the message's end not yet on the wire: the connection is aborted
-          (a reset, and the kernel drops what it had queued), so the end never arrives.
-          With all of it sent once, a stall says nothing: what is in flight may still be
-          taken whole (RFC 5321 §4.5.3.2.6: no resend after the dot).
-        - A reset says so (a peer resets for data it never read).
-        - Over plain TCP, the server's end (`error` None) with the message's end still
-          unacknowledged says so too: a closed socket reads nothing more. Not over TLS,
-          whose own alert on an unexpected end sits in the queue and draws a reset.
-        """
+        - A stall says so only while the message's end is not yet on the wire; all of it
+          sent once, what is in flight may still be taken whole (RFC 5321 §4.5.3.2.6: no
+          resend after the dot).
+        - A reset says so (a peer resets for data it never read; TLS reads one as an end).
+        - The server's end says so with the message's end still unacknowledged: a closed
+          socket reads nothing more. (OpenSSL would queue an alert of its own on that end
+          and draw a reset; the transport's TLS context is told not to.)
+
+        A message not taken is aborted (a reset: the kernel drops what it had not sent),
+        so the end never arrives, even at a server that only half-closed."""
         sock = self.sock
         if self.data_sent and sock is not None:
             if isinstance(error, TimeoutError):
-                if _not_yet_sent(sock) > 0:
-                    _abort(sock)
-                    self.not_taken = True
+                self.not_taken = _not_yet_sent(sock) > 0
             elif isinstance(error, ConnectionResetError | BrokenPipeError):
                 self.not_taken = True
-            elif not isinstance(sock, ssl.SSLSocket):
-                self.not_taken = _pending_error(sock) or (
-                    error is None and _unacknowledged(sock) > 0
-                )
+            else:
+                self.not_taken = _pending_error(sock) or _unacknowledged(sock) > 0
+            if self.not_taken:
+                _abort(sock)
         self.close()
 
     def data(self, msg: Any) -> tuple[int, bytes]:
