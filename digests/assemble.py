@@ -40,6 +40,9 @@ class DigestItem:
     published_at: datetime
     language: str
     section: str | None = None
+    # The field the teaser is, when it is all of it (not cut): its markup says the language
+    # of its parts, which the HTML part and the page keep (WCAG 3.1.2).
+    teaser_field: Field | None = None
 
     @property
     def direction(self) -> str:
@@ -83,12 +86,15 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
 
 def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:
     """The standfirst, or else the first paragraph, cut at a word boundary."""
+    field = _teaser_source(reading)
+    return "" if field is None else cut_at_word(squeezed(field.plain), length)
+
+
+def _teaser_source(reading: Reading) -> Field | None:
     if reading.standfirst is not None:
-        return cut_at_word(squeezed(reading.standfirst.plain), length)
+        return reading.standfirst
     paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
-    if paragraph is None:
-        return ""
-    return cut_at_word(squeezed(paragraph.text.plain), length)
+    return None if paragraph is None else paragraph.text
 
 
 def assemble(
@@ -120,10 +126,14 @@ def as_mailed(
 
 
 def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:
+    teaser = teaser_for(reading)
+    source = _teaser_source(reading)
+    whole = source is not None and teaser == squeezed(source.plain)
     return DigestItem(
         article_id=article.id,
         headline=reading.headline,
-        teaser=teaser_for(reading),
+        teaser=teaser,
+        teaser_field=source if whole else None,
         url=article.canonical_url or settings.article_url(article.id),
         published_at=article.published_at,
         language=article.language,

@@ -16,7 +16,7 @@ from jinja2 import Environment
 from service.characters import with_bidi_closed
 from service.email_renderer import EmailBody, Inliner, unsubscribe_marker
 from service.labels import labels_for
-from service.page import headline_words
+from service.page import headline_words, teaser_words
 from service.settings import Settings
 from service.text_renderer import angled, in_direction, inline_text, underlined, wrap
 
@@ -62,7 +62,12 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
             {
                 "url": item.url,
                 "headline": headline_words(item.headline),
-                "teaser": item.teaser,
+                # Its markup when it is whole (the languages of its parts), else the cut words.
+                "teaser": (
+                    teaser_words(item.teaser_field)
+                    if item.teaser_field is not None
+                    else item.teaser
+                ),
                 "section": item.section,
                 "lang": "" if same else item.language,
                 "dir": item.direction,

@@ -97,6 +97,10 @@ def _no_reference(reference: Reference) -> str:
     raise AssertionError("a headline holds no note reference")
 
 
+# A teaser: a standfirst or a first paragraph whole, beside the link to its article: its
+# note references left out (the notes are not in the digest), a link written as its words.
+teaser_words = inline_html(lambda reference: "", links=False)
+
 # A headline as the words of a link to its article (a digest's list, an edition's contents):
 # its markup and languages kept, a link of its own written as its words (it would nest).
 headline_words = inline_html(_no_reference, links=False)

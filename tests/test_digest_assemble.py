@@ -17,7 +17,7 @@ from digests.assemble import (
     digest_window,
     teaser_for,
 )
-from digests.render import digest_text
+from digests.render import digest_context, digest_text
 from service.characters import ELLIPSIS, bidi_problem, cut_at_word
 from service.reading import read
 from service.settings import Settings
@@ -305,3 +305,21 @@ def test_each_item_s_text_lines_read_in_its_direction():
     assert "\u200f2. Nasa تطلق صاروخا" in lines
     assert "\u200f   Nasa تقول إن الإطلاق نجح." in lines
     assert "   <https://news.example.org/articles/en>" in lines  # English: no mark needed
+
+
+def test_a_whole_teaser_keeps_the_languages_of_its_parts_in_html():
+    """The teaser was plain text: a French phrase in an English standfirst lost its lang in
+    the mail's HTML and on the digest's page, which the article page keeps (WCAG 3.1.2). A
+    cut one is still the cut words."""
+    standfirst = (
+        'He said <span lang="fr">je ne sais quoi</span> twice<a href="https://x.example">.</a>'
+    )
+    articles = [
+        quick_read("whole", "2026-03-11T09:00:00Z", standfirst=standfirst),
+        quick_read("cut", "2026-03-11T10:00:00Z", standfirst="word " * 100),
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    whole, cut = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
+    assert str(whole["teaser"]) == 'He said <span lang="fr">je ne sais quoi</span> twice.'
+    assert cut["teaser"] == digest.items[1].teaser
+    assert cut["teaser"].endswith(ELLIPSIS)
