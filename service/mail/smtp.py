@@ -12,8 +12,9 @@ offered, so the message waits, using up none of its attempts, until the server o
 settings are mended. A connection lost after the message's data, before its reply, is
 unconfirmed: the server may have it, and it is never sent again (a dropped connection is
 reopened once only before the data) — unless the server plainly did not take all of it (it
-reset the connection, or the end of the message was still unacknowledged in our send
-queue when it went away or stalled): that message is temporary, and sent again. Each reply
+reset the connection, went away with the message's end still unacknowledged, or stalled
+before the end was even on the wire): that message is temporary, and sent again, and the
+connection is aborted so its queued end never arrives. Each reply
 must arrive whole within the timeout (a server sending one line of a long reply at a time
 cannot hold a sender past it), and the data within it too. The password never appears in a
 repr, a log line or an outcome.
@@ -545,11 +546,7 @@ _SIOCOUTNSQ = 0x894B
 
 
 def _not_yet_sent(sock: socket.socket) -> int:
-    try:
-        raw = fcntl.ioctl(sock.fileno(), _SIOCOUTNSQ, b"\0\0\0\0")
-    except (OSError, ValueError):
-        return 0
-    return int(struct.unpack("i", raw)[0])
+    return _queued(sock, _SIOCOUTNSQ)
 
 
 def _abort(sock: socket.socket) -> None:
@@ -559,9 +556,14 @@ def _abort(sock: socket.socket) -> None:
 
 
 def _unacknowledged(sock: socket.socket) -> int:
-    """Bytes sent that the server's side has not acknowledged (Linux's SIOCOUTQ), or 0."""
+    """Bytes sent that the server's side has not acknowledged (Linux's SIOCOUTQ)."""
+    return _queued(sock, termios.TIOCOUTQ)
+
+
+def _queued(sock: socket.socket, request: int) -> int:
+    """A count of the send queue's bytes the kernel gives, or 0 where it gives none."""
     try:
-        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        raw = fcntl.ioctl(sock.fileno(), request, b"\0\0\0\0")
     except (OSError, ValueError):
         return 0
     return int(struct.unpack("i", raw)[0])
