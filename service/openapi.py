@@ -134,44 +134,33 @@ def _model_schemas() -> dict[str, Any]:
 
 # Pieces of operations -------------------------------------------------------------------
 
+
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
 _HEADERS = {
-    "ETag": {"description": "the version of the representation", "schema": {"type": "string"}},
-    "Last-Modified": {
-        "description": "when this version was stored (said once its second has settled)",
-        "schema": {"type": "string"},
-    },
-    "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
-    "Link": {"description": 'the next page, rel="next"', "schema": {"type": "string"}},
-    "Location": {"description": "the stored article", "schema": {"type": "string"}},
-    "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}},
-    "Content-Range": {
-        "description": "the bytes sent and the whole length (206), or the length (416)",
-        "schema": {"type": "string"},
-    },
-    "Broadsheet-Warnings": {
-        "description": "RFC 8941 strings: each image left out (by pointer, for one article),"
-        " and why",
-        "schema": {"type": "string"},
-    },
-    "Content-Disposition": {
-        "description": 'inline, with the file\'s name: inline; filename="….pdf"',
-        "schema": {"type": "string"},
-    },
+    "ETag": _text("the version of the representation"),
+    "Last-Modified": _text("when this version was stored (said once its second has settled)"),
+    "Retry-After": _text("seconds to wait"),
+    "Link": _text('the next page, rel="next"'),
+    "Location": _text("the stored article"),
+    "WWW-Authenticate": _text("Bearer"),
+    "Content-Range": _text("the bytes sent and the whole length (206), or the length (416)"),
+    "Broadsheet-Warnings": _text(
+        "RFC 8941 strings: each image left out (by pointer, for one article), and why"
+    ),
+    "Content-Disposition": _text('inline, with the file\'s name: inline; filename="….pdf"'),
     "Accept-Ranges": {"description": "bytes: one byte range may be asked for", "schema": {}},
-    "Cache-Control": {
-        "description": "no-cache on a tagged answer (revalidate with its ETag); no-store on"
-        " problems and on pages carrying tokens or a subscriber's data",
-        "schema": {"type": "string"},
-    },
-    "Vary": {
-        "description": "Accept, where a page or a problem is chosen by it (outside /v1/)",
-        "schema": {"type": "string"},
-    },
-    "X-Request-Id": {
-        "description": "the request's id: the client's when 1 to 128 of A-Z a-z 0-9 . _ : -,"
-        " else a new one; on every line logged for it",
-        "schema": {"type": "string"},
-    },
+    "Cache-Control": _text(
+        "no-cache on a tagged answer (revalidate with its ETag); no-store on problems and on"
+        " pages carrying tokens or a subscriber's data"
+    ),
+    "Vary": _text("Accept, where a page or a problem is chosen by it (outside /v1/)"),
+    "X-Request-Id": _text(
+        "the request's id: the client's when 1 to 128 of A-Z a-z 0-9 . _ : -, else a new one;"
+        " on every line logged for it"
+    ),
 }
 
 _WHY = {

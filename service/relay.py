@@ -89,7 +89,7 @@ class OutboxRelay:
                 # The same for each try of a row; the moment it was queued tells two rows of
                 # one id apart, as a database rebuilt from nothing numbers them again
                 # (RFC 5322 §3.6.4: globally unique).
-                queued = _microseconds(row.created_at)
+                queued = round(row.created_at.timestamp() * 1_000_000)  # aware: UtcDateTime
                 try:
                     composed = self.subscriptions.compose(
                         row.purpose,
@@ -219,9 +219,3 @@ class RelayThread:
             if next_due is not None:
                 wait = min(max((next_due - self.relay.clock()).total_seconds(), 0.05), wait)
             self._wake.wait(wait)
-
-
-def _microseconds(moment: datetime) -> int:
-    if moment.tzinfo is None:  # SQLite hands a naive UTC moment back to a raw column
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1_000_000)

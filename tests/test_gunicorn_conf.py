@@ -12,6 +12,8 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -169,6 +171,18 @@ def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen:
         )
 
 
+@contextmanager
+def running_gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """gunicorn started (start_gunicorn), and killed at the end if it is still running."""
+    server = start_gunicorn(env, log)
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def wait_until_serving(server: subprocess.Popen, base: str, log: Path, seconds=120) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -201,8 +215,7 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
     env = server_environment(tmp_path, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
     migrate(env)
     log = tmp_path / "gunicorn.log"
-    server = start_gunicorn(env, log)
-    try:
+    with running_gunicorn(env, log) as server:
         wait_until_serving(server, base, log)
         assert not (metrics / "counter_1.db").exists()
         master = psutil.Process(server.pid)
@@ -245,10 +258,6 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
         assert status_line == b"HTTP/1.1 200 OK", answer[:300]
         assert b"<!DOCTYPE html>" in answer
         assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     output = log.read_text("utf-8", "replace")
     assert "Handling signal: term" in output
     assert "Shutting down: Master" in output
@@ -264,13 +273,8 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
 def test_gunicorn_refuses_a_database_behind_in_production(tmp_path):
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    server = start_gunicorn(server_environment(tmp_path, port), log)  # never migrated
-    try:
+    with running_gunicorn(server_environment(tmp_path, port), log) as server:  # never migrated
         assert server.wait(timeout=120) == 1
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     output = log.read_text("utf-8", "replace")
     assert "Broadsheet will not serve: The database has no schema yet" in output
     assert "Booting worker" not in output
@@ -284,8 +288,7 @@ def test_with_json_logs_every_line_gunicorn_writes_is_json(tmp_path):
     env = server_environment(tmp_path, port, BROADSHEET_LOG_FORMAT="json")
     migrate(env)
     log = tmp_path / "gunicorn.log"
-    server = start_gunicorn(env, log)
-    try:
+    with running_gunicorn(env, log) as server:
         wait_until_serving(server, base, log)
         with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
             client.sendall(b"NOT HTTP AT ALL\x1b[31m\r\n\r\n")
@@ -295,10 +298,6 @@ def test_with_json_logs_every_line_gunicorn_writes_is_json(tmp_path):
             assert response.status == 200
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     lines = [line for line in log.read_text("utf-8").splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # fails on the first line that is not
     messages = " | ".join(record["message"] for record in records)
@@ -317,8 +316,7 @@ def test_after_sighup_every_line_is_still_logged(tmp_path):
     env = server_environment(tmp_path, port)
     migrate(env)
     log = tmp_path / "gunicorn.log"
-    server = start_gunicorn(env, log)
-    try:
+    with running_gunicorn(env, log) as server:
         wait_until_serving(server, base, log)
         old = {w.pid for w in psutil.Process(server.pid).children()}
         server.send_signal(signal.SIGHUP)
@@ -334,10 +332,6 @@ def test_after_sighup_every_line_is_still_logged(tmp_path):
             assert response.status == 200
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     after = log.read_text("utf-8", "replace").split("Handling signal: hup", 1)[1]
     assert "GET /v1/schema/article.json 200" in after
     assert "Booting worker" in after

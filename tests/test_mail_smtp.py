@@ -581,6 +581,37 @@ class _RawServer:
         self.read_line(connection)  # DATA
         connection.sendall(b"354 go on\r\n")
 
+    def read_to_the_end(self, connection) -> None:
+        """Take the message's data up to its final dot, or to the connection's end."""
+        while not self.received.endswith(b"\r\n.\r\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            self.received += chunk
+
+    def trickle(self, connection, pieces, every: float) -> None:
+        """Send each piece, `every` seconds apart, until the client is gone."""
+        for piece in pieces:
+            try:
+                connection.sendall(piece)
+            except OSError:
+                return
+            time.sleep(every)
+
+    def deliver(self, message, query: str, *, scheme="smtp", ssl_context=None, wait=False) -> tuple:
+        """Send `message` to this server; the delivery and the seconds it took, the server
+        closed (after its script ends, with `wait`)."""
+        started = time.monotonic()
+        url = f"{scheme}://127.0.0.1:{self.port}?{query}"
+        try:
+            with SmtpTransport(url, ssl_context=ssl_context) as transport:
+                delivery = transport.send(message)
+            if wait:
+                self.thread.join(10)
+        finally:
+            self.close()
+        return delivery, time.monotonic() - started
+
     def close(self) -> None:
         self.listener.close()
         self.thread.join(5)
@@ -603,12 +634,7 @@ def test_a_server_that_hangs_up_in_the_middle_of_the_data_is_sent_again():
         server.up_to_data(connection)
         server.received += connection.recv(200)
 
-    server = _RawServer(script)
-    try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=2") as transport:
-            delivery = transport.send(_big_message())
-    finally:
-        server.close()
+    delivery, _ = _RawServer(script).deliver(_big_message(), "timeout=2")
     assert delivery.outcome is Outcome.TEMPORARY, delivery
     assert delivery.detail.startswith("the server did not take the whole message")
 
@@ -619,46 +645,20 @@ def test_a_reply_sent_a_line_at_a_time_cannot_hold_a_sender_past_its_timeout():
 
     def script(server, connection):
         server.up_to_data(connection)
-        while not server.received.endswith(b"\r\n.\r\n"):
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            server.received += chunk
-        for _ in range(40):
-            try:
-                connection.sendall(b"250-still here\r\n")
-            except OSError:
-                return
-            time.sleep(0.2)
+        server.read_to_the_end(connection)
+        server.trickle(connection, [b"250-still here\r\n"] * 40, every=0.2)
 
-    server = _RawServer(script)
-    started = time.monotonic()
-    try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-            delivery = transport.send(_message())
-    finally:
-        server.close()
-    assert time.monotonic() - started < 3  # not the 8 s the reply would have taken
+    delivery, seconds = _RawServer(script).deliver(_message(), "timeout=1")
+    assert seconds < 3  # not the 8 s the reply would have taken
     assert delivery.outcome is Outcome.UNCONFIRMED, delivery  # it had the whole message
 
 
 def test_a_greeting_sent_a_line_at_a_time_times_out():
     def script(server, connection):
-        for _ in range(40):
-            try:
-                connection.sendall(b"220-hello\r\n")
-            except OSError:
-                return
-            time.sleep(0.2)
+        server.trickle(connection, [b"220-hello\r\n"] * 40, every=0.2)
 
-    server = _RawServer(script)
-    started = time.monotonic()
-    try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-            delivery = transport.send(_message())
-    finally:
-        server.close()
-    assert time.monotonic() - started < 3
+    delivery, seconds = _RawServer(script).deliver(_message(), "timeout=1")
+    assert seconds < 3
     assert (delivery.outcome, delivery.offered) == (Outcome.TEMPORARY, False)
 
 
@@ -705,20 +705,12 @@ def test_a_stall_before_the_message_is_on_the_wire_aborts_and_sends_again():
             if then == "closes":
                 return
             with contextlib.suppress(OSError):
-                while not server.received.endswith(b"\r\n.\r\n"):
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    server.received += chunk
-                connection.sendall(b"250 2.0.0 queued\r\n")
+                server.read_to_the_end(connection)
+                if server.received.endswith(b"\r\n.\r\n"):
+                    connection.sendall(b"250 2.0.0 queued\r\n")
 
         server = _RawServer(script, receive_buffer=4096)
-        try:
-            with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-                delivery = transport.send(_big_message())
-            server.thread.join(10)
-        finally:
-            server.close()
+        delivery, _ = server.deliver(_big_message(), "timeout=1", wait=True)
         assert not server.received.endswith(b"\r\n.\r\n")  # the end never arrived
         outcomes[then] = (delivery.outcome, delivery.detail.split(":")[0])
     assert outcomes == {
@@ -736,21 +728,13 @@ def test_a_tls_server_that_read_it_all_and_ended_without_a_reply_is_unconfirmed(
     def script(server, raw):
         connection = server_context.wrap_socket(raw, server_side=True)
         server.up_to_data(connection)
-        while not server.received.endswith(b"\r\n.\r\n"):
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            server.received += chunk
+        server.read_to_the_end(connection)
         connection.close()  # without unwrap(): no close_notify, as a server that crashed
 
     server = _RawServer(script)
-    try:
-        url = f"smtps://127.0.0.1:{server.port}?timeout=2"
-        with SmtpTransport(url, ssl_context=client_context) as transport:
-            delivery = transport.send(_message())
-        server.thread.join(10)
-    finally:
-        server.close()
+    delivery, _ = server.deliver(
+        _message(), "timeout=2", scheme="smtps", ssl_context=client_context, wait=True
+    )
     assert server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.UNCONFIRMED, delivery
 
@@ -761,26 +745,12 @@ def test_a_reply_line_sent_a_byte_at_a_time_cannot_outlast_the_timeout():
 
     def script(server, connection):
         server.up_to_data(connection)
-        while not server.received.endswith(b"\r\n.\r\n"):
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            server.received += chunk
-        for byte in b"250 " + b"x" * 40 + b"\r\n":
-            try:
-                connection.sendall(bytes([byte]))
-            except OSError:
-                return
-            time.sleep(0.3)
+        server.read_to_the_end(connection)
+        reply = b"250 " + b"x" * 40 + b"\r\n"
+        server.trickle(connection, [bytes([byte]) for byte in reply], every=0.3)
 
-    server = _RawServer(script)
-    started = time.monotonic()
-    try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-            delivery = transport.send(_message())
-    finally:
-        server.close()
-    assert time.monotonic() - started < 3
+    delivery, seconds = _RawServer(script).deliver(_message(), "timeout=1")
+    assert seconds < 3
     assert delivery.outcome is Outcome.UNCONFIRMED, delivery
 
 
@@ -797,12 +767,9 @@ def test_a_tls_server_that_resets_in_the_middle_of_the_data_is_sent_again(tls):
         connection.close()
 
     server = _RawServer(script)
-    try:
-        url = f"smtps://127.0.0.1:{server.port}?timeout=2"
-        with SmtpTransport(url, ssl_context=client_context) as transport:
-            delivery = transport.send(_message())
-    finally:
-        server.close()
+    delivery, _ = server.deliver(
+        _message(), "timeout=2", scheme="smtps", ssl_context=client_context
+    )
     assert not server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.TEMPORARY, delivery
 
@@ -822,11 +789,6 @@ def test_a_message_not_taken_is_aborted_so_its_end_never_arrives():
                 server.received += chunk
 
     server = _RawServer(script, receive_buffer=4096)
-    try:
-        with SmtpTransport(f"smtp://127.0.0.1:{server.port}?timeout=1") as transport:
-            delivery = transport.send(_big_message())
-        server.thread.join(10)
-    finally:
-        server.close()
+    delivery, _ = server.deliver(_big_message(), "timeout=1", wait=True)
     assert not server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.TEMPORARY, delivery
