@@ -172,6 +172,14 @@ def send_command(given: str | None, dry_run: bool) -> None:
         sys.exit(1)
     if stop.is_set():
         sys.exit(130)
+    if waiting := counts.get("pending", 0):
+        # Not done: a cron job or a unit must not take this for a run sent whole.
+        click.echo(
+            f"{waiting} messages are still to be sent (their retries fall after this command's"
+            " wait); run it again later: it takes up where this one stopped.",
+            err=True,
+        )
+        sys.exit(75)  # EX_TEMPFAIL
 
 
 def _dry_run(daily: DailyDigest, day: date) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from sqlalchemy import update
 
 from digests.ledger import SendLedger
 from digests.runs import daily_digest_for
 from service import create_app
 from service.mail.transport import Delivery, MemoryTransport, Outcome
-from service.storage.models import Status
+from service.storage.models import LedgerEntry, Status
 from service.storage.schema import upgrade
 
 from .digest_articles import quick_read_json
@@ -144,6 +145,38 @@ def test_a_permanent_failure_makes_the_exit_status_non_zero(app):
     assert again.exit_code == 0, again.output
     assert "Sent 0, retried 0, failed 0, skipped 0." in again.output
     assert "2 failed, 1 sent" in again.output
+
+
+def test_messages_left_waiting_for_a_retry_make_the_exit_status_75(app, make_app, database_url):
+    """With the mail server away the command waited, gave up and exited 0, as for a run
+    sent whole: a cron job or a unit took an undelivered digest for a done one."""
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 3)
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    # A first retry an hour away: after the wait, the command stops at once.
+    patient = make_app(
+        DATABASE_URL=database_url,
+        BASE_URL="https://news.example.org",
+        PUBLISHER_ADDRESS="1 Test Street, Testville",
+        DIGEST_RETRY_SECONDS=3600,
+        MAIL_RELAY=False,
+    )
+
+    class Away(MemoryTransport):
+        def send(self, envelope):
+            return Delivery(Outcome.TEMPORARY, None, "could not connect: refused", offered=False)
+
+    patient.extensions["broadsheet"].transport = Away
+    result = patient.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert result.exit_code == 75, result.output
+    assert "3 messages are still to be sent" in result.output
+    assert SendLedger(engine).counts(date(2026, 3, 12)) == {"pending": 3}
+    patient.extensions["broadsheet"].transport = MemoryTransport
+    with engine.begin() as connection:  # their retry is due now
+        connection.execute(update(LedgerEntry).values(next_attempt_at=datetime.now(UTC)))
+    again = patient.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
+    assert again.exit_code == 0, again.output
+    assert SendLedger(engine).counts(date(2026, 3, 12)) == {"sent": 3}
 
 
 def test_send_shows_a_progress_bar_on_a_terminal(app, database_url, tmp_path):
