@@ -42,6 +42,8 @@ class StoredArticle(Base):
         # Newest first, ties broken by id: the order of every list and its cursors.
         Index(None, "published_at", "id"),
         Index(None, "kind", "published_at", "id"),
+        # When any list last changed (max(stored_at)), asked by every feed and its 304s.
+        Index(None, "stored_at"),
     )
 
 
