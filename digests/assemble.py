@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from service.article import Article
-from service.characters import cut_at_word, squeezed
+from service.characters import ELLIPSIS, cut_at_word, squeezed
+from service.inline import Element, Text, plain_of
 from service.language import direction_of
-from service.reading import Field, ParagraphPart, Reading, read
+from service.reading import Field, ParagraphPart, Piece, Reading, Span, children, read
 from service.settings import Settings
 
 TEASER_LENGTH = 240
@@ -40,9 +42,11 @@ class DigestItem:
     published_at: datetime
     language: str
     section: str | None = None
-    # The field the teaser is, when it is all of it (not cut): its markup says the language
-    # of its parts, which the HTML part and the page keep (WCAG 3.1.2).
+    # The field the teaser is (all of it, or cut where the teaser's words end): its markup
+    # says the language of its parts, which the HTML part and the page keep (WCAG 3.1.2);
+    # `teaser_tail` is what a cut adds after it (the ellipsis).
     teaser_field: Field | None = None
+    teaser_tail: str = ""
 
     @property
     def direction(self) -> str:
@@ -125,15 +129,73 @@ def as_mailed(
     return Digest(day, digest_window(day, at, zone), items, more)
 
 
+def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
+    """`field` cut where the words of `teaser` (cut by `teaser_for`) end, its markup kept,
+    and what the cut adds after it; None where no cut of the field reads as the teaser (a
+    cut inside a <q>, whose plain words close the quotation: the teaser stays plain)."""
+    end = teaser.rfind(ELLIPSIS)
+    if end < 0:
+        return None
+    head, tail = teaser[:end], teaser[end:]
+    # The fewest characters of text whose words are as long as the head's, by bisection.
+    low, high = 0, _length(field.pieces)
+    while low < high:
+        middle = (low + high) // 2
+        if len(squeezed(plain_of(_cut(field.pieces, [middle])))) >= len(head):
+            high = middle
+        else:
+            low = middle + 1
+    pieces = _cut(field.pieces, [low])
+    if squeezed(plain_of(pieces)) != head:
+        return None
+    return Field(field.pointer, pieces, field.source), tail
+
+
+def _length(pieces: Sequence[Piece]) -> int:
+    return sum(
+        len(piece.value)
+        if isinstance(piece, Text)
+        else (1 if piece.name == "br" else _length(children(piece)))
+        if isinstance(piece, (Span, Element))
+        else 0
+        for piece in pieces
+    )
+
+
+def _cut(pieces: Sequence[Piece], budget: list[int]) -> tuple[Piece, ...]:
+    """The pieces holding the first `budget[0]` characters of text (a <br> counts one)."""
+    kept: list[Piece] = []
+    for piece in pieces:
+        if budget[0] <= 0:
+            break
+        if isinstance(piece, Text):
+            words = piece.value[: budget[0]]
+            budget[0] -= len(words)
+            kept.append(piece if len(words) == len(piece.value) else Text(words))
+        elif isinstance(piece, (Span, Element)) and piece.name != "br":
+            # An Element's children are parsed nodes, a Span's pieces as read: cut alike.
+            kept.append(replace(cast("Any", piece), children=_cut(children(piece), budget)))
+        else:
+            budget[0] -= 1 if isinstance(piece, Element) else 0  # a <br>; a reference: none
+            kept.append(piece)
+    return tuple(kept)
+
+
 def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:
     teaser = teaser_for(reading)
     source = _teaser_source(reading)
-    whole = source is not None and teaser == squeezed(source.plain)
+    teaser_field, tail = None, ""
+    if source is not None:
+        if teaser == squeezed(source.plain):
+            teaser_field = source
+        elif (cut := cut_field(source, teaser)) is not None:
+            teaser_field, tail = cut
     return DigestItem(
         article_id=article.id,
         headline=reading.headline,
         teaser=teaser,
-        teaser_field=source if whole else None,
+        teaser_field=teaser_field,
+        teaser_tail=tail,
         url=article.canonical_url or settings.article_url(article.id),
         published_at=article.published_at,
         language=article.language,

@@ -62,9 +62,9 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
             {
                 "url": item.url,
                 "headline": headline_words(item.headline),
-                # Its markup when it is whole (the languages of its parts), else the cut words.
+                # Its markup (the languages of its parts), whole or cut; else the cut words.
                 "teaser": (
-                    teaser_words(item.teaser_field)
+                    teaser_words(item.teaser_field) + item.teaser_tail
                     if item.teaser_field is not None
                     else item.teaser
                 ),

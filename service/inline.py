@@ -10,10 +10,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import unescape
 from html.entities import html5
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import idna
@@ -128,11 +130,17 @@ def _walk_text(nodes: tuple[Node, ...]):
             yield from _walk_text(node.children)
 
 
-def _walk_plain(nodes: tuple[Node, ...]):
+def plain_of(nodes: Sequence[Any]) -> str:
+    """The plain words (`Inline.plain`) of parsed nodes, or of pieces as read (an element
+    whose references are resolved is walked as an element; a reference has no words)."""
+    return "".join(_walk_plain(nodes))
+
+
+def _walk_plain(nodes: Sequence[Any]):
     for node in nodes:
         if isinstance(node, Text):
             yield node.value
-        elif isinstance(node, Element):
+        elif getattr(node, "children", None) is not None:  # an Element, or a read Span
             if node.name == "br":
                 yield "\n"
             elif node.name in QUOTED or node.name in RAISED or node.name in STRUCK:

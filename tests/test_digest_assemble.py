@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import html as lxml_html
 
 from digests.assemble import (
     MAX_ITEMS,
@@ -323,3 +324,49 @@ def test_a_whole_teaser_keeps_the_languages_of_its_parts_in_html():
     assert str(whole["teaser"]) == 'He said <span lang="fr">je ne sais quoi</span> twice.'
     assert cut["teaser"] == digest.items[1].teaser
     assert cut["teaser"].endswith(ELLIPSIS)
+
+
+def test_a_cut_teaser_keeps_the_markup_and_languages_of_what_it_keeps():
+    """A teaser cut at 240 characters was plain words in the HTML part and on the page: a
+    French phrase before the cut lost its lang, an abbreviation its title, CO<sub>2</sub>
+    read CO₂ as text. What the cut keeps keeps its markup, each element closed."""
+    first = (
+        'He said <span lang="fr">je ne sais quoi</span> of the <abbr title="Regional Climate'
+        ' Council">RCC</abbr> plan, <em>then <span lang="de">noch einmal</span> more</em> '
+    )
+    inside_em = (
+        '<em>then <span lang="de">noch einmal</span> and words that run on past the cut</em>'
+    )
+    quoted = "word " * 45 + "<q>a quoted phrase that runs on across the cut point</q> " + "x " * 40
+    articles = [
+        quick_read("cut", "2026-03-11T09:00:00Z", standfirst=first + "word " * 60),
+        quick_read("inside", "2026-03-11T10:00:00Z", standfirst="word " * 40 + inside_em),
+        quick_read(
+            "sub",
+            "2026-03-11T11:00:00Z",
+            standfirst="word " * 46 + "CO<sub>2</sub> rises further today",
+        ),
+        quick_read("quoted", "2026-03-11T12:00:00Z", standfirst=quoted),
+    ]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    items = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
+    cut, inside, sub, quoted_item = (str(item["teaser"]) for item in items)
+    assert cut.startswith(
+        'He said <span lang="fr">je ne sais quoi</span> of the <abbr title="Regional Climate'
+        ' Council" class="expands">RCC</abbr> plan, <em>then <span lang="de">noch einmal</span>'
+        " more</em> word"
+    )
+    assert '<em>then <span lang="de">noch einmal</span> and words' in inside
+    assert inside.endswith("</em>" + ELLIPSIS)  # cut inside the <em>, which is closed
+    assert "CO<sub>2</sub>" in sub
+    for html, item in zip((cut, inside, sub), digest.items, strict=False):
+        assert html.endswith(ELLIPSIS)
+        fragment = lxml_html.fragment_fromstring(html, create_parent="p")
+        # The same words as the plain teaser (the text twin's), <sub> aside.
+        words = " ".join(fragment.text_content().split())
+        assert words == item.teaser.replace("₂", "2"), (words, item.teaser)
+        assert len(item.teaser) <= TEASER_LENGTH + 1
+    # A cut inside a quotation: its plain words close the quote, no cut of the markup reads
+    # the same, so the teaser stays the cut words.
+    assert quoted_item == digest.items[3].teaser
+    assert digest.items[3].teaser_field is None
