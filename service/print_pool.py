@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 import warnings
@@ -136,7 +137,20 @@ def _keep_logs() -> _Kept:
 
 
 def _serve(connection: Connection, image_hosts: tuple[str, ...], max_pages: int) -> None:
-    """Worker process: build the printer once, then print whatever arrives."""
+    """Worker process: build the printer once, then print whatever arrives.
+
+    It started with SIGINT blocked (see _Worker): a Ctrl-C reaches every process of the
+    terminal's group, and a printer's traceback (a layout interrupted, an import) said
+    nothing the parent's one line does not. Its parent stops it; ignored from here on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        _print_what_arrives(connection, image_hosts, max_pages)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (killed, or stopped mid-print): no one to answer
+
+
+def _print_what_arrives(connection: Connection, image_hosts: tuple[str, ...], max_pages: int):
     kept = _keep_logs()
     from PIL import Image
 
@@ -189,7 +203,12 @@ class _Worker:
             daemon=True,
             name="broadsheet-printer",
         )
-        self.process.start()
+        # Started with SIGINT blocked (a mask survives the spawn's exec): see _serve.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self.ready = False
         self.jobs = 0

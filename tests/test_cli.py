@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -62,3 +64,74 @@ def test_flask_stops_on_a_bad_setting_as_broadsheet_does():
         assert result.returncode == 2, (argv, result.stderr)
         assert "BROADSHEET_DIGEST_TIME" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def _printers_of(pid: int) -> list[int]:
+    """The spawned processes (printers) whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _printing(tmp_path: Path) -> subprocess.Popen:
+    """`broadsheet render --to pdf` in a session of its own, once its printer has started
+    (importing WeasyPrint, a second or more: not yet able to answer)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env["BROADSHEET_ENV"] = "development"
+    env["BROADSHEET_PDF_WORKERS"] = "1"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "render",
+            str(EXAMPLES / "bike-lanes.json"),
+            "--to",
+            "pdf",
+            "-o",
+            str(tmp_path / "out.pdf"),
+        ],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _printers_of(process.pid):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no printer started"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return process
+
+
+def test_a_printer_whose_command_is_killed_leaves_quietly(tmp_path):
+    """SIGTERM to the command alone (`kill PID`, a supervisor): its printer went on, and
+    answering the parent that was gone wrote a BrokenPipeError traceback after the shell's
+    prompt had come back."""
+    process = _printing(tmp_path)
+    printers = _printers_of(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGTERM
+    assert "Traceback" not in errors, errors
+    assert all(_gone(pid) for pid in printers)
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie that init has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -263,3 +263,23 @@ def test_a_printer_that_cannot_start_leaves_the_counts_as_they_were(monkeypatch)
     with pytest.raises(OSError, match="Too many open files"):
         pool.print("<p>x</p>")
     assert (pool._started, pool._readers_printing, pool._readers_waiting) == (0, 0, 0)
+
+
+def test_a_printer_takes_no_ctrl_c_of_its_own(capfd):
+    """A Ctrl-C reaches every process of the terminal's group: a printer died of it with a
+    traceback (KeyboardInterrupt in a layout, or in an import while it started), before the
+    command's own one line. Its parent stops it; the print in hand is finished."""
+    client, printer = make_client(PDF_TIME_LIMIT=120, PDF_MAX_PAGES=500)
+    printer.warm_up()
+    (pid,) = printer.pids()
+    answers = []
+    thread = threading.Thread(
+        target=lambda: answers.append(client.post("/v1/render/pdf", json=long_article(300)))
+    )
+    thread.start()
+    time.sleep(1.0)  # on the printer: a layout of some seconds
+    os.kill(pid, signal.SIGINT)
+    thread.join(180)
+    assert answers[0].status_code == 200
+    assert printer.pids() == [pid]  # the same printer: it did not die of it
+    assert "Traceback" not in capfd.readouterr().err
