@@ -141,7 +141,8 @@ class OutboxMessage(Base):
         CheckConstraint(
             "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
         ),
-        Index(None, "status", "next_attempt_at"),
+        # Claims read due rows in this order (storage/claims.py).
+        Index(None, "status", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,7 +191,8 @@ class LedgerEntry(Base):
         CheckConstraint(
             "status IN ('pending', 'claimed', 'sent', 'failed', 'skipped')", name="status"
         ),
-        Index(None, "day", "status", "next_attempt_at"),
+        # Claims read a run's due rows in this order (storage/claims.py), 50 at a time.
+        Index(None, "day", "status", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
