@@ -96,21 +96,14 @@ def render_command(file: Path, fmt: str, paper: str, output: Path | None) -> Non
         rendering = Rendering(article, fmt, current_runtime(), paper)
         data = rendering.produce()
     except OSError as error:
-        raise click.ClickException(f"{file}: {error.strerror or error}") from None
-    except BadArticle as error:
-        count = len(error.errors)
-        click.echo(f"{file}: the article has {count} problem{'s' * (count != 1)}:", err=True)
-        for item in error.errors:
-            click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
-        sys.exit(1)
+        raise click.ClickException(f"{_shown(file)}: {error.strerror or error}") from None
     except BroadsheetError as error:
-        click.echo(f"{file}: {error.detail}", err=True)
-        sys.exit(1)
+        _refused(file, error)
     for warning in rendering.warnings:
-        click.echo(f"{file}: warning: {warning}", err=True)
+        click.echo(f"{_shown(file)}: warning: {warning}", err=True)
     if output:
         _write(output, data)
-        click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
+        click.echo(f"Wrote {_shown(output)} ({len(data)} bytes)", err=True)
     else:
         try:
             sys.stdout.buffer.write(data)
@@ -125,11 +118,11 @@ def read_article_file(file: Path) -> bytes:
     limit = current_runtime().settings.max_body_bytes
     with open(file, "rb", buffering=0, opener=_nonblocking) as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise click.ClickException(f"{file}: not a regular file")
+            raise click.ClickException(f"{_shown(file)}: not a regular file")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise click.ClickException(
-            f"{file}: larger than the limit of {limit} bytes (BROADSHEET_MAX_BODY_BYTES)"
+            f"{_shown(file)}: larger than the limit of {limit} bytes (BROADSHEET_MAX_BODY_BYTES)"
         )
     return data
 
@@ -142,17 +135,27 @@ def _write(output: Path, data: bytes) -> None:
     try:
         write_whole(output, data)
     except OSError as error:
-        raise click.ClickException(f"{output}: {error.strerror or error}") from None
+        raise click.ClickException(f"{_shown(output)}: {error.strerror or error}") from None
+
+
+def _shown(where: object) -> str:
+    """A file's name as a line says it: a name is anyone's text (a publisher's file)."""
+    return printable(where, 1000)
 
 
 def _refused(where: object, error: BroadsheetError) -> None:
+    """One line per problem; a file's name, a pointer made of the article's own keys, and
+    what a message quotes are the article's author's text: escaped, never sent raw to the
+    terminal (an escape sequence in a key set the window's title and cleared the screen)."""
+    where = _shown(where)
     if isinstance(error, BadArticle):
         count = len(error.errors)
         click.echo(f"{where}: the article has {count} problem{'s' * (count != 1)}:", err=True)
         for item in error.errors:
-            click.echo(f"  {item.pointer or '/'}: {item.message}", err=True)
+            pointer, message = printable(item.pointer or "/", 1000), printable(item.message, 1000)
+            click.echo(f"  {pointer}: {message}", err=True)
     else:
-        click.echo(f"{where}: {error.detail}", err=True)
+        click.echo(f"{where}: {printable(error.detail, 1000)}", err=True)
     sys.exit(1)
 
 
@@ -207,14 +210,14 @@ def edition_command(
             reason = error.errors(include_url=False)[0]["msg"]
             raise click.BadParameter(f"the title {reason}", param_hint="--title") from None
     if not output.parent.is_dir():
-        raise click.BadParameter(f"{output.parent} is not a folder", param_hint="-o")
+        raise click.BadParameter(f"{_shown(output.parent)} is not a folder", param_hint="-o")
     runtime = current_runtime()
     articles = []
     for file in files:
         try:
             articles.append(article_from_bytes(read_article_file(file), source="file"))
         except OSError as error:
-            raise click.ClickException(f"{file}: {error.strerror or error}") from None
+            raise click.ClickException(f"{_shown(file)}: {error.strerror or error}") from None
         except BroadsheetError as error:
             _refused(file, error)
     try:
@@ -247,7 +250,7 @@ def edition_command(
     except BroadsheetError as error:
         _refused("edition", error)
     _write(output, data)
-    click.echo(f"Wrote {output} ({len(articles)} articles, {len(data)} bytes)", err=True)
+    click.echo(f"Wrote {_shown(output)} ({len(articles)} articles, {len(data)} bytes)", err=True)
 
 
 def _stored_articles(ids: str | None, day: date | None) -> list[Article]:
@@ -366,7 +369,8 @@ def current_command() -> None:
         click.echo(f"Could not read the database: {first_line(error)}", err=True)
         sys.exit(1)
     click.echo(state.describe())
-    sys.exit(0 if state.is_current else 1)
+    # A newer schema is served (a rolling upgrade under way): not a failure of this node.
+    sys.exit(0 if state.serves_this_code else 1)
 
 
 @db_group.command("revision")

@@ -52,8 +52,9 @@ def _escape_unprintable(text: str) -> str:
 
 def first_line(error: BaseException) -> str:
     """An error's message without what follows its first line (SQLAlchemy appends its SQL,
-    parameters and a link), for a one-line message."""
-    return (str(error).splitlines() or [type(error).__name__])[0]
+    parameters and a link), for a one-line message; what it quotes (a revision typed, a
+    database's words) is escaped as `printable` does, so it cannot drive a terminal."""
+    return printable((str(error).splitlines() or [type(error).__name__])[0], 1000)
 
 
 def printable(value: object, limit: int = 300) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -39,6 +40,17 @@ def runtime_of(app) -> Runtime:
     """The runtime an app's views and commands read."""
     with app.app_context():
         return current_runtime()
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_outlives_its_test():
+    """A command run under click's runner configures logging to the runner's stream, closed
+    when it returns: a later test's records went there ("--- Logging error ---" in its
+    stderr). The handlers `configure_logging` added during a test leave with it."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "broadsheet_handler", False)]:
+        root.removeHandler(handler)
 
 
 @pytest.fixture

@@ -542,6 +542,31 @@ def test_db_upgrade_to_an_unknown_revision_is_one_line_with_or_without_sql(runne
         assert "nosuch" in result.output
 
 
+def test_what_a_command_quotes_reaches_the_terminal_escaped(runner, edition_runner, tmp_path):
+    """An article file's unknown key (its JSON Pointer), a file's name and a revision typed
+    reached the terminal raw: ESC ] 0 ; … BEL set the window's title, ESC [ 2 J cleared it."""
+    hostile = "x\x1b]0;pwned\x07\x1b[2J"
+    document = json.loads((EXAMPLES / "bike-lanes.json").read_text())
+    document[hostile] = 1
+    keyed = tmp_path / "keyed.json"
+    keyed.write_text(json.dumps(document))
+    named = tmp_path / f"{hostile}.json"
+    named.write_text(json.dumps(minimal(body=[])))
+    results = [
+        runner.invoke(args=["render", str(keyed), "--to", "text"]),
+        runner.invoke(args=["render", str(named), "--to", "text"]),
+        edition_runner().invoke(args=["edition", str(named), "-o", str(tmp_path / "e.pdf")]),
+        runner.invoke(args=["db", "upgrade", "zz\x1b[2J\x1b]0;title\x07"]),
+        runner.invoke(args=["db", "upgrade", "zz\x1b[2J\x1b]0;title\x07", "--sql"]),
+    ]
+    for result in results:
+        assert result.exit_code == 1, result.output
+        assert "\x1b" not in result.output, result.output
+        assert "\x07" not in result.output, result.output
+        assert "\\x1b" in result.output, result.output  # said, as an escape
+    assert "/x\\x1b]0;pwned\\x07\\x1b[2J: is not a field of this object" in results[0].output
+
+
 @pytest.mark.parametrize("revision", ["head+1", "", "@"])
 def test_db_upgrade_to_a_malformed_revision_is_one_line(runner, revision):
     """Alembic asserts on these (AssertionError): a 70-line traceback."""
