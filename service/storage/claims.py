@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, Table, and_, select, update
 
 PENDING = "pending"
 CLAIMED = "claimed"
@@ -27,10 +27,6 @@ CLAIMED = "claimed"
 
 def new_claim_token() -> str:
     return secrets.token_hex(12)
-
-
-def due(table: Table, now: datetime) -> ColumnElement[bool]:
-    return or_(*_due_branches(table, now))
 
 
 def _due_branches(table: Table, now: datetime) -> tuple[ColumnElement[bool], ...]:
