@@ -30,7 +30,7 @@ from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .files import write_whole
 from .formats import FORMATS, PAPERS, Rendering
 from .language import is_valid_language_tag
-from .logs import configure_logging, first_line, printable
+from .logs import configure_logging, first_line, for_a_terminal, printable
 from .runtime import Runtime, current_runtime
 from .storage import schema
 from .storage.editions import named, published_on
@@ -140,7 +140,7 @@ def _write(output: Path, data: bytes) -> None:
 
 def _shown(where: object) -> str:
     """A file's name as a line says it: a name is anyone's text (a publisher's file)."""
-    return printable(where, 1000)
+    return for_a_terminal(where)
 
 
 def _refused(where: object, error: BroadsheetError) -> None:
@@ -152,10 +152,10 @@ def _refused(where: object, error: BroadsheetError) -> None:
         count = len(error.errors)
         click.echo(f"{where}: the article has {count} problem{'s' * (count != 1)}:", err=True)
         for item in error.errors:
-            pointer, message = printable(item.pointer or "/", 1000), printable(item.message, 1000)
+            pointer, message = for_a_terminal(item.pointer or "/"), for_a_terminal(item.message)
             click.echo(f"  {pointer}: {message}", err=True)
     else:
-        click.echo(f"{where}: {printable(error.detail, 1000)}", err=True)
+        click.echo(f"{where}: {for_a_terminal(error.detail)}", err=True)
     sys.exit(1)
 
 

@@ -53,8 +53,15 @@ def _escape_unprintable(text: str) -> str:
 def first_line(error: BaseException) -> str:
     """An error's message without what follows its first line (SQLAlchemy appends its SQL,
     parameters and a link), for a one-line message; what it quotes (a revision typed, a
-    database's words) is escaped as `printable` does, so it cannot drive a terminal."""
-    return printable((str(error).splitlines() or [type(error).__name__])[0], 1000)
+    database's words) is `for_a_terminal`."""
+    return for_a_terminal((str(error).splitlines() or [type(error).__name__])[0])
+
+
+def for_a_terminal(value: object) -> str:
+    """`value` whole, its controls (escape sequences, bidirectional overrides, line breaks)
+    written as escapes so that it cannot drive a terminal; the rest, backslashes and
+    letters beyond ASCII included, as it is (a file's name stays one to copy)."""
+    return _escape_unprintable(str(value))
 
 
 def printable(value: object, limit: int = 300) -> str:

@@ -567,6 +567,19 @@ def test_what_a_command_quotes_reaches_the_terminal_escaped(runner, edition_runn
     assert "/x\\x1b]0;pwned\\x07\\x1b[2J: is not a field of this object" in results[0].output
 
 
+def test_what_a_command_quotes_is_otherwise_whole(runner, tmp_path):
+    """Escaping the controls cut a long message (its reason, which comes last, lost) and
+    doubled every backslash, in a file's name too: only the controls are escaped."""
+    url = "https://example.org/a?" + "&".join(f"p{n}=v{n}" for n in range(150)) + " x"
+    document = minimal(body=[{"type": "paragraph", "text": f'See <a href="{url}">this</a>.'}])
+    named = tmp_path / "dossier été\\2026.json"
+    named.write_text(json.dumps(document))
+    result = runner.invoke(args=["render", str(named), "--to", "text"])
+    assert result.exit_code == 1, result.output
+    assert f"{named}: the article has 1 problem:" in result.output
+    assert "must not contain white space" in result.output
+
+
 @pytest.mark.parametrize("revision", ["head+1", "", "@"])
 def test_db_upgrade_to_a_malformed_revision_is_one_line(runner, revision):
     """Alembic asserts on these (AssertionError): a 70-line traceback."""
