@@ -154,12 +154,20 @@ class PrinterUnavailable(BroadsheetError):
 
 
 class Unauthorized(BroadsheetError):
+    """No bearer token, or not the one the route wants (the API's, or the metrics')."""
+
     status = 401
     slug = "unauthorized"
-    title = "A valid API token is required"
+    title = "A valid bearer token is required"
+
+    def __init__(self, detail: str, *, code: str | None):
+        super().__init__(detail)
+        self.code = code
 
     def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Bearer realm="broadsheet"'}
+        # RFC 6750 §3: the error code when a bearer token was sent, none when none was.
+        error = f', error="{self.code}"' if self.code else ""
+        return {"WWW-Authenticate": f'Bearer realm="broadsheet"{error}'}
 
 
 class NotFound(BroadsheetError):

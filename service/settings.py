@@ -119,7 +119,9 @@ class Settings(BaseModel):
         secret=True,
     )
     metrics_public: bool = setting(
-        False, "true or false: GET /metrics answers without a token (with neither: 404)"
+        False,
+        "true or false: GET /metrics answers without a token when METRICS_TOKEN is unset"
+        " (a token set wins; with neither: 404)",
     )
     digest_time: time = setting(time(7, 0), "a time of day as HH:MM, 00:00 to 23:59", shown="07:00")
     timezone: ZoneInfo = setting(

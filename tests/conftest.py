@@ -359,3 +359,12 @@ def page_width(browser):
             context.close()
 
     return measure
+
+
+def challenge(authorization: str | None) -> str:
+    """RFC 6750 §3: an error code only when a bearer token was sent (the header said the
+    same whether none was sent or a wrong one)."""
+    if authorization is None or not authorization.lower().startswith("bearer"):
+        return 'Bearer realm="broadsheet"'
+    code = "invalid_token" if authorization[len("bearer") :].strip() else "invalid_request"
+    return f'Bearer realm="broadsheet", error="{code}"'

@@ -15,7 +15,7 @@ from service import create_app
 from service.storage.articles import content_version, next_stored_at, put_article
 from service.validation import validate_article
 
-from .conftest import API_TOKEN, ApiClient
+from .conftest import API_TOKEN, ApiClient, challenge
 from .corpus import corpus, examples, minimal
 
 PROBLEM = "application/problem+json"
@@ -160,7 +160,7 @@ def test_writes_without_the_token_are_401(api):
             api.delete("minimal", token=None, headers=headers),
         ):
             _problem(response, 401)
-            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert response.headers["WWW-Authenticate"] == challenge(authorization)
     assert api.get("/v1/articles/minimal").get_json() == minimal()
 
 

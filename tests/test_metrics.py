@@ -21,6 +21,7 @@ from service.pdf_renderer import PdfCache
 from service.print_pool import IsolatedPrinter
 from service.printing import Printed
 
+from .conftest import challenge
 from .corpus import minimal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def test_with_a_token_only_the_token_opens_it(make_app, authorization):
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.headers["WWW-Authenticate"] == challenge(authorization)
     assert TOKEN not in response.get_data(as_text=True)
 
 

@@ -20,5 +20,7 @@ def metrics() -> Response:
         raise werkzeug.exceptions.NotFound()  # werkzeug's own, as for any unknown path
     expected = settings.metrics_token
     if expected and not bearer.carries(expected):
-        raise Unauthorized("Send the metrics token as Authorization: Bearer <token>.")
+        raise Unauthorized(
+            "Send the metrics token as Authorization: Bearer <token>.", code=bearer.refusal_code()
+        )
     return Response(exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
