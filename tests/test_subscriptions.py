@@ -570,6 +570,30 @@ def test_a_broken_link_opened_is_a_page_and_posted_is_negotiated(client, route, 
     assert "Accept" in posted.vary
 
 
+@pytest.mark.parametrize("accept", ["*/*", None, "application/json"])
+def test_a_link_opened_is_a_page_when_refused_or_when_the_database_is_away(make_app, accept):
+    """A mail client's viewer may ask for anything, or name nothing: a link opened from it
+    over the pages' budget (429), or while the database was away (503), was problem JSON."""
+    headers = {"Accept": accept} if accept else {}
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_PAGES="1 per hour").test_client()
+    limited.get("/subscribe/confirm/not-a-token", headers=headers)
+    refused = limited.get("/subscribe/confirm/not-a-token", headers=headers)
+    assert (refused.status_code, refused.mimetype) == (429, "text/html")
+    assert "Retry-After" in refused.headers
+    away = make_app(DATABASE_URL="sqlite:////nonexistent/folder/x.sqlite3").test_client()
+    for route in ("/subscribe/confirm/", "/unsubscribe/"):
+        signer = TokenSigner("test-secret")
+        token = (
+            signer.sign(Purpose.CONFIRM, 1, "2026-03-12T09:00:00+00:00")
+            if "confirm" in route
+            else signer.sign(Purpose.UNSUBSCRIBE, 1)
+        )
+        opened = away.get(route + token, headers=headers)
+        assert (opened.status_code, opened.mimetype) == (503, "text/html"), opened.data[:200]
+        posted = away.post(route + token, headers=headers)  # a form's answer, by Accept
+        assert (posted.status_code, posted.mimetype) == (503, "application/problem+json")
+
+
 def test_a_confirmation_link_expires_and_an_unsubscribe_link_never_does(app, client, monkeypatch):
     client.post("/subscribe", json={"email": "old@example.org"})
     subscriber = rows(app)["old@example.org"]
