@@ -56,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping({k: v for k, v in config.items() if k not in names})
     app.config["SECRET_KEY"] = settings.signing_key
+    # The sign-up form's session (its CSRF token), signed with a former key, still read.
+    app.config["SECRET_KEY_FALLBACKS"] = list(settings.secret_key_fallbacks)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # Werkzeug answers a path with "//" by a 308 whose Location it builds from the Host

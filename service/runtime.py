@@ -124,7 +124,9 @@ class Runtime:
 
     @cached_property
     def tokens(self) -> TokenSigner:
-        return TokenSigner(self.settings.signing_key)
+        return TokenSigner(
+            self.settings.signing_key, fallback_keys=self.settings.secret_key_fallbacks
+        )
 
     @cached_property
     def subscriptions(self) -> Subscriptions:

@@ -109,6 +109,13 @@ class Settings(BaseModel):
         shown="required unless ENV is development or test",
         secret=True,
     )
+    secret_key_fallbacks: tuple[str, ...] = setting(
+        (),
+        "former SECRET_KEYs separated by commas: links and forms they signed are still taken"
+        " (a key changed after a leak: unsubscribe links already mailed keep working)",
+        shown="empty",
+        secret=True,
+    )
     log_format: Literal["text", "json"] = setting(
         "text", "text (one escaped line a record) or json (one JSON object a line)"
     )
@@ -572,6 +579,18 @@ class Settings(BaseModel):
         if value is not None and value.startswith(PLACEHOLDER):
             raise ValueError(f"it is the example's stand-in ({PLACEHOLDER}…): make one up")
         return value
+
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _fallbacks(cls, value: Any) -> Any:
+        items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+        keys = tuple(str(item).strip() for item in items if str(item).strip())
+        for key in keys:
+            cls._not_a_placeholder(key)
+            cls._secret_text(key)
+            if len(key) < MIN_SECRET_KEY:
+                raise ValueError(f"each key must be {MIN_SECRET_KEY} characters at least")
+        return keys
 
     @field_validator("secret_key")
     @classmethod

@@ -34,8 +34,10 @@ class Purpose(Enum):
 
 
 @lru_cache(maxsize=16)
-def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=purpose.value)
+def _serializer(secret_keys: tuple[str, ...], purpose: Purpose) -> URLSafeTimedSerializer:
+    # itsdangerous takes the keys oldest first: it signs with the last, and reads a token
+    # signed with any of them.
+    return URLSafeTimedSerializer(list(secret_keys), salt=purpose.value)
 
 
 class _KeyOnceSigner(TimestampSigner):
@@ -61,9 +63,11 @@ def _signer(secret_key: str, purpose: Purpose) -> Signer:
 class TokenSigner:
     secret_key: str
     confirm_max_age: int = CONFIRM_MAX_AGE
+    # Former keys (SECRET_KEY_FALLBACKS): links they signed are still read, never signed.
+    fallback_keys: tuple[str, ...] = ()
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        return _serializer(self.secret_key, purpose)
+        return _serializer((*self.fallback_keys, self.secret_key), purpose)
 
     def sign(self, purpose: Purpose, *parts: int | str) -> str:
         # serializer.dumps(), with the signer made once per purpose: a digest run signs a

@@ -25,12 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # Secrets ----------------------------------------------------------------------------------
 
 SECRET_KEY = "sk-7f3a9c-never-in-a-log-line"
+FORMER_KEY = "sk-former-6b2e-never-logged"
 API_TOKEN = "api-token-5d1e88-never-logged"
 METRICS_TOKEN = "metrics-token-c02b4f-never-logged"
 SMTP_PASSWORD = "smtp-pw-91ab/?&never-logged"
 DB_PASSWORD = "db-pw-e4d2-never-logged"
 SHORT_TOKEN = "short-c02b4f"  # refused: too short, and still a secret
-SECRETS = (SECRET_KEY, API_TOKEN, METRICS_TOKEN, SMTP_PASSWORD, DB_PASSWORD, SHORT_TOKEN)
+SECRETS = (
+    SECRET_KEY,
+    FORMER_KEY,
+    API_TOKEN,
+    METRICS_TOKEN,
+    SMTP_PASSWORD,
+    DB_PASSWORD,
+    SHORT_TOKEN,
+)
 
 
 def _leaks(text: str) -> list[str]:
@@ -73,6 +82,7 @@ def test_no_secret_reaches_a_log_line(tmp_path, every_line, caplog, monkeypatch)
             {
                 "TESTING": True,
                 "SECRET_KEY": SECRET_KEY,
+                "SECRET_KEY_FALLBACKS": FORMER_KEY,
                 "API_TOKEN": API_TOKEN,
                 "METRICS_TOKEN": METRICS_TOKEN,
                 "SMTP_URL": smtp_url,

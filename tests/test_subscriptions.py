@@ -594,6 +594,59 @@ def test_a_link_opened_is_a_page_when_refused_or_when_the_database_is_away(make_
         assert (posted.status_code, posted.mimetype) == (503, "application/problem+json")
 
 
+def test_links_and_forms_signed_with_a_former_key_are_still_taken(app, database_url, request):
+    """A SECRET_KEY changed (after a leak, say) made every unsubscribe link already mailed
+    a 404, and every open confirmation link and sign-up form: a former key listed in
+    SECRET_KEY_FALLBACKS still reads them; new links are signed with the new key."""
+    old_client = app.test_client()
+    old_client.post("/subscribe", json={"email": "stay@example.org"})
+    old_client.post("/subscribe", json={"email": "leave@example.org"})
+    stay, leave = (tokens(app, rows(app)[a].id) for a in ("stay@example.org", "leave@example.org"))
+    form = csrf_token(old_client)
+
+    def rotated(**fallbacks):
+        made = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "a-new-secret-key-0123456789",
+                "DATABASE_URL": database_url,
+                "BASE_URL": "https://news.example.org",
+                "MAIL_RELAY": False,
+                **fallbacks,
+            }
+        )
+        made.extensions["broadsheet"].transport = MemoryTransport
+        request.addfinalizer(made.extensions["broadsheet"].engine.dispose)
+        return made
+
+    without = rotated().test_client()
+    assert without.post(f"/unsubscribe/{leave['unsubscribe']}").status_code == 404
+    assert without.get(f"/subscribe/confirm/{stay['confirm']}").status_code == 404
+    after = rotated(SECRET_KEY_FALLBACKS="subscriptions-secret")
+    client = after.test_client()
+    assert client.post(f"/subscribe/confirm/{stay['confirm']}").status_code == 200
+    assert client.post(f"/unsubscribe/{leave['unsubscribe']}").status_code == 200
+    statuses = {a: r.status for a, r in rows(app).items()}
+    assert statuses == {"stay@example.org": "confirmed", "leave@example.org": "unsubscribed"}
+    # A sign-up form served before the change: its session cookie, signed with the old key.
+    client.set_cookie("session", old_client.get_cookie("session").value)
+    posted = client.post(
+        "/subscribe",
+        data={"email": "form@example.org", "csrf_token": form},
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert posted.status_code == 200, posted.get_data(as_text=True)[:300]
+    # New links: the new key's, which the old key alone does not read.
+    new = tokens(after, rows(after)["stay@example.org"].id)["unsubscribe"]
+    assert (
+        after.extensions["broadsheet"].tokens.read_unsubscribe(new)[0]
+        == rows(app)["stay@example.org"].id
+    )
+    with pytest.raises(NotFound):
+        TokenSigner("subscriptions-secret").read_unsubscribe(new)
+    assert rows(app)["form@example.org"].status == "pending"
+
+
 def test_a_confirmation_link_expires_and_an_unsubscribe_link_never_does(app, client, monkeypatch):
     client.post("/subscribe", json={"email": "old@example.org"})
     subscriber = rows(app)["old@example.org"]
