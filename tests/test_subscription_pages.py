@@ -329,3 +329,30 @@ def test_a_full_digest_stays_under_gmail_s_clip_and_names_the_rest(
     for part in (mail.html, mail.text):
         assert f"{more} more quick reads on the website" in " ".join(part.split())
     assert mail.text.count("\n   <https://news.example.org/articles/q") == shown
+
+
+def test_markup_that_weighs_more_than_its_words_cannot_carry_a_digest_past_its_budget(app):
+    """Titles of abbreviations are sent, not shown: 39 of 480 characters in one standfirst
+    made a one-item digest's HTML part 184 KB as sent, twice its
+    budget, and put the postal address where Gmail has cut the message off. Such markup
+    goes out as its words; markup of ordinary weight stays."""
+    from digests.render import HTML_BUDGET, size_as_sent
+
+    runtime = app.extensions["broadsheet"]
+    heavy = " ".join(f'<abbr title="{"東" * 480}">W{n}</abbr>' for n in range(39))
+    articles = [
+        quick_read("heavy", "2026-03-11T09:00:00Z", standfirst=heavy),
+        quick_read(
+            "light",
+            "2026-03-11T10:00:00Z",
+            standfirst='He said <span lang="fr">je ne sais quoi</span> '
+            '<abbr title="twice">2x</abbr>.',
+        ),
+    ]
+    digest = _digest_of(articles, runtime.settings)
+    body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
+    assert size_as_sent(body.html) <= HTML_BUDGET
+    assert "東" not in body.html  # the titles, not the words, were the weight
+    assert "W38" in body.html  # the heavy item's words are all there
+    assert '<span lang="fr" style="font-size:inherit">je ne sais quoi</span>' in body.html
+    assert '<abbr title="twice"' in body.html
