@@ -22,7 +22,7 @@ from service.files import write_whole
 from service.logs import configure_logging, first_line, printable
 from service.storage.schema import schema_state
 
-from .message import unsendable_because, without_postal_address
+from .message import list_mail_warnings, unsendable_because
 from .runs import DailyDigest, daily_digest_for
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def send_command(given: str | None, dry_run: bool) -> None:
         _say_empty(daily, day, "nothing is sent")
         return
     run = opening.run
-    if warning := without_postal_address(runtime.settings):
+    for warning in list_mail_warnings(runtime.settings):
         click.echo(f"Warning: {warning}.", err=True)
     click.echo(
         f"Digest for {day}: {run.items} quick reads to {run.audience} subscribers"

@@ -85,14 +85,23 @@ def unsendable_because(settings: Settings) -> str | None:
     return None
 
 
-def without_postal_address(settings: Settings) -> str | None:
-    """A warning when the digests go out with no postal address in their footer."""
-    if settings.publisher_address.strip():
-        return None
-    return (
-        "BROADSHEET_PUBLISHER_ADDRESS is empty: digests go out without a postal address, "
-        "which CAN-SPAM and most mail providers ask of list mail"
-    )
+def list_mail_warnings(settings: Settings) -> list[str]:
+    """What the digests go out without that list mail is asked to have."""
+    warnings = []
+    if not settings.publisher_address.strip():
+        warnings.append(
+            "BROADSHEET_PUBLISHER_ADDRESS is empty: digests go out without a postal address, "
+            "which CAN-SPAM and most mail providers ask of list mail"
+        )
+    if not settings.dkim_selector:
+        # RFC 8058 §4: one-click needs a DKIM signature covering both List-Unsubscribe
+        # headers; the mail server may sign on its way out, which this process cannot see.
+        warnings.append(
+            "no DKIM key is set (BROADSHEET_DKIM_*): digests offer one-click unsubscribe, "
+            "which a receiver honours only with a DKIM signature covering List-Unsubscribe "
+            "and List-Unsubscribe-Post (RFC 8058); unless the mail server signs them, set one"
+        )
+    return warnings
 
 
 def unsubscribe_url(

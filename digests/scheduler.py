@@ -32,7 +32,7 @@ from service.errors import DigestUnsendable
 from service.mail.transport import Transport
 from service.relay import OutboxRelay
 
-from .message import unsendable_because, without_postal_address
+from .message import list_mail_warnings, unsendable_because
 from .runs import DailyDigest, Schedule
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def run_scheduler(
     stop = threading.Event()
     _jobs = Jobs(daily, transport, relay, stop)
     scheduler = build_scheduler(daily)
-    if warning := without_postal_address(daily.settings):
+    for warning in list_mail_warnings(daily.settings):
         logger.warning("%s", warning)
     if needs_catch_up(daily, datetime.now(UTC)):
         logger.info("The digest now due is not sent yet: catching up")

@@ -39,7 +39,8 @@ _ENCODED_WORD_BYTES = 36  # 48 base64 characters: a 60-character encoded-word
 _WORDS = re.compile(r"\S+ *| +")  # a word with the spaces after it
 _MACHINE_VALUE = re.compile(r"[!-~]{1,900}")
 _LIST_ID = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
-LINE_LENGTH = 78
+# RFC 5322 §2.1.1 asks 78; a line holding an encoded-word, 76 (RFC 2047 §2): 76 for all.
+LINE_LENGTH = 76
 SIGNED_HEADERS = (
     b"From",
     b"To",

@@ -93,7 +93,8 @@ class Settings(BaseModel):
     )
     base_url: str = setting(
         "http://localhost:5000",
-        "an http(s) URL, the service as readers reach it, with no query, fragment, user, or "
+        "an http(s) URL of at most 300 characters, the service as readers reach it, with no "
+        "query, fragment, user, or "
         "= & \" ' < > and kin; a digest needs https (its one-click unsubscribe link, RFC 8058): "
         "with http none is sent",
     )
@@ -350,6 +351,10 @@ class Settings(BaseModel):
             raise ValueError(f"must begin with {parts.scheme}:// in lower case")
         # Every link, header and feed is this text plus a path: nothing may end it early
         # (?, #), add a user (@), or break a header line or a URL (spaces, controls).
+        if len(value) > MAX_BASE_URL:
+            # A digest's List-Unsubscribe header holds it and a token on one line, which
+            # RFC 5322 ends at 998 characters.
+            raise ValueError(f"is longer than {MAX_BASE_URL} characters")
         if any(c in "?#@" or c.isspace() or not c.isprintable() for c in value):
             raise ValueError("has a query, a fragment, a user, a space or a control character")
         if not value.isascii():
@@ -606,6 +611,7 @@ class Settings(BaseModel):
 
 PLACEHOLDER = "replace-with"
 MIN_SECRET_KEY = 16
+MAX_BASE_URL = 300
 _DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 

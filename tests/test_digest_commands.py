@@ -305,6 +305,7 @@ def test_a_send_without_a_postal_address_says_so(app, make_app, database_url):
     result = bare.test_cli_runner().invoke(args=["digest", "send", "--date", DAY])
     assert result.exit_code == 0, result.output
     assert "PUBLISHER_ADDRESS is empty: digests go out without a postal address" in result.output
+    assert "no DKIM key is set" in result.output  # one-click unsubscribe wants a signature
     assert len(memory.sent) == 1
     publish(app, quick_read_json("more-news", "2026-03-12T09:00:00Z"))
     app.extensions["broadsheet"].transport = lambda: memory

@@ -207,6 +207,18 @@ def test_a_long_display_name_is_still_one_name(name):
     assert _words(shown.display_name) == _words(name)
 
 
+@pytest.mark.parametrize("name", ["Zoë", "Zoë " * 30, "José Núñez", "读者 " * 20])
+def test_a_header_line_holding_an_encoded_word_is_at_most_76_characters(name):
+    """RFC 2047 §2: a line of a header holding an encoded-word is at most 76 characters; a
+    To of an encoded name and a long address was 77 (headers were folded at 78)."""
+    raw = serialise(
+        _message(to=(name, "reader.with.a.long.local.p@subscribers.example.org"), subject=name)
+    )
+    for line in _head_lines(raw):
+        if b"=?" in line:
+            assert len(line) <= 76, line
+
+
 def test_a_display_name_never_chooses_the_address():
     raw = serialise(_message(to=("Jane: attacker@evil.example", "reader@example.net")))
     _assert_only_intended_headers(raw)

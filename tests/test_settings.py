@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digests.message import list_mail_warnings
 from service import create_app
 from service.logs import printable
 from service.settings import PREFIX, Settings, SettingsError, env_name
@@ -213,6 +214,30 @@ def test_dkim_settings_go_together(tmp_path):
         }
     )
     assert settings.dkim_key_file == str(key)
+    # Digests offer one-click unsubscribe, which wants a DKIM signature (RFC 8058 §4): said
+    # while no key is set, as the missing postal address is.
+    signed = Settings.load(
+        overrides={
+            "ENV": "test",
+            "DKIM_SELECTOR": "s1",
+            "DKIM_DOMAIN": "example.org",
+            "DKIM_KEY_FILE": str(key),
+            "PUBLISHER_ADDRESS": "1 Test Street",
+        }
+    )
+    assert list_mail_warnings(signed) == []
+    (unsigned,) = list_mail_warnings(Settings(publisher_address="1 Test Street"))
+    assert "no DKIM key is set" in unsigned
+    assert "RFC 8058" in unsigned
+
+
+def test_a_base_url_fits_a_list_unsubscribe_line(tmp_path):
+    """A 946-character BASE_URL made List-Unsubscribe a line of 1,033 characters, past the
+    998 RFC 5322 allows: refused past 300."""
+    long = "https://news.example.org/" + "a" * 276
+    assert len(Settings(base_url=long[:300]).base_url) == 300
+    with pytest.raises(ValueError, match="longer than 300 characters"):
+        Settings(base_url=long)
 
 
 def _small_key_file(folder, bits: int = 768) -> str:
