@@ -141,12 +141,15 @@ def _from_unexpected(error: Exception) -> Response:
 # The links a mail holds: a reader opens them from a mail client, whose viewer may ask for
 # anything (or name nothing): whatever goes wrong, a page (README, "Errors").
 LINKS_IN_MAIL = frozenset({"subscriptions.confirm_page", "subscriptions.unsubscribe_page"})
+_LINK_PATHS = ("/subscribe/confirm/", "/unsubscribe/")
 
 
 def wants_html() -> bool:
     """Browsers asking for a page get one; API routes and API clients get problem+json."""
-    if request.method in ("GET", "HEAD") and request.endpoint in LINKS_IN_MAIL:
-        return True
+    if request.method in ("GET", "HEAD") and (
+        request.endpoint in LINKS_IN_MAIL or request.path.startswith(_LINK_PATHS)
+    ):
+        return True  # a link a mail holds, or one cut or lengthened on its way (no route)
     if request.path.startswith("/v1/") or request.mimetype == "application/json":
         return False
     # Problem JSON first: a client that accepts anything (curl, requests: "*/*") gets it; a

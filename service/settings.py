@@ -113,7 +113,8 @@ class Settings(BaseModel):
     secret_key_fallbacks: tuple[str, ...] = setting(
         (),
         "former SECRET_KEYs separated by commas: links and forms they signed are still taken"
-        " (a key changed after a leak: unsubscribe links already mailed keep working)",
+        " (a key changed on a schedule: unsubscribe links already mailed keep working; never"
+        " a key that leaked, which would still sign)",
         shown="empty",
         secret=True,
     )

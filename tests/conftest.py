@@ -366,5 +366,6 @@ def challenge(authorization: str | None) -> str:
     same whether none was sent or a wrong one)."""
     if authorization is None or not authorization.lower().startswith("bearer"):
         return 'Bearer realm="broadsheet"'
-    code = "invalid_token" if authorization[len("bearer") :].strip() else "invalid_request"
-    return f'Bearer realm="broadsheet", error="{code}"'
+    if not authorization[len("bearer") :].strip():
+        return 'Bearer realm="broadsheet"'  # the scheme alone: no token was sent
+    return 'Bearer realm="broadsheet", error="invalid_token"'

@@ -356,3 +356,23 @@ def test_markup_that_weighs_more_than_its_words_cannot_carry_a_digest_past_its_b
     assert "W38" in body.html  # the heavy item's words are all there
     assert '<span lang="fr" style="font-size:inherit">je ne sais quoi</span>' in body.html
     assert '<abbr title="twice"' in body.html
+    # Ordinary weight: six abbreviations with their expansions and a phrase in French, in
+    # 74 characters of words (a first allowance dropped its lang).
+    orgs = " ".join(
+        f'<abbr title="{title}">{name}</abbr>,'
+        for name, title in (
+            ("IMF", "International Monetary Fund"),
+            ("WHO", "World Health Organization"),
+            ("OECD", "Organisation for Economic Co-operation and Development"),
+            ("NATO", "North Atlantic Treaty Organization"),
+            ("ECB", "European Central Bank"),
+            ("UNESCO", "United Nations Educational, Scientific and Cultural Organization"),
+        )
+    )
+    ordinary = f'The {orgs} meet in Paris: <span lang="fr">sommet de la paix</span>.'
+    digest = _digest_of(
+        [quick_read("orgs", "2026-03-11T09:00:00Z", standfirst=ordinary)], runtime.settings
+    )
+    body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
+    assert 'lang="fr"' in body.html
+    assert 'title="North Atlantic Treaty Organization"' in body.html

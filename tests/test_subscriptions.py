@@ -564,6 +564,10 @@ def test_a_broken_link_opened_is_a_page_and_posted_is_negotiated(client, route, 
     README says); a POST to one is answered as any other form: by Accept."""
     opened = client.get(route + "not-a-token", headers={"Accept": accept})
     assert (opened.status_code, opened.mimetype) == (404, "text/html")
+    # Cut after its slash, or lengthened by a rewriter's slash: no route, still a page.
+    for damaged in (route, route + "not-a-token/"):
+        opened = client.get(damaged, headers={"Accept": accept})
+        assert (opened.status_code, opened.mimetype) == (404, "text/html"), damaged
     posted = client.post(route + "not-a-token", headers={"Accept": accept})
     wanted = "text/html" if accept == "text/html" else "application/problem+json"
     assert (posted.status_code, posted.mimetype) == (404, wanted)

@@ -23,13 +23,11 @@ def carries(expected: str) -> bool:
 
 
 def refusal_code() -> str | None:
-    """RFC 6750 §3.1's error code for a request refused: invalid_token for a bearer token
-    that is not the one, invalid_request for the scheme without one, none when no bearer
-    token was sent at all (no Authorization, or another scheme)."""
+    """RFC 6750 §3.1's error code for a request refused with 401: invalid_token for a
+    bearer token that is not the one; none when no token was sent (no Authorization,
+    another scheme, or the scheme alone: invalid_request would go with a 400)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return "invalid_token" if given.strip() else "invalid_request"
+    return "invalid_token" if scheme.lower() == "bearer" and given.strip() else None
 
 
 def require_token() -> None:
