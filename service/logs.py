@@ -69,7 +69,7 @@ def printable(value: object, limit: int = 300) -> str:
     text = str(value)
     if len(text) > limit:
         text = text[:limit] + "…"
-    return _escape_unprintable(text.replace("\\", "\\\\"))
+    return for_a_terminal(text.replace("\\", "\\\\"))
 
 
 class RequestIdFilter(logging.Filter):

@@ -205,25 +205,13 @@ def test_dkim_settings_go_together(tmp_path):
     key = _private_key_file(tmp_path)
     with pytest.raises(SettingsError, match="set all three or none"):
         Settings.load(overrides={"ENV": "test", "DKIM_SELECTOR": "s1"})
-    settings = Settings.load(
-        overrides={
-            "ENV": "test",
-            "DKIM_SELECTOR": "s1",
-            "DKIM_DOMAIN": "example.org",
-            "DKIM_KEY_FILE": str(key),
-        }
-    )
+    dkim = {"ENV": "test", "DKIM_SELECTOR": "s1", "DKIM_DOMAIN": "example.org"}
+    settings = Settings.load(overrides={**dkim, "DKIM_KEY_FILE": str(key)})
     assert settings.dkim_key_file == str(key)
     # Digests offer one-click unsubscribe, which wants a DKIM signature (RFC 8058 §4): said
     # while no key is set, as the missing postal address is.
     signed = Settings.load(
-        overrides={
-            "ENV": "test",
-            "DKIM_SELECTOR": "s1",
-            "DKIM_DOMAIN": "example.org",
-            "DKIM_KEY_FILE": str(key),
-            "PUBLISHER_ADDRESS": "1 Test Street",
-        }
+        overrides={**dkim, "DKIM_KEY_FILE": str(key), "PUBLISHER_ADDRESS": "1 Test Street"}
     )
     assert list_mail_warnings(signed) == []
     (unsigned,) = list_mail_warnings(Settings(publisher_address="1 Test Street"))

@@ -14,20 +14,24 @@ from ..runtime import current_runtime
 logger = logging.getLogger(__name__)
 
 
+def _presented() -> str | None:
+    """The token of the request's `Authorization: Bearer <token>`, or None for another
+    scheme or no header ("" for the scheme alone)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else None
+
+
 def carries(expected: str) -> bool:
     """Whether the request's Authorization header is `Bearer <expected>`."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), expected.encode()
-    )
+    given = _presented()
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def refusal_code() -> str | None:
     """RFC 6750 §3.1's error code for a request refused with 401: invalid_token for a
     bearer token that is not the one; none when no token was sent (no Authorization,
     another scheme, or the scheme alone: invalid_request would go with a 400)."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return "invalid_token" if scheme.lower() == "bearer" and given.strip() else None
+    return "invalid_token" if _presented() else None
 
 
 def require_token() -> None:
