@@ -181,7 +181,7 @@ _WHY = {
 
 
 _TOO_SLOW = (
-    "The database is unavailable, or could not commit the write within a second of its date; "
+    "The database is unavailable, or could not commit the write within five seconds of its date; "
     "nothing changed, send it again."
 )
 # Any route that reads the database (problems.py: database-unavailable, with Retry-After).
