@@ -23,7 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .article import Article
 from .days import day_from
-from .edition_printer import print_edition
+from .edition_printer import EditionJob
 from .edition_request import Title
 from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
@@ -237,18 +237,17 @@ def edition_command(
             paper=paper,
             for_press=audience == "press",
         )
+        job = EditionJob(edition, runtime.env, runtime.settings)
         with click.progressbar(
             length=len(articles), label="Printing articles", file=sys.stderr
         ) as bar:
-            data = print_edition(
-                edition,
-                runtime.env,
-                runtime.settings,
-                runtime.printer,
-                progress=lambda done, total: bar.update(done - bar.pos),
+            data = job.print_with(
+                runtime.printer, progress=lambda done, total: bar.update(done - bar.pos)
             )
     except BroadsheetError as error:
         _refused("edition", error)
+    for warning in job.warnings(job.left_out):  # as `render` says them, and the route
+        click.echo(f"edition: warning: {warning}", err=True)
     _write(output, data)
     click.echo(f"Wrote {_shown(output)} ({len(articles)} articles, {len(data)} bytes)", err=True)
 

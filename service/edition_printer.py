@@ -36,7 +36,7 @@ from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
 from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
-from .pdf_renderer import ascii_text, break_long_words
+from .pdf_renderer import break_long_words, image_pointers, left_out_lines
 from .print_budget import EDITION_LIMIT, check_print_budget
 from .printing import Printed, source_digest
 from .reading import prefix_for
@@ -58,6 +58,7 @@ class EditionPrinterLike(Protocol):
         paper: str = ...,
         link_labels: dict[str, str] | None = ...,
         layout: str = ...,
+        max_pages: int | None = ...,
     ) -> Printed: ...
 
 
@@ -71,6 +72,7 @@ class PartJob:
     link_labels: dict[str, str]
     etag: str
     layout: int  # its weight in the print budget
+    images: dict[str, list[str]]  # its images' pointers by digest (what it may leave out)
 
 
 _carriers: dict[tuple[str, str], bytes] = {}
@@ -151,7 +153,17 @@ class EditionJob:
             + html.encode("utf-8")
         ).hexdigest()
         labels = link_labels(reading, context["labels"])
-        return PartJob(position, article, html, labels, etag, layout)
+        images = image_pointers(reading, where=f"article {article.id} at ")
+        return PartJob(position, article, html, labels, etag, layout, images)
+
+    def warnings(self, left_out: Sequence[LeftOut]) -> list[str]:
+        """What the edition printed without, by article and pointer: a URL in two articles
+        is named in both (each part printed without it)."""
+        pointers: dict[str, list[str]] = {}
+        for part in self.parts:
+            for digest, found in part.images.items():
+                pointers.setdefault(digest, []).extend(found)
+        return left_out_lines(left_out, pointers)
 
     def print_with(
         self,
@@ -193,7 +205,11 @@ class EditionJob:
             )
             try:
                 front = printer.print(
-                    front_html, edition.paper, front_link_labels(entries), edition.layout
+                    front_html,
+                    edition.paper,
+                    front_link_labels(entries),
+                    edition.layout,
+                    front_matter_pages(printer.max_pages, len(entries)),
                 ).data
             except RenderRefused as refusal:
                 raise EditionTooLarge(
@@ -262,10 +278,11 @@ class EditionJob:
             return len(pdf.pages)
 
 
-def left_out_warnings(left_out: Sequence[LeftOut]) -> list[str]:
-    """What an edition printed without, in words a client can act on (ASCII)."""
-    found = (f"an image left out, its alt text stands in ({item.reason})" for item in left_out)
-    return [ascii_text(line) for line in dict.fromkeys(found)]
+def front_matter_pages(max_pages: int, articles: int) -> int:
+    """The cover and contents may take a page for the cover and one for each entry, however
+    low PDF_MAX_PAGES is set: the contents grows with the edition (about 35 entries a page),
+    which EDITION_MAX_ARTICLES bounds, and PDF_MAX_PAGES caps each article, not the edition."""
+    return max(max_pages, 1 + articles)
 
 
 def _part_path(folder: Path, position: int) -> Path:

@@ -8,6 +8,7 @@ import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Sequence
 from html import unescape
 from typing import Protocol
 
@@ -23,7 +24,7 @@ from .print_budget import check_print_budget
 from .printing import PAPER_SIZES, Printed, source_digest
 from .reading import ImagePart, Reading
 from .settings import Settings
-from .url_fetcher import url_digest
+from .url_fetcher import LeftOut, url_digest
 
 PAPERS = tuple(PAPER_SIZES)
 # A page of this design holds about 4,500 characters of running text; no page can hold
@@ -68,16 +69,27 @@ class PrintJob:
 
     def warnings(self, printed: Printed) -> list[str]:
         """What the PDF left out, by pointer, in words a client can act on (ASCII)."""
-        pointers: dict[str, list[str]] = {}
-        for index, part in enumerate(self.reading.body):
-            if isinstance(part, ImagePart):
-                for src in {part.source.src, iri_to_uri(part.source.src)}:
-                    pointers.setdefault(url_digest(src), []).append(f"/body/{index}/src")
-        found = []
-        for item in printed.left_out:
-            for pointer in pointers.get(item.digest, ["/body"]):
-                found.append(f"{pointer}: image left out, its alt text stands in ({item.reason})")
-        return [ascii_text(line) for line in dict.fromkeys(found)]
+        return left_out_lines(printed.left_out, image_pointers(self.reading))
+
+
+def image_pointers(reading: Reading, where: str = "") -> dict[str, list[str]]:
+    """Each image's pointer in the article (`where` before it), by its URL's digest: the
+    digest a printer names what it left out by (as written, and as fetched)."""
+    pointers: dict[str, list[str]] = {}
+    for index, part in enumerate(reading.body):
+        if isinstance(part, ImagePart):
+            for src in {part.source.src, iri_to_uri(part.source.src)}:
+                pointers.setdefault(url_digest(src), []).append(f"{where}/body/{index}/src")
+    return pointers
+
+
+def left_out_lines(left_out: Sequence[LeftOut], pointers: dict[str, list[str]]) -> list[str]:
+    """One line per image left out, by its pointer and why (ASCII, each said once)."""
+    found = []
+    for item in left_out:
+        for pointer in pointers.get(item.digest, ["/body"]):
+            found.append(f"{pointer}: image left out, its alt text stands in ({item.reason})")
+    return [ascii_text(line) for line in dict.fromkeys(found)]
 
 
 def render_pdf(

@@ -171,11 +171,11 @@ def _print_what_arrives(connection: Connection, image_hosts: tuple[str, ...], ma
     connection.send(("ready", None, settled, kept.take()))
     while True:
         try:
-            html, paper, labels, layout = connection.recv()
+            html, paper, labels, layout, max_pages = connection.recv()
         except (EOFError, KeyboardInterrupt):
             return
         try:
-            reply: tuple[str, Any] = ("ok", printer.print(html, paper, labels, layout))
+            reply: tuple[str, Any] = ("ok", printer.print(html, paper, labels, layout, max_pages))
         except RenderRefused as refusal:
             reply = ("refused", refusal.detail)
         except Exception as error:
@@ -426,9 +426,10 @@ class IsolatedPrinter:
         paper: str = "a4",
         link_labels: dict[str, str] | None = None,
         layout: str = "article",
+        max_pages: int | None = None,
     ) -> Printed:
         """Print on an idle worker; a worker found dead is replaced and another tried once."""
-        job = (html, paper, link_labels or {}, layout)
+        job = (html, paper, link_labels or {}, layout, max_pages)
         try:
             return self._print_on(self._waiting_take(), job)
         except WorkerDied:

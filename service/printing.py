@@ -161,7 +161,10 @@ class Printer:
         paper: str = "a4",
         link_labels: dict[str, str] | None = None,
         layout: str = "article",
+        max_pages: int | None = None,
     ) -> Printed:
+        """Print `html`; refused past `max_pages` pages (the printer's own cap by default)."""
+        limit = max_pages or self.max_pages
         chosen = self._layout(layout)
         # No image cache outlives a render: decoded images are the bulk of a worker's memory,
         # and the PDF cache already answers a repeated article without printing it again.
@@ -173,10 +176,9 @@ class Printer:
             pdf_variant=chosen.variant,
             presentational_hints=False,
         )
-        if len(document.pages) > self.max_pages:
+        if len(document.pages) > limit:
             raise PrintRefused(
-                f"The article would print on {len(document.pages)} pages; "
-                f"the limit is {self.max_pages}."
+                f"The article would print on {len(document.pages)} pages; the limit is {limit}."
             )
         # Written uncompressed: the tagging pass saves it once more and compresses it then.
         data = document.write_pdf(

@@ -433,6 +433,28 @@ def test_the_command_line_warns_of_a_left_out_image(runner, tmp_path):
     assert f"{path}: warning: /body/0/src: image left out" in result.output
 
 
+def test_the_edition_command_warns_of_each_left_out_image_by_article(edition_runner, tmp_path):
+    """The edition command printed without an image and said nothing of it."""
+    files = []
+    for name, count in (("one", 2), ("two", 1)):
+        body = [
+            {"type": "image", "src": f"https://images.example.org/{name}-{n}.png", "alt": "A map"}
+            for n in range(count)
+        ]
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(minimal(id=name, body=body)), "utf-8")
+    out = tmp_path / "edition.pdf"
+    result = edition_runner().invoke(args=["edition", *map(str, files), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert [line.split(": image left out")[0] for line in said] == [
+        "edition: warning: article one at /body/0/src",
+        "edition: warning: article one at /body/1/src",
+        "edition: warning: article two at /body/0/src",
+    ]
+    assert out.read_bytes().startswith(b"%PDF-")
+
+
 # Hostile files, folders and databases: one line, never a traceback or a hang ------------
 
 

@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from service import edition_printer, printing
-from service.edition_printer import EditionJob, print_edition
+from service.edition_printer import EditionJob, front_matter_pages, print_edition
 from service.editions import EditionLimits, contents, front_matter_context, plan_edition
 from service.errors import EditionTooLarge
 from service.labels import labels_for
@@ -706,7 +706,7 @@ def test_articles_not_printed_within_the_time_limit_are_given_up(env):
         size = 1
         calls = 0
 
-        def print(self, html, paper="a4", link_labels=None, layout="reader"):
+        def print(self, html, paper="a4", link_labels=None, layout="reader", max_pages=None):
             self.calls += 1
             time.sleep(1.0)  # each print outlasts the edition's limit: none is merged
             return Printed(b"never merged")
@@ -730,3 +730,20 @@ def test_language_changes_inside_articles_are_declared_in_the_edition(edition_pd
     found = set(_languages(edition_pdf))
     assert {("/Art", "ar"), ("/Art", "es"), ("/Art", "en")} <= found
     assert ("/Span", "en") in found
+
+
+def test_the_cover_and_contents_are_not_held_to_the_page_cap_of_an_article(env):
+    """PDF_MAX_PAGES caps each article: an edition of one-page articles printed with a cap
+    of one page was refused for its cover and contents (two pages), after every article
+    had been printed."""
+    articles = [minimal(id=f"short-{n}", headline=f"Short piece {n}") for n in range(40)]
+    printer = IsolatedPrinter(workers=1, max_pages=1, time_limit=60)
+    try:
+        data = print_edition(_edition(articles=articles), env, Settings(), printer)
+    finally:
+        printer.close()
+    labels = _labels(data)
+    assert labels[:2] == ["i", "ii"]  # the cover and the contents: two pages
+    assert labels[2:] == [str(n) for n in range(1, 41)]  # then one page per article
+    assert front_matter_pages(1, 40) == 41
+    assert front_matter_pages(60, 40) == 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from datetime import date
 
@@ -217,8 +218,8 @@ def test_an_edition_missing_an_image_for_now_says_so_and_is_not_kept(stored_app,
         size, max_pages = real.size, real.max_pages
         prints = 0
 
-        def print(self, html, paper="a4", link_labels=None, layout="reader"):
-            printed = real.print(html, paper, link_labels, layout)
+        def print(self, html, paper="a4", link_labels=None, layout="reader", max_pages=None):
+            printed = real.print(html, paper, link_labels, layout, max_pages)
             if "<article" not in html:
                 return printed  # the cover and the folios have no images
             self.prints += 1
@@ -231,7 +232,7 @@ def test_an_edition_missing_an_image_for_now_says_so_and_is_not_kept(stored_app,
         response = api.client.get("/editions/2026-03-12.pdf")
         assert response.status_code == 200
         assert response.headers["Broadsheet-Warnings"] == (
-            '"an image left out, its alt text stands in (could not fetch: timed out)"'
+            '"/body: image left out, its alt text stands in (could not fetch: timed out)"'
         )
         assert down.prints == attempt  # printed again: the incomplete one was not kept
     assert len(runtime.pdf_cache) == 0
@@ -289,11 +290,11 @@ def test_simultaneous_requests_for_one_edition_share_one_print(stored_app, api, 
         jobs = 0
         lock = threading.Lock()
 
-        def print(self, html, paper="a4", link_labels=None, layout="reader"):
+        def print(self, html, paper="a4", link_labels=None, layout="reader", max_pages=None):
             with self.lock:
                 self.jobs += "<article" in html  # a part, not the cover or the folios
             time.sleep(0.3)  # long enough for every request to arrive while it prints
-            return real.print(html, paper, link_labels, layout)
+            return real.print(html, paper, link_labels, layout, max_pages)
 
     slow = Slow()
     monkeypatch.setattr(type(runtime), "printer", property(lambda _: slow))
@@ -408,3 +409,32 @@ def test_the_lines_of_an_editions_prints_carry_its_request_id(api):
     assert {r["request_id"] for r in left_out} == {"edition-logs-1"}
     printed = [r for r in records if r["logger"] == "service.edition_printer"]
     assert [r["request_id"] for r in printed] == ["edition-logs-1"]
+
+
+def test_an_edition_names_each_image_it_left_out_by_article_and_pointer(api):
+    """Three images from a host not allowed, in two articles, were one line with neither
+    article nor pointer: a client could not tell which images to mend."""
+
+    def with_images(article_id, count, at):
+        body = [
+            {
+                "type": "image",
+                "src": f"https://cdn.example.net/{article_id}-{n}.png",
+                "alt": "A map",
+            }
+            for n in range(count)
+        ]
+        return minimal(id=article_id, body=body, published_at=at)
+
+    _store(api, with_images("one", 2, "2026-03-12T06:00:00Z"))
+    _store(api, with_images("two", 1, "2026-03-12T07:00:00Z"))
+    for response in (
+        api.client.get("/editions/2026-03-12.pdf"),
+        api.client.post("/v1/editions", json={"article_ids": ["two", "one"]}),
+    ):
+        assert response.status_code == 200
+        said = re.findall(r'"((?:[^"\\]|\\.)*)"', response.headers["Broadsheet-Warnings"])
+        where = sorted(line.split(": image left out")[0] for line in said)
+        assert where == ["article one at /body/0/src", "article one at /body/1/src",
+                         "article two at /body/0/src"]  # fmt: skip
+        assert all("host 'cdn.example.net' is not in BROADSHEET_IMAGE_HOSTS" in s for s in said)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from ..article import Article
 from ..days import day_from
-from ..edition_printer import EditionJob, left_out_warnings
+from ..edition_printer import EditionJob
 from ..edition_request import read_edition_request
 from ..editions import EditionLimits, plan_edition
 from ..errors import (
@@ -118,7 +118,7 @@ def _edition(
             job.etag, print_it, wait=deadline + settings.pdf_time_limit
         )
     data = printed.data
-    say_left_out(headers, left_out_warnings(printed.left_out), f"The edition {job.etag}")
+    say_left_out(headers, job.warnings(printed.left_out), f"The edition {job.etag}")
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(data, mimetype="application/pdf", headers=headers)
