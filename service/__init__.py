@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .base_path import BasePath, path_of
 from .settings import Settings, SettingsError
 
 __all__ = ["Settings", "SettingsError", "create_app"]
@@ -88,6 +89,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # The client is who the nearest trusted proxy says, never what the client itself says.
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    if base_path := path_of(settings.base_url):
+        app.wsgi_app = BasePath(app.wsgi_app, base_path)  # type: ignore[method-assign]
     access.register(app)
     runtime.rate_limits.install(app)
     problems.register(app)

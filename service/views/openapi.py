@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json
+from flask import Blueprint, Response, current_app, json, url_for
 
 from ..formats import FORMATS, PAPERS
 from ..openapi import openapi_document, reference
@@ -46,6 +46,8 @@ def docs() -> Response:
             site_context("Skip to the reference"),
             info=made["info"],
             groups=reference(made),
+            document_url=url_for("openapi.openapi_json"),
+            schema_url=url_for("schema.article_json_schema"),
         )
     )
     return Response(html, mimetype="text/html")

@@ -106,7 +106,7 @@ def _form(status: int = 200, errors: dict[str, str] | None = None, values=None) 
     return _page(
         "subscriptions/form.html",
         status,
-        action="/subscribe",
+        action=url_for("subscriptions.form"),
         csrf_token=_csrf_token(),
         errors=errors or {},
         # As typed, but for characters a page may not hold (the error names them).
@@ -242,7 +242,7 @@ def _unsubscribed() -> Response:
         200,
         "You are unsubscribed",
         "The daily digest will not be sent to you again.",
-        link={"href": "/subscribe", "text": "Changed your mind? Subscribe again"},
+        link={"href": url_for("subscriptions.form"), "text": "Changed your mind? Subscribe again"},
     )
 
 
@@ -253,7 +253,7 @@ def _invalid_link() -> Response:
         404,
         "This link does not work",
         "It may have expired, or been cut short when it was copied.",
-        link={"href": "/subscribe", "text": "Sign up again"},
+        link={"href": url_for("subscriptions.form"), "text": "Sign up again"},
     )
 
 
