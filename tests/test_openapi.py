@@ -19,6 +19,7 @@ from service.request_models import in_words
 from service.views import editions, list_query, subscriptions
 
 from .conftest import runtime_of
+from .corpus import minimal
 from .test_html_renderer_quality import AXE_TAGS
 
 METHODS = {"GET", "PUT", "POST", "DELETE"}
@@ -415,3 +416,38 @@ def test_the_edition_request_publishes_each_once_and_the_setting_s_limit(make_ap
     ids = ids["properties"]["article_ids"]
     assert ids["uniqueItems"] is True
     assert (ids["minItems"], ids["maxItems"]) == (1, 7)
+
+
+def test_a_stored_article_of_an_earlier_release_is_what_the_document_says(stored_app, api):
+    """A stored article is served as it was stored, under the rules it was stored under; the
+    document promised today's Article schema, which an earlier release's article may break
+    (a grandfathered language tag such as i-klingon)."""
+    import jsonschema
+    from sqlalchemy import update
+
+    from service.storage.models import StoredArticle
+
+    assert api.put(minimal(id="older")).status_code == 201
+    older = minimal(id="older", language="i-klingon")  # taken by an earlier release
+    with stored_app.extensions["broadsheet"].database.writing() as session:
+        session.execute(update(StoredArticle).values(document=older))
+    served = api.client.get("/v1/articles/older")
+    assert served.status_code == 200
+    assert served.get_json() == older
+    document = api.client.get("/openapi.json").get_json()
+    answer = document["paths"]["/v1/articles/{article_id}"]["get"]["responses"]["200"]
+    schema = answer["content"]["application/json"]["schema"]
+    root = {"components": document["components"], **schema}
+    assert not list(jsonschema.Draft202012Validator(root).iter_errors(served.get_json()))
+    today = {"components": document["components"], "$ref": "#/components/schemas/Article"}
+    assert list(jsonschema.Draft202012Validator(today).iter_errors(older))  # it breaks today's
+
+
+def test_a_put_sends_the_cache_control_its_tagged_answers_document(api, client):
+    document = client.get("/openapi.json").get_json()
+    put = document["paths"]["/v1/articles/{article_id}"]["put"]["responses"]
+    for status, body in ((201, minimal()), (200, minimal(headline="Changed"))):
+        assert "Cache-Control" in put[str(status)]["headers"]
+        response = api.put(body)
+        assert response.status_code == status
+        assert response.headers["Cache-Control"] == "no-cache"

@@ -106,6 +106,7 @@ def put(article_id: str) -> Response:
         runtime.press.submit(summary.id, summary.version)
     response = _json(summary_json(summary), status=201 if stored.created else 200)
     response.set_etag(summary.version)
+    response.cache_control.no_cache = True  # as every tagged answer, and as documented
     if stored.created:
         response.headers["Location"] = summary_json(summary)["links"]["self"]
     return response
