@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from service.article import Article
 from service.characters import ELLIPSIS, cut_at_word, squeezed
-from service.inline import Element, Text, plain_of
+from service.inline import STRUCK, Element, Text, plain_of
 from service.language import direction_of
 from service.reading import Field, ParagraphPart, Piece, Reading, Span, children, read
 from service.settings import Settings
@@ -132,7 +132,11 @@ def as_mailed(
 def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
     """`field` cut where the words of `teaser` (cut by `teaser_for`) end, its markup kept,
     and what the cut adds after it; None where no cut of the field reads as the teaser (a
-    cut inside a <q>, whose plain words close the quotation: the teaser stays plain)."""
+    cut inside a <q>, whose plain words close the quotation, or inside a <sup> written
+    10^(-6.5), whose cut words take another form: the teaser stays plain).
+
+    A cut inside <s> is closed: its plain words (~~struck~~) end in a "~~" that the teaser,
+    cut from the whole field's plain words, lacks."""
     end = teaser.rfind(ELLIPSIS)
     if end < 0:
         return None
@@ -145,10 +149,25 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
             high = middle
         else:
             low = middle + 1
-    pieces = _cut(field.pieces, [low])
-    if squeezed(plain_of(pieces)) != head:
-        return None
-    return Field(field.pointer, pieces, field.source), tail
+    # Within <s>, the closing "~~" counts too: the words reach the head two characters on.
+    for budget in range(low, low + len(STRUCK_MARK) + 1):
+        pieces = _cut(field.pieces, [budget])
+        said = squeezed(plain_of(pieces))
+        if said == head or (said == head + STRUCK_MARK and _ends_inside(pieces, STRUCK)):
+            return Field(field.pointer, pieces, field.source), tail
+    return None
+
+
+STRUCK_MARK = "~~"
+
+
+def _ends_inside(pieces: Sequence[Piece], names: frozenset[str]) -> bool:
+    """The cut ends inside one of the elements `names` (the last piece, or one within it)."""
+    while pieces and isinstance(last := pieces[-1], (Span, Element)) and last.name != "br":
+        if last.name in names:
+            return True
+        pieces = children(last)
+    return False
 
 
 def _length(pieces: Sequence[Piece]) -> int:

@@ -370,3 +370,22 @@ def test_a_cut_teaser_keeps_the_markup_and_languages_of_what_it_keeps():
     # the same, so the teaser stays the cut words.
     assert quoted_item == digest.items[3].teaser
     assert digest.items[3].teaser_field is None
+
+
+def test_a_teaser_cut_inside_struck_words_keeps_them_struck():
+    """A standfirst whose cut fell inside <s> went plain into the HTML part and the page:
+    "Tickets were ~~very expensive…", tildes opened and never closed, the markup gone."""
+    struck = "Tickets were <s>" + "very expensive indeed " * 15 + "</s> now cheaper."
+    articles = [quick_read("struck", "2026-03-11T09:00:00Z", standfirst=struck)]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    (item,) = digest.items
+    assert item.teaser.startswith("Tickets were ~~very expensive")
+    assert item.teaser.endswith(ELLIPSIS)
+    (context,) = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
+    html = str(context["teaser"])
+    assert html.startswith("Tickets were <s>very expensive indeed")
+    assert html.endswith("</s>" + ELLIPSIS)
+    assert "~" not in html
+    fragment = lxml_html.fragment_fromstring(html, create_parent="p")
+    # The same words as the plain teaser (the text twin's), less its opening "~~".
+    assert " ".join(fragment.text_content().split()) == item.teaser.replace("~~", "")
