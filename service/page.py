@@ -23,6 +23,7 @@ from .characters import is_blank, may_part_at, with_bidi_closed
 from .inline import Element, Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
+from .pdf_tags import LABELS_LANGUAGE
 from .reading import Field, Piece, Reading, Reference, Span, children, read
 from .settings import Settings
 
@@ -43,9 +44,14 @@ def html_datetime(moment: datetime) -> str:
 def format_dateline(moment: datetime, language: str) -> Dateline:
     """A date as the article's readers write it, in the article's own offset."""
     locale = locale_for(language)
-    shown = "{}, {} ({})".format(
-        format_date(moment, "long", locale=locale),
-        format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale),
+    # The locale's own glue between a date and a time: "{1}, {0}" in English, "{1}، {0}" in
+    # Arabic, "{1} {0}" in Chinese and Japanese (a comma after 日 was English punctuation).
+    glue = str(locale.datetime_formats.get("medium", "{1}, {0}")).replace("'", "")
+    shown = "{} ({})".format(
+        glue.format(
+            format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale),
+            format_date(moment, "long", locale=locale),
+        ),
         get_timezone_gmt(moment, "long", locale=locale),
     )
     same = locale.language == language.split("-")[0].lower()
@@ -185,7 +191,9 @@ def running_head(words: str, columns: int = RUNNING_HEAD_COLUMNS) -> str:
 
 
 def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
-    """What each internal link does, in words: for PDF /Alt, where hidden text cannot go."""
+    """What each internal link does, in words: for PDF /Alt, where hidden text cannot go;
+    and under LABELS_LANGUAGE the language of those words when it is not the article's (the
+    English ones of a Chinese article), which each link's /Lang then declares."""
     result = {}
     for note in reading.notes:
         result[note.anchor] = f"{labels['note']} {note.label}"
@@ -194,6 +202,8 @@ def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
             # run together name another note (note ii's second reference, note iib).
             letter = f", {backlink.letter}" if backlink.letter else ""
             result[backlink.anchor] = f"{labels['back_to']} {note.label}{letter}"
+    if result and (language := labels.lang_attr(reading.article.language)):
+        result[LABELS_LANGUAGE] = language
     return result
 
 

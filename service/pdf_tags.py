@@ -192,7 +192,13 @@ def _first_language(element: PdfObject) -> PdfObject | None:
     return None
 
 
+# The key of link labels that holds their language, when it is not the document's: "/" is
+# in no anchor. PDF/UA-1 §7.2: an /Alt in another language declares it.
+LABELS_LANGUAGE = "/Lang"
+
+
 def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
+    language = labels.get(LABELS_LANGUAGE)
     for element in list(_elements(root)):
         if element.S != Name.Link:
             continue
@@ -205,7 +211,9 @@ def _label_links(root: PdfObject, labels: Mapping[str, str]) -> None:
                 kid.Obj.Contents = String(labels[dest])
         # The /Alt is read instead of the link's content, so a language the content
         # declares (an Arabic headline in an English edition's contents) is the /Alt's too.
-        if "/Lang" not in element and (lang := _first_language(element)) is not None:
+        if language is not None:
+            element.Lang = String(language)  # the words of the /Alt, not of the link's content
+        elif "/Lang" not in element and (lang := _first_language(element)) is not None:
             element.Lang = lang
         # A labelled link inside an untyped inline (the <sup> around it) is a note
         # reference; backlinks sit in the note's list item. Ids are not read, since an

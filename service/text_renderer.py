@@ -18,8 +18,8 @@ from .characters import (
 )
 from .inline import Element, Text, isolated, marked, written_url
 from .labels import Labels, labels_for
-from .language import direction_of
-from .page import format_dateline
+from .language import direction_of, locale_for
+from .page import format_dateline, list_separators
 from .reading import (
     Field,
     HeadingPart,
@@ -112,10 +112,12 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
         fill = _fill if line.isascii() or not _WIDE.search(line) else _fill_wide
-        filled = fill(words_of(line), first, rest) or first.rstrip()
-        lines.append(filled if line.isascii() else _bidi_per_line(filled))
+        lines.append(fill(words_of(line), first, rest) or first.rstrip())
         first = rest
-    return "\n".join(lines)
+    # Across the lines of a <br> as across those of the wrapping: an isolate around a <br>
+    # (an address in <span dir>) was left open on one line and closed on the next.
+    filled = "\n".join(lines)
+    return filled if text.isascii() else _bidi_per_line(filled)
 
 
 def _bidi_per_line(filled: str) -> str:
@@ -180,13 +182,21 @@ def _columns(text: str) -> int:
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 
 
+# A link written out: <https://…> or <desk@example.org> (`angled`), or a URL that is the
+# link's own words, written once (https://…).
+_WRITTEN_LINK = re.compile(r"<[^<>\s]*[:@][^<>\s]*>|[A-Za-z][A-Za-z0-9+.-]*://[^<>\s]+")
+
+
 def _pieces(word: str) -> list[str]:
     """`word` cut where a line may break inside it: before and after a wide character (but
-    Hangul), never before closing punctuation or a small kana, nor after opening punctuation."""
+    Hangul), never before closing punctuation or a small kana, nor after opening punctuation,
+    nor inside a link written out (one into Japanese Wikipedia was cut in two: unfollowable)."""
     pieces: list[str] = []
     piece = ""
     wide_before = False
-    for character in word:
+    links = _WRITTEN_LINK.finditer(word) if ":" in word or "@" in word else ()
+    inside = {i for link in links for i in range(link.start() + 1, link.end())}
+    for index, character in enumerate(word):
         if joins_previous(character):
             piece += character  # a mark, joiner or variation selector stays with its base
             continue
@@ -194,6 +204,7 @@ def _pieces(word: str) -> list[str]:
         if (
             piece
             and (wide or wide_before)
+            and index not in inside
             and character not in _NO_START
             and piece[-1] not in _NO_END
         ):
@@ -243,7 +254,7 @@ def render_text(article: Article, settings: Settings) -> str:
     labels = labels_for(article.language)
     location = article.publisher.location if article.publisher else None
     signed = f"{publisher} · {location}" if location else publisher  # as the mail signs it
-    footer = [wrap(signed), f"{labels['read_online']}: {angled(canonical)}"]
+    footer = [wrap(signed), wrap(f"{labels['read_online']}: {angled(canonical)}")]
     if article.tags:
         footer.insert(1, wrap(", ".join(article.tags)))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
@@ -260,8 +271,11 @@ def article_text(reading: Reading) -> str:
         parts.append(wrap(inline_text(reading.standfirst)))
     meta = []
     if article.authors:
-        names = (f"{a.name} {angled(a.url)}" if a.url else a.name for a in article.authors)
-        meta.append(wrap(f"{labels['by']} " + ", ".join(names)))  # links written out
+        names = [f"{a.name} {angled(a.url)}" if a.url else a.name for a in article.authors]
+        # Joined as the page joins them, in the article's language (و in Arabic, 和 in
+        # Chinese, 、 in Japanese), the links written out.
+        joins = list_separators(len(names), locale_for(article.language))
+        meta.append(wrap(f"{labels['by']} " + "".join(map(str.__add__, names, joins))))
     meta.append(
         f"{labels['published']} {format_dateline(article.published_at, article.language).shown}"
     )
@@ -289,6 +303,8 @@ def in_direction(text: str, direction: str) -> str:
     want, mark = ("R", "\u200f") if direction == "rtl" else ("L", "\u200e")
     lines = text.split("\n")
     for index, line in enumerate(lines):
+        if line.startswith(_MARKS):
+            continue  # set in a direction of its own (a quotation in another language)
         if line.isascii():  # its first strong letter, if any, is Latin: left to right
             if direction == "rtl" and _LATIN.search(line):
                 lines[index] = mark + line
@@ -300,6 +316,8 @@ def in_direction(text: str, direction: str) -> str:
 
 
 _LATIN = re.compile("[A-Za-z]")
+DIRECTION_MARKS = {"ltr": "\u200e", "rtl": "\u200f"}  # LRM, RLM
+_MARKS = tuple(DIRECTION_MARKS.values())
 
 
 def _first_strong(line: str) -> str | None:
@@ -327,6 +345,12 @@ def _parts(reading: Reading, labels: Labels) -> Iterator[str]:
             yield underlined(inline_text(part.text), HEADING_MARKS[part.source.level])
         elif isinstance(part, QuotePart):
             quote = wrap(f"“{inline_text(part.text)}”", indent="    ")
+            own = direction_of(part.source.lang) if part.source.lang else None
+            if own is not None and own != direction_of(reading.article.language):
+                # In its own direction, as the page's blockquote has its own dir: in the
+                # article's, an English quote in an Arabic article had its full stop and
+                # quotation marks on the wrong sides.
+                quote = "\n".join(DIRECTION_MARKS[own] + line for line in quote.split("\n"))
             if part.attribution:
                 quote += "\n" + wrap(f"— {inline_text(part.attribution)}", "    ")
             yield quote

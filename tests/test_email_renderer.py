@@ -229,7 +229,7 @@ def test_authors_links_and_tags_reach_both_parts_of_the_mail(app):
     (ada,) = doc.xpath("//p[@class='meta']/a[text()='Ada Lovelace']")
     assert ada.get("href") == "https://example.org/ada"
     assert "transport, city hall" in [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
-    assert "By Ada Lovelace <https://example.org/ada>, Grace" in mail.text
+    assert "By Ada Lovelace <https://example.org/ada> and Grace" in mail.text  # as the page
 
 
 def test_email_frame_footer_in_html_and_text(app):

@@ -769,3 +769,23 @@ def test_an_article_a_printer_refused_is_refused_at_once_when_sent_again(make_ap
         busy_article = minimal(id="busy", headline="Busy")
         assert client.post("/v1/render/pdf", json=busy_article).status_code == 503
     assert len(busy.jobs) == 2
+
+
+@pytest.mark.parametrize(("language", "declared"), [("zh-Hant-TW", "en"), ("es", None)])
+def test_a_note_link_s_alt_declares_the_language_of_its_words(pdf_client, language, declared):
+    """PDF/UA-1 §7.2: a Chinese article's note links read "Note 1" and "Back to reference 1"
+    (the English labels, for want of Chinese ones) in the Chinese voice: nothing on their
+    path said English. Labels in the article's own language need no /Lang of their own."""
+    article = minimal(
+        language=language,
+        body=[{"type": "paragraph", "text": "文字[^a]。"}],
+        notes=[{"id": "a", "text": "來源。"}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    with pikepdf.open(io.BytesIO(response.data)) as pdf:
+        links = [
+            e for e in _struct_elements(pdf.Root.StructTreeRoot) if e.S == "/Link" and "/Alt" in e
+        ]
+        assert len(links) == 2  # the reference and its way back
+        assert [str(e.Lang) if "/Lang" in e else None for e in links] == [declared] * 2

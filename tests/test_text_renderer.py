@@ -470,3 +470,101 @@ def test_each_heading_level_is_underlined_its_own_way():
     assert "Level 2\n-------\n" in text
     assert "Level 3\n~~~~~~~\n" in text
     assert "Level 4\n.......\n" in text
+
+
+# What the text twin says as the page says it, in any language ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "byline", "published"),
+    [
+        ("ar", "بقلم A وB", "نُشر 12 مارس 2026، 8:00 ص"),
+        ("zh-Hant-TW", "By A和B", "Published 2026年3月12日 上午8:00"),
+        ("ja", "By A、B", "Published 2026年3月12日 8:00"),
+        ("en", "By A and B", "Published March 12, 2026, 8:00"),
+    ],
+)
+def test_names_and_a_dateline_are_joined_as_the_language_joins_them(
+    post_json, language, byline, published
+):
+    """The page joined the authors as the locale does (و, 和, 、), the text twin with ", ";
+    and a dateline's date and time were joined with an English comma in every language."""
+    article = minimal(
+        language=language,
+        authors=[{"name": "A"}, {"name": "B"}],
+        published_at="2026-03-12T08:00:00+08:00",
+    )
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    meta = [line.lstrip("\u200e\u200f") for line in text.split("\n\n")[1].splitlines()]
+    assert meta[0] == byline
+    assert meta[1].startswith(published)
+    page = post_json("/v1/render/html", article).get_data(as_text=True)
+    assert published.split(" ", 1)[1] in page  # the page's dateline reads the same
+
+
+def test_a_link_into_a_language_without_spaces_is_never_cut(post_json):
+    """A link into Japanese Wikipedia was cut in two across lines, and could not be
+    followed; so was a mail address in Japanese."""
+    url = "https://ja.wikipedia.org/wiki/東京都議会議員選挙における投票率の推移と選挙制度改革の歴史的経緯"
+    mail = "mailto:%E6%9D%B1%E4%BA%AC%E6%94%AF%E5%B1%80@example.jp"
+    for words in (url, "the article"):
+        text = (
+            f'これは長い段落です。詳しくは<a href="{url}">{words}</a>をご覧ください。'
+            f'東京の<a href="{mail}">支局</a>まで。' * 2
+        )
+        article = minimal(language="ja", body=[{"type": "paragraph", "text": text}])
+        written = post_json("/v1/render/text", article).get_data(as_text=True)
+        lines = written.splitlines()
+        assert any(url in line for line in lines), written
+        assert any("<東京支局@example.jp>" in line for line in lines), written
+
+
+def test_a_line_break_inside_an_isolate_closes_and_reopens_it(post_json):
+    """An address in <span dir> with a <br> in it left the isolate open on one line and
+    closed nothing on the next."""
+    from service.characters import bidi_problem
+
+    text = 'Write to: <span lang="ar" dir="rtl">شارع التحرير 12<br>القاهرة 11511</span> (by post).'
+    article = minimal(body=[{"type": "paragraph", "text": text}])
+    written = post_json("/v1/render/text", article).get_data(as_text=True)
+    lines = [line for line in written.splitlines() if "شارع" in line or "القاهرة" in line]
+    assert len(lines) == 2
+    assert [bidi_problem(line) for line in lines] == [None, None]
+    assert lines[1].lstrip("\u200e").startswith("\u2067القاهرة")  # reopened, the same isolate
+
+
+def test_the_read_online_line_is_wrapped_like_every_line_of_words(post_json):
+    article = minimal(id="council-approves-protected-bike-lanes-on-riverside")
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    lines = text.splitlines()
+    assert [line for line in lines if len(line) > WIDTH and " " in line.strip()] == []
+    assert lines[-2:] == [
+        "Read online:",
+        "<https://news.example.org/articles/council-approves-protected-bike-lanes-on-riverside>",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "quote_language", "mark"),
+    [("ar", "en", "\u200e"), ("en", "ar", "\u200f"), ("en", "fr", None)],
+)
+def test_a_quotation_in_another_direction_keeps_its_own_in_text(
+    post_json, language, quote_language, mark
+):
+    """The page gives such a quote its own dir; the text twin set its lines in the
+    article's, and the full stop and quotation marks showed on the wrong sides."""
+    words = {"en": "The budget is balanced.", "ar": "هذا أكبر معرض.", "fr": "C'est oui."}
+    article = minimal(
+        language=language,
+        headline="عنوان" if language == "ar" else "A headline",
+        body=[
+            {"type": "quote", "text": words[quote_language], "lang": quote_language},
+            {"type": "paragraph", "text": words[language]},
+        ],
+    )
+    text = post_json("/v1/render/text", article).get_data(as_text=True)
+    (line,) = [line for line in text.splitlines() if words[quote_language][:6] in line]
+    if mark is None:
+        assert line.startswith("    “")  # the same direction: nothing added
+    else:
+        assert line.startswith(mark + "    “")
