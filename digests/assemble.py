@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from service.article import Article
-from service.characters import ELLIPSIS, cut_at_word, squeezed
-from service.inline import STRUCK, Element, Text, plain_of
+from service.characters import cut_at_word, squeezed
 from service.language import direction_of
-from service.reading import Field, ParagraphPart, Piece, Reading, Span, children, read
+from service.reading import Field, ParagraphPart, Reading, read
 from service.settings import Settings
+from service.teasers import marked_teaser
 
 TEASER_LENGTH = 240
 # A digest names at most this many quick reads, oldest first, and then says how many more
@@ -129,86 +128,10 @@ def as_mailed(
     return Digest(day, digest_window(day, at, zone), items, more)
 
 
-def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
-    """`field` cut where the words of `teaser` (cut by `teaser_for`) end, its markup kept,
-    and what the cut adds after it; None where no cut of the field reads as the teaser (a
-    cut inside a <q>, whose plain words close the quotation, or inside a <sup> written
-    10^(-6.5), whose cut words take another form: the teaser stays plain).
-
-    A cut inside <s> is closed: its plain words (~~struck~~) end in a "~~" that the teaser,
-    cut from the whole field's plain words, lacks."""
-    end = teaser.rfind(ELLIPSIS)
-    if end < 0:
-        return None
-    head, tail = teaser[:end], teaser[end:]
-    # The fewest characters of text whose words are as long as the head's, by bisection.
-    low, high = 0, _length(field.pieces)
-    while low < high:
-        middle = (low + high) // 2
-        if len(squeezed(plain_of(_cut(field.pieces, [middle])))) >= len(head):
-            high = middle
-        else:
-            low = middle + 1
-    # Within <s>, the closing "~~" counts too: the words reach the head two characters on.
-    for budget in range(low, low + len(STRUCK_MARK) + 1):
-        pieces = _cut(field.pieces, [budget])
-        said = squeezed(plain_of(pieces))
-        if said == head or (said == head + STRUCK_MARK and _ends_inside(pieces, STRUCK)):
-            return Field(field.pointer, pieces, field.source), tail
-    return None
-
-
-STRUCK_MARK = "~~"
-
-
-def _ends_inside(pieces: Sequence[Piece], names: frozenset[str]) -> bool:
-    """The cut ends inside one of the elements `names` (the last piece, or one within it)."""
-    while pieces and isinstance(last := pieces[-1], (Span, Element)) and last.name != "br":
-        if last.name in names:
-            return True
-        pieces = children(last)
-    return False
-
-
-def _length(pieces: Sequence[Piece]) -> int:
-    return sum(
-        len(piece.value)
-        if isinstance(piece, Text)
-        else (1 if piece.name == "br" else _length(children(piece)))
-        if isinstance(piece, (Span, Element))
-        else 0
-        for piece in pieces
-    )
-
-
-def _cut(pieces: Sequence[Piece], budget: list[int]) -> tuple[Piece, ...]:
-    """The pieces holding the first `budget[0]` characters of text (a <br> counts one)."""
-    kept: list[Piece] = []
-    for piece in pieces:
-        if budget[0] <= 0:
-            break
-        if isinstance(piece, Text):
-            words = piece.value[: budget[0]]
-            budget[0] -= len(words)
-            kept.append(piece if len(words) == len(piece.value) else Text(words))
-        elif isinstance(piece, (Span, Element)) and piece.name != "br":
-            # An Element's children are parsed nodes, a Span's pieces as read: cut alike.
-            kept.append(replace(cast("Any", piece), children=_cut(children(piece), budget)))
-        else:
-            budget[0] -= 1 if isinstance(piece, Element) else 0  # a <br>; a reference: none
-            kept.append(piece)
-    return tuple(kept)
-
-
 def _item(article: Article, reading: Reading, settings: Settings) -> DigestItem:
     teaser = teaser_for(reading)
     source = _teaser_source(reading)
-    teaser_field, tail = None, ""
-    if source is not None:
-        if teaser == squeezed(source.plain):
-            teaser_field = source
-        elif (cut := cut_field(source, teaser)) is not None:
-            teaser_field, tail = cut
+    teaser_field, tail = marked_teaser(source, teaser)
     return DigestItem(
         article_id=article.id,
         headline=reading.headline,

@@ -173,6 +173,51 @@ def test_the_list_shows_quick_reads_newest_first_linking_to_each(api):
         assert api.get(li.xpath("string(h2/a/@href)")).status_code == 200
 
 
+def test_the_list_keeps_the_markup_and_languages_of_headlines_and_summaries(api):
+    """The list showed the stored plain words: English sentences in an Arabic quick read
+    were left under lang="ar" (WCAG 3.1.2), and struck words written ~~struck~~."""
+    cut = "كلمة " * 40 + '<span lang="en">and the English words at the cut point</span> ' * 3
+    articles = [
+        minimal(
+            id="standfirst",
+            kind="quick-read",
+            language="ar",
+            headline='الوزير: <span lang="en">We will not raise taxes</span>',
+            standfirst='قال: <q><span lang="en">The reform is long overdue</span></q>.',
+            published_at="2026-03-12T08:00:00Z",
+        ),
+        minimal(
+            id="paragraph",
+            kind="quick-read",
+            headline="Fares <s>rise</s> fall",
+            body=[{"type": "paragraph", "text": "Tickets <s>were</s> are cheaper."}],
+            published_at="2026-03-11T08:00:00Z",
+        ),
+        minimal(
+            id="cut",
+            kind="quick-read",
+            language="ar",
+            headline="عنوان",
+            body=[{"type": "paragraph", "text": cut}],
+            published_at="2026-03-10T08:00:00Z",
+        ),
+    ]
+    for article in articles:
+        assert api.put(article).status_code == 201
+    page = api.get("/articles").get_data(as_text=True)
+    assert "~~" not in page
+    doc = lxml_html.document_fromstring(page)
+    standfirst, paragraph, cut_item = doc.xpath("//main//li[h2]")
+    assert standfirst.xpath("string(h2/a/span[@lang='en'])") == "We will not raise taxes"
+    assert standfirst.xpath("string(p[1]/q/span[@lang='en'])") == "The reform is long overdue"
+    assert paragraph.xpath("string(h2/a/s)") == "rise"
+    assert paragraph.xpath("string(p[1])") == "Tickets were are cheaper."
+    assert paragraph.xpath("string(p[1]/s)") == "were"
+    summary = cut_item.xpath("p[1]")[0]
+    assert summary.xpath(".//span[@lang='en']")  # what the cut keeps keeps its language
+    assert summary.text_content().endswith("…")
+
+
 def test_the_list_pages_across_a_boundary(api, monkeypatch):
     from service.views import articles
 
