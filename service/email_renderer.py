@@ -20,7 +20,8 @@ from jinja2 import Environment
 from markupsafe import escape
 from premailer import Premailer
 
-from .article import Article
+from .article import Article, Image
+from .images import embedded_size
 from .page import article_context, inline_html
 from .reading import PAGE_ANCHORS, Reference
 from .settings import Settings
@@ -146,7 +147,18 @@ def email_context(article: Article, settings: Settings) -> dict:
     context["email_inline"] = inline_html(mail_reference(settings.article_url(article.id)))
     context["canonical_text"] = angled(context["canonical_url"])  # for the text part
     context["unsubscribe_url"] = ""
+    context["image_size"] = image_size
     return context
+
+
+def image_size(source: Image) -> tuple[int | None, int | None]:
+    """An image's width and height as given, or else, for an embedded one, as its header
+    says: a 64-pixel logo sent without a width was set 552 pixels wide (the column), which
+    Outlook shows. An image from elsewhere without a width still is: its size is unknown,
+    and Outlook would show a photo at its full size, past the column."""
+    if source.width is None and source.height is None and (size := embedded_size(source.src)):
+        return size
+    return source.width, source.height
 
 
 def render_email(

@@ -113,11 +113,19 @@ def pixels_problem(data: bytes, media_type: str) -> str | None:
 
 def embedded_pixels(src: str) -> int:
     """The pixels of a data: URI's image; 0 when unreadable (validation then says why)."""
+    size = embedded_size(src)
+    return size[0] * size[1] if size else 0
+
+
+def embedded_size(src: str) -> tuple[int, int] | None:
+    """The width and height of a data: URI's image, read from its header; None when `src`
+    is no data: URI or its image cannot be read."""
+    if src[:5].lower() != "data:":
+        return None
     header, _, payload = src[5:].partition(",")
     media_type = header.partition(";")[0].lower()
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        return 0
-    size = pixel_size(data, media_type)
-    return size[0] * size[1] if size else 0
+        return None
+    return pixel_size(data, media_type)

@@ -327,14 +327,25 @@ def test_an_image_keeps_its_own_size_in_the_mail_no_wider_than_the_column(email_
     body = [
         {"type": "image", "src": PNG, "alt": "A small logo", "width": 120, "height": 40},
         {"type": "image", "src": PNG, "alt": "A wide photo", "width": 1600, "height": 900},
+        # Embedded without a size: its header's (16 by 8), not the column's 552.
         {"type": "image", "src": PNG, "alt": "No size given"},
+        # From elsewhere without a size: unknown, so the column's (Outlook would show a
+        # photo at its full size, past the column).
+        {"type": "image", "src": "https://images.example.org/p.jpg", "alt": "Unknown size"},
         {"type": "image", "src": PNG, "alt": "A hairline rule", "width": 2000, "height": 1},
         # A height alone was dropped, and the image stretched to the column's width.
         {"type": "image", "src": PNG, "alt": "An icon", "height": 8},
     ]
     doc = lxml_html.document_fromstring(email_html(minimal(body=body)))
     sizes = [(img.get("width"), img.get("height")) for img in doc.xpath("//img[@class='image']")]
-    assert sizes == [("120", "40"), ("552", "310"), ("552", None), ("552", "1"), (None, "8")]
+    assert sizes == [
+        ("120", "40"),
+        ("552", "310"),
+        ("16", "8"),
+        ("552", None),
+        ("552", "1"),
+        (None, "8"),
+    ]
     for img in doc.xpath("//img[@class='image']"):
         assert "max-width:100%" in img.get("style").replace(" ", "")
         assert "width:100%" not in img.get("style").replace(" ", "").replace("max-width", "")
