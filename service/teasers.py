@@ -8,6 +8,8 @@ a phrase, an abbreviation's title, <sub>), each element closed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
@@ -20,8 +22,12 @@ from .inline import STRUCK, Element, Text, plain_of
 from .page import headline_words, teaser_words
 from .reading import Field, ParagraphPart, Piece, Span, children, read
 
+# A list's headline and summary: markup, or the summary's plain words where no cut of the
+# paragraph reads as they do.
+ListWords = tuple[Markup, Markup | str]
 
-def list_words(article: Article, summary: str) -> tuple[Markup, Markup | str]:
+
+def list_words(article: Article, summary: str) -> ListWords:
     """An article's headline and summary as a list of articles shows them, their markup
     kept (the language of a phrase, struck words): the whole standfirst, or else the words
     of `summary` (the first paragraph cut at a word) cut from the paragraph's pieces."""
@@ -32,6 +38,31 @@ def list_words(article: Article, summary: str) -> tuple[Markup, Markup | str]:
     paragraph = next((p for p in reading.body if isinstance(p, ParagraphPart)), None)
     field, tail = marked_teaser(None if paragraph is None else paragraph.text, summary)
     return headline, summary if field is None else teaser_words(field) + tail
+
+
+class KeptWords:
+    """`list_words` of the most recent versions, by version (a hash of the article's JSON):
+    reading an article back validates it (a third of a millisecond for bike-lanes), and a
+    list page shows twenty, the same ones to every reader until one changes."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self._kept: OrderedDict[str, ListWords] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: str) -> ListWords | None:
+        with self._lock:
+            words = self._kept.get(version)
+            if words is not None:
+                self._kept.move_to_end(version)
+            return words
+
+    def put(self, version: str, words: ListWords) -> None:
+        with self._lock:
+            self._kept[version] = words
+            self._kept.move_to_end(version)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
 
 
 def marked_teaser(source: Field | None, teaser: str) -> tuple[Field | None, str]:

@@ -216,6 +216,26 @@ def test_the_list_keeps_the_markup_and_languages_of_headlines_and_summaries(api)
     summary = cut_item.xpath("p[1]")[0]
     assert summary.xpath(".//span[@lang='en']")  # what the cut keeps keeps its language
     assert summary.text_content().endswith("…")
+    # The words are kept by version: a new version is shown at once.
+    changed = dict(articles[1], headline="Fares <s>fall</s> rise")
+    assert api.put(changed).status_code == 200
+    doc = lxml_html.document_fromstring(api.get("/articles").get_data(as_text=True))
+    assert doc.xpath("string(//main//li[h2][2]/h2/a/s)") == "fall"
+
+
+def test_the_list_s_words_are_kept_for_a_bounded_number_of_versions():
+    from markupsafe import Markup
+
+    from service.teasers import KeptWords
+
+    kept = KeptWords(size=3)
+    for n in range(5):
+        kept.put(f"v{n}", (Markup(f"h{n}"), f"s{n}"))
+    assert [kept.get("v0"), kept.get("v1")] == [None, None]  # the oldest went first
+    assert kept.get("v2") == (Markup("h2"), "s2")
+    kept.put("v5", (Markup("h5"), "s5"))  # v2 was just read: v3 goes
+    assert kept.get("v3") is None
+    assert [kept.get(v) is not None for v in ("v2", "v4", "v5")] == [True, True, True]
 
 
 def test_the_list_pages_across_a_boundary(api, monkeypatch):

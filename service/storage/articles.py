@@ -193,10 +193,12 @@ def get_article(session: Session, article_id: str) -> StoredArticle | None:
     return session.get(StoredArticle, article_id)
 
 
-def stored_articles(session: Session, article_ids: Sequence[str]) -> dict[str, Article]:
-    """The articles of `article_ids` that are stored, by id (one deleted meanwhile is not)."""
+def stored_rows(session: Session, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
+    """The rows of `article_ids` that are stored, by id (one deleted meanwhile is not)."""
+    if not article_ids:
+        return {}
     rows = session.scalars(select(StoredArticle).where(StoredArticle.id.in_(set(article_ids))))
-    return {row.id: article_of(row) for row in rows}
+    return {row.id: row for row in rows}
 
 
 def article_of(row: StoredArticle) -> Article:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from typing import Any
 
 from babel.dates import format_date
 from flask import Blueprint, Response, request, url_for
+from sqlalchemy.orm import Session
 
-from ..article import Article
 from ..days import in_zone
 from ..errors import NotFound
 from ..html_renderer import render_html
@@ -24,10 +25,10 @@ from ..storage.articles import (
     get_article,
     last_change,
     list_articles,
-    stored_articles,
+    stored_rows,
     summary_text,
 )
-from ..teasers import list_words
+from ..teasers import KeptWords, ListWords, list_words
 from .caching import conditional
 from .list_query import article_query
 from .rendering import warnings_header
@@ -100,13 +101,11 @@ def index() -> Response:
     with runtime.database.reading() as session:
         changed = last_change(session)  # first, as in views/feeds.py
         listed = list_articles(session, query)
-        # Their markup: the list showed plain words, which lost a phrase's language (WCAG
-        # 3.1.2) and wrote struck words as ~~struck~~. Twenty documents, read by id.
-        articles = stored_articles(session, [item.id for item in listed.items])
+        words = _list_words(session, listed.items)
     zone = runtime.settings.timezone
     page = runtime.env.get_template("articles/list.html").render(
         site_context("Skip to the quick reads"),
-        items=[_list_item(item, zone, articles.get(item.id)) for item in listed.items],
+        items=[_list_item(item, zone, words.get(item.id)) for item in listed.items],
         first_url=url_for("articles.index") if query.after else None,
         next_url=url_for("articles.index", cursor=listed.next.encode()) if listed.next else None,
         direction_of=direction_of,
@@ -114,16 +113,30 @@ def index() -> Response:
     return conditional(Response(page, mimetype="text/html"), last_modified=changed)
 
 
-def _list_item(item: ArticleSummary, timezone: tzinfo, article: Article | None) -> dict[str, Any]:
+_KEPT_WORDS = KeptWords()
+
+
+def _list_words(session: Session, items: Sequence[ArticleSummary]) -> dict[str, ListWords]:
+    """Each item's headline and summary with their markup: the list showed the stored plain
+    words, which lost a phrase's language (WCAG 3.1.2) and wrote struck words ~~struck~~.
+    The documents not met before are read, by id; one deleted meanwhile has none."""
+    words: dict[str, ListWords] = {}
+    for item in items:
+        if (kept := _KEPT_WORDS.get(item.version)) is not None:
+            words[item.id] = kept
+    for row in stored_rows(session, [item.id for item in items if item.id not in words]).values():
+        article = article_of(row)
+        words[row.id] = list_words(article, summary_text(article))
+        _KEPT_WORDS.put(row.version, words[row.id])  # stored again meanwhile: the new one's
+    return words
+
+
+def _list_item(item: ArticleSummary, timezone: tzinfo, words: ListWords | None) -> dict[str, Any]:
     # The day in the publication's time zone (TIMEZONE), the one its editions and digests
     # file the article under; the database keeps only the UTC moment.
     published = in_zone(item.published_at, timezone)
     # An article deleted between the two reads is shown as listed, in plain words.
-    headline, summary = (
-        (item.headline, item.summary)
-        if article is None
-        else list_words(article, summary_text(article))
-    )
+    headline, summary = (item.headline, item.summary) if words is None else words
     return {
         "url": url_for("articles.page", article_id=item.id),
         "headline": headline,
