@@ -83,7 +83,9 @@ def _decorate(span: Span | Element, inner: str) -> str:
         # The href is written (inline.written_url); words that are the URL as sent match it.
         words = inner.strip()
         if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
-            return inner
+            # Written once; angled when it holds more than ASCII, so that its end is seen in a
+            # language written without spaces (Japanese runs on straight after a URL).
+            return inner if words.isascii() or "://" not in words else angled(target)
         return f"{inner} {angled(target)}"
     title = span.attr("title") if span.name == "abbr" else None
     if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once
@@ -182,9 +184,31 @@ def _columns(text: str) -> int:
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 
 
-# A link written out: <https://…> or <desk@example.org> (`angled`), or a URL that is the
-# link's own words, written once (https://…).
-_WRITTEN_LINK = re.compile(r"<[^<>\s]*[:@][^<>\s]*>|[A-Za-z][A-Za-z0-9+.-]*://[^<>\s]+")
+# A run in angle brackets, as `angled` writes a link (linear: no run crosses a "<").
+_ANGLED = re.compile(r"<[^<>\s]*>")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+
+
+def _link_spans(word: str) -> Iterator[tuple[int, int]]:
+    """Where `word` holds a link written out, in one pass each: <https://…> or
+    <desk@example.org> (`angled`), or a URL that is a link's own words (https://…), as far
+    as its ASCII goes (a link with words beyond ASCII is written angled, so that Japanese
+    written straight after a URL is not taken for its end)."""
+    if "<" in word:
+        for run in _ANGLED.finditer(word):
+            if ":" in run.group() or "@" in run.group():
+                yield run.span()
+    at = word.find("://")
+    while at != -1:
+        start = at
+        while start > 0 and at - start < 32 and word[start - 1] in _SCHEME:
+            start -= 1
+        end = at + 3
+        while end < len(word) and "!" <= word[end] <= "~" and word[end] not in "<>":
+            end += 1
+        if start < at:  # a scheme before it
+            yield start, end
+        at = word.find("://", end)
 
 
 def _pieces(word: str) -> list[str]:
@@ -194,8 +218,7 @@ def _pieces(word: str) -> list[str]:
     pieces: list[str] = []
     piece = ""
     wide_before = False
-    links = _WRITTEN_LINK.finditer(word) if ":" in word or "@" in word else ()
-    inside = {i for link in links for i in range(link.start() + 1, link.end())}
+    inside = {i for start, end in _link_spans(word) for i in range(start + 1, end)}
     for index, character in enumerate(word):
         if joins_previous(character):
             piece += character  # a mark, joiner or variation selector stays with its base

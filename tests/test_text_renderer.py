@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 import unicodedata
 
 import pytest
@@ -517,6 +518,44 @@ def test_a_link_into_a_language_without_spaces_is_never_cut(post_json):
         lines = written.splitlines()
         assert any(url in line for line in lines), written
         assert any("<東京支局@example.jp>" in line for line in lines), written
+
+
+def test_japanese_written_straight_after_a_url_still_wraps(post_json):
+    """Japanese puts no space after a URL: taking the rest of the word for the URL glued
+    the whole paragraph into one line of 879 columns. The URL ends with its ASCII; one
+    with more than ASCII in it is written angled, so that its end is seen."""
+    from service.text_renderer import _columns
+
+    url = "https://example.jp/plan"
+    iri = "https://ja.wikipedia.org/wiki/東京都"
+    text = (
+        f'詳しくは<a href="{url}">{url}</a>をご覧ください。'
+        f'または<a href="{iri}">{iri}</a>を参照。' + "東京都の計画について説明します。" * 30
+    )
+    article = minimal(language="ja", body=[{"type": "paragraph", "text": text}])
+    written = post_json("/v1/render/text", article).get_data(as_text=True)
+    assert max(_columns(line) for line in written.splitlines()) <= WIDTH
+    assert url in written
+    assert f"<{iri}>" in written
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "日<" + ":" * 19990,
+        "日" + "a" * 19990 + ":",
+        "日" + "a://" * 4990,
+        "日" + "&lt;a:&gt;" * 1500,
+    ],
+)
+def test_finding_links_in_a_wide_line_costs_time_in_proportion(post_json, paragraph):
+    """Seven such paragraphs, within every budget, took 10.5 s of CPU: a pattern that
+    backtracked over every colon after an unclosed "<"."""
+    article = minimal(body=[{"type": "paragraph", "text": paragraph}] * 7)
+    started = time.process_time()
+    for route in ("/v1/render/text", "/v1/render/email"):
+        assert post_json(route, article).status_code == 200
+    assert time.process_time() - started < 2  # 0.2 s here; 21 s before
 
 
 def test_a_line_break_inside_an_isolate_closes_and_reopens_it(post_json):
