@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import time
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
@@ -95,7 +95,8 @@ class Settings(BaseModel):
         "http://localhost:5000",
         "an http(s) URL of at most 300 characters, the service as readers reach it, with no "
         "query, fragment, user, or "
-        "= & \" ' < > and kin; a digest needs https (its one-click unsubscribe link, RFC 8058): "
+        "= & \" ' < > and kin, and a path, if any, not beginning like a route (/articles, /v1, "
+        "…); a digest needs https (its one-click unsubscribe link, RFC 8058): "
         "with http none is sent",
     )
     api_token: str | None = setting(
@@ -379,6 +380,14 @@ class Settings(BaseModel):
             port = 0
         if port == 0:
             raise ValueError("has a port that is not a number from 1 to 65535") from None
+        first = unquote(parts.path.strip("/").split("/")[0])
+        if first in ROUTE_ROOTS:
+            # A proxy that strips the path sends /articles/x for …/articles/articles/x, one that
+            # passes it on /articles/x for …/articles/x: the service could not tell which.
+            raise ValueError(
+                f"has a path beginning /{first}, as the service's own routes do; serve it "
+                "under another path"
+            )
         return value.rstrip("/")
 
     @field_validator("api_token", "metrics_token")
@@ -613,6 +622,24 @@ class Settings(BaseModel):
 PLACEHOLDER = "replace-with"
 MIN_SECRET_KEY = 16
 MAX_BASE_URL = 300
+# The first segment of every route (tests/test_settings.py holds them to the app's): the
+# path of BASE_URL may not begin with one (service/base_path.py).
+ROUTE_ROOTS = frozenset(
+    {
+        "articles",
+        "digests",
+        "docs",
+        "editions",
+        "feed.atom",
+        "feed.json",
+        "healthz",
+        "metrics",
+        "openapi.json",
+        "subscribe",
+        "unsubscribe",
+        "v1",
+    }
+)
 _DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 

@@ -15,7 +15,7 @@ import pytest
 from digests.message import list_mail_warnings
 from service import create_app
 from service.logs import printable
-from service.settings import PREFIX, Settings, SettingsError, env_name
+from service.settings import PREFIX, ROUTE_ROOTS, Settings, SettingsError, env_name
 
 from .corpus import EXAMPLES
 
@@ -82,6 +82,11 @@ BAD_VALUES = [
     ("BASE_URL", "https://a..b", "not a host name"),
     ("BASE_URL", "https://-bad-.org", "not a host name"),
     ("BASE_URL", "https://example.org:0", "a port"),
+    # Behind a proxy that strips the path, /articles/x was taken for the path left on and
+    # stripped again: every article page was a 404, and /v1/… reached the HTML routes.
+    ("BASE_URL", "https://example.org/articles", "beginning /articles"),
+    ("BASE_URL", "https://example.org/v1/news", "beginning /v1"),
+    ("BASE_URL", "https://example.org/%64ocs", "beginning /docs"),
     # Accepted by the check, then every request failed inside the limiter, which swallowed
     # the error and limited nothing.
     ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0?socket_timout=2", "socket_timout"),
@@ -545,3 +550,10 @@ def test_readme_lists_every_setting_as_the_settings_object_does():
     readme = (ROOT / "README.md").read_text("utf-8")
     table = settings_table()
     assert table in readme, "README's settings table is out of date; it should read:\n" + table
+
+
+def test_the_roots_a_base_url_may_not_begin_with_are_the_routes_own(app):
+    roots = {rule.rule.split("/")[1] for rule in app.url_map.iter_rules()}
+    assert roots == set(ROUTE_ROOTS)
+    Settings(base_url="https://example.org/articles-today")  # a longer name is another path
+    Settings(base_url="https://example.org/news/articles")
