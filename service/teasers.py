@@ -43,11 +43,14 @@ def list_words(article: Article, summary: str) -> ListWords:
 class KeptWords:
     """`list_words` of the most recent versions, by version (a hash of the article's JSON):
     reading an article back validates it (a third of a millisecond for bike-lanes), and a
-    list page shows twenty, the same ones to every reader until one changes."""
+    list page shows twenty, the same ones to every reader until one changes. Bounded in
+    count and in characters (a standfirst may hold 20,000 of markup)."""
 
-    def __init__(self, size: int = 2048):
+    def __init__(self, size: int = 2048, characters: int = 4_000_000):
         self.size = size
+        self.characters = characters
         self._kept: OrderedDict[str, ListWords] = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()
 
     def get(self, version: str) -> ListWords | None:
@@ -58,11 +61,21 @@ class KeptWords:
             return words
 
     def put(self, version: str, words: ListWords) -> None:
+        weight = _weight(words)
+        if weight > self.characters or self.size < 1:
+            return
         with self._lock:
+            if (kept := self._kept.pop(version, None)) is not None:
+                self._held -= _weight(kept)
             self._kept[version] = words
-            self._kept.move_to_end(version)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            self._held += weight
+            while len(self._kept) > self.size or self._held > self.characters:
+                _, gone = self._kept.popitem(last=False)
+                self._held -= _weight(gone)
+
+
+def _weight(words: ListWords) -> int:
+    return len(words[0]) + len(words[1])
 
 
 def marked_teaser(source: Field | None, teaser: str) -> tuple[Field | None, str]:

@@ -236,6 +236,14 @@ def test_the_list_s_words_are_kept_for_a_bounded_number_of_versions():
     kept.put("v5", (Markup("h5"), "s5"))  # v2 was just read: v3 goes
     assert kept.get("v3") is None
     assert [kept.get(v) is not None for v in ("v2", "v4", "v5")] == [True, True, True]
+    weighed = KeptWords(size=100, characters=10)
+    weighed.put("a", (Markup("12345"), ""))
+    weighed.put("b", (Markup("1234"), "5"))
+    weighed.put("c", (Markup("1"), ""))  # 11 characters held: the oldest goes
+    assert [weighed.get(v) is not None for v in ("a", "b", "c")] == [False, True, True]
+    weighed.put("huge", (Markup("x" * 11), ""))  # heavier than the whole: not kept
+    assert weighed.get("huge") is None
+    assert weighed.get("b") is not None
 
 
 def test_the_list_pages_across_a_boundary(api, monkeypatch):
