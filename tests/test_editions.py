@@ -150,7 +150,13 @@ def test_progress_counts_every_article_and_page_cap_names_the_article():
     assert refused.value.detail.endswith("the limit is 2.")
 
 
-def test_contents_too_long_for_the_page_cap_is_a_clear_refusal():
+def test_contents_past_their_own_allowance_are_a_clear_refusal(monkeypatch):
+    """The cover and contents are not held to PDF_MAX_PAGES, which caps each article
+    (tests/test_edition_printer.py), but to a page for the cover and one for each entry;
+    past an allowance (made small here: no real contents reach it) the refusal says so."""
+    from service import edition_printer
+
+    monkeypatch.setattr(edition_printer, "front_matter_pages", lambda max_pages, articles: 2)
     env, settings = build_environment(), Settings()
     edition = plan_edition(_articles(120), publication="P", limits=EditionLimits())
     with pytest.raises(EditionTooLarge) as refused:
