@@ -380,7 +380,13 @@ class Settings(BaseModel):
             port = 0
         if port == 0:
             raise ValueError("has a port that is not a number from 1 to 65535") from None
-        first = unquote(parts.path.strip("/").split("/")[0])
+        # Read as the service reads it (service/base_path.py): decoded, then split.
+        segments = unquote(parts.path.rstrip("/")).split("/")[1:]
+        if any(segment in ("", ".", "..") for segment in segments):
+            # A proxy or browser sends /./news as /news, //news perhaps as /news: the path
+            # passed on would not be the one written here.
+            raise ValueError("has an empty, . or .. segment in its path")
+        first = segments[0] if segments else ""
         if first in ROUTE_ROOTS:
             # A proxy that strips the path sends /articles/x for …/articles/articles/x, one that
             # passes it on /articles/x for …/articles/x: the service could not tell which.

@@ -84,8 +84,11 @@ def _decorate(span: Span | Element, inner: str) -> str:
         words = inner.strip()
         if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
             # Written once; angled when it holds more than ASCII, so that its end is seen in a
-            # language written without spaces (Japanese runs on straight after a URL).
-            return inner if words.isascii() or "://" not in words else angled(target)
+            # language written without spaces (Japanese runs on straight after a URL): the
+            # words as written, and the white space around them, kept.
+            if words.isascii() or "://" not in words:
+                return inner
+            return inner.replace(words, angled(words), 1)
         return f"{inner} {angled(target)}"
     title = span.attr("title") if span.name == "abbr" else None
     if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once

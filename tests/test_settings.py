@@ -87,6 +87,10 @@ BAD_VALUES = [
     ("BASE_URL", "https://example.org/articles", "beginning /articles"),
     ("BASE_URL", "https://example.org/v1/news", "beginning /v1"),
     ("BASE_URL", "https://example.org/%64ocs", "beginning /docs"),
+    ("BASE_URL", "https://example.org/v1%2Farticles", "beginning /v1"),  # decoded, then split
+    ("BASE_URL", "https://example.org/./articles", "segment in its path"),
+    ("BASE_URL", "https://example.org/news/../x", "segment in its path"),
+    ("BASE_URL", "https://example.org//news", "segment in its path"),
     # Accepted by the check, then every request failed inside the limiter, which swallowed
     # the error and limited nothing.
     ("RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0?socket_timout=2", "socket_timout"),

@@ -539,6 +539,15 @@ def test_japanese_written_straight_after_a_url_still_wraps(post_json):
     assert f"<{iri}>" in written
 
 
+def test_a_url_beyond_ascii_written_once_keeps_its_words_and_spaces(post_json):
+    """Angled, it lost the spaces inside the link (its neighbours glued to it) and was
+    written as its href, percent-encoded, not as the words the author wrote."""
+    iri = "https://de.wikipedia.org/wiki/Müller|100%"
+    text = f'see<a href="{iri}"> {iri} </a>now'
+    written = post_json("/v1/render/text", minimal(body=[{"type": "paragraph", "text": text}]))
+    assert f"see <{iri}> now" in written.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "paragraph",
     [
