@@ -789,3 +789,38 @@ def test_a_note_link_s_alt_declares_the_language_of_its_words(pdf_client, langua
         ]
         assert len(links) == 2  # the reference and its way back
         assert [str(e.Lang) if "/Lang" in e else None for e in links] == [declared] * 2
+
+
+def test_a_wide_table_has_its_landscape_page_to_itself(pdf_client):
+    """What followed a seven-column table printed on its landscape page (a paragraph, a
+    heading, the endnotes); the page turns back after it, and none is left blank after a
+    wide table that ends the article."""
+    header = [f"C{n}" for n in range(7)]
+    table = {"type": "table", "caption": "Seven columns", "header": header, "rows": [header] * 3}
+    after = {"type": "paragraph", "text": "After the table."}
+    shapes = {}
+    for name, body in (("between", [{"type": "paragraph", "text": "Before."}, table, after]),
+                       ("last", [{"type": "paragraph", "text": "Before."}, table])):  # fmt: skip
+        response = pdf_client.post("/v1/render/pdf", json=minimal(body=body))
+        assert response.status_code == 200
+        with pikepdf.open(io.BytesIO(response.data)) as pdf:
+            shapes[name] = [
+                "landscape" if float(p.MediaBox[2]) > float(p.MediaBox[3]) else "portrait"
+                for p in pdf.pages
+            ]
+        if name == "between":
+            require_tool(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+            pages = (
+                subprocess.run(
+                    ["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True
+                )
+                .stdout.decode("utf-8")
+                .split("\f")
+            )
+            assert "Seven columns" in pages[1]
+            assert "After the table." not in pages[1]
+            assert "After the table." in pages[2]
+    assert shapes == {
+        "between": ["portrait", "landscape", "portrait"],
+        "last": ["portrait", "landscape"],
+    }
