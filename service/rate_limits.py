@@ -22,6 +22,7 @@ from flask_limiter import Limit, Limiter
 from limits import RateLimitItem, parse_many
 
 from .errors import RateLimited
+from .metrics import metrics_open
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,16 @@ def _without_port(address: str) -> str:
     return address
 
 
-def budget_of_request() -> str:
+def budget_of_request(settings: Settings) -> str:
     """The budget the current request spends, or EXEMPT. A request no route answers (404,
-    405) spends the pages budget: asking costs the same whatever the answer."""
+    405) spends the pages budget: asking costs the same whatever the answer. So does a
+    closed /metrics, which answers as such a path does: exempt, it alone kept answering 404
+    once a client's budget was spent, which said that it was there."""
     rule = request.url_rule
-    if (rule.rule if rule is not None else request.path) in EXEMPT_PATHS:
+    path = rule.rule if rule is not None else request.path
+    if path == "/metrics" and not metrics_open(settings):
+        return "pages"
+    if path in EXEMPT_PATHS:
         return EXEMPT
     if rule is None:
         return "pages"
@@ -140,7 +146,7 @@ class RateLimits:
         self.limiter = Limiter(
             client_address,
             default_limits=[
-                Limit(self._rate, scope=lambda _endpoint: budget_of_request(), shared=True)
+                Limit(self._rate, scope=lambda _endpoint: budget_of_request(settings), shared=True)
             ],
             # flask-limiter skips a request without an endpoint; one no route answers is
             # still a request (budget_of_request gives it the pages budget).
@@ -171,7 +177,7 @@ class RateLimits:
             client.close()
 
     def _rate(self) -> str:
-        budget = budget_of_request()
+        budget = budget_of_request(self.settings)
         return getattr(self.settings, BUDGETS[budget]) if budget else ""
 
     def retry_after(self) -> int:

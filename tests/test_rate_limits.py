@@ -111,6 +111,8 @@ def _routes(app) -> list[tuple[str, str, str]]:
 
 
 def _budget(endpoint: str, path: str) -> str:
+    if path == "/metrics":
+        return "pages"  # closed in these apps: a path no route answers, and costs as one
     if path in EXEMPT_PATHS:
         return EXEMPT
     if path == "/v1/render/pdf":
@@ -560,6 +562,19 @@ def test_a_request_no_route_answers_spends_the_pages_budget(limited_app):
     # The render budget is its own: the pages spent do not touch it.
     render = _request(client, "POST", "/v1/render/html", "192.0.2.1", json={})
     assert render.status_code == 422
+
+
+def test_a_closed_metrics_route_costs_what_a_path_no_route_answers_costs(limited_app):
+    """Exempt, a closed /metrics alone kept answering 404 once a client's pages budget was
+    spent: one request then showed that it was there, switched off."""
+    closed = limited_app().test_client()
+    assert _request(closed, "GET", "/no-such-page", "192.0.2.1").status_code == 404
+    assert _request(closed, "GET", "/metrics", "192.0.2.1").status_code == 404
+    for path in ("/metrics", "/no-such-page"):
+        _assert_limited(_request(closed, "GET", path, "192.0.2.1"))
+    opened = limited_app(METRICS_PUBLIC=True).test_client()
+    answers = [_request(opened, "GET", "/metrics", "192.0.2.2").status_code for _ in range(4)]
+    assert answers == [200] * 4  # open, it is exempt, as the README says
 
 
 def test_retry_after_waits_for_every_rate_used_up(limited_app):
