@@ -23,7 +23,8 @@ LIST_LIMIT = (1, 100, 20)
 SUBSCRIBER_LIMIT = (1, 500, 100)
 METHODS = ("get", "put", "post", "delete")
 # Routes no rate limit refuses: leaving, and what probes and scrapers call by design.
-UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz", "/metrics"})
+# /metrics is unlimited when open; closed, it costs what a path no route answers costs.
+UNLIMITED = frozenset({"/unsubscribe/{token}", "/healthz"})
 
 
 def _problem_schema() -> dict[str, Any]:
@@ -803,6 +804,12 @@ def _service() -> dict[str, Any]:
                     200: _ok(["text/plain"], "The metrics in the Prometheus text format."),
                     401: _problem(401, page=True, why="The metrics token is missing or wrong."),
                     404: _problem(404, page=True, why="Metrics are not configured."),
+                    429: _problem(
+                        429,
+                        page=True,
+                        why="Metrics are not configured, and the client spent its pages budget "
+                        "(a path no route answers costs as much).",
+                    ),
                 },
                 page=True,
             )
