@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from collections.abc import Sequence
 from html import unescape
 from typing import Protocol
@@ -18,6 +16,7 @@ from weasyprint.urls import iri_to_uri
 from .article import Article
 from .characters import is_regional_indicator, may_part
 from .errors import RenderRefused
+from .kept import Kept
 from .metrics import count_pdf_cache, timed_render
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
@@ -266,37 +265,20 @@ class PdfCache:
     """
 
     def __init__(self, max_items: int, max_bytes: int = 128 * 1024 * 1024):
-        self.max_items = max_items
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[str, Printed] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._kept: Kept[str, Printed] = Kept(max_items, max_bytes, lambda p: len(p.data))
 
     def get(self, key: str) -> Printed | None:
-        with self._lock:
-            printed = self._items.get(key)
-            if printed is not None:
-                self._items.move_to_end(key)
+        printed = self._kept.get(key)
         count_pdf_cache(hit=printed is not None)
         return printed
 
     def put(self, key: str, printed: Printed) -> Printed:
-        if self.max_items <= 0 or len(printed.data) > self.max_bytes:
-            return printed
-        if any(item.transient for item in printed.left_out):
-            return printed
-        with self._lock:
-            if key in self._items:
-                return printed
-            self._items[key] = printed
-            self._bytes += len(printed.data)
-            while len(self._items) > self.max_items or self._bytes > self.max_bytes:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped.data)
+        if not any(item.transient for item in printed.left_out):
+            self._kept.put(key, printed)
         return printed
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._kept)
 
     def render(self, job: PrintJob, printer: PrinterLike) -> Printed:
         cached = self.get(job.etag)

@@ -8,8 +8,6 @@ a phrase, an abbreviation's title, <sub>), each element closed.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
@@ -19,6 +17,7 @@ from markupsafe import Markup
 from .article import Article
 from .characters import ELLIPSIS, squeezed
 from .inline import STRUCK, Element, Text, plain_of
+from .kept import Kept
 from .page import headline_words, teaser_words
 from .reading import Field, ParagraphPart, Piece, Span, children, read
 
@@ -40,42 +39,14 @@ def list_words(article: Article, summary: str) -> ListWords:
     return headline, summary if field is None else teaser_words(field) + tail
 
 
-class KeptWords:
+class KeptWords(Kept[str, ListWords]):
     """`list_words` of the most recent versions, by version (a hash of the article's JSON):
     reading an article back validates it (a third of a millisecond for bike-lanes), and a
     list page shows twenty, the same ones to every reader until one changes. Bounded in
     count and in characters (a standfirst may hold 20,000 of markup)."""
 
     def __init__(self, size: int = 2048, characters: int = 4_000_000):
-        self.size = size
-        self.characters = characters
-        self._kept: OrderedDict[str, ListWords] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def get(self, version: str) -> ListWords | None:
-        with self._lock:
-            words = self._kept.get(version)
-            if words is not None:
-                self._kept.move_to_end(version)
-            return words
-
-    def put(self, version: str, words: ListWords) -> None:
-        weight = _weight(words)
-        if weight > self.characters or self.size < 1:
-            return
-        with self._lock:
-            if (kept := self._kept.pop(version, None)) is not None:
-                self._held -= _weight(kept)
-            self._kept[version] = words
-            self._held += weight
-            while len(self._kept) > self.size or self._held > self.characters:
-                _, gone = self._kept.popitem(last=False)
-                self._held -= _weight(gone)
-
-
-def _weight(words: ListWords) -> int:
-    return len(words[0]) + len(words[1])
+        super().__init__(size, characters, lambda words: len(words[0]) + len(words[1]))
 
 
 def marked_teaser(source: Field | None, teaser: str) -> tuple[Field | None, str]:

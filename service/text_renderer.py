@@ -326,7 +326,7 @@ def in_direction(text: str, direction: str) -> str:
     begins with a mark of the article's direction (RLM or LRM), and only such a line."""
     if direction == "ltr" and text.isascii():
         return text
-    want, mark = ("R", "\u200f") if direction == "rtl" else ("L", "\u200e")
+    want, mark = ("R" if direction == "rtl" else "L"), DIRECTION_MARKS[direction]
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if line.startswith(_MARKS):

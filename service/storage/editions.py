@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..article import Article
 from ..errors import EditionTooLarge, NotFound
-from .articles import article_of, published_between
-from .models import StoredArticle
+from .articles import article_of, published_between, stored_rows
 
 
 def published_on(session: Session, day: date, zone: ZoneInfo, *, at_most: int) -> list[Article]:
@@ -31,12 +29,7 @@ def published_on(session: Session, day: date, zone: ZoneInfo, *, at_most: int) -
 
 def named(session: Session, article_ids: Sequence[str]) -> list[Article]:
     """The articles called `article_ids`, in that order; any unknown one is named in a 404."""
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(StoredArticle).where(StoredArticle.id.in_(set(article_ids)))
-        )
-    }
+    rows = stored_rows(session, article_ids)
     missing = [article_id for article_id in article_ids if article_id not in rows]
     if missing:
         names = ", ".join(repr(article_id) for article_id in missing)
