@@ -135,3 +135,53 @@ def test_a_percent_encoded_path_is_matched_as_its_characters(tmp_path):
 def test_without_a_path_nothing_is_moved(client):
     assert client.get("/local/subscribe").status_code == 404
     assert client.get("/subscribe").status_code == 200
+
+
+def _form_token(response) -> str:
+    page = lxml_html.document_fromstring(response.get_data(as_text=True))
+    (token,) = page.xpath("//input[@name='csrf_token']/@value")
+    return token
+
+
+def test_the_form_cookie_is_the_sites_own_under_its_path(site):
+    """Beside other apps on the host, the form's cookie neither replaces nor is replaced by
+    theirs: its own name, and BASE_URL's path. It was Flask's `session` for the whole host:
+    the other app's readers were logged out, and its cookie made the form 'expired'."""
+    client = site[0].application.test_client()  # a reader with no cookie yet
+    client.set_cookie("session", "the-other-apps-login", path="/")
+    page = client.get("/local/subscribe", headers=BROWSER)
+    (set_cookie,) = page.headers.getlist("Set-Cookie")
+    assert set_cookie.startswith("broadsheet_form=")
+    assert "; Path=/local;" in set_cookie + ";"
+    posted = client.post(
+        "/local/subscribe",
+        data={"email": "beside@example.org", "csrf_token": _form_token(page)},
+        headers=BROWSER,
+    )
+    assert posted.status_code == 200, posted.get_data(as_text=True)[:300]
+    assert client.get_cookie("session", path="/").value == "the-other-apps-login"
+    assert client.get_cookie("broadsheet_form", path="/local") is not None
+
+
+def test_the_form_cookie_path_is_spelled_as_a_browser_asks(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "base-path-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+            "BASE_URL": "https://news.example.org/actualit%c3%a9s",
+        }
+    )
+    try:
+        page = app.test_client().get("/subscribe", headers=BROWSER)
+        (set_cookie,) = page.headers.getlist("Set-Cookie")
+        assert "; Path=/actualit%C3%A9s;" in set_cookie + ";"
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+def test_without_a_path_the_form_cookie_is_for_the_host(client):
+    page = client.get("/subscribe", headers=BROWSER)
+    (set_cookie,) = page.headers.getlist("Set-Cookie")
+    assert set_cookie.startswith("broadsheet_form=")
+    assert "; Path=/;" in set_cookie + ";"

@@ -633,7 +633,7 @@ def test_links_and_forms_signed_with_a_former_key_are_still_taken(app, database_
     statuses = {a: r.status for a, r in rows(app).items()}
     assert statuses == {"stay@example.org": "confirmed", "leave@example.org": "unsubscribed"}
     # A sign-up form served before the change: its session cookie, signed with the old key.
-    client.set_cookie("session", old_client.get_cookie("session").value)
+    client.set_cookie("broadsheet_form", old_client.get_cookie("broadsheet_form").value)
     posted = client.post(
         "/subscribe",
         data={"email": "form@example.org", "csrf_token": form},

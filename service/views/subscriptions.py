@@ -14,11 +14,12 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, json, request, session, url_for
 
 from ..addresses import mailbox_key
+from ..base_path import path_of
 from ..characters import fit_for_a_page
 from ..errors import BadParameter, NotFound, UnsupportedMediaType
 from ..problems import wants_html
@@ -45,8 +46,16 @@ ACCEPTED = (
 
 @bp.record_once
 def _cookies(state) -> None:
-    # The session cookie carries only the CSRF token of the sign-up form.
+    # The session cookie carries only the CSRF token of the sign-up form. It is the site's
+    # own, under BASE_URL's path: served at https://example.org/news beside other apps, a
+    # cookie named Flask's "session" for the whole host would replace theirs (logging their
+    # readers out) and be replaced by them (refusing the form as expired).
     config = state.app.config
+    config["SESSION_COOKIE_NAME"] = "broadsheet_form"
+    # As a browser spells the path it asks for (UTF-8, percent-encoded in capitals), which
+    # is how it matches a cookie's Path.
+    path = path_of(state.app.extensions["broadsheet"].settings.base_url)
+    config["SESSION_COOKIE_PATH"] = quote(path.encode("latin-1"), safe="/!$&'()*+,:=@") or "/"
     if not config.get("SESSION_COOKIE_SAMESITE"):
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["SESSION_COOKIE_HTTPONLY"] = True
