@@ -145,7 +145,7 @@ def _walk_plain(nodes: Sequence[Any]):
                 yield "\n"
             elif node.name in QUOTED or node.name in RAISED or node.name in STRUCK:
                 yield marked(node.name, "".join(_walk_plain(node.children)))
-            elif node.name == "bdi" or (node.name == "span" and node.attr("dir")):
+            elif sets_apart(node):
                 # Isolated as on the page (a name in another script beside a number), so a
                 # list, a feed or a subject shows "Party حزب: 3" as the page does.
                 yield isolated("".join(_walk_plain(node.children)), node.attr("dir"))
@@ -155,12 +155,18 @@ def _walk_plain(nodes: Sequence[Any]):
 
 # The Unicode isolate that stands for dir="…": LRI, RLI, FSI; each closed by PDI (U+2069).
 _ISOLATES = {"ltr": "\u2066", "rtl": "\u2067", "auto": "\u2068"}
+ISOLATE_END = "\u2069"
+
+
+def sets_apart(node: Any) -> bool:
+    """A <bdi> or a <span dir>: its words are isolated from those around them."""
+    return node.name == "bdi" or (node.name == "span" and bool(node.attr("dir")))
 
 
 def isolated(words: str, direction: str | None) -> str:
     """`words` as a <bdi> or <span dir> sets them apart, in plain text: inside a Unicode
     isolate (LRI, RLI or FSI for dir="ltr", "rtl", "auto" or none) closed by PDI."""
-    return _ISOLATES.get(direction or "auto", _ISOLATES["auto"]) + words + "\u2069"
+    return _ISOLATES.get(direction or "auto", _ISOLATES["auto"]) + words + ISOLATE_END
 
 
 QUOTED = frozenset({"q"})

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from .article import Article
 from .characters import ELLIPSIS, squeezed
-from .inline import STRUCK, Element, Text, plain_of
+from .inline import ISOLATE_END, MAX_DEPTH, STRUCK, Element, Text, plain_of, sets_apart
 from .kept import Kept
 from .page import headline_words, teaser_words
 from .reading import Field, ParagraphPart, Piece, Span, children, read
@@ -65,8 +65,9 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
     cut inside a <q>, whose plain words close the quotation, or inside a <sup> written
     10^(-6.5), whose cut words take another form: the teaser stays plain).
 
-    A cut inside <s> is closed: its plain words (~~struck~~) end in a "~~" that the teaser,
-    cut from the whole field's plain words, lacks."""
+    A cut inside <s> or an isolate (<bdi>, <span dir>) is closed: its plain words
+    (~~struck~~, ⁨words⁩) end in a mark that the teaser, cut from the whole field's plain
+    words, lacks."""
     end = teaser.rfind(ELLIPSIS)
     if end < 0:
         return None
@@ -79,25 +80,36 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
             high = middle
         else:
             low = middle + 1
-    # Within <s>, the closing "~~" counts too: the words reach the head two characters on.
-    for budget in range(low, low + len(STRUCK_MARK) + 1):
+    # Within <s> or an isolate, the marks closing them count too: the words reach the head
+    # as many characters on (two for each <s>, one for each isolate it ends inside).
+    for budget in range(low, low + len(STRUCK_MARK) * (MAX_DEPTH + 1) + 1):
         pieces = _cut(field.pieces, [budget])
-        said = squeezed(plain_of(pieces))
-        if said == head or (said == head + STRUCK_MARK and _ends_inside(pieces, STRUCK)):
-            return Field(field.pointer, pieces, field.source), tail
+        closing = _closing_marks(pieces)
+        if squeezed(plain_of(pieces)) == head + closing:
+            # The teaser closes the isolates its cut left open, after its ellipsis; the
+            # markup closes those of its elements itself.
+            isolates = closing.count(ISOLATE_END)
+            return Field(field.pointer, pieces, field.source), tail.replace(
+                ISOLATE_END, "", isolates
+            )
     return None
 
 
 STRUCK_MARK = "~~"
 
 
-def _ends_inside(pieces: Sequence[Piece], names: frozenset[str]) -> bool:
-    """The cut ends inside one of the elements `names` (the last piece, or one within it)."""
+def _closing_marks(pieces: Sequence[Piece]) -> str:
+    """What the plain words of a cut add after its last character, for the elements the cut
+    ends inside (the last piece, and the last within it): the "~~" closing an <s>, the PDI
+    closing an isolate, innermost first."""
+    marks = ""
     while pieces and isinstance(last := pieces[-1], (Span, Element)) and last.name != "br":
-        if last.name in names:
-            return True
+        if last.name in STRUCK:
+            marks = STRUCK_MARK + marks
+        elif sets_apart(last):
+            marks = ISOLATE_END + marks
         pieces = children(last)
-    return False
+    return marks
 
 
 def _length(pieces: Sequence[Piece]) -> int:

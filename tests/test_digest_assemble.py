@@ -389,3 +389,39 @@ def test_a_teaser_cut_inside_struck_words_keeps_them_struck():
     fragment = lxml_html.fragment_fromstring(html, create_parent="p")
     # The same words as the plain teaser (the text twin's), less its opening "~~".
     assert " ".join(fragment.text_content().split()) == item.teaser.replace("~~", "")
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("<bdi>", "</bdi>"),
+        ('<span dir="rtl" lang="ar">', "</span>"),
+        ('<s><span dir="rtl" lang="ar">', "</span></s>"),
+        ('<span lang="ar"><bdi>', "</bdi></span>"),
+    ],
+)
+def test_a_teaser_cut_inside_isolated_words_keeps_them_isolated(opening, closing):
+    """A cut inside a <bdi> or <span dir> (an Arabic name in an English paragraph) fell back
+    to the plain words: its language lost (WCAG 3.1.2) and an isolate opened, never closed.
+    It is closed at the cut as struck words are, nested ones too."""
+    arabic = "حزب العمال الجديد " * 20
+    standfirst = "The vote went to " + opening + arabic + closing + " by evening."
+    articles = [quick_read("isolated", "2026-03-11T09:00:00Z", standfirst=standfirst)]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    (item,) = digest.items
+    # The plain teaser (the text twin's) closes the isolate after its ellipsis; the markup
+    # closes its element, and the ellipsis follows it with no stray PDI.
+    assert item.teaser.endswith(ELLIPSIS + "\u2069")
+    assert item.teaser_field is not None
+    assert item.teaser_tail == ELLIPSIS
+    (context,) = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
+    html = str(context["teaser"])
+    assert html.startswith("The vote went to " + opening)
+    assert html.endswith(closing + ELLIPSIS)
+    assert "\u2068" not in html
+    assert "\u2069" not in html
+    fragment = lxml_html.fragment_fromstring(html, create_parent="p")
+    assert fragment.xpath("//bdi | //span[@dir='rtl']")
+    assert bool(fragment.xpath("//*[@lang='ar']")) == ("lang" in opening)
+    plain = item.teaser.replace("~~", "").translate(dict.fromkeys(range(0x2066, 0x206A)))
+    assert " ".join(fragment.text_content().split()) == " ".join(plain.split())
