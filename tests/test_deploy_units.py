@@ -231,3 +231,15 @@ def test_the_digest_send_unit_sends_nothing_when_there_is_nothing(tmp_path):
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
     assert "there is no digest for" in output
+
+
+def test_systemd_lets_a_sender_finish_the_message_in_hand():
+    """SIGTERM lets a digest sender finish the message in hand and say QUIT. The units killed
+    it after 60 s, where a slow server answering within the default timeout may take 17
+    waits of 30 s: a kill between a message's data and its record sends it again."""
+    from service.mail.smtp import SmtpTransport
+
+    slowest = SmtpTransport("smtp://mail.example.org").longest_stop.total_seconds()
+    assert slowest == 17 * 30
+    for name in ("broadsheet-scheduler.service", "broadsheet-digest-send.service"):
+        assert int(unit(name)["Service"]["TimeoutStopSec"]) > slowest, name

@@ -76,7 +76,7 @@ def environment(database_url: str, controller, **extra: str) -> dict[str, str]:
             "BROADSHEET_BASE_URL": "https://news.example.org",
             "BROADSHEET_MAIL_FROM": "Northside Brief <digest@news.example.org>",
             # A short wait for replies, so that a dead sender's lease (never shorter than
-            # fourteen such waits) runs out within the test.
+            # twenty-five such waits: 12.5 s) runs out within the test.
             "BROADSHEET_SMTP_URL": f"smtp://{controller.hostname}:{controller.port}?timeout=0.5",
             "BROADSHEET_DIGEST_TIME": "07:00",
             "BROADSHEET_TIMEZONE": "UTC",

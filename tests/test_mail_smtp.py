@@ -792,3 +792,107 @@ def test_a_message_not_taken_is_aborted_so_its_end_never_arrives():
     delivery, _ = server.deliver(_big_message(), "timeout=1", wait=True)
     assert not server.received.endswith(b"\r\n.\r\n")
     assert delivery.outcome is Outcome.TEMPORARY, delivery
+
+
+class RefusesTheSender(Recorder):
+    """Answers MAIL FROM with `mail_reply` while it is set, as a server does to a sender it
+    will not take (no login, a MAIL_FROM it does not relay for, a full queue, a throttle)."""
+
+    mail_reply: str | None = None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_reply is not None:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "530 5.7.0 Authentication required",
+        "550 5.7.1 Sender address rejected: not owned by user",
+        "452 4.3.1 Insufficient system storage",
+        "454 4.7.0 Throttling failure: Maximum sending rate exceeded",
+        "421 4.3.2 Service shutting down",
+    ],
+)
+def test_a_refused_sender_is_the_transports_failure_not_the_messages(reply):
+    """A refusal of MAIL FROM says nothing of the reader: it was a permanent failure (5xx)
+    of every digest of the run, or (4xx) spent every reader's attempts until all were failed,
+    no message ever offered. Like a refused login, it is the transport's: not offered, the
+    run waits for the settings or the server to be mended; then the same transport sends."""
+    handler = RefusesTheSender()
+    handler.mail_reply = reply
+    controller = start(handler)
+    try:
+        with SmtpTransport(_url(controller)) as transport:
+            refused = transport.send(_message())
+            handler.mail_reply = None
+            after = transport.send(_message(to="second@example.org"))
+    finally:
+        controller.stop()
+    code = int(reply[:3])
+    assert (refused.outcome, refused.code, refused.offered) == (Outcome.TEMPORARY, code, False)
+    assert refused.detail.startswith("the server refused the sender: ")
+    assert not refused.gone
+    assert after.sent, after
+    assert [r.recipients for r in handler.received] == [["second@example.org"]]
+
+
+def test_a_message_too_large_for_the_server_is_the_messages_failure():
+    """552 to MAIL FROM with its SIZE (RFC 1870) is about this message: permanent, offered."""
+    handler = RefusesTheSender()
+    handler.mail_reply = "552 5.3.4 Message size exceeds fixed limit"
+    controller = start(handler)
+    try:
+        with SmtpTransport(_url(controller)) as transport:
+            refused = transport.send(_message())
+    finally:
+        controller.stop()
+    assert (refused.outcome, refused.code, refused.offered) == (Outcome.PERMANENT, 552, True)
+
+
+class CountsLogins(AioSmtp):
+    """Counts AUTH commands (aiosmtpd offers PLAIN and LOGIN)."""
+
+    logins = 0
+
+    async def smtp_AUTH(self, arg):
+        CountsLogins.logins += 1
+        await super().smtp_AUTH(arg)
+
+
+def test_a_refused_password_is_tried_with_one_mechanism(tls):
+    """smtplib tries every mechanism the server offers in turn, each a wait or two the
+    sender's lease did not count; one is tried, and a refused password is refused once."""
+    server_context, client_context = tls
+    CountsLogins.logins = 0
+    handler = Recorder()
+    controller = _ScriptedController(
+        handler,
+        CountsLogins,
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=authenticator(b"ada", PASSWORD.encode()),
+        auth_require_tls=True,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        bad = SmtpTransport(_url(controller, userinfo="ada:wrong@"), ssl_context=client_context)
+        with bad:
+            refused = bad.send(_message())
+        refused_logins = CountsLogins.logins
+        good = SmtpTransport(
+            _url(controller, userinfo=f"ada:{QUOTED_PASSWORD}@"), ssl_context=client_context
+        )
+        with good:
+            accepted = good.send(_message())
+    finally:
+        controller.stop()
+    assert (refused.outcome, refused.code, refused.offered) == (Outcome.TEMPORARY, 535, False)
+    assert refused_logins == 1
+    assert accepted.sent
+    assert CountsLogins.logins == 2

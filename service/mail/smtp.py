@@ -7,9 +7,11 @@ offers it; port 25 by default) or `smtps://…` (TLS from the first byte; port 4
 
 The reply decides the outcome: 250 is sent; a 4xx reply, a lost connection or a timeout is
 temporary; a 5xx reply is permanent, with its code and text. A failure before a message is
-offered (greeting, TLS, login) is the transport's, not the message's: temporary and not
-offered, so the message waits, using up none of its attempts, until the server or the
-settings are mended. A connection lost after the message's data, before its reply, is
+offered (greeting, TLS, login; a refused sender, which every message would meet, but for a
+552 to its size) is the transport's, not the message's: temporary and not offered, so the
+message waits, using up none of its attempts, until the server or the settings are mended.
+The login tries one mechanism, the first of PLAIN, LOGIN, CRAM-MD5 the server offers.
+A connection lost after the message's data, before its reply, is
 unconfirmed: the server may have it, and it is never sent again (a dropped connection is
 reopened once only before the data) — unless the server plainly did not take all of it (it
 reset the connection, went away with the message's end still unacknowledged, or stalled
@@ -45,7 +47,20 @@ from .transport import WITHDRAWN, Delivery, Envelope, Outcome, Transport
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
-_EXCHANGE_WAITS = 14
+# The waits (one `?timeout=` each) of opening a connection: connect, greeting, EHLO, HELO
+# when EHLO is refused, STARTTLS, EHLO and HELO again, and the login (one mechanism: two).
+_OPEN_WAITS = 9
+# The waits of one message once the connection is open: MAIL, RCPT, DATA, the data, its reply.
+_MESSAGE_WAITS = 5
+# The most a message may wait from being taken (its MAIL on the wire) to being recorded (the
+# next message's MAIL on the wire): its MAIL and RCPT on a connection that then drops, a new
+# connection and the message again, and a new connection for the next one, which may find
+# this one's closed (an unconfirmed reply, a 421).
+_EXCHANGE_WAITS = 2 + _OPEN_WAITS + _MESSAGE_WAITS + _OPEN_WAITS
+_STOP_WAITS = 2 + _OPEN_WAITS + _MESSAGE_WAITS + 1  # the message in hand, then QUIT
+# The login's mechanisms, best first; only the first the server offers is tried (smtplib
+# would try each in turn, three or four more waits, and a refused password fails them all).
+_LOGIN_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
 STARTTLS_MODES = ("auto", "require", "never")
 _ACCEPTS = (
     "SMTP_URL must look like smtp://[user:password@]host[:port][?starttls=auto|require|never"
@@ -176,11 +191,13 @@ class SmtpTransport(Transport):
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.url = SmtpUrl.parse(url) if isinstance(url, str) else url
-        # Five replies to the message (MAIL, RCPT, DATA, the data itself, its reply), the
-        # rate cap's wait, then at worst a lost connection and a new one (connect, greeting,
-        # EHLO, STARTTLS, EHLO, two for the login) up to the next MAIL: one timeout each.
-        rate_wait = 1.0 / self.url.rate if self.url.rate else 0.0
+        # The waits of _EXCHANGE_WAITS, one timeout each, and the rate cap's before this
+        # message and before the next.
+        rate_wait = 2.0 / self.url.rate if self.url.rate else 0.0
         self.longest_exchange = timedelta(seconds=_EXCHANGE_WAITS * self.url.timeout + rate_wait)
+        # A stop lets the message in hand finish (up to the next one's connection, which is
+        # not opened) and says QUIT: what a service manager must wait before it kills.
+        self.longest_stop = timedelta(seconds=_STOP_WAITS * self.url.timeout + rate_wait / 2)
         self.ssl_context = ssl_context or ssl.create_default_context()
         # An end without close_notify reads as an end, with no alert of ours queued after
         # it (the queue tells whether the server took the message: see _Connection._lost).
@@ -259,6 +276,16 @@ class SmtpTransport(Transport):
                 return WITHDRAWN
             except smtplib.SMTPRecipientsRefused as error:
                 return _refusal(error.recipients)
+            except smtplib.SMTPSenderRefused as error:
+                if error.smtp_code == 421:  # the server is closing this connection
+                    self._drop()
+                if error.smtp_code == 552:
+                    # Too large for this server (RFC 1870: MAIL carries the SIZE): the message's.
+                    return _reply(error.smtp_code, error.smtp_error)
+                # The sender refused (no login, MAIL_FROM not allowed, a full queue, a
+                # throttle): every message would be; the transport's, as a refused login is.
+                detail = f"the server refused the sender: {_text(error.smtp_error)}"
+                return Delivery(Outcome.TEMPORARY, error.smtp_code, detail, offered=False)
             except smtplib.SMTPResponseException as error:
                 if error.smtp_code == 421:  # the server is closing this connection
                     self._drop()
@@ -409,6 +436,14 @@ class _Connection(smtplib.SMTP):
             return super().mail(sender, options)
         finally:
             self._on_reply = None
+
+    def login(self, user: str, password: str, *, initial_response_ok: bool = True) -> Any:
+        """smtplib's login with the first of _LOGIN_MECHANISMS the server offers alone."""
+        offered = self.esmtp_features.get("auth", "").upper().split()
+        chosen = next((name for name in _LOGIN_MECHANISMS if name in offered), None)
+        if chosen is not None:
+            self.esmtp_features["auth"] = chosen
+        return super().login(user, password, initial_response_ok=initial_response_ok)
 
     def getreply(self) -> tuple[int, bytes]:
         hook, self._on_reply = self._on_reply, None
