@@ -153,11 +153,15 @@ def email_context(article: Article, settings: Settings) -> dict:
 
 def image_size(source: Image) -> tuple[int | None, int | None]:
     """An image's width and height as given, or else, for an embedded one, as its header
-    says: a 64-pixel logo sent without a width was set 552 pixels wide (the column), which
-    Outlook shows. An image from elsewhere without a width still is: its size is unknown,
-    and Outlook would show a photo at its full size, past the column."""
-    if source.width is None and source.height is None and (size := embedded_size(source.src)):
-        return size
+    says (a height alone gives the width of the header's shape): a 64-pixel logo sent
+    without a width was set 552 pixels wide (the column), which Outlook shows. An image from
+    elsewhere without a width still is, a height given alone or not: its shape is unknown,
+    and Outlook would show a photo at its full size, past the column (it knows no max-width)."""
+    if source.width is None and (size := embedded_size(source.src)):
+        if source.height is None:
+            return size
+        width, height = size
+        return max(1, round(width * source.height / height)), source.height
     return source.width, source.height
 
 

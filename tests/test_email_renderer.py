@@ -230,6 +230,9 @@ def test_authors_links_and_tags_reach_both_parts_of_the_mail(app):
     assert ada.get("href") == "https://example.org/ada"
     assert "transport, city hall" in [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
     assert "By Ada Lovelace <https://example.org/ada> and Grace" in mail.text  # as the page
+    # The text part left the tags out; signed with them, as the text twin is.
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert signature[-2:] == ["transport, city hall", f"Read online: {signature[-1][13:]}"]
 
 
 def test_email_frame_footer_in_html_and_text(app):
@@ -243,6 +246,7 @@ def test_email_frame_footer_in_html_and_text(app):
     assert signature == [
         "Test Gazette · Testville",
         "1 Test Street, Testville",
+        "testing, accessibility",
         "Read online: <https://example.org/every-block>",
         "Unsubscribe: <https://x.org/u/d>",
     ]
@@ -253,6 +257,46 @@ def test_email_frame_footer_in_html_and_text(app):
 def test_the_email_reflows_on_a_narrow_screen(email_html, page_width, name):
     """The 600-pixel frame kept its width at 320 px: every line scrolled sideways."""
     assert page_width(email_html(ARTICLES[name])) <= 320
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["bike-lanes", "minimal"])
+def test_the_email_reflows_without_its_style_block(email_html, page_width, name):
+    """Gmail's apps drop <style> for other accounts' mail: the frame was fluid only by a
+    rule in it, and stayed 600 pixels wide on a phone. Its inline style makes it fluid; the
+    600 pixels are Outlook's alone, in a table only Outlook sees."""
+    html = email_html(ARTICLES[name])
+    bare = re.sub(r"<style>.*?</style>", "", html, flags=re.DOTALL)
+    assert bare != html
+    assert page_width(bare) <= 320
+    assert page_width(bare, 1000) == 1000  # and no wider than its column on a wide screen
+    assert '<!--[if mso]><table role="presentation" width="600"' in html
+
+
+def test_the_text_of_tables_and_the_footer_has_its_own_font(email_html):
+    """Outlook's Word engine passes no font from a table to its cells: a data table's
+    caption, headers and cells and the footer's lines fell back to its serif."""
+    doc = lxml_html.document_fromstring(email_html(ARTICLES["bike-lanes"]))
+    cells = doc.xpath(
+        "//table[@class='data']//caption | //table[@class='data']//th"
+        " | //table[@class='data']//td | //td[@class='footer']/p"
+    )
+    assert len(cells) > 6
+    for cell in cells:
+        style = cell.get("style").replace(" ", "")
+        assert "font-family:Arial" in style, (cell.tag, style)
+        assert "font-size:16px" in style, (cell.tag, style)
+
+
+def test_a_note_reference_is_raised_once(email_html):
+    """<sup><a class="noteref"> with vertical-align: super on both raised the marker twice,
+    13 pixels, into the line above."""
+    doc = lxml_html.document_fromstring(email_html(ARTICLES["bike-lanes"]))
+    references = doc.xpath("//sup/a[@class='noteref']")
+    assert references
+    for reference in references:
+        assert "vertical-align" not in reference.get("style")
+        assert "vertical-align:super" in reference.getparent().get("style").replace(" ", "")
 
 
 @pytest.mark.browser
@@ -333,8 +377,13 @@ def test_an_image_keeps_its_own_size_in_the_mail_no_wider_than_the_column(email_
         # photo at its full size, past the column).
         {"type": "image", "src": "https://images.example.org/p.jpg", "alt": "Unknown size"},
         {"type": "image", "src": PNG, "alt": "A hairline rule", "width": 2000, "height": 1},
-        # A height alone was dropped, and the image stretched to the column's width.
+        # A height alone was dropped, and the image stretched to the column's width; now
+        # the width follows from the header's shape (16 by 8).
         {"type": "image", "src": PNG, "alt": "An icon", "height": 8},
+        {"type": "image", "src": PNG, "alt": "An icon drawn larger", "height": 40},
+        # From elsewhere with a height alone: its shape is unknown, so the column's width
+        # (it kept its own, and Outlook showed a 3,000-pixel photo past the column).
+        {"type": "image", "src": "https://images.example.org/t.jpg", "alt": "Tall", "height": 3000},
     ]
     doc = lxml_html.document_fromstring(email_html(minimal(body=body)))
     sizes = [(img.get("width"), img.get("height")) for img in doc.xpath("//img[@class='image']")]
@@ -344,7 +393,9 @@ def test_an_image_keeps_its_own_size_in_the_mail_no_wider_than_the_column(email_
         ("16", "8"),
         ("552", None),
         ("552", "1"),
-        (None, "8"),
+        ("16", "8"),
+        ("80", "40"),
+        ("552", None),
     ]
     for img in doc.xpath("//img[@class='image']"):
         assert "max-width:100%" in img.get("style").replace(" ", "")
