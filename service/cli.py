@@ -123,6 +123,8 @@ def main() -> None:
     """`broadsheet`. What is wrong around a command, not in it (standard output on a full
     disk, a database that stops answering mid-command), is one line and exit status 1,
     never a traceback; a command handles what it can say better itself."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        sys.stdout = _ClosedOutput()
     try:
         code = cli.main(prog_name="broadsheet", standalone_mode=False)
     except click.exceptions.Abort:
@@ -142,3 +144,19 @@ def main() -> None:
         click.echo(f"Error: {where}{error.strerror or error}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)  # --help and ctx.exit(n) return theirs
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output for a process started without one: Python leaves sys.stdout None, and
+    a command writing to it failed with a traceback. Writing fails as it would on a closed
+    descriptor (EBADF), which main() says in one line."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "closed", "standard output")
+
+    @property
+    def buffer(self) -> _ClosedOutput:
+        return self

@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -307,6 +308,17 @@ class Settings(BaseModel):
             # The URL is split at its first @: the rest of the password would be taken for
             # the host, and printed as one in every connection error.
             raise ValueError("a password holding @ must be written percent-encoded, as %40")
+        try:
+            # The driver reads the query's options when an engine is made (it connects to
+            # nothing): ?timeout=abc failed every command and the app with a traceback.
+            create_engine(url).dispose()
+        except (ArgumentError, TypeError, ValueError) as error:
+            reason = " ".join(str(error).split())[:200]
+            if url.password:
+                reason = reason.replace(str(url.password), "***")
+            raise ValueError(
+                f"an option in its query is not one the driver takes ({reason})"
+            ) from None
         return value
 
     @field_validator("smtp_url")

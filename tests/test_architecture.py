@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOUSE = {
     "__init__",
     "__main__",
+    "base_path",
     "runtime",
     "formats",
     "problems",

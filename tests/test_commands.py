@@ -692,6 +692,24 @@ def test_standard_output_on_a_full_disk_is_one_line(tmp_path, args):
     assert said.strip().splitlines()[-1].endswith("No space left on device")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("db", "current"),
+        ("render", BIKE_LANES, "--to", "text"),
+        ("render", BIKE_LANES, "--to", "pdf"),
+    ],
+)
+def test_a_closed_standard_output_is_one_line(tmp_path, args):
+    """Started with standard output closed (`>&-`), Python has no sys.stdout: a command
+    writing to it failed with an AttributeError's traceback."""
+    result = _broadsheet(*args, tmp_path=tmp_path, stdout=None, preexec_fn=lambda: os.close(1))
+    said = result.stderr.decode()
+    assert result.returncode == 1, said
+    assert "Traceback" not in said
+    assert said.strip().splitlines()[-1] == "Error: standard output: closed"
+
+
 def test_a_database_that_stops_answering_mid_command_is_one_line(monkeypatch, capsys):
     """`digest send` with SQLite locked past its busy timeout: a traceback."""
     from sqlalchemy.exc import OperationalError

@@ -58,6 +58,11 @@ BAD_VALUES = [
         "postgresql+psycopg://postgres:S3cret@PW@127.0.0.1:5432/db",
         "written percent-encoded, as %40",
     ),
+    # The driver reads the query's options when the engine is made: each stopped every
+    # command and the app with a traceback.
+    ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?timeout=abc", "an option in its query"),
+    ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?check_same_thread=maybe", "an option in its query"),
+    ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?cached_statements=x", "an option in its query"),
     ("API_TOKEN", "short", "at least 16 visible ASCII characters"),
     ("API_TOKEN", "токен-для-записи-1234", "at least 16 visible ASCII characters"),
     ("RATELIMIT_STORAGE_URL", "Redis://:S3cretRedisPw@redis.internal:6379/0", "redis://"),
