@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from service.email_renderer import EmailBody
 from service.storage import claims
@@ -184,8 +185,13 @@ class SendLedger:
     def steps(self) -> Iterator[MessageSteps]:
         """The per-message writes, on a driver connection a sender keeps for a batch."""
         raw = self.engine.raw_connection()
+        driver_error = self.engine.dialect.loaded_dbapi.Error
         try:
             yield MessageSteps(self.engine, raw.driver_connection)
+        except driver_error as error:
+            # The driver's own error, as SQLAlchemy's: what handles a database that stops
+            # answering (one line, not a traceback) knows only those.
+            raise DBAPIError.instance(None, None, error, driver_error) from error
         finally:
             raw.close()
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from service.characters import fit_for_a_page
 from service.storage.db import UtcDateTime
 
 REPLY_LENGTH = 500
@@ -132,7 +133,8 @@ class MessageSteps:
                 "next_attempt_at": moment(result.next_attempt_at)
                 if result.next_attempt_at
                 else None,
-                "reply": result.reply[:REPLY_LENGTH],
+                # Any text that reached a reply (a server's, an error's), fit for a column.
+                "reply": fit_for_a_page(result.reply)[:REPLY_LENGTH],
                 "uncounted": int(result.uncounted),
             },
         )

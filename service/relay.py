@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, Table, func, select, true, update
 
 from .addresses import BadAddress
+from .characters import fit_for_a_page
 from .mail.transport import Envelope, Outcome, Transport, without_addresses
 from .messages import DkimSigner
 from .storage import claims
@@ -169,7 +170,7 @@ class OutboxRelay:
                 .where(claims.held(OUTBOX, row_id, token))
                 .values(
                     status=status,
-                    reply=reply[:500],
+                    reply=fit_for_a_page(reply)[:500],  # a NUL fails PostgreSQL's text
                     claim_token=None,
                     lease_expires_at=None,
                     **values,

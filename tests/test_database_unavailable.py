@@ -145,3 +145,45 @@ def _matches(template: str, path: str) -> bool:
 
     pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
     return re.fullmatch(pattern, path) is not None
+
+
+def test_a_postgresql_that_accepts_and_never_answers_is_a_503_within_seconds(make_app):
+    """A server stalled, or a proxy before a stalled one: libpq waited 130 s for each new
+    connection, and each request thread with it (four stuck requests took a worker whose
+    render routes use no database). A connection gives up after CONNECT_SECONDS."""
+    import threading
+    import time
+
+    from service.storage.db import CONNECT_SECONDS
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        held = []
+        threading.Thread(
+            target=lambda: [held.append(silent.accept()) for _ in range(4)], daemon=True
+        ).start()
+        app = make_app(
+            DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+            RATELIMIT_ENABLED=False,
+        )
+        client = app.test_client()
+        try:
+            for path in ("/healthz", "/v1/articles"):
+                started = time.monotonic()
+                response = client.get(path)
+                took = time.monotonic() - started
+                assert response.status_code == 503, path
+                assert took < CONNECT_SECONDS + 5, (path, took)
+            assert held  # the server took the connection and said nothing
+            # An option the URL gives wins over the bound.
+            url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test?connect_timeout=1"
+            slow = make_app(DATABASE_URL=url, RATELIMIT_ENABLED=False).test_client()
+            started = time.monotonic()
+            assert slow.get("/healthz").status_code == 503
+            assert time.monotonic() - started < CONNECT_SECONDS
+        finally:
+            app.extensions["broadsheet"].engine.dispose()
+            for connection, _ in held:
+                connection.close()

@@ -185,6 +185,49 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     assert summary.failures == [f"{gone}: permanent 550: 5.1.1 no such user"]
 
 
+def test_a_reply_holding_a_nul_is_recorded_once(engine):
+    """PostgreSQL's text holds no NUL: recording such a reply failed, the sender died with
+    the row claimed, and each later run sent the message again, for ever."""
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 2)
+    refused, fine = emails(engine, ids)
+    transport = ListeningTransport(
+        {refused: [Delivery(Outcome.PERMANENT, 550, "5.7.1 Rejected\x00 by policy")]}
+    )
+    open_run(engine)
+    summary = sender(engine, transport).send(DAY)
+    assert (summary.sent, summary.failed) == (1, 1)
+    with engine.connect() as connection:
+        rows = {
+            row.subscriber_id: row
+            for row in connection.execute(select(LedgerRow).where(LedgerRow.day == DAY))
+        }
+    assert (rows[ids[0]].status, rows[ids[0]].attempts) == ("failed", 1)
+    assert rows[ids[0]].reply == "permanent 550: 5.7.1 Rejected\ufffd by policy"
+    assert transport.recipients() == Counter({fine: 1})
+
+
+def test_a_driver_error_in_a_message_s_write_is_sqlalchemy_s(engine, monkeypatch):
+    """The per-message writes run on the driver's connection: a database that went away
+    raised the driver's own error, which nothing that says "the database did not answer" in
+    one line knows, so `digest send` ended in a 132-line traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from digests.steps import MessageSteps
+
+    driver_error = engine.dialect.loaded_dbapi.OperationalError
+
+    def lost(*args, **kwargs):
+        raise driver_error("the connection is lost")
+
+    monkeypatch.setattr(MessageSteps, "record", lost)
+    ids = add_subscribers(engine, [Status.CONFIRMED])
+    open_run(engine)
+    with pytest.raises(OperationalError) as raised:
+        sender(engine, ListeningTransport()).send(DAY)
+    assert isinstance(raised.value.orig, driver_error)
+    assert ids
+
+
 def test_a_temporary_failure_gives_up_after_the_last_attempt(engine):
     ids = add_subscribers(engine, [Status.CONFIRMED])
     (address,) = emails(engine, ids)

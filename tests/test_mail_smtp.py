@@ -896,3 +896,15 @@ def test_a_refused_password_is_tried_with_one_mechanism(tls):
     assert refused_logins == 1
     assert accepted.sent
     assert CountsLogins.logins == 2
+
+
+def test_a_reply_with_control_characters_is_recorded_as_one_printable_line(server):
+    """A NUL in a refusal's words reached the ledger, which PostgreSQL's text cannot hold:
+    the record failed, the sender died, and the message went out again at each lease's end."""
+    handler, controller = server
+    handler.rcpt_replies["nul@example.org"] = "550 5.7.1 Rejected by policy\x00 (id\x1b[31m 42)"
+    with SmtpTransport(_url(controller)) as transport:
+        refused = transport.send(_message(to="nul@example.org"))
+    assert (refused.outcome, refused.code) == (Outcome.PERMANENT, 550)
+    assert refused.detail == "5.7.1 Rejected by policy\ufffd (id\ufffd[31m 42)"
+    assert refused.refused["nul@example.org"] == (550, refused.detail)

@@ -42,6 +42,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..characters import fit_for_a_page
 from .transport import WITHDRAWN, Delivery, Envelope, Outcome, Transport
 
 logger = logging.getLogger(__name__)
@@ -645,8 +646,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _text(reply: bytes | str) -> str:
+    """A server's reply text as one line, each control character in it U+FFFD: a NUL, which
+    no PostgreSQL text holds, failed the reply's record, and the sender with it; the message
+    went out again at each lease's end, for ever."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return " ".join(text.split())
+    return fit_for_a_page(" ".join(text.split()))
 
 
 def _reply(code: int, text: bytes | str) -> Delivery:

@@ -67,6 +67,16 @@ class Base(DeclarativeBase):
     }
 
 
+CONNECT_SECONDS = 5
+SERVER_BOUNDS = {
+    "connect_timeout": CONNECT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def create_database_engine(url: str | URL) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
@@ -74,7 +84,11 @@ def create_database_engine(url: str | URL) -> Engine:
     and the parameters hold subscribers' addresses and names, and articles' text."""
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A server that does not answer: a new connection gives up after CONNECT_SECONDS
+        # (libpq waited 130 s, each request thread with it), and TCP keepalives find a
+        # connection whose peer is gone within a minute. Options the URL gives win.
+        bounds = {key: value for key, value in SERVER_BOUNDS.items() if key not in url.query}
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=bounds)
     options: dict[str, Any] = {
         "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         "hide_parameters": True,
