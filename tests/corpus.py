@@ -8,6 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+# Poppler extracts the Arabic lam-alef ligatures (lam with an alef, and, in Noto Sans
+# Arabic, with an alef maksura: ليلى as ليىل) with their two letters swapped; words
+# holding one are checked by the other renderings and the structure, not by extraction.
+LAM_ALEF = re.compile("[\u0644][\u0622\u0623\u0625\u0627\u0649]")
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAICAIAAAB/FOjAAAAAHklEQVR4nGM4"

@@ -137,6 +137,7 @@ def test_make_runtime_deps_leaves_the_service_s_packages_installed():
     assert runtime is not None
     packages = runtime[1].split()
     assert "fonts-noto-cjk" in packages
+    assert "fonts-noto-color-emoji" in packages
     assert "chromium" not in packages
     for package in packages:
         status = subprocess.run(

@@ -31,7 +31,7 @@ from service.templating import build_environment
 from service.validation import validate_article
 
 from .conftest import require_tool
-from .corpus import article_words, examples, minimal, right_to_left
+from .corpus import LAM_ALEF, article_words, examples, minimal, right_to_left
 from .pdf_links import assert_one_clickable_link_each
 
 TITLE = "Morning edition"
@@ -52,9 +52,6 @@ SPANISH = _note_renamed(examples()["mercado-es"], "a", "i")
 ENGLISH = examples()["bike-lanes"]
 ARTICLES = [ARABIC, SPANISH, ENGLISH]
 HEADLINES = [re.sub(r"<[^>]+>", "", a["headline"]) for a in ARTICLES]
-# Poppler extracts the Arabic lam-alef ligature with its letters swapped (see
-# test_render_pdf); Arabic words containing it are left to the structure checks.
-LAM_ALEF = re.compile("[\u0644][\u0622\u0623\u0625\u0627]")
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

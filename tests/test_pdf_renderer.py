@@ -17,7 +17,7 @@ from service import create_app, pdf_renderer
 
 from . import hostile
 from .conftest import require_tool, runtime_of
-from .corpus import article_words, corpus, every_block, minimal
+from .corpus import LAM_ALEF, article_words, corpus, every_block, minimal
 from .pdf_links import assert_one_clickable_link_each, link_annotations
 
 ARTICLES = corpus()
@@ -252,11 +252,6 @@ def _pdf_text(data: bytes) -> str:
     return re.sub(r"\s+", " ", re.sub("\u2010\n", "", text))
 
 
-# Poppler extracts the Arabic lam-alef ligature with its two letters swapped; words
-# containing it are checked by the other renderings, not by this extraction.
-_LAM_ALEF = re.compile("[\u0644][\u0622\u0623\u0625\u0627]")
-
-
 @pytest.mark.parametrize("name", ARTICLES)
 def test_every_word_and_note_is_in_the_pdf_in_order(rendered, name):
     text = _pdf_text(rendered(name))
@@ -265,7 +260,7 @@ def test_every_word_and_note_is_in_the_pdf_in_order(rendered, name):
     missing = []
     for word in article_words(ARTICLES[name]):
         if rtl:
-            if not _LAM_ALEF.search(word) and word not in text:
+            if not LAM_ALEF.search(word) and word not in text:
                 missing.append(word)
             continue
         found = text.find(word, position)

@@ -306,3 +306,139 @@ def test_white_space_collapses_across_inline_elements_as_on_the_page():
     html = break_long_words("<html><body><p>" + "a <em> ,</em>" * 40 + "</p></body></html>")
     assert 'class="long-word"' in html
     assert "\u200b" in html
+
+
+@pytest.mark.parametrize(
+    "publisher",
+    [
+        "W" * 45 + " " + "M" * 40,  # two words, each wider than half the head
+        "Northsidedailybriefcommunitynewsnetworkandassociatedpress",
+    ],
+)
+def test_a_running_head_of_long_words_stays_on_the_sheet(pdf_client, publisher):
+    """A publisher's name of long words beside a wide headline wrapped the head into five
+    lines, its top one above the sheet's edge: the margin boxes broke no word."""
+    article = minimal(
+        id="long-words-head",
+        headline="WWWWWWWWW " * 9,
+        publisher={"name": publisher},
+        body=[{"type": "paragraph", "text": "word " * 1200}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    _, words = word_boxes(response.data, 2)
+    assert words
+    assert min(x_min for x_min, _, _ in words) >= 0
+    assert max(x_max for _, _, x_max in words) <= 595.28
+    assert min(y_min for _, y_min, _ in words) >= 0
+
+
+def pdf_fonts(pdf: bytes) -> list[str]:
+    """The fonts a PDF embeds, by name without the subset's tag (pdffonts)."""
+    require_tool(shutil.which("pdffonts") is not None, "pdffonts (Debian poppler-utils)")
+    listed = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True)
+    lines = listed.stdout.decode().splitlines()[2:]
+    return [line.split()[0].split("+")[-1] for line in lines]
+
+
+def test_emoji_print_in_the_emoji_font(pdf_client):
+    """No emoji font was installed: a party popper, a skin tone and a flag printed as empty
+    boxes (system-deps installs fonts-noto-color-emoji)."""
+    emoji = "\U0001f6b2\U0001f389 and posted \U0001f44d\U0001f3fd \U0001f1fa\U0001f1e6"
+    text = f"Riders cheered {emoji}."
+    article = minimal(id="emoji", body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    assert "Noto-Color-Emoji" in pdf_fonts(response.data)
+    # And only there: the digits of a dateline never come from it (listed among the
+    # families, it took them in an Arabic article).
+    plain = minimal(id="no-emoji", language="ar", headline="مجلس المدينة ٧ ٢ 2026")
+    assert "Noto-Color-Emoji" not in pdf_fonts(pdf_client.post("/v1/render/pdf", json=plain).data)
+
+
+@pytest.mark.parametrize(
+    ("language", "headline"),
+    [("ar", "مجلس المدينة يوافق على مسارات الدراجات"), ("he", "מועצת העיר מאשרת שבילי אופניים")],
+)
+def test_arabic_and_hebrew_headings_print_in_noto_not_dejavu(pdf_client, language, headline):
+    """DejaVu Sans, listed before the Noto faces, set Arabic and Hebrew headlines, bylines
+    and running heads in another design than the body's (in Urdu, one word in two fonts)."""
+    article = minimal(
+        id="rtl-fonts",
+        language=language,
+        headline=headline,
+        authors=[{"name": headline[:12]}],
+        body=[{"type": "paragraph", "text": headline}],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    fonts = pdf_fonts(response.data)
+    assert not [font for font in fonts if font.startswith("DejaVu")], fonts
+    script = "Arabic" if language == "ar" else "Hebrew"
+    assert f"Noto-Sans-{script}-Bold" in fonts, fonts
+
+
+@pytest.mark.parametrize(
+    ("language", "face"),
+    [
+        ("ja", "JP"),
+        ("ko", "KR"),
+        ("zh", "SC"),
+        ("zh-Hans", "SC"),
+        ("zh-Hant", "TC"),
+        ("zh-TW", "TC"),
+        ("zh-HK", "HK"),
+    ],
+)
+def test_chinese_japanese_and_korean_print_in_their_own_face(pdf_client, language, face):
+    """The body's face came from fontconfig's fallback: serif for ja, zh-CN and zh-TW, the
+    Japanese sans for zh, zh-Hans, zh-Hant and ko."""
+    text = "直接、海、骨、角、写、半、今、化。" * 5
+    article = minimal(id="cjk", language=language, body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    assert f"Noto-Serif-CJK-{face}" in pdf_fonts(response.data)
+
+
+def test_a_heading_goes_to_the_landscape_page_of_its_wide_table(pdf_client):
+    """A table of seven columns or more prints on a landscape page of its own; its heading
+    stayed at the foot of the portrait page before it, the rest of that page blank."""
+    wide = {
+        "type": "table",
+        "caption": "Votes by ward and candidate",
+        "header": [f"Candidate {i}" for i in range(7)],
+        "rows": [[str(j * i) for i in range(7)] for j in range(10)],
+    }
+    body = [
+        {"type": "paragraph", "text": "Intro paragraph. " * 20},
+        {"type": "heading", "level": 2, "text": "Results by ward"},
+        wide,
+        {"type": "paragraph", "text": "Closing words."},
+    ]
+    response = pdf_client.post("/v1/render/pdf", json=minimal(id="lead", body=body))
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    pages = [page.extract_text() for page in reader.pages]
+    assert "Results by ward" not in pages[0]
+    (landscape,) = [i for i, page in enumerate(reader.pages) if page.mediabox.width > 800]
+    assert "Results by ward" in pages[landscape]
+    assert "Votes by ward" in pages[landscape]
+
+
+def test_link_words_are_never_hyphenated(pdf_client):
+    """A link's words are often its address, where a hyphen reads as part of it; justified
+    lines hyphenated them (twenty hyphens in these twenty paragraphs)."""
+    words = "recommendations transportation documentation administration responsibilities"
+    body = [
+        {
+            "type": "paragraph",
+            "text": f'{"x" * i} The council published <a href="https://example.org/d">'
+            f"{words} {words}</a> today.",
+        }
+        for i in range(20)
+    ]
+    response = pdf_client.post("/v1/render/pdf", json=minimal(id="links", body=body))
+    assert response.status_code == 200
+    text = page_text(response.data)
+    assert text.count(words.replace(" ", "")) == 40
+    assert "\u2010" not in text
