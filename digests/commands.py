@@ -159,8 +159,9 @@ def send_command(given: str | None, dry_run: bool) -> None:
         f"Sent {summary.sent}, retried {summary.retried}, failed {summary.failed}, "
         f"skipped {summary.skipped}."
         + (
-            f" The mail server could not be reached {summary.waited} times (no message was"
-            " offered, none spent an attempt)."
+            f" The mail server could not be reached or refused the sender {summary.waited}"
+            " times (no message was offered, none spent an attempt); it last said:"
+            f" {printable(summary.waited_because)}."
             if summary.waited
             else ""
         )

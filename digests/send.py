@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from service.logs import printable
 from service.mail.transport import Delivery, Envelope, Outcome, Transport, without_addresses
 from service.metrics import count_digest_message
 from service.storage import claims
@@ -46,8 +47,9 @@ class SendOptions:
 @dataclass
 class Summary:
     """What one sender did: sent, retried (a temporary failure), failed for good, skipped,
-    and the tries that waited for a mail server that could not be reached (no message was
-    offered, so none was retried: counted apart, in no metric)."""
+    and the tries that waited for a mail server that could not be reached or refused the
+    sender (no message was offered, so none was retried: counted apart, in no metric), with
+    what it last said."""
 
     sent: int = 0
     retried: int = 0
@@ -55,6 +57,7 @@ class Summary:
     skipped: int = 0
     waited: int = 0
     failures: list[str] = field(default_factory=list)
+    waited_because: str = ""
 
     @property
     def handled(self) -> int:
@@ -201,7 +204,12 @@ class DigestSender:
                     rest = [later.delivery_id for later in batch[index + 1 :]]
                     self.ledger.release(token, rest, retry_at)
                     self.ledger.postpone(run.day, retry_at)
-                    logger.warning("The mail server is away; the run waits until %s", retry_at)
+                    logger.warning(
+                        "The mail server is away or refuses the sender (%s); the run waits"
+                        " until %s",
+                        printable(without_addresses(unrecorded.reply)),
+                        retry_at,
+                    )
                     return
             if unrecorded is not None:
                 steps.record(token, unrecorded)
@@ -250,6 +258,7 @@ class DigestSender:
             return Result(row.delivery_id, "sent", str(reply), sent_at=self.clock())
         if reply.outcome is Outcome.TEMPORARY and not reply.offered:
             summary.waited += 1  # the server was away: this message was not tried
+            summary.waited_because = str(reply)
             retry_at = self.clock() + options.retry_first  # the server's wait, not the row's
             return Result(
                 row.delivery_id, "pending", str(reply), next_attempt_at=retry_at, uncounted=True

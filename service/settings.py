@@ -392,6 +392,11 @@ class Settings(BaseModel):
             port = 0
         if port == 0:
             raise ValueError("has a port that is not a number from 1 to 65535") from None
+        if any(c in unquote(parts.path) for c in ";[]"):
+            # The pages' links write them as they are (percent-encoded or not), a browser
+            # sends them so, and the sign-up form's cookie, scoped to the path, can only
+            # write them escaped: it never came back, and no reader could sign up.
+            raise ValueError("has ; [ or ] in its path, written or percent-encoded")
         # Read as the service reads it (service/base_path.py): decoded, then split.
         segments = unquote(parts.path.rstrip("/")).split("/")[1:]
         if any(segment in ("", ".", "..") for segment in segments):

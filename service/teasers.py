@@ -88,10 +88,12 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
         if squeezed(plain_of(pieces)) == head + closing:
             # The teaser closes the isolates its cut left open, after its ellipsis; the
             # markup closes those of its elements itself.
-            isolates = closing.count(ISOLATE_END)
-            return Field(field.pointer, pieces, field.source), tail.replace(
-                ISOLATE_END, "", isolates
-            )
+            rest = tail.replace(ISOLATE_END, "", closing.count(ISOLATE_END))
+            if closing and rest != ELLIPSIS:
+                # A control written in the text, left open inside an element the cut ends
+                # in: closed after the element, it would cross it. The teaser stays plain.
+                return None
+            return Field(field.pointer, pieces, field.source), rest
     return None
 
 

@@ -147,7 +147,7 @@ def _matches(template: str, path: str) -> bool:
     return re.fullmatch(pattern, path) is not None
 
 
-def test_a_postgresql_that_accepts_and_never_answers_is_a_503_within_seconds(make_app):
+def test_a_postgresql_that_accepts_and_never_answers_is_a_503_within_seconds(make_app, monkeypatch):
     """A server stalled, or a proxy before a stalled one: libpq waited 130 s for each new
     connection, and each request thread with it (four stuck requests took a worker whose
     render routes use no database). A connection gives up after CONNECT_SECONDS."""
@@ -183,6 +183,19 @@ def test_a_postgresql_that_accepts_and_never_answers_is_a_503_within_seconds(mak
             started = time.monotonic()
             assert slow.get("/healthz").status_code == 503
             assert time.monotonic() - started < CONNECT_SECONDS
+            # And so does libpq's own PGCONNECT_TIMEOUT, which an operator may set for all.
+            from sqlalchemy.exc import OperationalError
+
+            from service.storage.db import create_database_engine
+
+            url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
+            monkeypatch.setenv("PGCONNECT_TIMEOUT", "1")
+            engine = create_database_engine(url)
+            started = time.monotonic()
+            with pytest.raises(OperationalError):
+                engine.connect()
+            assert time.monotonic() - started < CONNECT_SECONDS - 1
+            engine.dispose()
         finally:
             app.extensions["broadsheet"].engine.dispose()
             for connection, _ in held:

@@ -425,3 +425,17 @@ def test_a_teaser_cut_inside_isolated_words_keeps_them_isolated(opening, closing
     assert bool(fragment.xpath("//*[@lang='ar']")) == ("lang" in opening)
     plain = item.teaser.replace("~~", "").translate(dict.fromkeys(range(0x2066, 0x206A)))
     assert " ".join(fragment.text_content().split()) == " ".join(plain.split())
+
+
+def test_a_teaser_cut_inside_a_written_isolate_inside_an_element_stays_plain():
+    """An isolate written as characters (FSI … PDI) inside a <bdi>, the cut inside both: the
+    markup closed the <bdi> with the FSI still open in it, and its PDI came after the
+    element, crossing it. Such a teaser stays the plain words, balanced."""
+    arabic = "حزب العمال الجديد " * 20
+    standfirst = "The vote went to <bdi>Party \u2068" + arabic + "\u2069</bdi> by evening."
+    articles = [quick_read("written", "2026-03-11T09:00:00Z", standfirst=standfirst)]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), SETTINGS)
+    (item,) = digest.items
+    assert item.teaser_field is None
+    (context,) = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
+    assert bidi_problem(str(context["teaser"])) is None

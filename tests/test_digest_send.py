@@ -401,6 +401,9 @@ def test_a_mail_server_away_uses_up_no_attempts_and_the_run_waits_with_it(engine
     before = _counted("retried")
     summary = sender(engine, transport, options).send(DAY)
     assert (transport.tries, summary.waited, summary.failed) == (1, 1, 0)  # not one a batch
+    # What it said, for the operator: a refused sender waits the same way, and was reported
+    # as a server that "could not be reached".
+    assert summary.waited_because == "temporary: could not connect: refused"
     # No message was offered, so none was retried: the metric counted each connection
     # refused as a message retried, more than the audience over an outage.
     assert (summary.retried, _counted("retried") - before) == (0, 0)

@@ -402,6 +402,26 @@ def test_an_image_keeps_its_own_size_in_the_mail_no_wider_than_the_column(email_
         assert "width:100%" not in img.get("style").replace(" ", "").replace("max-width", "")
 
 
+def test_an_embedded_image_whose_header_says_zero_high_renders(email_html):
+    """A height given alone is scaled by the header's shape: a header 0 pixels high (which
+    validation lets through) divided by zero, a 500 on every such request."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 16, 0, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    src = "data:image/png;base64," + base64.b64encode(png).decode()
+    image = {"type": "image", "src": src, "alt": "A flat image", "height": 8}
+    doc = lxml_html.document_fromstring(email_html(minimal(body=[image])))
+    (img,) = doc.xpath("//img[@class='image']")
+    assert (img.get("width"), img.get("height")) == ("552", None)
+
+
 def test_the_table_header_rule_shows_in_dark_mode(email_html):
     """The header's rule was #1b1b1b on the dark #1a1a1a background: invisible."""
     table = {"type": "table", "caption": "Votes", "header": ["Ward", "Votes"], "rows": [["N", "1"]]}

@@ -392,12 +392,23 @@ def test_arabic_and_hebrew_headings_print_in_noto_not_dejavu(pdf_client, languag
 )
 def test_chinese_japanese_and_korean_print_in_their_own_face(pdf_client, language, face):
     """The body's face came from fontconfig's fallback: serif for ja, zh-CN and zh-TW, the
-    Japanese sans for zh, zh-Hans, zh-Hant and ko."""
+    Japanese sans for zh, zh-Hans, zh-Hant and ko; headings in the Japanese sans for all.
+    An Arabic phrase among them keeps the Arabic face (the first mend dropped it)."""
     text = "直接、海、骨、角、写、半、今、化。" * 5
-    article = minimal(id="cjk", language=language, body=[{"type": "paragraph", "text": text}])
+    arabic = '<span lang="ar" dir="rtl">مجلس المدينة</span>'
+    article = minimal(
+        id="cjk",
+        language=language,
+        headline="直接骨海",
+        body=[{"type": "paragraph", "text": f"{text} {arabic}"}],
+    )
     response = pdf_client.post("/v1/render/pdf", json=article)
     assert response.status_code == 200
-    assert f"Noto-Serif-CJK-{face}" in pdf_fonts(response.data)
+    fonts = pdf_fonts(response.data)
+    assert f"Noto-Serif-CJK-{face}" in fonts
+    assert f"Noto-Sans-CJK-{face}-Bold" in fonts  # the headline
+    assert not [font for font in fonts if "CJK" in font and f"CJK-{face}" not in font], fonts
+    assert not [font for font in fonts if font.startswith("DejaVu")], fonts
 
 
 def test_a_heading_goes_to_the_landscape_page_of_its_wide_table(pdf_client):
@@ -442,3 +453,17 @@ def test_link_words_are_never_hyphenated(pdf_client):
     text = page_text(response.data)
     assert text.count(words.replace(" ", "")) == 40
     assert "\u2010" not in text
+
+
+def test_an_article_ending_with_a_heading_renders(pdf_client):
+    """The look at the next block for a wide table read past the last one: an article whose
+    body ends with a heading was a 500 as a page and as a PDF."""
+    body = [
+        {"type": "paragraph", "text": "Words."},
+        {"type": "heading", "level": 2, "text": "More to come"},
+    ]
+    article = minimal(id="ends-with-heading", body=body)
+    for path in ("/v1/render/html", "/v1/render/pdf"):
+        response = pdf_client.post(path, json=article)
+        assert response.status_code == 200, (path, response.data[:200])
+    assert "More to come" in pdf_client.post("/v1/render/html", json=article).get_data(True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,10 @@ SERVER_BOUNDS = {
 }
 
 
+# libpq's own variable for connect_timeout, which an operator may have set for every client.
+_LIBPQ_TIMEOUT = "PGCONNECT_TIMEOUT"
+
+
 def create_database_engine(url: str | URL) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
@@ -86,8 +91,14 @@ def create_database_engine(url: str | URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         # A server that does not answer: a new connection gives up after CONNECT_SECONDS
         # (libpq waited 130 s, each request thread with it), and TCP keepalives find a
-        # connection whose peer is gone within a minute. Options the URL gives win.
-        bounds = {key: value for key, value in SERVER_BOUNDS.items() if key not in url.query}
+        # connection whose peer is gone within a minute. Options the URL gives win, and
+        # PGCONNECT_TIMEOUT, libpq's own.
+        bounds = {
+            key: value
+            for key, value in SERVER_BOUNDS.items()
+            if key not in url.query
+            and not (key == "connect_timeout" and _LIBPQ_TIMEOUT in os.environ)
+        }
         return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=bounds)
     options: dict[str, Any] = {
         "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
