@@ -159,8 +159,10 @@ def image_size(source: Image) -> tuple[int | None, int | None]:
     and Outlook would show a photo at its full size, past the column (it knows no max-width)."""
     if source.width is None and (size := embedded_size(source.src)):
         width, height = size
-        if source.height is None or not height:  # a header may say 0 high
-            return size if source.height is None else (None, source.height)
+        if source.height is None:
+            return size
+        if not height:  # a header may say 0 high: its shape is unknown
+            return None, source.height
         return max(1, round(width * source.height / height)), source.height
     return source.width, source.height
 
