@@ -16,7 +16,7 @@ from .characters import (
     squeezed,
     words_of,
 )
-from .inline import Element, Text, isolated, marked, written_url
+from .inline import Element, Text, isolated, marked, sets_apart, written_url
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
 from .page import format_dateline, list_separators
@@ -93,12 +93,11 @@ def _decorate(span: Span | Element, inner: str) -> str:
     title = span.attr("title") if span.name == "abbr" else None
     if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once
         return f"{inner} ({title})"
-    direction = span.attr("dir") if span.name in ("span", "bdi") else None
-    if span.name == "bdi" or direction:
+    if sets_apart(span):
         # The page isolates these words from their neighbours (a name in another script
         # beside a number); in text, the Unicode isolates do it (UAX #9), or a terminal
         # shows "Top scorer: 90 <name> points". _bidi_per_line keeps them whole per line.
-        return isolated(inner, direction)
+        return isolated(inner, span.attr("dir"))
     if span.name == "s":
         return f"~~{inner}~~"  # struck out on the page: no longer accurate, not current
     return marked(span.name, inner)

@@ -233,18 +233,22 @@ def test_smtps_speaks_tls_from_the_first_byte(tls):
     assert [r.tls for r in handler.received] == [True]
 
 
+def _login_server(server_context) -> dict:
+    """A server that takes ada's password, over STARTTLS only."""
+    return {
+        "tls_context": server_context,
+        "require_starttls": True,
+        "authenticator": authenticator(b"ada", PASSWORD.encode()),
+        "auth_require_tls": True,
+        "auth_required": True,
+    }
+
+
 def test_login_over_starttls_and_the_password_stays_secret(tls, caplog):
     caplog.set_level(logging.DEBUG)
     server_context, client_context = tls
     handler = Recorder()
-    controller = start(
-        handler,
-        tls_context=server_context,
-        require_starttls=True,
-        authenticator=authenticator(b"ada", PASSWORD.encode()),
-        auth_require_tls=True,
-        auth_required=True,
-    )
+    controller = start(handler, **_login_server(server_context))
     try:
         good = SmtpTransport(
             _url(controller, userinfo=f"ada:{QUOTED_PASSWORD}@"), ssl_context=client_context
@@ -870,15 +874,7 @@ def test_a_refused_password_is_tried_with_one_mechanism(tls):
     server_context, client_context = tls
     CountsLogins.logins = 0
     handler = Recorder()
-    controller = _ScriptedController(
-        handler,
-        CountsLogins,
-        tls_context=server_context,
-        require_starttls=True,
-        authenticator=authenticator(b"ada", PASSWORD.encode()),
-        auth_require_tls=True,
-        auth_required=True,
-    )
+    controller = _ScriptedController(handler, CountsLogins, **_login_server(server_context))
     controller.start()
     try:
         bad = SmtpTransport(_url(controller, userinfo="ada:wrong@"), ssl_context=client_context)
