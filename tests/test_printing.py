@@ -91,6 +91,35 @@ def test_a_14_column_table_prints_every_cell(pdf_client):
     assert missing == []
 
 
+def printed_words(pdf: bytes) -> list[str]:
+    """Each word as pdftotext finds it on the pages: a word broken over two lines is two."""
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    xhtml = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout
+    tree = etree.fromstring(xhtml, etree.XMLParser(recover=True, huge_tree=True))
+    return [word.text or "" for word in tree.iter("{*}word")]
+
+
+@pytest.mark.parametrize(("paper", "columns"), [("a4", 25), ("letter", 20), ("letter", 23)])
+def test_a_figure_of_ten_characters_keeps_to_its_column_in_a_wide_table(pdf_client, paper, columns):
+    """At 7 pt, 10,000,000 was broken between digits in every cell from eighteen columns on:
+    tables of fourteen columns or more print smaller."""
+    header = [f"Y{c}" for c in range(columns)]
+    rows = [
+        [f"{(r * 7919 + c * 104729) % 90_000_000 + 10_000_000:,}" for c in range(columns)]
+        for r in range(4)
+    ]
+    table = {"type": "table", "caption": "Results", "header": header, "rows": rows}
+    response = pdf_client.post(
+        f"/v1/render/pdf?paper={paper}", json=minimal(id="figures", body=[table])
+    )
+    assert response.status_code == 200
+    words = set(printed_words(response.data))
+    broken = [cell for row in rows for cell in row if cell not in words]
+    assert broken == []
+
+
 def test_a_20000_character_word_prints_whole(pdf_client):
     """It printed as about 91 characters, after holding a worker past its time limit."""
     word = long_word(19_980)
