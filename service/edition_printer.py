@@ -36,7 +36,7 @@ from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
 from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
-from .pdf_renderer import break_long_words, image_pointers, left_out_lines
+from .pdf_renderer import image_pointers, left_out_lines, prepare_for_print
 from .print_budget import EDITION_LIMIT, check_print_budget
 from .printing import Printed, source_digest
 from .reading import prefix_for
@@ -138,9 +138,9 @@ class EditionJob:
         context = article_context(article, settings, prefix=prefix_for(position))
         context["paper"] = self.edition.paper
         context["running_title"] = running_title
-        # The guards a single PDF has: long runs made breakable, and the print budget (an
-        # article over it would hold a printer for the whole time limit, in any edition).
-        html = break_long_words(self.env.get_template("editions/part.html").render(context))
+        # The guards a single PDF has: addresses kept whole, long runs made breakable, and the
+        # print budget (an article over it would hold a printer for the whole time limit).
+        html = prepare_for_print(self.env.get_template("editions/part.html").render(context))
         reading = context["reading"]
         try:
             layout = check_print_budget(reading)

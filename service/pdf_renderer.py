@@ -49,7 +49,7 @@ class PrintJob:
         self.article = article
         self.reading: Reading = context["reading"]
         self.paper = paper
-        self.html = break_long_words(env.get_template("rendering/print.html").render(context))
+        self.html = prepare_for_print(env.get_template("rendering/print.html").render(context))
         self.link_labels = link_labels(context["reading"], context["labels"])
         self.text_length = sum(len(field.text) for field in context["reading"].fields())
         self.etag = hashlib.sha256(
@@ -125,6 +125,35 @@ _UNBROKEN = re.compile(
 _SPACES = re.compile(r"[ \t\r\n]{2,}")
 _WHITE = frozenset(" \t\r\n")
 _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
+
+
+# An address written as words, not as a link: a URL (with its scheme or from www.), an e-mail
+# address, a host and path (example.org/report). Justified lines hyphenated them, and a
+# hyphen reads as part of an address. Found in text alone (never in a tag), in the HTML as
+# written: an entity (&amp;) is inside a match or outside it, never cut.
+_ADDRESS = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s<]+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w-]*/[^\s<]*"
+)
+
+
+def keep_addresses_whole(html: str) -> str:
+    """The print HTML with every address in its body's text marked never to be hyphenated
+    (print.css: .address). Linear in the body: one pass over each text part."""
+    head, body_tag, body = html.partition("<body")
+    if not body_tag or not _ADDRESS.search(body):
+        return html
+    parts = _TAG.split(body)  # text, tag, text, …: the first holds the body tag's attributes
+    for index in range(2, len(parts), 2):
+        parts[index] = _ADDRESS.sub(r'<span class="address">\g<0></span>', parts[index])
+    return head + body_tag + "".join(parts)
+
+
+def prepare_for_print(html: str) -> str:
+    """The print HTML as the line breaker should see it: addresses never hyphenated, and
+    over-long runs of characters made breakable."""
+    return break_long_words(keep_addresses_whole(html))
 
 
 def break_long_words(html: str) -> str:

@@ -93,6 +93,27 @@ def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# Never globally routable, whatever this Python's ipaddress tables say (3.11's predate
+# RFC 8190's 2024 update of the registries and call these global): IETF protocol assignments
+# (192.0.0.8, RFC 7600's dummy address, among them; the two anycast ones, .9 and .10, are no
+# image host either), documentation (3fff::/20, RFC 9637), deprecated site-local (fec0::/10,
+# RFC 3879, the old resolver addresses), and the documentation and benchmarking ranges.
+_NEVER_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "2001:db8::/32",
+        "2001:2::/48",
+        "3fff::/20",
+        "fec0::/10",
+    )
+)
+
+
 def is_public_address(text: str) -> bool:
     """True only for globally routable unicast addresses (IPv4-mapped forms unwrapped)."""
     try:
@@ -115,6 +136,7 @@ def is_public_address(text: str) -> bool:
         and not address.is_link_local
         and not address.is_private
         and not address.is_unspecified
+        and not any(address in network for network in _NEVER_PUBLIC)
     )
 
 
@@ -185,6 +207,13 @@ class SafeURLFetcher(URLFetcher):
             logger.warning("Not loading %s: %s", printable(url, 200), printable(refusal))
             self.left_out.append(LeftOut(url_digest(url), str(refusal), refusal.transient))
             raise
+        except Exception as error:
+            # Whatever else fails, WeasyPrint would leave the image out and say nothing: it is
+            # left out as one that might load next time, so the PDF is not kept without it.
+            unforeseen = FetchRefused(f"could not load: {error}", transient=True)
+            logger.warning("Not loading %s: %s", printable(url, 200), printable(unforeseen))
+            self.left_out.append(LeftOut(url_digest(url), str(unforeseen), transient=True))
+            raise unforeseen from None
 
     def _count_pixels(self, body: bytes, media_type: str) -> None:
         """Refuse an image WeasyPrint must not decode: too many pixels, alone or together."""
@@ -291,8 +320,11 @@ class SafeURLFetcher(URLFetcher):
                 raise FetchRefused(
                     f"took longer than {self.timeout:g} s to fetch", transient=True
                 ) from None
-            if isinstance(error, ValueError):
-                raise  # not a network error
+            if isinstance(error, FetchRefused):
+                raise
+            # Anything else is the network's or the image server's, a certificate refused
+            # included (ssl.SSLCertVerificationError is a ValueError too: re-raised as it was,
+            # WeasyPrint swallowed it, and the PDF without the image was kept for good).
             raise FetchRefused(f"could not fetch: {error}", transient=True) from None
         finally:
             cutter.cancel()

@@ -14,6 +14,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from service import create_app
+from service.pdf_renderer import keep_addresses_whole
 
 from .conftest import require_tool, runtime_of
 from .corpus import minimal
@@ -482,6 +483,38 @@ def test_link_words_are_never_hyphenated(pdf_client):
     text = page_text(response.data)
     assert text.count(words.replace(" ", "")) == 40
     assert "\u2010" not in text
+
+
+def test_addresses_written_as_words_are_never_hyphenated(pdf_client):
+    """Only a link's words were kept from hyphenation: an address written as words (a URL,
+    www., an e-mail address, a host and path) was hyphenated at a line's end, eleven times
+    in these twenty-four paragraphs, and a hyphen reads as part of the address."""
+    addresses = [
+        "https://example.org/transportation/recommendations",
+        "www.administration.example/responsibilities",
+        "documentation@administration.example",
+        "transportation.example.org/recommendations?page=2&amp;view=all",
+    ]
+    body = [
+        {
+            "type": "paragraph",
+            "text": f"{'x' * i} The council published its report at {addresses[i % 4]} "
+            "today and more words follow here.",
+        }
+        for i in range(24)
+    ]
+    response = pdf_client.post("/v1/render/pdf", json=minimal(id="addresses", body=body))
+    assert response.status_code == 200
+    assert "\u2010" not in page_text(response.data)
+    html = keep_addresses_whole(
+        '<html><body data-x="www.example.org/a"><p title="a@b.example">'
+        "At www.example.org/a &amp; b@c.example.</p></body></html>"
+    )
+    assert html == (
+        '<html><body data-x="www.example.org/a"><p title="a@b.example">At '
+        '<span class="address">www.example.org/a</span> &amp; '
+        '<span class="address">b@c.example</span>.</p></body></html>'
+    )
 
 
 def test_an_article_ending_with_a_heading_renders(pdf_client):

@@ -218,6 +218,14 @@ def test_listeners_do_count_connections(listeners):
         ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
         ("fe80::1%lo", False),
         ("not-an-ip", False),
+        # Not routable, though Python 3.11's tables call them global:
+        ("192.0.0.8", False),
+        ("192.0.0.9", False),
+        ("3fff::1", False),
+        ("fec0::1", False),
+        ("fec0:0:0:ffff::1", False),
+        ("203.0.113.9", False),
+        ("198.51.100.7", False),
     ],
 )
 def test_public_address_rules(address, public):
@@ -360,6 +368,35 @@ def test_allowed_host_is_fetched_over_verified_tls(image_host):
     response = fetcher().fetch(f"https://images.test:{port}/ok.png")
     assert response.read() == PNG_BYTES
     assert response.content_type == "image/png"
+
+
+def test_a_certificate_that_fails_verification_leaves_the_image_out_for_now(image_host):
+    """ssl.SSLCertVerificationError is a ValueError too: it went out as it was, WeasyPrint
+    swallowed it, and the PDF without the image was kept as complete, for good."""
+    port, _ = image_host
+    fetcher = SafeURLFetcher(  # this host's CA is not trusted: as a lapsed certificate
+        ["images.test"],
+        resolver=lambda host, port: ["127.0.0.2"],
+        address_allowed=lambda address: address == "127.0.0.2",
+    )
+    with pytest.raises(FetchRefused, match=r"could not fetch: .*CERTIFICATE_VERIFY_FAILED"):
+        fetcher.fetch(f"https://images.test:{port}/ok.png")
+    assert [(left.reason[:18], left.transient) for left in fetcher.left_out] == [
+        ("could not fetch: [", True)
+    ]
+
+
+def test_any_other_failure_is_recorded_as_left_out_for_now(monkeypatch):
+    """Whatever the fetch raises, the image is named as left out and the PDF not kept."""
+    fetcher = SafeURLFetcher(["images.test"], resolver=lambda h, p: ["93.184.216.34"])
+
+    def broken(url):
+        raise KeyError("something unforeseen")
+
+    monkeypatch.setattr(fetcher, "_https", broken)
+    with pytest.raises(FetchRefused, match="could not load: 'something unforeseen'"):
+        fetcher.fetch("https://images.test/a.png")
+    assert [left.transient for left in fetcher.left_out] == [True]
 
 
 def test_redirects_from_an_allowed_host_are_not_followed(image_host, listeners):
