@@ -649,6 +649,20 @@ def test_press_pages_paint_in_cmyk_only(press_pdf, edition_pdf):
     assert "rg" in _colour_operators(edition_pdf)
 
 
+def test_every_inline_element_prints_on_the_press_s_plates(pool, env):
+    """WeasyPrint's own stylesheet gives <mark> RGB black: the highlighted words were the
+    only ones printed on all four plates."""
+    from service.inline import ALLOWED_ATTRIBUTES
+
+    words = " ".join(
+        f"<{name}>word</{name}>" for name in ALLOWED_ATTRIBUTES if name not in ("a", "br")
+    )
+    text = f'{words} <a href="https://example.org/">link</a> <abbr title="t">T</abbr>'
+    article = minimal(id="inline", body=[{"type": "paragraph", "text": text}])
+    press = print_edition(_edition(for_press=True, articles=[article]), env, Settings(), pool)
+    assert _colour_operators(press).isdisjoint({"rg", "RG", "g", "G"})
+
+
 # The guards of a single PDF hold in an edition, and the edition has a budget of its own -----
 
 
