@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ class EditionMerge:
         _share_profiles(pages, self.profiles)
         if self.press:
             _rgb_colour_managed(out)
+        _subsets_named_apart(out)
         for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents"):
             if key in source.Root:
                 out.Root[key] = _copied(out, source.Root[key])
@@ -159,6 +161,38 @@ class EditionMerge:
             compress_streams=True,
         )
         return output.getvalue()
+
+
+# A subset font's name: a tag of six capitals, "+", the font's own name (ISO 32000-1 §9.6.4).
+_SUBSET_TAG = re.compile(r"^[A-Z]{6}\+")
+_FONT_FILES = ("/FontFile2", "/FontFile3", "/FontFile")
+
+
+def _subsets_named_apart(out: pikepdf.Pdf) -> None:
+    """Give every subset font a tag of its own, made from its bytes.
+
+    WeasyPrint tags the subsets of one document apart, but each part, the front matter and
+    the folio font are documents of their own: an edition held different subsets under one
+    name (a Noto Sans for each), which §9.6.4 forbids, and a RIP that caches fonts by name
+    may draw one subset's glyphs from another's. Two copies of the same bytes keep one name.
+    """
+    for font in out.objects:
+        if not isinstance(font, Dictionary) or font.get("/Type") != Name.Font:
+            continue
+        descendants = font.get("/DescendantFonts")
+        described = descendants[0] if descendants else font  # a Type0 font's is its CIDFont's
+        descriptor = described.get("/FontDescriptor")
+        if descriptor is None or "/FontName" not in descriptor:
+            continue
+        file = next((descriptor[key] for key in _FONT_FILES if key in descriptor), None)
+        if file is None:
+            continue
+        digest = hashlib.sha256(file.read_raw_bytes()).digest()
+        tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
+        for holder, key in ((descriptor, "/FontName"), (font, "/BaseFont")):
+            name = str(holder.get(key, ""))[1:]
+            if _SUBSET_TAG.match(name):
+                holder[key] = Name("/" + tag + name[6:])
 
 
 # sRGB (IEC 61966-2-1) as an ICC v4 profile, made with Pillow's ImageCms.createProfile("sRGB")

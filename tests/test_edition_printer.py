@@ -4,6 +4,7 @@ in parallel through the printer pool and merged into one tagged PDF, and its pre
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -661,6 +662,28 @@ def test_every_inline_element_prints_on_the_press_s_plates(pool, env):
     article = minimal(id="inline", body=[{"type": "paragraph", "text": text}])
     press = print_edition(_edition(for_press=True, articles=[article]), env, Settings(), pool)
     assert _colour_operators(press).isdisjoint({"rg", "RG", "g", "G"})
+
+
+def _subset_files_by_name(data: bytes) -> dict[str, set[str]]:
+    files: dict[str, set[str]] = {}
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for font in pdf.objects:
+            if not isinstance(font, pikepdf.Dictionary) or "/FontFile2" not in font:
+                continue  # a font descriptor with its font file
+            digest = hashlib.sha256(font.FontFile2.read_bytes()).hexdigest()
+            files.setdefault(str(font.FontName), set()).add(digest)
+    return files
+
+
+def test_no_two_font_subsets_of_an_edition_share_a_name(edition_pdf, press_pdf):
+    """Each part, the front matter and the folios are printed apart, and WeasyPrint tags
+    subsets apart only within one document: one edition held four different Noto Sans
+    subsets under one name (ISO 32000-1 §9.6.4 forbids it; a RIP may mix their glyphs)."""
+    for data in (edition_pdf, press_pdf):
+        files = _subset_files_by_name(data)
+        assert len(files) >= 4  # serif, sans, Arabic, the folios' digits…
+        assert {name: len(f) for name, f in files.items() if len(f) > 1} == {}
+        assert all(re.match(r"/[A-Z]{6}\+", name) for name in files)
 
 
 # The guards of a single PDF hold in an edition, and the edition has a budget of its own -----
