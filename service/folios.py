@@ -49,18 +49,25 @@ class FolioFont:
     def copied_into(self, pdf: pikepdf.Pdf) -> FolioFont:
         return FolioFont(pdf.copy_foreign(self.font), self.codes, self.widths)
 
-    def stamp(self, pdf: pikepdf.Pdf, page: pikepdf.Page, number: int, *, cmyk: bool) -> None:
-        """Draw `number` centred under the trimmed page's text block."""
+    def stamp(
+        self, pdf: pikepdf.Pdf, page: pikepdf.Page, number: int, *, cmyk: bool, turned: bool
+    ) -> None:
+        """Draw `number` centred under the trimmed page's text block; on a `turned` page (a
+        landscape page shown turned a quarter counterclockwise, /Rotate 270) under the
+        portrait page it is shown as: along the landscape page's left edge, upright once
+        turned."""
         digits = str(number)
         width = sum(self.widths[d] for d in digits) * SIZE / 1000
-        left, bottom, right, _ = (float(v) for v in page.obj.get("/TrimBox", page.mediabox))
-        x = (left + right - width) / 2
-        y = bottom + BASELINE_ABOVE_TRIM
+        left, bottom, right, top = (float(v) for v in page.obj.get("/TrimBox", page.mediabox))
+        if turned:  # the text runs down the left edge: read left to right once turned
+            place = f"0 -1 1 0 {left + BASELINE_ABOVE_TRIM:.3f} {(bottom + top + width) / 2:.3f} Tm"
+        else:
+            place = f"{(left + right - width) / 2:.3f} {bottom + BASELINE_ABOVE_TRIM:.3f} Td"
         glyphs = "".join(f"{self.codes[d]:04x}" for d in digits)
         colour = "0 0 0 0.8 k" if cmyk else "0.267 0.267 0.267 rg"
         content = (
             "/Artifact << /Type /Pagination /Subtype /Footer >> BDC\n"
-            f"q {colour} BT /{FONT_NAME} {SIZE} Tf {x:.3f} {y:.3f} Td <{glyphs}> Tj ET Q\n"
+            f"q {colour} BT /{FONT_NAME} {SIZE} Tf {place} <{glyphs}> Tj ET Q\n"
             "EMC\n"
         )
         resources = page.obj.get("/Resources")

@@ -111,7 +111,12 @@ class EditionMerge:
         carrier = self._stack.enter_context(pikepdf.open(io.BytesIO(folio_carrier)))
         folio = FolioFont.from_pdf(carrier).copied_into(out)
         for number, page in enumerate(out.pages, start=1):
-            folio.stamp(out, page, number, cmyk=self.press)
+            turned = self.press and _landscape(page)
+            if turned:
+                # A press binds one trim size: a wide table's landscape page is shown
+                # turned onto the portrait page, its top to the left (a broadside page).
+                page.obj.Rotate = 270
+            folio.stamp(out, page, number, cmyk=self.press, turned=turned)
         source = self._stack.enter_context(pikepdf.open(io.BytesIO(front)))
         names = named_destinations(source)
         make_links_explicit(source, names, keep=set(self.starts))
@@ -161,6 +166,11 @@ class EditionMerge:
             compress_streams=True,
         )
         return output.getvalue()
+
+
+def _landscape(page: pikepdf.Page) -> bool:
+    left, bottom, right, top = (float(v) for v in page.obj.get("/TrimBox", page.mediabox))
+    return right - left > top - bottom
 
 
 # A subset font's name: a tag of six capitals, "+", the font's own name (ISO 32000-1 §9.6.4).

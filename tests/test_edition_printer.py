@@ -15,6 +15,7 @@ from datetime import date
 
 import pikepdf
 import pytest
+from lxml import etree
 from pypdf import PdfReader
 
 from service import edition_printer, printing
@@ -684,6 +685,53 @@ def test_no_two_font_subsets_of_an_edition_share_a_name(edition_pdf, press_pdf):
         assert len(files) >= 4  # serif, sans, Arabic, the folios' digits…
         assert {name: len(f) for name, f in files.items() if len(f) > 1} == {}
         assert all(re.match(r"/[A-Z]{6}\+", name) for name in files)
+
+
+def _shown_trim_sizes(data: bytes) -> list[tuple[int, int]]:
+    """Each page's trimmed size as it is shown and bound: turned by its /Rotate."""
+    sizes = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            left, bottom, right, top = (float(v) for v in page.obj.get("/TrimBox", page.mediabox))
+            size = (round(right - left), round(top - bottom))
+            sizes.append(size[::-1] if int(page.obj.get("/Rotate", 0)) % 180 else size)
+    return sizes
+
+
+def test_a_wide_table_s_page_is_turned_onto_the_press_s_one_trim_size(pool, env):
+    """The press edition mixed a landscape trim box among portrait ones: a press binds one
+    trim size. The page is shown turned (/Rotate 270, its top to the left), its folio under
+    the portrait page; the reader's edition keeps its landscape page."""
+    header = [f"Column {n}" for n in range(10)]
+    table = {"type": "table", "caption": "Ten columns", "header": header, "rows": [header] * 3}
+    articles = [ENGLISH, minimal(id="wide", body=[table])]
+    press = print_edition(_edition(for_press=True, articles=articles), env, Settings(), pool)
+    readers = print_edition(_edition(articles=articles), env, Settings(), pool)
+    assert set(_shown_trim_sizes(press)) == {(595, 842)}
+    shown = _shown_trim_sizes(readers)
+    assert (842, 595) in shown
+    turned = shown.index((842, 595))
+    # Shown turned, as a press's software shows it (72 dpi: a pixel a point): portrait,
+    # with its folio at its foot, centred and upright (poppler places words as shown).
+    pgm = subprocess.run(
+        ["pdftoppm", "-gray", "-r", "72", "-f", str(turned + 1), "-l", str(turned + 1), "-"],
+        input=press, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    _, size, _, _ = pgm.split(b"\n", 3)
+    columns, rows = (int(v) for v in size.split())
+    assert columns < rows
+    folio = str(turned - _labels(press).index("1") + 1)
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(turned + 1), "-l", str(turned + 1), "-", "-"],
+        input=press, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    page = etree.fromstring(bbox, etree.XMLParser(recover=True)).find(".//{*}page")
+    (word,) = [
+        w for w in page.iter("{*}word") if w.text == folio and float(w.get("yMin")) > rows * 0.9
+    ]
+    left, top, right, bottom = (float(word.get(k)) for k in ("xMin", "yMin", "xMax", "yMax"))
+    assert abs((left + right) / 2 - columns / 2) < 5
+    assert bottom - top < 15  # one line high
 
 
 # The guards of a single PDF hold in an edition, and the edition has a budget of its own -----
