@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .language import written_as
+
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
         "skip": "Skip to the article",
@@ -137,7 +139,9 @@ def _primary(tag: str) -> str:
 
 
 def labels_for(language: str) -> Labels:
-    primary = _primary(language)
-    if primary in _LABELS:
-        return Labels(_LABELS[primary], primary)
+    """The words in `language`, or in the macrolanguage its readers read (Egyptian Arabic:
+    Arabic's), else in English."""
+    for code in (_primary(language), written_as(language)):
+        if code in _LABELS:
+            return Labels(_LABELS[code], code)
     return Labels(_LABELS["en"], "en")

@@ -63,17 +63,38 @@ def _registered(tag: str) -> bool:
         return False
 
 
+def written_as(tag: str) -> str | None:
+    """The macrolanguage whose written words `tag`'s readers read, when it is written in the
+    same script: Egyptian (arz), Levantine (apc) and Moroccan (ary) Arabic read Arabic's, Dari
+    (prs) Persian's; South Azerbaijani (azb, Arabic script) does not read Azerbaijani's (Latin).
+    None when there is none."""
+    primary = tag.split("-")[0].lower()
+    macro = MACROLANGUAGES.get(primary)
+    if not macro:
+        return None
+    if primary in LIKELY_SUBTAGS:  # its own script, as CLDR knows it
+        return macro if _likely_script(primary) == _likely_script(macro) else None
+    # CLDR knows none (Iraqi Arabic, acm): its direction, as direction_of knows it, tells
+    # Arabic-script Azerbaijani (azb, right to left) from Azerbaijani.
+    return macro if direction_of(primary) == direction_of(macro) else None
+
+
 @lru_cache(maxsize=512)
 def locale_for(tag: str) -> Locale:
-    """The Babel locale closest to `tag`, falling back to English."""
-    try:
-        return Locale.parse(tag, sep="-")
-    except (ValueError, UnknownLocaleError, TypeError):
-        pass
-    try:
-        return Locale.parse(tag.split("-")[0])
-    except (ValueError, UnknownLocaleError, TypeError):
-        return Locale("en")
+    """The Babel locale closest to `tag`: its own, its language's, its macrolanguage's
+    (`written_as`: an Egyptian Arabic article's dates in Arabic, not English), else English."""
+    sparse = None  # a locale CLDR gives no month names (Moroccan Arabic: "2026 M03 12")
+    for code, sep in ((tag, "-"), (tag.split("-")[0], "_"), (written_as(tag), "_")):
+        if code is None:
+            continue
+        try:
+            locale = Locale.parse(code, sep=sep)
+        except (ValueError, UnknownLocaleError, TypeError):
+            continue
+        if locale.months["format"]["wide"].get(3, "M03") != "M03":
+            return locale
+        sparse = sparse or locale
+    return sparse or Locale("en")
 
 
 @lru_cache(maxsize=512)

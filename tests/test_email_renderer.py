@@ -462,3 +462,22 @@ def test_words_marked_up_inside_a_link_keep_its_colour_in_dark_mode(browser, ema
     assert colours["1"] == [light_blue] * 4
     assert colours["2"] == [dark_blue] * 2
     assert colours["3"] == [light_blue, dark_text, dark_text]
+
+
+@pytest.mark.parametrize(
+    ("language", "quote_language", "style"),
+    [("ar", None, "normal"), ("ja", None, "normal"), ("en", None, "italic"),
+     ("ar", "en", "italic"), ("ja", "en", "italic"), ("en", "ja", "normal"),
+     ("en", "ar", "normal")],
+)  # fmt: skip
+def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
+    email_html, language, quote_language, style
+):
+    """Arabic and Japanese quotes were drawn in a slanted upright face, as on the page; the
+    rules are written without pseudo-classes, which premailer leaves uninlined."""
+    quote = {"type": "quote", "text": "Words quoted.", "attribution": "A. Person"}
+    if quote_language:
+        quote["lang"] = quote_language
+    html = email_html(minimal(language=language, body=[quote]))
+    inline_style = lxml_html.document_fromstring(html).xpath("//blockquote/@style")[0]
+    assert re.findall(r"font-style:\s*(\w+)", inline_style)[-1] == style

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from lxml import html as lxml_html
@@ -69,6 +70,28 @@ def test_right_to_left_languages_set_dir(render, article, lang):
 def test_the_direction_follows_the_language_s_usual_script(render, tag, direction):
     doc = render(minimal(language=tag))
     assert (doc.get("lang"), doc.get("dir")) == (tag, direction)
+
+
+@pytest.mark.parametrize("tag", ["arz", "apc", "ary", "acm"])
+def test_an_arabic_variety_reads_arabic_words_and_dates(render, tag):
+    """Egyptian, Levantine, Moroccan and Iraqi Arabic pages were right to left with "By",
+    "Published" and the date in English: they take Arabic's (a variety has no words of its
+    own here), marked lang="ar"."""
+    doc = render(minimal(language=tag, authors=[{"name": "سارة"}]))
+    byline = doc.find_class("byline")[0]
+    assert "بقلم" in byline.text_content()
+    dateline = doc.find_class("dateline")[0]
+    assert "نُشر" in dateline.text_content()
+    assert not re.search("[A-Za-z]", dateline.text_content().replace("GMT", ""))
+
+
+@pytest.mark.parametrize(("tag", "words"), [("azb", "en"), ("uzs", "en"), ("prs", "fa")])
+def test_a_language_takes_its_macrolanguage_s_dates_only_in_the_same_script(tag, words):
+    """South Azerbaijani and Southern Uzbek are written in Arabic script: Azerbaijani's and
+    Uzbek's Latin dates are not theirs; Dari reads Persian's."""
+    from service.language import locale_for
+
+    assert locale_for(tag).language == words
 
 
 def test_inline_language_spans_are_kept(render):

@@ -289,3 +289,153 @@ def test_references_with_only_a_filler_between_are_big_targets(app):
     )
     html = render_html(validate_article(article), runtime.env, runtime.settings)
     assert html.count('class="notes-only"') == 1
+
+
+@pytest.fixture
+def laid_out(browser):
+    """Run a script over a document as Chromium lays it out: its answer."""
+
+    def run(html, script, arg=None, *, width=800, scheme="light", media="screen"):
+        context = browser.new_context(viewport={"width": width, "height": 640}, color_scheme=scheme)
+        context.route("**/*", lambda route: route.abort())
+        page = context.new_page()
+        try:
+            page.set_content(html, wait_until="load")
+            page.emulate_media(media=media)
+            return page.evaluate(script, arg)
+        finally:
+            context.close()
+
+    return run
+
+
+def _page(app, article: dict) -> str:
+    runtime = runtime_of(app)
+    return render_html(validate_article(article), runtime.env, runtime.settings)
+
+
+# Where each paragraph's reference is drawn against the word it follows (one word for each
+# paragraph): "after" in the paragraph's reading direction, or "before".
+_REFERENCE_SIDES = """words => [...document.querySelectorAll('.article-body p')].map((p, i) => {
+  const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+  let range = null;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(words[i]);
+    if (at >= 0) { range = document.createRange(); range.setStart(node, at);
+                   range.setEnd(node, at + words[i].length); }
+  }
+  const w = range.getBoundingClientRect();
+  const s = p.querySelector('sup.noteref').getBoundingClientRect();
+  const rtl = getComputedStyle(p).direction === 'rtl';
+  return (rtl ? s.right <= w.left + 1 : s.left >= w.right - 1) ? 'after' : 'before';
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("language", "paragraphs"),
+    [
+        ("ar", [("أطلقت الشركة هاتف iPhone [^a] في دبي.", "iPhone"),
+                ("أطلقت الشركة هاتف iPhone. [^a]", "iPhone"),
+                ('قال المدير: <span lang="en">library</span> [^a] للجميع.', "library")]),
+        ("en", [("The sign read مرحبا [^a] in green.", "مرحبا"),
+                ('The minister said <span lang="ar">شكرا</span>. [^a]', "شكرا")]),
+    ],
+)  # fmt: skip
+def test_a_note_reference_is_drawn_after_its_word_in_either_direction(
+    app, laid_out, language, paragraphs
+):
+    """The number joined the run of a word in the other direction (iPhone in Arabic) and was
+    drawn on its far side: an Arabic reader met the reference before the brand name."""
+    body = [{"type": "paragraph", "text": text} for text, _ in paragraphs]
+    html = _page(app, minimal(language=language, body=body, notes=[{"id": "a", "text": "N."}]))
+    words = [word for _, word in paragraphs]
+    assert laid_out(html, _REFERENCE_SIDES, words) == ["after"] * len(paragraphs)
+
+
+@pytest.mark.browser
+def test_a_note_s_address_reads_left_to_right_on_a_right_to_left_page(app, laid_out):
+    """https://example.org/reports/ was shown as /https://example.org/reports."""
+    note = {"id": "a", "text": "التقرير.", "url": "https://example.org/reports/"}
+    body = [{"type": "paragraph", "text": "نص. [^a]"}]
+    html = _page(app, minimal(language="ar", body=body, notes=[note]))
+    ends = laid_out(
+        html,
+        """() => { const a = document.querySelector('a.note-url'), t = a.firstChild;
+          const at = i => { const r = document.createRange(); r.setStart(t, i);
+                            r.setEnd(t, i + 1); return r.getBoundingClientRect().left; };
+          return [at(0) < at(t.data.length - 1), t.data[t.data.length - 1]]; }""",
+    )
+    assert ends == [True, "/"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("width", "rows"),
+    [
+        (1280, [[str(1000 + n) for n in range(12)]]),
+        (320, [["State grant", "3,100,000", "3,250,000", "3,400,000"]]),
+    ],
+)
+def test_figures_in_a_table_stay_whole_on_screen(app, laid_out, page_width, width, rows):
+    """Cells could shrink to one character: "1000" broken as "100 / 0" in a 12-column table
+    at 1280 px, 3,100,000 as "3,100, / 000" at 320, and the table never needed to scroll."""
+    header = [f"Ward {n}" for n in range(len(rows[0]))]
+    table = {"type": "table", "caption": "Figures", "header": header, "rows": rows}
+    html = _page(app, minimal(body=[table]))
+    lines = laid_out(
+        html,
+        """() => [...document.querySelectorAll('tbody td')].filter(td => /\\d/.test(td.textContent))
+          .map(td => { const r = document.createRange(); r.selectNodeContents(td);
+            return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })""",
+        width=width,
+    )
+    assert len(lines) == sum(any(c.isdigit() for c in cell) for cell in rows[0])
+    assert set(lines) == {1}
+    assert page_width(html, width) <= width  # the table scrolls alone, not the page
+
+
+def _contrast(colour: str) -> float:
+    red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", colour)[:3])
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+    return 1.05 / (luminance + 0.05)  # against white paper
+
+
+@pytest.mark.browser
+def test_a_page_printed_in_the_dark_scheme_prints_dark_ink(app, laid_out):
+    """Chromium prints with the reader's dark scheme: the standfirst came out #e8e6e3 and the
+    byline, dateline and captions #b9b6b0 on white paper (3:1 at best)."""
+    html = _page(app, ARTICLES["every-block"])
+    colours = laid_out(
+        html,
+        """() => Object.fromEntries(['.standfirst', '.byline', '.dateline', '.section',
+          'figcaption', '.site-footer', 'h1'].filter(s => document.querySelector(s))
+          .map(s => [s, getComputedStyle(document.querySelector(s)).color]))""",
+        scheme="dark",
+        media="print",
+    )
+    assert len(colours) >= 4
+    assert {name: c for name, c in colours.items() if _contrast(c) < 4.5} == {}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("language", "quote_language", "style"),
+    [("ar", None, "normal"), ("he", None, "normal"), ("ja", None, "normal"),
+     ("zh-Hans", None, "normal"), ("en", None, "italic"), ("ar", "en", "italic"),
+     ("en", "ja", "normal"), ("en", "ar", "normal")],
+)  # fmt: skip
+def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
+    app, laid_out, language, quote_language, style
+):
+    """Arabic, Hebrew, Chinese and Japanese quotes were drawn in a slanted upright face."""
+    quote = {"type": "quote", "text": "Words quoted.", "attribution": "A. Person"}
+    if quote_language:
+        quote["lang"] = quote_language
+    html = _page(app, minimal(language=language, body=[quote]))
+    shown = laid_out(html, "() => getComputedStyle(document.querySelector('blockquote')).fontStyle")
+    assert shown == style
