@@ -93,8 +93,8 @@ def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-# Never globally routable, whatever this Python's ipaddress tables say (3.11's predate
-# RFC 8190's 2024 update of the registries and call these global): IETF protocol assignments
+# Never globally routable, whatever this Python's ipaddress tables say (3.11.7's predate the
+# 2024 corrections, CVE-2024-4032, and call some of these global): IETF protocol assignments
 # (192.0.0.8, RFC 7600's dummy address, among them; the two anycast ones, .9 and .10, are no
 # image host either), documentation (3fff::/20, RFC 9637), deprecated site-local (fec0::/10,
 # RFC 3879, the old resolver addresses), and the documentation and benchmarking ranges.

@@ -517,6 +517,16 @@ def test_addresses_written_as_words_are_never_hyphenated(pdf_client):
     )
 
 
+@pytest.mark.parametrize(
+    "word", ["a" * 100_000, "a." * 50_000, "a.b" * 33_000, "a-" * 50_000, "h" * 100_000 + "://"]
+)
+def test_finding_addresses_is_linear_in_a_long_word(word):
+    """Searched for through the whole text, a word of 8,000 letters took 4 s (quadratic)."""
+    started = time.monotonic()
+    keep_addresses_whole(f"<body><p>{word} www.example.org/a</p></body>")
+    assert time.monotonic() - started < 0.5
+
+
 def test_an_article_ending_with_a_heading_renders(pdf_client):
     """The look at the next block for a wide table read past the last one: an article whose
     body ends with a heading was a 500 as a page and as a PDF."""
