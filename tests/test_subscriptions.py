@@ -1123,3 +1123,25 @@ def test_a_stored_address_refused_by_a_later_rule_fails_alone(app, client):
     ]
     assert [m.status for m in outbox(app)] == ["failed", "sent", "sent"]
     assert "'=?'" in outbox(app)[0].reply
+
+
+@pytest.mark.browser
+def test_a_refused_form_printed_in_the_dark_scheme_prints_dark_ink(client, browser):
+    """The form's dark scheme applied on paper too: its error words pale pink on white."""
+    response = post_form(client, csrf_token=csrf_token(client), email="not an address")
+    assert response.status_code == 422
+    context = browser.new_context(color_scheme="dark")
+    context.route("**/*", lambda route: route.abort())
+    page = context.new_page()
+    try:
+        page.set_content(response.get_data(as_text=True), wait_until="load")
+        page.emulate_media(media="print")
+        colours = page.evaluate(
+            """() => ['.error-message', '.error-summary a', 'button']
+              .map(s => getComputedStyle(document.querySelector(s)).color)"""
+        )
+    finally:
+        context.close()
+    dark = [tuple(int(v) for v in re.findall(r"\d+", c)[:3]) for c in colours[:2]]
+    assert all(max(rgb) < 200 for rgb in dark), colours  # not #f2b8b5
+    assert colours[2] == "rgb(255, 255, 255)"  # the light scheme's button words, on its blue
