@@ -156,7 +156,12 @@ def render_fitted(
 
 def digest_text(digest: Digest, settings: Settings) -> str:
     """The plain-text words: the title, then numbered headlines with teasers and links."""
-    parts = [underlined(digest_subject(digest, settings), "="), _count_shown(digest)]
+    # The digest's own words are English, left to right, as its HTML part's dir says: a
+    # publisher named in Arabic opened the title line, which a client then showed right to left.
+    parts = [
+        in_direction(underlined(digest_subject(digest, settings), "="), "ltr"),
+        in_direction(_count_shown(digest), "ltr"),
+    ]
     for number, item in enumerate(digest.items, start=1):
         # Its link is the article's, written below: a link inside would come first.
         section = f"{item.section}: " if item.section else ""  # as the HTML part shows it
@@ -169,8 +174,9 @@ def digest_text(digest: Digest, settings: Settings) -> str:
         # the HTML part's dir sets it: a line takes its direction from its first letter.
         parts.append(in_direction("\n".join(lines), item.direction))
     if digest.more:
-        parts.append(f"{wrap(_more_shown(digest))}\n{angled(_more_url(settings))}")
-    parts.append(wrap(REASON))
+        more = f"{wrap(_more_shown(digest))}\n{angled(_more_url(settings))}"
+        parts.append(in_direction(more, "ltr"))
+    parts.append(in_direction(wrap(REASON), "ltr"))
     return "\n\n".join(parts) + "\n"
 
 

@@ -49,12 +49,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "notes": "Notes",
         "note": "Note",
         "back_to": "Retour à la référence",
-        "photo": "Photo :",
+        "photo": "Photo\u00a0:",  # French: a no-break space before a colon
         "read_online": "Lire en ligne",
         "page": "Page",
         "of": "sur",
         "unsubscribe": "Se désabonner",
-        "source": "Source :",
+        "source": "Source\u00a0:",
     },
     "de": {
         "skip": "Zum Artikel springen",

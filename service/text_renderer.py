@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
 from .article import Article
@@ -78,15 +78,23 @@ def _decorate(span: Span | Element, inner: str) -> str:
                 decoded = unquote(address, errors="strict")
             except UnicodeDecodeError:
                 decoded = None
-            if decoded and not character_problem(decoded, line_breaks=False):
+            # Nor one holding white space ("Letters to the Editor"@example.org): a reader
+            # takes the spaces out of an angled address (RFC 3986, appendix C), and a line
+            # could break at them.
+            if (
+                decoded
+                and not character_problem(decoded, line_breaks=False)
+                and not any(character.isspace() for character in decoded)
+            ):
                 target = decoded
         # The href is written (inline.written_url); words that are the URL as sent match it.
         words = inner.strip()
         if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
-            # Written once; angled when it holds more than ASCII, so that its end is seen in a
-            # language written without spaces (Japanese runs on straight after a URL): the
-            # words as written, and the white space around them, kept.
-            if words.isascii() or "://" not in words:
+            # Written once; angled when it holds more than ASCII, so that its ends are seen in
+            # a language written without spaces (Japanese runs on straight after a URL, and
+            # into 編集部@example.jp, which was broken in two): the words as written, and the
+            # white space around them, kept.
+            if words.isascii():
                 return inner
             return inner.replace(words, angled(words), 1)
         return f"{inner} {angled(target)}"
@@ -115,8 +123,13 @@ def wrap(text: str, indent: str = "", hanging: str | None = None) -> str:
     first = indent
     rest = indent if hanging is None else hanging
     for line in text.split("\n"):
-        fill = _fill if line.isascii() or not _WIDE.search(line) else _fill_wide
-        lines.append(fill(words_of(line), first, rest) or first.rstrip())
+        if line.isascii():
+            filled = _fill(words_of(line), first, rest)
+        elif not _WIDE.search(line):
+            filled = _fill(words_of(line), first, rest, _columns)  # marks take no column
+        else:
+            filled = _fill_wide(words_of(line), first, rest)
+        lines.append(filled or first.rstrip())
         first = rest
     # Across the lines of a <br> as across those of the wrapping: an isolate around a <br>
     # (an address in <span dir>) was left open on one line and closed on the next.
@@ -140,8 +153,9 @@ def _bidi_per_line(filled: str) -> str:
     return "\n".join(out)
 
 
-def _fill(words: list[str], first: str, rest: str) -> str:
-    """Words filled greedily into WIDTH columns; a word longer than a line stands alone.
+def _fill(words: list[str], first: str, rest: str, measure: Callable[[str], int] = len) -> str:
+    """Words filled greedily into WIDTH columns, each as wide as `measure` says (`_columns`
+    for text beyond ASCII); a word longer than a line stands alone.
 
     What textwrap.fill does without breaking words or at hyphens, at a fifth of its cost.
     A line with text in scripts written without spaces (Chinese, Japanese) goes to
@@ -151,12 +165,16 @@ def _fill(words: list[str], first: str, rest: str) -> str:
         return ""
     lines = []
     line = first + words[0]
+    width = measure(line)
     for word in words[1:]:
-        if len(line) + 1 + len(word) > WIDTH:
+        needed = measure(word)
+        if width + 1 + needed > WIDTH:
             lines.append(line)
             line = rest + word
+            width = measure(rest) + needed
         else:
             line = f"{line} {word}"
+            width += 1 + needed
     lines.append(line)
     return "\n".join(lines)
 
@@ -179,7 +197,20 @@ _NO_END = frozenset("（「『【〔〈《〘〖〝‘“([{")  # noqa: RUF001
 
 
 def _columns(text: str) -> int:
-    return len(text) + len(_WIDE.findall(text))
+    """The columns a terminal gives `text`: two for a wide character, none for a mark that
+    joins the one before it (Vietnamese written decomposed, Hindi's vowel signs, Arabic's
+    and Hebrew's vowels, the kana voicing marks) or a format character (a direction mark,
+    an isolate), one for any other."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0
+        if joins_previous(c) or unicodedata.category(c) == "Cf"
+        else 2
+        if _WIDE.match(c) is not None
+        else 1
+        for c in text
+    )
 
 
 # Korean is written with spaces between its words, which are not broken (CSS's keep-all).

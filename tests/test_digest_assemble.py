@@ -439,3 +439,14 @@ def test_a_teaser_cut_inside_a_written_isolate_inside_an_element_stays_plain():
     assert item.teaser_field is None
     (context,) = digest_context(digest, SETTINGS, "https://news.example.org/u")["items"]
     assert bidi_problem(str(context["teaser"])) is None
+
+
+def test_the_digest_s_own_lines_read_left_to_right_under_a_publisher_named_in_arabic():
+    """The title opened with the publisher's Arabic name and had no mark: a client showed
+    the English title right to left."""
+    settings = Settings(base_url="https://news.example.org", publisher_name="النشرة اليومية")
+    articles = [quick_read("en", "2026-03-11T09:00:00Z")]
+    digest = assemble(articles, date(2026, 3, 12), SEVEN, ZoneInfo("UTC"), settings, more=3)
+    lines = digest_text(digest, settings).splitlines()
+    assert lines[0] == "\u200eالنشرة اليومية: the digest for Thursday, March 12, 2026"
+    assert all(bidi_problem(line) is None for line in lines)

@@ -353,7 +353,8 @@ def test_a_wrapped_isolate_is_closed_and_reopened_on_each_line(post_json):
         # Struck out on the page means no longer accurate: not a second current price.
         ("Old price <s>$120</s> $80", "Old price ~~$120~~ $80"),
         ('<a href="mailto:j%C3%B6rg@example.org">Jörg</a>', "Jörg <jörg@example.org>"),
-        ('<a href="mailto:j%C3%B6rg@example.org">jörg@example.org</a>', "jörg@example.org"),
+        # Angled beyond ASCII, as a URL is, so that its ends are seen in any script.
+        ('<a href="mailto:j%C3%B6rg@example.org">jörg@example.org</a>', "<jörg@example.org>"),
         ('<a href="MAILTO:desk@example.org">desk@example.org</a>', "desk@example.org"),
         ('<abbr title="NASA">NASA</abbr>', "NASA"),
         ('<abbr title="National Aeronautics">NASA</abbr>', "NASA (National Aeronautics)"),
@@ -616,3 +617,61 @@ def test_a_quotation_in_another_direction_keeps_its_own_in_text(
         assert line.startswith("    “")  # the same direction: nothing added
     else:
         assert line.startswith(mark + "    “")
+
+
+def _text(post_json, article) -> str:
+    response = post_json("/v1/render/text", article)
+    assert response.status_code == 200, response.get_json()
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fill", [26, 28, 30])
+def test_an_address_beyond_ascii_is_written_whole_in_a_language_without_spaces(post_json, fill):
+    """編集部@example.jp was not angled (no "://") and was broken in two, its ends unseen."""
+    href = "mailto:%E7%B7%A8%E9%9B%86%E9%83%A8@example.jp"
+    text = f'{"お" * fill}ご意見は<a href="{href}">編集部@example.jp</a>までお寄せください。'
+    body = [{"type": "paragraph", "text": text}]
+    lines = _text(post_json, minimal(language="ja", body=body)).splitlines()
+    assert any("<編集部@example.jp>" in line for line in lines)
+
+
+def test_an_address_holding_white_space_is_written_as_sent(post_json):
+    """Decoded, "Letters to the Editor"@example.org was broken at its spaces, and a reader
+    takes the spaces out of an angled address anyway."""
+    href = "mailto:%22Letters%20to%20the%20Editor%22@example.org"
+    text = f'Letters to the editor go to the <a href="{href}">letters desk</a> by noon.'
+    got = _text(post_json, minimal(body=[{"type": "paragraph", "text": text}]))
+    assert f"<{href}>" in got
+
+
+def test_combining_marks_take_no_column():
+    """Vietnamese written decomposed (NFD) filled lines of 72 characters but 54 columns, and
+    a headline's underline ran 8 past its words."""
+    from service.text_renderer import _columns, underlined
+
+    words = (
+        "Người dân thành phố Hồ Chí Minh đã chứng kiến một ngày lịch sử khi tuyến tàu điện "
+        "ngầm đầu tiên chính thức đi vào hoạt động sau nhiều năm chờ đợi của người dân."
+    )
+    lines = wrap(unicodedata.normalize("NFD", words)).split("\n")
+    shown = [sum(not unicodedata.combining(c) for c in line) for line in lines]
+    assert 66 <= max(shown) <= WIDTH  # filled, not 54 columns
+    assert underlined(unicodedata.normalize("NFD", "Tuyến tàu điện ngầm đầu tiên"), "=").endswith(
+        "\n" + "=" * 28
+    )
+    assert _columns("\u200fשָׁלוֹם\u200f") == 4  # vowel points and marks take none either
+
+
+def test_a_french_credit_is_never_broken_before_its_colon(post_json):
+    """ "(Photo" ended a line and ": AFP)" began the next: French sets a no-break space there."""
+    caption = "Le nouveau marché couvert de la place Centrale, vu du sud."
+    for fill in range(0, 14):
+        image = {
+            "type": "image",
+            "src": "https://images.example.org/a.png",
+            "alt": "Vue",
+            "caption": "x" * fill + " " + caption,
+            "credit": "AFP",
+        }
+        text = _text(post_json, minimal(language="fr", body=[image]))
+        assert not any(line.startswith(":") for line in text.splitlines())
