@@ -72,6 +72,9 @@ def written_as(tag: str) -> str | None:
     macro = MACROLANGUAGES.get(primary)
     if not macro:
         return None
+    script = _written_script(tag)
+    if script:  # as the tag says it (arz-Latn reads no Arabic-script words)
+        return macro if _likely_script(macro) == script else None
     if primary in LIKELY_SUBTAGS:  # its own script, as CLDR knows it
         return macro if _likely_script(primary) == _likely_script(macro) else None
     # CLDR knows none (Iraqi Arabic, acm): its direction, as direction_of knows it, tells
@@ -79,14 +82,25 @@ def written_as(tag: str) -> str | None:
     return macro if direction_of(primary) == direction_of(macro) else None
 
 
+def _written_script(tag: str) -> str | None:
+    """The script a tag names itself (Arab in az-Arab), or None."""
+    try:
+        return langcodes.Language.get(tag).script
+    except (ValueError, LookupError):
+        return None
+
+
 @lru_cache(maxsize=512)
 def locale_for(tag: str) -> Locale:
     """The Babel locale closest to `tag`: its own, its language's, its macrolanguage's
     (`written_as`: an Egyptian Arabic article's dates in Arabic, not English), else English."""
     sparse = None  # a locale CLDR gives no month names (Moroccan Arabic: "2026 M03 12")
+    script = _written_script(tag)
     for code, sep in ((tag, "-"), (tag.split("-")[0], "_"), (written_as(tag), "_")):
         if code is None:
             continue
+        if code != tag and script and _likely_script(code) != script:
+            continue  # az-Arab's dates are not Azerbaijani's, in Latin letters
         try:
             locale = Locale.parse(code, sep=sep)
         except (ValueError, UnknownLocaleError, TypeError):

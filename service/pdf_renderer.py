@@ -131,34 +131,62 @@ _CHARACTER = re.compile(r"&[#0-9A-Za-z]+;|[^&]")
 # address, a host and path (example.org/report). Justified lines hyphenated them, and a
 # hyphen reads as part of an address. Each word of the text (never of a tag) is matched
 # once, from its start after any opening quote or bracket, so the work is linear in the text
-# (a search through it took time quadratic in a long word: 8,000 letters, 4 s).
+# (a search through it took time quadratic in a long word: 8,000 letters, 4 s). Each mark is
+# an element to lay out (about 0.7 ms), which the print budget does not weigh: past
+# MAX_ADDRESSES in one document the rest are left unmarked, merely hyphenable (28,000 marks
+# held a printer for its whole time limit).
+MAX_ADDRESSES = 100
 _WORD = re.compile(r"[^\s<]+")
 _OPENING = re.compile(r"(?:&#?\w+;|[(\[{\"'\u201c\u2018\u00ab\u00bf\u00a1])*")
-_CLOSING = ".,;:!?)]}\u201d\u2019\u00bb"  # after an address, not of it
+_CLOSING = frozenset(".,;:!?)]}\u201d\u2019\u00bb")  # after an address, not of it
+# A character reference ending a word (an escaped quote or bracket, &#34; &gt;): after the
+# address as a whole, never cut (its ";" alone left out printed as a stray ";").
+_REFERENCE_AT_END = re.compile(r"&#?\w{1,31};\Z")
 _ADDRESS = re.compile(
     r"[A-Za-z][A-Za-z0-9+.-]*://\S|www\.\S|[\w.+-]+@[\w-]+\.[\w-]"
     r"|[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w-]*/"
 )
 
 
-def _address_marked(word: re.Match[str]) -> str:
-    text = word[0]
-    start = _OPENING.match(text).end()  # type: ignore[union-attr]  # it matches "" at least
-    if not _ADDRESS.match(text, start):
-        return text
-    end = len(text.rstrip(_CLOSING))
-    return f'{text[:start]}<span class="address">{text[start:end]}</span>{text[end:]}'
+def _address_end(text: str, start: int) -> int:
+    """Where the address that begins `text` at `start` ends: before closing punctuation and
+    references, each taken whole (at most 33 characters looked at for each)."""
+    end = len(text)
+    while end > start:
+        reference = _REFERENCE_AT_END.search(text, max(start, end - 33), end)
+        if reference is not None:
+            end = reference.start()
+        elif text[end - 1] in _CLOSING:
+            end -= 1
+        else:
+            break
+    return end
 
 
 def keep_addresses_whole(html: str) -> str:
-    """The print HTML with every address in its body's text marked never to be hyphenated
-    (print.css: .address). Linear in the body: each word is matched once, from its start."""
+    """The print HTML with the addresses in its body's text marked never to be hyphenated
+    (print.css: .address), the first MAX_ADDRESSES of them. Linear in the body: each word
+    is matched once, from its start."""
     head, body_tag, body = html.partition("<body")
     if not body_tag:
         return html
+    marked = 0
+
+    def mark(word: re.Match[str]) -> str:
+        nonlocal marked
+        text = word[0]
+        start = _OPENING.match(text).end()  # type: ignore[union-attr]  # "" at least
+        if marked >= MAX_ADDRESSES or not _ADDRESS.match(text, start):
+            return text
+        end = _address_end(text, start)
+        if end <= start:
+            return text
+        marked += 1
+        return f'{text[:start]}<span class="address">{text[start:end]}</span>{text[end:]}'
+
     parts = _TAG.split(body)  # text, tag, text, …: the first holds the body tag's attributes
     for index in range(2, len(parts), 2):
-        parts[index] = _WORD.sub(_address_marked, parts[index])
+        parts[index] = _WORD.sub(mark, parts[index])
     return head + body_tag + "".join(parts)
 
 

@@ -83,6 +83,9 @@ def test_an_arabic_variety_reads_arabic_words_and_dates(render, tag):
     dateline = doc.find_class("dateline")[0]
     assert "نُشر" in dateline.text_content()
     assert not re.search("[A-Za-z]", dateline.text_content().replace("GMT", ""))
+    assert byline.xpath("string(span[@lang='ar'])") == "بقلم"
+    if tag in ("arz", "acm", "ary"):  # no dates of their own in Babel: Arabic's, marked so
+        assert dateline.xpath("time/@lang") == ["ar"]
 
 
 @pytest.mark.parametrize(("tag", "words"), [("azb", "en"), ("uzs", "en"), ("prs", "fa")])
@@ -92,6 +95,18 @@ def test_a_language_takes_its_macrolanguage_s_dates_only_in_the_same_script(tag,
     from service.language import locale_for
 
     assert locale_for(tag).language == words
+
+
+def test_a_script_the_tag_names_is_kept_in_the_fallbacks():
+    """arz-Latn (Egyptian Arabic in Latin letters) took Arabic-script words and dates, and
+    az-Arab Azerbaijani's Latin dates ("12 mart 2026")."""
+    from service.labels import labels_for
+    from service.language import locale_for
+
+    assert labels_for("arz-Latn").language == "en"
+    assert locale_for("arz-Latn").language == "en"
+    assert locale_for("az-Arab").script == "Arab"
+    assert labels_for("arz").language == "ar"
 
 
 def test_inline_language_spans_are_kept(render):
