@@ -829,3 +829,24 @@ def test_the_cover_and_contents_are_not_held_to_the_page_cap_of_an_article(env):
     assert labels[2:] == [str(n) for n in range(1, 41)]  # then one page per article
     assert front_matter_pages(1, 40) == 41
     assert front_matter_pages(60, 40) == 60
+
+
+def test_a_right_to_left_entry_s_section_reads_before_its_title_on_one_line(pool, env):
+    """The title alone was set right to left, as a block: an Arabic entry's section stayed
+    at the left, a line above its title, and read after it."""
+    section, word = "سياسة", "الميزانية"
+    arabic = minimal(id="ar", language="ar", headline=f"عنوان عن {word}", section=section)
+    pdf = print_edition(_edition(articles=[ENGLISH, arabic]), env, Settings(), pool)
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", "-", "-"],
+        input=pdf, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    page = etree.fromstring(bbox, etree.XMLParser(recover=True)).find(".//{*}page")
+
+    def at(text: str) -> tuple[float, float]:  # poppler may give Arabic in visual order
+        (found,) = [w for w in page.iter("{*}word") if w.text in (text, text[::-1])]
+        return float(found.get("xMin")), float(found.get("yMax"))
+
+    (section_x, section_y), (title_x, title_y) = at(section), at(word)
+    assert abs(section_y - title_y) < 10  # one line (the next is 21 pt below)
+    assert section_x > title_x > float(page.get("width")) / 2  # from the right: section first
