@@ -82,6 +82,14 @@ def written_as(tag: str) -> str | None:
     return macro if direction_of(primary) == direction_of(macro) else None
 
 
+def in_its_script(tag: str, language: str) -> bool:
+    """Whether `language`'s words are in the script `tag` names, if it names one: ar-Latn
+    (Arabic in Latin letters) reads no Arabic-script labels."""
+    script = _written_script(tag)
+    return script is None or _likely_script(language) == script
+
+
+@lru_cache(maxsize=512)
 def _written_script(tag: str) -> str | None:
     """The script a tag names itself (Arab in az-Arab), or None."""
     try:
@@ -99,16 +107,24 @@ def locale_for(tag: str) -> Locale:
     for code, sep in ((tag, "-"), (tag.split("-")[0], "_"), (written_as(tag), "_")):
         if code is None:
             continue
-        if code != tag and script and _likely_script(code) != script:
-            continue  # az-Arab's dates are not Azerbaijani's, in Latin letters
         try:
             locale = Locale.parse(code, sep=sep)
         except (ValueError, UnknownLocaleError, TypeError):
+            continue
+        if script and script != (locale.script or _likely_script(locale.language)):
+            # Not in the script the tag names: az-Arab's dates are not Azerbaijani's, in
+            # Latin letters, nor ur-Latn's Urdu's (Babel reads ur-Latn as ur, quietly).
             continue
         if locale.months["format"]["wide"].get(3, "M03") != "M03":
             return locale
         sparse = sparse or locale
     return sparse or Locale("en")
+
+
+def sets_italics(tag: str) -> bool:
+    """Whether the language's type has italics: Arabic, Hebrew and the other right-to-left
+    scripts, Chinese, Japanese and Korean do not (a browser slants their upright faces)."""
+    return direction_of(tag) == "ltr" and tag.split("-")[0].lower() not in ("zh", "ja", "ko")
 
 
 @lru_cache(maxsize=512)

@@ -400,7 +400,7 @@ def _stored_articles() -> dict[str, Any]:
                 },
             ),
             "get": _operation(
-                "The stored JSON, as it was sent",
+                "The stored article: the value and key order sent, written compact",
                 "articles",
                 {
                     200: _ok(

@@ -22,7 +22,7 @@ from .article import Article, Image
 from .characters import is_blank, may_part_at, with_bidi_closed
 from .inline import Element, Text
 from .labels import Labels, labels_for
-from .language import direction_of, locale_for
+from .language import direction_of, locale_for, sets_italics
 from .pdf_tags import LABELS_LANGUAGE
 from .reading import Field, Piece, Reading, Reference, Span, children, read
 from .settings import Settings
@@ -243,6 +243,7 @@ def article_context(
         "author_list": format_list(authors, locale=locale) if authors else "",
         "author_separators": list_separators(len(authors), locale),
         "direction_of": direction_of,
+        "sets_italics": sets_italics,
         "publisher_name": publisher_name,
         "publisher": publisher,
         "canonical_url": canonical,

@@ -165,8 +165,8 @@ def _address_end(text: str, start: int) -> int:
 
 def keep_addresses_whole(html: str) -> str:
     """The print HTML with the addresses in its body's text marked never to be hyphenated
-    (print.css: .address), the first MAX_ADDRESSES of them. Linear in the body: each word
-    is matched once, from its start."""
+    (print.css: .address), the first MAX_ADDRESSES of them outside links. Linear in the
+    body: each word is matched once, from its start."""
     head, body_tag, body = html.partition("<body")
     if not body_tag:
         return html
@@ -185,8 +185,14 @@ def keep_addresses_whole(html: str) -> str:
         return f'{text[:start]}<span class="address">{text[start:end]}</span>{text[end:]}'
 
     parts = _TAG.split(body)  # text, tag, text, …: the first holds the body tag's attributes
-    for index in range(2, len(parts), 2):
-        parts[index] = _WORD.sub(mark, parts[index])
+    in_link = False  # a link's words are never hyphenated already (print.css: a)
+    for index in range(1, len(parts)):
+        if index % 2:
+            name = _TAG_NAME.match(parts[index])
+            if name is not None and name[1].lower() == "a":
+                in_link = not parts[index].startswith("</")
+        elif not in_link:
+            parts[index] = _WORD.sub(mark, parts[index])
     return head + body_tag + "".join(parts)
 
 

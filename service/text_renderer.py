@@ -197,20 +197,26 @@ _NO_END = frozenset("（「『【〔〈《〘〖〝‘“([{")  # noqa: RUF001
 
 
 def _columns(text: str) -> int:
-    """The columns a terminal gives `text`: two for a wide character, none for a mark that
-    joins the one before it (Vietnamese written decomposed, Hindi's vowel signs, Arabic's
-    and Hebrew's vowels, the kana voicing marks) or a format character (a direction mark,
-    an isolate), one for any other."""
+    """The columns a terminal gives `text` (as glibc's wcwidth does): two for a wide
+    character, none for a mark set on the one before it (Vietnamese written decomposed,
+    Arabic's and Hebrew's vowels, the kana voicing marks: Mn, Me) or a format character (a
+    direction mark, an isolate, a joiner), one for any other: a spacing mark (Mc: most of
+    Hindi's, Tamil's and Bengali's vowel signs) takes its column, as do a soft hyphen and
+    the marks that stand before a number (U+0600…)."""
     if text.isascii():
         return len(text)
     return sum(
         0
-        if joins_previous(c) or unicodedata.category(c) == "Cf"
+        if unicodedata.category(c) in _NO_COLUMN and c not in _FORMAT_SHOWN
         else 2
         if _WIDE.match(c) is not None
         else 1
         for c in text
     )
+
+
+_NO_COLUMN = frozenset({"Mn", "Me", "Cf"})
+_FORMAT_SHOWN = frozenset("\u00ad\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u08e2\U000110bd")
 
 
 # Korean is written with spaces between its words, which are not broken (CSS's keep-all).

@@ -468,13 +468,14 @@ def test_words_marked_up_inside_a_link_keep_its_colour_in_dark_mode(browser, ema
     ("language", "quote_language", "style"),
     [("ar", None, "normal"), ("ja", None, "normal"), ("en", None, "italic"),
      ("ar", "en", "italic"), ("ja", "en", "italic"), ("en", "ja", "normal"),
-     ("en", "ar", "normal")],
+     ("en", "ar", "normal"), ("JA", None, "normal"), ("en", "Ko", "normal"),
+     ("Ja-JP", "EN", "italic")],
 )  # fmt: skip
 def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
     email_html, language, quote_language, style
 ):
-    """Arabic and Japanese quotes were drawn in a slanted upright face, as on the page; the
-    rules are written without pseudo-classes, which premailer leaves uninlined."""
+    """Arabic and Japanese quotes were drawn in a slanted upright face, as on the page; then
+    a tag in capitals ("JA"), which premailer's attribute selectors did not match."""
     quote = {"type": "quote", "text": "Words quoted.", "attribution": "A. Person"}
     if quote_language:
         quote["lang"] = quote_language

@@ -427,7 +427,7 @@ def test_a_page_printed_in_the_dark_scheme_prints_dark_ink(app, laid_out):
     ("language", "quote_language", "style"),
     [("ar", None, "normal"), ("he", None, "normal"), ("ja", None, "normal"),
      ("zh-Hans", None, "normal"), ("en", None, "italic"), ("ar", "en", "italic"),
-     ("en", "ja", "normal"), ("en", "ar", "normal")],
+     ("en", "ja", "normal"), ("en", "ar", "normal"), ("JA", None, "normal")],
 )  # fmt: skip
 def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
     app, laid_out, language, quote_language, style

@@ -555,8 +555,10 @@ def test_only_so_many_addresses_are_marked(pdf_client):
     short addresses held a printer for its whole time limit (20 s; 1.2 s unmarked)."""
     from service.pdf_renderer import MAX_ADDRESSES
 
-    html = keep_addresses_whole("<body><p>" + "a.b/ " * 5_000 + "</p></body>")
-    assert html.count('<span class="address">') == MAX_ADDRESSES
+    links = '<a href="https://a.example/">https://a.example/</a> ' * 200
+    html = keep_addresses_whole(f"<body><p>{links}" + "a.b/ " * 5_000 + "</p></body>")
+    assert html.count('<span class="address">') == MAX_ADDRESSES  # a link's words uncounted
+    assert html.count('<span class="address">a.b/</span>') == MAX_ADDRESSES
     body = [{"type": "paragraph", "text": "a.b/ " * 2_000} for _ in range(14)]
     article = minimal(id="many", body=body)
     started = time.monotonic()

@@ -662,6 +662,28 @@ def test_combining_marks_take_no_column():
     assert _columns("\u200fשָׁלוֹם\u200f") == 4  # vowel points and marks take none either
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "भारत सरकार ने आज नई शिक्षा नीति की घोषणा की जिसमें विद्यालयों और विश्वविद्यालयों के "
+        "लिए कई महत्वपूर्ण बदलाव शामिल हैं और छात्रों को अधिक विकल्प मिलेंगे।",
+        "தமிழ்நாடு அரசு இன்று புதிய கல்விக் கொள்கையை அறிவித்தது இதில் பள்ளிகள் மற்றும் "
+        "பல்கலைக்கழகங்களுக்கு பல முக்கிய மாற்றங்கள் அடங்கியுள்ளன.",
+    ],
+)
+def test_a_spacing_vowel_sign_takes_its_column(words):
+    """Counted as none, Hindi's, Tamil's and Bengali's spacing vowel signs (Mc) made lines of
+    92 to 101 columns in a terminal (glibc's wcwidth gives them one)."""
+    from service.text_renderer import _columns
+
+    def shown(line: str) -> int:
+        return sum(unicodedata.category(c) not in ("Mn", "Me", "Cf") for c in line)
+
+    assert _columns("कि") == 2  # ि is a spacing mark
+    assert _columns("के") == 1  # े is not
+    assert max(shown(line) for line in wrap(words * 2).split("\n")) <= WIDTH
+
+
 def test_a_french_credit_is_never_broken_before_its_colon(post_json):
     """ "(Photo" ended a line and ": AFP)" began the next: French sets a no-break space there."""
     caption = "Le nouveau marché couvert de la place Centrale, vu du sud."
