@@ -55,7 +55,11 @@ def _require_str(value: Any) -> str:
 
 
 def _inline_validator(
-    allow_note_refs: bool, allow_line_breaks: bool = True, max_length: int = MAX_TEXT
+    allow_note_refs: bool,
+    allow_line_breaks: bool = True,
+    max_length: int = MAX_TEXT,
+    *,
+    needs_words: bool = False,
 ) -> PlainValidator:
     """Inline markup, judged by parse_inline with the character rules after decoding."""
 
@@ -83,6 +87,10 @@ def _inline_validator(
         if not plain and is_blank(inline.text) and not inline.note_refs:
             # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
             raise _fail("empty", "must have visible text, not only markup or invisible characters")
+        if needs_words and inline.note_refs and is_blank(inline.text):
+            # A heading or caption of references alone ("[^a]") named its section or table
+            # "Note 1" and left an empty outline entry; a table cell of them is a source.
+            raise _fail("empty", "must have visible text besides note references")
         return inline
 
     return PlainValidator(validate)
@@ -122,6 +130,12 @@ SummaryText = Annotated[
     _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(False, True), line_breaks=True),
 ]
 NoteText = SummaryText
+# A heading's or table caption's text: words of its own, not references alone.
+TitleText = Annotated[
+    Inline,
+    _inline_validator(True, needs_words=True),
+    _string_schema(MAX_TEXT, _INLINE, pattern=patterns.inline_text(True, True), line_breaks=True),
+]
 HeadlineText = Annotated[
     Inline,
     _inline_validator(False, False, 300),
@@ -342,7 +356,7 @@ class Paragraph(Model):
 class Heading(Model):
     type: Literal["heading"]
     level: Literal[2, 3, 4]
-    text: RichText
+    text: TitleText
 
 
 class Quote(Model):
@@ -388,7 +402,7 @@ class Image(Model):
 
 class Table(Model):
     type: Literal["table"]
-    caption: RichText
+    caption: TitleText
     header: Annotated[list[RichText], Field(min_length=1, max_length=50)]
     rows: Annotated[list[list[RichText]], Field(min_length=1, max_length=2000)]
 

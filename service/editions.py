@@ -17,7 +17,7 @@ from babel.dates import format_date
 from .article import Article
 from .days import in_zone
 from .errors import EditionTooLarge, EmptyEdition, InvalidEdition
-from .language import direction_of, locale_for
+from .language import direction_of, in_its_script, locale_for, written_as
 from .page import headline_words
 from .pdf_renderer import MAX_CHARS_PER_PAGE
 from .reading import headline_of, read
@@ -122,7 +122,7 @@ def plan_edition(
                 position=position,
             )
     language = language or _most_common_language(articles)
-    words = words_for(language)
+    words, _ = words_for(language)
     return Edition(
         title=title.strip() if title and title.strip() else words["edition"],
         date=on or in_zone(max(a.published_at for a in articles), zone).date(),
@@ -140,13 +140,14 @@ def _most_common_language(articles: Sequence[Article]) -> str:
     return next(a.language for a in articles if counts[a.language] == best)
 
 
-def words_for(language: str) -> dict[str, str]:
-    """The cover's words in `language`, or in English where there are none for it."""
-    return _WORDS.get(_base(language), _WORDS["en"])
-
-
-def _base(language: str) -> str:
-    return language.split("-")[0].lower()
+def words_for(language: str) -> tuple[dict[str, str], str]:
+    """The cover's words and their language: `language`'s, or those of the macrolanguage
+    its readers read (Egyptian Arabic: Arabic's), in the script the tag names (ar-Latn reads
+    no Arabic script), else English; as a page's labels are chosen (labels.labels_for)."""
+    for code in (language.split("-")[0].lower(), written_as(language)):
+        if code in _WORDS and in_its_script(language, code):
+            return _WORDS[code], code
+    return _WORDS["en"], "en"
 
 
 def contents(edition: Edition, page_counts: Sequence[int]) -> list[ContentsEntry]:
@@ -164,10 +165,12 @@ def contents(edition: Edition, page_counts: Sequence[int]) -> list[ContentsEntry
 def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> dict[str, Any]:
     """What templates/editions/front.html needs: the cover and the contents."""
     locale = locale_for(edition.language)
-    words = words_for(edition.language)
-    # Words of a language this module has none for are English, and marked so (PDF/UA
-    # declares every change of language), as the labels of a page are (labels.py).
-    borrowed = _base(edition.language) not in _WORDS
+    words, words_language = words_for(edition.language)
+    # Words in another language than the edition's (English where this module has none for
+    # it, Arabic's for Egyptian Arabic) are marked so (PDF/UA declares every change of
+    # language), as the labels of a page are (labels.py).
+    primary = edition.language.split("-")[0].lower()
+    borrowed = words_language if words_language != primary else ""
     return {
         "edition": edition,
         "entries": entries,
@@ -175,7 +178,8 @@ def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> 
         "dir": direction_of(edition.language),
         "words": words,
         "borrowed": borrowed,
-        "title_borrowed": borrowed and edition.title == words["edition"],
+        "title_borrowed": borrowed if edition.title == words["edition"] else "",
+        "borrowed_dir": direction_of(borrowed) if borrowed else "",
         "date_shown": format_date(edition.date, "long", locale=locale),
         "date_iso": f"{edition.date.isoformat()}T00:00:00+00:00",
         "headline": lambda article: headline_words(headline_of(article)),

@@ -25,6 +25,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "of",
         "unsubscribe": "Unsubscribe",
         "source": "Source:",
+        "tags": "Tags",
+        "tags_line": "Tags:",
     },
     "es": {
         "skip": "Saltar al artículo",
@@ -40,6 +42,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "de",
         "unsubscribe": "Darse de baja",
         "source": "Fuente:",
+        "tags": "Etiquetas",
+        "tags_line": "Etiquetas:",
     },
     "fr": {
         "skip": "Aller à l’article",
@@ -55,6 +59,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "sur",
         "unsubscribe": "Se désabonner",
         "source": "Source\u00a0:",
+        "tags": "Mots-clés",
+        "tags_line": "Mots-clés\u00a0:",
     },
     "de": {
         "skip": "Zum Artikel springen",
@@ -70,6 +76,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "von",
         "unsubscribe": "Abbestellen",
         "source": "Quelle:",
+        "tags": "Schlagwörter",
+        "tags_line": "Schlagwörter:",
     },
     "pt": {
         "skip": "Ir para o artigo",
@@ -85,6 +93,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "de",
         "unsubscribe": "Cancelar inscrição",
         "source": "Fonte:",
+        "tags": "Etiquetas",
+        "tags_line": "Etiquetas:",
     },
     "ar": {
         "skip": "انتقل إلى المقال",
@@ -100,6 +110,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "من",
         "unsubscribe": "إلغاء الاشتراك",
         "source": "المصدر:",
+        "tags": "الوسوم",
+        "tags_line": "الوسوم:",
     },
     "he": {
         "skip": "דלג לכתבה",
@@ -115,6 +127,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "of": "מתוך",
         "unsubscribe": "הסרה מרשימת התפוצה",
         "source": "מקור:",
+        "tags": "תגיות",
+        "tags_line": "תגיות:",
     },
 }
 

@@ -16,8 +16,8 @@ _RTL_SCRIPTS = frozenset(
     {
         "Adlm", "Arab", "Aran", "Armi", "Avst", "Chrs", "Cprt", "Elym", "Hatr", "Hebr", "Hung",
         "Khar", "Lydi", "Mand", "Mani", "Mend", "Narb", "Nbat", "Nkoo", "Orkh", "Ougr", "Palm",
-        "Phli", "Phlp", "Phnx", "Prti", "Rohg", "Samr", "Sarb", "Sogd", "Sogo", "Syrc", "Thaa",
-        "Yezi",
+        "Phli", "Phlp", "Phnx", "Prti", "Rohg", "Samr", "Sarb", "Sogd", "Sogo", "Syrc", "Syre",
+        "Syrj", "Syrn", "Thaa", "Yezi",
     }
 )  # fmt: skip
 # Languages written right to left whose usual script CLDR does not give, or gives through a
@@ -74,7 +74,7 @@ def written_as(tag: str) -> str | None:
         return None
     script = _written_script(tag)
     if script:  # as the tag says it (arz-Latn reads no Arabic-script words)
-        return macro if _likely_script(macro) == script else None
+        return macro if same_script(script, _likely_script(macro)) else None
     if primary in LIKELY_SUBTAGS:  # its own script, as CLDR knows it
         return macro if _likely_script(primary) == _likely_script(macro) else None
     # CLDR knows none (Iraqi Arabic, acm): its direction, as direction_of knows it, tells
@@ -84,9 +84,28 @@ def written_as(tag: str) -> str | None:
 
 def in_its_script(tag: str, language: str) -> bool:
     """Whether `language`'s words are in the script `tag` names, if it names one: ar-Latn
-    (Arabic in Latin letters) reads no Arabic-script labels."""
+    (Arabic in Latin letters) reads no Arabic-script labels; ar-Aran (Nastaliq) does."""
     script = _written_script(tag)
-    return script is None or _likely_script(language) == script
+    return script is None or same_script(script, _likely_script(language))
+
+
+# Variants of a script, and the parts of a writing system, that read its words: Nastaliq is
+# Arabic, Fraktur and Gaelic are Latin, kana are Japanese, Hangul Korean, the three Syriacs
+# Syriac. Han (Hani) is read in Chinese (simplified or traditional), Japanese and Korean.
+_SCRIPT_FAMILY = {
+    "Aran": "Arab", "Latf": "Latn", "Latg": "Latn", "Hira": "Jpan", "Kana": "Jpan",
+    "Hrkt": "Jpan", "Hang": "Kore", "Jamo": "Kore", "Syre": "Syrc", "Syrj": "Syrc",
+    "Syrn": "Syrc",
+}  # fmt: skip
+_HAN = frozenset({"Hani", "Hans", "Hant", "Jpan", "Kore"})
+
+
+def same_script(named: str | None, usual: str | None) -> bool:
+    """Whether text in script `usual` is text in script `named` (ISO 15924 codes)."""
+    if named is None or usual is None:
+        return named == usual
+    named, usual = _SCRIPT_FAMILY.get(named, named), _SCRIPT_FAMILY.get(usual, usual)
+    return named == usual or ("Hani" in (named, usual) and {named, usual} <= _HAN)
 
 
 @lru_cache(maxsize=512)
@@ -111,7 +130,7 @@ def locale_for(tag: str) -> Locale:
             locale = Locale.parse(code, sep=sep)
         except (ValueError, UnknownLocaleError, TypeError):
             continue
-        if script and script != (locale.script or _likely_script(locale.language)):
+        if script and not same_script(script, locale.script or _likely_script(locale.language)):
             # Not in the script the tag names: az-Arab's dates are not Azerbaijani's, in
             # Latin letters, nor ur-Latn's Urdu's (Babel reads ur-Latn as ur, quietly).
             continue
@@ -121,10 +140,18 @@ def locale_for(tag: str) -> Locale:
     return sparse or Locale("en")
 
 
+@lru_cache(maxsize=512)
 def sets_italics(tag: str) -> bool:
     """Whether the language's type has italics: Arabic, Hebrew and the other right-to-left
-    scripts, Chinese, Japanese and Korean do not (a browser slants their upright faces)."""
-    return direction_of(tag) == "ltr" and tag.split("-")[0].lower() not in ("zh", "ja", "ko")
+    scripts, and Han, kana and Hangul (Chinese in any of its languages, Cantonese too,
+    Japanese, Korean) do not: a browser slants their upright faces."""
+    if direction_of(tag) == "rtl":
+        return False
+    script = _written_script(tag) or _likely_script(tag.split("-")[0].lower())
+    return not same_script("Hani", script) and _SCRIPT_FAMILY.get(script or "", script) not in (
+        "Jpan",
+        "Kore",
+    )
 
 
 @lru_cache(maxsize=512)

@@ -141,9 +141,10 @@ _A_LETTER_OR_DIGIT = re.compile("[^\\W_\u115f\u1160\u3164\uffa0]")
 
 
 def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:
-    """A note reference on a page: a DPUB-ARIA noteref whose hidden words say "Note 2"."""
-    label_lang = labels.lang_attr(language)
-    lang_attr = f' lang="{label_lang}"' if label_lang else ""
+    """A note reference on a page: a DPUB-ARIA noteref whose hidden words say "Note 2", in
+    the labels' language always: inside a passage in another language (a Spanish quote in an
+    English article) they took the passage's, and a Spanish voice read "Note"."""
+    lang_attr = f' lang="{labels.language}"'
     word = escape(labels["note"])
 
     def write(ref: Reference) -> str:
@@ -192,8 +193,9 @@ def running_head(words: str, columns: int = RUNNING_HEAD_COLUMNS) -> str:
 
 def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
     """What each internal link does, in words: for PDF /Alt, where hidden text cannot go;
-    and under LABELS_LANGUAGE the language of those words when it is not the article's (the
-    English ones of a Chinese article), which each link's /Lang then declares."""
+    and under LABELS_LANGUAGE the language of those words (the English ones of a Chinese
+    article, or the article's own inside a quote in another), which each link's /Lang then
+    declares."""
     result = {}
     for note in reading.notes:
         result[note.anchor] = f"{labels['note']} {note.label}"
@@ -202,8 +204,8 @@ def link_labels(reading: Reading, labels: Labels) -> dict[str, str]:
             # run together name another note (note ii's second reference, note iib).
             letter = f", {backlink.letter}" if backlink.letter else ""
             result[backlink.anchor] = f"{labels['back_to']} {note.label}{letter}"
-    if result and (language := labels.lang_attr(reading.article.language)):
-        result[LABELS_LANGUAGE] = language
+    if result:  # always: a reference inside a passage in another language is in it
+        result[LABELS_LANGUAGE] = labels.language
     return result
 
 

@@ -207,7 +207,9 @@ def _columns(text: str) -> int:
         return len(text)
     return sum(
         0
-        if unicodedata.category(c) in _NO_COLUMN and c not in _FORMAT_SHOWN
+        if (unicodedata.category(c) in _NO_COLUMN and c not in _FORMAT_SHOWN)
+        or "\u1160" <= c <= "\u11ff"
+        or "\ud7b0" <= c <= "\ud7ff"
         else 2
         if _WIDE.match(c) is not None
         else 1
@@ -216,7 +218,13 @@ def _columns(text: str) -> int:
 
 
 _NO_COLUMN = frozenset({"Mn", "Me", "Cf"})
-_FORMAT_SHOWN = frozenset("\u00ad\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u08e2\U000110bd")
+# Format characters a terminal shows (glibc gives them a column): the soft hyphen and the
+# marks that stand before a number. A Hangul syllable's medial vowel and final consonant
+# written as conjoining jamo (U+1160 to 11FF, U+D7B0 to D7FF: Korean copied from macOS) join the
+# initial before them, which takes the syllable's two columns.
+_FORMAT_SHOWN = frozenset(
+    "\u00ad\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
+)
 
 
 # Korean is written with spaces between its words, which are not broken (CSS's keep-all).

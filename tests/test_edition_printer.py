@@ -831,12 +831,22 @@ def test_the_cover_and_contents_are_not_held_to_the_page_cap_of_an_article(env):
     assert front_matter_pages(60, 40) == 60
 
 
-def test_a_right_to_left_entry_s_section_reads_before_its_title_on_one_line(pool, env):
+@pytest.mark.parametrize("edition_language", ["en", "ar"])
+def test_an_entry_s_section_reads_before_its_title_on_one_line(pool, env, edition_language):
     """The title alone was set right to left, as a block: an Arabic entry's section stayed
-    at the left, a line above its title, and read after it."""
+    at the left, a line above its title, and read after it; in an Arabic edition, an English
+    entry's section was read after its title."""
     section, word = "سياسة", "الميزانية"
     arabic = minimal(id="ar", language="ar", headline=f"عنوان عن {word}", section=section)
-    pdf = print_edition(_edition(articles=[ENGLISH, arabic]), env, Settings(), pool)
+    english = minimal(id="en", headline="Council approves the budget", section="Politics")
+    edition = plan_edition(
+        [validate_article(english), validate_article(arabic)],
+        publication="Test Gazette",
+        limits=EditionLimits(),
+        on=date(2026, 3, 12),
+        language=edition_language,
+    )
+    pdf = print_edition(edition, env, Settings(), pool)
     bbox = subprocess.run(
         ["pdftotext", "-bbox", "-f", "1", "-l", "1", "-", "-"],
         input=pdf, capture_output=True, check=True,
@@ -850,3 +860,6 @@ def test_a_right_to_left_entry_s_section_reads_before_its_title_on_one_line(pool
     (section_x, section_y), (title_x, title_y) = at(section), at(word)
     assert abs(section_y - title_y) < 10  # one line (the next is 21 pt below)
     assert section_x > title_x > float(page.get("width")) / 2  # from the right: section first
+    (section_x, section_y), (title_x, title_y) = at("POLITICS"), at("Council")
+    assert abs(section_y - title_y) < 10
+    assert section_x < title_x < float(page.get("width")) / 2  # from the left: section first

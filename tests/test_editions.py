@@ -172,6 +172,10 @@ def test_contents_past_their_own_allowance_are_a_clear_refusal(monkeypatch):
         ("ja", "朝刊", None, "en"),  # the publisher's own title is in the edition's language
         ("es", None, None, None),
         ("en-GB", None, None, None),
+        # Egyptian Arabic reads Arabic's words (they were English); Arabic in Latin letters
+        # reads no Arabic script (it took the Arabic words, unmarked).
+        ("arz", None, "ar", "ar"),
+        ("ar-Latn", None, "en", "en"),
     ],
 )
 def test_cover_words_in_another_language_say_so(language, title, h1_lang, h2_lang):
@@ -191,4 +195,4 @@ def test_cover_words_in_another_language_say_so(language, title, h1_lang, h2_lan
     assert doc.xpath("//h1")[0].get("lang") == h1_lang
     assert doc.xpath("//h2")[0].get("lang") == h2_lang
     if h2_lang:
-        assert doc.xpath("//h2")[0].get("dir") == "ltr"
+        assert doc.xpath("//h2")[0].get("dir") == ("rtl" if h2_lang == "ar" else "ltr")

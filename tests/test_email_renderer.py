@@ -228,7 +228,9 @@ def test_authors_links_and_tags_reach_both_parts_of_the_mail(app):
     doc = lxml_html.document_fromstring(mail.html)
     (ada,) = doc.xpath("//p[@class='meta']/a[text()='Ada Lovelace']")
     assert ada.get("href") == "https://example.org/ada"
-    assert "transport, city hall" in [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
+    assert "Tags: transport, city hall" in [
+        " ".join(p.text_content().split()) for p in doc.xpath("//p")
+    ]
     assert "By Ada Lovelace <https://example.org/ada> and Grace" in mail.text  # as the page
     # The text part left the tags out; signed with them, as the text twin is.
     signature = mail.text.split("\n-- \n")[1].splitlines()
@@ -482,3 +484,14 @@ def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
     html = email_html(minimal(language=language, body=[quote]))
     inline_style = lxml_html.document_fromstring(html).xpath("//blockquote/@style")[0]
     assert re.findall(r"font-style:\s*(\w+)", inline_style)[-1] == style
+
+
+def test_the_e_mail_s_dateline_and_tags_say_their_language(email_html):
+    """English words of a Samoan article's date were read as Samoan (the page marks them);
+    the tags were a bare line."""
+    doc = lxml_html.document_fromstring(email_html(minimal(language="sm", tags=["malaga"])))
+    (published,) = doc.xpath("//time")
+    assert published.get("lang") == "en"
+    (line,) = [p for p in doc.xpath("//p") if "malaga" in p.text_content()]
+    assert line.text_content() == "Tags: malaga"
+    assert line.xpath("span/@lang") == ["en"]

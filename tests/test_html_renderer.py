@@ -115,6 +115,37 @@ def test_a_script_the_tag_names_is_kept_in_the_fallbacks():
     assert labels_for("arz").language == "ar"
 
 
+@pytest.mark.parametrize(
+    ("tag", "words"),
+    [("ar-Aran", "ar"), ("ur-Aran", "ur"), ("ko-Hang", "ko"), ("ja-Hira", "ja"),
+     ("zh-Hani", "zh"), ("de-Latf", "de"), ("ga-Latg", "ga"), ("syr-Syre", "syr")],
+)  # fmt: skip
+def test_a_variant_of_a_script_reads_its_language_s_words(tag, words):
+    """Compared code for code, Nastaliq (Aran) was not Arabic nor Hangul Korean: ar-Aran,
+    ur-Aran, ko-Hang and the rest took English words and dates."""
+    from service.labels import labels_for
+    from service.language import direction_of, locale_for, written_as
+
+    assert locale_for(tag).language == words
+    assert labels_for(tag).language in (words, "en")  # labels exist for a few languages only
+    assert labels_for("ar-Aran").language == "ar"
+    assert labels_for("de-Latf").language == "de"
+    assert written_as("arz-Aran") == "ar"
+    assert direction_of("syr-Syre") == direction_of("syr-Syrj") == "rtl"
+
+
+@pytest.mark.parametrize(
+    ("tag", "slants"),
+    [("yue", False), ("cmn", False), ("zh-yue", False), ("lzh", False), ("ko-Hang", False),
+     ("JA", False), ("ar", False), ("en", True), ("ja-Latn", True), ("zh-Latn", True)],
+)  # fmt: skip
+def test_type_slants_only_where_it_has_italics(tag, slants):
+    """Decided by the first subtag alone, Cantonese and Mandarin (yue, cmn) were slanted."""
+    from service.language import sets_italics
+
+    assert sets_italics(tag) is slants
+
+
 def test_inline_language_spans_are_kept(render):
     doc = render(right_to_left())
     span = doc.xpath("//main//span[@lang='en']")[0]
@@ -299,3 +330,44 @@ def test_a_moment_with_a_fraction_of_a_second_is_a_valid_datetime_attribute(rend
     assert listed.xpath("//time/@datetime") == ["2026-03-12T07:00:00.500+00:00"]
     whole = render(minimal(published_at="2026-03-12T08:00:00Z")).xpath("//time/@datetime")
     assert whole == ["2026-03-12T08:00:00+00:00"]
+
+
+def test_a_note_reference_s_hidden_word_is_in_the_labels_language(render):
+    """Inside a Spanish quote in an English article the hidden "Note" took the quote's
+    language (read by a Spanish voice); in an Arabic article with an English passage, the
+    hidden ملاحظة was read by an English one."""
+    quote = {"type": "quote", "text": "Es un buen día [^a]", "lang": "es"}
+    notes = [{"id": "a", "text": "A note."}]
+    doc = render(minimal(body=[quote], notes=notes))
+    (hidden,) = doc.xpath("//blockquote//a[@role='doc-noteref']/span[@class='visually-hidden']")
+    assert (hidden.text, hidden.get("lang")) == ("Note ", "en")
+    passage = {"type": "paragraph", "text": '<span lang="en">The word [^a]</span> هنا.'}
+    doc = render(minimal(language="ar", body=[passage], notes=notes))
+    (hidden,) = doc.xpath("//a[@role='doc-noteref']/span[@class='visually-hidden']")
+    assert (hidden.text, hidden.get("lang")) == ("ملاحظة ", "ar")
+
+
+def test_the_tags_are_named(render):
+    """A bare list after the notes: a screen reader heard two words, filed under "Notes"."""
+    doc = render(minimal(tags=["transport", "city council"]))
+    (tags,) = doc.find_class("tags")
+    heading = tags.getprevious()
+    assert (heading.tag, heading.text, heading.get("class")) == ("h2", "Tags", "visually-hidden")
+    doc = render(minimal(language="ja", tags=["交通"]))
+    assert doc.find_class("tags")[0].getprevious().get("lang") == "en"  # no Japanese words
+
+
+@pytest.mark.parametrize("field", ["heading", "caption"])
+def test_a_heading_or_caption_of_note_references_alone_is_refused(post_json, field):
+    """ "[^a]" passed: a heading named "Note 1" (and an empty outline entry), a table so named."""
+    block = (
+        {"type": "heading", "level": 2, "text": "[^a]"}
+        if field == "heading"
+        else {"type": "table", "caption": "[^a]", "header": ["Source"], "rows": [["[^a]"]]}
+    )
+    article = minimal(body=[block], notes=[{"id": "a", "text": "A note."}])
+    response = post_json("/v1/render/html", article)
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["pointer"] == ("/body/0/text" if field == "heading" else "/body/0/caption")
+    assert error["message"] == "must have visible text besides note references"

@@ -232,6 +232,7 @@ def test_prefixed_anchors_keep_references_notes_and_link_labels(app):
     assert set(labels) == {
         *(f"a1-note-{n}" for n in ("first", "second", "third", "never")),
         *(f"a1-ref-{n}-{k}" for n in ("first", "second", "third") for k in (1, 2)),
+        "/Lang",  # the labels' own language, declared on each link
     }
     data = Printer(max_pages=10).print(html, "a4", labels).data
     with pikepdf.open(io.BytesIO(data)) as pdf:
@@ -766,14 +767,19 @@ def test_an_article_a_printer_refused_is_refused_at_once_when_sent_again(make_ap
     assert len(busy.jobs) == 2
 
 
-@pytest.mark.parametrize(("language", "declared"), [("zh-Hant-TW", "en"), ("es", None)])
-def test_a_note_link_s_alt_declares_the_language_of_its_words(pdf_client, language, declared):
+@pytest.mark.parametrize(
+    ("language", "text", "declared"),
+    [("zh-Hant-TW", "文字[^a]。", "en"), ("es", "Texto [^a].", "es"),
+     ("en", '<span lang="es">Es un buen día [^a]</span>', "en")],
+)  # fmt: skip
+def test_a_note_link_s_alt_declares_the_language_of_its_words(pdf_client, language, text, declared):
     """PDF/UA-1 §7.2: a Chinese article's note links read "Note 1" and "Back to reference 1"
     (the English labels, for want of Chinese ones) in the Chinese voice: nothing on their
-    path said English. Labels in the article's own language need no /Lang of their own."""
+    path said English. Then a reference inside a Spanish passage of an English article: its
+    "Note 1" took the passage's language. Every labelled link declares its words' own."""
     article = minimal(
         language=language,
-        body=[{"type": "paragraph", "text": "文字[^a]。"}],
+        body=[{"type": "paragraph", "text": text}],
         notes=[{"id": "a", "text": "來源。"}],
     )
     response = pdf_client.post("/v1/render/pdf", json=article)

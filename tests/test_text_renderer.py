@@ -660,6 +660,8 @@ def test_combining_marks_take_no_column():
         "\n" + "=" * 28
     )
     assert _columns("\u200fשָׁלוֹם\u200f") == 4  # vowel points and marks take none either
+    korean = "서울시는 오늘 새로운 자전거 도로 계획을 발표했다"
+    assert _columns(unicodedata.normalize("NFD", korean)) == _columns(korean)  # jamo join
 
 
 @pytest.mark.parametrize(
