@@ -181,6 +181,8 @@ def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> 
         "title_borrowed": borrowed if edition.title == words["edition"] else "",
         "borrowed_dir": direction_of(borrowed) if borrowed else "",
         "date_shown": format_date(edition.date, "long", locale=locale),
+        # In the locale's language, marked when it is not the edition's (English for tlh).
+        "date_lang": "" if locale.language == primary else locale.language,
         "date_iso": f"{edition.date.isoformat()}T00:00:00+00:00",
         "headline": lambda article: headline_words(headline_of(article)),
     }

@@ -97,7 +97,10 @@ _SCRIPT_FAMILY = {
     "Hrkt": "Jpan", "Hang": "Kore", "Jamo": "Kore", "Syre": "Syrc", "Syrj": "Syrc",
     "Syrn": "Syrc",
 }  # fmt: skip
-_HAN = frozenset({"Hani", "Hans", "Hant", "Jpan", "Kore"})
+_HAN = frozenset({"Hani", "Hanb", "Hans", "Hant", "Jpan", "Kore"})
+# Scripts whose type has no italics (with the right-to-left ones): Han in every form, Han
+# with Bopomofo and Bopomofo alone, Japanese, Korean and their parts.
+_UPRIGHT = frozenset(_HAN | {"Bopo", "Hira", "Kana", "Hrkt", "Hang", "Jamo"})
 
 
 def same_script(named: str | None, usual: str | None) -> bool:
@@ -147,11 +150,7 @@ def sets_italics(tag: str) -> bool:
     Japanese, Korean) do not: a browser slants their upright faces."""
     if direction_of(tag) == "rtl":
         return False
-    script = _written_script(tag) or _likely_script(tag.split("-")[0].lower())
-    return not same_script("Hani", script) and _SCRIPT_FAMILY.get(script or "", script) not in (
-        "Jpan",
-        "Kore",
-    )
+    return (_written_script(tag) or _likely_script(tag.split("-")[0].lower())) not in _UPRIGHT
 
 
 @lru_cache(maxsize=512)

@@ -326,7 +326,7 @@ def render_text(article: Article, settings: Settings) -> str:
     signed = f"{publisher} · {location}" if location else publisher  # as the mail signs it
     footer = [wrap(signed), wrap(f"{labels['read_online']}: {angled(canonical)}")]
     if article.tags:
-        footer.insert(1, wrap(", ".join(article.tags)))
+        footer.insert(1, wrap(f"{labels['tags_line']} {', '.join(article.tags)}"))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
 
 

@@ -196,3 +196,6 @@ def test_cover_words_in_another_language_say_so(language, title, h1_lang, h2_lan
     assert doc.xpath("//h2")[0].get("lang") == h2_lang
     if h2_lang:
         assert doc.xpath("//h2")[0].get("dir") == ("rtl" if h2_lang == "ar" else "ltr")
+    # The date in the locale's language, marked when it is another (it was left unmarked).
+    date_lang = {"arz": "ar", "ar-Latn": "en"}.get(language)
+    assert doc.xpath("//time/@lang") == ([date_lang] if date_lang else [])

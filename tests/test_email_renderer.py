@@ -234,7 +234,7 @@ def test_authors_links_and_tags_reach_both_parts_of_the_mail(app):
     assert "By Ada Lovelace <https://example.org/ada> and Grace" in mail.text  # as the page
     # The text part left the tags out; signed with them, as the text twin is.
     signature = mail.text.split("\n-- \n")[1].splitlines()
-    assert signature[-2:] == ["transport, city hall", f"Read online: {signature[-1][13:]}"]
+    assert signature[-2:] == ["Tags: transport, city hall", f"Read online: {signature[-1][13:]}"]
 
 
 def test_email_frame_footer_in_html_and_text(app):
@@ -248,7 +248,7 @@ def test_email_frame_footer_in_html_and_text(app):
     assert signature == [
         "Test Gazette · Testville",
         "1 Test Street, Testville",
-        "testing, accessibility",
+        "Tags: testing, accessibility",
         "Read online: <https://example.org/every-block>",
         "Unsubscribe: <https://x.org/u/d>",
     ]

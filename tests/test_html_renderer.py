@@ -137,7 +137,8 @@ def test_a_variant_of_a_script_reads_its_language_s_words(tag, words):
 @pytest.mark.parametrize(
     ("tag", "slants"),
     [("yue", False), ("cmn", False), ("zh-yue", False), ("lzh", False), ("ko-Hang", False),
-     ("JA", False), ("ar", False), ("en", True), ("ja-Latn", True), ("zh-Latn", True)],
+     ("JA", False), ("ar", False), ("en", True), ("ja-Latn", True), ("zh-Latn", True),
+     ("zh-Hanb", False), ("zh-Bopo", False), ("cmn-Hanb", False)],
 )  # fmt: skip
 def test_type_slants_only_where_it_has_italics(tag, slants):
     """Decided by the first subtag alone, Cantonese and Mandarin (yue, cmn) were slanted."""
@@ -345,6 +346,10 @@ def test_a_note_reference_s_hidden_word_is_in_the_labels_language(render):
     doc = render(minimal(language="ar", body=[passage], notes=notes))
     (hidden,) = doc.xpath("//a[@role='doc-noteref']/span[@class='visually-hidden']")
     assert (hidden.text, hidden.get("lang")) == ("ملاحظة ", "ar")
+    # The page's own variant, not the labels' bare language (pt-BR's "Nota" was "pt").
+    doc = render(minimal(language="pt-BR", body=[passage], notes=notes))
+    (hidden,) = doc.xpath("//a[@role='doc-noteref']/span[@class='visually-hidden']")
+    assert hidden.get("lang") == "pt-BR"
 
 
 def test_the_tags_are_named(render):
@@ -358,12 +363,14 @@ def test_the_tags_are_named(render):
 
 
 @pytest.mark.parametrize("field", ["heading", "caption"])
-def test_a_heading_or_caption_of_note_references_alone_is_refused(post_json, field):
-    """ "[^a]" passed: a heading named "Note 1" (and an empty outline entry), a table so named."""
+@pytest.mark.parametrize("text", ["[^a]", ".[^a]", "([^a])", "\u2014&nbsp;[^a]"])
+def test_a_heading_or_caption_of_note_references_alone_is_refused(post_json, field, text):
+    """ "[^a]" passed: a heading named "Note 1" (and an empty outline entry), a table so
+    named; then with punctuation beside it ("." was its outline entry)."""
     block = (
-        {"type": "heading", "level": 2, "text": "[^a]"}
+        {"type": "heading", "level": 2, "text": text}
         if field == "heading"
-        else {"type": "table", "caption": "[^a]", "header": ["Source"], "rows": [["[^a]"]]}
+        else {"type": "table", "caption": text, "header": ["Source"], "rows": [["[^a]"]]}
     )
     article = minimal(body=[block], notes=[{"id": "a", "text": "A note."}])
     response = post_json("/v1/render/html", article)

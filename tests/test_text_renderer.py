@@ -699,3 +699,10 @@ def test_a_french_credit_is_never_broken_before_its_colon(post_json):
         }
         text = _text(post_json, minimal(language="fr", body=[image]))
         assert not any(line.startswith(":") for line in text.splitlines())
+
+
+def test_the_tags_are_named_in_text(post_json):
+    """A bare "alpha, beta" under the publisher's name read as part of its address."""
+    text = _text(post_json, minimal(tags=["alpha", "beta"]))
+    assert "\nTags: alpha, beta\n" in text
+    assert "\nMots-clés\u00a0: alpha\n" in _text(post_json, minimal(language="fr", tags=["alpha"]))
