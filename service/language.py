@@ -143,6 +143,11 @@ def locale_for(tag: str) -> Locale:
     return sparse or Locale("en")
 
 
+def script_of(tag: str) -> str | None:
+    """The script `tag` is written in: the one it names, else its language's usual one."""
+    return _written_script(tag) or _likely_script(tag.split("-")[0].lower())
+
+
 @lru_cache(maxsize=512)
 def sets_italics(tag: str) -> bool:
     """Whether the language's type has italics: Arabic, Hebrew and the other right-to-left
@@ -150,7 +155,7 @@ def sets_italics(tag: str) -> bool:
     Japanese, Korean) do not: a browser slants their upright faces."""
     if direction_of(tag) == "rtl":
         return False
-    return (_written_script(tag) or _likely_script(tag.split("-")[0].lower())) not in _UPRIGHT
+    return script_of(tag) not in _UPRIGHT
 
 
 @lru_cache(maxsize=512)

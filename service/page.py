@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_time, get_timezone_gmt
@@ -21,7 +22,7 @@ from .article import Article, Image
 from .characters import may_part_at, only_punctuation, with_bidi_closed
 from .inline import Element, Text
 from .labels import Labels, labels_for
-from .language import direction_of, locale_for, sets_italics
+from .language import direction_of, locale_for, script_of, sets_italics
 from .pdf_tags import LABELS_LANGUAGE
 from .reading import Field, Piece, Reading, Reference, Span, children, read
 from .settings import Settings
@@ -145,6 +146,18 @@ def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:
     return write
 
 
+@lru_cache(maxsize=256)
+def list_comma(language: str) -> str:
+    """What stands between the items of a bare list (tags) in `language`: its locale's own
+    mark when that is punctuation ("、" in Chinese and Japanese, "، " in Urdu), else its
+    script's comma ("، " in Arabic, whose list joins with a word, "و")."""
+    middle = locale_for(language).list_patterns["standard"].get("middle", "{0}, {1}")
+    mark = str(middle).replace("{0}", "").replace("{1}", "")
+    if mark and not any(character.isalpha() for character in mark):
+        return mark
+    return "\u060c " if script_of(language) == "Arab" else ", "
+
+
 def list_separators(count: int, locale) -> list[str]:
     """The words between list items ("", ", ", " and ") as the locale joins `count` names."""
     if count < 2:
@@ -219,6 +232,9 @@ def article_context(
         "dir": article.direction,
         "labels": labels,
         "label_lang": labels.lang_attr(article.language),
+        # A label in another language is set apart in its own direction: an English
+        # "Published" in an Urdu dateline took the date's first number into its run.
+        "label_dir": direction_of(labels.language),
         "reading": reading,
         "running_head": running_head(reading.headline.plain),
         # The top-left corner's running head on a PDF's pages, cut as the headline's is.
@@ -233,6 +249,7 @@ def article_context(
         ),
         "author_list": format_list(authors, locale=locale) if authors else "",
         "author_separators": list_separators(len(authors), locale),
+        "tag_comma": list_comma(article.language),
         "direction_of": direction_of,
         "sets_italics": sets_italics,
         "publisher_name": publisher_name,

@@ -495,3 +495,29 @@ def test_the_e_mail_s_dateline_and_tags_say_their_language(email_html):
     (line,) = [p for p in doc.xpath("//p") if "malaga" in p.text_content()]
     assert line.text_content() == "Tags: malaga"
     assert line.xpath("span/@lang") == ["en"]
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("ar", "الوسوم: مكتبات، ثقافة"),
+        ("ja", "Tags: 図書館、文化"),
+        ("en", "Tags: libraries, culture"),
+    ],
+)
+def test_tags_are_joined_as_their_language_joins_a_list(app, email_html, language, line):
+    """A Latin ", " joined Arabic and Japanese tags (the authors' line had the right marks)."""
+    tags = {"ar": ["مكتبات", "ثقافة"], "ja": ["図書館", "文化"], "en": ["libraries", "culture"]}
+    article = minimal(language=language, tags=tags[language])
+    doc = lxml_html.document_fromstring(email_html(article))
+    assert line in [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
+    runtime = runtime_of(app)
+    body = render_email(validate_article(article), runtime.env, runtime.settings, runtime.inliner)
+    assert line in body.text.splitlines()
+
+
+def test_the_masthead_shows_the_name_as_written(email_html):
+    """Uppercased in the article's language, a Turkish article's masthead read CİTY DAİLY."""
+    doc = lxml_html.document_fromstring(email_html(minimal(language="tr")))
+    (masthead,) = doc.find_class("masthead")
+    assert "text-transform" not in (masthead.get("style") or "")

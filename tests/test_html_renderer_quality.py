@@ -439,3 +439,41 @@ def test_pull_quotes_are_slanted_only_in_scripts_that_slant(
     html = _page(app, minimal(language=language, body=[quote]))
     shown = laid_out(html, "() => getComputedStyle(document.querySelector('blockquote')).fontStyle")
     assert shown == style
+
+
+# Whether each date is drawn, on its label's line, wholly after the label in the line's
+# direction.
+_DATES_AFTER_LABELS = """() => [...document.querySelectorAll('time')].map(time => {
+  const label = time.previousElementSibling;
+  const rtl = getComputedStyle(time.parentElement).direction === 'rtl';
+  const l = label.getBoundingClientRect();
+  return [...time.getClientRects()].filter(r => Math.abs(r.top - l.top) < 2)  // its line
+    .every(r => rtl ? r.right <= l.left + 1 : r.left >= l.right - 1);
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["ur", "fa"])
+def test_a_borrowed_label_keeps_its_date_whole_beside_it(app, laid_out, language):
+    """Urdu and Persian datelines read "Published" in English: unisolated, the date's first
+    number joined the English run and was drawn on the label's far side, the time split."""
+    article = minimal(
+        language=language,
+        published_at="2026-03-12T09:00:00+03:00",
+        updated_at="2026-03-12T11:30:00+03:00",
+    )
+    runtime = runtime_of(app)
+    page = _page(app, article)
+    mail = (
+        render_email(
+            validate_article(article),
+            runtime.env,
+            runtime.settings,
+            runtime.inliner,
+            for_subscriber=True,
+        )
+        .personalise(unsubscribe_url="https://news.example.org/unsubscribe/t")
+        .html
+    )
+    assert laid_out(page, _DATES_AFTER_LABELS) == [True, True]
+    assert laid_out(mail, _DATES_AFTER_LABELS) == [True, True]
