@@ -17,7 +17,7 @@ from babel.dates import format_date
 from .article import Article
 from .days import in_zone
 from .errors import EditionTooLarge, EmptyEdition, InvalidEdition
-from .language import direction_of, in_its_script, locale_for, written_as
+from .language import direction_of, locale_for, words_language
 from .page import headline_words
 from .pdf_renderer import MAX_CHARS_PER_PAGE
 from .reading import headline_of, read
@@ -144,10 +144,8 @@ def words_for(language: str) -> tuple[dict[str, str], str]:
     """The cover's words and their language: `language`'s, or those of the macrolanguage
     its readers read (Egyptian Arabic: Arabic's), in the script the tag names (ar-Latn reads
     no Arabic script), else English; as a page's labels are chosen (labels.labels_for)."""
-    for code in (language.split("-")[0].lower(), written_as(language)):
-        if code in _WORDS and in_its_script(language, code):
-            return _WORDS[code], code
-    return _WORDS["en"], "en"
+    code = words_language(language, _WORDS) or "en"
+    return _WORDS[code], code
 
 
 def contents(edition: Edition, page_counts: Sequence[int]) -> list[ContentsEntry]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .language import in_its_script, written_as
+from .language import words_language
 
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -155,7 +155,5 @@ def _primary(tag: str) -> str:
 def labels_for(language: str) -> Labels:
     """The words in `language`, or in the macrolanguage its readers read (Egyptian Arabic:
     Arabic's), else in English."""
-    for code in (_primary(language), written_as(language)):
-        if code in _LABELS and in_its_script(language, code):
-            return Labels(_LABELS[code], code)
-    return Labels(_LABELS["en"], "en")
+    code = words_language(language, _LABELS) or "en"
+    return Labels(_LABELS[code], code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from functools import lru_cache
 
 import langcodes
@@ -82,6 +83,15 @@ def written_as(tag: str) -> str | None:
     return macro if direction_of(primary) == direction_of(macro) else None
 
 
+def words_language(tag: str, available: Container[str]) -> str | None:
+    """Which of the `available` languages' words `tag`'s readers read: its own, else its
+    macrolanguage's (`written_as`), in the script the tag names; None when neither."""
+    for code in (tag.split("-")[0].lower(), written_as(tag)):
+        if code is not None and code in available and in_its_script(tag, code):
+            return code
+    return None
+
+
 def in_its_script(tag: str, language: str) -> bool:
     """Whether `language`'s words are in the script `tag` names, if it names one: ar-Latn
     (Arabic in Latin letters) reads no Arabic-script labels; ar-Aran (Nastaliq) does."""
@@ -91,11 +101,12 @@ def in_its_script(tag: str, language: str) -> bool:
 
 # Variants of a script, and the parts of a writing system, that read its words: Nastaliq is
 # Arabic, Fraktur and Gaelic are Latin, kana are Japanese, Hangul Korean, the three Syriacs
-# Syriac. Han (Hani) is read in Chinese (simplified or traditional), Japanese and Korean.
+# Syriac, Han with Bopomofo (and Bopomofo, written beside it) Han. Han (Hani) is read in
+# Chinese (simplified or traditional), Japanese and Korean.
 _SCRIPT_FAMILY = {
     "Aran": "Arab", "Latf": "Latn", "Latg": "Latn", "Hira": "Jpan", "Kana": "Jpan",
     "Hrkt": "Jpan", "Hang": "Kore", "Jamo": "Kore", "Syre": "Syrc", "Syrj": "Syrc",
-    "Syrn": "Syrc",
+    "Syrn": "Syrc", "Hanb": "Hani", "Bopo": "Hani",
 }  # fmt: skip
 _HAN = frozenset({"Hani", "Hanb", "Hans", "Hant", "Jpan", "Kore"})
 # Scripts whose type has no italics (with the right-to-left ones): Han in every form, Han

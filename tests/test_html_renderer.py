@@ -118,7 +118,8 @@ def test_a_script_the_tag_names_is_kept_in_the_fallbacks():
 @pytest.mark.parametrize(
     ("tag", "words"),
     [("ar-Aran", "ar"), ("ur-Aran", "ur"), ("ko-Hang", "ko"), ("ja-Hira", "ja"),
-     ("zh-Hani", "zh"), ("de-Latf", "de"), ("ga-Latg", "ga"), ("syr-Syre", "syr")],
+     ("zh-Hani", "zh"), ("de-Latf", "de"), ("ga-Latg", "ga"), ("syr-Syre", "syr"),
+     ("zh-Hanb", "zh"), ("cmn-Hanb", "zh")],
 )  # fmt: skip
 def test_a_variant_of_a_script_reads_its_language_s_words(tag, words):
     """Compared code for code, Nastaliq (Aran) was not Arabic nor Hangul Korean: ar-Aran,
