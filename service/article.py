@@ -25,7 +25,6 @@ from .characters import (
     character_problem,
     forbidden_character,
     is_blank,
-    only_punctuation,
     was_blank,
 )
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
@@ -93,7 +92,7 @@ def _inline_validator(
         if not plain and is_blank(inline.text) and not inline.note_refs:
             # Markup alone (<em></em>) or invisible characters: an empty heading, cell or title.
             raise _fail("empty", "must have visible text, not only markup or invisible characters")
-        if needs_words and inline.note_refs and only_punctuation(inline.text):
+        if needs_words and inline.note_refs and is_blank(inline.text):
             # A heading or caption of references alone ("[^a]") named its section or table
             # "Note 1" and left an empty outline entry; a table cell of them is a source.
             raise _fail("empty", "must have visible text besides note references")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from .article import Article, Image
 from .characters import may_part_at, only_punctuation, with_bidi_closed
-from .inline import Element, Text
+from .inline import Element, Text, isolated
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for, script_of, sets_italics
 from .pdf_tags import LABELS_LANGUAGE
@@ -150,12 +150,32 @@ def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:
 def list_comma(language: str) -> str:
     """What stands between the items of a bare list (tags) in `language`: its locale's own
     mark when that is punctuation ("、" in Chinese and Japanese, "، " in Urdu), else its
-    script's comma ("، " in Arabic, whose list joins with a word, "و")."""
+    script's comma ("، " in Arabic, whose list joins with a word, "و"; Thai's, a space,
+    would run its tags together)."""
     middle = locale_for(language).list_patterns["standard"].get("middle", "{0}, {1}")
     mark = str(middle).replace("{0}", "").replace("{1}", "")
-    if mark and not any(character.isalpha() for character in mark):
+    if mark.strip() and not any(character.isalpha() for character in mark):
         return mark
     return "\u060c " if script_of(language) == "Arab" else ", "
+
+
+def tag_separator(tags: Sequence[str], language: str) -> str:
+    """`list_comma`, or " · " when a tag holds that mark itself ("文化、芸術" would read as
+    two tags)."""
+    comma = list_comma(language)
+    mark = comma.strip("\u200f ")
+    return " \u00b7 " if any(mark in tag for tag in tags) else comma
+
+
+def tag_line(tags: Sequence[str], language: str) -> str:
+    """The tags as plain text, joined by `tag_separator`, each holding letters of the other
+    direction isolated (FSI…PDI): two Arabic tags in an English line ran together and
+    swapped places."""
+    other = ("L",) if direction_of(language) == "rtl" else ("R", "AL")
+    return tag_separator(tags, language).join(
+        isolated(tag, "auto") if any(unicodedata.bidirectional(c) in other for c in tag) else tag
+        for tag in tags
+    )
 
 
 def list_separators(count: int, locale) -> list[str]:
@@ -249,7 +269,8 @@ def article_context(
         ),
         "author_list": format_list(authors, locale=locale) if authors else "",
         "author_separators": list_separators(len(authors), locale),
-        "tag_comma": list_comma(article.language),
+        "tag_separator": tag_separator(article.tags, article.language),
+        "tag_line": tag_line(article.tags, article.language),
         "direction_of": direction_of,
         "sets_italics": sets_italics,
         "publisher_name": publisher_name,

@@ -19,7 +19,7 @@ from .characters import (
 from .inline import Element, Text, isolated, marked, sets_apart, written_url
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .page import format_dateline, list_comma, list_separators
+from .page import format_dateline, list_separators, tag_line
 from .reading import (
     Field,
     HeadingPart,
@@ -326,7 +326,7 @@ def render_text(article: Article, settings: Settings) -> str:
     signed = f"{publisher} · {location}" if location else publisher  # as the mail signs it
     footer = [wrap(signed), wrap(f"{labels['read_online']}: {angled(canonical)}")]
     if article.tags:
-        tags = list_comma(article.language).join(article.tags)
+        tags = tag_line(article.tags, article.language)
         footer.insert(1, wrap(f"{labels['tags_line']} {tags}"))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
 

@@ -521,3 +521,26 @@ def test_the_masthead_shows_the_name_as_written(email_html):
     doc = lxml_html.document_fromstring(email_html(minimal(language="tr")))
     (masthead,) = doc.find_class("masthead")
     assert "text-transform" not in (masthead.get("style") or "")
+
+
+def test_tags_stay_apart_whatever_they_hold(app, email_html):
+    """Thai's list mark is a space (three tags read as one run), a Japanese tag holding 、
+    read as two, and two Arabic tags in an English line ran together and swapped places."""
+    runtime = runtime_of(app)
+    cases = [
+        ("th", ["Elon Musk", "Tesla"], "Tags: Elon Musk, Tesla"),
+        ("ja", ["図書館", "文化、芸術"], "Tags: 図書館 · 文化、芸術"),
+        (
+            "en",
+            ["سياسة", "اقتصاد", "Python"],
+            "Tags: \u2068سياسة\u2069, \u2068اقتصاد\u2069, Python",
+        ),
+    ]
+    for language, tags, line in cases:
+        article = minimal(language=language, tags=tags)
+        body = render_email(
+            validate_article(article), runtime.env, runtime.settings, runtime.inliner
+        )
+        assert line in body.text.splitlines(), language
+    doc = lxml_html.document_fromstring(email_html(minimal(tags=["سياسة", "اقتصاد"])))
+    assert doc.xpath("//p/bdi/text()") == ["سياسة", "اقتصاد"]
