@@ -25,7 +25,7 @@ from .images import embedded_size
 from .page import article_context, inline_html
 from .reading import PAGE_ANCHORS, Reference
 from .settings import Settings
-from .text_renderer import angled, article_text
+from .text_renderer import angled, article_text, tags_text
 
 logger = logging.getLogger(__name__)
 
@@ -181,5 +181,7 @@ def render_email(
     context["unsubscribe_url"] = marker
     html = inliner.inline(env.get_template("email/article.html").render(context))
     context["article_text"] = article_text(context["reading"])
+    if article.tags:
+        context["tags_text"] = tags_text(article, context["labels"])
     text = env.get_template("email/article.txt").render(context)
     return EmailBody(article.headline.plain, html, text, marker)

@@ -86,10 +86,20 @@ def written_as(tag: str) -> str | None:
 def words_language(tag: str, available: Container[str]) -> str | None:
     """Which of the `available` languages' words `tag`'s readers read: its own, else its
     macrolanguage's (`written_as`), in the script the tag names; None when neither."""
-    for code in (tag.split("-")[0].lower(), written_as(tag)):
+    for code in (_standard_language(tag), written_as(tag)):
         if code is not None and code in available and in_its_script(tag, code):
             return code
     return None
+
+
+@lru_cache(maxsize=512)
+def _standard_language(tag: str) -> str:
+    """The tag's language as the registry now names it: Hebrew's old iw is he."""
+    primary = tag.split("-")[0].lower()
+    try:
+        return langcodes.Language.get(tag).language or primary
+    except (ValueError, LookupError):
+        return primary
 
 
 def in_its_script(tag: str, language: str) -> bool:
@@ -137,7 +147,13 @@ def locale_for(tag: str) -> Locale:
     (`written_as`: an Egyptian Arabic article's dates in Arabic, not English), else English."""
     sparse = None  # a locale CLDR gives no month names (Moroccan Arabic: "2026 M03 12")
     script = _written_script(tag)
-    for code, sep in ((tag, "-"), (tag.split("-")[0], "_"), (written_as(tag), "_")):
+    primary = tag.split("-")[0]
+    macro = MACROLANGUAGES.get(primary.lower())
+    # The macrolanguage with the tag's own script and region: cmn-Hant-TW is zh-Hant-TW
+    # (zh alone is written in simplified characters, which the tag refuses).
+    regional = macro + tag[len(primary) :] if macro and "-" in tag else None
+    candidates = ((tag, "-"), (primary, "_"), (regional, "-"), (written_as(tag), "_"))
+    for code, sep in candidates:
         if code is None:
             continue
         try:

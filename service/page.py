@@ -160,11 +160,13 @@ def list_comma(language: str) -> str:
 
 
 def tag_separator(tags: Sequence[str], language: str) -> str:
-    """`list_comma`, or " · " when a tag holds that mark itself ("文化、芸術" would read as
-    two tags)."""
-    comma = list_comma(language)
-    mark = comma.strip("\u200f ")
-    return " \u00b7 " if any(mark in tag for tag in tags) else comma
+    """`list_comma`, or the first of " · ", " | ", " / " that no tag holds when one holds that
+    mark itself ("文化、芸術" would read as two tags)."""
+    for separator in (list_comma(language), " \u00b7 ", " | ", " / "):
+        mark = separator.strip("\u200f ")
+        if not any(mark in tag for tag in tags):
+            return separator
+    return " \u00b7 "  # every one taken: the dot, as least likely to be read as a tag's own
 
 
 def tag_line(tags: Sequence[str], language: str) -> str:

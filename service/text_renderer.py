@@ -326,9 +326,19 @@ def render_text(article: Article, settings: Settings) -> str:
     signed = f"{publisher} · {location}" if location else publisher  # as the mail signs it
     footer = [wrap(signed), wrap(f"{labels['read_online']}: {angled(canonical)}")]
     if article.tags:
-        tags = tag_line(article.tags, article.language)
-        footer.insert(1, wrap(f"{labels['tags_line']} {tags}"))
+        footer.insert(1, tags_text(article, labels))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
+
+
+def tags_text(article: Article, labels: Labels) -> str:
+    """The tags' line, wrapped, each line read in the article's direction: in Urdu, under
+    the English "Tags:", the first Urdu tag was read after the second, and a wrapped line of
+    isolated Latin tags in Arabic (no letter outside its isolates) read left to right."""
+    text = wrap(f"{labels['tags_line']} {tag_line(article.tags, article.language)}")
+    if direction_of(article.language) == "rtl":
+        rlm = DIRECTION_MARKS["rtl"]
+        return "\n".join(rlm + line.lstrip("\u200e\u200f") for line in text.split("\n"))
+    return in_direction(text, "ltr")
 
 
 def article_text(reading: Reading) -> str:

@@ -119,7 +119,8 @@ def test_a_script_the_tag_names_is_kept_in_the_fallbacks():
     ("tag", "words"),
     [("ar-Aran", "ar"), ("ur-Aran", "ur"), ("ko-Hang", "ko"), ("ja-Hira", "ja"),
      ("zh-Hani", "zh"), ("de-Latf", "de"), ("ga-Latg", "ga"), ("syr-Syre", "syr"),
-     ("zh-Hanb", "zh"), ("cmn-Hanb", "zh")],
+     ("zh-Hanb", "zh"), ("cmn-Hanb", "zh"), ("cmn-Hant-TW", "zh"), ("nan-Hant-TW", "zh"),
+     ("iw", "he")],
 )  # fmt: skip
 def test_a_variant_of_a_script_reads_its_language_s_words(tag, words):
     """Compared code for code, Nastaliq (Aran) was not Arabic nor Hangul Korean: ar-Aran,
@@ -130,6 +131,8 @@ def test_a_variant_of_a_script_reads_its_language_s_words(tag, words):
     assert locale_for(tag).language == words
     assert labels_for(tag).language in (words, "en")  # labels exist for a few languages only
     assert labels_for("ar-Aran").language == "ar"
+    assert labels_for("iw").language == "he"  # Hebrew's old code, still sent by old systems
+    assert locale_for("cmn-Hant-TW").script == "Hant"
     assert labels_for("de-Latf").language == "de"
     assert written_as("arz-Aran") == "ar"
     assert direction_of("syr-Syre") == direction_of("syr-Syrj") == "rtl"

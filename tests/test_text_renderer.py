@@ -706,3 +706,19 @@ def test_the_tags_are_named_in_text(post_json):
     text = _text(post_json, minimal(tags=["alpha", "beta"]))
     assert "\nTags: alpha, beta\n" in text
     assert "\nMots-clés\u00a0: alpha\n" in _text(post_json, minimal(language="fr", tags=["alpha"]))
+
+
+def test_the_tag_line_reads_in_the_article_s_direction(post_json):
+    """Under the English "Tags:", an Urdu article's first tag was read after its second; a
+    wrapped line of Latin tags in an Arabic article read left to right; and the " · " taken
+    for a tag holding a comma was not checked against the tags."""
+    urdu = _text(post_json, minimal(language="ur", tags=["پاکستان", "کرکٹ"]))
+    assert "\n\u200fTags: پاکستان، کرکٹ\n" in urdu
+    places = ["مصر", "New York City", "Los Angeles County", "San Francisco Bay Area",
+              "Washington DC", "Boston", "Chicago"]  # fmt: skip
+    arabic = _text(post_json, minimal(language="ar", tags=places)).split("-- \n")[1]
+    lines = arabic.splitlines()[1:-1]
+    assert len(lines) == 2
+    assert all(line.startswith("\u200f") for line in lines)
+    english = _text(post_json, minimal(tags=["Smith, John", "Barcelona · Girona", "x"]))
+    assert "\nTags: Smith, John | Barcelona · Girona | x\n" in english
