@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from .article import Article, Image
 from .characters import may_part_at, only_punctuation, with_bidi_closed
-from .inline import Element, Text, isolated
+from .inline import Element, Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for, script_of, sets_italics
 from .pdf_tags import LABELS_LANGUAGE
@@ -169,17 +169,6 @@ def tag_separator(tags: Sequence[str], language: str) -> str:
     return " \u00b7 "  # every one taken: the dot, as least likely to be read as a tag's own
 
 
-def tag_line(tags: Sequence[str], language: str) -> str:
-    """The tags as plain text, joined by `tag_separator`, each holding letters of the other
-    direction isolated (FSI…PDI): two Arabic tags in an English line ran together and
-    swapped places."""
-    other = ("L",) if direction_of(language) == "rtl" else ("R", "AL")
-    return tag_separator(tags, language).join(
-        isolated(tag, "auto") if any(unicodedata.bidirectional(c) in other for c in tag) else tag
-        for tag in tags
-    )
-
-
 def list_separators(count: int, locale) -> list[str]:
     """The words between list items ("", ", ", " and ") as the locale joins `count` names."""
     if count < 2:
@@ -272,7 +261,6 @@ def article_context(
         "author_list": format_list(authors, locale=locale) if authors else "",
         "author_separators": list_separators(len(authors), locale),
         "tag_separator": tag_separator(article.tags, article.language),
-        "tag_line": tag_line(article.tags, article.language),
         "direction_of": direction_of,
         "sets_italics": sets_italics,
         "publisher_name": publisher_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import unquote
 
 from .article import Article
@@ -19,7 +19,7 @@ from .characters import (
 from .inline import Element, Text, isolated, marked, sets_apart, written_url
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .page import format_dateline, list_separators, tag_line
+from .page import format_dateline, list_separators, tag_separator
 from .reading import (
     Field,
     HeadingPart,
@@ -328,6 +328,17 @@ def render_text(article: Article, settings: Settings) -> str:
     if article.tags:
         footer.insert(1, tags_text(article, labels))
     return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
+
+
+def tag_line(tags: Sequence[str], language: str) -> str:
+    """The tags as plain text, joined by `tag_separator`, each holding letters of the other
+    direction isolated (FSI…PDI): two Arabic tags in an English line ran together and
+    swapped places."""
+    other = ("L",) if direction_of(language) == "rtl" else ("R", "AL")
+    return tag_separator(tags, language).join(
+        isolated(tag, "auto") if any(unicodedata.bidirectional(c) in other for c in tag) else tag
+        for tag in tags
+    )
 
 
 def tags_text(article: Article, labels: Labels) -> str:
