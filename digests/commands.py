@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.days import day_from
 from service.errors import DigestNotDue, DigestUnsendable
 from service.files import write_whole
+from service.labels import counted
 from service.logs import configure_logging, first_line, printable
 from service.storage.schema import schema_state
 
@@ -134,7 +135,8 @@ def send_command(given: str | None, dry_run: bool) -> None:
     for warning in list_mail_warnings(runtime.settings):
         click.echo(f"Warning: {warning}.", err=True)
     click.echo(
-        f"Digest for {day}: {run.items} quick reads to {run.audience} subscribers"
+        f"Digest for {day}: {counted(run.items, 'quick read')} to "
+        f"{counted(run.audience, 'subscriber')}"
         + (" (run opened now)" if opening.opened_now else " (run opened before)")
     )
     stop = threading.Event()
@@ -190,8 +192,9 @@ def _dry_run(daily: DailyDigest, day: date) -> None:
         daily.check_sendable()
         counts = daily.counts(day)
         click.echo(
-            f"Dry run: the run for {day} is open ({run.items} quick reads, {run.audience} "
-            f"subscribers); {daily.remaining(day)} messages would be sent now. "
+            f"Dry run: the run for {day} is open ({counted(run.items, 'quick read')}, "
+            f"{counted(run.audience, 'subscriber')}); "
+            f"{counted(daily.remaining(day), 'message')} would be sent now. "
             + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         )
         return
@@ -203,7 +206,10 @@ def _dry_run(daily: DailyDigest, day: date) -> None:
     daily.check_sendable()
     digest, _ = daily.render(digest)  # as the mail would name them
     audience = daily.ledger.confirmed_count()
-    click.echo(f"Dry run: {len(digest.items)} quick reads would go to {audience} subscribers:")
+    click.echo(
+        f"Dry run: {counted(len(digest.items), 'quick read')} would go to "
+        f"{counted(audience, 'subscriber')}:"
+    )
     for item in digest.items:
         click.echo(f"  {item.published_at.isoformat()}  {item.headline.plain}")
 

@@ -29,6 +29,7 @@ from .editions import EditionLimits, plan_edition
 from .errors import BadArticle, BroadsheetError, EmptyEdition
 from .files import write_whole
 from .formats import FORMATS, PAPERS, Rendering
+from .labels import counted
 from .language import is_valid_language_tag
 from .logs import configure_logging, first_line, for_a_terminal, printable
 from .runtime import Runtime, current_runtime
@@ -249,7 +250,10 @@ def edition_command(
     for warning in job.warnings(job.left_out):  # as `render` says them, and the route
         click.echo(f"edition: warning: {warning}", err=True)
     _write(output, data)
-    click.echo(f"Wrote {_shown(output)} ({len(articles)} articles, {len(data)} bytes)", err=True)
+    click.echo(
+        f"Wrote {_shown(output)} ({counted(len(articles), 'article')}, {len(data)} bytes)",
+        err=True,
+    )
 
 
 def _stored_articles(ids: str | None, day: date | None) -> list[Article]:

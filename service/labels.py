@@ -157,3 +157,9 @@ def labels_for(language: str) -> Labels:
     Arabic's), else in English."""
     code = words_language(language, _LABELS) or "en"
     return Labels(_LABELS[code], code)
+
+
+def counted(count: int, noun: str) -> str:
+    """A count and its English noun, the noun plural but for one ("1 quick read", "2
+    subscribers"): command output said "1 quick reads to 2 subscribers"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

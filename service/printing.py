@@ -25,6 +25,19 @@ from .url_fetcher import LeftOut, SafeURLFetcher
 
 logger = logging.getLogger(__name__)
 
+
+class _DecorativeImages(logging.Filter):
+    """WeasyPrint logs an ERROR for every figure whose image has an empty alt: validation
+    gives every image that is not decorative its alt text, and a decorative one is printed
+    as an artifact (pdf_tags), so the line only ever said a valid article was printed, with
+    the image's whole address, on every print of it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "has no required alt description" not in record.getMessage()
+
+
+logging.getLogger("weasyprint").addFilter(_DecorativeImages())
+
 SERVICE_DIR = Path(__file__).resolve().parent
 # What, beside the engines, shapes the bytes of a PDF: the code, templates, stylesheets and
 # colour profiles in this checkout.

@@ -135,3 +135,14 @@ def _gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_counts_in_command_output_agree_with_their_number():
+    """Commands said "1 quick reads to 2 subscribers" and "(1 articles, …)"."""
+    from service.labels import counted
+
+    assert [counted(n, "quick read") for n in (0, 1, 2)] == [
+        "0 quick reads",
+        "1 quick read",
+        "2 quick reads",
+    ]

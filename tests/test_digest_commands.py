@@ -118,7 +118,7 @@ def test_a_dry_run_says_what_would_go_and_sends_nothing(app):
     app.extensions["broadsheet"].transport = lambda: memory
     result = app.test_cli_runner().invoke(args=["digest", "send", "--date", DAY, "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "Dry run: 1 quick reads would go to 3 subscribers" in result.output
+    assert "Dry run: 1 quick read would go to 3 subscribers" in result.output  # not "reads"
     assert "Headline of news" in result.output
     assert memory.sent == []
     assert SendLedger(engine).counts(date(2026, 3, 12)) == {}

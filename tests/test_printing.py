@@ -4,6 +4,7 @@ never hyphenated (read back from the PDF with pdftotext, word by word, page by p
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import subprocess
@@ -588,3 +589,18 @@ def test_an_article_ending_with_a_heading_renders(pdf_client):
         response = pdf_client.post(path, json=article)
         assert response.status_code == 200, (path, response.data[:200])
     assert "More to come" in pdf_client.post("/v1/render/html", json=article).get_data(True)
+
+
+def test_a_decorative_image_prints_without_an_error_line(pdf_client, caplog):
+    """Each print of a valid article with a decorative image logged an ERROR from WeasyPrint
+    ("has no required alt description", with the image's whole address): false alarms."""
+    import json
+    from pathlib import Path
+
+    article = json.loads(Path("examples/mercado-es.json").read_text())
+    assert any(block.get("decorative") for block in article["body"])
+    with caplog.at_level(logging.INFO):
+        response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    errors = [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
