@@ -21,12 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from . import later_rules
 from . import schema_patterns as patterns
-from .characters import (
-    character_problem,
-    forbidden_character,
-    is_blank,
-    was_blank,
-)
+from .characters import character_problem, forbidden_character, is_blank, was_blank
 from .images import IMAGE_TYPES, MAX_IMAGE_BYTES, is_image_of_type, pixels_problem
 from .inline import (
     MAX_LINK,

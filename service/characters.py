@@ -300,15 +300,3 @@ def words_of(text: str) -> list[str]:
 def squeezed(text: str) -> str:
     """`text` on one line: each run of breaking white space one space, no-break spaces kept."""
     return " ".join(words_of(text))
-
-
-def only_punctuation(text: str) -> bool:
-    """Nothing a reader reads around note references: "[^a], [^b]; [^c]" in a cell, "." or
-    "(…)" in a heading."""
-    if _A_LETTER_OR_DIGIT.search(text):
-        return False  # running text, the common case: found in C
-    return is_blank("".join(c for c in text if unicodedata.category(c)[0] != "P"))
-
-
-# Hangul fillers are letters to the regex, and blank to is_blank: not counted.
-_A_LETTER_OR_DIGIT = re.compile("[^\\W_\u115f\u1160\u3164\uffa0]")

@@ -92,14 +92,10 @@ def words_language(tag: str, available: Container[str]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=512)
 def _standard_language(tag: str) -> str:
     """The tag's language as the registry now names it: Hebrew's old iw is he."""
-    primary = tag.split("-")[0].lower()
-    try:
-        return langcodes.Language.get(tag).language or primary
-    except (ValueError, LookupError):
-        return primary
+    parsed = _parsed(tag)
+    return (parsed.language if parsed else None) or tag.split("-")[0].lower()
 
 
 def in_its_script(tag: str, language: str) -> bool:
@@ -132,11 +128,17 @@ def same_script(named: str | None, usual: str | None) -> bool:
     return named == usual or ("Hani" in (named, usual) and {named, usual} <= _HAN)
 
 
-@lru_cache(maxsize=512)
 def _written_script(tag: str) -> str | None:
     """The script a tag names itself (Arab in az-Arab), or None."""
+    parsed = _parsed(tag)
+    return parsed.script if parsed else None
+
+
+@lru_cache(maxsize=512)
+def _parsed(tag: str) -> langcodes.Language | None:
+    """The tag as langcodes reads it, once for the script and the language both."""
     try:
-        return langcodes.Language.get(tag).script
+        return langcodes.Language.get(tag)
     except (ValueError, LookupError):
         return None
 

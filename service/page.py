@@ -7,6 +7,7 @@ metadata come from here so the three always agree.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
-from .characters import may_part_at, only_punctuation, with_bidi_closed
+from .characters import is_blank, may_part_at, with_bidi_closed
 from .inline import Element, Text
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for, script_of, sets_italics
@@ -90,7 +91,7 @@ def inline_html(
         out: list[str] = []
         emit(field.pieces, out)
         html = "".join(out)
-        if "[^" in field.source.source and only_punctuation(field.text):
+        if "[^" in field.source.source and _only_punctuation(field.text):
             # References alone (a "Sources" cell): with no running text around them each is
             # a target of its own, which WCAG 2.2 wants 24 pixels square (base.css).
             html = f'<span class="notes-only">{html}</span>'
@@ -127,6 +128,17 @@ def _words(pieces: tuple[Piece, ...]) -> str:
         else ""
         for piece in pieces
     )
+
+
+def _only_punctuation(text: str) -> bool:
+    """Nothing a reader reads around note references: "[^a], [^b]; [^c]" in a cell."""
+    if _A_LETTER_OR_DIGIT.search(text):
+        return False  # running text, the common case: found in C
+    return is_blank("".join(c for c in text if unicodedata.category(c)[0] != "P"))
+
+
+# Hangul fillers are letters to the regex, and blank to characters.is_blank: not counted.
+_A_LETTER_OR_DIGIT = re.compile("[^\\W_\u115f\u1160\u3164\uffa0]")
 
 
 def page_reference(labels: Labels, language: str) -> Callable[[Reference], str]:
