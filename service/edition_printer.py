@@ -241,7 +241,7 @@ class EditionJob:
                     part = self.parts[merged]
                     file = PartFile(
                         _part_path(folder, part.position),
-                        part.article.headline.plain,
+                        part.article.headline.plain_in(part.article.language),
                         part.article.language,
                         article_anchor(part.position),
                     )

@@ -188,4 +188,7 @@ def front_matter_context(edition: Edition, entries: Sequence[ContentsEntry]) -> 
 
 def front_link_labels(entries: Sequence[ContentsEntry]) -> dict[str, str]:
     """What each contents link does, in words, for the tagged PDF's /Alt."""
-    return {e.anchor: f"{e.article.headline.plain}, {e.first_page}" for e in entries}
+    return {
+        e.anchor: f"{e.article.headline.plain_in(e.article.language)}, {e.first_page}"
+        for e in entries
+    }

@@ -184,4 +184,4 @@ def render_email(
     if article.tags:
         context["tags_text"] = tags_text(article, context["labels"])
     text = env.get_template("email/article.txt").render(context)
-    return EmailBody(article.headline.plain, html, text, marker)
+    return EmailBody(article.headline.plain_in(article.language), html, text, marker)

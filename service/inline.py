@@ -28,7 +28,7 @@ from .characters import (
     line_break_problem,
     url_character_problem,
 )
-from .language import language_tag_problem
+from .language import language_tag_problem, quotation_marks
 
 NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")
@@ -100,14 +100,14 @@ class Inline:
         """The words as a reader sees them, without markup or note references."""
         return "".join(_walk_text(self.nodes))
 
-    @property
-    def plain(self) -> str:
-        """The words as plain text shows them: a <q> in quotation marks, an <s> struck
+    def plain_in(self, language: str) -> str:
+        """The words as plain text shows them in `language` (the text's): a <q> in its
+        quotation marks («» in French, inner ones within a quotation), an <s> struck
         (~~$10~~ $8, as the text twin writes it), and <sup> and <sub>
         as Unicode super- and subscripts where each character has one (10⁶, m², CO₂), so
         that 10<sup>6</sup> never reads as 106, else figures as 10^(-6.5) and x_(i+1).
         For titles, subjects, feeds and lists."""
-        return "".join(_walk_plain(self.nodes))
+        return "".join(_walk_plain(self.nodes, language))
 
     def __str__(self) -> str:
         return self.text
@@ -130,27 +130,38 @@ def _walk_text(nodes: tuple[Node, ...]):
             yield from _walk_text(node.children)
 
 
-def plain_of(nodes: Sequence[Any]) -> str:
-    """The plain words (`Inline.plain`) of parsed nodes, or of pieces as read (an element
+def plain_of(nodes: Sequence[Any], language: str) -> str:
+    """The plain words (`Inline.plain_in`) of parsed nodes, or of pieces as read (an element
     whose references are resolved is walked as an element; a reference has no words)."""
-    return "".join(_walk_plain(nodes))
+    return "".join(_walk_plain(nodes, language))
 
 
-def _walk_plain(nodes: Sequence[Any]):
+def _walk_plain(nodes: Sequence[Any], language: str, depth: int = 0):
     for node in nodes:
         if isinstance(node, Text):
             yield node.value
         elif getattr(node, "children", None) is not None:  # an Element, or a read Span
+            inner = node.attr("lang") or language  # a <span lang> quotes in its language
             if node.name == "br":
                 yield "\n"
-            elif node.name in QUOTED or node.name in RAISED or node.name in STRUCK:
-                yield marked(node.name, "".join(_walk_plain(node.children)))
+            elif node.name in QUOTED:
+                words = "".join(_walk_plain(node.children, inner, depth + 1))
+                yield marked(node.name, words, quotes_at(inner, depth))
+            elif node.name in RAISED or node.name in STRUCK:
+                yield marked(node.name, "".join(_walk_plain(node.children, inner, depth)))
             elif sets_apart(node):
                 # Isolated as on the page (a name in another script beside a number), so a
                 # list, a feed or a subject shows "Party حزب: 3" as the page does.
-                yield isolated("".join(_walk_plain(node.children)), node.attr("dir"))
+                words = "".join(_walk_plain(node.children, inner, depth))
+                yield isolated(words, node.attr("dir"))
             else:
-                yield from _walk_plain(node.children)
+                yield from _walk_plain(node.children, inner, depth)
+
+
+def quotes_at(language: str, depth: int) -> tuple[str, str]:
+    """The marks of a quotation `depth` quotations deep in `language`: the outer ones, then
+    the inner ones at every depth below (as WeasyPrint prints nested <q>)."""
+    return quotation_marks(language)[min(depth, 1)]
 
 
 # The Unicode isolate that stands for dir="…": LRI, RLI, FSI; each closed by PDI (U+2069).
@@ -179,10 +190,11 @@ RAISED = {
 }
 
 
-def marked(name: str, words: str) -> str:
-    """What a <q>, <sup> or <sub> adds to its words in plain text (see `Inline.plain`)."""
+def marked(name: str, words: str, quotes: tuple[str, str] = ("“", "”")) -> str:
+    """What a <q> (in `quotes`), <s>, <sup> or <sub> adds to its words in plain text (see
+    `Inline.plain_in`)."""
     if name in QUOTED:
-        return f"“{words}”"
+        return f"{quotes[0]}{words}{quotes[1]}"
     if name in STRUCK:
         return f"~~{words}~~"
     table = RAISED.get(name)

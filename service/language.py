@@ -172,6 +172,21 @@ def locale_for(tag: str) -> Locale:
     return sparse or Locale("en")
 
 
+@lru_cache(maxsize=512)
+def quotation_marks(tag: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The marks that open and close a quotation in `tag`'s language, then those of a
+    quotation inside one: CLDR's (« » in French, „ “ in German, 「 」 in Japanese), from the
+    table WeasyPrint prints a <q> by, so that plain text quotes as the PDF does (it wrote
+    English marks in every language)."""
+    from weasyprint.text.constants import LANG_QUOTES  # loaded by the app; not by the core
+
+    locale = locale_for(tag)  # Egyptian Arabic's are Arabic's
+    language = locale.language
+    keys = (f"{language}_{locale.script}", f"{language}_{locale.territory}", language)
+    opening, closing = LANG_QUOTES[next((key for key in keys if key in LANG_QUOTES), None)]
+    return (opening[0], closing[0]), (opening[-1], closing[-1])
+
+
 def script_of(tag: str) -> str | None:
     """The script `tag` is written in: the one it names, else its language's usual one."""
     return _written_script(tag) or _likely_script(tag.split("-")[0].lower())

@@ -299,7 +299,7 @@ def json_ld(article: Article, publisher_name: str, canonical: str) -> str:
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": article.headline.plain,
+        "headline": article.headline.plain_in(article.language),
         "inLanguage": article.language,
         "datePublished": article.published_at.isoformat(),
         "mainEntityOfPage": canonical,
@@ -308,7 +308,7 @@ def json_ld(article: Article, publisher_name: str, canonical: str) -> str:
     if article.updated_at:
         data["dateModified"] = article.updated_at.isoformat()
     if article.standfirst:
-        data["description"] = article.standfirst.plain
+        data["description"] = article.standfirst.plain_in(article.language)
     if article.authors:
         data["author"] = [
             {"@type": "Person", "name": a.name, **({"url": a.url} if a.url else {})}

@@ -106,6 +106,7 @@ class Field:
     pointer: str  # JSON Pointer into the article, e.g. /body/3/items/0
     pieces: tuple[Piece, ...]
     source: Inline
+    language: str  # the article's, or a quote's own
 
     @property
     def text(self) -> str:
@@ -114,8 +115,8 @@ class Field:
 
     @property
     def plain(self) -> str:
-        """The words as plain text shows them (`Inline.plain`)."""
-        return self.source.plain
+        """The words as plain text shows them in their language (`Inline.plain_in`)."""
+        return self.source.plain_in(self.language)
 
     @property
     def references(self) -> tuple[Reference, ...]:
@@ -327,7 +328,7 @@ class _Walk:
         if isinstance(block, Heading):
             return HeadingPart(block, self.field(f"{pointer}/text", block.text))
         if isinstance(block, Quote):
-            text = self.field(f"{pointer}/text", block.text)
+            text = self.field(f"{pointer}/text", block.text, block.lang)
             attribution = self.optional(f"{pointer}/attribution", block.attribution)
             return QuotePart(block, text, attribution)
         if isinstance(block, ListBlock):
@@ -353,11 +354,12 @@ class _Walk:
     def optional(self, pointer: str, inline: Inline | None) -> Field | None:
         return self.field(pointer, inline) if inline is not None else None
 
-    def field(self, pointer: str, inline: Inline) -> Field:
+    def field(self, pointer: str, inline: Inline, language: str | None = None) -> Field:
         nodes = inline.nodes
+        language = language or self.article.language
         if not _holds_reference(nodes):  # most text: kept as parsed, no copy
-            return Field(pointer, cast("tuple[Piece, ...]", nodes), inline)
-        return Field(pointer, self.pieces(nodes), inline)
+            return Field(pointer, cast("tuple[Piece, ...]", nodes), inline, language)
+        return Field(pointer, self.pieces(nodes), inline, language)
 
     def pieces(self, nodes: tuple[Node, ...]) -> tuple[Piece, ...]:
         result: list[Piece] = []

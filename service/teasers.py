@@ -76,7 +76,7 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
     low, high = 0, _length(field.pieces)
     while low < high:
         middle = (low + high) // 2
-        if len(squeezed(plain_of(_cut(field.pieces, [middle])))) >= len(head):
+        if len(squeezed(plain_of(_cut(field.pieces, [middle]), field.language))) >= len(head):
             high = middle
         else:
             low = middle + 1
@@ -85,7 +85,7 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
     for budget in range(low, low + len(STRUCK_MARK) * (MAX_DEPTH + 1) + 1):
         pieces = _cut(field.pieces, [budget])
         closing = _closing_marks(pieces)
-        if squeezed(plain_of(pieces)) == head + closing:
+        if squeezed(plain_of(pieces, field.language)) == head + closing:
             # The teaser closes the isolates its cut left open, after its ellipsis; the
             # markup closes those of its elements itself.
             rest = tail.replace(ISOLATE_END, "", closing.count(ISOLATE_END))
@@ -93,7 +93,7 @@ def cut_field(field: Field, teaser: str) -> tuple[Field, str] | None:
                 # A control written in the text, left open inside an element the cut ends
                 # in: closed after the element, it would cross it. The teaser stays plain.
                 return None
-            return Field(field.pointer, pieces, field.source), rest
+            return Field(field.pointer, pieces, field.source, field.language), rest
     return None
 
 

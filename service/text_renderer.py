@@ -16,7 +16,7 @@ from .characters import (
     squeezed,
     words_of,
 )
-from .inline import Element, Text, isolated, marked, sets_apart, written_url
+from .inline import QUOTED, Element, Text, isolated, marked, quotes_at, sets_apart, written_url
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
 from .page import format_dateline, list_separators, tag_separator
@@ -40,15 +40,16 @@ from .settings import Settings
 WIDTH = 72
 
 
-def inline_text(field: Field | None, *, links: bool = True) -> str:
-    """A field as words: link targets in <angle brackets>, note references as [n]. Without
+def inline_text(field: Field | None, *, links: bool = True, depth: int = 0) -> str:
+    """A field as words: link targets in <angle brackets>, note references as [n], a <q>
+    in its language's quotation marks (the inner ones `depth` quotations deep). Without
     `links`, a link is its words alone (a digest's headline, whose link is the article)."""
     if field is None:
         return ""
-    return "".join(_words(field.pieces, links))
+    return "".join(_words(field.pieces, links, field.language, depth))
 
 
-def _words(pieces: tuple[Piece, ...], links: bool = True) -> Iterator[str]:
+def _words(pieces: tuple[Piece, ...], links: bool, language: str, depth: int) -> Iterator[str]:
     for piece in pieces:
         if isinstance(piece, Text):
             # A line feed in the text is white space, as on the page; only <br> breaks.
@@ -57,13 +58,17 @@ def _words(pieces: tuple[Piece, ...], links: bool = True) -> Iterator[str]:
             yield f"[{piece.label}]"
         elif piece.name == "br":
             yield "\n"
-        elif piece.name == "a" and not links:
-            yield "".join(_words(children(piece), links))
         else:
-            yield _decorate(piece, "".join(_words(children(piece), links)))
+            inner = piece.attr("lang") or language  # a <span lang> quotes in its language
+            quoted = piece.name in QUOTED
+            words = "".join(_words(children(piece), links, inner, depth + quoted))
+            if piece.name == "a" and not links:
+                yield words
+            else:
+                yield _decorate(piece, words, quotes_at(inner, depth) if quoted else None)
 
 
-def _decorate(span: Span | Element, inner: str) -> str:
+def _decorate(span: Span | Element, inner: str, quotes: tuple[str, str] | None) -> str:
     if span.name == "a":
         href = span.attr("href") or ""
         # mailto:desk@example.org is written as the address, decoded (mailto:j%C3%B6rg@… is
@@ -108,7 +113,7 @@ def _decorate(span: Span | Element, inner: str) -> str:
         return isolated(inner, span.attr("dir"))
     if span.name == "s":
         return f"~~{inner}~~"  # struck out on the page: no longer accurate, not current
-    return marked(span.name, inner)
+    return marked(span.name, inner, quotes) if quotes else marked(span.name, inner)
 
 
 def angled(url: str) -> str:
@@ -436,7 +441,8 @@ def _parts(reading: Reading, labels: Labels) -> Iterator[str]:
         elif isinstance(part, HeadingPart):
             yield underlined(inline_text(part.text), HEADING_MARKS[part.source.level])
         elif isinstance(part, QuotePart):
-            quote = wrap(f"“{inline_text(part.text)}”", indent="    ")
+            opening, closing = quotes_at(part.text.language, 0)
+            quote = wrap(f"{opening}{inline_text(part.text, depth=1)}{closing}", indent="    ")
             own = direction_of(part.source.lang) if part.source.lang else None
             if own is not None and own != direction_of(reading.article.language):
                 # In its own direction, as the page's blockquote has its own dir: in the

@@ -545,3 +545,12 @@ def test_tags_stay_apart_whatever_they_hold(app, email_html):
         assert line in body.text.splitlines(), language
     doc = lxml_html.document_fromstring(email_html(minimal(tags=["سياسة", "اقتصاد"])))
     assert doc.xpath("//p/bdi/text()") == ["سياسة", "اقتصاد"]
+
+
+def test_the_subject_quotes_as_its_language_quotes(app):
+    """A German headline's <q> was put in English marks in the subject ("Stadt sagt “nein”"),
+    where the page and the PDF show „nein“."""
+    article = minimal(language="de", headline="Stadt sagt <q>nein</q>")
+    body = _body(app, article)
+    assert body.subject == "Stadt sagt „nein“"
+    assert "Stadt sagt „nein“" in body.text

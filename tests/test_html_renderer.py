@@ -297,6 +297,21 @@ def test_json_ld_and_open_graph(render):
     assert doc.xpath("//link[@rel='canonical']/@href") == ["https://example.org/every-block"]
 
 
+def test_the_head_quotes_as_the_language_quotes(render):
+    """The title, description, Open Graph and JSON-LD put a French <q> in English marks
+    ("“non”") where the page's own <q> shows « »."""
+    article = minimal(
+        language="fr", headline="La ville dit <q>non</q>", standfirst="Elle dit <q>assez</q>."
+    )
+    doc = render(article)
+    assert doc.findtext(".//title").startswith("La ville dit «non» — ")
+    data = json.loads(doc.xpath("//script[@type='application/ld+json']")[0].text)
+    assert (data["headline"], data["description"]) == ("La ville dit «non»", "Elle dit «assez».")
+    og = {m.get("property"): m.get("content") for m in doc.xpath("//meta[@property]")}
+    assert (og["og:title"], og["og:description"]) == ("La ville dit «non»", "Elle dit «assez».")
+    assert doc.xpath("//meta[@name='description']/@content") == ["Elle dit «assez»."]
+
+
 def test_json_ld_cannot_close_its_script(render):
     doc = render(minimal(headline="&lt;/script&gt;&lt;script&gt;alert(1)"))
     scripts = doc.xpath("//script")

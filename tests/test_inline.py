@@ -177,7 +177,7 @@ def test_any_text_written_escaped_reads_back_as_itself(text):
 def test_plain_words_keep_quotes_and_raised_figures(source, plain):
     """10<sup>6</sup> flattened to "106" in titles, subjects, feeds and plain text."""
     inline = parse_inline(source)
-    assert inline.plain == plain
+    assert inline.plain_in("en") == plain
     assert inline.text == html.unescape(re.sub(r"<[^>]+>", "", source))  # the words alone
 
 
@@ -200,3 +200,22 @@ def test_a_link_is_written_as_an_href_carries_it(url, written):
     assert link_problem(url, LINK_SCHEMES) is None
     assert written_url(url) == written
     assert written_url(written) == written  # once written, it stays as it is
+
+
+@pytest.mark.parametrize(
+    ("language", "plain"),
+    [
+        ("en", "“a ‘b’ c” „d“"),
+        ("fr", "«a «b» c» „d“"),
+        ("de", "„a ‚b‘ c“ „d“"),
+        ("ja", "「a 『b』 c」 „d“"),
+        ("zh-Hant", "「a 『b』 c」 „d“"),
+        ("arz", "”a ’b‘ c“ „d“"),  # Egyptian Arabic quotes as Arabic does
+    ],
+)
+def test_plain_words_quote_in_the_language_of_the_quotation(language, plain):
+    """Titles, subjects and feeds put every <q> in English marks; the PDF prints the
+    language's (CLDR's, WeasyPrint's table), inner ones within a quotation, and a phrase's
+    own language's within a <span lang>."""
+    inline = parse_inline('<q>a <q>b</q> c</q> <span lang="de"><q>d</q></span>')
+    assert inline.plain_in(language) == plain

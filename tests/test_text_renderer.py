@@ -613,10 +613,45 @@ def test_a_quotation_in_another_direction_keeps_its_own_in_text(
     )
     text = post_json("/v1/render/text", article).get_data(as_text=True)
     (line,) = [line for line in text.splitlines() if words[quote_language][:6] in line]
+    opening = {"en": "“", "ar": "”", "fr": "«"}[quote_language]  # the quote's language's
     if mark is None:
-        assert line.startswith("    “")  # the same direction: nothing added
+        assert line.startswith("    " + opening)  # the same direction: nothing added
     else:
-        assert line.startswith(mark + "    “")
+        assert line.startswith(mark + "    " + opening)
+
+
+@pytest.mark.parametrize(
+    ("language", "paragraph", "pull_quote"),
+    [
+        ("fr", "Il a dit « non ».", "    «Le budget est « juste ».»"),
+        ("de", "Er sagte „nein“.", "    „Der Haushalt ist ‚ausgeglichen‘.“"),
+        ("ja", "彼は「いいえ」と言った。", "    「予算は『均衡』だ。」"),
+        ("en", "He said “no”.", "    “The budget is ‘balanced’.”"),
+    ],
+)
+def test_quotations_take_the_marks_of_their_language(post_json, language, paragraph, pull_quote):
+    """The text twin wrote English marks in every language (“non” in French, “nein” in
+    German), where the PDF prints the language's; a <q> inside a pull quote takes the inner
+    ones, and a phrase in another language its own."""
+    words = {
+        "fr": ("Il a dit <q> non </q>.", "Le budget est <q> juste </q>."),
+        "de": ("Er sagte <q>nein</q>.", "Der Haushalt ist <q>ausgeglichen</q>."),
+        "ja": ("彼は<q>いいえ</q>と言った。", "予算は<q>均衡</q>だ。"),
+        "en": ("He said <q>no</q>.", "The budget is <q>balanced</q>."),
+    }[language]
+    article = minimal(
+        language=language,
+        body=[
+            {"type": "paragraph", "text": words[0]},
+            {"type": "quote", "text": words[1]},
+            {"type": "paragraph", "text": 'Said <span lang="de"><q>ja</q></span>, <q>oui</q>.'},
+        ],
+    )
+    lines = _text(post_json, article).splitlines()
+    assert paragraph in lines
+    assert pull_quote in lines
+    outer = {"fr": "«oui»", "de": "„oui“", "ja": "「oui」", "en": "“oui”"}[language]
+    assert f"Said „ja“, {outer}." in lines  # the German phrase in German marks
 
 
 def _text(post_json, article) -> str:

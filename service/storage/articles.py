@@ -56,9 +56,9 @@ def summary_text(article: Article) -> str:
     """The standfirst, or else the first paragraph cut at a word boundary (any
     bidirectional control the cut left open closed, so it cannot reorder what follows)."""
     if article.standfirst:
-        return article.standfirst.plain
+        return article.standfirst.plain_in(article.language)
     first = next((block for block in article.body if isinstance(block, Paragraph)), None)
-    text = squeezed(first.text.plain) if first else ""
+    text = squeezed(first.text.plain_in(article.language)) if first else ""
     return cut_at_word(text, SUMMARY_LENGTH)
 
 
@@ -178,7 +178,7 @@ def _fill(
 ) -> None:
     row.kind = article.kind
     row.language = article.language
-    row.headline = article.headline.plain
+    row.headline = article.headline.plain_in(article.language)
     row.summary = summary_text(article)
     row.published_at = article.published_at
     row.updated_at = article.updated_at
