@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from service.email_renderer import EmailBody
 from service.storage import claims
@@ -205,6 +206,15 @@ class SendLedger:
 
     def record_sent(self, delivery_id: int, token: str, *, now: datetime, reply: str) -> None:
         self.record(token, Result(delivery_id, "sent", reply, sent_at=now))
+
+    def skip_waiting(self, session: Session, day: date, reason: str) -> None:
+        """Mark every message of `day`'s run not yet sent nor in a sender's hands skipped,
+        in `session`'s transaction."""
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.day == day, LedgerEntry.status == "pending")
+            .values(status="skipped", reply=reason)
+        )
 
     def release(
         self, token: str, delivery_ids: Iterable[int], due_at: datetime | None = None

@@ -25,7 +25,7 @@ from service.errors import DigestNotDue, DigestUnsendable
 from service.mail.transport import Transport
 from service.settings import Settings
 from service.storage.articles import article_of
-from service.storage.models import StoredArticle
+from service.storage.models import DigestRun, StoredArticle
 
 from .assemble import (
     MAX_ITEMS,
@@ -151,6 +151,44 @@ class DailyDigest:
     def render(self, digest: Digest) -> tuple[Digest, EmailBody]:
         """The digest as its mail names it (render.HTML_BUDGET), and that mail."""
         return render_fitted(digest, self.env, self.settings, self.inliner)
+
+    def withdraw(self, session: Session, article_id: str) -> list[date]:
+        """Take a deleted article out of every run that names it, in the transaction that
+        deletes it (`session`): what is not yet sent goes out without it, written again from
+        the quick reads that remain, or not at all when none remains; a run sent in full
+        keeps none of its words. Returns the days whose run changed.
+
+        A sender reads the run again before each batch it claims: a batch claimed before
+        the deletion (at most SendOptions.batch messages a sender) still carries it."""
+        named = [
+            day
+            for day, ids in session.execute(select(DigestRun.day, DigestRun.article_ids))
+            if ids and article_id in ids
+        ]
+        for day in named:
+            run = session.get(DigestRun, day, with_for_update=True)
+            if run is None or not run.article_ids or article_id not in run.article_ids:
+                continue
+            ids = [i for i in run.article_ids if i != article_id]
+            rows = {
+                row.id: row
+                for row in session.scalars(select(StoredArticle).where(StoredArticle.id.in_(ids)))
+            }
+            articles = [article_of(rows[i]) for i in ids if i in rows]
+            at, zone = self.schedule.at, self.schedule.zone
+            digest = as_mailed(articles, day, at, zone, self.settings, run.more or 0)
+            if digest:
+                digest, body = self.render(digest)
+                run.subject, run.html, run.text = body.subject, body.html, body.text
+                run.marker = body.marker
+                run.items = len(digest.items)
+                run.article_ids = [item.article_id for item in digest.items]
+            else:
+                run.subject = run.html = run.text = ""
+                run.items, run.article_ids = 0, []
+                self.ledger.skip_waiting(session, day, "its quick reads were deleted")
+            logger.info("Took a deleted article out of the digest run for %s", day)
+        return named
 
     def check_sendable(self) -> None:
         """Raise DigestUnsendable when the settings cannot make a digest at all."""

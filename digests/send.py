@@ -137,6 +137,13 @@ class DigestSender:
         give_up_at = self.clock() + self.options.wait_for_retries
         try:
             while not self.stop.is_set():
+                # Read again before each batch: a deleted article is taken out of the run's
+                # mail (DailyDigest.withdraw), and the run may have none left to send.
+                current = self.ledger.run(day)
+                if current is None or not current.items:
+                    break
+                if current.body.marker != run.body.marker:
+                    run, template = current, self.composer.template(current.body)
                 token, batch = self.ledger.claim(
                     day, now=self.clock(), lease=self.lease, limit=self.options.batch
                 )

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from sqlalchemy.orm import Session
 
 from digests.assemble import MAX_ITEMS
 from digests.ledger import SendLedger
+from digests.runs import daily_digest_for
 from service import create_app
 from service.mail.transport import MemoryTransport
 from service.storage.models import Status
@@ -233,3 +235,57 @@ def test_the_page_of_a_sent_digest_shows_what_the_mail_named(app):
     assert f"q{named:03d}" not in page
     assert f"the first {named} of {MAX_ITEMS} quick reads" in mail_text
     assert f"{MAX_ITEMS - named} more quick reads on the website:" in " ".join(page.split())
+
+
+def _run_row(app, day: date):
+    from service.storage.models import DigestRun
+
+    with Session(app.extensions["broadsheet"].engine) as session:
+        return session.get(DigestRun, day)
+
+
+def test_a_deleted_article_leaves_the_digest_not_yet_sent(app):
+    """Deleting is how an editor pulls a wrong or defamatory piece: the run opened before it
+    kept its headline and teaser and mailed them to everyone not yet sent, and kept its
+    words in the database for good."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 3)
+    publish(app, quick_read_json("pulled", "2026-03-11T08:00:00Z"))
+    publish(app, quick_read_json("weather", "2026-03-11T09:00:00Z"))
+    day = date(2026, 3, 12)
+    opening = daily_digest_for(runtime).open_run(day)  # open, nothing sent yet
+    assert opening.opened_now
+    assert opening.run is not None
+    assert "Headline of pulled" in opening.run.body.text
+
+    client = app.test_client()
+    assert client.delete("/v1/articles/pulled", headers=AUTH).status_code == 204
+    row = _run_row(app, day)
+    assert (row.article_ids, row.items) == (["weather"], 1)
+    assert "pulled" not in row.html + row.text + row.subject
+    assert client.post("/v1/digests/2026-03-12/send", headers=AUTH).status_code == 202
+    wait_until_sent(app, day, 3)
+    for envelope in runtime.memory.sent:
+        assert b"pulled" not in envelope.data
+        assert b"Headline of weather" in envelope.data
+
+    # Sent in full, then its last quick read deleted: the run keeps none of its words.
+    assert client.delete("/v1/articles/weather", headers=AUTH).status_code == 204
+    row = _run_row(app, day)
+    assert (row.article_ids, row.items) == ([], 0)
+    assert "weather" not in row.html + row.text + row.subject
+    assert SendLedger(runtime.engine).counts(day) == {"sent": 3}
+
+
+def test_a_run_whose_quick_reads_are_all_deleted_sends_nothing(app):
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 2)
+    publish(app, quick_read_json("pulled", "2026-03-11T08:00:00Z"))
+    day = date(2026, 3, 12)
+    assert daily_digest_for(runtime).open_run(day).opened_now
+    client = app.test_client()
+    assert client.delete("/v1/articles/pulled", headers=AUTH).status_code == 204
+    response = client.post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json()["counts"] == {"skipped": 2}
+    assert runtime.memory.sent == []

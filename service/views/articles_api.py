@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
+from digests.runs import daily_digest_for
+
 from ..article import Article
 from ..errors import BadArticle, FieldError, NotFound
 from ..runtime import current_runtime
@@ -38,7 +40,11 @@ def _preconditions() -> Preconditions:
             return None
         etags = getattr(request, header.lower().replace("-", "_"))
         # If-Match compares strongly, If-None-Match weakly (RFC 9110 §13.1.1, §13.1.2).
-        return frozenset({"*"}) if etags.star_tag else frozenset(etags.as_set(include_weak=weak))
+        if etags.star_tag:
+            return frozenset({"*"})
+        # A * among tags ('"stale", *') is no wildcard (only * alone is), as GET reads it:
+        # taken for one, a stale tag beside it overwrote the article.
+        return frozenset(etags.as_set(include_weak=weak)) - {"*"}
 
     return Preconditions(
         if_match=tags("If-Match", weak=False),
@@ -126,8 +132,11 @@ def get(article_id: str) -> Response:
 def delete(article_id: str) -> Response:
     require_token()
     preconditions = _preconditions()
-    with current_runtime().database.writing() as session:
+    runtime = current_runtime()
+    with runtime.database.writing() as session:
         deleted = delete_article(session, article_id, preconditions=preconditions)
+        if deleted:  # nor does any digest not yet sent carry it, nor keep its words
+            daily_digest_for(runtime).withdraw(session, article_id)
     if not deleted:
         raise NotFound(f"There is no article {article_id!r}.")
     return Response(status=204)
