@@ -101,6 +101,15 @@ class UnsupportedMediaType(BroadsheetError):
     title = "The request body must be application/json"
 
 
+class UnsupportedContentCoding(UnsupportedMediaType):
+    """A body sent compressed (Content-Encoding): read as it came, gzip was "not UTF-8",
+    and a body labelled br was stored undecoded. Says which codings are taken (RFC 9110
+    §15.5.16, RFC 7694): none but the body as it is."""
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept-Encoding": "identity"}
+
+
 class BadArticle(BroadsheetError):
     """Valid JSON that breaks the article contract; `errors` lists every problem found."""
 

@@ -174,7 +174,7 @@ _WHY = {
     412: "If-Match, If-Unmodified-Since or If-None-Match does not hold.",
     416: "The one byte range asked for starts past the end; Content-Range gives the length.",
     413: "The body is larger than MAX_BODY_BYTES.",
-    415: "The body is not application/json in UTF-8.",
+    415: "The body is not application/json in UTF-8, or is sent compressed (Content-Encoding).",
     422: "The body breaks the contract, or exceeds a limit.",
     429: "Too many requests from this client; wait Retry-After seconds.",
     503: "Every PDF printer is busy, or the database is unreachable.",

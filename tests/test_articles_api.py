@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -760,3 +761,40 @@ def test_a_write_that_waited_for_the_lock_is_dated_when_it_got_it(stored_app, ap
         from service.storage.articles import get_article
 
         assert get_article(session, "held").stored_at >= released
+
+
+def test_a_star_among_tags_is_no_wildcard(api):
+    """'"stale", *' in If-Match was read as the wildcard by PUT and DELETE (and not by GET):
+    a stale tag beside it overwrote the article, the lost update If-Match prevents."""
+    assert api.put(minimal()).status_code == 201
+    for header in ('"stale", *', '*, "stale"'):
+        _problem(api.put(minimal(headline="Changed"), headers={"If-Match": header}), 412)
+        _problem(api.delete("minimal", headers={"If-Match": header}), 412)
+    assert api.get("/v1/articles/minimal").get_json() == minimal()
+    # Nor does If-None-Match take it for one: the article is not at "other", so it is written.
+    written = api.put(minimal(headline="Changed"), headers={"If-None-Match": '"other", *'})
+    assert written.status_code == 200
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "identity, gzip"])
+def test_a_compressed_body_is_refused_415(api, coding):
+    """Read as it came, gzip was "not UTF-8 (byte 1)", and a body labelled br was stored."""
+    raw = json.dumps(minimal()).encode()
+    body = gzip.compress(raw) if coding == "gzip" else raw
+    headers = {"Content-Encoding": coding}
+    refused = _problem(api.put(body, "minimal", headers=headers), 415)
+    assert "Content-Encoding" in refused["detail"]
+    rendered = api.client.post(
+        "/v1/render/html", data=body, content_type="application/json", headers=headers
+    )
+    assert _problem(rendered, 415) == refused
+    assert rendered.headers["Accept-Encoding"] == "identity"
+    assert api.get("/v1/articles/minimal").status_code == 404
+    assert api.put(raw, "minimal", headers={"Content-Encoding": "identity"}).status_code == 201
+
+
+def test_a_partial_put_is_refused_400(api):
+    """RFC 9110 §14.5: a PUT with Content-Range was stored as the whole article."""
+    refused = _problem(api.put(minimal(), headers={"Content-Range": "bytes 0-10/100"}), 400)
+    assert "Content-Range" in refused["detail"]
+    assert api.get("/v1/articles/minimal").status_code == 404
