@@ -261,7 +261,10 @@ Url = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "format": "uri",
+            # No "format": "uri": a client asserting it refused what the server takes and
+            # writes out percent-encoded (https://bücher.example/straße, a|b).
+            "description": "an absolute http or https URL; characters RFC 3986 does not "
+            "allow in one are taken and written out percent-encoded",
             "maxLength": MAX_LINK,
             "pattern": patterns.whole(patterns.url(frozenset({"http", "https"}))),
         }
@@ -271,7 +274,14 @@ DateTime = Annotated[
     datetime,
     PlainValidator(_validate_datetime),
     WithJsonSchema(
-        {"type": "string", "format": "date-time", "pattern": patterns.whole(_RFC3339.pattern)}
+        {
+            "type": "string",
+            # No "format": "date-time": JSON Schema's is RFC 3339's grammar alone, which
+            # refuses the space between date and time that RFC 3339 §5.6 lets it take.
+            "description": "an RFC 3339 date-time with its offset; T or a space between "
+            "the date and the time",
+            "pattern": patterns.whole(_RFC3339.pattern),
+        }
     ),
 ]
 LanguageTag = Annotated[

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import schema_patterns as patterns
 from .article import ARTICLE_ID
 from .characters import character_problem, is_blank
 from .days import DATE_PATTERN, day_from
@@ -28,6 +29,8 @@ ARTICLE_ID_PATTERN = f"^{ARTICLE_ID.pattern}$"
 _TITLE_LENGTH = f"must be 1 to {MAX_TITLE} characters"
 _DATE = "must be a date as YYYY-MM-DD"
 _ARTICLE_IDS = "is required: a list of article ids"
+_NOT_A_LIST = "must be a list of article ids"
+_VISIBLE = "must have visible text, not only invisible characters"
 _EMPTY = FieldError("/article_ids", "is empty")
 
 
@@ -37,7 +40,7 @@ def _one_line(title: str) -> str:
     if problem:
         raise PydanticCustomError("character", problem)
     if is_blank(title):  # printed as the cover's heading and the PDF's title
-        raise PydanticCustomError("empty", "must have visible text, not only invisible characters")
+        raise PydanticCustomError("empty", _VISIBLE)
     return title
 
 
@@ -55,7 +58,7 @@ def _each_once(value: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
         ids, found = [], error.errors()
     if found and not found[0]["loc"]:  # the list itself: not a list, or empty
         kind = found[0]["type"]
-        raise PydanticCustomError(kind, _EMPTY.message if kind == "too_short" else _ARTICLE_IDS)
+        raise PydanticCustomError(kind, _EMPTY.message if kind == "too_short" else _NOT_A_LIST)
     problems = {item["loc"][0]: item["msg"] for item in found}
     seen: set[str] = set()
     for index, article_id in enumerate(value):
@@ -76,8 +79,17 @@ def _each_once(value: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
 
 Title = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_TITLE),
-    in_words(_TITLE_LENGTH, blank=_TITLE_LENGTH, string_type="must be a string"),
+    Field(
+        min_length=1,
+        max_length=MAX_TITLE,
+        # Published as the headline's rules are (one line, some visible text); the
+        # server's own check (_one_line) also counts invisible characters as blank.
+        json_schema_extra={
+            "pattern": patterns.plain_text(),
+            "not": {"pattern": patterns.CONTROLS_IN_ONE_LINE},
+        },
+    ),
+    in_words(_TITLE_LENGTH, blank=_VISIBLE, string_type="must be a string"),
     AfterValidator(_one_line),
 ]
 Day = Annotated[str, Field(pattern=DATE_PATTERN), in_words(_DATE), AfterValidator(_a_real_day)]

@@ -185,3 +185,14 @@ def test_without_a_path_the_form_cookie_is_for_the_host(client):
     (set_cookie,) = page.headers.getlist("Set-Cookie")
     assert set_cookie.startswith("broadsheet_form=")
     assert "; Path=/;" in set_cookie + ";"
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_the_article_schema_names_itself_under_the_path(site, proxy):
+    """Its $id was "/v1/schema/article.json", which resolves to the host's root, outside
+    the site: a validator fetching a $ref by it fetched nothing of ours."""
+    client, _, _ = site
+    prefix, environ = PROXIES[proxy]
+    response = client.get(f"{prefix}/v1/schema/article.json", environ_overrides=environ)
+    assert response.status_code == 200
+    assert response.get_json()["$id"] == f"{BASE}/v1/schema/article.json"

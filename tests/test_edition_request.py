@@ -8,13 +8,16 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from service.edition_request import EditionRequest, read_edition_request
 from service.errors import EmptyEdition, InvalidEdition
 
 LENGTH = "must be 1 to 300 characters"
+VISIBLE = "must have visible text, not only invisible characters"
 DATE = "must be a date as YYYY-MM-DD"
 IDS = "is required: a list of article ids"
+NOT_A_LIST = "must be a list of article ids"  # present: "is required" sent the user astray
 NOT_AN_ID = "must be an article id"
 REPEAT = "names an article already listed"
 UNKNOWN = "is not a field of an edition request"
@@ -49,8 +52,8 @@ def test_a_request_reads_into_the_model():
     [
         (5, "must be a string"),
         (["x"], "must be a string"),
-        ("", LENGTH),
-        ("   ", LENGTH),
+        ("", VISIBLE),
+        ("   ", VISIBLE),  # it has a length; it lacks visible text ("must be 1 to 300")
         ("x" * 301, LENGTH),
         ("\x07" * 301, LENGTH),  # the length is judged first, as the old reader did
         ("a\x07b", "contains the character U+0007, which is not allowed"),
@@ -85,9 +88,9 @@ def test_a_date_is_a_real_day_as_yyyy_mm_dd(day):
     ("body", "errors"),
     [
         ({}, [("/article_ids", IDS)]),
-        ({"article_ids": None}, [("/article_ids", IDS)]),
-        ({"article_ids": "a"}, [("/article_ids", IDS)]),
-        ({"article_ids": {"a": 1}}, [("/article_ids", IDS)]),
+        ({"article_ids": None}, [("/article_ids", NOT_A_LIST)]),
+        ({"article_ids": "a"}, [("/article_ids", NOT_A_LIST)]),
+        ({"article_ids": {"a": 1}}, [("/article_ids", NOT_A_LIST)]),
         (
             {"article_ids": [5, "a", "a", "B", "", "a", ["a"], "a" * 121, "-a"]},
             [
@@ -181,3 +184,15 @@ def test_any_json_is_a_request_or_an_invalid_edition(body):
     else:
         assert outcome.article_ids
         assert len(set(outcome.article_ids)) == len(outcome.article_ids)
+
+
+@pytest.mark.parametrize("title", ["Spring\nedition", "   ", "a\u2028b", "a\x07b"])
+def test_the_published_schema_refuses_the_titles_the_server_refuses(title):
+    """The schema said only 1 to 300 characters: a client that checks with it sent a title
+    of two lines, or of spaces, and met a 422."""
+    schema = EditionRequest.model_json_schema()
+    body = {"title": title, "article_ids": ["a"]}
+    assert list(Draft202012Validator(schema).iter_errors(body))
+    with pytest.raises(InvalidEdition):
+        read_edition_request(body)
+    assert not list(Draft202012Validator(schema).iter_errors({**body, "title": "Spring"}))

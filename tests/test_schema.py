@@ -182,3 +182,26 @@ def test_ports_and_address_literals_the_server_takes_the_schema_takes(validator,
     article = minimal(canonical_url=url)
     validate_article(article)
     assert list(validator.iter_errors(article)) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"published_at": "2026-03-12 08:00:00+01:00"},  # RFC 3339 §5.6 lets a space in
+        {"canonical_url": "https://bücher.example/straße"},
+        {"canonical_url": "https://example.org/a|b/{c}"},
+    ],
+)
+def test_a_client_checking_formats_takes_what_the_server_takes(app_schema, changes):
+    """The schema said format date-time and uri: a client asserting formats (ajv-formats,
+    jsonschema's format checker) refused a date with a space, and addresses the server
+    takes and writes out percent-encoded."""
+    from service.validation import validate_article
+
+    article = minimal(**changes)
+    validate_article(article)
+    checking = jsonschema.Draft202012Validator(
+        app_schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    assert list(checking.iter_errors(article)) == []
+    assert '"format": "uri"' not in json.dumps(app_schema)  # no checker here to catch it
