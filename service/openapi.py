@@ -922,12 +922,18 @@ def describe(schema: dict[str, Any]) -> str:
         return "one of " + ", ".join(str(v) for v in schema["enum"])
     if "const" in schema:
         return f"always {schema['const']}"
+    if "anyOf" in schema:  # an optional field: its kind or null
+        return " or ".join(describe(choice) for choice in schema["anyOf"])
     kind = schema.get("type", "any")
     words = " or ".join(kind) if isinstance(kind, list) else str(kind)
     if kind == "array" and isinstance(schema.get("items"), dict):
         words = f"list of {describe(schema['items'])}"
+    if "format" in schema:
+        words += f" ({schema['format']})"
     if "minimum" in schema and "maximum" in schema:
         words += f", {schema['minimum']} to {schema['maximum']}"
+    if "maxLength" in schema:
+        words += f", at most {schema['maxLength']} characters"
     if "pattern" in schema:
         words += f" matching {schema['pattern']}"
     if "default" in schema:
@@ -967,7 +973,10 @@ def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
                         }
                         for p in [*shared, *operation.get("parameters", [])]
                     ],
-                    "body": [(media, describe(c["schema"])) for media, c in body.items()],
+                    "body": [
+                        (media, describe(c["schema"]), _anchor_of(c["schema"]))
+                        for media, c in body.items()
+                    ],
                     "responses": [
                         {
                             "status": status,
@@ -980,3 +989,56 @@ def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return [{"tag": tag, "operations": operations} for tag, operations in groups.items()]
+
+
+def _anchor_of(schema: dict[str, Any]) -> str | None:
+    """Where the page shows a body's fields: its section of `bodies`, or None for the
+    article's (the page links its JSON Schema) and for a schema of no name."""
+    name = str(schema.get("$ref", "")).removeprefix(SCHEMAS)
+    return f"#schema-{name}" if name and name != "Article" else None
+
+
+def bodies(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every named body but the article and its parts (whose rules its JSON Schema gives),
+    each field in plain words: what a request sends and an answer holds."""
+    schemas = document["components"]["schemas"]
+    article = _reachable(schemas, "Article")
+    return [
+        {
+            "name": name,
+            "id": f"schema-{name}",
+            "description": schema.get("description", ""),
+            "fields": [
+                {
+                    "name": field,
+                    "required": field in schema.get("required", ()),
+                    "accepts": describe(value),
+                    "why": value.get("description", ""),
+                }
+                for field, value in schema.get("properties", {}).items()
+            ],
+        }
+        for name, schema in schemas.items()
+        if name not in article
+    ]
+
+
+def _reachable(schemas: dict[str, Any], root: str) -> set[str]:
+    """`root` and every schema it names, however deep."""
+    seen, waiting = set(), [root]
+    while waiting:
+        name = waiting.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        stack: list[Any] = [schemas[name]]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                ref = value.get("$ref")
+                if isinstance(ref, str) and ref.startswith(SCHEMAS):
+                    waiting.append(ref.removeprefix(SCHEMAS))
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
+    return seen

@@ -288,7 +288,8 @@ def _docs(client) -> str:
 def test_the_page_lists_every_operation_with_its_answers(client):
     document = _document(client)
     page = lxml_html.fromstring(_docs(client))
-    headings = [" ".join(h.text_content().split()) for h in page.xpath("//h3")]
+    operation_headings = page.xpath("//section[@class='operation']/h3")
+    headings = [" ".join(h.text_content().split()) for h in operation_headings]
     assert sorted(headings) == sorted(f"{m} {p}" for m, p in _documented(document))
     operations = [op for group in reference(document) for op in group["operations"]]
     for op in operations:
@@ -309,6 +310,27 @@ def test_the_page_says_which_routes_need_the_token(client):
         "POST /v1/digests/{day}/send",
         "PUT /v1/articles/{article_id}",
     ]
+
+
+def test_the_page_shows_every_body_field_by_field(client):
+    """The page said "Body: application/json (EditionRequest)" and "(SignUpRequest)" and
+    defined neither: no field of an edition or a sign-up was on it."""
+    document = _document(client)
+    page = lxml_html.fromstring(_docs(client))
+    schemas = document["components"]["schemas"]
+    for name in ("EditionRequest", "SignUpRequest", "ArticleSummary", "Subscriber", "Problem"):
+        (section,) = page.xpath(f"//section[@aria-labelledby='schema-{name}']")
+        fields = section.xpath(".//tbody/tr/th/code/text()")
+        assert fields == list(schemas[name]["properties"]), name
+    edition = page.xpath("//section[@aria-labelledby='post--v1-editions']")[0]
+    assert edition.xpath(".//p[starts-with(., 'Body:')]/a/@href") == ["#schema-EditionRequest"]
+    assert page.xpath("//a[@href='#schema-EditionRequest']")
+    edition_body = "//section[@aria-labelledby='schema-EditionRequest']"
+    (title,) = page.xpath(f"{edition_body}//tr[th/code='title']")
+    assert "at most 300 characters" in title.text_content()
+    render = page.xpath("//section[@aria-labelledby='post--v1-render-html']")[0]
+    assert render.xpath(".//p[starts-with(., 'Body:')]/a/@href") == ["/v1/schema/article.json"]
+    assert not page.xpath("//section[@aria-labelledby='schema-Paragraph']")  # in the schema
 
 
 @pytest.mark.browser

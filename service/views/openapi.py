@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, json, url_for
 
 from ..formats import FORMATS, PAPERS
-from ..openapi import openapi_document, reference
+from ..openapi import bodies, openapi_document, reference
 from ..runtime import current_runtime
 from .articles import site_context
 
@@ -46,6 +46,7 @@ def docs() -> Response:
             site_context("Skip to the reference"),
             info=made["info"],
             groups=reference(made),
+            bodies=bodies(made),
             document_url=url_for("openapi.openapi_json"),
             schema_url=url_for("schema.article_json_schema"),
         )
