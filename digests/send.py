@@ -284,4 +284,5 @@ class DigestSender:
         logger.error(
             "Digest to subscriber %d failed: %s", row.subscriber_id, without_addresses(text)
         )
-        return Result(row.delivery_id, "failed", text)
+        leaves_at = self.clock() if reply.no_such_mailbox else None
+        return Result(row.delivery_id, "failed", text, leaves_at=leaves_at)

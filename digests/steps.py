@@ -48,6 +48,14 @@ _RECORD = (
     " attempts = attempts - :uncounted,"
     f" claim_token = NULL, lease_expires_at = NULL WHERE {_HELD}"
 )
+# The address its server says does not exist is mailed no more: its subscriber leaves, as
+# by the link (sending each day to mailboxes that do not exist is what bulk-sender rules
+# penalise, and the run failed each day for it). A sign-up renews the row, as after a link.
+_LEAVE = (
+    "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = :at"
+    " WHERE status = 'confirmed' AND id ="
+    " (SELECT subscriber_id FROM digest_deliveries WHERE id = :delivery_id)"
+)
 _NAMED = re.compile(r":(\w+)")
 
 
@@ -60,6 +68,9 @@ class Result:
     reply: str
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    # When set, the address does not exist (Delivery.no_such_mailbox): the subscriber
+    # leaves at that moment, in the transaction that records the reply.
+    leaves_at: datetime | None = None
     # The attempt failed before the server saw the message: it does not count against it.
     uncounted: bool = False
 
@@ -72,11 +83,12 @@ class MessageSteps:
         self.postgres = engine.dialect.name == "postgresql"
         # SQLite's driver takes :name; psycopg takes %(name)s.
         if self.postgres:
-            self.take_sql, self.skip_sql, self.record_sql = (
-                _NAMED.sub(r"%(\1)s", sql) for sql in (_TAKE, _SKIP, _RECORD)
+            self.take_sql, self.skip_sql, self.record_sql, self.leave_sql = (
+                _NAMED.sub(r"%(\1)s", sql) for sql in (_TAKE, _SKIP, _RECORD, _LEAVE)
             )
         else:
             self.take_sql, self.skip_sql, self.record_sql = _TAKE, _SKIP, _RECORD
+            self.leave_sql = _LEAVE
         self.moment = UtcDateTime().bind_processor(engine.dialect) or (lambda value: value)
 
     @contextmanager
@@ -138,3 +150,6 @@ class MessageSteps:
                 "uncounted": int(result.uncounted),
             },
         )
+        if result.leaves_at is not None:
+            at = {"delivery_id": result.delivery_id, "at": moment(result.leaves_at)}
+            cursor.execute(self.leave_sql, at)

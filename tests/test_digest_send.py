@@ -185,6 +185,40 @@ def test_temporary_replies_are_retried_and_permanent_ones_recorded_once(engine):
     assert summary.failures == [f"{gone}: permanent 550: 5.1.1 no such user"]
 
 
+def test_an_address_its_server_says_does_not_exist_is_mailed_no_more(engine):
+    """A 5.1.1 refusal was recorded and the address mailed again every day (what bulk-sender
+    rules penalise), and every day's run ended failed for it. Refusals that say nothing of
+    the address (policy, a bare 550) leave the subscriber be."""
+    ids = add_subscribers(engine, [Status.CONFIRMED] * 6)
+    no_user, no_domain, null_mx, policy, bare, fine = emails(engine, ids)
+    transport = ListeningTransport(
+        {
+            no_user: [Delivery(Outcome.PERMANENT, 550, "5.1.1 <x@example.org>: User unknown")],
+            no_domain: [Delivery(Outcome.PERMANENT, 550, "5.1.2 Host unknown")],
+            null_mx: [Delivery(Outcome.PERMANENT, 556, "5.1.10 Recipient address has null MX")],
+            policy: [Delivery(Outcome.PERMANENT, 550, "5.7.1 Rejected by policy")],
+            bare: [Delivery(Outcome.PERMANENT, 550, "Mailbox unavailable 5.1.1.5")],
+        }
+    )
+    open_run(engine)
+    summary = sender(engine, transport).send(DAY)
+    assert (summary.sent, summary.failed) == (1, 5)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Subscriber.email, Subscriber.status, Subscriber.unsubscribed_at)
+        ).all()
+    status = {row.email: row.status for row in rows}
+    left = {row.email: row.unsubscribed_at for row in rows}
+    assert {e for e in status if status[e] == Status.UNSUBSCRIBED} == {no_user, no_domain, null_mx}
+    assert all(left[e] is not None for e in (no_user, no_domain, null_mx))
+    assert status[policy] == status[bare] == status[fine] == Status.CONFIRMED
+    # The next day's run mails the three left alone only.
+    assert SendLedger(engine).open_run(
+        DAY + timedelta(days=1), BODY, 3, now=datetime.now(UTC), opened_by="test"
+    )
+    assert SendLedger(engine).counts(DAY + timedelta(days=1)) == {"pending": 3}
+
+
 def test_a_reply_holding_a_nul_is_recorded_once(engine):
     """PostgreSQL's text holds no NUL: recording such a reply failed, the sender died with
     the row claimed, and each later run sent the message again, for ever."""

@@ -57,6 +57,14 @@ class Delivery:
         """Sent, or possibly sent: never to be sent again."""
         return self.outcome in (Outcome.SENT, Outcome.UNCONFIRMED)
 
+    @property
+    def no_such_mailbox(self) -> bool:
+        """Refused for good because the address does not exist, as its server says in an
+        enhanced status code (RFC 3463): 5.1.1 no such mailbox, 5.1.2 no such domain, 5.1.3
+        not an address, 5.1.6 moved, 5.1.10 a domain that takes no mail (RFC 7505). A bare
+        550, or a refusal of policy (5.7.x), says nothing of the address."""
+        return self.outcome is Outcome.PERMANENT and bool(_NO_SUCH_MAILBOX.match(self.detail))
+
     def __str__(self) -> str:
         code = f" {self.code}" if self.code is not None else ""
         detail = f": {self.detail}" if self.detail else ""
@@ -69,6 +77,8 @@ class Delivery:
         subscribers and outbox rows by id, never by address."""
         return without_addresses(str(self))
 
+
+_NO_SUCH_MAILBOX = re.compile(r"5\.1\.(?:1|2|3|6|10)(?![0-9.])")
 
 # A local part of any atext (RFC 5322: letters, digits and !#$%&'*+-/=?^_`{|}~, dots
 # between), or quoted; then a domain or an address literal.
