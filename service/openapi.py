@@ -148,6 +148,7 @@ _HEADERS = {
     "Location": _text("the stored article"),
     "WWW-Authenticate": _text("Bearer"),
     "Content-Range": _text("the bytes sent and the whole length (206), or the length (416)"),
+    "Accept-Encoding": _text("identity, when the body came compressed: it is taken as it is"),
     "Broadsheet-Warnings": _text(
         "RFC 8941 strings: each image left out (by pointer, for one article), and why"
     ),
@@ -165,8 +166,8 @@ _HEADERS = {
 }
 
 _WHY = {
-    400: "The body cannot be read (empty, not UTF-8, not JSON), or a query parameter is not "
-    "one the route takes.",
+    400: "The body cannot be read (empty, not UTF-8, not JSON) or is sent in part "
+    "(Content-Range), or a query parameter is not one the route takes.",
     401: "The API token is missing or wrong.",
     404: "Nothing by that name.",
     408: "The body did not arrive within BODY_TIMEOUT; the connection is closed.",
@@ -201,6 +202,7 @@ def _problem(status: int, *, page: bool, why: str | None = None) -> dict[str, An
     answer: dict[str, Any] = {"description": why or _WHY[status], "content": content}
     headers = {
         401: ("WWW-Authenticate",),
+        415: ("Accept-Encoding",),
         416: ("Content-Range",),
         429: ("Retry-After",),
         503: ("Retry-After",),
@@ -507,7 +509,8 @@ def _pages() -> dict[str, Any]:
                     *_conditional_get(),
                 ],
                 problems=[400, 412],
-                why={503: _DATABASE},
+                # A page ignores what a link adds; only its cursor can be wrong.
+                why={400: "The cursor is not one a page of this list gave.", 503: _DATABASE},
                 page=True,
             )
         },
@@ -839,6 +842,25 @@ def _service() -> dict[str, Any]:
     }
 
 
+# What a 400 or a 412 means where the shared words (a body's, every precondition's) do not
+# fit: a GET reads no body and answers a matching If-None-Match with 304; a POST's only
+# precondition is If-Match, on what it makes.
+_FOR_METHOD = {
+    ("get", "400"): "A query parameter is not one the route takes, is repeated, or has a "
+    "value it does not take (bad-parameter, with parameter naming it).",
+    ("get", "412"): "If-Match or If-Unmodified-Since does not hold (a matching "
+    "If-None-Match is 304).",
+    ("post", "412"): "If-Match names another version of what this request makes.",
+}
+
+
+def _fit_to_the_method(method: str, answers: dict[str, Any]) -> None:
+    for status in ("400", "412"):
+        words = _FOR_METHOD.get((method, status))
+        if words and answers.get(status, {}).get("description") == _WHY[int(status)]:
+            answers[status] = {**answers[status], "description": words}
+
+
 def openapi_document(
     formats: Mapping[str, str],
     papers: Sequence[str],
@@ -868,6 +890,10 @@ def openapi_document(
                 answers = item[method]["responses"]
                 answers.setdefault("429", _problem(429, page=not path.startswith("/v1/")))
                 item[method]["responses"] = dict(sorted(answers.items()))
+    for item in paths.values():
+        for method in METHODS:
+            if method in item:
+                _fit_to_the_method(method, item[method]["responses"])
     for item in paths.values():  # every answer carries the request's id
         for method in METHODS:
             for answer in item.get(method, {}).get("responses", {}).values():

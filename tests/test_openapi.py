@@ -474,3 +474,21 @@ def test_a_put_sends_the_cache_control_its_tagged_answers_document(api, client):
         response = api.put(body)
         assert response.status_code == status
         assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_problem_is_described_as_its_method_meets_it(client):
+    """A GET reads no body and answers a matching If-None-Match with 304, yet its 400 and
+    412 were described with a body's and every precondition's words."""
+    paths = _document(client)["paths"]
+    for path, item in paths.items():
+        for method in ("get", "post"):
+            answers = item.get(method, {}).get("responses", {})
+            if method == "get" and "400" in answers:
+                assert "body" not in answers["400"]["description"], path
+            if "412" in answers:
+                assert "If-None-Match does not hold" not in answers["412"]["description"], path
+    assert paths["/articles"]["get"]["responses"]["400"]["description"].startswith("The cursor")
+    put = paths["/v1/articles/{article_id}"]["put"]["responses"]
+    assert "If-None-Match" in put["412"]["description"]
+    assert "Content-Range" in put["400"]["description"]
+    assert "Accept-Encoding" in put["415"]["headers"]  # sent with a compressed body's 415
