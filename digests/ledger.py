@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Table,
+    Text,
     and_,
+    cast,
     func,
     insert,
     literal,
@@ -26,11 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from service.email_renderer import EmailBody
 from service.storage import claims
-from service.storage.models import DigestRun, LedgerEntry, Status, Subscriber
+from service.storage.models import DigestRun, LedgerEntry, Status, StoredArticle, Subscriber
 
 from .steps import MessageSteps, Result
 
@@ -62,6 +64,31 @@ class Claimed:
     created_at: datetime  # when the subscriber's row was made: their unsubscribe link says
 
 
+WITHDRAWN_REPLY = "not sent: the quick reads it named were deleted"
+
+
+def _runs_in_turn(connection: Connection) -> None:
+    """Opening a run and finding the runs that name a deleted article take turns: on
+    PostgreSQL under one advisory lock for the transaction (a run being opened is not yet
+    seen by another transaction, and a deletion committed while it was written must be
+    either seen by its check or see the run); SQLite's write lock already orders them."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(_RUNS, 0))))
+
+
+_RUNS = "broadsheet digest runs"  # no article id has a space: no article's lock is this one
+
+
+def _all_stored(connection: Connection, article_ids: Sequence[str]) -> bool:
+    wanted = set(article_ids)
+    if not wanted:
+        return True
+    found = connection.execute(
+        select(func.count()).select_from(StoredArticle).where(StoredArticle.id.in_(wanted))
+    ).scalar_one()
+    return found == len(wanted)
+
+
 class SendLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -80,11 +107,17 @@ class SendLedger:
         opened_by: str,
         article_ids: Sequence[str] = (),
         more: int = 0,
-    ) -> bool:
+        only_if_stored: bool = False,
+    ) -> bool | None:
         """Open the run for `day` and freeze its audience; False when it was already open.
-        `article_ids` and `more`: what the mail names, kept for the digest's page."""
+        `article_ids` and `more`: what the mail names, kept for the digest's page. With
+        `only_if_stored`, None (nothing opened) when one of `article_ids` was deleted since
+        the mail was written."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         with self.writer.begin() as connection:
+            _runs_in_turn(connection)
+            if only_if_stored and not _all_stored(connection, article_ids):
+                return None
             won = connection.execute(
                 dialect.insert(DigestRun)
                 .values(
@@ -207,14 +240,84 @@ class SendLedger:
     def record_sent(self, delivery_id: int, token: str, *, now: datetime, reply: str) -> None:
         self.record(token, Result(delivery_id, "sent", reply, sent_at=now))
 
-    def skip_waiting(self, session: Session, day: date, reason: str) -> None:
-        """Mark every message of `day`'s run not yet sent nor in a sender's hands skipped,
-        in `session`'s transaction."""
-        session.execute(
-            update(LedgerEntry)
-            .where(LedgerEntry.day == day, LedgerEntry.status == "pending")
-            .values(status="skipped", reply=reason)
-        )
+    # Deleted quick reads -----------------------------------------------------------------
+
+    def days_naming(self, article_id: str) -> list[date]:
+        """The days whose run names `article_id`. Waits for a run being opened (which, if it
+        names the article, is then seen here): see `_runs_in_turn`."""
+        quoted = f'%"{article_id}"%'  # ids hold no % nor _ (ARTICLE_ID): a plain LIKE
+        with self.engine.begin() as connection:
+            _runs_in_turn(connection)
+            rows = connection.execute(
+                select(DigestRun.day, DigestRun.article_ids).where(
+                    cast(DigestRun.article_ids, Text).like(quoted)
+                )
+            )
+            return [day for day, ids in rows if ids and article_id in ids]
+
+    def all_stored(self, article_ids: Sequence[str]) -> bool:
+        with self.engine.connect() as connection:
+            return _all_stored(connection, article_ids)
+
+    def replace_body(
+        self,
+        day: date,
+        marker: str,
+        body: EmailBody | None,
+        article_ids: Sequence[str],
+        *,
+        more: int,
+    ) -> bool:
+        """Put `body` (None: nothing left to mail) in place of `day`'s run's mail, which was
+        written with `marker`; False, changing nothing, when the run has changed since or a
+        quick read `article_ids` names is no longer stored. With no body, the messages not
+        yet sent nor in a sender's hands are skipped (a sender skips the rest)."""
+        with self.writer.begin() as connection:
+            _runs_in_turn(connection)
+            current = connection.execute(
+                select(DigestRun.marker).where(DigestRun.day == day).with_for_update()
+            ).scalar_one_or_none()
+            if current != marker or not _all_stored(connection, article_ids):
+                return False
+            mail = body or EmailBody("", "", "", f"withdrawn-{claims.new_claim_token()}")
+            connection.execute(
+                update(DigestRun)
+                .where(DigestRun.day == day)
+                .values(
+                    subject=mail.subject,
+                    html=mail.html,
+                    text=mail.text,
+                    marker=mail.marker,
+                    items=len(article_ids),
+                    article_ids=list(article_ids),
+                    more=more,
+                )
+            )
+            if body is None:
+                connection.execute(
+                    update(LedgerEntry)
+                    .where(LedgerEntry.day == day, LedgerEntry.status == "pending")
+                    .values(status="skipped", reply=WITHDRAWN_REPLY)
+                )
+        return True
+
+    def skip_claimed(self, token: str, delivery_ids: Sequence[int]) -> None:
+        """Mark a claimed batch skipped: its run has nothing left to mail."""
+        with self.writer.begin() as connection:
+            connection.execute(
+                update(LedgerEntry)
+                .where(
+                    LedgerEntry.id.in_(delivery_ids),
+                    LedgerEntry.claim_token == token,
+                    LedgerEntry.status == "claimed",
+                )
+                .values(
+                    status="skipped",
+                    reply=WITHDRAWN_REPLY,
+                    claim_token=None,
+                    lease_expires_at=None,
+                )
+            )
 
     def release(
         self, token: str, delivery_ids: Iterable[int], due_at: datetime | None = None

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from service.errors import DigestNotDue, DigestUnsendable
 from service.mail.transport import Transport
 from service.settings import Settings
 from service.storage.articles import article_of
-from service.storage.models import DigestRun, StoredArticle
+from service.storage.models import StoredArticle
 
 from .assemble import (
     MAX_ITEMS,
@@ -42,6 +42,10 @@ from .render import render_fitted
 from .send import DigestSender, SendOptions, Summary
 
 logger = logging.getLogger(__name__)
+
+# How many times a run is written (opened, or written again after a deletion) before it
+# gives up: each try fails only when a quick read it names is deleted while it is written.
+REWRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +141,7 @@ class DailyDigest:
         run = self.ledger.run(day)
         if run is None or run.article_ids is None:
             return self.assemble(day)
-        with Session(self.engine) as session:
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    select(StoredArticle).where(StoredArticle.id.in_(run.article_ids))
-                )
-            }
-            articles = [article_of(rows[i]) for i in run.article_ids if i in rows]
+        articles = self.stored(run.article_ids)
         at, zone = self.schedule.at, self.schedule.zone
         return as_mailed(articles, day, at, zone, self.settings, run.more or 0)
 
@@ -152,43 +149,56 @@ class DailyDigest:
         """The digest as its mail names it (render.HTML_BUDGET), and that mail."""
         return render_fitted(digest, self.env, self.settings, self.inliner)
 
-    def withdraw(self, session: Session, article_id: str) -> list[date]:
-        """Take a deleted article out of every run that names it, in the transaction that
-        deletes it (`session`): what is not yet sent goes out without it, written again from
-        the quick reads that remain, or not at all when none remains; a run sent in full
-        keeps none of its words. Returns the days whose run changed.
+    def withdraw(self, article_id: str) -> list[date]:
+        """Once the deletion of `article_id` has committed, take it out of every run that
+        names it: what is not yet sent goes out without it (`rewrite`), or not at all when
+        no quick read remains; a run sent in full keeps none of its words. Returns the days
+        whose run was written again. A run opening meanwhile either finds the article gone
+        or is seen here (SendLedger.days_naming waits for it)."""
+        return [day for day in self.ledger.days_naming(article_id) if self.rewrite(day)]
 
-        A sender reads the run again before each batch it claims: a batch claimed before
-        the deletion (at most SendOptions.batch messages a sender) still carries it."""
-        named = [
-            day
-            for day, ids in session.execute(select(DigestRun.day, DigestRun.article_ids))
-            if ids and article_id in ids
-        ]
-        for day in named:
-            run = session.get(DigestRun, day, with_for_update=True)
-            if run is None or not run.article_ids or article_id not in run.article_ids:
-                continue
-            ids = [i for i in run.article_ids if i != article_id]
+    def rewrite(self, day: date) -> bool:
+        """Write `day`'s run again from the quick reads it names that are still stored, if
+        one was deleted; False when none was (or the run is gone). The mail is rendered
+        outside any transaction and replaces the run's only if the run has not changed
+        meanwhile and all it names is still stored, else it is rendered again."""
+        for _ in range(REWRITE_ATTEMPTS):
+            run = self.ledger.run(day)
+            if run is None or not run.article_ids:
+                return False
+            articles = self.stored(run.article_ids)
+            if len(articles) == len(run.article_ids):
+                return False
+            at, zone = self.schedule.at, self.schedule.zone
+            digest = as_mailed(articles, day, at, zone, self.settings, run.more or 0)
+            body = None
+            if digest:
+                digest, body = self.render(digest)
+            ids = [item.article_id for item in digest.items]
+            if self.ledger.replace_body(day, run.body.marker, body, ids, more=digest.more):
+                logger.info("Wrote the digest run for %s again without a deleted article", day)
+                return True
+        logger.warning("The digest run for %s kept changing; a sender writes it again", day)
+        return False
+
+    def current_run(self, day: date) -> Run | None:
+        """The run as it stands, written again first if it names a quick read deleted since
+        (whose deleting process stopped before it could): what a sender reads before each
+        batch."""
+        run = self.ledger.run(day)
+        if run is not None and run.article_ids and not self.ledger.all_stored(run.article_ids):
+            self.rewrite(day)
+            run = self.ledger.run(day)
+        return run
+
+    def stored(self, ids: Sequence[str]) -> list[Article]:
+        """The articles of `ids` still stored, in that order."""
+        with Session(self.engine) as session:
             rows = {
                 row.id: row
                 for row in session.scalars(select(StoredArticle).where(StoredArticle.id.in_(ids)))
             }
-            articles = [article_of(rows[i]) for i in ids if i in rows]
-            at, zone = self.schedule.at, self.schedule.zone
-            digest = as_mailed(articles, day, at, zone, self.settings, run.more or 0)
-            if digest:
-                digest, body = self.render(digest)
-                run.subject, run.html, run.text = body.subject, body.html, body.text
-                run.marker = body.marker
-                run.items = len(digest.items)
-                run.article_ids = [item.article_id for item in digest.items]
-            else:
-                run.subject = run.html = run.text = ""
-                run.items, run.article_ids = 0, []
-                self.ledger.skip_waiting(session, day, "its quick reads were deleted")
-            logger.info("Took a deleted article out of the digest run for %s", day)
-        return named
+            return [article_of(rows[i]) for i in ids if i in rows]
 
     def check_sendable(self) -> None:
         """Raise DigestUnsendable when the settings cannot make a digest at all."""
@@ -208,19 +218,29 @@ class DailyDigest:
         if not digest:
             return Opening(digest, None, opened_now=False)
         self.check_sendable()
-        digest, body = self.render(digest)  # the count recorded is the one the mail names
-        won = self.ledger.open_run(
-            day,
-            body,
-            len(digest.items),
-            now=datetime.now(UTC),
-            opened_by=sender_name(),
-            article_ids=[item.article_id for item in digest.items],
-            more=digest.more,
-        )
+        for attempt in range(REWRITE_ATTEMPTS):
+            digest, body = self.render(digest)  # the count recorded is the one the mail names
+            won = self.ledger.open_run(
+                day,
+                body,
+                len(digest.items),
+                now=datetime.now(UTC),
+                opened_by=sender_name(),
+                article_ids=[item.article_id for item in digest.items],
+                more=digest.more,
+                # The last try opens it whatever was deleted meanwhile: a sender writes the
+                # run again before its first batch (current_run).
+                only_if_stored=attempt < REWRITE_ATTEMPTS - 1,
+            )
+            if won is not None:
+                break
+            # A quick read it names was deleted while it was written: written again.
+            digest = self.assemble(day)
+            if not digest:
+                return Opening(digest, None, opened_now=False)
         if won:
             logger.info("Opened the digest run for %s: %d items", day, len(digest.items))
-        return Opening(digest, self.ledger.run(day), opened_now=won)
+        return Opening(digest, self.ledger.run(day), opened_now=bool(won))
 
     def check_due(self, day: date, now: datetime | None = None) -> None:
         """Raise DigestNotDue while the day's window is still open."""
@@ -242,7 +262,9 @@ class DailyDigest:
     ) -> Summary:
         """Send what is due of the day's run (which must be open) through `transport`."""
         self.check_sendable()
-        sender = DigestSender(self.ledger, self.composer, transport, self.options, stop=stop)
+        sender = DigestSender(
+            self.ledger, self.composer, transport, self.options, stop=stop, refresh=self.current_run
+        )
         return sender.send(day, progress)
 
     def counts(self, day: date) -> dict[str, int]:

@@ -117,8 +117,12 @@ class DigestSender:
         *,
         clock: Callable[[], datetime] = utcnow,
         stop: threading.Event | None = None,
+        refresh: Callable[[date], Run | None] | None = None,
     ) -> None:
         self.ledger = ledger
+        # The run as it stands, read once each batch is claimed (DailyDigest.current_run
+        # writes it again first if a quick read it names was deleted).
+        self.refresh = refresh or ledger.run
         self.composer = composer
         self.transport = transport
         self.options = options or SendOptions()
@@ -133,21 +137,23 @@ class DigestSender:
         if run is None:
             raise NotOpen(f"no digest run is open for {day.isoformat()}")
         summary = Summary()
-        template = self.composer.template(run.body)
+        template = self.composer.template(run.body) if run.items else None  # none left: none
         give_up_at = self.clock() + self.options.wait_for_retries
         try:
             while not self.stop.is_set():
-                # Read again before each batch: a deleted article is taken out of the run's
-                # mail (DailyDigest.withdraw), and the run may have none left to send.
-                current = self.ledger.run(day)
-                if current is None or not current.items:
-                    break
-                if current.body.marker != run.body.marker:
-                    run, template = current, self.composer.template(current.body)
                 token, batch = self.ledger.claim(
                     day, now=self.clock(), lease=self.lease, limit=self.options.batch
                 )
                 if batch:
+                    # The run read again once the batch is ours: a deleted quick read leaves
+                    # its mail (DailyDigest.withdraw), and it may have none left to send.
+                    current = self.refresh(day)
+                    if current is None or not current.items:
+                        self.ledger.skip_claimed(token, [row.delivery_id for row in batch])
+                        summary.skipped += len(batch)
+                        continue
+                    if template is None or current.body.marker != run.body.marker:
+                        run, template = current, self.composer.template(current.body)
                     self._send_batch(run, template, token, batch, summary, progress)
                     continue
                 next_due = self.ledger.next_due(day)

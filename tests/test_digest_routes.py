@@ -289,3 +289,79 @@ def test_a_run_whose_quick_reads_are_all_deleted_sends_nothing(app):
     assert response.status_code == 200
     assert response.get_json()["counts"] == {"skipped": 2}
     assert runtime.memory.sent == []
+
+
+def test_an_article_deleted_while_the_run_opens_is_not_in_it(app, monkeypatch):
+    """The run was written (0.4 to 7.6 s for a full digest), then inserted naming what a
+    DELETE had taken away meanwhile; that DELETE found no run to take it out of."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 2)
+    publish(app, quick_read_json("pulled", "2026-03-11T08:00:00Z"))
+    publish(app, quick_read_json("weather", "2026-03-11T09:00:00Z"))
+    daily = daily_digest_for(runtime)
+    render, client = daily.render, app.test_client()
+
+    def deleted_while_written(digest):
+        written = render(digest)
+        if client.get("/v1/articles/pulled").status_code == 200:
+            assert client.delete("/v1/articles/pulled", headers=AUTH).status_code == 204
+        return written
+
+    monkeypatch.setattr(daily, "render", deleted_while_written)
+    opening = daily.open_run(date(2026, 3, 12))
+    assert opening.run is not None
+    assert opening.run.article_ids == ("weather",)
+    assert "pulled" not in opening.run.body.html + opening.run.body.text
+
+
+def test_a_deletion_whose_process_stopped_is_taken_out_by_the_sender(app):
+    """Deleted, then the process stopped before it took the article out of the run: the
+    sender writes the run again before its batch, so no copy carries it."""
+    from service.storage.articles import delete_article
+
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 3)
+    publish(app, quick_read_json("pulled", "2026-03-11T08:00:00Z"))
+    publish(app, quick_read_json("weather", "2026-03-11T09:00:00Z"))
+    day = date(2026, 3, 12)
+    assert daily_digest_for(runtime).open_run(day).opened_now
+    with runtime.database.writing() as session:  # the deletion alone, as a stopped process left it
+        assert delete_article(session, "pulled")
+    assert client_sends(app, day) == 3
+    for envelope in runtime.memory.sent:
+        assert b"pulled" not in envelope.data
+    assert _run_row(app, day).article_ids == ["weather"]
+
+
+def test_a_run_emptied_with_messages_in_a_senders_hands_ends(app):
+    """Only the waiting messages were skipped: a batch claimed by a sender that then died
+    stayed claimed for good, and the day was listed as waiting for ever."""
+    runtime = app.extensions["broadsheet"]
+    add_subscribers(runtime.engine, [Status.CONFIRMED] * 3)
+    publish(app, quick_read_json("pulled", "2026-03-11T08:00:00Z"))
+    day = date(2026, 3, 12)
+    assert daily_digest_for(runtime).open_run(day).opened_now
+    ledger = SendLedger(runtime.engine)
+    _, held = ledger.claim(day, now=datetime.now(UTC), lease=timedelta(seconds=-1), limit=2)
+    assert len(held) == 2  # a sender took two and died; its lease has run out
+    assert app.test_client().delete("/v1/articles/pulled", headers=AUTH).status_code == 204
+    assert ledger.counts(day) == {"claimed": 2, "skipped": 1}
+    response = app.test_client().post("/v1/digests/2026-03-12/send", headers=AUTH)
+    assert response.status_code == 202
+    deadline = time.monotonic() + 30
+    while ledger.counts(day) != {"skipped": 3}:
+        assert time.monotonic() < deadline, ledger.counts(day)
+        time.sleep(0.05)
+    assert runtime.memory.sent == []
+    assert day not in ledger.days_waiting()
+
+
+def client_sends(app, day: date) -> int:
+    response = app.test_client().post(f"/v1/digests/{day.isoformat()}/send", headers=AUTH)
+    assert response.status_code in (200, 202)
+    ledger = SendLedger(app.extensions["broadsheet"].engine)
+    deadline = time.monotonic() + 30
+    while ledger.counts(day).get("pending", 0) + ledger.counts(day).get("claimed", 0):
+        assert time.monotonic() < deadline, ledger.counts(day)
+        time.sleep(0.05)
+    return ledger.counts(day).get("sent", 0)

@@ -6,6 +6,7 @@ Writes need `Authorization: Bearer $BROADSHEET_API_TOKEN`; reads are public, lik
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from .caching import conditional
 from .list_query import article_query
 
 bp = Blueprint("articles_api", __name__, url_prefix="/v1/articles")
+logger = logging.getLogger(__name__)
 
 
 def _preconditions() -> Preconditions:
@@ -135,10 +137,14 @@ def delete(article_id: str) -> Response:
     runtime = current_runtime()
     with runtime.database.writing() as session:
         deleted = delete_article(session, article_id, preconditions=preconditions)
-        if deleted:  # nor does any digest not yet sent carry it, nor keep its words
-            daily_digest_for(runtime).withdraw(session, article_id)
     if not deleted:
         raise NotFound(f"There is no article {article_id!r}.")
+    # Nor does a digest not yet sent carry it, nor a run keep its words. Deleted it is,
+    # whatever happens here: a sender writes a run again before each batch.
+    try:
+        daily_digest_for(runtime).withdraw(article_id)
+    except Exception:
+        logger.exception("Deleted %r; taking it out of the digest runs failed", article_id)
     return Response(status=204)
 
 
