@@ -175,9 +175,9 @@ def locale_for(tag: str) -> Locale:
 @lru_cache(maxsize=512)
 def quotation_marks(tag: str) -> tuple[tuple[str, str], tuple[str, str]]:
     """The marks that open and close a quotation in `tag`'s language, then those of a
-    quotation inside one: CLDR's (« » in French, „ “ in German, 「 」 in Japanese), from the
-    table WeasyPrint prints a <q> by, so that plain text quotes as the PDF does (it wrote
-    English marks in every language)."""
+    quotation inside one: CLDR's (« » in French, „ “ in German, 「 」 in Japanese), from
+    WeasyPrint's table, looked up by the locale (language, script, region); plain text
+    and the PDF (pdf_renderer.with_quotation_marks) both quote so."""
     from weasyprint.text.constants import LANG_QUOTES  # loaded by the app; not by the core
 
     locale = locale_for(tag)  # Egyptian Arabic's are Arabic's

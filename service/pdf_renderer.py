@@ -17,6 +17,7 @@ from .article import Article
 from .characters import is_regional_indicator, may_part
 from .errors import RenderRefused
 from .kept import Kept
+from .language import quotation_marks
 from .metrics import count_pdf_cache, timed_render
 from .page import article_context, link_labels
 from .print_budget import check_print_budget
@@ -198,8 +199,30 @@ def keep_addresses_whole(html: str) -> str:
 
 def prepare_for_print(html: str) -> str:
     """The print HTML as the line breaker should see it: addresses never hyphenated, and
-    over-long runs of characters made breakable."""
-    return break_long_words(keep_addresses_whole(html))
+    over-long runs of characters made breakable; its quotations in their language's marks."""
+    return break_long_words(keep_addresses_whole(with_quotation_marks(html)))
+
+
+_LANG = re.compile(r'\slang="([A-Za-z0-9-]{1,100})"')
+
+
+def with_quotation_marks(html: str) -> str:
+    """Each language of the document given the quotation marks the text twin uses
+    (language.quotation_marks): WeasyPrint looks a tag up as written, "zh-Hant" among keys
+    such as "zh_Hant", and printed English marks for Traditional Chinese, Portugal's
+    Portuguese and Swiss French. Only where a <q> is to print."""
+    if "<q>" not in html:
+        return html
+    rules = []
+    for tag in dict.fromkeys(_LANG.findall(html)):
+        (outer_open, outer_close), (inner_open, inner_close) = quotation_marks(tag)
+        marks = " ".join(_css_string(m) for m in (outer_open, outer_close, inner_open, inner_close))
+        rules.append(f'[lang="{tag}"] {{ quotes: {marks} }}')
+    return html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1)
+
+
+def _css_string(mark: str) -> str:
+    return '"' + "".join(f"\\{ord(c):x} " for c in mark) + '"'
 
 
 def break_long_words(html: str) -> str:

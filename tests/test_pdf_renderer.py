@@ -290,6 +290,34 @@ def test_an_abbreviation_s_expansion_is_written_out_on_paper(pdf_client):
     assert "RCC (Riverside Community Center) met NASA and BBC." in printed
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("zh-Hant", "他說「不行」，"),
+        ("pt-PT", "Ele disse «não»,"),
+        ("fr-CH", "Il a dit «oui ‹non›»,"),
+        ("en", "He said “no”,"),
+    ],
+)
+def test_a_quotation_prints_the_marks_of_its_language(pdf_client, language, said):
+    """WeasyPrint looks a tag up as written ("zh-Hant" among keys such as "zh_Hant"): a
+    Traditional Chinese, a Portugal Portuguese or a Swiss French <q> printed English or
+    the bare language's marks, where the text twin shows the language's own."""
+    words = {
+        "zh-Hant": "他說<q>不行</q>，",
+        "pt-PT": "Ele disse <q>não</q>,",
+        "fr-CH": "Il a dit <q>oui <q>non</q></q>,",
+        "en": "He said <q>no</q>,",
+    }[language]
+    text = words + ' then <span lang="de"><q>ja</q></span>.'
+    article = minimal(language=language, body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    printed = _pdf_text(response.data)
+    assert said in printed
+    assert "„ja“" in printed  # a phrase in its own language's
+
+
 def test_every_link_of_the_article_s_text_prints_its_target(pdf_client):
     """Paper has no links. Only body links whose scheme was written in lower case printed
     their target: not those of the headline, the standfirst or a note's words, nor
