@@ -121,11 +121,14 @@ if (_folder := _metrics_dir()) is not None:
     _folder.mkdir(parents=True, exist_ok=True)
 
 
-def on_starting(server) -> None:
-    """Start the metrics afresh: files left by the processes of an earlier run would count.
-    Only prometheus_client's own files go (the folder may have been given carelessly), the
-    master's too: a file named for its pid may be an earlier run's (pids are reused), and
-    what the master wrote while loading the app is zeros (a forked worker writes its own)."""
+def start_metrics_afresh() -> None:
+    """Files left by the processes of an earlier run would count: only prometheus_client's
+    own files go (the folder may have been given carelessly), the master's too: a file
+    named for its pid may be an earlier run's (pids are reused), and what the master wrote
+    while loading the app is zeros (a forked worker writes its own). Done once this server
+    holds its port and its database is fit (`when_ready`): a second start that failed (the
+    port in use, the schema behind) emptied the running server's folder, and its /metrics
+    stayed blank until its workers were replaced."""
     directory = _metrics_dir()
     if directory is None:
         return
@@ -155,6 +158,7 @@ def when_ready(server) -> None:
         prepare_database(runtime)
     finally:
         runtime.engine.dispose()  # no connection of the master's for a worker to inherit
+    start_metrics_afresh()
 
 
 def pre_fork(server, worker) -> None:

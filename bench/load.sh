@@ -46,6 +46,7 @@ BROADSHEET_SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_ur
 export BROADSHEET_SECRET_KEY
 export BROADSHEET_DATABASE_URL="sqlite:///$work/load.sqlite3"
 export BROADSHEET_RATELIMIT_ENABLED=false
+export BROADSHEET_BASE_URL=https://news.example.org
 export BROADSHEET_MAIL_RELAY=false
 export GUNICORN_BIND="127.0.0.1:$port"
 unset PROMETHEUS_MULTIPROC_DIR

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.article import Article
 from service.email_renderer import EmailBody, Inliner
 from service.errors import DigestNotDue, DigestUnsendable
-from service.mail.transport import Transport
+from service.mail.transport import NoMailServer, Transport
 from service.settings import Settings
 from service.storage.articles import article_of
 from service.storage.models import StoredArticle
@@ -42,6 +42,12 @@ from .render import render_fitted
 from .send import DigestSender, SendOptions, Summary
 
 logger = logging.getLogger(__name__)
+
+NO_MAIL_SERVER = (
+    "BROADSHEET_SMTP_URL is unset: in production no digest is written to the Maildir outbox, "
+    "where no reader gets it, and recorded as sent; set it (or BROADSHEET_ENV=development "
+    "to use the Maildir)."
+)
 
 # How many times a run is written (opened, or written again after a deletion) before it
 # gives up: each try fails only when a quick read it names is deleted while it is written.
@@ -262,6 +268,8 @@ class DailyDigest:
     ) -> Summary:
         """Send what is due of the day's run (which must be open) through `transport`."""
         self.check_sendable()
+        if isinstance(transport, NoMailServer):
+            raise DigestUnsendable(NO_MAIL_SERVER)
         sender = DigestSender(
             self.ledger, self.composer, transport, self.options, stop=stop, refresh=self.current_run
         )

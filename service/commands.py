@@ -346,6 +346,15 @@ def upgrade_command(revision: str, sql: bool) -> None:
         if not state.can_upgrade:
             click.echo(state.describe(), err=True)
             sys.exit(1)
+        if schema.is_before(revision, state.current):
+            click.echo(
+                f"The database is at revision {', '.join(state.current)}, past "
+                f"{printable(revision, 80)}: db upgrade never goes back, and Broadsheet has "
+                "no downgrade; to go back, restore the backup taken before the upgrade "
+                "(docs/deploy.md).",
+                err=True,
+            )
+            sys.exit(1)
         state = schema.upgrade(_engine(), revision)
     except (SQLAlchemyError, CommandError) as error:
         click.echo(f"Could not migrate the database: {first_line(error)}", err=True)
@@ -374,6 +383,41 @@ def current_command() -> None:
     click.echo(state.describe())
     # A newer schema is served (a rolling upgrade under way): not a failure of this node.
     sys.exit(0 if state.serves_this_code else 1)
+
+
+@db_group.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(destination: Path) -> None:
+    """Copy a SQLite database, while it serves, to DESTINATION (a new file)."""
+    engine = _engine()
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        click.echo(
+            "db backup copies a SQLite database; back up PostgreSQL with its own tools "
+            "(pg_dump), as docs/deploy.md says.",
+            err=True,
+        )
+        sys.exit(1)
+    if destination.exists():
+        click.echo(f"{printable(str(destination), 200)} exists: name a new file.", err=True)
+        sys.exit(1)
+    import sqlite3
+    from contextlib import closing
+
+    # SQLite's online backup: a consistent copy of a database in WAL mode while writers
+    # go on (copying the file alone may miss what the WAL still holds).
+    source_uri = f"file:{engine.url.database}?mode=ro"
+    try:
+        with closing(sqlite3.connect(source_uri, uri=True)) as source:
+            with closing(sqlite3.connect(destination)) as copy:
+                source.backup(copy)
+    except (sqlite3.Error, OSError) as error:
+        destination.unlink(missing_ok=True)
+        click.echo(f"Could not back up the database: {first_line(error)}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Backed up {printable(engine.url.database, 200)} to {printable(str(destination), 200)}"
+    )
 
 
 @db_group.command("revision")

@@ -4,7 +4,7 @@ The metrics live on a registry of their own. Under gunicorn (several worker proc
 prometheus-client's PROMETHEUS_MULTIPROC_DIR names a directory that every process writes
 its values into; the exposition then reads that directory, so any worker answers for all.
 The variable must be set before the processes start (prometheus-client reads it when it is
-imported); gunicorn's `on_starting` hook calls `clear_multiprocess_dir()` and its
+imported); gunicorn's `when_ready` hook calls `clear_multiprocess_dir()` and its
 `child_exit` hook `mark_process_dead(worker.pid)`.
 Labels take bounded values only: a route is its URL rule, never the path a client sent.
 """
@@ -37,6 +37,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The route label of a request that matched no URL rule (a 404 or a refused method).
 UNMATCHED_ROUTE = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Made if missing, as gunicorn.conf.py makes it: set in a shared env file to the web unit's
+# runtime folder, it is not there while that unit is stopped, and every command (db
+# upgrade, the scheduler) ended in a traceback (FileNotFoundError) as its first value was
+# written.
+if _folder := os.environ.get(MULTIPROCESS_VARIABLE):
+    Path(_folder).mkdir(parents=True, exist_ok=True)
 
 registry = CollectorRegistry()
 

@@ -92,8 +92,10 @@ class Runtime:
         )
 
     def transport(self) -> Transport:
-        """A new mail transport: SMTP when SMTP_URL is set, else the instance's Maildir outbox."""
-        return open_transport(self.settings.smtp_url, self.instance_path)
+        """A new mail transport: SMTP when SMTP_URL is set, else the instance's Maildir outbox
+        (in production, none: mail waits)."""
+        production = self.settings.env == "production"
+        return open_transport(self.settings.smtp_url, self.instance_path, production=production)
 
     @property
     def printer(self) -> IsolatedPrinter:

@@ -12,6 +12,7 @@ import hmac
 import importlib.util
 import inspect
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,7 @@ from .characters import character_problem
 from .logs import printable
 
 PREFIX = "BROADSHEET_"
+logger = logging.getLogger(__name__)
 # Signs tokens when BROADSHEET_ENV is development or test and no SECRET_KEY is set: the
 # same in every process, so a local web process and scheduler agree, and never secret.
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
@@ -72,7 +74,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     env: Literal["production", "development", "test"] = setting(
-        "production", "production, development or test (development and test need no SECRET_KEY)"
+        "production",
+        "production, development or test (development and test need no SECRET_KEY nor BASE_URL)",
     )
     database_url: str | None = setting(
         None,
@@ -83,7 +86,7 @@ class Settings(BaseModel):
     smtp_url: str | None = setting(
         None,
         "smtp://user:password@host:port (STARTTLS when offered) or smtps://…",
-        shown="unset: mail goes to a Maildir in the instance folder",
+        shown="unset: mail goes to a Maildir in the instance folder (in production, none goes)",
         secret=True,
     )
     mail_from: Mailbox = setting(
@@ -238,6 +241,16 @@ class Settings(BaseModel):
             raw = environ.get(env_name(name), "")
             if raw.strip():
                 values[name] = raw.strip()
+        known = {env_name(name) for name in cls.model_fields}
+        # The tests' and benchmarks' own (BROADSHEET_TEST_POSTGRES_URL…) are not settings.
+        ours = (f"{PREFIX}TEST_", f"{PREFIX}BENCH_")
+        names = (n for n in environ if n.startswith(PREFIX) and not n.startswith(ours))
+        for unknown in sorted(n for n in names if n not in known):
+            # BROADSHEET_SMTP_ULR was ignored without a word: mail went to the Maildir.
+            logger.warning(
+                "%s is not a setting and is ignored; the settings are in the README",
+                printable(unknown, 80),
+            )
         for key, value in (overrides or {}).items():
             name = key.lower()
             if name not in cls.model_fields:
@@ -250,19 +263,8 @@ class Settings(BaseModel):
             settings = cls(**values)
         except ValidationError as error:
             raise SettingsError(_error_lines(error, values)) from None
-        if settings.env == "production" and len(settings.secret_key or "") < MIN_SECRET_KEY:
-            # It signs confirmation and unsubscribe links and the forms' CSRF cookie: a short
-            # one can be guessed, and every link forged.
-            given = "is required" if not settings.secret_key else "is too short"
-            raise SettingsError(
-                [
-                    f"{env_name('secret_key')} {given}: expected "
-                    f"{cls.model_fields['secret_key'].description}, such as python3 -c "
-                    "'import secrets; print(secrets.token_urlsafe(32))' makes; "
-                    "on a developer's machine, "
-                    f"set {env_name('env')}=development instead"
-                ]
-            )
+        if settings.env == "production":
+            _fit_for_production(settings, given=values)
         return settings
 
     @classmethod
@@ -684,6 +686,37 @@ def is_ip_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _fit_for_production(settings: Settings, given: Mapping[str, Any]) -> None:
+    """What production refuses that development takes: SettingsError, one line each."""
+    problems = []
+    if len(settings.secret_key or "") < MIN_SECRET_KEY:
+        # It signs confirmation and unsubscribe links and the forms' CSRF cookie: a short
+        # one can be guessed, and every link forged.
+        state = "is required" if not settings.secret_key else "is too short"
+        problems.append(
+            f"{env_name('secret_key')} {state}: expected "
+            f"{Settings.model_fields['secret_key'].description}, such as python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(32))' makes; "
+            "on a developer's machine, "
+            f"set {env_name('env')}=development instead"
+        )
+    if DEVELOPMENT_SECRET_KEY in (settings.secret_key, *settings.secret_key_fallbacks):
+        # Written in this repository: with it, anyone forges every link.
+        problems.append(
+            f"{env_name('secret_key')} (or a fallback) is the development key, which anyone "
+            "can read in the source: make one of your own"
+        )
+    if "base_url" not in given:
+        # Every link mailed (confirm, unsubscribe, the digest's), every feed and canonical
+        # address is made from it: the default sent readers to http://localhost:5000.
+        problems.append(
+            f"{env_name('base_url')} is required in production: the service's address as "
+            "readers reach it (https://…); every link mailed and every feed is made from it"
+        )
+    if problems:
+        raise SettingsError(problems)
 
 
 def env_name(field: str) -> str:

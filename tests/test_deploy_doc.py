@@ -39,6 +39,9 @@ RUN_BY: dict[str, list[str]] = {
         "tests/test_deploy_doc.py::test_db_upgrade_as_documented",
         "tests/test_gunicorn_conf.py::migrate",
     ],
+    ".venv/bin/broadsheet db backup broadsheet-backup.sqlite3": [
+        "tests/test_deploy_doc.py::test_db_backup_as_documented"
+    ],
     ".venv/bin/gunicorn --config gunicorn.conf.py wsgi:app": [
         "tests/test_gunicorn_conf.py::start_gunicorn",
         "tests/test_gunicorn_conf.py::test_gunicorn_serves_then_stops_gracefully_on_sigterm",
@@ -161,6 +164,7 @@ def test_db_upgrade_as_documented(database_url):
             "PYTHONPATH": str(ROOT),
             "BROADSHEET_ENV": "production",
             "BROADSHEET_SECRET_KEY": "deploy-doc-secret",
+            "BROADSHEET_BASE_URL": "https://news.example.org",
             "BROADSHEET_DATABASE_URL": database_url,
             **variables,
         }
@@ -169,3 +173,34 @@ def test_db_upgrade_as_documented(database_url):
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("The database schema is up to date"), done.stdout
+
+
+def test_db_backup_as_documented(tmp_path):
+    """The document's backup command, run from a folder of its own on a migrated database."""
+    database = tmp_path / "live.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "FLASK_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "BROADSHEET_ENV": "production",
+            "BROADSHEET_SECRET_KEY": "deploy-doc-secret",
+            "BROADSHEET_BASE_URL": "https://news.example.org",
+            "BROADSHEET_DATABASE_URL": f"sqlite:///{database}",
+        }
+    )
+    upgrade = runnable(doc_command(".venv/bin/broadsheet db upgrade"))[1]
+    done = subprocess.run(upgrade, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    variables, argv = runnable(doc_command(".venv/bin/broadsheet db backup"))
+    work = tmp_path / "backups"
+    work.mkdir()
+    done = subprocess.run(
+        argv, cwd=work, env={**env, **variables}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    (copy,) = work.iterdir()
+    assert copy.name == argv[-1]
+    env["BROADSHEET_DATABASE_URL"] = f"sqlite:///{copy}"
+    current = runnable(".venv/bin/broadsheet db current")[1]
+    done = subprocess.run(current, cwd=work, env=env, capture_output=True, text=True)
+    assert (done.returncode, "up to date" in done.stdout) == (0, True), done.stderr

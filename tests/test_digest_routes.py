@@ -365,3 +365,30 @@ def client_sends(app, day: date) -> int:
         assert time.monotonic() < deadline, ledger.counts(day)
         time.sleep(0.05)
     return ledger.counts(day).get("sent", 0)
+
+
+def test_production_without_a_mail_server_refuses_to_send(database_url):
+    """The run was recorded as sent to a Maildir no reader's mail comes from."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "production",
+            "SECRET_KEY": "routes-secret-" + "k" * 20,
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://news.example.org",
+            "API_TOKEN": TOKEN,
+            "MAIL_RELAY": False,
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    upgrade(runtime.engine)
+    try:
+        add_subscribers(runtime.engine, [Status.CONFIRMED] * 2)
+        publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+        response = app.test_client().post("/v1/digests/2026-03-12/send", headers=AUTH)
+        assert response.status_code == 503
+        assert response.get_json()["detail"].startswith("BROADSHEET_SMTP_URL is unset")
+        assert SendLedger(runtime.engine).counts(date(2026, 3, 12)) == {"pending": 2}
+    finally:
+        runtime.press.close()
+        runtime.engine.dispose()

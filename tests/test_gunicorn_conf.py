@@ -93,7 +93,7 @@ def test_a_bad_setting_stops_gunicorn_with_its_line(environ):
     assert str(stopped.value).startswith("BROADSHEET_SECRET_KEY is required")
 
 
-def test_on_starting_empties_the_metrics_folder_of_metrics_files_only(environ, tmp_path):
+def test_starting_afresh_empties_the_metrics_folder_of_metrics_files_only(environ, tmp_path):
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"old")
@@ -101,7 +101,7 @@ def test_on_starting_empties_the_metrics_folder_of_metrics_files_only(environ, t
     # An earlier run's worker whose pid is now the master's: its counts are not this run's.
     (folder / f"counter_{os.getpid()}.db").write_bytes(b"an earlier run's")
     environ.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
-    load_config()["on_starting"](None)
+    load_config()["start_metrics_afresh"]()
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
     fresh = tmp_path / "fresh" / "metrics"
@@ -151,6 +151,7 @@ def server_environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str
             "PYTHONPATH": str(ROOT),
             "BROADSHEET_ENV": "production",
             "BROADSHEET_SECRET_KEY": "gunicorn-test-secret",
+            "BROADSHEET_BASE_URL": "https://news.example.org",
             "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}",
             "BROADSHEET_MAIL_RELAY": "false",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -273,11 +274,18 @@ def test_gunicorn_serves_then_stops_gracefully_on_sigterm(tmp_path):
 def test_gunicorn_refuses_a_database_behind_in_production(tmp_path):
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    with running_gunicorn(server_environment(tmp_path, port), log) as server:  # never migrated
+    # The folder of a server already running: a start that fails leaves it be (it emptied
+    # it, and the running server's /metrics stayed blank).
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_bytes(b"the running server's")
+    env = server_environment(tmp_path, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    with running_gunicorn(env, log) as server:  # never migrated
         assert server.wait(timeout=120) == 1
     output = log.read_text("utf-8", "replace")
     assert "Broadsheet will not serve: The database has no schema yet" in output
     assert "Booting worker" not in output
+    assert (metrics / "counter_1.db").read_bytes() == b"the running server's"
 
 
 def test_with_json_logs_every_line_gunicorn_writes_is_json(tmp_path):

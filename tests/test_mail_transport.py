@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,33 @@ def test_a_bad_smtp_url_stops_the_settings_with_its_reason_and_no_password():
         )
     assert "BROADSHEET_SMTP_URL is not valid (rate must be a number from 0.001" in str(raised.value)
     assert "hunter2" not in str(raised.value)
+
+
+def test_production_without_a_mail_server_writes_no_mail_to_the_maildir(tmp_path):
+    """In production with SMTP_URL unset (or misspelt), every digest and confirmation went
+    to instance/outbox, no reader got one, and the ledger said sent."""
+    from digests.runs import daily_digest_for
+    from service import create_app
+    from service.errors import DigestUnsendable
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "production",
+            "SECRET_KEY": "k" * 32,
+            "BASE_URL": "https://news.example.org",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        }
+    )
+    runtime = app.extensions["broadsheet"]
+    envelope = Envelope("digest@news.example.org", ("reader@example.org",), b"Subject: x\r\n\r\nx")
+    outbox = Path(app.instance_path) / "outbox" / "new"
+    before = set(outbox.glob("*"))
+    transport = runtime.transport()
+    reply = transport.send(envelope)
+    assert (reply.outcome, reply.offered) == (Outcome.TEMPORARY, False)  # waits, not lost
+    assert "BROADSHEET_SMTP_URL is unset" in reply.detail
+    assert set(outbox.glob("*")) == before
+    daily = daily_digest_for(runtime)
+    with pytest.raises(DigestUnsendable, match="BROADSHEET_SMTP_URL is unset"):
+        daily.send(date(2026, 3, 12), transport)  # refused before a copy is claimed

@@ -293,3 +293,27 @@ def test_metrics_of_several_processes_are_summed_in_one_read(tmp_path, monkeypat
         for writer in writers:
             if writer.poll() is None:
                 writer.communicate("", timeout=60)
+
+
+def test_a_metrics_folder_not_yet_there_is_made_by_any_command(tmp_path):
+    """Set in a shared env file to the web unit's runtime folder, absent while that unit is
+    stopped: `broadsheet db upgrade` and the scheduler ended in a FileNotFoundError."""
+    folder = tmp_path / "not" / "there"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "BROADSHEET_ENV": "test",
+        "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert folder.is_dir()

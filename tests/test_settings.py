@@ -15,7 +15,14 @@ import pytest
 from digests.message import list_mail_warnings
 from service import create_app
 from service.logs import printable
-from service.settings import PREFIX, ROUTE_ROOTS, Settings, SettingsError, env_name
+from service.settings import (
+    DEVELOPMENT_SECRET_KEY,
+    PREFIX,
+    ROUTE_ROOTS,
+    Settings,
+    SettingsError,
+    env_name,
+)
 
 from .corpus import EXAMPLES
 
@@ -156,25 +163,60 @@ def test_create_app_refuses_a_bad_value_from_the_environment(monkeypatch, name, 
     _check_line(refused.value.lines, name, value, accepts)
 
 
+SITE = {"BROADSHEET_BASE_URL": "https://news.example.org"}  # production needs one
+
+
 def test_secret_key_is_required_outside_development_and_tests():
     with pytest.raises(SettingsError) as refused:
-        Settings.load(environ={})
+        Settings.load(environ=SITE)
     assert len(refused.value.lines) == 1
     assert refused.value.lines[0].startswith("BROADSHEET_SECRET_KEY is required")
     assert "BROADSHEET_ENV=development" in refused.value.lines[0]
     for env in ("development", "test"):
         assert Settings.load(environ={"BROADSHEET_ENV": env}).signing_key
-    assert Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 32}).signing_key == "k" * 32
+    key = {**SITE, "BROADSHEET_SECRET_KEY": "k" * 32}
+    assert Settings.load(environ=key).signing_key == "k" * 32
+
+
+def test_production_refuses_what_only_a_developer_s_machine_may_use():
+    """The default BASE_URL (http://localhost:5000) went into confirmation links mailed to
+    readers; the development key, in the source, let anyone forge every link."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 32})
+    assert [line.split(" ")[0] for line in refused.value.lines] == ["BROADSHEET_BASE_URL"]
+    assert "required in production" in refused.value.lines[0]
+    for key in (
+        {"BROADSHEET_SECRET_KEY": DEVELOPMENT_SECRET_KEY},
+        {
+            "BROADSHEET_SECRET_KEY": "k" * 32,
+            "BROADSHEET_SECRET_KEY_FALLBACKS": DEVELOPMENT_SECRET_KEY,
+        },
+    ):
+        with pytest.raises(SettingsError) as refused:
+            Settings.load(environ={**SITE, **key})
+        (line,) = refused.value.lines
+        assert "is the development key" in line
+        assert DEVELOPMENT_SECRET_KEY not in line
+    development = {"BROADSHEET_ENV": "development", "BROADSHEET_SECRET_KEY": DEVELOPMENT_SECRET_KEY}
+    assert Settings.load(environ=development).base_url == "http://localhost:5000"
+
+
+def test_a_misspelt_setting_is_named(caplog):
+    """BROADSHEET_SMTP_ULR was ignored without a word, and mail went to the Maildir."""
+    Settings.load(environ={"BROADSHEET_ENV": "test", "BROADSHEET_SMTP_ULR": "smtp://x"})
+    assert [r.getMessage() for r in caplog.records] == [
+        "BROADSHEET_SMTP_ULR is not a setting and is ignored; the settings are in the README"
+    ]
 
 
 def test_a_short_secret_key_is_refused_in_production():
     """It signs every confirmation and unsubscribe link and the forms' CSRF cookie."""
     for short in ("a", "k" * 15):
         with pytest.raises(SettingsError) as refused:
-            Settings.load(environ={"BROADSHEET_SECRET_KEY": short})
+            Settings.load(environ={**SITE, "BROADSHEET_SECRET_KEY": short})
         assert refused.value.lines[0].startswith("BROADSHEET_SECRET_KEY is too short")
         assert short not in refused.value.lines[0].split(":", 1)[0]
-    assert Settings.load(environ={"BROADSHEET_SECRET_KEY": "k" * 16}).signing_key == "k" * 16
+    assert Settings.load(environ={**SITE, "BROADSHEET_SECRET_KEY": "k" * 16}).signing_key
     assert Settings.load(environ={"BROADSHEET_ENV": "development", "BROADSHEET_SECRET_KEY": "k"})
 
 
@@ -460,7 +502,9 @@ def test_broadsheet_render_stops_on_a_bad_value(name, value):
 
 
 def test_broadsheet_without_a_secret_key_stops_in_production():
-    result = _broadsheet("render", str(EXAMPLES / "bike-lanes.json"), "--to", "text")
+    result = _broadsheet(
+        "render", str(EXAMPLES / "bike-lanes.json"), "--to", "text", BASE_URL="https://x.org"
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert re.fullmatch(r"BROADSHEET_SECRET_KEY is required: [^\n]+\n", result.stderr)

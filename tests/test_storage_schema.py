@@ -310,6 +310,60 @@ def test_db_upgrade_command(database_url):
         app.extensions["broadsheet"].engine.dispose()
 
 
+def test_db_upgrade_to_a_revision_passed_says_it_does_not_go_back(database_url):
+    """`db upgrade 0005` on a database at the head said "up to date" and exited 0: an
+    operator's rollback looked done."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url})
+    runner = app.test_cli_runner()
+    try:
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        for passed in ("0005", "0001", "base"):
+            result = runner.invoke(args=["db", "upgrade", passed])
+            assert result.exit_code == 1, passed
+            assert "never goes back" in result.output
+            assert "restore the backup" in result.output
+        head = schema.head_revisions()[0]
+        for ahead in ("head", head):
+            result = runner.invoke(args=["db", "upgrade", ahead])
+            assert (result.exit_code, "up to date" in result.output) == (0, True)
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
+def test_db_backup_copies_a_serving_sqlite_database(tmp_path):
+    """What docs/deploy.md backs up with: a consistent copy while the service writes (a
+    plain copy of a database in WAL mode may miss what the WAL holds)."""
+    source = tmp_path / "live.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{source}"})
+    runner = app.test_cli_runner()
+    try:
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        with app.extensions["broadsheet"].database.writing() as session:  # in the WAL
+            session.add(ArticleDeletion(id="", deleted_at=datetime(2026, 3, 12, tzinfo=UTC)))
+        copy = tmp_path / "copy.sqlite3"
+        result = runner.invoke(args=["db", "backup", str(copy)])
+        assert result.exit_code == 0, result.output
+        again = runner.invoke(args=["db", "backup", str(copy)])
+        assert again.exit_code == 1
+        assert "exists" in again.output
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+    copied = create_database_engine(f"sqlite:///{copy}")
+    try:
+        with copied.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM article_deletions")).scalar() == 1
+        assert schema.schema_state(copied).is_current
+    finally:
+        copied.dispose()
+
+
+def test_db_backup_leaves_postgresql_to_its_own_tools(make_app):
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+    result = make_app(DATABASE_URL=url).test_cli_runner().invoke(args=["db", "backup", "x"])
+    assert result.exit_code == 1
+    assert "pg_dump" in result.output
+
+
 def test_db_upgrade_sql_prints_the_migration(make_app):
     runner = make_app(DATABASE_URL="sqlite://").test_cli_runner()
     result = runner.invoke(args=["db", "upgrade", "--sql"])
@@ -323,6 +377,7 @@ def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     env |= {
         "BROADSHEET_DATABASE_URL": url,
         "BROADSHEET_SECRET_KEY": "serve-test-secret-0123",
+        "BROADSHEET_BASE_URL": "https://news.example.org",
         "BROADSHEET_ENV": "production",
         "PYTHONPATH": str(ROOT),
     }
@@ -357,7 +412,13 @@ def test_serve_goes_on_with_a_schema_newer_than_the_code_saying_so(database_url,
     finally:
         engine.dispose()
     app = create_app(
-        {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x" * 32, "ENV": "production"}
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x" * 32,
+            "ENV": "production",
+            "BASE_URL": "https://news.example.org",
+        }
     )
     runtime = app.extensions["broadsheet"]
     try:

@@ -198,13 +198,28 @@ class MemoryTransport(Transport):
         return f"MemoryTransport({len(self.sent)} sent)"
 
 
+class NoMailServer(Transport):
+    """Production with no SMTP_URL: every message waits (the server is "away"), said in its
+    reply, rather than go to a Maildir no reader's mail comes from, recorded as sent."""
+
+    REPLY = (
+        "BROADSHEET_SMTP_URL is unset: in production no mail is written to the Maildir "
+        "outbox, where no reader gets it; it waits until SMTP_URL is set"
+    )
+
+    def send(self, envelope: Envelope) -> Delivery:
+        return Delivery(Outcome.TEMPORARY, None, self.REPLY, offered=False)
+
+
 def open_transport(
     smtp_url: str | None,
     instance_path: str | Path,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    production: bool = False,
 ) -> Transport:
-    """SMTP when SMTP_URL is set, else the Maildir outbox in the instance folder (the default).
+    """SMTP when SMTP_URL is set, else the Maildir outbox in the instance folder (the default
+    outside production; in production, NoMailServer).
 
     Raises ValueError, naming SMTP_URL and what it accepts, when the URL is malformed.
     """
@@ -213,4 +228,6 @@ def open_transport(
 
     if smtp_url:
         return SmtpTransport(SmtpUrl.parse(smtp_url), ssl_context=ssl_context)
+    if production:
+        return NoMailServer()
     return MaildirTransport(Path(instance_path) / "outbox")

@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -51,6 +52,25 @@ def head_revisions() -> tuple[str, ...]:
 def _known_revisions() -> set[str]:
     script = ScriptDirectory.from_config(alembic_config())
     return {revision.revision for revision in script.walk_revisions()}
+
+
+def is_before(revision: str, current: tuple[str, ...]) -> bool:
+    """Whether `revision` is one the schema at `current` has already passed: `db upgrade`
+    to it would do nothing, and said "up to date", which read as a rollback done."""
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        target = script.get_revision(revision)
+    except CommandError:  # +1, a range, no revision at all: upgrade says what it is
+        return False
+    if target is None:  # base: before everything
+        return bool(current)
+    if target.revision in current:
+        return False
+    return any(
+        target.revision == step.revision
+        for head in current
+        for step in script.iterate_revisions(head, "base")
+    )
 
 
 @dataclass(frozen=True, slots=True)
