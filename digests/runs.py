@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.article import Article
 from service.email_renderer import EmailBody, Inliner
 from service.errors import DigestNotDue, DigestUnsendable
-from service.mail.transport import NoMailServer, Transport
+from service.mail.transport import Transport
 from service.settings import Settings
 from service.storage.articles import article_of
 from service.storage.models import StoredArticle
@@ -125,7 +125,11 @@ class DailyDigest:
         schedule: Schedule,
         composer: DigestComposer,
         options: SendOptions | None = None,
+        *,
+        mail_server: bool = True,
     ) -> None:
+        # False in production with no SMTP_URL (Runtime.mail_server_missing): no digest.
+        self.mail_server = mail_server
         self.engine = engine
         self.env = env
         self.settings = settings
@@ -211,6 +215,8 @@ class DailyDigest:
         problem = unsendable_because(self.settings)
         if problem:
             raise DigestUnsendable(problem + ".")
+        if not self.mail_server:
+            raise DigestUnsendable(NO_MAIL_SERVER)
 
     def open_run(self, day: date, now: datetime | None = None) -> Opening:
         """Open the day's run unless it is open already or there is nothing to send; refuse
@@ -268,8 +274,6 @@ class DailyDigest:
     ) -> Summary:
         """Send what is due of the day's run (which must be open) through `transport`."""
         self.check_sendable()
-        if isinstance(transport, NoMailServer):
-            raise DigestUnsendable(NO_MAIL_SERVER)
         sender = DigestSender(
             self.ledger, self.composer, transport, self.options, stop=stop, refresh=self.current_run
         )
@@ -354,4 +358,5 @@ def daily_digest_for(runtime) -> DailyDigest:
         Schedule(settings.digest_time, settings.timezone),
         composer,
         options,
+        mail_server=not runtime.mail_server_missing,
     )

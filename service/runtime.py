@@ -98,6 +98,11 @@ class Runtime:
         return open_transport(self.settings.smtp_url, self.instance_path, production=production)
 
     @property
+    def mail_server_missing(self) -> bool:
+        """Production with no SMTP_URL: mail waits (NoMailServer), and no digest is sent."""
+        return self.settings.env == "production" and not self.settings.smtp_url
+
+    @property
     def printer(self) -> IsolatedPrinter:
         return shared_printer(self.settings)
 

@@ -293,6 +293,29 @@ def test_a_dry_run_is_refused_as_the_send_would_be(app, make_app, database_url):
     assert SendLedger(engine).counts(date(2026, 3, 12)) == {}
 
 
+def test_production_without_a_mail_server_refuses_in_one_line_before_opening(
+    app, make_app, database_url
+):
+    """`digest send` opened the run, then ended in a traceback; the dry run said mail would
+    go out."""
+    engine = app.extensions["broadsheet"].engine
+    add_subscribers(engine, [Status.CONFIRMED] * 2)
+    publish(app, quick_read_json("news", "2026-03-11T09:00:00Z"))
+    production = make_app(
+        DATABASE_URL=database_url,
+        ENV="production",
+        SECRET_KEY="k" * 32,
+        BASE_URL="https://news.example.org",
+    )
+    for args in (["digest", "send", "--date", DAY], ["digest", "send", "--date", DAY, "--dry-run"]):
+        result = production.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert "BROADSHEET_SMTP_URL is unset" in result.output
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert SendLedger(engine).run(date(2026, 3, 12)) is None
+
+
 def test_a_send_without_a_postal_address_says_so(app, make_app, database_url):
     """The footer's postal address is left out while PUBLISHER_ADDRESS is empty, its
     default; the digests went out without it and nothing said so."""
