@@ -403,10 +403,13 @@ def backup_command(destination: Path) -> None:
         sys.exit(1)
     import sqlite3
     from contextlib import closing
+    from urllib.parse import quote
 
     # SQLite's online backup: a consistent copy of a database in WAL mode while writers
     # go on (copying the file alone may miss what the WAL still holds).
-    source_uri = f"file:{engine.url.database}?mode=ro"
+    # Quoted: a path holding # or % was read as a URI's fragment or an escape, and an empty
+    # database beside it backed up (exit 0).
+    source_uri = f"file:{quote(engine.url.database)}?mode=ro"
     try:
         with closing(sqlite3.connect(source_uri, uri=True)) as source:
             with closing(sqlite3.connect(destination)) as copy:

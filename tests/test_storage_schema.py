@@ -330,10 +330,12 @@ def test_db_upgrade_to_a_revision_passed_says_it_does_not_go_back(database_url):
         app.extensions["broadsheet"].engine.dispose()
 
 
-def test_db_backup_copies_a_serving_sqlite_database(tmp_path):
+@pytest.mark.parametrize("name", ["live.sqlite3", "news#1 100%.sqlite3"])
+def test_db_backup_copies_a_serving_sqlite_database(tmp_path, name):
     """What docs/deploy.md backs up with: a consistent copy while the service writes (a
-    plain copy of a database in WAL mode may miss what the WAL holds)."""
-    source = tmp_path / "live.sqlite3"
+    plain copy of a database in WAL mode may miss what the WAL holds). A path holding # or
+    % was read as a URI's parts: an empty database was backed up, with exit 0."""
+    source = tmp_path / name
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{source}"})
     runner = app.test_cli_runner()
     try:
