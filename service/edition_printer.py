@@ -36,7 +36,12 @@ from .errors import EditionTooLarge, RenderRefused
 from .metrics import timed_render
 from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
-from .pdf_renderer import image_pointers, left_out_lines, prepare_for_print
+from .pdf_renderer import (
+    image_pointers,
+    left_out_lines,
+    prepare_for_print,
+    with_quotation_marks,
+)
 from .print_budget import EDITION_LIMIT, check_print_budget
 from .printing import Printed, source_digest
 from .reading import prefix_for
@@ -200,8 +205,10 @@ class EditionJob:
             ]
             counts = self._merge_as_printed(futures, merge, Path(folder), progress, time_limit)
             entries = contents(edition, counts)
-            front_html = self.env.get_template("editions/front.html").render(
-                front_matter_context(edition, entries)
+            front_html = with_quotation_marks(  # the contents' headlines quote as their pages
+                self.env.get_template("editions/front.html").render(
+                    front_matter_context(edition, entries)
+                )
             )
             try:
                 front = printer.print(

@@ -863,3 +863,14 @@ def test_an_entry_s_section_reads_before_its_title_on_one_line(pool, env, editio
     (section_x, section_y), (title_x, title_y) = at("POLITICS"), at("Council")
     assert abs(section_y - title_y) < 10
     assert section_x < title_x < float(page.get("width")) / 2  # from the left: section first
+
+
+def test_the_contents_quote_a_headline_as_its_page_does(pool, env):
+    """The contents page printed a Portugal Portuguese headline's <q> in WeasyPrint's marks
+    (“olá”), its own page in the language's («olá»)."""
+    portuguese = minimal(language="pt-PT", headline="A cidade diz <q>olá</q>")
+    edition = _edition(articles=[portuguese, ENGLISH])
+    pages = _pages_text(print_edition(edition, env, Settings(), pool))
+    contents_page = next(page for page in pages if "A cidade diz" in page)
+    assert "A cidade diz «olá»" in contents_page
+    assert "“olá”" not in " ".join(pages)
