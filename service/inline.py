@@ -190,11 +190,12 @@ RAISED = {
 }
 
 
-def marked(name: str, words: str, quotes: tuple[str, str] = ("“", "”")) -> str:
+def marked(name: str, words: str, quotes: tuple[str, str] | None = None) -> str:
     """What a <q> (in `quotes`), <s>, <sup> or <sub> adds to its words in plain text (see
     `Inline.plain_in`)."""
     if name in QUOTED:
-        return f"{quotes[0]}{words}{quotes[1]}"
+        opening, closing = quotes or ("“", "”")
+        return f"{opening}{words}{closing}"
     if name in STRUCK:
         return f"~~{words}~~"
     table = RAISED.get(name)

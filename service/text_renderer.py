@@ -113,7 +113,7 @@ def _decorate(span: Span | Element, inner: str, quotes: tuple[str, str] | None) 
         return isolated(inner, span.attr("dir"))
     if span.name == "s":
         return f"~~{inner}~~"  # struck out on the page: no longer accurate, not current
-    return marked(span.name, inner, quotes) if quotes else marked(span.name, inner)
+    return marked(span.name, inner, quotes)
 
 
 def angled(url: str) -> str:

@@ -156,8 +156,9 @@ def test_make_runtime_deps_leaves_the_service_s_packages_installed():
     assert "usage" in usage.stderr
 
 
-def test_db_upgrade_as_documented(database_url):
-    variables, argv = runnable(doc_command(".venv/bin/broadsheet db upgrade"))
+def _production_env(database_url: str) -> dict[str, str]:
+    """This process's environment without Broadsheet's or Flask's variables, and the
+    settings production needs, on `database_url`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "FLASK_"))}
     env.update(
         {
@@ -166,9 +167,14 @@ def test_db_upgrade_as_documented(database_url):
             "BROADSHEET_SECRET_KEY": "deploy-doc-secret",
             "BROADSHEET_BASE_URL": "https://news.example.org",
             "BROADSHEET_DATABASE_URL": database_url,
-            **variables,
         }
     )
+    return env
+
+
+def test_db_upgrade_as_documented(database_url):
+    variables, argv = runnable(doc_command(".venv/bin/broadsheet db upgrade"))
+    env = {**_production_env(database_url), **variables}
     for _ in range(2):  # a second run finds nothing to do
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -177,17 +183,7 @@ def test_db_upgrade_as_documented(database_url):
 
 def test_db_backup_as_documented(tmp_path):
     """The document's backup command, run from a folder of its own on a migrated database."""
-    database = tmp_path / "live.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "FLASK_"))}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "BROADSHEET_ENV": "production",
-            "BROADSHEET_SECRET_KEY": "deploy-doc-secret",
-            "BROADSHEET_BASE_URL": "https://news.example.org",
-            "BROADSHEET_DATABASE_URL": f"sqlite:///{database}",
-        }
-    )
+    env = _production_env(f"sqlite:///{tmp_path / 'live.sqlite3'}")
     upgrade = runnable(doc_command(".venv/bin/broadsheet db upgrade"))[1]
     done = subprocess.run(upgrade, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -24,9 +24,8 @@ TOKEN = "digest-routes-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def app(database_url):
-    app = create_app(
+def _app(database_url: str, **settings: str):
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "routes-secret",
@@ -34,8 +33,14 @@ def app(database_url):
             "BASE_URL": "https://news.example.org",
             "API_TOKEN": TOKEN,
             "MAIL_RELAY": False,
+            **settings,
         }
     )
+
+
+@pytest.fixture
+def app(database_url):
+    app = _app(database_url)
     runtime = app.extensions["broadsheet"]
     upgrade(runtime.engine)
     memory = MemoryTransport()
@@ -369,17 +374,7 @@ def client_sends(app, day: date) -> int:
 
 def test_production_without_a_mail_server_refuses_to_send(database_url):
     """The run was recorded as sent to a Maildir no reader's mail comes from."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "routes-secret-" + "k" * 20,
-            "DATABASE_URL": database_url,
-            "BASE_URL": "https://news.example.org",
-            "API_TOKEN": TOKEN,
-            "MAIL_RELAY": False,
-        }
-    )
+    app = _app(database_url, ENV="production", SECRET_KEY="routes-secret-" + "k" * 20)
     runtime = app.extensions["broadsheet"]
     upgrade(runtime.engine)
     try:
