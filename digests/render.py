@@ -21,7 +21,7 @@ from service.page import headline_words, teaser_words
 from service.settings import Settings
 from service.text_renderer import angled, in_direction, inline_text, underlined, wrap
 
-from .assemble import Digest
+from .assemble import Digest, DigestItem
 
 LANGUAGE = "en"
 REASON = "You receive this digest because you subscribed to it."
@@ -64,11 +64,7 @@ def digest_context(digest: Digest, settings: Settings, unsubscribe_url: str) -> 
                 "url": item.url,
                 "headline": headline_words(item.headline),  # 300 characters, markup and all
                 # Its markup (the languages of its parts), whole or cut; else the cut words.
-                "teaser": (
-                    _light(teaser_words(item.teaser_field) + item.teaser_tail, item.teaser)
-                    if item.teaser_field is not None
-                    else item.teaser
-                ),
+                "teaser": _teaser_html(item),
                 "section": item.section,
                 "lang": "" if same else item.language,
                 "dir": item.direction,
@@ -167,8 +163,8 @@ def digest_text(digest: Digest, settings: Settings) -> str:
         section = f"{item.section}: " if item.section else ""  # as the HTML part shows it
         headline = inline_text(item.headline, links=False)
         lines = [wrap(f"{number}. {section}{headline}", "", "   ")]
-        if item.teaser:
-            lines.append(wrap(item.teaser, "   "))
+        if teaser := _teaser_text(item):
+            lines.append(wrap(teaser, "   "))
         lines.append(f"   {angled(item.url)}")
         # Each line read in its item's direction, as the article's text twin does and as
         # the HTML part's dir sets it: a line takes its direction from its first letter.
@@ -178,6 +174,25 @@ def digest_text(digest: Digest, settings: Settings) -> str:
         parts.append(in_direction(more, "ltr"))
     parts.append(in_direction(wrap(REASON), "ltr"))
     return "\n\n".join(parts) + "\n"
+
+
+def _teaser_html(item: DigestItem) -> Markup | str:
+    """The teaser with its markup (the languages of its parts), whole or cut; else the cut
+    words."""
+    if item.teaser_field is None:
+        return item.teaser
+    return _light(teaser_words(item.teaser_field) + item.teaser_tail, item.teaser)
+
+
+def _teaser_text(item: DigestItem) -> str:
+    """The teaser in characters where the HTML part shows it in markup: its line breaks, an
+    abbreviation's title after it, struck words closed where the cut falls inside them (the
+    cut plain words left "~~struck" open and ran the lines of an address together), its
+    note references left out as there. Else the same cut words as the HTML part."""
+    if not isinstance(_teaser_html(item), Markup):
+        return item.teaser
+    assert item.teaser_field is not None
+    return inline_text(item.teaser_field, links=False, references=False) + item.teaser_tail
 
 
 def digest_page_context(digest: Digest, settings: Settings) -> dict[str, Any]:

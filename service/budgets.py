@@ -3,7 +3,7 @@ else is built from it, so the routes, the command line and storage refuse the sa
 
 Each field already has its own limit (SPEC §1); these bound the whole. They are generous for a
 long read (about 25,000 words, hundreds of notes, a dozen tables) and keep the costliest format,
-e-mail, within about a second and a few hundred megabytes on the reference machine. The walk
+e-mail, within about two seconds and a few hundred megabytes on the reference machine. The walk
 is iterative and stops at the first limit it passes, so a hostile body costs no more than a
 legitimate one to refuse.
 """

@@ -22,6 +22,7 @@ def build_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrapped"] = _wrapped  # text templates: a line filled to the text width
+    env.filters["directed"] = _directed  # and each line read in the mail's direction
     env.tests["laid_out_slowly"] = lays_out_slowly  # a table print lays out in fixed columns
     env.filters["column_widths"] = column_widths  # and their widths, in percent
     return env
@@ -31,3 +32,9 @@ def _wrapped(text: str) -> str:
     from .text_renderer import wrap  # the renderers import this module
 
     return wrap(text)
+
+
+def _directed(text: str, direction: str) -> str:
+    from .text_renderer import in_direction
+
+    return in_direction(text, direction)

@@ -40,28 +40,34 @@ from .settings import Settings
 WIDTH = 72
 
 
-def inline_text(field: Field | None, *, links: bool = True, depth: int = 0) -> str:
+def inline_text(
+    field: Field | None, *, links: bool = True, references: bool = True, depth: int = 0
+) -> str:
     """A field as words: link targets in <angle brackets>, note references as [n], a <q>
     in its language's quotation marks (the inner ones `depth` quotations deep). Without
-    `links`, a link is its words alone (a digest's headline, whose link is the article)."""
+    `links`, a link is its words alone (a digest's headline, whose link is the article);
+    without `references`, note references are left out (a digest's teaser: no notes)."""
     if field is None:
         return ""
-    return "".join(_words(field.pieces, links, field.language, depth))
+    return "".join(_words(field.pieces, links, references, field.language, depth))
 
 
-def _words(pieces: tuple[Piece, ...], links: bool, language: str, depth: int) -> Iterator[str]:
+def _words(
+    pieces: tuple[Piece, ...], links: bool, references: bool, language: str, depth: int
+) -> Iterator[str]:
     for piece in pieces:
         if isinstance(piece, Text):
             # A line feed in the text is white space, as on the page; only <br> breaks.
             yield piece.value.replace("\n", " ")
         elif isinstance(piece, Reference):
-            yield f"[{piece.label}]"
+            if references:
+                yield f"[{piece.label}]"
         elif piece.name == "br":
             yield "\n"
         else:
             inner = piece.attr("lang") or language  # a <span lang> quotes in its language
             quoted = piece.name in QUOTED
-            words = "".join(_words(children(piece), links, inner, depth + quoted))
+            words = "".join(_words(children(piece), links, references, inner, depth + quoted))
             if piece.name == "a" and not links:
                 yield words
             else:
@@ -332,7 +338,10 @@ def render_text(article: Article, settings: Settings) -> str:
     footer = [wrap(signed), wrap(f"{labels['read_online']}: {angled(canonical)}")]
     if article.tags:
         footer.insert(1, tags_text(article, labels))
-    return article_text(read(article)) + "\n-- \n" + "\n".join(footer) + "\n"
+    # The signature read in the article's direction too (a Latin publisher's name under an
+    # Arabic article was a line read left to right).
+    signature = in_direction("\n".join(footer), direction_of(article.language))
+    return article_text(read(article)) + "\n-- \n" + signature + "\n"
 
 
 def tag_line(tags: Sequence[str], language: str) -> str:

@@ -77,13 +77,22 @@ def test_replacing_answers_200_and_a_new_version(api):
     assert api.get("/v1/articles/minimal").get_json()["headline"] == "A replaced headline"
 
 
-def test_the_version_ignores_the_order_of_keys(api):
+def test_one_version_is_one_body_the_order_of_its_keys_included(api):
+    """The version hashed the keys sorted while GET writes them in the order sent: stored,
+    deleted and stored again in another order, two bodies had one strong ETag (a client
+    holding the first was told 304), and a PUT that only reordered the keys was dropped."""
     article = minimal()
     version = api.put(article).get_json()["version"]
+    assert api.put(article).get_json()["version"] == version  # sent again: unchanged
     reordered = dict(reversed(list(article.items())))
     again = api.put(reordered)
     assert again.status_code == 200
-    assert again.get_json()["version"] == version
+    assert again.get_json()["version"] != version
+    fetched = api.get("/v1/articles/minimal")
+    assert list(fetched.get_json()) == list(reordered)
+    assert fetched.headers["ETag"] == f'"{again.get_json()["version"]}"'
+    stale = api.get("/v1/articles/minimal", headers={"If-None-Match": f'"{version}"'})
+    assert stale.status_code == 200
 
 
 def test_delete_answers_204_then_the_article_is_gone(api):

@@ -294,6 +294,14 @@ def test_a_run_whose_quick_reads_are_all_deleted_sends_nothing(app):
     assert response.status_code == 200
     assert response.get_json()["counts"] == {"skipped": 2}
     assert runtime.memory.sent == []
+    # A quick read stored into the window since is not added; the page's 404 said no quick
+    # read had been published in the window, which was untrue.
+    publish(app, quick_read_json("late", "2026-03-11T09:00:00Z"))
+    page = client.get("/digests/2026-03-12")
+    assert page.status_code == 404
+    detail = page.get_json()["detail"]
+    assert detail.startswith("Every quick read the digest for 2026-03-12 named has been deleted")
+    assert "No quick reads were published" not in detail
 
 
 def test_an_article_deleted_while_the_run_opens_is_not_in_it(app, monkeypatch):

@@ -554,3 +554,26 @@ def test_the_subject_quotes_as_its_language_quotes(app):
     body = _body(app, article)
     assert body.subject == "Stadt sagt „nein“"
     assert "Stadt sagt „nein“" in body.text
+
+
+ARABIC = minimal(
+    language="ar",
+    headline="عنوان الخبر",
+    body=[{"type": "paragraph", "text": "نص الخبر."}],
+    publisher={"name": "Test Gazette", "location": "Testville"},
+)
+
+
+def test_the_signature_of_an_arabic_article_reads_right_to_left(app):
+    """The HTML part's footer is dir="rtl"; the text part's signature had no mark, and its
+    lines opening with the Latin publisher's name and address were shown left to right."""
+    mail = _body(app, ARABIC, for_subscriber=True).personalise(unsubscribe_url="https://x.org/u")
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert signature[:2] == ["\u200fTest Gazette · Testville", "\u200f1 Test Street, Testville"]
+    for line in signature:  # the label lines open with an Arabic letter: no mark needed
+        assert line.startswith("\u200f") or "\u0600" <= line[0] <= "\u06ff", line
+
+
+def test_the_text_rendering_signs_in_the_article_s_direction(post_json):
+    text = post_json("/v1/render/text", ARABIC).get_data(as_text=True)
+    assert text.split("\n-- \n")[1].splitlines()[0] == "\u200fTest Gazette · Testville"

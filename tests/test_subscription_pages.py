@@ -376,3 +376,49 @@ def test_markup_that_weighs_more_than_its_words_cannot_carry_a_digest_past_its_b
     body = render_digest(digest, runtime.env, runtime.settings, runtime.inliner)
     assert 'lang="fr"' in body.html
     assert 'title="North Atlantic Treaty Organization"' in body.html
+
+
+def test_the_digest_signature_reads_left_to_right_under_a_publisher_named_in_arabic(app):
+    """The text part's title line had a mark, its signature none: the publisher's Arabic
+    name and address opened their lines, and a client showed them right to left, while the
+    HTML part's footer is dir="ltr"."""
+    runtime = app.extensions["broadsheet"]
+    settings = runtime.settings.model_copy(
+        update={"publisher_name": "صحيفة الأخبار", "publisher_address": "شارع 1، القاهرة"}
+    )
+    digest = _digest_of([quick_read("one", "2026-09-29T09:00:00Z")], settings, date(2026, 9, 30))
+    mail = render_digest(digest, runtime.env, settings, runtime.inliner)
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert signature[:2] == ["\u200eصحيفة الأخبار", "\u200eشارع 1، القاهرة"]
+
+
+def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
+    """The text part's teaser was the cut plain words: struck words cut open ("~~this is"
+    with no end), an address's <br> run into one line, an abbreviation's title missing that
+    the HTML part carries. Note references are left out, as in the HTML part."""
+    runtime = app.extensions["broadsheet"]
+    settings = runtime.settings
+    struck = "word " * 40 + "<s>this is struck text that goes on and on past the cut for sure</s>."
+    articles = [
+        quick_read("struck", "2026-09-29T09:00:00Z", standfirst=struck),
+        quick_read("lines", "2026-09-29T10:00:00Z", standfirst="Line one<br>line two."),
+        quick_read(
+            "abbr",
+            "2026-09-29T11:00:00Z",
+            standfirst='The <abbr title="World Health Organization">WHO</abbr> said so.',
+        ),
+        quick_read(
+            "noted",
+            "2026-09-29T12:00:00Z",
+            standfirst=None,  # the first paragraph, which may cite a note
+            body=[{"type": "paragraph", "text": "Costs rose [^source] again."}],
+            notes=[{"id": "source", "text": "A source."}],
+        ),
+    ]
+    digest = _digest_of(articles, settings, date(2026, 9, 30))
+    text = render_digest(digest, runtime.env, settings, runtime.inliner).text
+    words = " ".join(text.split())
+    assert "~~this is struck text that goes on and~~…" in words
+    assert "   Line one\n   line two." in text
+    assert "The WHO (World Health Organization) said so." in words
+    assert "Costs rose again." in words

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..article import ARTICLE_ID, Article, Paragraph
 from ..characters import cut_at_word, squeezed
@@ -47,9 +48,12 @@ def next_stored_at(previous: datetime | None, now: datetime) -> datetime:
 
 
 def content_version(document: dict[str, Any]) -> str:
-    """The article's version: a hash of its JSON, the same whatever the order of its keys."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    """The article's version: a hash of its JSON as GET /v1/articles/{id} writes it, the
+    order of its keys included. Hashed with its keys sorted, two bodies (one stored, deleted,
+    then stored again in another order) had one strong ETag, and a client holding the first
+    was told 304; and a PUT that only reordered the keys was not stored."""
+    written = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(written.encode("utf-8")).hexdigest()[:32]
 
 
 def summary_text(article: Article) -> str:
@@ -185,6 +189,10 @@ def _fill(
     row.stored_at = now
     row.version = version
     row.document = document
+    # Written whatever it equals: SQLAlchemy compares a JSON value with ==, to which the
+    # order of keys (and 1 against 1.0) is no change, and kept the old text under a new
+    # version.
+    flag_modified(row, "document")
 
 
 def get_article(session: Session, article_id: str) -> StoredArticle | None:

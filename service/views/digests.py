@@ -52,6 +52,13 @@ def page(day: str) -> Response:
     on = _day(day)
     digest = daily.shown(on)
     if not digest:
+        run = daily.ledger.run(on)
+        if run is not None and run.article_ids is not None:
+            # Its window may hold quick reads stored since: saying it held none was untrue.
+            raise NotFound(
+                f"Every quick read the digest for {on.isoformat()} named has been deleted "
+                "since it was sent; a quick read stored into its window later is not added."
+            )
         raise _nothing_in(on, daily)
     runtime = current_runtime()
     html = runtime.env.get_template("digests/page.html").render(
