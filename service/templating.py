@@ -35,6 +35,6 @@ def _wrapped(text: str) -> str:
 
 
 def _directed(text: str, direction: str) -> str:
-    from .text_renderer import in_direction
+    from .text_renderer import signed_in_direction
 
-    return in_direction(text, direction)
+    return signed_in_direction(text, direction)

@@ -46,10 +46,13 @@ def inline_text(
     """A field as words: link targets in <angle brackets>, note references as [n], a <q>
     in its language's quotation marks (the inner ones `depth` quotations deep). Without
     `links`, a link is its words alone (a digest's headline, whose link is the article);
-    without `references`, note references are left out (a digest's teaser: no notes)."""
+    without `references`, note references are left out (a digest's teaser: no notes).
+    A <br> that ends the field adds no line, as on the page (a teaser ending in one put a
+    blank line inside its digest item, which read as the end of the item)."""
     if field is None:
         return ""
-    return "".join(_words(field.pieces, links, references, field.language, depth))
+    words = "".join(_words(field.pieces, links, references, field.language, depth))
+    return words.removesuffix("\n")
 
 
 def _words(
@@ -340,7 +343,7 @@ def render_text(article: Article, settings: Settings) -> str:
         footer.insert(1, tags_text(article, labels))
     # The signature read in the article's direction too (a Latin publisher's name under an
     # Arabic article was a line read left to right).
-    signature = in_direction("\n".join(footer), direction_of(article.language))
+    signature = signed_in_direction("\n".join(footer), direction_of(article.language))
     return article_text(read(article)) + "\n-- \n" + signature + "\n"
 
 
@@ -419,6 +422,32 @@ def in_direction(text: str, direction: str) -> str:
         if strong is not None and strong != want:
             lines[index] = mark + line
     return "\n".join(lines)
+
+
+def signed_in_direction(text: str, direction: str) -> str:
+    """A signature's lines (publisher, address, labelled links) in the mail's direction, as
+    the HTML part's footer sets them. A line wholly in the other direction (a Latin name or
+    an English label and its link under an Urdu article) is set apart in an isolate after
+    the mark, as the HTML part's span dir does: after a mark alone, the link's closing ">"
+    was shown at the far end of the line ("<Read online: <https://…"), and an address's
+    opening number after its street."""
+    want = "R" if direction == "rtl" else "L"
+    mark = DIRECTION_MARKS[direction]
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith(_MARKS) or _first_strong(line) in (None, want):
+            continue
+        if _has_strong(line, want):
+            lines[index] = mark + line
+        else:
+            lines[index] = mark + isolated(line, "rtl" if want == "L" else "ltr")
+    return "\n".join(lines)
+
+
+def _has_strong(line: str, kind: str) -> bool:
+    """Whether `line` holds a letter of direction `kind` (L, or R for R and AL)."""
+    kinds = ("L",) if kind == "L" else ("R", "AL")
+    return any(unicodedata.bidirectional(character) in kinds for character in line)
 
 
 _LATIN = re.compile("[A-Za-z]")

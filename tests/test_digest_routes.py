@@ -302,6 +302,7 @@ def test_a_run_whose_quick_reads_are_all_deleted_sends_nothing(app):
     detail = page.get_json()["detail"]
     assert detail.startswith("Every quick read the digest for 2026-03-12 named has been deleted")
     assert "No quick reads were published" not in detail
+    assert "sent" not in detail  # nothing was: it said "since it was sent"
 
 
 def test_an_article_deleted_while_the_run_opens_is_not_in_it(app, monkeypatch):

@@ -566,14 +566,30 @@ ARABIC = minimal(
 
 def test_the_signature_of_an_arabic_article_reads_right_to_left(app):
     """The HTML part's footer is dir="rtl"; the text part's signature had no mark, and its
-    lines opening with the Latin publisher's name and address were shown left to right."""
+    lines opening with the Latin publisher's name and address were shown left to right.
+    Wholly Latin, each is set apart in an isolate after the mark, as the HTML part's span
+    dir does: after a mark alone, an address's opening number was shown after its street."""
     mail = _body(app, ARABIC, for_subscriber=True).personalise(unsubscribe_url="https://x.org/u")
     signature = mail.text.split("\n-- \n")[1].splitlines()
-    assert signature[:2] == ["\u200fTest Gazette · Testville", "\u200f1 Test Street, Testville"]
-    for line in signature:  # the label lines open with an Arabic letter: no mark needed
-        assert line.startswith("\u200f") or "\u0600" <= line[0] <= "\u06ff", line
+    assert signature[:2] == [
+        "\u200f\u2066Test Gazette · Testville\u2069",
+        "\u200f\u20661 Test Street, Testville\u2069",
+    ]
+    for line in signature[2:]:  # Arabic labels: the line opens with an Arabic letter
+        assert "\u0600" <= line[0] <= "\u06ff", line
+
+
+def test_english_labels_under_an_urdu_article_are_set_apart(app):
+    """Labels exist for seven languages; Urdu takes the English ones. After a mark alone,
+    the link's closing ">" was shown at the far end of the line: "<Read online: <https…"."""
+    urdu = {**ARABIC, "language": "ur"}
+    mail = _body(app, urdu, for_subscriber=True).personalise(unsubscribe_url="https://x.org/u")
+    signature = mail.text.split("\n-- \n")[1].splitlines()
+    assert "\u200f\u2066Unsubscribe: <https://x.org/u>\u2069" in signature
+    assert any(line.startswith("\u200f\u2066Read online: <") for line in signature)
 
 
 def test_the_text_rendering_signs_in_the_article_s_direction(post_json):
     text = post_json("/v1/render/text", ARABIC).get_data(as_text=True)
-    assert text.split("\n-- \n")[1].splitlines()[0] == "\u200fTest Gazette · Testville"
+    signature = text.split("\n-- \n")[1].splitlines()
+    assert signature[0] == "\u200f\u2066Test Gazette · Testville\u2069"

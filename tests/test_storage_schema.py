@@ -174,6 +174,72 @@ def test_revision_0007_up_and_down_keeps_every_run_and_delivery(database_url):
         engine.dispose()
 
 
+def test_revision_0010_hashes_the_stored_versions_again_and_their_pdfs_follow(database_url):
+    """The version hashed the keys sorted; now the order sent, as GET writes it. Without
+    hashing the stored ones again, the first PUT of an unchanged body after the upgrade was
+    stored as a change (a new ETag and date, its PDF printed again)."""
+    import hashlib
+    import json
+
+    from alembic import command
+
+    from service.storage.articles import content_version, put_article
+    from service.storage.db import Database
+    from service.storage.models import ArticlePdf, StoredArticle
+    from service.validation import validate_article
+
+    def sorted_version(document) -> str:  # the rule before 0010
+        written = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(written.encode("utf-8")).hexdigest()[:32]
+
+    documents = [
+        {
+            "published_at": "2026-03-12T08:00:00Z",
+            "id": f"a{n:03d}",
+            "headline": f"Headline {n}",
+            "body": [{"type": "paragraph", "text": "Words."}],
+        }
+        for n in range(501)  # more than one batch of the migration
+    ]
+    engine = create_database_engine(database_url)
+    database = Database(engine)
+
+    def versions() -> tuple[dict[str, str], dict[str, str]]:
+        with database.reading() as session:
+            stored = dict(session.execute(select(StoredArticle.id, StoredArticle.version)).all())
+            pdfs = dict(session.execute(select(ArticlePdf.article_id, ArticlePdf.version)).all())
+        return stored, pdfs
+
+    try:
+        schema.upgrade(engine, "0009")
+        with database.writing() as session:
+            for document in documents:
+                put_article(session, validate_article(document), document)
+        with engine.begin() as connection:  # as the code before 0010 stored them
+            for document in documents:
+                old = sorted_version(document)
+                for table, key in (("articles", "id"), ("article_pdfs", "article_id")):
+                    connection.execute(
+                        text(f"UPDATE {table} SET version = :v WHERE {key} = :id"),
+                        {"v": old, "id": document["id"]},
+                    )
+        schema.upgrade(engine)
+        now = {document["id"]: content_version(document) for document in documents}
+        assert now[documents[0]["id"]] != sorted_version(documents[0])
+        assert versions() == (now, now)
+        with database.writing() as session:
+            stored = put_article(session, validate_article(documents[7]), documents[7])
+        assert not stored.changed
+
+        writer = engine.execution_options(broadsheet_write=True)
+        with writer.begin() as connection:
+            command.downgrade(schema.alembic_config(connection), "0009")
+        before = {document["id"]: sorted_version(document) for document in documents}
+        assert versions() == (before, before)
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_connections_are_tuned(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'tuned.sqlite3'}")
     try:

@@ -389,7 +389,8 @@ def test_the_digest_signature_reads_left_to_right_under_a_publisher_named_in_ara
     digest = _digest_of([quick_read("one", "2026-09-29T09:00:00Z")], settings, date(2026, 9, 30))
     mail = render_digest(digest, runtime.env, settings, runtime.inliner)
     signature = mail.text.split("\n-- \n")[1].splitlines()
-    assert signature[:2] == ["\u200eصحيفة الأخبار", "\u200eشارع 1، القاهرة"]
+    # Wholly Arabic lines: the mark, then the line in an isolate of its own direction.
+    assert signature[:2] == ["\u200e\u2067صحيفة الأخبار\u2069", "\u200e\u2067شارع 1، القاهرة\u2069"]
 
 
 def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
@@ -401,7 +402,7 @@ def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
     struck = "word " * 40 + "<s>this is struck text that goes on and on past the cut for sure</s>."
     articles = [
         quick_read("struck", "2026-09-29T09:00:00Z", standfirst=struck),
-        quick_read("lines", "2026-09-29T10:00:00Z", standfirst="Line one<br>line two."),
+        quick_read("lines", "2026-09-29T10:00:00Z", standfirst="Line one<br>line two.<br>"),
         quick_read(
             "abbr",
             "2026-09-29T11:00:00Z",
@@ -419,6 +420,7 @@ def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
     text = render_digest(digest, runtime.env, settings, runtime.inliner).text
     words = " ".join(text.split())
     assert "~~this is struck text that goes on and~~…" in words
-    assert "   Line one\n   line two." in text
+    # A closing <br> adds no line, on the page or here: a blank line ends an item.
+    assert "   Line one\n   line two.\n   <https://" in text
     assert "The WHO (World Health Organization) said so." in words
     assert "Costs rose again." in words

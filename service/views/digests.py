@@ -57,7 +57,7 @@ def page(day: str) -> Response:
             # Its window may hold quick reads stored since: saying it held none was untrue.
             raise NotFound(
                 f"Every quick read the digest for {on.isoformat()} named has been deleted "
-                "since it was sent; a quick read stored into its window later is not added."
+                "since its run opened; a quick read stored into its window later is not added."
             )
         raise _nothing_in(on, daily)
     runtime = current_runtime()
