@@ -52,7 +52,12 @@ def inline_text(
     if field is None:
         return ""
     words = "".join(_words(field.pieces, links, references, field.language, depth))
-    return words.removesuffix("\n")
+    return _CLOSING_BREAK.sub(r"\1", words)
+
+
+# A <br> that ends a field, whatever closes after it (struck words' ~~, an isolate's PDI, a
+# quotation's closing mark): "~~line two.\n~~" put a line of "~~" inside a digest item.
+_CLOSING_BREAK = re.compile("\n([~\u2069\u201d\u2019\u00bb\u203a\u300d\u300f\"']*)\\Z")
 
 
 def _words(
@@ -437,11 +442,16 @@ def signed_in_direction(text: str, direction: str) -> str:
     for index, line in enumerate(lines):
         if line.startswith(_MARKS) or _first_strong(line) in (None, want):
             continue
-        if _has_strong(line, want):
+        # A link's letters (an Urdu host under an English label) are the link's: they do
+        # not make the line one of the mail's direction.
+        if _has_strong(_ANGLED.sub("", line), want):
             lines[index] = mark + line
         else:
             lines[index] = mark + isolated(line, "rtl" if want == "L" else "ltr")
     return "\n".join(lines)
+
+
+_ANGLED = re.compile(r"<[^<>\s]*>")  # a link as `angled` writes it
 
 
 def _has_strong(line: str, kind: str) -> bool:

@@ -589,6 +589,13 @@ def test_english_labels_under_an_urdu_article_are_set_apart(app):
     assert any(line.startswith("\u200f\u2066Read online: <") for line in signature)
 
 
+def test_a_link_with_an_urdu_host_under_an_english_label_is_set_apart_too(post_json):
+    urdu = {**ARABIC, "language": "ur", "canonical_url": "https://خبریں.example/x"}
+    text = post_json("/v1/render/text", urdu).get_data(as_text=True)
+    signature = text.split("\n-- \n")[1].splitlines()
+    assert "\u200f\u2066Read online: <https://خبریں.example/x>\u2069" in signature
+
+
 def test_the_text_rendering_signs_in_the_article_s_direction(post_json):
     text = post_json("/v1/render/text", ARABIC).get_data(as_text=True)
     signature = text.split("\n-- \n")[1].splitlines()

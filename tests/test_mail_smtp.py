@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSmtp
 
 from service.addresses import Mailbox
-from service.mail.smtp import SmtpTransport, SmtpUrl
+from service.mail.smtp import REPLY_KEPT, SmtpTransport, SmtpUrl
 from service.mail.transport import WITHDRAWN, Envelope, Outcome, without_addresses
 from service.messages import build_message
 
@@ -904,3 +904,32 @@ def test_a_reply_with_control_characters_is_recorded_as_one_printable_line(serve
     assert (refused.outcome, refused.code) == (Outcome.PERMANENT, 550)
     assert refused.detail == "5.7.1 Rejected by policy\ufffd (id\ufffd[31m 42)"
     assert refused.refused["nul@example.org"] == (550, refused.detail)
+
+
+def test_addresses_are_masked_in_linear_time():
+    """A run of characters without an @ was tried from each of its characters to its end:
+    8,000 of them (one line of a reply) took 1.5 s, the GIL held, every request of the web
+    process waiting on the relay thread."""
+    started = time.process_time()
+    assert without_addresses("550 5.1.1 " + "x" * 16_000) == "550 5.1.1 " + "x" * 16_000
+    assert time.process_time() - started < 0.5
+
+
+def test_a_reply_of_any_length_is_kept_to_its_first_characters():
+    """A reply of many 8 KB lines was kept whole (1.2 GB for 40,000), then masked for the
+    log: its first REPLY_KEPT characters are kept, the rest read and dropped, and the
+    connection stays in step."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        server.read_to_the_end(connection)
+        connection.sendall((b"550-" + b"x" * 8_000 + b"\r\n") * 50 + b"550 5.7.1 no\r\n")
+        server.read_line(connection)  # RSET or QUIT: the client read the whole reply
+
+    delivery, _ = _RawServer(script).deliver(_message(), "timeout=5", wait=True)
+    assert (delivery.outcome, delivery.code) == (Outcome.PERMANENT, 550)
+    assert delivery.detail.startswith("xxxx")
+    assert len(delivery.detail) <= REPLY_KEPT
+    started = time.process_time()
+    assert "x" in delivery.for_the_log
+    assert time.process_time() - started < 0.5

@@ -408,6 +408,7 @@ def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
             "2026-09-29T11:00:00Z",
             standfirst='The <abbr title="World Health Organization">WHO</abbr> said so.',
         ),
+        quick_read("struck-break", "2026-09-29T10:30:00Z", standfirst="One<br><s>two.<br></s>"),
         quick_read(
             "noted",
             "2026-09-29T12:00:00Z",
@@ -422,5 +423,6 @@ def test_the_digest_text_teaser_says_what_the_html_teaser_marks(app):
     assert "~~this is struck text that goes on and~~…" in words
     # A closing <br> adds no line, on the page or here: a blank line ends an item.
     assert "   Line one\n   line two.\n   <https://" in text
+    assert "   One\n   ~~two.~~\n   <https://" in text  # closed, no line of "~~" after
     assert "The WHO (World Health Organization) said so." in words
     assert "Costs rose again." in words

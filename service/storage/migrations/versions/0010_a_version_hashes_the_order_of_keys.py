@@ -3,7 +3,8 @@ of its keys included: hashed with its keys sorted, two bodies had one strong ETa
 versions of the articles stored before are hashed again, so that the same body sent again
 is no change, and each PDF row follows its article's version (a PDF printed from it stays
 current). The downgrade hashes them the old way again. A SQL script (`db upgrade --sql`)
-cannot: it says so in a comment.
+cannot, and says in a comment what follows: an unchanged article sent again is stored once
+more as a change.
 
 A frozen copy of the rule (service/storage/articles.py content_version): a migration must
 do what it did when it was written, whatever the code becomes.
@@ -47,8 +48,9 @@ def _version(document: dict[str, Any], sort_keys: bool) -> str:
 def _hash_again(sort_keys: bool) -> None:
     if context.is_offline_mode():  # a script cannot hash what it does not read
         op.execute(
-            "-- 0010 hashes each stored article's version again: run `broadsheet db upgrade` "
-            "(or downgrade) on the database itself for it"
+            "-- 0010 cannot hash the stored articles' versions again in a script: each article "
+            "stored before it, sent again unchanged, is stored once more as a change (a new "
+            "ETag, its PDF printed again)"
         )
         return
     connection = op.get_bind()
