@@ -55,9 +55,10 @@ def inline_text(
     return _CLOSING_BREAK.sub(r"\1", words)
 
 
-# A <br> that ends a field, whatever closes after it (struck words' ~~, an isolate's PDI, a
-# quotation's closing mark): "~~line two.\n~~" put a line of "~~" inside a digest item.
-_CLOSING_BREAK = re.compile("\n([~\u2069\u201d\u2019\u00bb\u203a\u300d\u300f\"']*)\\Z")
+# A <br> that ends a field, or only struck words' ~~ or isolates' PDIs after it, which the
+# page does not draw: "~~line two.\n~~" put a line of "~~" inside a digest item. A closing
+# quotation mark after it is drawn on a line of its own, on the page as here.
+_CLOSING_BREAK = re.compile("\n([~\u2069]*)\\Z")
 
 
 def _words(

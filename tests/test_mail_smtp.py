@@ -923,13 +923,31 @@ def test_a_reply_of_any_length_is_kept_to_its_first_characters():
     def script(server, connection):
         server.up_to_data(connection)
         server.read_to_the_end(connection)
-        connection.sendall((b"550-" + b"x" * 8_000 + b"\r\n") * 50 + b"550 5.7.1 no\r\n")
+        connection.sendall((b"550-" + b"word " * 1_600 + b"\r\n") * 50 + b"550 5.7.1 no\r\n")
         server.read_line(connection)  # RSET or QUIT: the client read the whole reply
 
     delivery, _ = _RawServer(script).deliver(_message(), "timeout=5", wait=True)
     assert (delivery.outcome, delivery.code) == (Outcome.PERMANENT, 550)
-    assert delivery.detail.startswith("xxxx")
+    assert delivery.detail.startswith("word word")
     assert len(delivery.detail) <= REPLY_KEPT
     started = time.process_time()
-    assert "x" in delivery.for_the_log
+    assert "word" in delivery.for_the_log
     assert time.process_time() - started < 0.5
+
+
+def test_a_reply_cut_inside_an_address_keeps_none_of_it():
+    """The cut fell inside "<jane.doe.subscriber@example.org>": "<jane.doe.s" kept no @ to
+    be masked by, and was logged. The word the cut falls in is dropped whole."""
+
+    def script(server, connection):
+        server.up_to_data(connection)
+        server.read_to_the_end(connection)
+        words = b"x " * 990 + b"<jane.doe.subscriber@example.org> refused"
+        connection.sendall(b"550 " + words + b"\r\n")
+        server.read_line(connection)
+
+    delivery, _ = _RawServer(script).deliver(_message(), "timeout=5", wait=True)
+    assert delivery.code == 550
+    assert delivery.detail.startswith("x x x")
+    assert "jane" not in delivery.for_the_log
+    assert "jane" not in delivery.detail  # the stored words too

@@ -757,3 +757,16 @@ def test_the_tag_line_reads_in_the_article_s_direction(post_json):
     assert all(line.startswith("\u200f") for line in lines)
     english = _text(post_json, minimal(tags=["Smith, John", "Barcelona · Girona", "x"]))
     assert "\nTags: Smith, John | Barcelona · Girona | x\n" in english
+
+
+def test_a_closing_break_adds_a_line_only_where_the_page_draws_one(post_json):
+    """A <br> that ends a field adds no line, nor one before the end of struck words (the
+    page draws no ~~); a quotation's closing mark after it is drawn on a line of its own on
+    the page, and here too."""
+    body = [
+        {"type": "paragraph", "text": "Struck <s>words.<br></s>"},
+        {"type": "paragraph", "text": "<q>Line one<br></q>"},
+    ]
+    text = post_json("/v1/render/text", minimal(body=body)).get_data(as_text=True)
+    assert "Struck ~~words.~~\n\n" in text
+    assert "“Line one\n”" in text

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, AnyStr
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..characters import fit_for_a_page
@@ -478,7 +478,7 @@ class _Connection(smtplib.SMTP):
                     self.close()
                     raise smtplib.SMTPResponseException(500, b"Line too long.")
                 if kept < REPLY_KEPT:
-                    text = line[4:].strip(b" \t\r\n")[: REPLY_KEPT - kept]
+                    text = word_cut(line[4:].strip(b" \t\r\n"), REPLY_KEPT - kept)
                     lines.append(text)
                     kept += len(text) + 1
                 try:
@@ -659,7 +659,19 @@ def _text(reply: bytes | str) -> str:
     no PostgreSQL text holds, failed the reply's record, and the sender with it; the message
     went out again at each lease's end, for ever. At most REPLY_KEPT characters."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return fit_for_a_page(" ".join(text[:REPLY_KEPT].split()))
+    return fit_for_a_page(" ".join(word_cut(text, REPLY_KEPT).split()))
+
+
+def word_cut(text: AnyStr, limit: int) -> AnyStr:
+    """At most `limit` of `text`, cut before the word the limit falls in rather than inside
+    it: a cut address ("Refused for <jane.doe.s") kept no @ to be masked by in the log."""
+    if len(text) <= limit or text[limit : limit + 1].isspace():
+        return text[:limit]
+    head = text[:limit]
+    if head[-1:].isspace():
+        return head
+    words = head.rsplit(maxsplit=1)
+    return words[0] if len(words) == 2 else head[:0]
 
 
 def _reply(code: int, text: bytes | str) -> Delivery:
