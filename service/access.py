@@ -55,7 +55,7 @@ def _begin() -> None:
 
 def _drop_what_was_left_unread(response: Response) -> None:
     """After the answer, the body no one read is read and dropped, within bounds
-    (request_body.drain_rest). A form werkzeug parsed was read through request.stream."""
+    (request_body.drain_rest), from werkzeug's request.stream if something read it there."""
     environ = request.environ
     left = left_unread(environ)
     parsed = request.__dict__.get("stream")  # werkzeug's cached stream, if a form was read

@@ -98,7 +98,7 @@ class RequestTimeout(BroadsheetError):
 class UnsupportedMediaType(BroadsheetError):
     status = 415
     slug = "unsupported-media-type"
-    title = "The request body must be application/json"
+    title = "The request body's media type, charset or coding is not taken"
 
 
 class UnsupportedContentCoding(UnsupportedMediaType):

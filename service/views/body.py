@@ -1,8 +1,13 @@
-"""Reading an article out of an HTTP request: media type, charset, size, then validation."""
+"""Reading a request's body (an article, a sign-up as JSON or as a browser form): media type,
+charset, content coding, size and deadline, then parsing."""
 
 from __future__ import annotations
 
+import io
+
 from flask import request
+from werkzeug.datastructures import MultiDict
+from werkzeug.formparser import FormDataParser
 
 from ..article import Article
 from ..errors import UnreadableBody, UnsupportedContentCoding, UnsupportedMediaType
@@ -12,11 +17,31 @@ from ..validation import parse_json, validate_article
 
 
 def json_from_request():
-    """The request's JSON body, after checking its media type and charset."""
+    """The request's JSON body, after checking its media type (and what _whole_body checks)."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"Send the article as application/json, not {request.mimetype or 'no type'}."
         )
+    return parse_json(_whole_body())
+
+
+def form_from_request() -> MultiDict[str, str]:
+    """A browser form's fields (urlencoded or multipart), read as a JSON body is: within the
+    size limit and the body deadline, in UTF-8, with no content coding. Werkzeug's own
+    `request.form` cut a chunked body at the limit, silently, and waited on a dripping
+    client for ever."""
+    raw = _whole_body()
+    parser = FormDataParser(
+        max_form_memory_size=request.max_form_memory_size,
+        max_form_parts=request.max_form_parts,
+    )
+    _, form, _ = parser.parse(io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
+    return form
+
+
+def _whole_body() -> bytes:
+    """The request's body, whole, after refusing a charset other than UTF-8, a content
+    coding and a partial body (request_body.read_body bounds its size and its time)."""
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"The charset must be utf-8, not {charset}.")
@@ -32,8 +57,7 @@ def json_from_request():
     settings = current_runtime().settings
     # Flask's own knob, set from MAX_BODY_BYTES by create_app (a view may lower it).
     limit = request.max_content_length or settings.max_body_bytes
-    raw = read_body(request.environ, limit=limit, timeout=settings.body_timeout)
-    return parse_json(raw)
+    return read_body(request.environ, limit=limit, timeout=settings.body_timeout)
 
 
 def article_from_request() -> Article:

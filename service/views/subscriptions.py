@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, json, request, session, url_for
+from werkzeug.datastructures import MultiDict
 
 from ..addresses import mailbox_key
 from ..base_path import path_of
@@ -30,7 +31,7 @@ from ..storage.models import MAX_SUBSCRIBER_ID
 from ..storage.subscribers import Status, SubscriberRow
 from ..subscriptions import BadSignUp, SignUpRequest, read_sign_up
 from .bearer import require_token
-from .body import json_from_request
+from .body import form_from_request, json_from_request
 
 bp = Blueprint("subscriptions", __name__)
 logger = logging.getLogger(__name__)
@@ -99,9 +100,9 @@ def _csrf_token() -> str:
     return token
 
 
-def _csrf_ok() -> bool:
+def _csrf_ok(form: MultiDict[str, str]) -> bool:
     expected = session.get(CSRF_FIELD)
-    given = request.form.get(CSRF_FIELD, "")
+    given = form.get(CSRF_FIELD, "")
     if not isinstance(expected, str) or not expected:
         return False
     # As bytes: compare_digest refuses str with characters beyond ASCII, and a form may hold any.
@@ -153,8 +154,9 @@ def sign_up() -> Response:
             "Send the form, or JSON {email, name?} as application/json, "
             f"not {request.mimetype or 'no type'}."
         )
-    values = {"email": request.form.get("email", ""), "name": request.form.get("name", "")}
-    if not _csrf_ok():
+    form = form_from_request()
+    values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    if not _csrf_ok(form):
         logger.warning("Refused a sign-up form without a valid CSRF token")
         errors = {"form": "The form had expired. Please check your details and send it again."}
         return _form(400, errors, values)
