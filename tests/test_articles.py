@@ -95,6 +95,43 @@ def test_a_replaced_article_is_never_answered_304(api, path):
         assert again.headers["ETag"] != first.headers["ETag"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/articles/quick-01",
+        "/articles/quick-01.pdf",
+        "/articles",
+        "/feed.atom",
+        "/feed.json",
+        "/v1/articles",
+    ],
+)
+def test_a_date_not_yet_said_is_not_taken_from_the_client(api, path):
+    """While Last-Modified is withheld, a date the client sends (an answer's Date, say) earns
+    no 304: a change within its second would carry the same date. It was taken against the
+    withheld date, and a feed changed in the second of a Date seen was answered 304."""
+    api.put(_quick_read(1))
+    api.get(path)  # the PDF is printed now
+    now = http_date(time.time())  # no earlier than the article's and the PDF's second
+    again = api.get(path, headers={"If-Modified-Since": now})
+    assert "Last-Modified" not in again.headers
+    assert again.status_code == 200
+    assert api.get(path, headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
+
+
+@pytest.mark.usefixtures("dates_said_promptly")
+@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
+def test_a_list_of_dates_in_if_modified_since_is_ignored(api, path):
+    """RFC 9110 §13.1.3: a value with more than one member is ignored; werkzeug took the first."""
+    api.put(_quick_read(1))
+    api.get(path)  # the PDF is printed now
+    time.sleep(1.1)  # a date is said once its second is over
+    modified = api.get(path).headers["Last-Modified"]
+    old = "Sun, 06 Nov 1994 08:49:37 GMT"
+    assert api.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+    assert api.get(path, headers={"If-Modified-Since": f"{modified}, {old}"}).status_code == 200
+
+
 # Deletion -----------------------------------------------------------------------------------
 
 

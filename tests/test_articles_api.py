@@ -698,6 +698,23 @@ def test_if_unmodified_since_guards_writes_when_if_match_is_absent(api):
     assert api.delete("minimal", headers=both).status_code == 204
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
+def test_a_list_of_dates_in_if_unmodified_since_is_ignored(api):
+    """RFC 9110 §13.1.4: a value with more than one member is ignored (the write goes on);
+    werkzeug took the first date, and refused a write by a date the client never chose."""
+    assert api.put(minimal()).status_code == 201
+    time.sleep(1.1)  # a date is said once its second is over
+    stored = api.get("/v1/articles/minimal").headers["Last-Modified"]
+    listed = f"Sun, 06 Nov 1994 08:49:37 GMT, {stored}"
+    assert (
+        api.get("/v1/articles/minimal", headers={"If-Unmodified-Since": listed}).status_code == 200
+    )
+    assert (
+        api.put(minimal(headline="Changed"), headers={"If-Unmodified-Since": listed}).status_code
+        == 200
+    )
+
+
 def test_puts_racing_deletes_of_one_id_never_fail(stored_app):
     """On PostgreSQL a PUT whose insert lost to another creator then found the row deleted
     by the time it looked again, and answered 500 (a quarter of PUTs under such a race)."""

@@ -29,7 +29,7 @@ from ..storage.articles import (
 from ..validation import validate_article
 from .bearer import require_token
 from .body import json_from_request
-from .caching import conditional
+from .caching import conditional, request_date
 from .list_query import article_query
 
 bp = Blueprint("articles_api", __name__, url_prefix="/v1/articles")
@@ -51,7 +51,7 @@ def _preconditions() -> Preconditions:
     return Preconditions(
         if_match=tags("If-Match", weak=False),
         if_none_match=tags("If-None-Match", weak=True),
-        if_unmodified_since=request.if_unmodified_since,  # None when absent or no date
+        if_unmodified_since=request_date("If-Unmodified-Since"),  # None: absent, or no date
     )
 
 

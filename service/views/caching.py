@@ -51,6 +51,7 @@ def conditional(
         response.last_modified = last_modified
     response.cache_control.no_cache = True
     modified = response.last_modified  # whole seconds, as the header says it
+    said = modified
     arrived = g.get("request_arrived_at") or datetime.now(UTC)
     if modified is not None and modified + SECOND + DATE_SETTLES > arrived:
         # A date names one version only once its second is over (RFC 9110 §8.8.2.2): another
@@ -59,14 +60,17 @@ def conditional(
         # a list said to be of that date without it would keep its 304 once it lands. Hence
         # the margin, counted from when the request arrived, before it read anything. Until
         # then, or while a version is dated ahead (versions stored in quick succession are a
-        # second apart), no date is said and the ETag alone validates; the comparisons below
-        # keep the true date.
+        # second apart), no date is said and the ETag alone validates: a date the client
+        # sends in If-Modified-Since or If-Range (an answer's Date, say) is taken for none,
+        # as for a resource without one (RFC 9110 §13.1.3), since the client cannot hold
+        # this date from us. If-Unmodified-Since keeps the true date: it can only refuse.
         del response.headers["Last-Modified"]
+        said = None
     if not _if_match_holds(etag, modified):
         raise PreconditionFailed(
             "The resource is not the version If-Match or If-Unmodified-Since names."
         )
-    if request.method in ("GET", "HEAD") and not _changed_for_client(etag, modified):
+    if request.method in ("GET", "HEAD") and not _changed_for_client(etag, said):
         response.status_code = 304
         response.set_data(b"")
         response.headers.pop("Content-Length", None)
@@ -77,7 +81,7 @@ def conditional(
         not ranges
         or request.method != "GET"
         or not _one_byte_range()
-        or not _if_range_holds(etag, modified)
+        or not _if_range_holds(etag, said)
     ):
         environ.pop("HTTP_RANGE", None)
     if ranges:
@@ -120,11 +124,22 @@ def client_holds(etag: str) -> bool:
     return match.contains_weak(etag)
 
 
+def request_date(header: str) -> datetime | None:
+    """The one HTTP-date in the request's `header`, or None when it holds none, or more than
+    one: a list is not a date, and is ignored (RFC 9110 §13.1.3, §13.1.4). An IMF-fixdate
+    and an RFC 850 date hold one comma each, asctime's none; werkzeug reads the first date
+    of a list."""
+    value = request.headers.get(header)
+    if value is None or value.count(",") > 1:
+        return None
+    return parse_date(value)
+
+
 def _if_match_holds(etag: str, modified: datetime | None) -> bool:
     """If-Match by strong comparison, or, without it, If-Unmodified-Since."""
     if "HTTP_IF_MATCH" in request.environ:
         return request.if_match.contains(etag)  # strong; "*" matches what exists
-    since = request.if_unmodified_since
+    since = request_date("If-Unmodified-Since")
     return since is None or modified is None or modified <= since
 
 
@@ -133,7 +148,7 @@ def _changed_for_client(etag: str, modified: datetime | None) -> bool:
     copy is this one."""
     if "HTTP_IF_NONE_MATCH" in request.environ:
         return not request.if_none_match.contains_weak(etag)
-    since = request.if_modified_since
+    since = request_date("If-Modified-Since")
     return since is None or modified is None or modified > since
 
 
@@ -155,5 +170,5 @@ def _if_range_holds(etag: str, modified: datetime | None) -> bool:
     if value.startswith(('"', "W/")):
         tag, weak = unquote_etag(value)
         return not weak and tag == etag and len(parse_etags(value)) == 1
-    moment = parse_date(value)
+    moment = request_date("If-Range")
     return moment is not None and modified is not None and moment == modified
