@@ -27,6 +27,8 @@ import os
 import sys
 from pathlib import Path
 
+from gunicorn.util import parse_address
+
 from service.settings import Settings, SettingsError
 
 try:
@@ -54,6 +56,24 @@ def _count(name: str, default: int) -> int:
     return int(raw)
 
 
+def _bind(default: str) -> str:
+    """GUNICORN_BIND as gunicorn reads it, or one line saying what is wrong: a port past
+    65535 ended in a traceback (OverflowError) when gunicorn bound it."""
+    raw = os.environ.get("GUNICORN_BIND", "").strip()
+    if not raw:
+        return default
+    try:
+        address = parse_address(raw)
+    except (RuntimeError, ValueError):
+        address = None
+    if address is None or (isinstance(address, tuple) and not 0 <= address[1] <= 65535):
+        sys.exit(
+            f"GUNICORN_BIND={raw[:80]!r} is not valid: expected HOST:PORT (a port from 0 to "
+            "65535), [IPv6]:PORT, unix:PATH or fd://N"
+        )
+    return raw
+
+
 # The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a
 # PDF may wait for an idle printer (up to PDF_TIME_LIMIT) and be printed (up to it again;
 # a reader of a stored PDF waits three times the limit, the press's own bound). An edition
@@ -64,7 +84,7 @@ REQUEST_LIMIT = _settings.body_timeout + 4 * _settings.pdf_time_limit
 MARGIN = 10
 
 wsgi_app = "wsgi:app"
-bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"]
+bind = [_bind("127.0.0.1:8000")]
 # Rendering is CPU work under the GIL, so one process per core; PDFs are laid out by
 # each worker's printer processes (PDF_WORKERS of them), so more workers would mean more
 # printers competing for the same cores and more memory, not more throughput.

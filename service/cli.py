@@ -66,6 +66,7 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
         from dotenv import dotenv_values, load_dotenv
 
         text = _read_env_file(env_file)
+        _refuse_unreadable_lines(env_file, text)
         # A variable set but empty is unset to the settings: the file's value counts, also
         # in the file's ${references}, which otherwise read the environment first.
         for name in dotenv_values(stream=io.StringIO(text), interpolate=False):
@@ -98,6 +99,20 @@ def _read_env_file(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadSettings(f"{path} is not UTF-8 (byte {error.start})") from None
+
+
+def _refuse_unreadable_lines(path: Path, text: str) -> None:
+    """python-dotenv skips a line it cannot parse (an unclosed quote, say) with a warning
+    that names no file, and the setting fell back to its default: a mis-quoted MAIL_FROM
+    sent mail from digest@localhost. Such a file is refused, naming its lines."""
+    from dotenv.parser import parse_stream
+
+    lines = [str(b.original.line) for b in parse_stream(io.StringIO(text)) if b.error]
+    if lines:
+        raise BadSettings(
+            f"{path}: line {', '.join(lines[:10])} cannot be read as "
+            "NAME=value (an unclosed quote?)"
+        )
 
 
 def _nonblocking_unless_pipe(path: str, flags: int) -> int:

@@ -743,6 +743,6 @@ def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         shown = "" if extra.get("secret") else f"={printable(values.get(name), 200)}"
         reason = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
-        why = f" ({reason})" if reason and str(reason) else ""
+        why = f" ({printable(str(reason), 300)})" if reason and str(reason) else ""
         lines.append(f"{env_name(name)}{shown} is not valid{why}: expected {field.description}")
     return list(dict.fromkeys(lines))

@@ -532,6 +532,23 @@ def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path):
     assert result.output == f"{env_file} is not UTF-8 (byte 29)\n"
 
 
+def test_an_env_file_with_a_line_it_cannot_read_is_refused(tmp_path, monkeypatch):
+    """python-dotenv skipped the line with a warning naming no file, and the setting fell
+    back to its default (exit 0): a mis-quoted MAIL_FROM sent from digest@localhost."""
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    monkeypatch.delenv("BROADSHEET_MAIL_FROM", raising=False)
+    env_file = tmp_path / "quoted.env"
+    env_file.write_text('BROADSHEET_ENV=development\nBROADSHEET_MAIL_FROM="news@example.org\n')
+    result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"{env_file}: line 2 cannot be read as NAME=value (an unclosed quote?)\n"
+    )
+
+
 def test_a_database_url_is_shown_without_any_password():
     from sqlalchemy import make_url
 

@@ -86,6 +86,15 @@ def test_a_bad_count_stops_gunicorn_with_one_line(environ, name, value):
     )
 
 
+@pytest.mark.parametrize("value", ["127.0.0.1:99999", "[::1]:70000", "host:-1", "host:port"])
+def test_a_bad_bind_stops_gunicorn_with_one_line(environ, value):
+    """A port past 65535 ended in a traceback (OverflowError) when gunicorn bound it."""
+    environ.setenv("GUNICORN_BIND", value)
+    with pytest.raises(SystemExit) as stopped:
+        load_config()
+    assert str(stopped.value).startswith(f"GUNICORN_BIND={value!r} is not valid: expected")
+
+
 def test_a_bad_setting_stops_gunicorn_with_its_line(environ):
     environ.setenv("BROADSHEET_ENV", "production")
     with pytest.raises(SystemExit) as stopped:

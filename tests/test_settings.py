@@ -240,6 +240,19 @@ def test_two_bad_values_give_two_lines():
     ]
 
 
+@pytest.mark.parametrize(
+    "name", ["BROADSHEET_MAIL_FROM", "BROADSHEET_UNSUBSCRIBE_MAILTO", "BROADSHEET_IMAGE_HOSTS"]
+)
+def test_a_long_bad_value_gives_a_line_of_bounded_length(name):
+    """The value was cut to 200 characters, but the reason after it quoted it whole: a
+    20,000-character MAIL_FROM gave a line of 20,400."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.load(environ={name: "x" * 20_000 + "@"}, overrides={"ENV": "test"})
+    (line,) = refused.value.lines
+    assert line.startswith(f"{name}=x")
+    assert len(line) < 1_000
+
+
 def _private_key_file(folder) -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
