@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import create_engine
+from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -313,7 +313,10 @@ class Settings(BaseModel):
         try:
             # The driver reads the query's options when an engine is made (it connects to
             # nothing): ?timeout=abc failed every command and the app with a traceback.
-            create_engine(url).dispose()
+            engine = create_engine(url)
+            engine.dispose()
+            if url.get_driver_name() == "psycopg":
+                _check_libpq_options(engine, url)
         except (ArgumentError, TypeError, ValueError) as error:
             reason = " ".join(str(error).split())[:200]
             if url.password:
@@ -727,6 +730,20 @@ def _within(value: int, low: int, high: int | None) -> int:
     if value < low or (high is not None and value > high):
         raise ValueError()
     return value
+
+
+def _check_libpq_options(engine: Engine, url: URL) -> None:
+    """psycopg reads the query's options only when it connects: `?connect_timeout=abc` or
+    an option libpq does not know failed every request with a 500 (ValueError here)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo, timeout_from_conninfo
+
+    _, params = engine.dialect.create_connect_args(url)
+    options = {key: value for key, value in params.items() if isinstance(value, str | int)}
+    try:
+        timeout_from_conninfo(conninfo_to_dict(make_conninfo("", **options)))
+    except psycopg.Error as error:
+        raise ValueError(str(error)) from None
 
 
 def _error_lines(error: ValidationError, values: Mapping[str, Any]) -> list[str]:

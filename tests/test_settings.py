@@ -70,6 +70,17 @@ BAD_VALUES = [
     ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?timeout=abc", "an option in its query"),
     ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?check_same_thread=maybe", "an option in its query"),
     ("DATABASE_URL", "sqlite:////tmp/x.sqlite3?cached_statements=x", "an option in its query"),
+    # psycopg reads them only when it connects: each was a 500 on every request.
+    (
+        "DATABASE_URL",
+        "postgresql+psycopg://u:pw@127.0.0.1:1/db?connect_timeout=abc",
+        "bad value for connect_timeout",
+    ),
+    (
+        "DATABASE_URL",
+        "postgresql+psycopg://u:pw@127.0.0.1:1/db?no_such_option=1",
+        'invalid connection option "no_such_option"',
+    ),
     ("API_TOKEN", "short", "at least 16 visible ASCII characters"),
     ("API_TOKEN", "токен-для-записи-1234", "at least 16 visible ASCII characters"),
     ("RATELIMIT_STORAGE_URL", "Redis://:S3cretRedisPw@redis.internal:6379/0", "redis://"),
