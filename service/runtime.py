@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -75,6 +76,9 @@ class Runtime:
     edition_prints: InFlight = field(default_factory=InFlight)
     dkim: DkimSigner | None = None
     instance_path: Path = Path("instance")
+    # When this app was built (under gunicorn, in the master): settings and code are as they
+    # have been since, and a page made from them is no older (views/caching.py, made_since).
+    built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def build(cls, settings: Settings, instance_path: Path) -> Runtime:

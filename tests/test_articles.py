@@ -132,6 +132,30 @@ def test_a_list_of_dates_in_if_modified_since_is_ignored(api, path):
     assert api.get(path, headers={"If-Modified-Since": f"{modified}, {old}"}).status_code == 200
 
 
+@pytest.mark.usefixtures("dates_said_promptly")
+@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles", "/feed.atom", "/feed.json"])
+def test_a_page_made_by_new_settings_is_not_dated_by_its_data_alone(
+    api, database_url, make_app, path
+):
+    """BASE_URL or a new release changes the page, not the data: dated by the data alone, a
+    client revalidating with If-Modified-Since alone kept the old page and its old links."""
+    api.put(_quick_read(1))
+    time.sleep(1.1)  # a date is said once its second is over
+    before = api.get(path)
+    assert b"https://news.example.org/" in before.data
+    time.sleep(1.1)  # the new app is built in a later second
+    moved = make_app(DATABASE_URL=database_url, BASE_URL="https://moved.example.net")
+    time.sleep(1.1)  # and its date is said
+    client = moved.test_client()
+    again = client.get(path, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert again.status_code == 200
+    assert b"https://moved.example.net/" in again.data
+    assert (
+        client.get(path, headers={"If-Modified-Since": again.headers["Last-Modified"]}).status_code
+        == 304
+    )
+
+
 # Deletion -----------------------------------------------------------------------------------
 
 

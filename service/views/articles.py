@@ -29,7 +29,7 @@ from ..storage.articles import (
     summary_text,
 )
 from ..teasers import KeptWords, ListWords, list_words
-from .caching import conditional
+from .caching import conditional, made_since
 from .list_query import article_query
 from .rendering import warnings_header
 
@@ -73,7 +73,8 @@ def page(article_id: str) -> Response:
             return not_found(article_id)
         with timed_render("html"):
             html = render_html(article_of(row), runtime.env, runtime.settings)
-        return conditional(Response(html, mimetype="text/html"), last_modified=row.stored_at)
+        response = Response(html, mimetype="text/html")
+        return conditional(response, last_modified=made_since(row.stored_at))
 
 
 @bp.get("/<article_id>.pdf")
@@ -110,7 +111,7 @@ def index() -> Response:
         next_url=url_for("articles.index", cursor=listed.next.encode()) if listed.next else None,
         direction_of=direction_of,
     )
-    return conditional(Response(page, mimetype="text/html"), last_modified=changed)
+    return conditional(Response(page, mimetype="text/html"), last_modified=made_since(changed))
 
 
 _KEPT_WORDS = KeptWords()

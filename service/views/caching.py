@@ -20,6 +20,7 @@ from flask import Response, g, request
 from werkzeug.http import parse_date, parse_etags, unquote_etag
 
 from ..errors import PreconditionFailed
+from ..runtime import current_runtime
 from ..storage.db import DATED_WRITE_LIMIT
 
 SECOND = timedelta(seconds=1)
@@ -98,6 +99,15 @@ def conditional(
     # werkzeug adds a Date, and every server writes its own: the development server sent two.
     del response.headers["Date"]
     return response
+
+
+def made_since(changed: datetime | None) -> datetime:
+    """The date of a page made from stored data last `changed` then: the later of that and
+    when the app was built. Settings and code changed since (BASE_URL, the publisher's name,
+    a new release) change the page and not the data: dated by the data alone, the old page
+    kept its 304 for a client revalidating with If-Modified-Since alone, old links and all."""
+    built = current_runtime().built_at
+    return built if changed is None or changed < built else changed
 
 
 def require_if_match(etag: str) -> None:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from ..feeds import FEED_SIZE, atom_feed, json_feed
 from ..runtime import current_runtime
 from ..storage.articles import ArticleQuery, bylines, last_change, list_articles
-from .caching import conditional
+from .caching import conditional, made_since
 
 bp = Blueprint("feeds", __name__)
 QUICK_READ = "quick-read"
@@ -31,7 +31,7 @@ def atom() -> Response:
     settings, items, changed, credits = _latest()
     feed = atom_feed(items, settings, changed, credits)
     response = Response(feed, mimetype="application/atom+xml")
-    return conditional(response, last_modified=changed)
+    return conditional(response, last_modified=made_since(changed))
 
 
 @bp.get("/feed.json")
@@ -39,4 +39,4 @@ def json_feed_document() -> Response:
     settings, items, changed, credits = _latest()
     body = json.dumps(json_feed(items, settings, credits), ensure_ascii=False, indent=1)
     response = Response(body, mimetype="application/feed+json")
-    return conditional(response, last_modified=changed)
+    return conditional(response, last_modified=made_since(changed))
