@@ -157,8 +157,12 @@ class RateLimits:
             key_prefix=settings.ratelimit_key_prefix,
             enabled=self.enabled,
             # A storage outage is logged and lets requests through: a limit guards the
-            # service, it must not be what takes it down.
+            # service, it must not be what takes it down. A Redis that stops answering is
+            # then counted around, in the process's memory, and tried again after 1, 2, 4…
+            # 32 s: each request waited out its timeout, a second, four requests a second
+            # per worker, while /healthz said all was well.
             swallow_errors=True,
+            in_memory_fallback_enabled=not url.startswith("memory://"),
             # Every rate of a budget is counted, so a refusal knows all those used up and
             # says when the last of them has room again (as `spend` does).
             fail_on_first_breach=False,

@@ -432,7 +432,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_an_unreachable_redis_lets_requests_through_and_is_logged(caplog, tmp_path):
+def _app_on_redis_at(port: int, tmp_path, **budgets: str):
     app = create_app(
         {
             "TESTING": True,
@@ -440,24 +440,47 @@ def test_an_unreachable_redis_lets_requests_through_and_is_logged(caplog, tmp_pa
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "MAIL_RELAY": False,
             "RATELIMIT_ENABLED": True,
-            "RATELIMIT_PAGES": "1 per hour",
-            "RATELIMIT_SIGNUP_ADDRESS": "1 per hour",
-            "RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{_closed_port()}/0",
+            **budgets,
+            "RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{port}/0",
         }
     )
     upgrade(runtime_of(app).engine)
+    return app
+
+
+def test_an_unreachable_redis_lets_requests_through_counted_in_memory(caplog, tmp_path):
+    budgets = {"RATELIMIT_PAGES": "2 per hour", "RATELIMIT_SIGNUP_ADDRESS": "1 per hour"}
+    app = _app_on_redis_at(_closed_port(), tmp_path, **budgets)
     client = app.test_client()
-    with caplog.at_level(logging.ERROR):
-        answers = {client.get("/feed.json").status_code for _ in range(3)}
-        sign_ups = {
-            client.post("/subscribe", json={"email": "u@example.org"}).status_code for _ in range(3)
-        }
-    assert answers == {200}
-    assert sign_ups == {202}
-    assert any("Failed to rate limit" in r.getMessage() for r in caplog.records)
-    assert any("budget is not counted" in r.getMessage() for r in caplog.records)
+    with caplog.at_level(logging.WARNING):
+        answers = [client.get("/feed.json").status_code for _ in range(3)]
+        sign_ups = [
+            client.post("/subscribe", json={"email": "u@example.org"}).status_code for _ in range(2)
+        ]
+    assert answers == [200, 200, 429]
+    assert sign_ups == [202, 429]
+    assert any("falling back to in-memory" in r.getMessage() for r in caplog.records)
     runtime_of(app).rate_limits.close()
     runtime_of(app).engine.dispose()
+
+
+def test_a_redis_that_never_answers_holds_requests_only_until_one_finds_it_so(tmp_path):
+    """A Redis that takes connections and answers nothing cost every request its timeout
+    (a second: four requests a second for a worker of four threads), and counted nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel takes the connections; nothing ever answers them
+        app = _app_on_redis_at(silent.getsockname()[1], tmp_path, RATELIMIT_PAGES="3 per hour")
+        client = app.test_client()
+        answers, slow = [], 0
+        for _ in range(6):
+            started = time.monotonic()
+            answers.append(client.get("/feed.json").status_code)
+            slow += time.monotonic() - started > 0.9
+        runtime_of(app).rate_limits.close()
+        runtime_of(app).engine.dispose()
+    assert answers == [200, 200, 200, 429, 429, 429]
+    assert slow <= 2  # the request that found it so, and one try again a second later
 
 
 def test_the_problem_body_is_json_with_the_house_shape(limited_app):
