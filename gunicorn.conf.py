@@ -66,12 +66,22 @@ def _bind(default: str) -> str:
         address = parse_address(raw)
     except (RuntimeError, ValueError):
         address = None
+    if isinstance(address, int) and not _is_open(address):
+        address = None  # fd://N names no open file: gunicorn's traceback again
     if address is None or (isinstance(address, tuple) and not 0 <= address[1] <= 65535):
         sys.exit(
             f"GUNICORN_BIND={raw[:80]!r} is not valid: expected HOST:PORT (a port from 0 to "
             "65535), [IPv6]:PORT, unix:PATH or fd://N"
         )
     return raw
+
+
+def _is_open(descriptor: int) -> bool:
+    try:
+        os.fstat(descriptor)
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
 
 
 # The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a

@@ -65,7 +65,7 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
         from dotenv import dotenv_values, load_dotenv
 
-        text = _read_env_file(env_file)
+        text = _without_semicolon_comments(_read_env_file(env_file))
         _refuse_unreadable_lines(env_file, text)
         # A variable set but empty is unset to the settings: the file's value counts, also
         # in the file's ${references}, which otherwise read the environment first.
@@ -101,6 +101,14 @@ def _read_env_file(path: Path) -> str:
         raise BadSettings(f"{path} is not UTF-8 (byte {error.start})") from None
 
 
+def _without_semicolon_comments(text: str) -> str:
+    """The file as python-dotenv reads it: a line begun with ; is a comment to systemd,
+    whose EnvironmentFile= reads the same file (deploy/systemd), and an error to dotenv."""
+    return "".join(
+        "#" + line if line.lstrip().startswith(";") else line for line in text.splitlines(True)
+    )
+
+
 def _refuse_unreadable_lines(path: Path, text: str) -> None:
     """python-dotenv skips a line it cannot parse (an unclosed quote, say) with a warning
     that names no file, and the setting fell back to its default: a mis-quoted MAIL_FROM
@@ -111,7 +119,7 @@ def _refuse_unreadable_lines(path: Path, text: str) -> None:
     if lines:
         raise BadSettings(
             f"{path}: line {', '.join(lines[:10])} cannot be read as "
-            "NAME=value (an unclosed quote?)"
+            "NAME=value (a quote left open, or no =?)"
         )
 
 

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .logs import printable
 from .metrics import metrics_open
+from .request_body import WHOLE
 from .runtime import current_runtime
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,9 @@ def _from_http_exception(error: HTTPException) -> Response:
     if status == 413:
         limit = current_runtime().settings.max_body_bytes
         length = request.content_length
-        if length is not None and length <= limit:
-            # Within the size limit, werkzeug refuses a form for its parts, not its bytes.
+        if request.environ.get(WHOLE) or (length is not None and length <= limit):
+            # Within the size limit (read whole, chunked or not), werkzeug refuses a form
+            # for its parts, not its bytes.
             body["detail"] = "The form has more parts, or a larger field, than a form may have."
         else:
             body["detail"] = f"The request body is larger than the limit of {limit} bytes."

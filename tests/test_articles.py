@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 from lxml import html as lxml_html
@@ -103,7 +104,7 @@ def test_a_replaced_article_is_never_answered_304(api, path):
         "/articles",
         "/feed.atom",
         "/feed.json",
-        "/v1/articles",
+        "/v1/articles/quick-01",
     ],
 )
 def test_a_date_not_yet_said_is_not_taken_from_the_client(api, path):
@@ -130,6 +131,11 @@ def test_a_list_of_dates_in_if_modified_since_is_ignored(api, path):
     old = "Sun, 06 Nov 1994 08:49:37 GMT"
     assert api.get(path, headers={"If-Modified-Since": modified}).status_code == 304
     assert api.get(path, headers={"If-Modified-Since": f"{modified}, {old}"}).status_code == 200
+    # Two asctime dates hold one comma between them, as one IMF-fixdate does.
+    asctime = parsedate_to_datetime(modified).strftime("%a %b %d %H:%M:%S %Y")
+    assert api.get(path, headers={"If-Modified-Since": asctime}).status_code == 304
+    listed = f"{asctime}, Sun Nov  6 08:49:37 1994"
+    assert api.get(path, headers={"If-Modified-Since": listed}).status_code == 200
 
 
 @pytest.mark.usefixtures("dates_said_promptly")

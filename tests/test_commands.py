@@ -541,11 +541,14 @@ def test_an_env_file_with_a_line_it_cannot_read_is_refused(tmp_path, monkeypatch
 
     monkeypatch.delenv("BROADSHEET_MAIL_FROM", raising=False)
     env_file = tmp_path / "quoted.env"
-    env_file.write_text('BROADSHEET_ENV=development\nBROADSHEET_MAIL_FROM="news@example.org\n')
+    # A line begun with ; is a comment to systemd, which reads the same file (and to us).
+    env_file.write_text(
+        '; settings\nBROADSHEET_ENV=development\nBROADSHEET_MAIL_FROM="news@example.org\n'
+    )
     result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
     assert result.exit_code == 2
     assert result.output == (
-        f"{env_file}: line 2 cannot be read as NAME=value (an unclosed quote?)\n"
+        f"{env_file}: line 3 cannot be read as NAME=value (a quote left open, or no =?)\n"
     )
 
 

@@ -86,7 +86,10 @@ def test_a_bad_count_stops_gunicorn_with_one_line(environ, name, value):
     )
 
 
-@pytest.mark.parametrize("value", ["127.0.0.1:99999", "[::1]:70000", "host:-1", "host:port"])
+@pytest.mark.parametrize(
+    "value",
+    ["127.0.0.1:99999", "[::1]:70000", "host:-1", "host:port", "fd://-1", "fd://" + "9" * 20],
+)
 def test_a_bad_bind_stops_gunicorn_with_one_line(environ, value):
     """A port past 65535 ended in a traceback (OverflowError) when gunicorn bound it."""
     environ.setenv("GUNICORN_BIND", value)

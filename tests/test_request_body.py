@@ -159,6 +159,26 @@ def test_a_sign_up_form_over_the_limit_is_413_even_in_chunks(server):
     assert b"Check your inbox" in answer.body
 
 
+def test_a_chunked_form_of_too_many_parts_is_413_saying_so(server):
+    """Within the size limit, the form is refused for its parts: a chunked body has no
+    Content-Length, and the answer said it was larger than the limit."""
+    boundary = "b0undary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{n}"\r\n\r\nx\r\n'
+        for n in range(1500)
+    )
+    data = (parts + f"--{boundary}--\r\n").encode()
+    head = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Transfer-Encoding": "chunked",
+    }
+    answer = post_form(server, head, chunked(data))
+    assert answer.status == 413
+    assert json.loads(answer.body)["detail"] == (
+        "The form has more parts, or a larger field, than a form may have."
+    )
+
+
 def test_a_stalled_sign_up_form_is_answered_within_the_timeout(server):
     cookie, token = form_session(server)
     data = sign_up_form(token, "slow%40example.org")

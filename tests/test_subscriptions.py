@@ -130,6 +130,26 @@ def test_a_form_without_its_csrf_token_is_refused_and_stores_nothing(app, client
     assert rows(app) == {}
 
 
+@pytest.mark.parametrize(
+    ("content_type", "tail"),
+    [
+        ("application/x-www-form-urlencoded", b"&name=Ren%E9"),  # a Latin-1 page's escape
+        ("application/x-www-form-urlencoded", b"&name=Ren\xe9"),  # a Latin-1 byte
+        ("multipart/form-data", b""),  # no boundary
+    ],
+)
+def test_a_form_that_cannot_be_read_is_400_saying_so_and_stores_nothing(
+    app, client, content_type, tail
+):
+    """ "Ren%E9" was signed up as written, a raw byte emptied the form ("the form had
+    expired", every value typed lost), as did a multipart form without its boundary."""
+    body = f"csrf_token={csrf_token(client)}&email=ren%40example.org".encode() + tail
+    response = client.post("/subscribe", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith("The form could not be read: ")
+    assert rows(app) == {}
+
+
 def test_errors_are_announced_and_tied_to_their_field(app, client):
     response = post_form(
         client, email="not an address", name="x" * 201, csrf_token=csrf_token(client)

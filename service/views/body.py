@@ -4,6 +4,7 @@ charset, content coding, size and deadline, then parsing."""
 from __future__ import annotations
 
 import io
+from urllib.parse import parse_qsl
 
 from flask import request
 from werkzeug.datastructures import MultiDict
@@ -11,6 +12,7 @@ from werkzeug.formparser import FormDataParser
 
 from ..article import Article
 from ..errors import UnreadableBody, UnsupportedContentCoding, UnsupportedMediaType
+from ..logs import printable
 from ..request_body import read_body
 from ..runtime import current_runtime
 from ..validation import parse_json, validate_article
@@ -29,13 +31,24 @@ def form_from_request() -> MultiDict[str, str]:
     """A browser form's fields (urlencoded or multipart), read as a JSON body is: within the
     size limit and the body deadline, in UTF-8, with no content coding. Werkzeug's own
     `request.form` cut a chunked body at the limit, silently, and waited on a dripping
-    client for ever."""
+    client for ever; and it took a form it could not read for an empty one."""
     raw = _whole_body()
-    parser = FormDataParser(
-        max_form_memory_size=request.max_form_memory_size,
-        max_form_parts=request.max_form_parts,
-    )
-    _, form, _ = parser.parse(io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
+    try:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # As werkzeug parses it, but strict: a byte or an escape that is no UTF-8
+            # (Ren%E9, a Latin-1 page's) was kept as "Ren%E9", or emptied the whole form.
+            fields = parse_qsl(raw.decode(), keep_blank_values=True, errors="strict")
+            return MultiDict(fields)
+        parser = FormDataParser(
+            max_form_memory_size=request.max_form_memory_size,
+            max_form_parts=request.max_form_parts,
+            silent=False,
+        )
+        _, form, _ = parser.parse(
+            io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params
+        )
+    except ValueError as error:  # not UTF-8, no boundary, a part cut short
+        raise UnreadableBody(f"The form could not be read: {printable(error, 200)}.") from None
     return form
 
 

@@ -14,6 +14,7 @@ copy of the request without the preconditions it would otherwise judge in its ow
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, g, request
@@ -136,13 +137,15 @@ def client_holds(etag: str) -> bool:
 
 def request_date(header: str) -> datetime | None:
     """The one HTTP-date in the request's `header`, or None when it holds none, or more than
-    one: a list is not a date, and is ignored (RFC 9110 §13.1.3, §13.1.4). An IMF-fixdate
-    and an RFC 850 date hold one comma each, asctime's none; werkzeug reads the first date
-    of a list."""
+    one: a list is not a date, and is ignored (RFC 9110 §13.1.3, §13.1.4). Each of the three
+    forms of a date holds one time of day; werkzeug read the first date of a list."""
     value = request.headers.get(header)
-    if value is None or value.count(",") > 1:
+    if value is None or len(_TIME_OF_DAY.findall(value)) != 1:
         return None
     return parse_date(value)
+
+
+_TIME_OF_DAY = re.compile(r"\d{2}:\d{2}:\d{2}")
 
 
 def _if_match_holds(etag: str, modified: datetime | None) -> bool:
