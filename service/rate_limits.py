@@ -209,17 +209,17 @@ class RateLimits:
             refused = [rate for rate in self.rates[budget] if not strategy.hit(rate, *identifiers)]
             if not refused:
                 return
-            # Every rate with no room left, those this hit filled as well as those it broke.
+            # Every rate with no room left, those this hit filled as well as those it broke
+            # (a window that rolled over just now has room: the rates refused, then), each
+            # for its whole period. The end of a window would tell when it began, and an
+            # address's began with the first sign-up for it, by anyone: to the second.
             windows = [strategy.get_window_stats(rate, *identifiers) for rate in self.rates[budget]]
-            # (None when the refusing window rolled over just now: a second, then.)
-            reset = max(
-                (window.reset_time for window in windows if window.remaining == 0),
-                default=time.time() + 1,
-            )
+            full = [r for r, window in zip(self.rates[budget], windows) if window.remaining == 0]
+            seconds = max(rate.get_expiry() for rate in full or refused)
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
             return
-        raise RateLimited(math.ceil(reset - time.time()))
+        raise RateLimited(seconds)
 
     def spend_sign_up(self, address_key: str) -> None:
         """Count a sign-up for an address under a keyed hash (HMAC with the secret key), so

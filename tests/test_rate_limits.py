@@ -326,6 +326,18 @@ def test_a_known_address_and_a_new_one_are_refused_alike(limited_app):
     assert [status for status, _ in answers["new@example.org"]] == [202, 202, 429]
 
 
+def test_an_address_s_refusal_does_not_tell_when_it_was_first_used(limited_app):
+    """The address's window began with the first sign-up for it, by anyone: Retry-After,
+    its end, told a stranger when that was, to the second. It is the whole period now."""
+    app = limited_app(RATELIMIT_SIGNUP="100 per hour", RATELIMIT_SIGNUP_ADDRESS="1 per hour")
+    client = app.test_client()
+    victim = {"email": "victim@example.org"}
+    assert _request(client, "POST", "/subscribe", "198.51.100.20", json=victim).status_code == 202
+    time.sleep(1.1)
+    refused = _request(client, "POST", "/subscribe", "203.0.113.66", json=victim)
+    assert _assert_limited(refused) == 3600
+
+
 def test_the_sign_up_form_gets_a_page_when_over_the_limit(limited_app):
     app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
     client = app.test_client()
@@ -631,7 +643,8 @@ def test_retry_after_waits_for_a_rate_the_refused_request_filled(limited_app):
 
 def test_a_refusal_stands_when_its_window_rolls_over_before_it_is_timed(limited_app):
     """Timing a refusal reads the windows again; one that had just rolled over left no rate
-    at zero, and the refused request went through, logged as a storage outage."""
+    at zero, and the refused request went through, logged as a storage outage. It stands,
+    for the whole period of the rate that refused it."""
     app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
     client = app.test_client()
     sign_up = {"email": "rolled@example.org"}
@@ -640,7 +653,7 @@ def test_a_refusal_stands_when_its_window_rolls_over_before_it_is_timed(limited_
     rolled_over = WindowStats(time.time() + 3600, 1)
     with patch.object(strategy, "get_window_stats", return_value=rolled_over):
         refused = _request(client, "POST", "/subscribe", "192.0.2.3", json=sign_up)
-    assert _assert_limited(refused) == 1
+    assert _assert_limited(refused) == 3600
 
 
 def test_the_storage_holds_no_plain_hash_of_a_signing_up_address(limited_app, storage):
