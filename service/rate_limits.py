@@ -213,8 +213,8 @@ class RateLimits:
             # (a window that rolled over just now has room: the rates refused, then), each
             # for its whole period. The end of a window would tell when it began, and an
             # address's began with the first sign-up for it, by anyone: to the second.
-            windows = [strategy.get_window_stats(rate, *identifiers) for rate in self.rates[budget]]
-            full = [r for r, window in zip(self.rates[budget], windows) if window.remaining == 0]
+            rates = self.rates[budget]
+            full = [r for r in rates if strategy.get_window_stats(r, *identifiers).remaining == 0]
             seconds = max(rate.get_expiry() for rate in full or refused)
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
