@@ -79,7 +79,8 @@ def client_address() -> str:
 def client_of(address: str) -> str:
     """The client a budget belongs to. An IPv6 host is given a whole /64 (RFC 6177) and may
     use any address in it, so IPv6 clients are counted by their /64; an IPv4 address mapped
-    into IPv6 is the IPv4 client it names. Some proxies write the client's port too
+    into IPv6, or translated into the well-known prefix 64:ff9b::/96, is the IPv4 client
+    it names. Some proxies write the client's port too
     (`192.0.2.1:4001`, `[2001:db8::1]:4001`): a host is one client whatever port it came
     from. Anything else unreadable is one client of its own, not one per spelling.
     Cached: it runs for every request."""
@@ -90,8 +91,15 @@ def client_of(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
+        if ip in _TRANSLATED_IPV4:
+            # A stateless IPv4-to-IPv6 front end (RFC 6052, 7755) writes each IPv4 reader
+            # into the well-known prefix: its /64 made every one of them one client.
+            return str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+_TRANSLATED_IPV4 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def host_address(address: str | None) -> str | None:

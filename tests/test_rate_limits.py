@@ -557,6 +557,17 @@ def test_an_ipv4_address_mapped_into_ipv6_is_that_ipv4_client(limited_app):
     _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.7"))
 
 
+def test_ipv4_readers_translated_into_ipv6_are_each_their_ipv4_client(limited_app):
+    """Behind a stateless IPv4-to-IPv6 front end (RFC 6052's 64:ff9b::/96), every IPv4
+    reader was the one client 64:ff9b::/64, and one of them spent everyone's budget."""
+    app = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        assert _request(client, "GET", "/feed.json", "64:ff9b::c000:207").status_code == 200
+    _assert_limited(_request(client, "GET", "/feed.json", "192.0.2.7"))  # the same reader
+    assert _request(client, "GET", "/feed.json", "64:ff9b::c633:6401").status_code == 200
+
+
 def test_a_port_written_by_the_proxy_gives_the_host_no_fresh_budget(limited_app):
     app = limited_app(TRUSTED_PROXIES=1)
     client = app.test_client()
