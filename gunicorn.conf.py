@@ -24,6 +24,7 @@ scheduler`, `broadsheet digest send`), never part of a web worker.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def _bind(default: str) -> str:
     except (RuntimeError, ValueError):
         address = None
     if isinstance(address, int) and not _is_open(address):
-        address = None  # fd://N names no open file: gunicorn's traceback again
+        address = None  # fd://N names no open socket: gunicorn's traceback again
     if address is None or (isinstance(address, tuple) and not 0 <= address[1] <= 65535):
         sys.exit(
             f"GUNICORN_BIND={raw[:80]!r} is not valid: expected HOST:PORT (a port from 0 to "
@@ -77,11 +78,11 @@ def _bind(default: str) -> str:
 
 
 def _is_open(descriptor: int) -> bool:
+    """fd://N names an open socket (one systemd passed on, say)."""
     try:
-        os.fstat(descriptor)
+        return stat.S_ISSOCK(os.fstat(descriptor).st_mode)
     except (OSError, OverflowError, ValueError):
         return False
-    return True
 
 
 # The longest a request may rightly take: its body may arrive slowly (BODY_TIMEOUT), then a

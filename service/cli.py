@@ -103,9 +103,14 @@ def _read_env_file(path: Path) -> str:
 
 def _without_semicolon_comments(text: str) -> str:
     """The file as python-dotenv reads it: a line begun with ; is a comment to systemd,
-    whose EnvironmentFile= reads the same file (deploy/systemd), and an error to dotenv."""
+    whose EnvironmentFile= reads the same file (deploy/systemd), and an error to dotenv.
+    Only between settings: a quoted value's own lines are the value's."""
+    from dotenv.parser import parse_stream
+
     return "".join(
-        "#" + line if line.lstrip().startswith(";") else line for line in text.splitlines(True)
+        "#" + b.original.string if b.error and b.original.string.lstrip().startswith(";")
+        else b.original.string
+        for b in parse_stream(io.StringIO(text))
     )
 
 

@@ -167,8 +167,8 @@ class RateLimits:
             # A storage outage is logged and lets requests through: a limit guards the
             # service, it must not be what takes it down. A Redis that stops answering is
             # then counted around, in the process's memory, and tried again after 1, 2, 4…
-            # 32 s: each request waited out its timeout, a second, four requests a second
-            # per worker, while /healthz said all was well.
+            # 32 s, then from 1 s again: each request waited out its timeout, a second,
+            # four requests a second per worker, while /healthz said all was well.
             swallow_errors=True,
             in_memory_fallback_enabled=not url.startswith("memory://"),
             # Every rate of a budget is counted, so a refusal knows all those used up and
@@ -208,26 +208,36 @@ class RateLimits:
         return max(1, math.ceil(reset - time.time()))
 
     def spend(self, budget: str, key: str) -> None:
-        """Count one request against `budget` for `key`, or raise RateLimited."""
+        """Count one request against `budget` for `key`, or raise RateLimited.
+
+        Each rate's windows follow the clock (an hour's rate counts from the top of the
+        hour), not the first request: an address's window began with the first sign-up for
+        it, by anyone, and its end, in Retry-After or found by trying, told a stranger when
+        that was, to the second."""
         if not self.enabled:
             return
         strategy = self.limiter.limiter
-        identifiers = (self.settings.ratelimit_key_prefix, budget, key)
+        now = time.time()
+
+        def identifiers(rate: RateLimitItem) -> tuple[str, ...]:
+            window = str(int(now // rate.get_expiry()))
+            return (self.settings.ratelimit_key_prefix, budget, key, window)
+
         try:
-            refused = [rate for rate in self.rates[budget] if not strategy.hit(rate, *identifiers)]
+            rates = self.rates[budget]
+            refused = [rate for rate in rates if not strategy.hit(rate, *identifiers(rate))]
             if not refused:
                 return
             # Every rate with no room left, those this hit filled as well as those it broke
-            # (a window that rolled over just now has room: the rates refused, then), each
-            # for its whole period. The end of a window would tell when it began, and an
-            # address's began with the first sign-up for it, by anyone: to the second.
-            rates = self.rates[budget]
-            full = [r for r in rates if strategy.get_window_stats(r, *identifiers).remaining == 0]
-            seconds = max(rate.get_expiry() for rate in full or refused)
+            # (one whose window rolled over just now has room: the rates refused, then).
+            full = [
+                r for r in rates if strategy.get_window_stats(r, *identifiers(r)).remaining == 0
+            ]
+            ends = [(now // r.get_expiry() + 1) * r.get_expiry() for r in full or refused]
         except Exception:
             logger.exception("Rate limit storage unreachable; the %s budget is not counted", budget)
             return
-        raise RateLimited(seconds)
+        raise RateLimited(max(1, math.ceil(max(ends) - time.time())))
 
     def spend_sign_up(self, address_key: str) -> None:
         """Count a sign-up for an address under a keyed hash (HMAC with the secret key), so

@@ -136,6 +136,7 @@ def test_a_list_of_dates_in_if_modified_since_is_ignored(api, path):
     assert api.get(path, headers={"If-Modified-Since": asctime}).status_code == 304
     listed = f"{asctime}, Sun Nov  6 08:49:37 1994"
     assert api.get(path, headers={"If-Modified-Since": listed}).status_code == 200
+    assert api.get(path, headers={"If-Modified-Since": f"{modified}, x"}).status_code == 200
 
 
 @pytest.mark.usefixtures("dates_said_promptly")

@@ -552,6 +552,31 @@ def test_an_env_file_with_a_line_it_cannot_read_is_refused(tmp_path, monkeypatch
     )
 
 
+def test_an_env_file_s_semicolon_lines_are_comments_only_between_settings(tmp_path, monkeypatch):
+    """systemd reads the same file (EnvironmentFile=), and a line begun with ; is a comment
+    to it; inside a quoted value, such a line is the value's own."""
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    for name in (
+        "BROADSHEET_ENV",
+        "BROADSHEET_RATELIMIT_SIGNUP_ADDRESS",
+        "BROADSHEET_DATABASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / "systemd.env"
+    env_file.write_text(
+        "; the settings\nBROADSHEET_ENV=development\n"
+        f"BROADSHEET_DATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
+        'BROADSHEET_RATELIMIT_SIGNUP_ADDRESS="10 per minute\n; 200 per day"\n'
+    )
+    result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+    assert "not valid" not in result.output, result.output
+    assert "no schema" in result.output or "broadsheet db upgrade" in result.output, result.output
+    assert os.environ["BROADSHEET_RATELIMIT_SIGNUP_ADDRESS"] == "10 per minute\n; 200 per day"
+
+
 def test_a_database_url_is_shown_without_any_password():
     from sqlalchemy import make_url
 

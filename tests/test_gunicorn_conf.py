@@ -98,6 +98,19 @@ def test_a_bad_bind_stops_gunicorn_with_one_line(environ, value):
     assert str(stopped.value).startswith(f"GUNICORN_BIND={value!r} is not valid: expected")
 
 
+def test_a_bind_to_a_descriptor_that_is_no_socket_stops_gunicorn_with_one_line(environ, tmp_path):
+    """fd://N of an open file that is no socket ended in gunicorn's traceback (ENOTSOCK)."""
+    with open(tmp_path / "not-a-socket", "w") as file:
+        environ.setenv("GUNICORN_BIND", f"fd://{file.fileno()}")
+        with pytest.raises(SystemExit) as stopped:
+            load_config()
+    assert str(stopped.value).startswith("GUNICORN_BIND='fd://")
+    assert "is not valid: expected" in str(stopped.value)
+    with socket.socket() as sock:
+        environ.setenv("GUNICORN_BIND", f"fd://{sock.fileno()}")
+        assert load_config()["bind"] == [f"fd://{sock.fileno()}"]
+
+
 def test_a_bad_setting_stops_gunicorn_with_its_line(environ):
     environ.setenv("BROADSHEET_ENV", "production")
     with pytest.raises(SystemExit) as stopped:

@@ -136,16 +136,24 @@ def client_holds(etag: str) -> bool:
 
 
 def request_date(header: str) -> datetime | None:
-    """The one HTTP-date in the request's `header`, or None when it holds none, or more than
-    one: a list is not a date, and is ignored (RFC 9110 §13.1.3, §13.1.4). Each of the three
-    forms of a date holds one time of day; werkzeug read the first date of a list."""
+    """The HTTP-date in the request's `header`, or None when it is not one: a list of dates,
+    or a date with more after it, is ignored (RFC 9110 §13.1.3, §13.1.4). werkzeug read the
+    first date of a list."""
     value = request.headers.get(header)
-    if value is None or len(_TIME_OF_DAY.findall(value)) != 1:
+    if value is None or not _HTTP_DATE.fullmatch(value.strip(" \t")):
         return None
     return parse_date(value)
 
 
-_TIME_OF_DAY = re.compile(r"\d{2}:\d{2}:\d{2}")
+# RFC 9110 §5.6.7: IMF-fixdate, then the obsolete RFC 850 and asctime forms.
+_DAY, _WEEKDAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)", "(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_MONTH = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"\d{2}:\d{2}:\d{2}"
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, \d{{2}} {_MONTH} \d{{4}} {_TIME} GMT"
+    rf"|{_WEEKDAY}, \d{{2}}-{_MONTH}-\d{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} ( \d|\d{{2}}) {_TIME} \d{{4}}"
+)
 
 
 def _if_match_holds(etag: str, modified: datetime | None) -> bool:
