@@ -108,7 +108,8 @@ def _without_semicolon_comments(text: str) -> str:
     from dotenv.parser import parse_stream
 
     return "".join(
-        "#" + b.original.string if b.error and b.original.string.lstrip().startswith(";")
+        "#" + b.original.string
+        if b.error and b.original.string.lstrip().startswith(";")
         else b.original.string
         for b in parse_stream(io.StringIO(text))
     )
