@@ -108,11 +108,18 @@ def _without_semicolon_comments(text: str) -> str:
     from dotenv.parser import parse_stream
 
     return "".join(
-        "#" + b.original.string
-        if b.error and b.original.string.lstrip().startswith(";")
-        else b.original.string
+        _commented(b.original.string) if b.error else b.original.string
         for b in parse_stream(io.StringIO(text))
     )
+
+
+def _commented(statement: str) -> str:
+    """A statement dotenv could not read, with # before its ; if it begins with one (after
+    the blank lines the parser takes into it)."""
+    blank = len(statement) - len(statement.lstrip())
+    if statement[blank:].startswith(";"):
+        return statement[:blank] + "#" + statement[blank:]
+    return statement
 
 
 def _refuse_unreadable_lines(path: Path, text: str) -> None:

@@ -567,7 +567,7 @@ def test_an_env_file_s_semicolon_lines_are_comments_only_between_settings(tmp_pa
         monkeypatch.delenv(name, raising=False)
     env_file = tmp_path / "systemd.env"
     env_file.write_text(
-        "; the settings\nBROADSHEET_ENV=development\n"
+        "; the settings\nBROADSHEET_ENV=development\n\n  ; the database, after a blank line\n"
         f"BROADSHEET_DATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
         'BROADSHEET_RATELIMIT_SIGNUP_ADDRESS="10 per minute\n; 200 per day"\n'
     )
