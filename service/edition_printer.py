@@ -32,7 +32,7 @@ from .editions import (
     front_link_labels,
     front_matter_context,
 )
-from .errors import EditionTooLarge, RenderRefused
+from .errors import EditionTooLarge, EditionTooSlow, RenderRefused
 from .metrics import timed_render
 from .page import PUBLISHER_HEAD_COLUMNS, article_context, link_labels, running_head
 from .pdf_merge import EditionMerge, PartFile
@@ -259,7 +259,7 @@ class EditionJob:
                 pending.cancel()
             if isinstance(error, FutureTimeout):
                 printed = sum(count is not None for count in counts)
-                raise EditionTooLarge(
+                raise EditionTooSlow(
                     f"The edition took longer than {time_limit:g} s to print ({printed} of "
                     f"{len(futures)} articles printed). Print it as several editions."
                 ) from None

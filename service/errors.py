@@ -238,6 +238,12 @@ class EditionTooLarge(BroadsheetError):
         self.position = position
 
 
+class EditionTooSlow(EditionTooLarge):
+    """The edition's articles were not all printed by the deadline: a matter of the printers'
+    load as well as the edition's size (views/editions.py remembers it only when no other
+    edition shared the printers)."""
+
+
 class DigestNotDue(BroadsheetError):
     """A digest asked for before its window has closed: what is published until then belongs
     in it, and a run, once open, never takes another item."""

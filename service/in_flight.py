@@ -25,6 +25,13 @@ class InFlight:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[str, Future] = {}
+        self.started = 0  # runs begun, ever: a run that sees it move was not alone
+
+    def alone_since(self, started: int) -> bool:
+        """True when one run is under way and none began since `started` was read: the
+        caller's run (which read it as it began) had the work to itself."""
+        with self._lock:
+            return len(self._running) == 1 and self.started == started
 
     def run(self, key: str, work: Callable[[], T], *, wait: float) -> T:
         """`work()`'s result, or the one a run already under way for `key` ends with.
@@ -37,6 +44,7 @@ class InFlight:
             if running is None:
                 mine: Future = Future()
                 self._running[key] = mine
+                self.started += 1
         if running is not None:
             return _shared(running, wait)
         try:

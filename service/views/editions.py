@@ -15,6 +15,7 @@ from ..editions import EditionLimits, plan_edition
 from ..errors import (
     BadParameter,
     EditionTooLarge,
+    EditionTooSlow,
     EmptyEdition,
     FieldError,
     NotFound,
@@ -105,10 +106,18 @@ def _edition(
         deadline = 2 * settings.pdf_time_limit
 
         def print_it() -> Printed:
+            started = runtime.edition_prints.started  # this run's own start counted
+            alone = runtime.edition_prints.alone_since(started)
             try:
                 data = job.print_with(runtime.printer, time_limit=deadline)
             except (EditionTooLarge, RenderRefused) as refusal:
-                runtime.edition_refusals.remember(job.etag, refusal)
+                # A deadline missed while other editions shared the printers may be theirs:
+                # remembered, three requests for variants of one large edition kept the
+                # day's paper refused to every reader for ten minutes.
+                if not isinstance(refusal, EditionTooSlow) or (
+                    alone and runtime.edition_prints.alone_since(started)
+                ):
+                    runtime.edition_refusals.remember(job.etag, refusal)
                 raise
             # Not kept when an image is missing only for now (the cache says no to that).
             return runtime.pdf_cache.put(job.etag, Printed(data, tuple(job.left_out)))
