@@ -65,8 +65,7 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     if env_file is not None:
         from dotenv import dotenv_values, load_dotenv
 
-        text = _without_semicolon_comments(_read_env_file(env_file))
-        _refuse_unreadable_lines(env_file, text)
+        text = _settings_text(env_file, _read_env_file(env_file))
         # A variable set but empty is unset to the settings: the file's value counts, also
         # in the file's ${references}, which otherwise read the environment first.
         for name in dotenv_values(stream=io.StringIO(text), interpolate=False):
@@ -101,39 +100,34 @@ def _read_env_file(path: Path) -> str:
         raise BadSettings(f"{path} is not UTF-8 (byte {error.start})") from None
 
 
-def _without_semicolon_comments(text: str) -> str:
-    """The file as python-dotenv reads it: a line begun with ; is a comment to systemd,
-    whose EnvironmentFile= reads the same file (deploy/systemd), and an error to dotenv.
-    Only between settings: a quoted value's own lines are the value's."""
+def _settings_text(path: Path, text: str) -> str:
+    """The file as python-dotenv is to read it, in one walk over its statements.
+
+    A line begun with ; is a comment to systemd, whose EnvironmentFile= reads the same file
+    (deploy/systemd), and an error to dotenv: it gets a # (only between settings: a quoted
+    value's own lines are the value's). Any other statement dotenv cannot read refuses the
+    file, naming its lines: dotenv skipped it with a warning that named no file, and the
+    setting fell back to its default (a mis-quoted MAIL_FROM sent from digest@localhost)."""
     from dotenv.parser import parse_stream
 
-    return "".join(
-        _commented(b.original.string) if b.error else b.original.string
-        for b in parse_stream(io.StringIO(text))
-    )
-
-
-def _commented(statement: str) -> str:
-    """A statement dotenv could not read, with # before its ; if it begins with one (after
-    the blank lines the parser takes into it)."""
-    blank = len(statement) - len(statement.lstrip())
-    if statement[blank:].startswith(";"):
-        return statement[:blank] + "#" + statement[blank:]
-    return statement
-
-
-def _refuse_unreadable_lines(path: Path, text: str) -> None:
-    """python-dotenv skips a line it cannot parse (an unclosed quote, say) with a warning
-    that names no file, and the setting fell back to its default: a mis-quoted MAIL_FROM
-    sent mail from digest@localhost. Such a file is refused, naming its lines."""
-    from dotenv.parser import parse_stream
-
-    lines = [str(b.original.line) for b in parse_stream(io.StringIO(text)) if b.error]
-    if lines:
+    kept: list[str] = []
+    unreadable: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        statement = binding.original.string
+        if binding.error:
+            # After the blank lines the parser takes into the statement.
+            blank = len(statement) - len(statement.lstrip())
+            if statement[blank:].startswith(";"):
+                statement = statement[:blank] + "#" + statement[blank:]
+            else:
+                unreadable.append(str(binding.original.line))
+        kept.append(statement)
+    if unreadable:
         raise BadSettings(
-            f"{path}: line {', '.join(lines[:10])} cannot be read as "
+            f"{path}: line {', '.join(unreadable[:10])} cannot be read as "
             "NAME=value (a quote left open, or no =?)"
         )
+    return "".join(kept)
 
 
 def _nonblocking_unless_pipe(path: str, flags: int) -> int:

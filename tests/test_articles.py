@@ -64,13 +64,19 @@ def test_pages_link_to_the_feeds(api):
         }, path
 
 
-@pytest.mark.usefixtures("dates_said_promptly")
-@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
-def test_every_page_answers_304_when_unchanged(api, path):
+def _stored_and_dated(api, path: str):
+    """`path` once a quick read is stored, its PDF printed and its date said (its second
+    over, with dates_said_promptly)."""
     api.put(_quick_read(1))
     api.get(path)  # the PDF is printed now
     time.sleep(1.1)  # a date is said once its second is over
-    first = api.get(path)
+    return api.get(path)
+
+
+@pytest.mark.usefixtures("dates_said_promptly")
+@pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
+def test_every_page_answers_304_when_unchanged(api, path):
+    first = _stored_and_dated(api, path)
     assert first.status_code == 200
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert first.headers["Cache-Control"] == "no-cache"
@@ -82,10 +88,7 @@ def test_every_page_answers_304_when_unchanged(api, path):
 @pytest.mark.usefixtures("dates_said_promptly")
 @pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
 def test_a_replaced_article_is_never_answered_304(api, path):
-    api.put(_quick_read(1))
-    api.get(path)  # the PDF is printed now
-    time.sleep(1.1)  # a date is said once its second is over
-    first = api.get(path)
+    first = _stored_and_dated(api, path)
     api.put(_quick_read(1, headline="A corrected headline"))
     for headers in (
         {"If-None-Match": first.headers["ETag"]},
@@ -124,10 +127,7 @@ def test_a_date_not_yet_said_is_not_taken_from_the_client(api, path):
 @pytest.mark.parametrize("path", ["/articles/quick-01", "/articles/quick-01.pdf", "/articles"])
 def test_a_list_of_dates_in_if_modified_since_is_ignored(api, path):
     """RFC 9110 §13.1.3: a value with more than one member is ignored; werkzeug took the first."""
-    api.put(_quick_read(1))
-    api.get(path)  # the PDF is printed now
-    time.sleep(1.1)  # a date is said once its second is over
-    modified = api.get(path).headers["Last-Modified"]
+    modified = _stored_and_dated(api, path).headers["Last-Modified"]
     old = "Sun, 06 Nov 1994 08:49:37 GMT"
     assert api.get(path, headers={"If-Modified-Since": modified}).status_code == 304
     assert api.get(path, headers={"If-Modified-Since": f"{modified}, {old}"}).status_code == 200
