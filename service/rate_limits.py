@@ -239,6 +239,40 @@ class RateLimits:
             return
         raise RateLimited(max(1, math.ceil(max(ends) - time.time())))
 
+    def spend_more(self, units: int) -> None:
+        """Count `units` more against the budget the current request has just spent one of,
+        on the same counters, or raise RateLimited before any of them is counted.
+
+        An edition of many articles costs as many PDFs (its articles past the first ten).
+        A rate is asked for at most the rest of one whole window (an edition the other
+        limits allow is never refused for ever), and a refused one costs nothing more
+        than the request itself."""
+        if not self.enabled or units <= 0:
+            return
+        try:
+            strategy = self.limiter.limiter
+            asked = [
+                (limit, min(units, limit.limit.amount - 1)) for limit in self.limiter.current_limits
+            ]
+            asked = [(limit, cost) for limit, cost in asked if cost > 0]
+            short = [
+                limit
+                for limit, cost in asked
+                if not strategy.test(limit.limit, *limit.request_args, cost=cost)
+            ]
+            if not short:
+                for limit, cost in asked:
+                    strategy.hit(limit.limit, *limit.request_args, cost=cost)
+                return
+            ends = [
+                strategy.get_window_stats(limit.limit, *limit.request_args).reset_time
+                for limit in short
+            ]
+        except Exception:
+            logger.exception("Rate limit storage unreachable; %d more units are not counted", units)
+            return
+        raise RateLimited(max(1, math.ceil(max(ends) - time.time())))
+
     def spend_sign_up(self, address_key: str) -> None:
         """Count a sign-up for an address under a keyed hash (HMAC with the secret key), so
         the storage holds no address, nor a hash that a list of guesses could be tried on."""

@@ -690,3 +690,67 @@ def test_the_storage_holds_no_plain_hash_of_a_signing_up_address(limited_app, st
     # A plain hash of the mailbox could be matched against a list of guessed addresses.
     plain = hashlib.sha256(mailbox_key(address).encode()).hexdigest()
     assert not any(plain in key for key in keys)
+
+
+def _store_day(app, count: int) -> list[str]:
+    """`count` stored articles published on 2026-03-12; their ids."""
+    from service.storage.articles import put_article
+    from service.validation import validate_article
+
+    from .corpus import minimal
+
+    ids = [f"day-{number}" for number in range(count)]
+    with runtime_of(app).database.writing() as session:
+        for article_id in ids:
+            document = minimal(id=article_id, published_at="2026-03-12T08:00:00Z")
+            put_article(session, validate_article(document), document)
+    return ids
+
+
+def test_an_edition_spends_a_pdf_for_every_ten_articles(limited_app):
+    app = limited_app(RATELIMIT_PDF="5 per hour")
+    client = app.test_client()
+    address = "192.0.2.30"
+    unknown = [f"nowhere-{number}" for number in range(21)]
+    # 21 articles cost 3 PDFs, counted before any is read: the answer does not matter.
+    answer = _request(client, "POST", "/v1/editions", address, json={"article_ids": unknown})
+    assert answer.status_code == 404
+    # 2 left: 11 articles (2 PDFs) fit, then nothing does.
+    eleven = {"article_ids": unknown[:11]}
+    assert _request(client, "POST", "/v1/editions", address, json=eleven).status_code == 404
+    _assert_limited(_request(client, "GET", "/articles/a1.pdf", address))
+    # Another client's budget is whole.
+    assert _request(client, "GET", "/articles/a1.pdf", "192.0.2.31").status_code == 404
+
+
+def test_an_edition_that_does_not_fit_is_refused_before_reading_and_costs_one(limited_app):
+    app = limited_app(RATELIMIT_PDF="6 per hour")
+    ids = _store_day(app, 41)
+    client = app.test_client()
+    address = "192.0.2.32"
+    assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
+    assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
+    # 2 spent: the day's 41 articles cost 5 PDFs, 4 more than the request's own.
+    with patch("service.storage.editions.article_of") as read:
+        _assert_limited(_request(client, "GET", "/editions/2026-03-12.pdf", address))
+        _assert_limited(
+            _request(client, "POST", "/v1/editions", address, json={"article_ids": ids})
+        )
+    read.assert_not_called()
+    # Each refusal spent only the request's own PDF: 4 spent, so one article fits.
+    one = {"article_ids": ids[:1], "title": "x" * 3}
+    with patch("service.views.editions._edition", return_value=("", 204)) as printed:
+        assert _request(client, "POST", "/v1/editions", address, json=one).status_code == 204
+    assert printed.call_count == 1
+
+
+def test_an_edition_larger_than_a_whole_budget_takes_the_whole_window(limited_app):
+    app = limited_app(RATELIMIT_PDF="2 per hour; 3 per day")
+    client = app.test_client()
+    address = "192.0.2.33"
+    unknown = [f"nowhere-{number}" for number in range(200)]
+    answer = _request(client, "POST", "/v1/editions", address, json={"article_ids": unknown})
+    # 20 PDFs asked; each rate gave what one whole window holds: never refused for ever.
+    assert answer.status_code == 404
+    seconds = _assert_limited(_request(client, "GET", "/articles/a1.pdf", address), 86400)
+    assert seconds > 3600  # the day's rate is spent too

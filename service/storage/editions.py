@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,17 @@ from ..errors import EditionTooLarge, NotFound
 from .articles import article_of, published_between, stored_rows
 
 
-def published_on(session: Session, day: date, zone: ZoneInfo, *, at_most: int) -> list[Article]:
+def published_on(
+    session: Session,
+    day: date,
+    zone: ZoneInfo,
+    *,
+    at_most: int,
+    counted: Callable[[int], None] = lambda count: None,
+) -> list[Article]:
     """Every article published on `day` as the clock reads in `zone`, oldest first; refused
-    with EditionTooLarge when there are more than `at_most`, before any is read whole."""
+    with EditionTooLarge when there are more than `at_most`, before any is read whole.
+    `counted` is told how many there are, before any is read whole too."""
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     rows = published_between(session, start, end, limit=at_most + 1)
@@ -24,6 +32,7 @@ def published_on(session: Session, day: date, zone: ZoneInfo, *, at_most: int) -
             f"More than {at_most} articles were published on {day.isoformat()}; "
             f"the limit is {at_most}."
         )
+    counted(len(rows))
     return [article_of(row) for row in rows]
 
 

@@ -31,6 +31,10 @@ from .rendering import say_left_out
 bp = Blueprint("editions", __name__)
 
 AUDIENCES = ("readers", "press")
+# An edition spends one PDF of its client's budget for every ten articles it names (or
+# part of ten): reading and printing two hundred articles cost what a hundred PDFs cost,
+# and one unit for any edition let a client keep the printers busy for minutes a minute.
+ARTICLES_PER_PDF = 10
 
 
 @bp.get("/editions/<day>.pdf")
@@ -43,7 +47,11 @@ def of_the_day(day: str) -> Response:
     runtime = current_runtime()
     with runtime.database.reading() as session:
         articles = published_on(
-            session, on, runtime.settings.timezone, at_most=runtime.settings.edition_max_articles
+            session,
+            on,
+            runtime.settings.timezone,
+            at_most=runtime.settings.edition_max_articles,
+            counted=_spend_for,
         )
     if not articles:
         raise EmptyEdition(
@@ -64,6 +72,7 @@ def of_articles() -> Response:
     if isinstance(ids, list) and len(ids) > limit:
         raise EditionTooLarge(f"The edition has {len(ids)} articles; the limit is {limit}.")
     asked = read_edition_request(body)
+    _spend_for(len(asked.article_ids))
     with runtime.database.reading() as session:
         articles = named(session, asked.article_ids)
     try:
@@ -131,6 +140,11 @@ def _edition(
     name = f"edition-{edition.date.isoformat()}{'-press' if for_press else ''}.pdf"
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(data, mimetype="application/pdf", headers=headers)
+
+
+def _spend_for(articles: int) -> None:
+    """The PDFs an edition of `articles` costs past the one its request has spent."""
+    current_runtime().rate_limits.spend_more(-(-articles // ARTICLES_PER_PDF) - 1)
 
 
 def _audience() -> bool:
