@@ -200,3 +200,108 @@ def test_a_postgresql_that_accepts_and_never_answers_is_a_503_within_seconds(mak
             app.extensions["broadsheet"].engine.dispose()
             for connection, _ in held:
                 connection.close()
+
+
+def test_a_postgresql_lock_held_elsewhere_is_a_503_after_the_wait_not_a_hang(make_app, monkeypatch):
+    """A session that holds what a request needs (a psql left in a transaction, a stuck
+    writer) kept the request waiting for ever, where SQLite gives up after its busy
+    timeout. Here the holder lets go after 8 s: without the bound the PUT waits and
+    stores; with it, it answers 503 after the wait, and nothing is stored."""
+    import threading
+    import time
+
+    from service.storage import db
+    from service.storage.schema import upgrade
+
+    from .corpus import minimal
+
+    monkeypatch.setattr(db, "LOCK_WAIT_SECONDS", 1, raising=False)
+    with _empty_postgresql_schema() as url:
+        app = make_app(DATABASE_URL=url, API_TOKEN=API_TOKEN, RATELIMIT_ENABLED=False)
+        upgrade(app.extensions["broadsheet"].engine)
+        holder = create_engine(url)
+        held = threading.Event()
+
+        def hold() -> None:
+            with holder.begin() as connection:
+                key = text("SELECT pg_advisory_xact_lock(hashtextextended('held', 0))")
+                connection.execute(key)
+                held.set()
+                time.sleep(8)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        try:
+            assert held.wait(10)
+            started = time.monotonic()
+            answer = app.test_client().put(
+                "/v1/articles/held",
+                json=minimal(id="held"),
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+            )
+            took = time.monotonic() - started
+            assert answer.status_code == 503, answer.get_data(as_text=True)[:300]
+            assert answer.get_json()["type"].endswith("database-unavailable")
+            assert "Retry-After" in answer.headers
+            assert took < 5, took
+        finally:
+            thread.join()
+            holder.dispose()
+        assert app.test_client().get("/v1/articles/held").status_code == 404
+
+
+def test_postgresql_bounds_leave_an_operators_own_and_migrations_alone(make_app, monkeypatch):
+    from service.storage import db
+    from service.storage.schema import upgrade
+
+    def settings(engine) -> dict[str, str]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT name, setting FROM pg_settings "
+                    "WHERE name IN ('lock_timeout', 'statement_timeout')"
+                )
+            )
+            return dict(rows.all())
+
+    engine = db.create_database_engine(POSTGRES_URL)
+    try:
+        assert settings(engine) == {"lock_timeout": "10000", "statement_timeout": "60000"}
+    finally:
+        engine.dispose()
+    url = make_url(POSTGRES_URL).update_query_dict({"options": "-c lock_timeout=2500"})
+    engine = db.create_database_engine(url)
+    try:
+        assert settings(engine) == {"lock_timeout": "2500", "statement_timeout": "60000"}
+    finally:
+        engine.dispose()
+    # A migration waits for the one before it as long as that takes.
+    import threading
+    import time
+
+    from service.storage.schema import _UPGRADE_LOCK
+
+    monkeypatch.setattr(db, "LOCK_WAIT_SECONDS", 0.5)
+    with _empty_postgresql_schema() as schema_url:
+        holder = create_engine(schema_url)
+        held = threading.Event()
+
+        def hold() -> None:
+            with holder.begin() as connection:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK}
+                )
+                held.set()
+                time.sleep(2)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        engine = db.create_database_engine(schema_url)
+        try:
+            assert held.wait(10)
+            state = upgrade(engine)
+            assert state.is_current
+        finally:
+            thread.join()
+            engine.dispose()
+            holder.dispose()

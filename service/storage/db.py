@@ -99,7 +99,9 @@ def create_database_engine(url: str | URL) -> Engine:
             if key not in url.query
             and not (key == "connect_timeout" and _LIBPQ_TIMEOUT in os.environ)
         }
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=bounds)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=bounds)
+        event.listen(engine, "connect", _bound_postgresql)
+        return engine
     options: dict[str, Any] = {
         "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         "hide_parameters": True,
@@ -111,6 +113,27 @@ def create_database_engine(url: str | URL) -> Engine:
     event.listen(engine, "connect", _tune_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+# How long a statement on PostgreSQL may wait for a lock, and run in all: a row or an id
+# another session holds (a psql left in a transaction, a stuck writer) kept every request
+# thread that wanted it waiting for ever, where SQLite gives up after its busy timeout.
+# Either is set only where nothing else did (the URL's options, PGOPTIONS, ALTER ROLE or
+# DATABASE … SET): an operator's own value wins. Migrations run without them.
+LOCK_WAIT_SECONDS = BUSY_TIMEOUT_SECONDS
+STATEMENT_SECONDS = 60
+_UNLESS_SET = (
+    "SELECT set_config(name, %s, false) FROM pg_settings "
+    "WHERE name = %s AND setting = '0' AND source = 'default'"
+)
+
+
+def _bound_postgresql(dbapi_connection: Any, _record: Any) -> None:
+    bounds = {"lock_timeout": LOCK_WAIT_SECONDS, "statement_timeout": STATEMENT_SECONDS}
+    with dbapi_connection.cursor() as cursor:
+        for name, seconds in bounds.items():
+            cursor.execute(_UNLESS_SET, (f"{seconds * 1000:.0f}ms", name))
+    dbapi_connection.commit()
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -170,6 +170,10 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     writer = engine.execution_options(broadsheet_write=True)
     with writer.begin() as connection:
         if connection.dialect.name == "postgresql":
+            # A migration may wait for the one before it and rewrite a large table: it is
+            # not bound as a request's statements are (storage/db.py).
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         command.upgrade(alembic_config(connection), revision)
     return schema_state(engine)
