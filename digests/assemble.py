@@ -80,11 +80,15 @@ def digest_window(day: date, at: time, zone: ZoneInfo) -> Window:
 
 
 def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
-    """The latest date whose digest is due at `moment` (its send time has come)."""
-    local_day = moment.astimezone(zone).date()
-    if moment.astimezone(UTC) >= local_moment(local_day, at, zone):
-        return local_day
-    return local_day - timedelta(days=1)
+    """The latest date whose digest is due at `moment` (its send time has come).
+
+    Not always the local date or the day before: a send time in a skipped hour that runs up
+    to midnight (America/Nuuk's 23:00 to 24:00, 28 March 2026) comes after the next local
+    midnight, so for a while after it the day before has not come due either."""
+    day = moment.astimezone(zone).date()
+    while moment.astimezone(UTC) < local_moment(day, at, zone):
+        day -= timedelta(days=1)
+    return day
 
 
 def teaser_for(reading: Reading, length: int = TEASER_LENGTH) -> str:

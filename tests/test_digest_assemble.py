@@ -137,6 +137,43 @@ def test_digest_date_due_at_a_moment(zone, moment, expected):
     assert digest_date_at(utc(moment), SEVEN, ZoneInfo(zone)) == expected
 
 
+def test_a_send_time_skipped_up_to_midnight_is_due_only_once_it_comes():
+    # Nuuk's clocks skip 23:00 to 24:00 on 28 March 2026: 23:30 that day is 01:30 UTC on
+    # the 29th, half an hour after the local date turned.
+    nuuk, late = ZoneInfo("America/Nuuk"), time(23, 30)
+    assert digest_window(date(2026, 3, 28), late, nuuk).end == utc("2026-03-29T01:30:00Z")
+    assert digest_date_at(utc("2026-03-29T01:10:00Z"), late, nuuk) == date(2026, 3, 27)
+    assert digest_date_at(utc("2026-03-29T01:30:00Z"), late, nuuk) == date(2026, 3, 28)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(
+        [
+            "UTC",
+            "America/Nuuk",
+            "Europe/Berlin",
+            "America/St_Johns",
+            "Pacific/Kiritimati",
+            "Australia/Lord_Howe",
+            "America/Santiago",
+            "Asia/Tehran",
+            "Africa/Casablanca",
+        ]
+    ),
+    moment=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)),
+    at=st.sampled_from([time(h, m) for h in range(24) for m in (0, 30)]),
+)
+def test_the_digest_due_is_the_one_whose_window_closed_last(zone, moment, at):
+    tz, moment = ZoneInfo(zone), moment.replace(tzinfo=UTC)
+    day = digest_date_at(moment, at, tz)
+    assert (
+        digest_window(day, at, tz).end
+        <= moment
+        < digest_window(day + timedelta(days=1), at, tz).end
+    )
+
+
 def test_assemble_keeps_quick_reads_in_the_window_oldest_first():
     articles = [
         quick_read("late", "2026-03-12T06:59:59+00:00"),
