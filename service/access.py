@@ -31,6 +31,11 @@ PATH_LIMIT = 200
 # a <token> starts with one of these (tests/test_access.py).
 TOKEN_PATHS = ("/subscribe/confirm/", "/unsubscribe/")
 _SLASHES = re.compile("//+")
+# Where such a token starts, anywhere in a path and in any case: a path no route answers
+# (/./unsubscribe/T, /x/../Unsubscribe/T) holds a token that works all the same.
+_TOKEN_START = re.compile(
+    "|".join(re.escape(prefix) for prefix in TOKEN_PATHS) + r"(?=.)", re.IGNORECASE | re.DOTALL
+)
 logger = logging.getLogger(__name__)
 
 
@@ -42,7 +47,11 @@ def register(app: Flask) -> None:
 
 
 def given_or_new_id(given: str | None) -> str:
-    return given if given is not None and SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+    """The client's id when it is safe, and not NO_REQUEST ("-"), which marks the lines
+    logged outside any request: a request's lines must never pass for those."""
+    if given is not None and given != NO_REQUEST and SAFE_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
 
 
 def _begin() -> None:
@@ -102,10 +111,9 @@ def logged_path(limit: int = PATH_LIMIT) -> str:
     # Werkzeug redirects //subscribe//confirm/T to the path with its slashes merged, and
     # the line for that redirect is written too: match the path as it will be merged.
     merged = _SLASHES.sub("/", path)
-    for prefix in TOKEN_PATHS:
-        if merged.startswith(prefix) and len(merged) > len(prefix):
-            path = prefix + "<token>"
-            break
+    start = _TOKEN_START.search(merged)
+    if start is not None:
+        path = merged[: start.end()] + "<token>"
     return printable(path, limit)
 
 
