@@ -199,8 +199,31 @@ def keep_addresses_whole(html: str) -> str:
 
 def prepare_for_print(html: str) -> str:
     """The print HTML as the line breaker should see it: addresses never hyphenated, and
-    over-long runs of characters made breakable; its quotations in their language's marks."""
-    return break_long_words(keep_addresses_whole(with_quotation_marks(html)))
+    over-long runs of characters made breakable; its quotations in their language's marks;
+    its words as they are written in the PDF's text (with_exact_text)."""
+    return break_long_words(keep_addresses_whole(with_quotation_marks(with_exact_text(html))))
+
+
+# An invisible character between two letters: a soft hyphen, a joiner, a variation selector…
+# (Unicode's Default_Ignorable_Code_Point, but the zero-width non-joiner, which keeps
+# letters apart itself). The zero-width spaces break_long_words adds come later.
+_IGNORABLE_IN_A_WORD = re.compile(
+    r"(?<=[^\W\d_])[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200d-\u200f"
+    r"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0000-\U000e0fff]+(?=[^\W\d_])"
+)
+
+
+def with_exact_text(html: str) -> str:
+    """The document printed without common ligatures when a word holds an invisible
+    character: a ligature drawn across one ("f" soft hyphen "i") is one glyph that
+    WeasyPrint maps to no text, and every later "fi" of the font reads as nothing in the
+    PDF's text (copy, search, a screen reader). Most articles keep their ligatures."""
+    _, body_tag, body = html.partition("<body")
+    if not body_tag or not _IGNORABLE_IN_A_WORD.search(unescape(_TAG.sub("", body))):
+        return html
+    rule = "body { font-variant-ligatures: no-common-ligatures; }"
+    return html.replace("</head>", f"<style>{rule}</style></head>", 1)
 
 
 _LANG = re.compile(r'\slang="([A-Za-z0-9-]{1,100})"')

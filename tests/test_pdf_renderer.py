@@ -853,3 +853,50 @@ def test_a_wide_table_has_its_landscape_page_to_itself(pdf_client):
         "between": ["portrait", "landscape", "portrait"],
         "last": ["portrait", "landscape"],
     }
+
+
+FI_WORDS = "The final figures were filed by fifty officials."
+
+
+def _with_fi_after(first_paragraph: str) -> dict:
+    return minimal(
+        id="ligatures",
+        headline="Budget",
+        body=[
+            {"type": "paragraph", "text": first_paragraph},
+            {"type": "paragraph", "text": FI_WORDS},
+        ],
+    )
+
+
+def test_a_long_address_broken_inside_a_ligature_keeps_the_pdf_text_whole(pdf_client):
+    """break_long_words put its zero-width space between "f" and "i": the ligature drawn
+    across it mapped to no text, and every later "fi" of the PDF read as nothing."""
+    address = (
+        "https://data.example.org/releases/2026/03/municipal-budget-final-approved-version.csv"
+    )
+    response = pdf_client.post("/v1/render/pdf", json=_with_fi_after(f"From {address} today."))
+    assert response.status_code == 200
+    text = _pdf_text(response.data)
+    assert FI_WORDS in text
+    assert "budget-final" in text.replace(" ", "")
+
+
+@pytest.mark.parametrize("invisible", ["\u00ad", "&shy;", "\u200d", "\u2060", "\u034f"], ids=repr)
+def test_an_invisible_character_inside_a_word_keeps_the_pdf_text_whole(pdf_client, invisible):
+    article = _with_fi_after(f"Download the f{invisible}ile today.")
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    text = _pdf_text(response.data)
+    assert FI_WORDS in text
+    assert "Download the f" in text
+
+
+def test_only_a_word_with_an_invisible_character_turns_ligatures_off():
+    from service.pdf_renderer import with_exact_text
+
+    page = "<html><head></head><body><p>{}</p></body></html>"
+    for kept in ("final figures", "emoji \u2764\ufe0f here", "a &amp;shy; b", "\u00ad lone"):
+        assert with_exact_text(page.format(kept)) == page.format(kept)
+    for changed in ("f\u00adile", "f&shy;ile", "f&#x200D;i", "f<b>\u2060</b>i"):
+        assert "no-common-ligatures" in with_exact_text(page.format(changed))
