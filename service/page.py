@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from babel.dates import format_date, format_time, get_timezone_gmt
 from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from .article import Article, Image
-from .characters import is_blank, may_part_at, with_bidi_closed
-from .inline import Element, Text
+from .characters import character_problem, is_blank, may_part_at, with_bidi_closed
+from .inline import Element, Text, written_url
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for, script_of, sets_italics
 from .pdf_tags import LABELS_LANGUAGE
@@ -80,6 +81,10 @@ def inline_html(
                 attrs = "".join(f' {name}="{escape(value)}"' for name, value in piece.attrs)
                 if piece.name == "abbr" and _expands(piece):
                     attrs += ' class="expands"'  # print writes the title out (print.css)
+                elif piece.name == "a" and shows_its_address(
+                    _words(children(piece)), piece.attr("href") or ""
+                ):
+                    attrs += ' class="address-shown"'  # print writes the address once
                 out.append(f"<{piece.name}{attrs}>")
                 if piece.name != "br":
                     emit(children(piece), out)
@@ -117,6 +122,39 @@ def _expands(abbr: Span | Element) -> bool:
     """Whether an abbreviation's title says more than its words: RCC, not NASA titled NASA."""
     title = (abbr.attr("title") or "").strip()
     return bool(title) and title != _words(children(abbr)).strip()
+
+
+def link_target(href: str) -> str:
+    """Where a link goes, as a reader reads it: mailto:desk@example.org is the address,
+    decoded (mailto:j%C3%B6rg@… is jörg@…), whatever the scheme's case; with a ?subject= it
+    stays a URL, and so does any other link."""
+    scheme, _, address = href.partition(":")
+    if scheme.lower() != "mailto" or "?" in href:
+        return href
+    # Only a clean one-line address: decoding may bring back what no field may hold
+    # (an open override, a line break, bytes that are no UTF-8), which the href as
+    # sent was checked against; such a link stays written as sent.
+    try:
+        decoded = unquote(address, errors="strict")
+    except UnicodeDecodeError:
+        return href
+    # Nor one holding white space ("Letters to the Editor"@example.org): a reader
+    # takes the spaces out of an angled address (RFC 3986, appendix C), and a line
+    # could break at them.
+    if (
+        decoded
+        and not character_problem(decoded, line_breaks=False)
+        and not any(character.isspace() for character in decoded)
+    ):
+        return decoded
+    return href
+
+
+def shows_its_address(words: str, href: str) -> bool:
+    """Whether a link's words are already its address (the href as sent or as written,
+    or the mailbox it names), so that a reading that writes addresses out writes it once."""
+    words, targets = words.strip(), (href, link_target(href))
+    return words in targets or (" " not in words and written_url(words) in targets)
 
 
 def _words(pieces: tuple[Piece, ...]) -> str:

@@ -5,21 +5,25 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from urllib.parse import unquote
 
 from .article import Article
 from .characters import (
     bidi_closers,
     bidi_left_open,
-    character_problem,
     joins_previous,
     squeezed,
     words_of,
 )
-from .inline import QUOTED, Element, Text, isolated, marked, quotes_at, sets_apart, written_url
+from .inline import QUOTED, Element, Text, isolated, marked, quotes_at, sets_apart
 from .labels import Labels, labels_for
 from .language import direction_of, locale_for
-from .page import format_dateline, list_separators, tag_separator
+from .page import (
+    format_dateline,
+    link_target,
+    list_separators,
+    shows_its_address,
+    tag_separator,
+)
 from .reading import (
     Field,
     HeadingPart,
@@ -86,30 +90,9 @@ def _words(
 def _decorate(span: Span | Element, inner: str, quotes: tuple[str, str] | None) -> str:
     if span.name == "a":
         href = span.attr("href") or ""
-        # mailto:desk@example.org is written as the address, decoded (mailto:j%C3%B6rg@… is
-        # jörg@…), whatever the scheme's case; with a ?subject= it stays a URL.
-        scheme, _, address = href.partition(":")
-        target = href
-        if scheme.lower() == "mailto" and "?" not in href:
-            # Only a clean one-line address: decoding may bring back what no field may hold
-            # (an open override, a line break, bytes that are no UTF-8), which the href as
-            # sent was checked against; such a link stays written as sent.
-            try:
-                decoded = unquote(address, errors="strict")
-            except UnicodeDecodeError:
-                decoded = None
-            # Nor one holding white space ("Letters to the Editor"@example.org): a reader
-            # takes the spaces out of an angled address (RFC 3986, appendix C), and a line
-            # could break at them.
-            if (
-                decoded
-                and not character_problem(decoded, line_breaks=False)
-                and not any(character.isspace() for character in decoded)
-            ):
-                target = decoded
         # The href is written (inline.written_url); words that are the URL as sent match it.
         words = inner.strip()
-        if words in (href, target) or (" " not in words and written_url(words) in (href, target)):
+        if shows_its_address(words, href):
             # Written once; angled when it holds more than ASCII, so that its ends are seen in
             # a language written without spaces (Japanese runs on straight after a URL, and
             # into 編集部@example.jp, which was broken in two): the words as written, and the
@@ -117,7 +100,7 @@ def _decorate(span: Span | Element, inner: str, quotes: tuple[str, str] | None) 
             if words.isascii():
                 return inner
             return inner.replace(words, angled(words), 1)
-        return f"{inner} {angled(target)}"
+        return f"{inner} {angled(link_target(href))}"
     title = span.attr("title") if span.name == "abbr" else None
     if title and title.strip() != inner.strip():  # <abbr title="NASA">NASA</abbr> once
         return f"{inner} ({title})"

@@ -900,3 +900,19 @@ def test_only_a_word_with_an_invisible_character_turns_ligatures_off():
         assert with_exact_text(page.format(kept)) == page.format(kept)
     for changed in ("f\u00adile", "f&shy;ile", "f&#x200D;i", "f<b>\u2060</b>i"):
         assert "no-common-ligatures" in with_exact_text(page.format(changed))
+
+
+def test_a_link_whose_words_are_its_address_prints_it_once(pdf_client):
+    text = (
+        'Read <a href="https://example.org/y">https://example.org/y</a>, write to '
+        '<a href="mailto:desk@example.org">desk@example.org</a>, or see '
+        '<a href="https://example.org/report">the report</a>.'
+    )
+    article = minimal(id="addresses", body=[{"type": "paragraph", "text": text}])
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    words = _pdf_text(response.data)
+    assert words.count("https://example.org/y") == 1
+    assert words.count("desk@example.org") == 1
+    # Other links still print their address after their words (a line may break in it).
+    assert "thereport<https://example.org/report>" in re.sub(r"[\s\u2066\u2069]", "", words)
