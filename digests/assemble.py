@@ -84,8 +84,10 @@ def digest_date_at(moment: datetime, at: time, zone: ZoneInfo) -> date:
 
     Not always the local date or the day before: a send time in a skipped hour that runs up
     to midnight (America/Nuuk's 23:00 to 24:00, 28 March 2026) comes after the next local
-    midnight, so for a while after it the day before has not come due either."""
-    day = moment.astimezone(zone).date()
+    midnight, so for a while after it the day before has not come due either; and a
+    clock set back across midnight (St. John's, 4 November 2007, 00:01 to 23:01) reads
+    the day before after the next day's send time has come."""
+    day = moment.astimezone(zone).date() + timedelta(days=1)
     while moment.astimezone(UTC) < local_moment(day, at, zone):
         day -= timedelta(days=1)
     return day

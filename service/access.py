@@ -34,7 +34,8 @@ _SLASHES = re.compile("//+")
 # Where such a token starts, anywhere in a path and in any case: a path no route answers
 # (/./unsubscribe/T, /x/../Unsubscribe/T) holds a token that works all the same.
 _TOKEN_START = re.compile(
-    "|".join(re.escape(prefix) for prefix in TOKEN_PATHS) + r"(?=.)", re.IGNORECASE | re.DOTALL
+    "(?:" + "|".join(re.escape(prefix) for prefix in TOKEN_PATHS) + r")(?=.)",
+    re.IGNORECASE | re.DOTALL,
 )
 logger = logging.getLogger(__name__)
 

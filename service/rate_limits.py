@@ -241,28 +241,23 @@ class RateLimits:
 
     def spend_more(self, units: int) -> None:
         """Count `units` more against the budget the current request has just spent one of,
-        on the same counters, or raise RateLimited before any of them is counted.
+        on the same counters, or raise RateLimited when a rate has no room for them.
 
         An edition of many articles costs as many PDFs (its articles past the first ten).
         A rate is asked for at most the rest of one whole window (an edition the other
-        limits allow is never refused for ever), and a refused one costs nothing more
-        than the request itself."""
+        limits allow is never refused for ever). Each rate counts the units and says in the
+        same step whether they fitted, so requests at the same moment cannot all pass one
+        check before any is counted; a refused ask stays counted, as a refused request does."""
         if not self.enabled or units <= 0:
             return
         try:
             strategy = self.limiter.limiter
-            asked = [
-                (limit, min(units, limit.limit.amount - 1)) for limit in self.limiter.current_limits
-            ]
-            asked = [(limit, cost) for limit, cost in asked if cost > 0]
-            short = [
-                limit
-                for limit, cost in asked
-                if not strategy.test(limit.limit, *limit.request_args, cost=cost)
-            ]
+            short = []
+            for limit in self.limiter.current_limits:
+                cost = min(units, limit.limit.amount - 1)
+                if cost > 0 and not strategy.hit(limit.limit, *limit.request_args, cost=cost):
+                    short.append(limit)
             if not short:
-                for limit, cost in asked:
-                    strategy.hit(limit.limit, *limit.request_args, cost=cost)
                 return
             ends = [
                 strategy.get_window_stats(limit.limit, *limit.request_args).reset_time

@@ -168,6 +168,14 @@ def test_confirm_and_unsubscribe_tokens_never_reach_a_log_line(app, logged, log_
     assert "/subscribe/confirm/<token>" in text
 
 
+def test_a_path_that_holds_no_token_is_logged_as_it_is(client, logged):
+    stream = logged("json")
+    for path in ("/subscribe/confirm/", "/unsubscribe/", "/a/Subscribe/Confirm/"):
+        client.get(path)
+    paths = [record["path"] for record in records(stream) if "path" in record]
+    assert paths == ["/subscribe/confirm/", "/unsubscribe/", "/a/Subscribe/Confirm/"]
+
+
 def test_a_refused_write_names_its_path_on_one_unambiguous_line(client, logged):
     stream = logged("text")  # the app has no API token, so every write is refused and logged
     client.delete("/v1/articles/a%0Ab")

@@ -525,14 +525,14 @@ def test_stored_json_survives_as_sent(api):
     assert json.loads(fetched.get_data()) == json.loads(raw)
 
 
-def test_published_between_gives_a_digest_its_articles_oldest_first(listed, stored_app):
-    from service.storage.articles import published_between
+def test_ids_published_between_gives_an_edition_its_articles_oldest_first(listed, stored_app):
+    from service.storage.articles import ids_published_between
 
     start = datetime(2026, 3, 10, 8, tzinfo=UTC)
     end = datetime(2026, 3, 14, 8, tzinfo=UTC)
     with stored_app.extensions["broadsheet"].database.reading() as session:
-        everything = [row.id for row in published_between(session, start, end)]
-        quick = [row.id for row in published_between(session, start, end, kind="quick-read")]
+        everything = ids_published_between(session, start, end)
+        quick = ids_published_between(session, start, end, kind="quick-read")
     assert everything == ["f-old", "e-middle", "b-tie", "c-tie", "d-tie"]
     assert quick == ["f-old", "b-tie", "d-tie"]
 

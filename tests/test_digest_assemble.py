@@ -146,6 +146,14 @@ def test_a_send_time_skipped_up_to_midnight_is_due_only_once_it_comes():
     assert digest_date_at(utc("2026-03-29T01:30:00Z"), late, nuuk) == date(2026, 3, 28)
 
 
+def test_a_clock_set_back_across_midnight_keeps_the_day_that_came_due():
+    # St. John's went from 00:01 on 4 November 2007 back to 23:01 on the 3rd: at 23:05,
+    # the 4th's midnight (02:30 UTC) had come already.
+    st_johns, midnight = ZoneInfo("America/St_Johns"), time(0, 0)
+    assert digest_window(date(2007, 11, 4), midnight, st_johns).end == utc("2007-11-04T02:30:00Z")
+    assert digest_date_at(utc("2007-11-04T02:35:00Z"), midnight, st_johns) == date(2007, 11, 4)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     zone=st.sampled_from(

@@ -723,25 +723,55 @@ def test_an_edition_spends_a_pdf_for_every_ten_articles(limited_app):
     assert _request(client, "GET", "/articles/a1.pdf", "192.0.2.31").status_code == 404
 
 
-def test_an_edition_that_does_not_fit_is_refused_before_reading_and_costs_one(limited_app):
+def test_an_edition_that_does_not_fit_is_refused_before_any_article_is_read(limited_app):
     app = limited_app(RATELIMIT_PDF="6 per hour")
     ids = _store_day(app, 41)
     client = app.test_client()
-    address = "192.0.2.32"
-    assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
-    assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
     # 2 spent: the day's 41 articles cost 5 PDFs, 4 more than the request's own.
-    with patch("service.storage.editions.article_of") as read:
-        _assert_limited(_request(client, "GET", "/editions/2026-03-12.pdf", address))
-        _assert_limited(
-            _request(client, "POST", "/v1/editions", address, json={"article_ids": ids})
-        )
-    read.assert_not_called()
-    # Each refusal spent only the request's own PDF: 4 spent, so one article fits.
-    one = {"article_ids": ids[:1], "title": "x" * 3}
+    for address in ("192.0.2.32", "192.0.2.34"):
+        assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
+        assert _request(client, "GET", "/articles/a1.pdf", address).status_code == 404
+    # Not a stored document is read for a refusal: the GET counts the day's ids alone.
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = runtime_of(app).engine
+
+    def seen(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        _assert_limited(_request(client, "GET", "/editions/2026-03-12.pdf", "192.0.2.32"))
+        named = {"article_ids": ids}
+        _assert_limited(_request(client, "POST", "/v1/editions", "192.0.2.34", json=named))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "document" in s], statements
+    # With room for them, the same edition is read and printed.
     with patch("service.views.editions._edition", return_value=("", 204)) as printed:
-        assert _request(client, "POST", "/v1/editions", address, json=one).status_code == 204
-    assert printed.call_count == 1
+        answer = _request(client, "GET", "/editions/2026-03-12.pdf", "192.0.2.35")
+        assert answer.status_code == 204
+    assert len(printed.call_args.args[0]) == 41
+
+
+def test_editions_asked_for_at_once_get_no_more_than_the_budget(limited_app):
+    """Each rate counts an edition's units and answers in one step: a check before the
+    count let twelve editions at the same moment all pass it (up to 110 units of 20)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = limited_app(RATELIMIT_PDF="20 per hour")
+    named = {"article_ids": [f"nowhere-{number}" for number in range(100)]}  # 10 PDFs each
+
+    def ask(_: int) -> int:
+        return _request(
+            app.test_client(), "POST", "/v1/editions", "192.0.2.36", json=named
+        ).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(ask, range(12)))
+    assert set(answers) <= {404, 429}
+    assert answers.count(404) <= 2, answers  # 404: past the budget, to find no article
 
 
 def test_an_edition_larger_than_a_whole_budget_takes_the_whole_window(limited_app):

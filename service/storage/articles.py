@@ -388,16 +388,17 @@ def bylines(session: Session, ids: Sequence[str]) -> dict[str, tuple[Byline, ...
     return credited
 
 
-def published_between(
+def ids_published_between(
     session: Session,
     start: datetime,
     end: datetime,
     kind: str | None = None,
     limit: int | None = None,
-) -> list[StoredArticle]:
-    """Articles (of `kind`) published in [start, end), oldest first: a digest's or an edition's;
-    the first `limit` of them when a limit is given."""
-    statement = select(StoredArticle).where(
+) -> list[str]:
+    """The ids of the articles (of `kind`) published in [start, end), oldest first: an
+    edition's; the first `limit` of them when a limit is given. Ids alone: what the
+    articles will cost is known before any document is read (stored_rows reads them)."""
+    statement = select(StoredArticle.id).where(
         StoredArticle.published_at >= start, StoredArticle.published_at < end
     )
     if kind is not None:
