@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import werkzeug.exceptions
 from flask import Flask, Response, g, json, request
@@ -167,9 +168,25 @@ def _vary_by_accept(response: Response) -> Response:
     return response
 
 
+# A browser form's own page for a refusal that is no fault of what was typed (too many
+# requests, the database down): endpoint -> the page, the form refilled with the problem
+# on top. The generic error page lost everything typed, and a POST's answer cannot be
+# gone back to. views/subscriptions.py registers the sign-up form's.
+REFILLED_FORMS: dict[str, Callable[[dict], Response]] = {}
+_NOT_THE_FORMS_FAULT = frozenset({429, 503})
+
+
 def problem_response(body: dict, headers: dict[str, str] | None = None) -> Response:
     status = int(body["status"])
-    if wants_html():
+    refilled = REFILLED_FORMS.get(request.endpoint or "")
+    if (
+        refilled is not None
+        and request.method == "POST"
+        and status in _NOT_THE_FORMS_FAULT
+        and wants_html()
+    ):
+        response = refilled(body)
+    elif wants_html():
         runtime = current_runtime()
         page = runtime.env.get_template("errors/error.html").render(
             problem=body,

@@ -112,6 +112,22 @@ def test_writes_answer_503_and_a_browser_gets_a_page(down):
     assert down.get("/healthz").status_code == 503
 
 
+def test_the_sign_up_form_keeps_what_was_typed_while_the_database_is_down(down):
+    from lxml import html as lxml_html
+
+    form_page = lxml_html.document_fromstring(down.get("/subscribe").get_data(as_text=True))
+    token = form_page.xpath("//input[@name='csrf_token']/@value")[0]
+    sent = {"email": "reader@example.org", "name": "Ann", "csrf_token": token}
+    response = down.post("/subscribe", data=sent, headers={"Accept": "text/html"})
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"
+    assert response.headers["Retry-After"] == "5"
+    page = lxml_html.document_fromstring(response.get_data(as_text=True))
+    assert page.xpath("//input[@name='email']/@value") == ["reader@example.org"]
+    assert page.xpath("//input[@name='name']/@value") == ["Ann"]
+    assert "The database did not answer" in page.xpath("string(//*[@role='alert'])")
+
+
 def test_a_failed_statement_logs_no_address_or_name(make_app, tmp_path, caplog):
     """The INSERT of a sign-up failed on a database without its tables: its parameters (the
     address, the name, the IP) were written into the log with the error."""

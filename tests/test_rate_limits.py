@@ -343,20 +343,53 @@ def test_an_address_s_refusal_does_not_tell_when_it_was_first_used(limited_app):
     assert abs(_assert_limited(refused) - _to_the_clock_s(3600)) <= 2
 
 
-def test_the_sign_up_form_gets_a_page_when_over_the_limit(limited_app):
+def _refilled_form(response, status: int, values: dict[str, str]) -> str:
+    """The sign-up form again, as it was sent, with the refusal summed up on top."""
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    assert response.headers["Retry-After"].isdigit()
+    assert response.headers["Cache-Control"] == "no-store"
+    page = lxml_html.document_fromstring(response.get_data(as_text=True))
+    assert page.xpath("string(//title)").startswith("Error: Subscribe")
+    assert page.xpath("string(//h1)") == "Subscribe to the daily digest"
+    for field, value in values.items():
+        assert page.xpath(f"//input[@name='{field}']/@value") == [value]
+    assert page.xpath("//input[@name='csrf_token']/@value")[0]
+    return " ".join(page.xpath("string(//*[@role='alert'])").split())
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def test_the_sign_up_form_over_an_address_limit_keeps_what_was_typed(limited_app):
     app = limited_app(RATELIMIT_SIGNUP_ADDRESS="1 per hour")
     client = app.test_client()
-    token = _csrf(client)
-    form = {"email": "f@example.org", "csrf_token": token}
-    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-    first = client.post("/subscribe", data=form, headers=browser)
+    form = {"email": "f@example.org", "name": "René", "csrf_token": _csrf(client)}
+    first = client.post("/subscribe", data=form, headers=BROWSER)
     assert first.status_code == 200
-    second = client.post("/subscribe", data=form, headers=browser)
-    assert second.status_code == 429
-    assert second.mimetype == "text/html"
-    assert second.headers["Retry-After"].isdigit()
-    page = lxml_html.document_fromstring(second.get_data(as_text=True))
-    assert page.xpath("string(//h1)") == "Too many requests"
+    second = client.post("/subscribe", data=form, headers=BROWSER)
+    summary = _refilled_form(second, 429, {"email": "f@example.org", "name": "René"})
+    assert "Too many requests of this kind: please wait" in summary
+
+
+def test_the_sign_up_form_over_a_client_limit_keeps_what_was_typed(limited_app):
+    """A reader who mistyped a few times met the client's own limit: the generic page held
+    nothing typed and no way back (a POST's answer, which the browser cannot show again)."""
+    app = limited_app(RATELIMIT_SIGNUP="2 per hour")
+    client = app.test_client()
+    token = _csrf(client)
+    mistyped = {"email": "ann.example.org", "name": "Ann", "csrf_token": token}
+    for _ in range(2):
+        assert client.post("/subscribe", data=mistyped, headers=BROWSER).status_code == 422
+    third = client.post(
+        "/subscribe",
+        data={"email": "ann@example.org", "name": "Ann", "csrf_token": token},
+        headers=BROWSER,
+    )
+    summary = _refilled_form(third, 429, {"email": "ann@example.org", "name": "Ann"})
+    assert "please wait" in summary
+    # An API client still gets the problem.
+    _assert_limited(client.post("/subscribe", data=mistyped))
 
 
 def test_a_refused_sign_up_stores_and_sends_nothing(limited_app):

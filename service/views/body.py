@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from urllib.parse import parse_qsl
 
-from flask import request
+from flask import g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
 
@@ -31,7 +31,17 @@ def form_from_request() -> MultiDict[str, str]:
     """A browser form's fields (urlencoded or multipart), read as a JSON body is: within the
     size limit and the body deadline, in UTF-8, with no content coding. Werkzeug's own
     `request.form` cut a chunked body at the limit, silently, and waited on a dripping
-    client for ever; and it took a form it could not read for an empty one."""
+    client for ever; and it took a form it could not read for an empty one.
+    Read once a request: a refusal after the view read it (the database down) refills the
+    form from what was read."""
+    kept = g.get("form_fields")
+    if kept is not None:
+        return kept
+    g.form_fields = _form_fields()
+    return g.form_fields
+
+
+def _form_fields() -> MultiDict[str, str]:
     raw = _whole_body()
     try:
         if request.mimetype == "application/x-www-form-urlencoded":

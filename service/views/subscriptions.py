@@ -18,12 +18,13 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, json, request, session, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from ..addresses import mailbox_key
 from ..base_path import path_of
 from ..characters import fit_for_a_page
-from ..errors import BadParameter, NotFound, UnsupportedMediaType
-from ..problems import wants_html
+from ..errors import BadParameter, BroadsheetError, NotFound, UnsupportedMediaType
+from ..problems import REFILLED_FORMS, wants_html
 from ..rate_limits import host_address
 from ..runtime import Runtime, current_runtime
 from ..storage import subscribers as store
@@ -132,6 +133,22 @@ def _after_sign_up() -> None:
 def _spend_address_budget(request_data: SignUpRequest) -> None:
     # Every attempt counts, known address or not, so a refusal tells nothing about it.
     _runtime().rate_limits.spend_sign_up(mailbox_key(request_data.email))
+
+
+def _refused_form(problem: dict) -> Response:
+    """The form as it was sent, with the refusal on top: over the limit, or the database
+    down, a reader keeps what was typed and sends it again when the page says."""
+    values = None
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = form_from_request()
+            values = {"email": form.get("email", ""), "name": form.get("name", "")}
+        except (BroadsheetError, HTTPException):
+            values = None  # a form that cannot be read is refused for that before this
+    return _form(int(problem["status"]), {"form": str(problem["detail"])}, values)
+
+
+REFILLED_FORMS["subscriptions.sign_up"] = _refused_form
 
 
 @bp.get("/subscribe")
