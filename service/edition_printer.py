@@ -40,6 +40,7 @@ from .pdf_renderer import (
     image_pointers,
     left_out_lines,
     prepare_for_print,
+    with_exact_text,
     with_quotation_marks,
 )
 from .print_budget import EDITION_LIMIT, check_print_budget
@@ -206,8 +207,10 @@ class EditionJob:
             counts = self._merge_as_printed(futures, merge, Path(folder), progress, time_limit)
             entries = contents(edition, counts)
             front_html = with_quotation_marks(  # the contents' headlines quote as their pages
-                self.env.get_template("editions/front.html").render(
-                    front_matter_context(edition, entries)
+                with_exact_text(  # and read as they are written
+                    self.env.get_template("editions/front.html").render(
+                        front_matter_context(edition, entries)
+                    )
                 )
             )
             try:

@@ -206,11 +206,12 @@ def prepare_for_print(html: str) -> str:
 
 # An invisible character between two letters: a soft hyphen, a joiner, a variation selector…
 # (Unicode's Default_Ignorable_Code_Point, but the zero-width non-joiner, which keeps
-# letters apart itself). The zero-width spaces break_long_words adds come later.
+# letters apart itself). The zero-width spaces break_long_words adds come later, and
+# print.css prints their runs, and the running heads, without ligatures.
 _IGNORABLE_IN_A_WORD = re.compile(
     r"(?<=[^\W\d_])[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200d-\u200f"
-    r"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3"
-    r"\U0001d173-\U0001d17a\U000e0000-\U000e0fff]+(?=[^\W\d_])"
+    r"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]+(?=[^\W\d_])"
 )
 
 
@@ -218,11 +219,16 @@ def with_exact_text(html: str) -> str:
     """The document printed without common ligatures when a word holds an invisible
     character: a ligature drawn across one ("f" soft hyphen "i") is one glyph that
     WeasyPrint maps to no text, and every later "fi" of the font reads as nothing in the
-    PDF's text (copy, search, a screen reader). Most articles keep their ligatures."""
+    PDF's text (copy, search, a screen reader). A word in its text, or in an attribute
+    the page prints (a link's address, an abbreviation's title). Most articles keep their
+    ligatures."""
     _, body_tag, body = html.partition("<body")
-    if not body_tag or not _IGNORABLE_IN_A_WORD.search(unescape(_TAG.sub("", body))):
+    if not body_tag or not (
+        _IGNORABLE_IN_A_WORD.search(unescape(_TAG.sub("", body)))
+        or _IGNORABLE_IN_A_WORD.search(unescape(body))
+    ):
         return html
-    rule = "body { font-variant-ligatures: no-common-ligatures; }"
+    rule = "html, body { font-variant-ligatures: no-common-ligatures; }"
     return html.replace("</head>", f"<style>{rule}</style></head>", 1)
 
 

@@ -480,3 +480,29 @@ def test_an_edition_names_each_image_it_left_out_by_article_and_pointer(api):
         assert where == ["article one at /body/0/src", "article one at /body/1/src",
                          "article two at /body/0/src"]  # fmt: skip
         assert all("host 'cdn.example.net' is not in BROADSHEET_IMAGE_HOSTS" in s for s in said)
+
+
+def test_the_cover_reads_as_written_after_a_headline_with_a_soft_hyphen(api):
+    """The cover and contents are printed apart from the articles: a ligature drawn across
+    a headline's soft hyphen mapped to no text there, and every later "fi" with it."""
+    import shutil
+    import subprocess
+
+    from .conftest import require_tool
+
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (Debian poppler-utils)")
+    first = minimal(id="profile", headline="A f\u00adine profile")
+    second = minimal(id="figures", headline="Final figures filed")
+    _store(api, first, second)
+    named = {"article_ids": ["profile", "figures"], "title": "Of\u00adfice edition"}
+    response = api.client.post("/v1/editions", json=named)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    cover = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-", "-"],
+        input=response.data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    words = " ".join(cover.split())
+    for written in ("Office edition", "A fine profile", "Final figures filed"):
+        assert written in words, words

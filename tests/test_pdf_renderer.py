@@ -898,8 +898,47 @@ def test_only_a_word_with_an_invisible_character_turns_ligatures_off():
     page = "<html><head></head><body><p>{}</p></body></html>"
     for kept in ("final figures", "emoji \u2764\ufe0f here", "a &amp;shy; b", "\u00ad lone"):
         assert with_exact_text(page.format(kept)) == page.format(kept)
-    for changed in ("f\u00adile", "f&shy;ile", "f&#x200D;i", "f<b>\u2060</b>i"):
-        assert "no-common-ligatures" in with_exact_text(page.format(changed))
+    for changed in (
+        "f\u00adile",
+        "f&shy;ile",
+        "f&#x200D;i",
+        "f<b>\u2060</b>i",
+        "f\ufff0ile",
+        '<abbr title="Pro f&shy;ile">PFF</abbr>',  # attributes the page prints
+        '<a href="https://x.org/f\u2060ile">the data</a>',
+    ):
+        assert "no-common-ligatures" in with_exact_text(page.format(changed)), changed
+
+
+def test_a_printed_attribute_or_a_running_head_keeps_the_pdf_text_whole(pdf_client):
+    """An abbreviation's title is printed after it, and the headline at the head of every
+    page after the first: a ligature drawn across an invisible character in either read
+    as nothing there and in every later "fi" (the margin boxes took no rule from <body>)."""
+    long_text = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 60
+    article = minimal(
+        id="heads",
+        headline="A f\u00adine profile",
+        body=[
+            {
+                "type": "paragraph",
+                "text": 'The <abbr title="Pro f\u00adile format">PFF</abbr> file.',
+            },
+            *[{"type": "paragraph", "text": long_text} for _ in range(4)],
+            {"type": "paragraph", "text": FI_WORDS},
+        ],
+    )
+    response = pdf_client.post("/v1/render/pdf", json=article)
+    assert response.status_code == 200
+    text = _pdf_text(response.data)
+    assert "PFF (Pro file format)" in text
+    assert FI_WORDS in text
+    second_page = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-", "-"],
+        input=response.data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert "A fine profile" in second_page
 
 
 def test_a_link_whose_words_are_its_address_prints_it_once(pdf_client):
@@ -915,4 +954,26 @@ def test_a_link_whose_words_are_its_address_prints_it_once(pdf_client):
     assert words.count("https://example.org/y") == 1
     assert words.count("desk@example.org") == 1
     # Other links still print their address after their words (a line may break in it).
+    assert "thereport<https://example.org/report>" in re.sub(r"[\s\u2066\u2069]", "", words)
+
+
+def test_the_web_page_printed_shows_a_link_s_own_address_once(pdf_client):
+    """The page's own print styles (base.css, @media print) write addresses out as print.css
+    does, and skip those the link's words already are."""
+    from pathlib import Path
+
+    import weasyprint
+
+    text = (
+        'Read <a href="https://example.org/y">https://example.org/y</a> or '
+        '<a href="https://example.org/report">the report</a>.'
+    )
+    article = minimal(id="page-addresses", body=[{"type": "paragraph", "text": text}])
+    page = pdf_client.post("/v1/render/html", json=article).get_data(as_text=True)
+    styles = weasyprint.CSS(string=(Path(__file__).parents[1] / "templates/base.css").read_text())
+    printed = weasyprint.HTML(string=page, base_url="https://news.example.org/").write_pdf(
+        stylesheets=[styles]
+    )
+    words = _pdf_text(printed)
+    assert words.count("https://example.org/y") == 1
     assert "thereport<https://example.org/report>" in re.sub(r"[\s\u2066\u2069]", "", words)
