@@ -215,6 +215,11 @@ _IGNORABLE_IN_A_WORD = re.compile(
 )
 
 
+# The attributes print.css writes out: a link's address, an abbreviation's title (an
+# image's alt, a byline's address and the like are never printed beside the text).
+_PRINTED = re.compile(r'\s(?:href|title)="([^"]*)"')
+
+
 def with_exact_text(html: str) -> str:
     """The document printed without common ligatures when a word holds an invisible
     character: a ligature drawn across one ("f" soft hyphen "i") is one glyph that
@@ -225,7 +230,7 @@ def with_exact_text(html: str) -> str:
     _, body_tag, body = html.partition("<body")
     if not body_tag or not (
         _IGNORABLE_IN_A_WORD.search(unescape(_TAG.sub("", body)))
-        or _IGNORABLE_IN_A_WORD.search(unescape(body))
+        or any(_IGNORABLE_IN_A_WORD.search(unescape(value)) for value in _PRINTED.findall(body))
     ):
         return html
     rule = "html, body { font-variant-ligatures: no-common-ligatures; }"
