@@ -138,13 +138,13 @@ def _spend_address_budget(request_data: SignUpRequest) -> None:
 def _refused_form(problem: dict) -> Response:
     """The form as it was sent, with the refusal on top: over the limit, or the database
     down, a reader keeps what was typed and sends it again when the page says."""
-    values = None
+    values = None  # a form that cannot be read: the page comes without what it held
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = form_from_request()
             values = {"email": form.get("email", ""), "name": form.get("name", "")}
         except (BroadsheetError, HTTPException):
-            values = None  # a form that cannot be read is refused for that before this
+            pass
     return _form(int(problem["status"]), {"form": str(problem["detail"])}, values)
 
 
