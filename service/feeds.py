@@ -26,14 +26,20 @@ def _title(settings: Settings) -> str:
     return f"{settings.publisher_name}: quick reads"
 
 
+def _updated(item: ArticleSummary) -> datetime:
+    return item.updated_at or item.published_at
+
+
 def atom_feed(
     items: Sequence[ArticleSummary],
     settings: Settings,
-    updated: datetime | None,
     credits: Mapping[str, Sequence[Byline]],
 ) -> bytes:
     """RFC 4287: every entry with one id, title and updated; every link absolute. An entry
-    names its authors (else its publisher): one without takes the feed's (§4.2.1), the site."""
+    names its authors (else its publisher): one without takes the feed's (§4.2.1), the site.
+
+    The feed is as new as its newest entry: its words depend on its entries alone, so a
+    store that no entry shows (another kind of article) leaves it, and its ETag, as it was."""
     ElementTree.register_namespace("", ATOM)
 
     def add(parent: ElementTree.Element, tag: str, text: str | None = None, **attrs: str):
@@ -45,7 +51,7 @@ def atom_feed(
     feed = ElementTree.Element(f"{{{ATOM}}}feed", {XML_LANG: "en"})
     add(feed, "id", f"{base}/feed.atom")
     add(feed, "title", _title(settings))
-    add(feed, "updated", _rfc3339(updated or EPOCH))
+    add(feed, "updated", _rfc3339(max(map(_updated, items), default=EPOCH)))
     add(add(feed, "author"), "name", settings.publisher_name)
     add(feed, "link", rel="self", type="application/atom+xml", href=f"{base}/feed.atom")
     add(feed, "link", rel="alternate", type="text/html", href=f"{base}/articles")
@@ -54,7 +60,7 @@ def atom_feed(
         entry = add(feed, "entry", **{XML_LANG: item.language})
         add(entry, "id", url)
         add(entry, "title", item.headline, type="text")
-        add(entry, "updated", _rfc3339(item.updated_at or item.published_at))
+        add(entry, "updated", _rfc3339(_updated(item)))
         add(entry, "published", _rfc3339(item.published_at))
         for person in credits.get(item.id, ()):
             author = add(entry, "author")
@@ -89,7 +95,7 @@ def json_feed(
                 "content_text": item.summary or item.headline,
                 **({"summary": item.summary} if item.summary else {}),
                 "date_published": _rfc3339(item.published_at),
-                "date_modified": _rfc3339(item.updated_at or item.published_at),
+                "date_modified": _rfc3339(_updated(item)),
                 "language": item.language,
                 **({"authors": _authors(credits[item.id])} if credits.get(item.id) else {}),
                 "attachments": [

@@ -97,6 +97,21 @@ def test_atom_entries_carry_words_language_and_dates(feeds):
     assert pdf.get("href") == "https://news.example.org/articles/quick-1.pdf"
 
 
+def test_the_atom_feed_is_as_new_as_its_newest_entry(feeds):
+    feed = etree.fromstring(feeds.get("/feed.atom").data)
+    assert feed.findtext(f"{A}updated") == "2026-03-13T07:00:00Z"  # quick-3, published
+
+
+def test_a_store_no_feed_entry_shows_leaves_the_feeds_as_they_were(feeds):
+    """The Atom feed's updated was the last store of any kind: another kind of article
+    stored made a new feed body, a new ETag, and every reader fetched the same entries."""
+    for n, path in enumerate(("/feed.atom", "/feed.json")):
+        before = feeds.get(path)
+        assert feeds.put(minimal(id=f"long-read-{n}")).status_code == 201
+        again = feeds.get(path, headers={"If-None-Match": before.headers["ETag"]})
+        assert again.status_code == 304, path
+
+
 def test_an_empty_atom_feed_is_still_valid(api):
     feed = etree.fromstring(api.get("/feed.atom").data)
     assert feed.findall(f"{A}entry") == []

@@ -29,7 +29,7 @@ def _latest():
 @bp.get("/feed.atom")
 def atom() -> Response:
     settings, items, changed, credits = _latest()
-    feed = atom_feed(items, settings, changed, credits)
+    feed = atom_feed(items, settings, credits)
     response = Response(feed, mimetype="application/atom+xml")
     return conditional(response, last_modified=made_since(changed))
 
