@@ -33,7 +33,7 @@ from service.templating import build_environment
 from service.validation import validate_article
 
 from .conftest import require_tool
-from .corpus import LAM_ALEF, article_words, examples, minimal, right_to_left
+from .corpus import LAM_ALEF, article_words, every_block, examples, minimal, right_to_left
 from .pdf_links import assert_one_clickable_link_each
 
 TITLE = "Morning edition"
@@ -661,6 +661,15 @@ def test_every_inline_element_prints_on_the_press_s_plates(pool, env):
     )
     text = f'{words} <a href="https://example.org/">link</a> <abbr title="t">T</abbr>'
     article = minimal(id="inline", body=[{"type": "paragraph", "text": text}])
+    press = print_edition(_edition(for_press=True, articles=[article]), env, Settings(), pool)
+    assert _colour_operators(press).isdisjoint({"rg", "RG", "g", "G"})
+
+
+@pytest.mark.parametrize("language", ["en", "he"])
+def test_every_block_prints_on_the_press_s_plates_either_way(pool, env, language):
+    """print.css draws a right-to-left quote's rule on its right with a selector of its
+    own, more specific than press.css's: the rule of every Arabic or Hebrew quote was RGB."""
+    article = {**every_block(), "language": language}
     press = print_edition(_edition(for_press=True, articles=[article]), env, Settings(), pool)
     assert _colour_operators(press).isdisjoint({"rg", "RG", "g", "G"})
 
