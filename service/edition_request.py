@@ -21,7 +21,7 @@ from . import schema_patterns as patterns
 from .article import ARTICLE_ID
 from .characters import character_problem, is_blank
 from .days import DATE_PATTERN, day_from
-from .errors import EmptyEdition, FieldError, InvalidEdition
+from .errors import EditionTooLarge, EmptyEdition, FieldError, InvalidEdition
 from .request_models import RequestModel, in_words, request_errors
 
 MAX_TITLE = 300
@@ -120,20 +120,45 @@ class EditionRequest(RequestModel):
         return dt.date.fromisoformat(self.date) if self.date is not None else None
 
 
-def read_edition_request(body: Any) -> EditionRequest:
+def read_edition_request(body: Any, max_articles: int | None = None) -> EditionRequest:
     """The request in `body`, or InvalidEdition pointing at each field at fault (EmptyEdition
-    when an empty list of articles is the only fault)."""
+    when an empty list of articles is the only fault, EditionTooLarge when a list longer
+    than `max_articles` is: counted, not read, so a long list costs no more than its count)."""
     if not isinstance(body, dict):
         raise InvalidEdition(
             "The request must be a JSON object.", [FieldError("", "must be an object")]
         )
+    ids = body.get("article_ids")
+    if max_articles is not None and isinstance(ids, list) and len(ids) > max_articles:
+        too_many = FieldError(
+            "/article_ids", f"has {len(ids)} articles; the limit is {max_articles}"
+        )
+        others = {name: value for name, value in body.items() if name != "article_ids"}
+        errors = [too_many, *(e for e in _problems(others) if e.pointer != "/article_ids")]
+        if len(errors) == 1:
+            raise EditionTooLarge(
+                f"The edition has {len(ids)} articles; the limit is {max_articles}.", errors
+            )
+        raise _invalid(errors)
     try:
         return EditionRequest.model_validate(body)
     except ValidationError as error:
         errors = request_errors(error, EditionRequest)
     if errors == [_EMPTY]:
         raise EmptyEdition("article_ids names no article.", errors)
+    raise _invalid(errors)
+
+
+def _problems(body: dict[str, Any]) -> list[FieldError]:
+    try:
+        EditionRequest.model_validate(body)
+    except ValidationError as error:
+        return request_errors(error, EditionRequest)
+    return []
+
+
+def _invalid(errors: list[FieldError]) -> InvalidEdition:
     count = len(errors)
-    raise InvalidEdition(
+    return InvalidEdition(
         f"{count} problem{'s' if count != 1 else ''} found; see errors for where.", errors
     )

@@ -906,7 +906,7 @@ def openapi_document(
     }
     if edition_max_articles is not None:
         ids = schemas["EditionRequest"]["properties"]["article_ids"]
-        ids["maxItems"] = edition_max_articles  # a setting, checked in views/editions.py
+        ids["maxItems"] = edition_max_articles  # a setting, checked by read_edition_request
     return {
         "openapi": OPENAPI,
         "info": {

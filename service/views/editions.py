@@ -65,13 +65,8 @@ def of_articles() -> Response:
     """The articles named in `article_ids`, in that order, with an optional title and date."""
     for_press = _audience()
     runtime = current_runtime()
-    limit = runtime.settings.edition_max_articles
-    body = json_from_request()
-    # Counted before each id is read, so that a long list costs no more than its count.
-    ids = body.get("article_ids") if isinstance(body, dict) else None
-    if isinstance(ids, list) and len(ids) > limit:
-        raise EditionTooLarge(f"The edition has {len(ids)} articles; the limit is {limit}.")
-    asked = read_edition_request(body)
+    limits = runtime.settings
+    asked = read_edition_request(json_from_request(), max_articles=limits.edition_max_articles)
     _spend_for(len(asked.article_ids))
     with runtime.database.reading() as session:
         articles = named(session, asked.article_ids)
