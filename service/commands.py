@@ -7,6 +7,7 @@ Each runs inside the app (`with_appcontext`) and reads the runtime, so `broadshe
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import sys
 from datetime import date
@@ -410,12 +411,23 @@ def backup_command(destination: Path) -> None:
     # Quoted: a path holding # or % was read as a URI's fragment or an escape, and an empty
     # database beside it backed up (exit 0).
     source_uri = f"file:{quote(engine.url.database)}?mode=ro"
+    # Copied beside DESTINATION, then linked to its name: a backup stopped part way (a
+    # timer's SIGTERM) left a file of that name, an empty database with a hot journal
+    # that a restore took for the backup. The link, unlike a rename, never replaces a
+    # file made there meanwhile.
+    part = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
     try:
-        with closing(sqlite3.connect(source_uri, uri=True)) as source:
-            with closing(sqlite3.connect(destination)) as copy:
-                source.backup(copy)
+        try:
+            with closing(sqlite3.connect(source_uri, uri=True)) as source:
+                with closing(sqlite3.connect(part)) as copy:
+                    source.backup(copy)
+            os.link(part, destination)
+        finally:
+            part.unlink(missing_ok=True)
+    except FileExistsError:
+        click.echo(f"{printable(str(destination), 200)} exists: name a new file.", err=True)
+        sys.exit(1)
     except (sqlite3.Error, OSError) as error:
-        destination.unlink(missing_ok=True)
         click.echo(f"Could not back up the database: {first_line(error)}", err=True)
         sys.exit(1)
     click.echo(

@@ -439,6 +439,55 @@ def test_db_upgrade_sql_prints_the_migration(make_app):
     assert "CREATE TABLE articles" in result.output
 
 
+def test_a_backup_stopped_part_way_leaves_no_file_of_its_name(tmp_path):
+    """A backup stopped by SIGTERM (a timer's time limit) left a file of the backup's name:
+    an empty database with a hot journal, which passed an integrity check, and which the
+    next run refused to replace. It is copied under another name, then named."""
+    import signal
+    import sqlite3
+    import time
+
+    source = tmp_path / "live.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env |= {
+        "BROADSHEET_DATABASE_URL": f"sqlite:///{source}",
+        "BROADSHEET_SECRET_KEY": "backup-test-secret-0123",
+        "BROADSHEET_BASE_URL": "https://news.example.org",
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [sys.executable, "-m", "service", "db"]
+    subprocess.run([*command, "upgrade"], env=env, cwd=tmp_path, check=True, timeout=120)
+    # A writer holding the database (rollback journal) keeps the backup waiting part way.
+    holder = sqlite3.connect(source, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")
+    holder.execute("BEGIN EXCLUSIVE")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    backup = subprocess.Popen([*command, "backup", str(folder / "backup.sqlite3")], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(folder.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(folder.iterdir()), "the backup never began"
+        time.sleep(0.3)
+        assert backup.poll() is None
+        backup.send_signal(signal.SIGTERM)
+        backup.wait(timeout=30)
+    finally:
+        backup.kill()
+        holder.rollback()
+        holder.close()
+    assert not (folder / "backup.sqlite3").exists()
+    again = subprocess.run(
+        [*command, "backup", str(folder / "backup.sqlite3")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "backup.sqlite3"
+    ]
+
+
 def _serve(url: str, port: str = "0") -> subprocess.CompletedProcess:
     """Start `broadsheet serve` from this checkout and let it run until it stops by itself."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
