@@ -421,7 +421,14 @@ def backup_command(destination: Path) -> None:
             with closing(sqlite3.connect(source_uri, uri=True)) as source:
                 with closing(sqlite3.connect(part)) as copy:
                     source.backup(copy)
-            os.link(part, destination)
+            try:
+                os.link(part, destination)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links (a network share)
+                if destination.exists():
+                    raise FileExistsError(destination) from None
+                os.rename(part, destination)
         finally:
             part.unlink(missing_ok=True)
     except FileExistsError:

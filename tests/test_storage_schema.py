@@ -439,6 +439,30 @@ def test_db_upgrade_sql_prints_the_migration(make_app):
     assert "CREATE TABLE articles" in result.output
 
 
+def test_a_backup_onto_a_file_system_without_links_is_renamed_into_place(tmp_path, monkeypatch):
+    """A network share may refuse hard links: the copy is then renamed to its name."""
+    source = tmp_path / "live.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{source}"})
+    runner = app.test_cli_runner()
+
+    def no_links(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    try:
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        monkeypatch.setattr(os, "link", no_links)
+        copy = tmp_path / "backups" / "copy.sqlite3"
+        copy.parent.mkdir()
+        result = runner.invoke(args=["db", "backup", str(copy)])
+        assert result.exit_code == 0, result.output
+        assert [p.name for p in copy.parent.iterdir()] == ["copy.sqlite3"]
+        again = runner.invoke(args=["db", "backup", str(copy)])
+        assert again.exit_code == 1
+        assert "exists" in again.output
+    finally:
+        app.extensions["broadsheet"].engine.dispose()
+
+
 def test_a_backup_stopped_part_way_leaves_no_file_of_its_name(tmp_path):
     """A backup stopped by SIGTERM (a timer's time limit) left a file of the backup's name:
     an empty database with a hot journal, which passed an integrity check, and which the
