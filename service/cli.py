@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -66,12 +67,12 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
         from dotenv import dotenv_values, load_dotenv
 
         text = _settings_text(env_file, _read_env_file(env_file))
-        # A variable set but empty is unset to the settings: the file's value counts, also
-        # in the file's ${references}, which otherwise read the environment first.
+        # A variable set but empty is unset to the settings: the file's value counts.
         for name in dotenv_values(stream=io.StringIO(text), interpolate=False):
             if name in os.environ and not os.environ[name].strip():
                 del os.environ[name]
-        load_dotenv(stream=io.StringIO(text), override=False)
+        # ${NAME} is kept as written: systemd, reading the same file, expands nothing.
+        load_dotenv(stream=io.StringIO(text), override=False, interpolate=False)
     ctx.obj = ScriptInfo(create_app=app_or_exit, set_debug_flag=False)
 
 
@@ -112,22 +113,35 @@ def _settings_text(path: Path, text: str) -> str:
 
     kept: list[str] = []
     unreadable: list[str] = []
+    cut: list[str] = []
     for binding in parse_stream(io.StringIO(text)):
         statement = binding.original.string
+        # After the blank lines the parser takes into the statement.
+        blank = len(statement) - len(statement.lstrip())
         if binding.error:
-            # After the blank lines the parser takes into the statement.
-            blank = len(statement) - len(statement.lstrip())
             if statement[blank:].startswith(";"):
                 statement = statement[:blank] + "#" + statement[blank:]
             else:
                 unreadable.append(str(binding.original.line))
+        elif binding.key is not None and _CUT_BY_DOTENV.match(statement[blank:]):
+            cut.append(str(binding.original.line + statement[:blank].count("\n")))
         kept.append(statement)
     if unreadable:
         raise BadSettings(
             f"{path}: line {', '.join(unreadable[:10])} cannot be read as "
             "NAME=value (a quote left open, or no =?)"
         )
+    if cut:
+        raise BadSettings(
+            f"{path}: line {', '.join(cut[:10])} has a value with ' #' and no quotes: "
+            "systemd keeps the # and what follows, python-dotenv cuts it off; quote the value"
+        )
     return "".join(kept)
+
+
+# NAME=value # …: an unquoted value with a space or tab, then #. systemd's EnvironmentFile=
+# keeps the rest of the line as the value's, python-dotenv takes it for a comment.
+_CUT_BY_DOTENV = re.compile(r"[^=\n]*=[ \t]*[^'\"\s][^\n]*?[ \t]#")
 
 
 def _nonblocking_unless_pipe(path: str, flags: int) -> int:

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 import pikepdf
 import pytest
@@ -520,6 +521,14 @@ def test_a_database_that_cannot_be_opened_or_is_not_migrated_is_one_line(make_ap
     assert len(result.output.splitlines()) == 1
 
 
+@pytest.fixture
+def own_environ():
+    """os.environ restored after the test: -e writes the file's settings into it, and
+    monkeypatch restores only what it changed (delenv of an unset name records nothing)."""
+    with mock.patch.dict(os.environ):
+        yield
+
+
 def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path):
     from click.testing import CliRunner
 
@@ -552,7 +561,9 @@ def test_an_env_file_with_a_line_it_cannot_read_is_refused(tmp_path, monkeypatch
     )
 
 
-def test_an_env_file_s_semicolon_lines_are_comments_only_between_settings(tmp_path, monkeypatch):
+def test_an_env_file_s_semicolon_lines_are_comments_only_between_settings(
+    tmp_path, monkeypatch, own_environ
+):
     """systemd reads the same file (EnvironmentFile=), and a line begun with ; is a comment
     to it; inside a quoted value, such a line is the value's own."""
     from click.testing import CliRunner
@@ -575,6 +586,38 @@ def test_an_env_file_s_semicolon_lines_are_comments_only_between_settings(tmp_pa
     assert "not valid" not in result.output, result.output
     assert "no schema" in result.output or "broadsheet db upgrade" in result.output, result.output
     assert os.environ["BROADSHEET_RATELIMIT_SIGNUP_ADDRESS"] == "10 per minute\n; 200 per day"
+
+
+def test_an_env_file_is_read_as_systemd_reads_it_or_refused(tmp_path, monkeypatch, own_environ):
+    """-e reads the file the units read with EnvironmentFile=, where an unquoted value keeps
+    ' #…' and ${NAME} is not expanded: python-dotenv cut "Channel #4 News" to "Channel" and
+    made "Price${HOME}Co" "Price/rootCo", so a digest sent by hand differed from the timer's."""
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    for name in ("BROADSHEET_ENV", "BROADSHEET_PUBLISHER_NAME", "BROADSHEET_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / "settings.env"
+    database = f"BROADSHEET_DATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
+    env_file.write_text(
+        f"BROADSHEET_ENV=development\n{database}\nBROADSHEET_PUBLISHER_NAME=Channel #4 News\n"
+    )
+    result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"{env_file}: line 4 has a value with ' #' and no quotes")
+    assert "BROADSHEET_PUBLISHER_NAME" not in os.environ
+
+    monkeypatch.setenv("HOME", "/root")
+    env_file.write_text(
+        f"BROADSHEET_ENV=development\n{database}"
+        'BROADSHEET_PUBLISHER_NAME="Channel #4 News ${HOME}"\n'
+        "BROADSHEET_SMTP_URL=Price${HOME}Co#1\n"
+    )
+    monkeypatch.delenv("BROADSHEET_SMTP_URL", raising=False)
+    CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+    assert os.environ["BROADSHEET_PUBLISHER_NAME"] == "Channel #4 News ${HOME}"
+    assert os.environ["BROADSHEET_SMTP_URL"] == "Price${HOME}Co#1"
 
 
 def test_a_database_url_is_shown_without_any_password():
