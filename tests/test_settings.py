@@ -592,7 +592,9 @@ def test_an_empty_variable_leaves_the_env_file_s_value(tmp_path):
     assert result.stderr.startswith("BROADSHEET_PDF_WORKERS=0 is not valid")
 
 
-def test_the_environment_wins_inside_the_env_file_s_references(tmp_path):
+def test_an_env_file_s_references_are_kept_as_systemd_keeps_them(tmp_path):
+    """systemd's EnvironmentFile= expands nothing, so the units would start with the text
+    as written: -e reads the same file the same way (it once expanded ${NAME})."""
     env_file = tmp_path / "broadsheet.env"
     env_file.write_text(
         "BROADSHEET_SITE=file.example.org\nBROADSHEET_BASE_URL=https://${BROADSHEET_SITE}\n",
@@ -603,10 +605,9 @@ def test_the_environment_wins_inside_the_env_file_s_references(tmp_path):
         "-e", str(env_file), "render", str(EXAMPLES / "bike-lanes.json"), "--to", "email",
         "-o", str(out), ENV="development", SITE="env.example.org",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    mail = out.read_text("utf-8")
-    assert "https://env.example.org/" in mail
-    assert "file.example.org" not in mail
+    assert result.returncode == 2
+    assert "BROADSHEET_BASE_URL=https://${BROADSHEET_SITE} is not valid" in result.stderr
+    assert not out.exists()
 
 
 # The README documents every setting -----------------------------------------------------
