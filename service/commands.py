@@ -415,11 +415,14 @@ def backup_command(destination: Path) -> None:
     # timer's SIGTERM) left a file of that name, an empty database with a hot journal
     # that a restore took for the backup. The link, unlike a rename, never replaces a
     # file made there meanwhile.
-    part = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
+    # Cut short: a name as long as a file's may be still has room for the marks.
+    part = destination.with_name(f".{destination.name[:200]}.{secrets.token_hex(4)}.part")
     try:
         try:
             with closing(sqlite3.connect(source_uri, uri=True)) as source:
                 with closing(sqlite3.connect(part)) as copy:
+                    # No rollback journal beside the part: a copy cut short is thrown away.
+                    copy.execute("PRAGMA journal_mode=OFF")
                     source.backup(copy)
             try:
                 os.link(part, destination)

@@ -451,11 +451,12 @@ def test_a_backup_onto_a_file_system_without_links_is_renamed_into_place(tmp_pat
     try:
         assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
         monkeypatch.setattr(os, "link", no_links)
-        copy = tmp_path / "backups" / "copy.sqlite3"
+        # As long as a file's name may be: the copy's own, longer name was once too long.
+        copy = tmp_path / "backups" / ("b" * 247 + ".sqlite3")
         copy.parent.mkdir()
         result = runner.invoke(args=["db", "backup", str(copy)])
         assert result.exit_code == 0, result.output
-        assert [p.name for p in copy.parent.iterdir()] == ["copy.sqlite3"]
+        assert [p.name for p in copy.parent.iterdir()] == [copy.name]
         again = runner.invoke(args=["db", "backup", str(copy)])
         assert again.exit_code == 1
         assert "exists" in again.output
