@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import stat
 import sys
 from pathlib import Path
@@ -123,7 +122,7 @@ def _settings_text(path: Path, text: str) -> str:
                 statement = statement[:blank] + "#" + statement[blank:]
             else:
                 unreadable.append(str(binding.original.line))
-        elif binding.key is not None and _CUT_BY_DOTENV.match(statement[blank:]):
+        elif binding.key is not None and _a_comment_to_dotenv(statement, binding.value):
             cut.append(str(binding.original.line + statement[:blank].count("\n")))
         kept.append(statement)
     if unreadable:
@@ -133,15 +132,28 @@ def _settings_text(path: Path, text: str) -> str:
         )
     if cut:
         raise BadSettings(
-            f"{path}: line {', '.join(cut[:10])} has a value with ' #' and no quotes: "
-            "systemd keeps the # and what follows, python-dotenv cuts it off; quote the value"
+            f"{path}: line {', '.join(cut[:10])} has a # that python-dotenv reads as a "
+            "comment and systemd keeps in the value: put comments on lines of their own, "
+            "and quote a value holding ' #'"
         )
     return "".join(kept)
 
 
-# NAME=value # …: an unquoted value with a space or tab, then #. systemd's EnvironmentFile=
-# keeps the rest of the line as the value's, python-dotenv takes it for a comment.
-_CUT_BY_DOTENV = re.compile(r"[^=\n]*=[ \t]*[^'\"\s][^\n]*?[ \t]#")
+def _a_comment_to_dotenv(statement: str, value: str | None) -> bool:
+    """Whether python-dotenv takes a # of this NAME=value statement for a comment's start
+    (after the value and a space, or after its closing quote): systemd's EnvironmentFile=
+    takes # for a comment only at a line's start, and keeps it in the value. Seen by
+    reading the statement again with each # a character it does not hold: the value then
+    differs."""
+    from dotenv.parser import parse_stream
+
+    stand_in = next(c for c in map(chr, range(0xE000, 0xF900)) if c not in statement)
+    read_again = list(parse_stream(io.StringIO(statement.replace("#", stand_in))))
+    return (
+        len(read_again) != 1
+        or read_again[0].value is None
+        or read_again[0].value.replace(stand_in, "#") != value
+    )
 
 
 def _nonblocking_unless_pipe(path: str, flags: int) -> int:

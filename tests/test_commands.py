@@ -605,14 +605,21 @@ def test_an_env_file_is_read_as_systemd_reads_it_or_refused(tmp_path, monkeypatc
     )
     result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
     assert result.exit_code == 2
-    assert result.output.startswith(f"{env_file}: line 4 has a value with ' #' and no quotes")
+    assert result.output.startswith(f"{env_file}: line 4 has a # that python-dotenv reads as")
     assert "BROADSHEET_PUBLISHER_NAME" not in os.environ
+    # A comment after a quoted value, or as the whole of a value, is the value's to systemd.
+    for line in ('"Channel #4 News" # our name', '"Channel"#4', " # none yet", "\t#x"):
+        env_file.write_text(f"{database}BROADSHEET_PUBLISHER_NAME={line}\r\n")
+        result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
+        assert result.exit_code == 2, line
+        assert result.output.startswith(f"{env_file}: line 2 has a #"), result.output
 
     monkeypatch.setenv("HOME", "/root")
     env_file.write_text(
         f"BROADSHEET_ENV=development\n{database}"
         'BROADSHEET_PUBLISHER_NAME="Channel #4 News ${HOME}"\n'
         "BROADSHEET_SMTP_URL=Price${HOME}Co#1\n"
+        "# a comment \ue000 on a line of its own\n"
     )
     monkeypatch.delenv("BROADSHEET_SMTP_URL", raising=False)
     CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
