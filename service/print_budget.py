@@ -21,6 +21,7 @@ from .characters import BIDI_CONTROLS
 from .errors import FieldError, RenderRefused
 from .images import MAX_IMAGE_PIXELS, embedded_pixels
 from .inline import Inline
+from .page import PUBLISHER_HEAD_COLUMNS, running_head
 from .reading import ImagePart, ListPart, QuotePart, Reading, TablePart
 
 BLOCK = 60
@@ -41,6 +42,15 @@ BEYOND_LATIN = 2
 # size before it arrives: it weighs a megapixel here, and the fetcher's pixel cap and the
 # time limit bound the rest. The same image twice is decoded once.
 IMAGE_PIXELS = 300
+# A pictograph drawn from the colour emoji font is a bitmap to decode, scale and embed, at
+# every place it is drawn: about 2 ms each even one emoji repeated (measured: 2,000 😀 4.5
+# s, 2,000 ⭐ 2.2 s, 1,000 flags 1.9 s), over a hundred characters of text, where it weighed
+# three. Every code point of the blocks emoji are drawn from weighs this much more (the
+# symbols among them that a text font draws, ✓ or ☀, are weighed as emoji too; a VS16
+# makes the one before it an emoji). The running heads print the headline's and the
+# publisher's on every page: their emoji weigh as many times more as RUNNING_HEAD_PAGES.
+EMOJI = 130
+RUNNING_HEAD_PAGES = 30
 FETCHED_IMAGE = 1_000_000 // IMAGE_PIXELS
 # Bidirectional embeddings and isolates split a paragraph into runs that each line break
 # goes over again: one paragraph's layout grows with the square of their number or faster
@@ -59,6 +69,7 @@ EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")
 _BEYOND_LATIN = re.compile("[^\x00-\u024f]")
+_EMOJI = re.compile("[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
 
 
 def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
@@ -74,7 +85,9 @@ def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
                 f"column of its table, a note reference {NOTE_REFERENCE}, "
                 f"an inline element {ELEMENT}, a block {BLOCK} and a pull quote {QUOTE} more, "
                 f"a note {NOTE}, a character "
-                f"beyond Latin {1 + BEYOND_LATIN}, an image one for each {IMAGE_PIXELS} "
+                f"beyond Latin {1 + BEYOND_LATIN}, an emoji {1 + BEYOND_LATIN + EMOJI} "
+                f"({RUNNING_HEAD_PAGES} times more in a running head), an image one for each "
+                f"{IMAGE_PIXELS} "
                 f"pixels, a field's bidirectional controls the square of their number over "
                 f"{BIDI_CONTROLS_SQUARED}) at {pointer}.",
                 [FieldError(pointer, f"passes the print budget of {limit:,} here")],
@@ -127,15 +140,32 @@ def layout_cost(reading: Reading) -> int:
 
 def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
     """The weight of each part of the article, in reading order, with its pointer."""
-    yield "/headline", _inline(reading.headline.source)
+    article = reading.article
+    publisher = article.publisher
+    running = _emoji(running_head(reading.headline.plain))
+    yield "/headline", _inline(reading.headline.source) + running * EMOJI * RUNNING_HEAD_PAGES
+    if publisher is not None:  # printed in the byline and, cut short, the running head
+        running = _emoji(running_head(publisher.name, PUBLISHER_HEAD_COLUMNS))
+        yield "/publisher/name", _plain(publisher.name) + running * EMOJI * RUNNING_HEAD_PAGES
+        for name in ("description", "location"):
+            if (value := getattr(publisher, name)) is not None:
+                yield f"/publisher/{name}", _plain(value)
+    for index, author in enumerate(article.authors):
+        yield f"/authors/{index}/name", _plain(author.name)
+    if article.section is not None:
+        yield "/section", _plain(article.section)
+    for index, tag in enumerate(article.tags):
+        yield f"/tags/{index}", _plain(tag)
     if reading.standfirst:
         yield "/standfirst", _inline(reading.standfirst.source)
     images: set[str] = set()
     for index, part in enumerate(reading.body):
         cost = BLOCK + sum(_inline(field.source) for field in part.fields())
-        if isinstance(part, ImagePart) and part.source.src not in images:
-            images.add(part.source.src)
-            cost += _image(part.source.src)
+        if isinstance(part, ImagePart):
+            cost += _plain(part.source.alt or "")  # a figure's text where it is missing
+            if part.source.src not in images:
+                images.add(part.source.src)
+                cost += _image(part.source.src)
         elif isinstance(part, QuotePart):
             cost += QUOTE
         elif isinstance(part, ListPart):
@@ -163,6 +193,19 @@ def _inline(text: Inline) -> int:
         len(source) + ELEMENT * len(_ELEMENT.findall(source)) + NOTE_REFERENCE * source.count("[^")
     )
     if not source.isascii():
-        cost += BEYOND_LATIN * len(_BEYOND_LATIN.findall(source))
+        cost += _beyond_latin(source)
     controls = len(BIDI_CONTROLS.findall(text.text))  # written or as references
     return cost + controls * controls // BIDI_CONTROLS_SQUARED
+
+
+def _plain(text: str) -> int:
+    """A field of plain text printed once: its characters."""
+    return len(text) + (0 if text.isascii() else _beyond_latin(text))
+
+
+def _beyond_latin(text: str) -> int:
+    return BEYOND_LATIN * len(_BEYOND_LATIN.findall(text)) + EMOJI * _emoji(text)
+
+
+def _emoji(text: str) -> int:
+    return 0 if text.isascii() else len(_EMOJI.findall(text))

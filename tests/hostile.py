@@ -97,6 +97,16 @@ def written_in(pattern: str, total: int) -> dict[str, Any]:
     return result
 
 
+def emoji_names(total: int) -> dict[str, Any]:
+    """Authors and tags named in emoji, printed in the byline and the tags: `total` emoji
+    in all, 200 to a name (a name's most), 50 authors and 50 tags at the most."""
+    result = article([{"type": "paragraph", "text": "Names."}])
+    names = ["\U0001f600" * min(200, total - start) for start in range(0, min(total, 20_000), 200)]
+    result["authors"] = [{"name": name} for name in names[:50]]
+    result["tags"] = names[50:100]
+    return result
+
+
 def text_characters(value: Any, key: str = "") -> int:
     """Characters of every string of the article but image sources (the budget's measure)."""
     if isinstance(value, str):
@@ -204,6 +214,9 @@ def densest(kind: str) -> dict:
         "japanese": lambda n: written_in("市議会は七対二で計画を承認した。", n),
         "combining-marks": lambda n: written_in("a" + "\u0301" * 30 + " ", n),
         "pull-quotes": pull_quotes,
+        "emoji": lambda n: written_in("\U0001f600 ", n),
+        "flags": lambda n: written_in("\U0001f1ea\U0001f1f8 ", n),
+        "emoji-names": emoji_names,
     }[kind]
     low, high = 1, 200_000
     while low < high:

@@ -62,6 +62,10 @@ def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, buil
         "japanese",
         "combining-marks",
         "pull-quotes",
+        # About 2 ms each, and weighed as three characters: 9,000 held a printer 20 s.
+        "emoji",
+        "flags",
+        "emoji-names",
     ],
 )
 def test_the_densest_article_the_budget_allows_prints_in_time(kind):
