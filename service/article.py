@@ -37,6 +37,7 @@ from .language import direction_of, language_tag_problem
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 MAX_TEXT = 20_000
+MAX_EMBEDDED = -(-MAX_IMAGE_BYTES // 3) * 4  # the largest image allowed, in base64
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
@@ -241,7 +242,7 @@ def _validate_data_uri(src: str) -> str:
     media_type = media_type.lower()
     if media_type not in IMAGE_TYPES:
         raise _fail("image_src", "a data: URI must hold PNG, JPEG, GIF or WebP")
-    if len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+    if len(payload) > MAX_EMBEDDED:
         raise _fail("too_long", f"an embedded image must be at most {MAX_IMAGE_BYTES} bytes")
     try:
         data = base64.b64decode(payload, validate=True)
@@ -309,7 +310,25 @@ NoteId = Annotated[
 ImageSrc = Annotated[
     str,
     PlainValidator(_validate_image_src),
-    WithJsonSchema({"type": "string", "pattern": patterns.image_src()}),
+    # Each with its length: an address's, or an image's of MAX_IMAGE_BYTES in base64.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [
+                {
+                    "pattern": patterns.whole(patterns.url(frozenset({"https"}))),
+                    "maxLength": MAX_LINK,
+                },
+                *(
+                    {
+                        "pattern": patterns.embedded_image(media_type),
+                        "maxLength": len(f"data:{media_type};base64,") + MAX_EMBEDDED,
+                    }
+                    for media_type in IMAGE_TYPES
+                ),
+            ],
+        }
+    ),
 ]
 Name = Annotated[str, _plain_validator(200), _string_schema(200, pattern=patterns.plain_text())]
 ShortText = Annotated[

@@ -159,6 +159,13 @@ def test_every_pattern_compiles_as_json_schema_asks(client):
         {"canonical_url": "https://example.com:99999/"},  # no such port
         {"canonical_url": "https://exa:mple.com/"},
         {"body": [{"type": "image", "src": "https://example.org/a.png", "alt": "a\ufdd0b"}]},
+        # An image's address or embedded bytes past their lengths (the schema had none).
+        {"body": [{"type": "image", "src": "https://example.org/" + "a" * 1990, "alt": "a"}]},
+        {
+            "body": [
+                {"type": "image", "src": "data:image/png;base64," + "A" * 6_990_512, "alt": "a"}
+            ]
+        },
     ],
 )
 def test_what_the_server_refuses_and_a_schema_can_say_the_schema_refuses(validator, changes):
