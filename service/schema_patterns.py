@@ -113,6 +113,13 @@ def plain_text() -> str:
     return f"^{NOT_BLANK}[^{FORBIDDEN}]*{END}"
 
 
+def spaced_text() -> str:
+    """Text whose runs of white space become one space before it is checked (a sign-up's
+    name, subscriptions._shown_name): the controls Python takes for white space pass."""
+    forbidden = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ufdd0-\ufdef\ufffe\uffff"
+    return f"^[^{forbidden}]*{END}"
+
+
 def free_text() -> str:
     """Text that may be blank (alt text: empty for a decorative image), of allowed characters."""
     return f"^[^{FORBIDDEN}]*{END}"

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection, Engine
 
+from . import schema_patterns as patterns
 from .addresses import LOCAL_HOSTS, BadAddress, Mailbox, checked_address
 from .characters import character_problem, is_blank
 from .email_renderer import Inliner
@@ -83,7 +84,7 @@ Address = Annotated[
 ]
 Name = Annotated[
     str,
-    Field(max_length=MAX_NAME),
+    Field(max_length=MAX_NAME, json_schema_extra={"pattern": patterns.spaced_text()}),
     in_words(f"Enter a name of at most {MAX_NAME} characters", string_type="must be text"),
     AfterValidator(_shown_name),
 ]

@@ -492,3 +492,30 @@ def test_a_problem_is_described_as_its_method_meets_it(client):
     assert "If-None-Match" in put["412"]["description"]
     assert "Content-Range" in put["400"]["description"]
     assert "Accept-Encoding" in put["415"]["headers"]  # sent with a compressed body's 415
+
+
+def test_a_sign_up_name_s_published_rules_are_the_server_s(client):
+    """The name published only its length, while the server refused control characters:
+    now every character of the Basic Multilingual Plane passes both or neither (bidi
+    controls aside: their balance is more than a pattern can say)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from service.characters import BIDI_CONTROLS
+
+    published = _document(client)["components"]["schemas"]["SignUpRequest"]["properties"]
+    (text,) = [choice for choice in published["name"]["anyOf"] if choice["type"] == "string"]
+    pattern = re.compile(text["pattern"])
+    server = TypeAdapter(core_subscriptions.Name)
+    disagree = []
+    for code in [*range(0xD800), *range(0xE000, 0x10000)]:
+        name = f"Ann{chr(code)}Lee"
+        if BIDI_CONTROLS.search(name):
+            continue
+        try:
+            server.validate_python(name)
+            taken = True
+        except ValidationError:
+            taken = False
+        if taken != bool(pattern.match(name)):
+            disagree.append(hex(code))
+    assert disagree == []
