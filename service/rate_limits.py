@@ -122,17 +122,18 @@ def _without_port(address: str) -> str:
 
 def budget_of_request(settings: Settings) -> str:
     """The budget the current request spends, or EXEMPT. A request no route answers (404,
-    405) spends the pages budget: asking costs the same whatever the answer. So does a
-    closed /metrics, which answers as such a path does: exempt, it alone kept answering 404
-    once a client's budget was spent, which said that it was there."""
+    405, also on an exempt path) spends the pages budget: asking costs the same whatever
+    the answer. So does a closed /metrics, which answers as such a path does: exempt, it
+    alone kept answering 404 once a client's budget was spent, which said that it was
+    there."""
     rule = request.url_rule
     path = rule.rule if rule is not None else request.path
     if path == "/metrics" and not metrics_open(settings):
         return "pages"
+    if rule is None:  # a method these paths do not answer (405) spends too
+        return "pages"
     if path in EXEMPT_PATHS:
         return EXEMPT
-    if rule is None:
-        return "pages"
     endpoint = request.endpoint or ""
     if endpoint == "rendering.render" and (request.view_args or {}).get("fmt") == "pdf":
         return "pdf"

@@ -661,6 +661,17 @@ def test_a_closed_metrics_route_costs_what_a_path_no_route_answers_costs(limited
     assert answers == [200] * 4  # open, it is exempt, as the README says
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+def test_a_method_an_exempt_path_does_not_answer_spends_the_pages_budget(limited_app, path):
+    """Exempt by its path, a 405 there was free for ever, where the README says that any
+    request no route answers spends the pages budget."""
+    client = limited_app(METRICS_PUBLIC=True).test_client()
+    answers = [_request(client, "POST", path, "192.0.2.3").status_code for _ in range(2)]
+    assert answers == [405, 405]
+    _assert_limited(_request(client, "POST", path, "192.0.2.3"))
+    assert _request(client, "GET", path, "192.0.2.3").status_code == 200  # still exempt
+
+
 def test_retry_after_waits_for_every_rate_used_up(limited_app):
     app = limited_app(RATELIMIT_PAGES="2 per minute; 2 per day")
     client = app.test_client()
