@@ -941,30 +941,51 @@ def openapi_document(
 
 
 def describe(schema: dict[str, Any]) -> str:
-    """A schema in a few words: a component's name, a choice, a range or a pattern."""
+    """A schema in a few words: a component's name, a choice, a range or a pattern, an
+    object's fields (a body defined in place has no component to link to)."""
     if "$ref" in schema:
         return str(schema["$ref"]).removeprefix(SCHEMAS)
-    if "enum" in schema:
-        return "one of " + ", ".join(str(v) for v in schema["enum"])
-    if "const" in schema:
-        return f"always {schema['const']}"
-    if "anyOf" in schema:  # an optional field: its kind or null
-        return " or ".join(describe(choice) for choice in schema["anyOf"])
+    if "anyOf" in schema:  # an optional field (its kind or null), or kinds of one type
+        kind = {"type": schema["type"]} if "type" in schema else {}
+        words = " or ".join(describe({**kind, **choice}) for choice in schema["anyOf"])
+    elif "enum" in schema:
+        words = "one of " + ", ".join(str(v) for v in schema["enum"])
+    elif "const" in schema:
+        words = f"always {schema['const']}"
+    else:
+        words = _kind(schema)
+    if schema.get("default") is not None:
+        words += f" (default {schema['default']})"
+    return words
+
+
+def _kind(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "any")
     words = " or ".join(kind) if isinstance(kind, list) else str(kind)
     if kind == "array" and isinstance(schema.get("items"), dict):
         words = f"list of {describe(schema['items'])}"
+    if kind == "object" and schema.get("properties"):
+        needed = set(schema.get("required", ()))
+        fields = "; ".join(
+            f"{name}{'' if name in needed else ' (optional)'}: {describe(field)}"
+            for name, field in schema["properties"].items()
+        )
+        words = f"object of {fields}"
     if "format" in schema:
         words += f" ({schema['format']})"
     if "minimum" in schema and "maximum" in schema:
         words += f", {schema['minimum']} to {schema['maximum']}"
-    if "maxLength" in schema:
-        words += f", at most {schema['maxLength']} characters"
+    words += _count(schema, "Length", "characters") + _count(schema, "Items", "items")
     if "pattern" in schema:
         words += f" matching {schema['pattern']}"
-    if "default" in schema:
-        words += f" (default {schema['default']})"
     return words
+
+
+def _count(schema: dict[str, Any], what: str, unit: str) -> str:
+    least, most = schema.get(f"min{what}"), schema.get(f"max{what}")
+    if most is None:
+        return f", at least {least} {unit}" if least else ""
+    return f", {least} to {most} {unit}" if least else f", at most {most} {unit}"
 
 
 TOKEN_NAMES = {"bearer": "the API token", "metrics": "the metrics token"}
@@ -1007,7 +1028,14 @@ def reference(document: dict[str, Any]) -> list[dict[str, Any]]:
                         {
                             "status": status,
                             "why": answer["description"],
-                            "media": list(answer.get("content", {})),
+                            "media": [
+                                (
+                                    media,
+                                    describe(c.get("schema", {})),
+                                    _anchor_of(c.get("schema", {})),
+                                )
+                                for media, c in answer.get("content", {}).items()
+                            ],
                             "headers": list(answer.get("headers", {})),
                         }
                         for status, answer in operation["responses"].items()

@@ -261,7 +261,21 @@ def test_a_stricter_model_is_both_published_and_enforced(app, client, monkeypatc
     ("schema", "words"),
     [
         ({"$ref": "#/components/schemas/Article"}, "Article"),
-        ({"enum": ["a4", "letter"], "default": "a4"}, "one of a4, letter"),
+        # The default of a choice was left out (the paper's a4, an edition's readers).
+        ({"enum": ["a4", "letter"], "default": "a4"}, "one of a4, letter (default a4)"),
+        (
+            {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 200},
+            "list of string, 1 to 200 items",
+        ),
+        # A body defined in place was "(object)", none of its fields shown.
+        (
+            {
+                "type": "object",
+                "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
+                "required": ["email"],
+            },
+            "object of email: string; name (optional): string",
+        ),
         (
             {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
             "integer, 1 to 100 (default 20)",
@@ -327,10 +341,17 @@ def test_the_page_shows_every_body_field_by_field(client):
     assert page.xpath("//a[@href='#schema-EditionRequest']")
     edition_body = "//section[@aria-labelledby='schema-EditionRequest']"
     (title,) = page.xpath(f"{edition_body}//tr[th/code='title']")
-    assert "at most 300 characters" in title.text_content()
+    assert "1 to 300 characters" in title.text_content()
     render = page.xpath("//section[@aria-labelledby='post--v1-render-html']")[0]
     assert render.xpath(".//p[starts-with(., 'Body:')]/a/@href") == ["/v1/schema/article.json"]
     assert not page.xpath("//section[@aria-labelledby='schema-Paragraph']")  # in the schema
+    # Bodies defined in place, sent and answered, were "(object)" with no field shown.
+    sign_up = page.xpath("//section[@aria-labelledby='post--subscribe']")[0].text_content()
+    assert "csrf_token (optional): string" in sign_up
+    send = "//section[@aria-labelledby='post--v1-digests-day-send']"
+    assert "audience: integer" in page.xpath(send)[0].text_content()
+    problem = page.xpath("//section[@aria-labelledby='post--v1-editions']//td/a/@href")
+    assert "#schema-Problem" in problem
 
 
 @pytest.mark.browser
