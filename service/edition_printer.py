@@ -149,7 +149,7 @@ class EditionJob:
         html = prepare_for_print(self.env.get_template("editions/part.html").render(context))
         reading = context["reading"]
         try:
-            layout = check_print_budget(reading)
+            layout = check_print_budget(reading, publisher_head=running_title)
         except RenderRefused as refusal:
             raise EditionTooLarge(
                 f"Article {position} ({article.id}): {refusal.detail}", position=position

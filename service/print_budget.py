@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import regex
+
 from .characters import BIDI_CONTROLS
 from .errors import FieldError, RenderRefused
 from .images import MAX_IMAGE_PIXELS, embedded_pixels
@@ -45,12 +47,12 @@ IMAGE_PIXELS = 300
 # A pictograph drawn from the colour emoji font is a bitmap to decode, scale and embed, at
 # every place it is drawn: about 2 ms each even one emoji repeated (measured: 2,000 😀 4.5
 # s, 2,000 ⭐ 2.2 s, 1,000 flags 1.9 s), over a hundred characters of text, where it weighed
-# three. Every code point of the blocks emoji are drawn from weighs this much more (the
-# symbols among them that a text font draws, ✓ or ☀, are weighed as emoji too; a VS16
-# makes the one before it an emoji). The running heads print the headline's and the
-# publisher's on every page: their emoji weigh as many times more as RUNNING_HEAD_PAGES.
+# three. Pango draws a character so when Unicode gives it emoji presentation, or a VS16
+# asks for it; the symbols a text font draws (★ ✓ ☀ ▶, 2,000 of them 0.06 s) cost as text.
+# The running heads print the headline's and the publisher's (an edition's title) on every
+# page: their emoji weigh as many times more as a PDF's default page cap.
 EMOJI = 130
-RUNNING_HEAD_PAGES = 30
+RUNNING_HEAD_PAGES = 60
 FETCHED_IMAGE = 1_000_000 // IMAGE_PIXELS
 # Bidirectional embeddings and isolates split a paragraph into runs that each line break
 # goes over again: one paragraph's layout grows with the square of their number or faster
@@ -69,13 +71,17 @@ EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")
 _BEYOND_LATIN = re.compile("[^\x00-\u024f]")
-_EMOJI = re.compile("[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
+_EMOJI = regex.compile(r"\p{Emoji_Presentation}|\p{Emoji}\ufe0f")
 
 
-def check_print_budget(reading: Reading, limit: int = LIMIT) -> int:
-    """The article's weight; RenderRefused, pointing where it passes `limit`, if too heavy."""
+def check_print_budget(
+    reading: Reading, limit: int = LIMIT, *, publisher_head: str | None = None
+) -> int:
+    """The article's weight; RenderRefused, pointing where it passes `limit`, if too heavy.
+    `publisher_head`: what the running head prints in the publisher's place (an edition's
+    title), when not the publisher's name."""
     total = 0
-    for pointer, cost in layout_costs(reading):
+    for pointer, cost in layout_costs(reading, publisher_head):
         total += cost
         if total > limit:
             raise RenderRefused(
@@ -134,18 +140,22 @@ def _column_weight(texts: list[str]) -> int:
     return 2 + max(min(longest_word, 30), min(longest, 60), 3)  # 2: the padding's worth
 
 
-def layout_cost(reading: Reading) -> int:
-    return sum(cost for _, cost in layout_costs(reading))
+def layout_cost(reading: Reading, publisher_head: str | None = None) -> int:
+    return sum(cost for _, cost in layout_costs(reading, publisher_head))
 
 
-def layout_costs(reading: Reading) -> Iterator[tuple[str, int]]:
+def layout_costs(reading: Reading, publisher_head: str | None = None) -> Iterator[tuple[str, int]]:
     """The weight of each part of the article, in reading order, with its pointer."""
     article = reading.article
     publisher = article.publisher
     running = _emoji(running_head(reading.headline.plain))
+    if publisher_head is not None:  # in the publisher's corner of each page instead
+        running += _emoji(publisher_head)
     yield "/headline", _inline(reading.headline.source) + running * EMOJI * RUNNING_HEAD_PAGES
     if publisher is not None:  # printed in the byline and, cut short, the running head
-        running = _emoji(running_head(publisher.name, PUBLISHER_HEAD_COLUMNS))
+        running = 0
+        if publisher_head is None:
+            running = _emoji(running_head(publisher.name, PUBLISHER_HEAD_COLUMNS))
         yield "/publisher/name", _plain(publisher.name) + running * EMOJI * RUNNING_HEAD_PAGES
         for name in ("description", "location"):
             if (value := getattr(publisher, name)) is not None:

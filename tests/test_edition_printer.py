@@ -57,12 +57,12 @@ HEADLINES = [re.sub(r"<[^>]+>", "", a["headline"]) for a in ARTICLES]
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _edition(*, for_press: bool = False, articles=ARTICLES):
+def _edition(*, for_press: bool = False, articles=ARTICLES, title: str = TITLE):
     return plan_edition(
         [validate_article(a) for a in articles],
         publication="Test Gazette",
         limits=EditionLimits(),
-        title=TITLE,
+        title=title,
         on=date(2026, 3, 12),
         language="en",
         for_press=for_press,
@@ -751,6 +751,20 @@ def _table_article(article_id: str, rows: int) -> dict:
     return minimal(
         id=article_id,
         body=[{"type": "table", "caption": "Figures", "header": header, "rows": [header] * rows}],
+    )
+
+
+def test_an_edition_s_title_weighs_in_every_part_s_running_head(env):
+    """The title prints in each page's corner, in place of the publisher's name: its emoji
+    (about 2 ms each, on every page) were not weighed, so one part of 50 pages took three
+    times as long under a title of 22 emoji."""
+    from service.print_budget import EMOJI, RUNNING_HEAD_PAGES
+
+    def layout(title: str) -> int:
+        return sum(part.layout for part in EditionJob(_edition(title=title), env, Settings()).parts)
+
+    assert layout("Morning 😀😀") - layout("Morning xx") == (
+        2 * EMOJI * RUNNING_HEAD_PAGES * len(ARTICLES)
     )
 
 

@@ -136,6 +136,38 @@ def test_a_character_beyond_latin_weighs_three():
     assert weight(marks) == weight("w" * len(marks)) + 2 * 2_900
 
 
+def test_an_emoji_weighs_as_much_as_it_prints_and_a_symbol_as_a_letter():
+    """Drawn from the colour emoji font, a pictograph costs about 2 ms where it is drawn,
+    in the running heads on every page; a symbol a text font draws (★ ✓ ▶) costs as text,
+    and a comparison table of ✓ and ✗ was once refused for it."""
+    from service.print_budget import BEYOND_LATIN, EMOJI, RUNNING_HEAD_PAGES, layout_cost
+    from service.reading import read
+    from service.validation import validate_article
+
+    from .corpus import minimal
+
+    def weight(text: str, **fields) -> int:
+        article = minimal(body=[{"type": "paragraph", "text": text}], **fields)
+        return layout_cost(read(validate_article(article)))
+
+    base = weight("x")
+    symbols = "★✓✗▶☀♥⚠☎⌘■●©®™→•"
+    beyond = sum(ord(c) > 0x24F for c in symbols)  # © and ® are Latin-1
+    assert weight("x" + symbols) - base == len(symbols) + beyond * BEYOND_LATIN
+    emoji = "😀⭐🇪🇸✨❌⌚☀\ufe0f"  # a flag's two halves, and a symbol a VS16 makes an emoji
+    assert weight("x" + emoji) - base == len(emoji) * (1 + BEYOND_LATIN) + 8 * EMOJI
+    headline = weight("x", headline="A headline 😀")
+    assert headline - weight("x", headline="A headline x") == EMOJI * (1 + RUNNING_HEAD_PAGES) + 2
+    # An edition prints its title where the publisher's name was: its emoji weigh so.
+    reading = read(validate_article(minimal(publisher={"name": "Gazette 😀"})))
+    in_its_byline = layout_cost(reading, publisher_head="Gazette x")
+    assert layout_cost(reading) - in_its_byline == EMOJI * RUNNING_HEAD_PAGES
+    assert (
+        layout_cost(reading, publisher_head="😀 😀") - layout_cost(reading, publisher_head="x x")
+        == 2 * EMOJI * RUNNING_HEAD_PAGES
+    )
+
+
 @given(st.lists(st.integers(0, 5_000), min_size=1, max_size=50))
 def test_fixed_columns_share_the_whole_width_as_their_cells_ask(lengths):
     from types import SimpleNamespace
