@@ -147,7 +147,11 @@ def _a_comment_to_dotenv(statement: str, value: str | None) -> bool:
     differs."""
     from dotenv.parser import parse_stream
 
-    stand_in = next(c for c in map(chr, range(0xE000, 0xF900)) if c not in statement)
+    if value is None or "#" not in statement:  # no value (a line of a name alone), or no #
+        return False
+    stand_in = next((c for c in map(chr, range(0xE000, 0xF900)) if c not in statement), None)
+    if stand_in is None:  # every one of them written in the statement: taken as cut
+        return True
     read_again = list(parse_stream(io.StringIO(statement.replace("#", stand_in))))
     return (
         len(read_again) != 1

@@ -415,8 +415,10 @@ def backup_command(destination: Path) -> None:
     # timer's SIGTERM) left a file of that name, an empty database with a hot journal
     # that a restore took for the backup. The link, unlike a rename, never replaces a
     # file made there meanwhile.
-    # Cut short: a name as long as a file's may be still has room for the marks.
-    part = destination.with_name(f".{destination.name[:200]}.{secrets.token_hex(4)}.part")
+    # Cut short, in bytes as the file system counts: a name as long as a file's may be
+    # still has room for the marks.
+    short = os.fsdecode(os.fsencode(destination.name)[:200])
+    part = destination.with_name(f".{short}.{secrets.token_hex(4)}.part")
     try:
         try:
             with closing(sqlite3.connect(source_uri, uri=True)) as source:

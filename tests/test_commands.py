@@ -608,7 +608,10 @@ def test_an_env_file_is_read_as_systemd_reads_it_or_refused(tmp_path, monkeypatc
     assert result.output.startswith(f"{env_file}: line 4 has a # that python-dotenv reads as")
     assert "BROADSHEET_PUBLISHER_NAME" not in os.environ
     # A comment after a quoted value, or as the whole of a value, is the value's to systemd.
-    for line in ('"Channel #4 News" # our name', '"Channel"#4', " # none yet", "\t#x"):
+    every_stand_in = "".join(map(chr, range(0xE000, 0xF900)))
+    for line in (
+        '"Channel #4 News" # our name', '"Channel"#4', " # none yet", "\t#x", f"{every_stand_in} #x"
+    ):  # fmt: skip
         env_file.write_text(f"{database}BROADSHEET_PUBLISHER_NAME={line}\r\n")
         result = CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])
         assert result.exit_code == 2, line
@@ -620,6 +623,7 @@ def test_an_env_file_is_read_as_systemd_reads_it_or_refused(tmp_path, monkeypatc
         'BROADSHEET_PUBLISHER_NAME="Channel #4 News ${HOME}"\n'
         "BROADSHEET_SMTP_URL=Price${HOME}Co#1\n"
         "# a comment \ue000 on a line of its own\n"
+        "BROADSHEET_A_NAME_ALONE\nexport BROADSHEET_ANOTHER\n"  # no value: skipped, as by systemd
     )
     monkeypatch.delenv("BROADSHEET_SMTP_URL", raising=False)
     CliRunner().invoke(cli, ["-e", str(env_file), "db", "current"])

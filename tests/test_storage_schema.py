@@ -451,8 +451,9 @@ def test_a_backup_onto_a_file_system_without_links_is_renamed_into_place(tmp_pat
     try:
         assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
         monkeypatch.setattr(os, "link", no_links)
-        # As long as a file's name may be: the copy's own, longer name was once too long.
-        copy = tmp_path / "backups" / ("b" * 247 + ".sqlite3")
+        # As long as a file's name may be, in bytes: the copy's own longer name was once
+        # too long, and then cut by characters.
+        copy = tmp_path / "backups" / ("ü" * 123 + ".sqlite3")
         copy.parent.mkdir()
         result = runner.invoke(args=["db", "backup", str(copy)])
         assert result.exit_code == 0, result.output
