@@ -9,8 +9,9 @@ from .article import Article
 from .days import DATE_PATTERN
 from .edition_request import ARTICLE_ID_PATTERN, EditionRequest
 from .errors import PROBLEM_BASE
+from .schema_patterns import spaced_text
 from .storage.models import MAX_SUBSCRIBER_ID, Status
-from .subscriptions import SignUpRequest
+from .subscriptions import MAX_NAME, SignUpRequest
 
 OPENAPI = "3.1.0"
 PROBLEM_JSON = "application/problem+json"
@@ -604,7 +605,8 @@ def _subscriptions() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "email": {"type": "string"},
-            "name": {"type": "string"},
+            # The JSON body's rules: a name past them comes back as the form with its error.
+            "name": {"type": "string", "maxLength": MAX_NAME, "pattern": spaced_text()},
             "csrf_token": {"type": "string", "description": "from the form page"},
         },
     }

@@ -523,9 +523,15 @@ def test_a_sign_up_name_s_published_rules_are_the_server_s(client):
 
     from service.characters import BIDI_CONTROLS
 
-    published = _document(client)["components"]["schemas"]["SignUpRequest"]["properties"]
+    document = _document(client)
+    published = document["components"]["schemas"]["SignUpRequest"]["properties"]
     (text,) = [choice for choice in published["name"]["anyOf"] if choice["type"] == "string"]
     pattern = re.compile(text["pattern"])
+    # The browser form's name, urlencoded or multipart, follows the same rules.
+    content = document["paths"]["/subscribe"]["post"]["requestBody"]["content"]
+    for media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form_name = content[media]["schema"]["properties"]["name"]
+        assert (form_name["pattern"], form_name["maxLength"]) == (text["pattern"], 200), media
     server = TypeAdapter(core_subscriptions.Name)
     disagree = []
     for code in [*range(0xD800), *range(0xE000, 0x10000)]:
