@@ -47,8 +47,9 @@ IMAGE_PIXELS = 300
 # A pictograph drawn from the colour emoji font is a bitmap to decode, scale and embed, at
 # every place it is drawn: about 2 ms each even one emoji repeated (measured: 2,000 😀 4.5
 # s, 2,000 ⭐ 2.2 s, 1,000 flags 1.9 s), over a hundred characters of text, where it weighed
-# three. Pango draws a character so when Unicode gives it emoji presentation, or a VS16
-# asks for it; the symbols a text font draws (★ ✓ ☀ ▶, 2,000 of them 0.06 s) cost as text.
+# three. Pango draws a character so when Unicode gives it emoji presentation, when it may
+# take a skin tone, or when a VS16 or a zero-width joiner asks for it; the symbols a text
+# font draws (★ ✓ ☀ ▶, 2,000 of them 0.06 s) cost as text.
 # The running heads print the headline's and the publisher's (an edition's title) on every
 # page: their emoji weigh as many times more as a PDF's default page cap.
 EMOJI = 130
@@ -71,7 +72,10 @@ EDITION_LIMIT = 20 * LIMIT
 
 _ELEMENT = re.compile(r"<[A-Za-z]")
 _BEYOND_LATIN = re.compile("[^\x00-\u024f]")
-_EMOJI = regex.compile(r"\p{Emoji_Presentation}|\p{Emoji}\ufe0f")
+_EMOJI = regex.compile(
+    r"\p{Emoji_Presentation}|\p{Emoji_Modifier_Base}"  # ☝ 🕵: drawn in colour all the same
+    r"|\p{Emoji}(?=[\ufe0f\u200d])|(?<=\u200d)\p{Emoji}"  # asked for by a VS16 or a joiner
+)
 
 
 def check_print_budget(

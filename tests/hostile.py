@@ -217,6 +217,7 @@ def densest(kind: str) -> dict:
         "emoji": lambda n: written_in("\U0001f600 ", n),
         "flags": lambda n: written_in("\U0001f1ea\U0001f1f8 ", n),
         "emoji-names": emoji_names,
+        "skin-tone-bases": lambda n: written_in("\u261d ", n),  # ☝, drawn in colour
     }[kind]
     low, high = 1, 200_000
     while low < high:

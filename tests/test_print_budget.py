@@ -66,6 +66,7 @@ def test_an_article_too_dense_to_print_is_refused_before_layout(pdf_client, buil
         "emoji",
         "flags",
         "emoji-names",
+        "skin-tone-bases",
     ],
 )
 def test_the_densest_article_the_budget_allows_prints_in_time(kind):
@@ -154,8 +155,10 @@ def test_an_emoji_weighs_as_much_as_it_prints_and_a_symbol_as_a_letter():
     symbols = "★✓✗▶☀♥⚠☎⌘■●©®™→•"
     beyond = sum(ord(c) > 0x24F for c in symbols)  # © and ® are Latin-1
     assert weight("x" + symbols) - base == len(symbols) + beyond * BEYOND_LATIN
-    emoji = "😀⭐🇪🇸✨❌⌚☀\ufe0f"  # a flag's two halves, and a symbol a VS16 makes an emoji
-    assert weight("x" + emoji) - base == len(emoji) * (1 + BEYOND_LATIN) + 8 * EMOJI
+    # A flag's two halves, a symbol a VS16 makes an emoji, one that takes a skin tone, and
+    # two symbols a joiner makes one (☝ and ☺‍☺ once printed in colour weighed as text).
+    emoji = "😀⭐🇪🇸✨❌⌚☀\ufe0f☝☺\u200d☺"
+    assert weight("x" + emoji) - base == len(emoji) * (1 + BEYOND_LATIN) + 11 * EMOJI
     headline = weight("x", headline="A headline 😀")
     assert headline - weight("x", headline="A headline x") == EMOJI * (1 + RUNNING_HEAD_PAGES) + 2
     # An edition prints its title where the publisher's name was: its emoji weigh so.
