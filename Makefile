@@ -51,6 +51,7 @@ bench: $(STAMP) node_modules/.installed
 	$(BIN)/python bench/edition.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/print_budget.py
 
 ## The service under load: gunicorn with gunicorn.conf.py, driven by wrk (needs wrk).
 load: $(STAMP)

@@ -203,22 +203,25 @@ def pull_quotes(count: int) -> dict:
     return article([quote] * count)
 
 
+DENSEST = {
+    "characters": characters,
+    "list-items": list_items,
+    "table-cells": lambda n: table_cells(n * 14, columns=14),
+    "note-references": note_references,
+    "elements": inline_elements,
+    "japanese": lambda n: written_in("市議会は七対二で計画を承認した。", n),
+    "combining-marks": lambda n: written_in("a" + "\u0301" * 30 + " ", n),
+    "pull-quotes": pull_quotes,
+    "emoji": lambda n: written_in("\U0001f600 ", n),
+    "flags": lambda n: written_in("\U0001f1ea\U0001f1f8 ", n),
+    "emoji-names": emoji_names,
+    "skin-tone-bases": lambda n: written_in("\u261d ", n),  # ☝, drawn in colour
+}
+
+
 def densest(kind: str) -> dict:
     """The heaviest article of one kind of box that the print budget still lets through."""
-    build = {
-        "list-items": list_items,
-        "table-cells": lambda n: table_cells(n * 14, columns=14),
-        "note-references": note_references,
-        "elements": inline_elements,
-        "characters": characters,
-        "japanese": lambda n: written_in("市議会は七対二で計画を承認した。", n),
-        "combining-marks": lambda n: written_in("a" + "\u0301" * 30 + " ", n),
-        "pull-quotes": pull_quotes,
-        "emoji": lambda n: written_in("\U0001f600 ", n),
-        "flags": lambda n: written_in("\U0001f1ea\U0001f1f8 ", n),
-        "emoji-names": emoji_names,
-        "skin-tone-bases": lambda n: written_in("\u261d ", n),  # ☝, drawn in colour
-    }[kind]
+    build = DENSEST[kind]
     low, high = 1, 200_000
     while low < high:
         middle = (low + high + 1) // 2
