@@ -214,9 +214,18 @@ def _columns(text: str) -> int:
         or "\u1160" <= c <= "\u11ff"
         or "\ud7b0" <= c <= "\ud7ff"
         else 2
-        if _WIDE.match(c) is not None
+        if _WIDE.match(c) is not None or _wide_elsewhere(c)
         else 1
         for c in text
+    )
+
+
+def _wide_elsewhere(character: str) -> bool:
+    """Wide (or fullwidth) by Unicode outside the scripts _WIDE names: emoji (😀 ⭐ ⌚), the
+    Tangut and Khitan scripts, small form variants. A line of them was counted a column
+    each and ran to twice WIDTH. Not unassigned code points, which this Python calls wide."""
+    return (
+        unicodedata.east_asian_width(character) in "WF" and unicodedata.category(character) != "Cn"
     )
 
 

@@ -280,6 +280,16 @@ def test_korean_words_are_measured_wide_but_never_broken():
     assert {word for line in lines for word in line.split()} == {"자전거도로를"}
 
 
+@pytest.mark.parametrize("word", ["\U0001f600", "\u231a\u2b50", "\U00017000\U00017001"])
+def test_emoji_and_other_wide_characters_are_measured_wide(word):
+    """A terminal gives 😀, ⌚ and Tangut two columns each; counted one, a line of them ran
+    to twice WIDTH."""
+    lines = wrap(" ".join([word] * 60)).split("\n")
+    assert len(lines) > 1
+    assert all(_columns(line) <= WIDTH for line in lines)
+    assert all(_columns(line) > WIDTH - 2 * len(word) - 2 for line in lines[:-1])
+
+
 def test_a_mark_or_variation_selector_stays_with_its_character():
     """Decomposed Japanese (NFD) lost its dakuten to the next line: 'げ' ended a line as 'け'."""
     decomposed = unicodedata.normalize("NFD", "がぎぐげご" * 20)
